@@ -1,0 +1,315 @@
+//! `iam::` — the job role: its trust policy, its least-privilege permissions, its lifecycle.
+
+use rhai::plugin::*;
+
+use crate::api::Opts;
+use crate::errors::Error;
+
+fn bucket_list(o: &mut Opts, key: &'static str) -> Result<Vec<String>, Error> {
+    let Some(items) = o.take(key) else {
+        return Ok(Vec::new());
+    };
+    let items = if items.is_array() {
+        items.into_array().unwrap_or_default()
+    } else {
+        vec![items]
+    };
+    items
+        .into_iter()
+        .map(|b| {
+            b.into_immutable_string()
+                .map(|s| s.to_string())
+                .map_err(|t| {
+                    Error::invalid_argument(format!(
+                        "iam::restore_policy: `{key}` must hold bucket names, not {t}"
+                    ))
+                })
+        })
+        .collect()
+}
+
+#[export_module]
+pub mod iam_api {
+    use crate::api::located;
+    use rhai::{Array, Dynamic, Map, NativeCallContext};
+    use serde_json::json;
+
+    use super::bucket_list;
+    use crate::api::{Opts, RhaiResult, dynamic_of, host, json_of, object, string_map};
+    use crate::backend::bucket_arn;
+    use crate::errors::Error;
+
+    /// The trust policy that lets S3 Batch Operations (`batchoperations.s3.amazonaws.com`)
+    /// assume a role.
+    ///
+    /// ```rhai
+    /// let role = iam::create_role("restore-role", iam::batch_trust_policy());
+    /// ```
+    pub fn batch_trust_policy() -> Dynamic {
+        dynamic_of(&json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": { "Service": "batchoperations.s3.amazonaws.com" },
+                "Action": "sts:AssumeRole"
+            }]
+        }))
+    }
+
+    /// The least-privilege permissions of a restore job's role, as AWS documents them:
+    /// `s3:RestoreObject` on every target bucket's objects, `s3:GetObject`/`s3:GetObjectVersion`
+    /// on the manifest bucket, `s3:PutObject` on the report bucket. Options: `targets` (bucket
+    /// names), `manifest_bucket`, `report_bucket` (optional).
+    ///
+    /// ```rhai
+    /// let doc = iam::restore_policy(#{ targets: ["my-archive"], manifest_bucket: "my-archive", report_bucket: "my-archive" });
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn restore_policy(options: Map) -> RhaiResult<Dynamic> {
+        let mut o = Opts::new("iam::restore_policy", options);
+        let targets = bucket_list(&mut o, "targets")?;
+        let manifest = o.string("manifest_bucket")?;
+        let report = o.string("report_bucket")?;
+        o.finish()?;
+        if targets.is_empty() {
+            return Err(Error::invalid_argument(
+                "iam::restore_policy: `targets` must name at least one bucket",
+            )
+            .into());
+        }
+        let objects = |b: &String| format!("{}/*", bucket_arn(b));
+        let mut statements = vec![json!({
+            "Sid": "RestoreArchivedObjects",
+            "Effect": "Allow",
+            "Action": ["s3:RestoreObject"],
+            "Resource": targets.iter().map(objects).collect::<Vec<_>>()
+        })];
+        if let Some(bucket) = &manifest {
+            statements.push(json!({
+                "Sid": "ReadManifest",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:GetBucketLocation"],
+                "Resource": [objects(bucket)]
+            }));
+        }
+        if let Some(bucket) = &report {
+            statements.push(json!({
+                "Sid": "WriteCompletionReport",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:GetBucketLocation"],
+                "Resource": [objects(bucket)]
+            }));
+        }
+        Ok(dynamic_of(
+            &json!({ "Version": "2012-10-17", "Statement": statements }),
+        ))
+    }
+
+    /// Creates a role with a trust policy (a map or JSON text). Options: `description`,
+    /// `tags` (map). Returns `#{ name, arn, id }`.
+    ///
+    /// ```rhai
+    /// let role = iam::create_role("restore-role", iam::batch_trust_policy(), #{ description: "restores" });
+    /// print(role.arn);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn create_role(
+        ctx: NativeCallContext,
+        name: &str,
+        trust_policy: Dynamic,
+        options: Map,
+    ) -> RhaiResult<Map> {
+        let mut o = Opts::new("iam::create_role", options);
+        let description = o.string("description")?;
+        let tags = o
+            .map("tags")?
+            .map(|t| string_map("tags", t))
+            .transpose()?
+            .unwrap_or_default();
+        o.finish()?;
+        let trust = json_of("the trust policy", &trust_policy)?;
+        let role = host(&ctx)?
+            .backend
+            .create_role(name, &trust, description.as_deref(), &tags)?;
+        Ok(object([
+            ("name", role.name.into()),
+            ("arn", role.arn.into()),
+            ("id", role.id.into()),
+        ]))
+    }
+
+    /// Creates a role with a trust policy.
+    ///
+    /// ```rhai
+    /// let role = iam::create_role("restore-role", iam::batch_trust_policy());
+    /// ```
+    #[rhai_fn(name = "create_role", return_raw)]
+    pub fn create_role_default(
+        ctx: NativeCallContext,
+        name: &str,
+        trust_policy: Dynamic,
+    ) -> RhaiResult<Map> {
+        create_role(ctx, name, trust_policy, Map::new())
+    }
+
+    /// Reads a role: `#{ name, arn, id, description, trust_policy, attached: [policy arn..],
+    /// inline: [policy name..] }`.
+    ///
+    /// ```rhai
+    /// let role = iam::get_role("restore-role");
+    /// print(role.attached);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn get_role(ctx: NativeCallContext, name: &str) -> RhaiResult<Map> {
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<Map> {
+                let host = host(&ctx)?;
+                let role = host.backend.get_role(name)?;
+                let attached: Array = host
+                    .backend
+                    .list_attached_role_policies(name)?
+                    .into_iter()
+                    .map(Into::into)
+                    .collect();
+                let inline: Array = host
+                    .backend
+                    .list_role_policies(name)?
+                    .into_iter()
+                    .map(Into::into)
+                    .collect();
+                Ok(object([
+                    ("name", role.name.into()),
+                    ("arn", role.arn.into()),
+                    ("id", role.id.into()),
+                    ("description", crate::api::opt_str(role.description)),
+                    ("trust_policy", dynamic_of(&role.trust_policy)),
+                    ("attached", attached.into()),
+                    ("inline", inline.into()),
+                ]))
+            })(),
+        )
+    }
+
+    /// Creates a customer-managed policy from a document (a map or JSON text).
+    /// Returns `#{ name, arn }`.
+    ///
+    /// ```rhai
+    /// let p = iam::create_policy("restore-policy", iam::restore_policy(#{ targets: ["my-archive"] }));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn create_policy(ctx: NativeCallContext, name: &str, document: Dynamic) -> RhaiResult<Map> {
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<Map> {
+                let document = json_of("the policy document", &document)?;
+                let policy = host(&ctx)?.backend.create_policy(name, &document)?;
+                Ok(object([
+                    ("name", policy.name.into()),
+                    ("arn", policy.arn.into()),
+                ]))
+            })(),
+        )
+    }
+
+    /// Attaches a managed policy to a role.
+    ///
+    /// ```rhai
+    /// iam::attach_role_policy("restore-role", policy.arn);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn attach_role_policy(
+        ctx: NativeCallContext,
+        role: &str,
+        policy_arn: &str,
+    ) -> RhaiResult<()> {
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<()> {
+                Ok(host(&ctx)?.backend.attach_role_policy(role, policy_arn)?)
+            })(),
+        )
+    }
+
+    /// Detaches a managed policy from a role.
+    ///
+    /// ```rhai
+    /// iam::detach_role_policy("restore-role", policy.arn);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn detach_role_policy(
+        ctx: NativeCallContext,
+        role: &str,
+        policy_arn: &str,
+    ) -> RhaiResult<()> {
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<()> {
+                Ok(host(&ctx)?.backend.detach_role_policy(role, policy_arn)?)
+            })(),
+        )
+    }
+
+    /// Adds or replaces an inline policy of a role.
+    ///
+    /// ```rhai
+    /// iam::put_role_policy("restore-role", "restore", iam::restore_policy(#{ targets: ["my-archive"] }));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn put_role_policy(
+        ctx: NativeCallContext,
+        role: &str,
+        name: &str,
+        document: Dynamic,
+    ) -> RhaiResult<()> {
+        let document = json_of("the policy document", &document)?;
+        Ok(host(&ctx)?.backend.put_role_policy(role, name, &document)?)
+    }
+
+    /// Deletes an inline policy of a role.
+    ///
+    /// ```rhai
+    /// iam::delete_role_policy("restore-role", "restore");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn delete_role_policy(ctx: NativeCallContext, role: &str, name: &str) -> RhaiResult<()> {
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<()> { Ok(host(&ctx)?.backend.delete_role_policy(role, name)?) })(
+            ),
+        )
+    }
+
+    /// Deletes a managed policy; `DeleteConflict` while it is attached.
+    ///
+    /// ```rhai
+    /// iam::delete_policy(policy.arn);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn delete_policy(ctx: NativeCallContext, arn: &str) -> RhaiResult<()> {
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<()> { Ok(host(&ctx)?.backend.delete_policy(arn)?) })(),
+        )
+    }
+
+    /// Deletes a role; `DeleteConflict` while policies are attached or inline policies exist.
+    ///
+    /// ```rhai
+    /// iam::delete_role("restore-role");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn delete_role(ctx: NativeCallContext, name: &str) -> RhaiResult<()> {
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<()> { Ok(host(&ctx)?.backend.delete_role(name)?) })(),
+        )
+    }
+}

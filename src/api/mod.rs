@@ -1,0 +1,310 @@
+//! The script API: one `#[export_module]` per area, registered as static modules `s3::`,
+//! `batch::`, `iam::`, `manifest::`, `report::`, `sim::`, plus the global functions.
+//!
+//! Every function reaches the backend through the [`Host`] stored in the engine's tag, takes its
+//! options as a map checked by [`Opts`] (unknown keys are errors), and throws [`Error`] maps.
+
+pub mod batch;
+pub mod globals;
+pub mod iam;
+pub mod manifest;
+pub mod report;
+pub mod s3;
+pub mod sim;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, NativeCallContext};
+use serde_json::Value as Json;
+
+use crate::backend::Backend;
+use crate::errors::{Error, Result};
+
+/// What a script runs against: the backend and the run's settings.
+pub struct Host {
+    pub backend: Box<dyn Backend>,
+    /// `--var NAME=VALUE` pairs.
+    pub vars: BTreeMap<String, String>,
+    /// Names `arg()` asked for, to warn about `--var`s no script used (typos).
+    pub used_vars: std::cell::RefCell<BTreeSet<String>>,
+    /// `--yes`: `confirm()` answers yes without asking.
+    pub yes: bool,
+    /// No progress output.
+    pub quiet: bool,
+    /// Set by Ctrl-C; long waits check it.
+    pub interrupted: Arc<AtomicBool>,
+}
+
+/// The cloneable handle stored in the engine's default tag.
+#[derive(Clone)]
+pub struct HostRef(pub Rc<Host>);
+
+/// The host of the engine running this call.
+pub fn host(ctx: &NativeCallContext) -> Result<Rc<Host>> {
+    ctx.tag()
+        .and_then(|tag| tag.clone().try_cast::<HostRef>())
+        .map(|h| h.0)
+        .ok_or_else(|| Error::internal("the engine has no s3thaw host"))
+}
+
+/// Result of a function exported to scripts.
+pub type RhaiResult<T> = std::result::Result<T, Box<EvalAltResult>>;
+
+/// Registers every area with `engine`.
+pub fn register(engine: &mut Engine) {
+    engine.register_global_module(rhai::exported_module!(globals::globals_api).into());
+    engine.register_static_module("s3", rhai::exported_module!(s3::s3_api).into());
+    engine.register_static_module("iam", rhai::exported_module!(iam::iam_api).into());
+    engine.register_static_module("batch", rhai::exported_module!(batch::batch_api).into());
+    engine.register_static_module(
+        "manifest",
+        rhai::exported_module!(manifest::manifest_api).into(),
+    );
+    engine.register_static_module("report", rhai::exported_module!(report::report_api).into());
+    engine.register_static_module("sim", rhai::exported_module!(sim::sim_api).into());
+    // Methods of the host-backed types live in the global namespace, as Rhai's methods must.
+    engine.register_global_module(rhai::exported_module!(manifest::manifest_methods).into());
+    engine.register_global_module(rhai::exported_module!(report::report_methods).into());
+}
+
+/// An options map being read: each key is taken once, and [`Opts::finish`] refuses the rest.
+pub struct Opts {
+    function: &'static str,
+    map: Map,
+    known: Vec<&'static str>,
+}
+
+impl Opts {
+    pub fn new(function: &'static str, map: Map) -> Opts {
+        Opts {
+            function,
+            map,
+            known: Vec::new(),
+        }
+    }
+
+    pub fn empty(function: &'static str) -> Opts {
+        Opts::new(function, Map::new())
+    }
+
+    /// The value of `key`, with `()` meaning absent.
+    pub fn take(&mut self, key: &'static str) -> Option<Dynamic> {
+        self.known.push(key);
+        self.map.remove(key).filter(|v| !v.is_unit())
+    }
+
+    fn wrong_type(&self, key: &str, wanted: &str, value: &Dynamic) -> Error {
+        Error::invalid_argument(format!(
+            "{}: option `{key}` must be {wanted}, not {}",
+            self.function,
+            value.type_name()
+        ))
+    }
+
+    pub fn string(&mut self, key: &'static str) -> Result<Option<String>> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(v) if v.is_string() => Ok(Some(v.to_string())),
+            Some(v) => Err(self.wrong_type(key, "a string", &v)),
+        }
+    }
+
+    pub fn int(&mut self, key: &'static str) -> Result<Option<i64>> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(v) => v
+                .as_int()
+                .map(Some)
+                .map_err(|_| self.wrong_type(key, "an integer", &v)),
+        }
+    }
+
+    pub fn bool(&mut self, key: &'static str) -> Result<Option<bool>> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(v) => v
+                .as_bool()
+                .map(Some)
+                .map_err(|_| self.wrong_type(key, "true or false", &v)),
+        }
+    }
+
+    pub fn map(&mut self, key: &'static str) -> Result<Option<Map>> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(v) if v.is_map() => Ok(v.try_cast::<Map>()),
+            Some(v) => Err(self.wrong_type(key, "a map", &v)),
+        }
+    }
+
+    pub fn array(&mut self, key: &'static str) -> Result<Option<Array>> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(v) if v.is_array() => Ok(v.try_cast::<Array>()),
+            Some(v) => Err(self.wrong_type(key, "an array", &v)),
+        }
+    }
+
+    /// A value spelled as a string and parsed (storage classes, tiers, statuses...).
+    pub fn parse<T: FromStr<Err = Error>>(&mut self, key: &'static str) -> Result<Option<T>> {
+        let function = self.function;
+        self.string(key)?
+            .map(|s| {
+                s.parse().map_err(|e: Error| {
+                    Error::invalid_argument(format!("{function}: option `{key}`: {}", e.message))
+                })
+            })
+            .transpose()
+    }
+
+    /// An array of strings, each parsed.
+    pub fn parse_list<T: FromStr<Err = Error>>(
+        &mut self,
+        key: &'static str,
+    ) -> Result<Option<Vec<T>>> {
+        let function = self.function;
+        let Some(items) = self.array(key)? else {
+            return Ok(None);
+        };
+        items
+            .into_iter()
+            .map(|item| {
+                let text = item.into_immutable_string().map_err(|t| {
+                    Error::invalid_argument(format!(
+                        "{function}: option `{key}` must hold strings, not {t}"
+                    ))
+                })?;
+                text.parse().map_err(|e: Error| {
+                    Error::invalid_argument(format!("{function}: option `{key}`: {}", e.message))
+                })
+            })
+            .collect::<Result<Vec<T>>>()
+            .map(Some)
+    }
+
+    /// A duration: `"90s"`, `"15m"`, `"5h"`, `"2d"` or an integer number of seconds.
+    pub fn duration(&mut self, key: &'static str) -> Result<Option<Duration>> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(v) => duration_of(&v).map(Some).map_err(|e| {
+                Error::invalid_argument(format!("{}: option `{key}`: {}", self.function, e.message))
+            }),
+        }
+    }
+
+    /// Refuses keys nobody took: a typo must never pass silently.
+    pub fn finish(self) -> Result<()> {
+        if self.map.is_empty() {
+            return Ok(());
+        }
+        let unknown: Vec<&str> = self.map.keys().map(|k| k.as_str()).collect();
+        let mut known = self.known.clone();
+        known.sort_unstable();
+        known.dedup();
+        Err(Error::invalid_argument(format!(
+            "{}: unknown option{} `{}`; known options: {}",
+            self.function,
+            if unknown.len() > 1 { "s" } else { "" },
+            unknown.join("`, `"),
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        )))
+    }
+}
+
+/// A duration given as a string with a unit or an integer number of seconds.
+pub fn duration_of(value: &Dynamic) -> Result<Duration> {
+    if let Ok(seconds) = value.as_int() {
+        return u64::try_from(seconds)
+            .map(Duration::from_secs)
+            .map_err(|_| Error::invalid_argument("a duration cannot be negative"));
+    }
+    if value.is_string() {
+        return crate::timefmt::parse_duration(&value.to_string());
+    }
+    Err(Error::invalid_argument(format!(
+        "a duration is a string like \"15m\" or an integer of seconds, not {}",
+        value.type_name()
+    )))
+}
+
+/// A script value (map or JSON text) as JSON, for policy documents.
+pub fn json_of(what: &str, value: &Dynamic) -> Result<Json> {
+    if value.is_string() {
+        return serde_json::from_str(&value.to_string()).map_err(|e| {
+            Error::new(
+                "MalformedPolicyDocument",
+                format!("{what} is not valid JSON: {e}"),
+            )
+            .status(400)
+        });
+    }
+    rhai::serde::from_dynamic(value)
+        .map_err(|e| Error::invalid_argument(format!("{what} cannot be converted to JSON: {e}")))
+}
+
+/// JSON as a script value.
+pub fn dynamic_of(json: &Json) -> Dynamic {
+    rhai::serde::to_dynamic(json).unwrap_or(Dynamic::UNIT)
+}
+
+/// A map of strings (tags, metadata) from a script map.
+pub fn string_map(what: &str, map: Map) -> Result<BTreeMap<String, String>> {
+    map.into_iter()
+        .map(|(k, v)| {
+            if v.is_string() || v.is_int() || v.is_bool() || v.is_float() {
+                Ok((k.to_string(), v.to_string()))
+            } else {
+                Err(Error::invalid_argument(format!(
+                    "{what}: value of `{k}` must be a string, not {}",
+                    v.type_name()
+                )))
+            }
+        })
+        .collect()
+}
+
+/// A map of strings as a script map.
+pub fn map_of_strings(map: &BTreeMap<String, String>) -> Map {
+    map.iter()
+        .map(|(k, v)| (k.as_str().into(), v.clone().into()))
+        .collect()
+}
+
+/// Builds an object map from pairs.
+pub fn object<const N: usize>(pairs: [(&str, Dynamic); N]) -> Map {
+    pairs.into_iter().map(|(k, v)| (k.into(), v)).collect()
+}
+
+/// An optional string as a script value (`()` when absent).
+pub fn opt_str(value: Option<impl Into<ImmutableString>>) -> Dynamic {
+    value.map_or(Dynamic::UNIT, |s| Dynamic::from(s.into()))
+}
+
+/// An optional timestamp as an RFC 3339 string or `()`.
+pub fn opt_time(value: Option<time::OffsetDateTime>) -> Dynamic {
+    value.map_or(Dynamic::UNIT, |t| crate::timefmt::rfc3339(t).into())
+}
+
+pub fn time_of(value: time::OffsetDateTime) -> Dynamic {
+    crate::timefmt::rfc3339(value).into()
+}
+
+/// Gives an error raised by a native function the position of the script's call, so uncaught
+/// errors point at the line that made the call.
+pub fn located<T>(pos: rhai::Position, result: RhaiResult<T>) -> RhaiResult<T> {
+    result.map_err(|mut e| {
+        if e.position().is_none() {
+            e.set_position(pos);
+        }
+        e
+    })
+}

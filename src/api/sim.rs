@@ -1,0 +1,133 @@
+//! `sim::` — controls of the simulator: its clock, its state, synthetic objects.
+//! Every function fails with `NotSupported` on the aws backend.
+
+use rhai::plugin::*;
+
+use crate::api::Host;
+use crate::backend::sim::Simulator;
+use crate::errors::{Error, Result};
+
+fn simulator(host: &Host) -> Result<&Simulator> {
+    host.backend.simulator().ok_or_else(|| {
+        Error::not_supported("sim:: functions need the simulator backend (--backend sim)")
+    })
+}
+
+#[export_module]
+pub mod sim_api {
+    use crate::api::located;
+    use rhai::{Dynamic, Map, NativeCallContext};
+
+    use super::simulator;
+    use crate::api::{Opts, RhaiResult, duration_of, host, time_of};
+    use crate::backend::StorageClass;
+    use crate::errors::Error;
+
+    /// Moves the virtual clock forward (restores finish, restored copies expire, jobs advance)
+    /// and returns the new time.
+    ///
+    /// ```rhai
+    /// print(sim::advance("5h"));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn advance(ctx: NativeCallContext, duration: Dynamic) -> RhaiResult<String> {
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<String> {
+                let host = host(&ctx)?;
+                let duration = duration_of(&duration)?;
+                Ok(time_of(simulator(&host)?.advance(duration)?).to_string())
+            })(),
+        )
+    }
+
+    /// Empties the simulated world: buckets, objects, jobs, roles and policies.
+    ///
+    /// ```rhai
+    /// sim::reset();
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn reset(ctx: NativeCallContext) -> RhaiResult<()> {
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<()> {
+                let host = host(&ctx)?;
+                Ok(simulator(&host)?.reset()?)
+            })(),
+        )
+    }
+
+    /// Sets the seed restore durations are drawn with (the same seed, the same durations).
+    ///
+    /// ```rhai
+    /// sim::set_seed(7);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn set_seed(ctx: NativeCallContext, seed: i64) -> RhaiResult<()> {
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<()> {
+                let host = host(&ctx)?;
+                Ok(simulator(&host)?.set_seed(seed as u64)?)
+            })(),
+        )
+    }
+
+    /// Creates `count` synthetic objects named `prefix` + zero-padded index, for rehearsals at
+    /// scale. Options: `prefix` (default `"obj-"`), `storage_class` (default `"GLACIER"`),
+    /// `size` in bytes (default 1024). Returns the count.
+    ///
+    /// ```rhai
+    /// sim::seed_objects("big-archive", 100000, #{ prefix: "scans/", storage_class: "DEEP_ARCHIVE" });
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn seed_objects(
+        ctx: NativeCallContext,
+        bucket: &str,
+        count: i64,
+        options: Map,
+    ) -> RhaiResult<i64> {
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<i64> {
+                let mut o = Opts::new("sim::seed_objects", options);
+                let prefix = o.string("prefix")?.unwrap_or_else(|| "obj-".into());
+                let class = o
+                    .parse::<StorageClass>("storage_class")?
+                    .unwrap_or(StorageClass::Glacier);
+                let size = o.int("size")?.unwrap_or(1024);
+                o.finish()?;
+                let count = u64::try_from(count).map_err(|_| {
+                    Error::invalid_argument("sim::seed_objects: `count` cannot be negative")
+                })?;
+                let size = u64::try_from(size).map_err(|_| {
+                    Error::invalid_argument("sim::seed_objects: `size` cannot be negative")
+                })?;
+                let host = host(&ctx)?;
+                Ok(simulator(&host)?.seed_objects(bucket, count, &prefix, class, size)? as i64)
+            })(),
+        )
+    }
+
+    /// Creates `count` synthetic GLACIER objects of 1 KiB named `obj-` + index.
+    ///
+    /// ```rhai
+    /// sim::seed_objects("big-archive", 1000);
+    /// ```
+    #[rhai_fn(name = "seed_objects", return_raw)]
+    pub fn seed_objects_default(
+        ctx: NativeCallContext,
+        bucket: &str,
+        count: i64,
+    ) -> RhaiResult<i64> {
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<i64> { seed_objects(ctx, bucket, count, Map::new()) })(),
+        )
+    }
+}

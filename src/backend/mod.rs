@@ -1,0 +1,598 @@
+//! The operations s3thaw needs from S3, S3 Batch Operations and IAM, behind one trait, with the
+//! domain types defined once. Two implementations: `sim` (the embedded simulator) and `aws`.
+//!
+//! The trait follows the shape of the AWS APIs (one method per API call, paged listings, job ids
+//! as strings) so that the AWS backend maps each method onto one SDK call without contortions.
+//! Policy of the script API (defaults, option maps, progress) lives in `crate::api`, not here.
+
+pub mod aws;
+pub mod sim;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde_json::Value as Json;
+use time::OffsetDateTime;
+
+use crate::errors::{Error, Result};
+
+/// Defines a string-backed enum with its AWS spelling, `as_str` and `FromStr`.
+macro_rules! aws_enum {
+    ($(#[$meta:meta])* $name:ident, $what:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// AWS's spelling.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = Error;
+            /// Case-insensitive, so scripts may write `"bulk"` or `"BULK"`.
+            fn from_str(s: &str) -> Result<Self> {
+                $name::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.as_str().eq_ignore_ascii_case(s))
+                    .ok_or_else(|| {
+                        let names: Vec<&str> = $name::ALL.iter().map(|v| v.as_str()).collect();
+                        Error::invalid_argument(format!(
+                            "unknown {} `{s}`; expected one of {}",
+                            $what,
+                            names.join(", ")
+                        ))
+                    })
+            }
+        }
+    };
+}
+
+aws_enum!(
+    /// S3 storage classes, spelled as in `x-amz-storage-class`.
+    StorageClass, "storage class" {
+        Standard => "STANDARD",
+        StandardIa => "STANDARD_IA",
+        OnezoneIa => "ONEZONE_IA",
+        ReducedRedundancy => "REDUCED_REDUNDANCY",
+        IntelligentTiering => "INTELLIGENT_TIERING",
+        Glacier => "GLACIER",
+        GlacierIr => "GLACIER_IR",
+        DeepArchive => "DEEP_ARCHIVE",
+    }
+);
+
+impl StorageClass {
+    /// GLACIER and DEEP_ARCHIVE always need a restore before GET. Intelligent-Tiering objects
+    /// do only in their archive access tiers, which is a property of the object, not the class.
+    pub fn is_archive(self) -> bool {
+        matches!(self, StorageClass::Glacier | StorageClass::DeepArchive)
+    }
+}
+
+aws_enum!(
+    /// The opt-in archive tiers of Intelligent-Tiering (`x-amz-archive-status`).
+    ArchiveAccessTier, "archive access tier" {
+        ArchiveAccess => "ARCHIVE_ACCESS",
+        DeepArchiveAccess => "DEEP_ARCHIVE_ACCESS",
+    }
+);
+
+aws_enum!(
+    /// Retrieval tier of a restore.
+    Tier, "tier" {
+        Expedited => "EXPEDITED",
+        Standard => "STANDARD",
+        Bulk => "BULK",
+    }
+);
+
+impl Tier {
+    /// Smaller is faster: used by the overlapping-restore rules ("this tier is faster").
+    pub fn speed_rank(self) -> u8 {
+        match self {
+            Tier::Expedited => 0,
+            Tier::Standard => 1,
+            Tier::Bulk => 2,
+        }
+    }
+}
+
+aws_enum!(
+    /// Batch Operations job status, exactly AWS's names.
+    JobStatus, "job status" {
+        New => "New",
+        Preparing => "Preparing",
+        Suspended => "Suspended",
+        Ready => "Ready",
+        Active => "Active",
+        Pausing => "Pausing",
+        Paused => "Paused",
+        Complete => "Complete",
+        Completing => "Completing",
+        Cancelling => "Cancelling",
+        Cancelled => "Cancelled",
+        Failing => "Failing",
+        Failed => "Failed",
+    }
+);
+
+impl JobStatus {
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            JobStatus::Complete | JobStatus::Failed | JobStatus::Cancelled
+        )
+    }
+}
+
+aws_enum!(
+    /// The statuses a caller may request with UpdateJobStatus.
+    RequestedJobStatus, "requested job status" {
+        Ready => "Ready",
+        Cancelled => "Cancelled",
+    }
+);
+
+aws_enum!(
+    /// Which tasks a completion report lists.
+    ReportScope, "report scope" {
+        AllTasks => "AllTasks",
+        FailedTasksOnly => "FailedTasksOnly",
+    }
+);
+
+aws_enum!(
+    /// Manifest formats CreateJob accepts.
+    ManifestFormat, "manifest format" {
+        BatchOperationsCsv => "S3BatchOperations_CSV_20180820",
+        InventoryCsv => "S3InventoryReport_CSV_20161130",
+    }
+);
+
+aws_enum!(
+    /// Columns of a CSV manifest (`Ignore` skips one).
+    ManifestField, "manifest field" {
+        Ignore => "Ignore",
+        Bucket => "Bucket",
+        Key => "Key",
+        VersionId => "VersionId",
+    }
+);
+
+/// A bucket as listed or created.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BucketInfo {
+    pub name: String,
+    pub region: String,
+    pub created: OffsetDateTime,
+}
+
+impl BucketInfo {
+    pub fn arn(&self) -> String {
+        bucket_arn(&self.name)
+    }
+}
+
+pub fn bucket_arn(bucket: &str) -> String {
+    format!("arn:aws:s3:::{bucket}")
+}
+
+pub fn object_arn(bucket: &str, key: &str) -> String {
+    format!("arn:aws:s3:::{bucket}/{key}")
+}
+
+/// PutObject's input.
+#[derive(Debug, Clone, Default)]
+pub struct PutObject {
+    pub bucket: String,
+    pub key: String,
+    pub body: Vec<u8>,
+    pub storage_class: Option<StorageClass>,
+    pub content_type: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// What PutObject and CopyObject return.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectWritten {
+    pub bucket: String,
+    pub key: String,
+    pub etag: String,
+    pub version_id: Option<String>,
+    pub storage_class: StorageClass,
+}
+
+/// The `x-amz-restore` state of an object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestoreState {
+    pub ongoing: bool,
+    pub expiry: Option<OffsetDateTime>,
+}
+
+/// HeadObject's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectHead {
+    pub bucket: String,
+    pub key: String,
+    pub version_id: Option<String>,
+    pub size: u64,
+    pub etag: String,
+    pub storage_class: StorageClass,
+    pub last_modified: OffsetDateTime,
+    pub content_type: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    pub archive_status: Option<ArchiveAccessTier>,
+    pub restore: Option<RestoreState>,
+}
+
+/// One entry of ListObjectsV2.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectSummary {
+    pub key: String,
+    pub size: u64,
+    pub etag: String,
+    pub storage_class: StorageClass,
+    pub last_modified: OffsetDateTime,
+}
+
+/// One entry of ListObjectVersions: a version or a delete marker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectVersion {
+    pub key: String,
+    pub version_id: Option<String>,
+    pub is_latest: bool,
+    pub is_delete_marker: bool,
+    pub size: u64,
+    pub etag: Option<String>,
+    pub storage_class: Option<StorageClass>,
+    pub last_modified: OffsetDateTime,
+}
+
+/// One page of a listing; `next` continues it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// ListObjectsV2's input.
+#[derive(Debug, Clone, Default)]
+pub struct ListObjects {
+    pub bucket: String,
+    pub prefix: Option<String>,
+    pub continuation: Option<String>,
+    pub max_keys: Option<u32>,
+}
+
+/// An object named by bucket, key and optional version, as in DeleteObjects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectId {
+    pub key: String,
+    pub version_id: Option<String>,
+}
+
+/// What DeleteObject did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deleted {
+    pub key: String,
+    pub version_id: Option<String>,
+    pub delete_marker: bool,
+}
+
+/// RestoreObject's input. `days` is required for GLACIER/DEEP_ARCHIVE and must be absent for
+/// Intelligent-Tiering archive tiers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RestoreRequest {
+    pub days: Option<u32>,
+    pub tier: Tier,
+}
+
+/// RestoreObject's success outcomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestoreOutcome {
+    /// 202: a restore started.
+    Accepted,
+    /// 200: a restored copy already existed; its expiry was recomputed.
+    AlreadyRestored,
+}
+
+impl RestoreOutcome {
+    pub fn http_status(self) -> u16 {
+        match self {
+            RestoreOutcome::Accepted => 202,
+            RestoreOutcome::AlreadyRestored => 200,
+        }
+    }
+}
+
+/// Where a job's manifest is: the object by ARN plus the ETag it had when the job was created.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManifestLocation {
+    pub bucket: String,
+    pub key: String,
+    pub version_id: Option<String>,
+    pub etag: String,
+    pub format: ManifestFormat,
+    pub fields: Vec<ManifestField>,
+}
+
+impl ManifestLocation {
+    pub fn arn(&self) -> String {
+        object_arn(&self.bucket, &self.key)
+    }
+}
+
+/// The operation of a job. Only restores for now; the enum leaves room for the others.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum JobOperation {
+    /// `S3InitiateRestoreObject`: `days` is `ExpirationInDays`, `tier` the `GlacierJobTier`.
+    InitiateRestore { days: Option<u32>, tier: Tier },
+}
+
+impl JobOperation {
+    pub fn name(&self) -> &'static str {
+        match self {
+            JobOperation::InitiateRestore { .. } => "S3InitiateRestoreObject",
+        }
+    }
+}
+
+/// Where and what the completion report writes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportSpec {
+    pub bucket: String,
+    pub prefix: Option<String>,
+    pub scope: ReportScope,
+}
+
+/// CreateJob's input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobSpec {
+    pub manifest: ManifestLocation,
+    pub operation: JobOperation,
+    pub role_arn: String,
+    pub priority: i32,
+    /// `None` is a job without a completion report.
+    pub report: Option<ReportSpec>,
+    pub description: Option<String>,
+    pub confirmation_required: bool,
+    pub tags: BTreeMap<String, String>,
+    pub client_request_token: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct JobProgress {
+    pub total: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailureReason {
+    pub code: String,
+    pub reason: String,
+}
+
+/// DescribeJob's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub id: String,
+    pub status: JobStatus,
+    pub priority: i32,
+    pub description: Option<String>,
+    pub role_arn: String,
+    pub creation_time: OffsetDateTime,
+    pub termination_date: Option<OffsetDateTime>,
+    pub progress: JobProgress,
+    pub failure_reasons: Vec<FailureReason>,
+    pub operation: JobOperation,
+    pub manifest: ManifestLocation,
+    pub report: Option<ReportSpec>,
+    pub confirmation_required: bool,
+    pub status_update_reason: Option<String>,
+}
+
+/// ListJobs' entries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobSummary {
+    pub id: String,
+    pub status: JobStatus,
+    pub priority: i32,
+    pub description: Option<String>,
+    pub operation: &'static str,
+    pub creation_time: OffsetDateTime,
+    pub termination_date: Option<OffsetDateTime>,
+    pub progress: JobProgress,
+}
+
+/// An IAM role.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Role {
+    pub name: String,
+    pub arn: String,
+    pub id: String,
+    pub trust_policy: Json,
+    pub description: Option<String>,
+    pub created: OffsetDateTime,
+}
+
+/// A customer-managed IAM policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    pub name: String,
+    pub arn: String,
+    pub id: String,
+}
+
+/// Everything s3thaw asks of AWS, one method per API call. Methods block: the AWS backend owns a
+/// tokio runtime, the simulator needs none.
+pub trait Backend {
+    /// `"sim"` or `"aws"`.
+    fn kind(&self) -> &'static str;
+    fn account_id(&self) -> Result<String>;
+    fn region(&self) -> String;
+    /// Current time: virtual on the simulator.
+    fn now(&self) -> Result<OffsetDateTime>;
+    /// Waits `duration`: the simulator advances its clock instead of sleeping.
+    fn sleep(&self, duration: Duration) -> Result<()>;
+    /// One step of a polling wait that gives up at `deadline`: the AWS backend sleeps `poll`
+    /// (never past the deadline); the simulator jumps its clock to its next event, so waiting
+    /// for a 5-hour restore costs nothing.
+    fn wait_step(&self, poll: Duration, deadline: OffsetDateTime) -> Result<()>;
+    /// The simulator, for the `sim::` functions; `None` on AWS.
+    fn simulator(&self) -> Option<&sim::Simulator> {
+        None
+    }
+
+    // S3
+    fn create_bucket(&self, name: &str, region: Option<&str>) -> Result<BucketInfo>;
+    fn put_bucket_versioning(&self, bucket: &str, enabled: bool) -> Result<()>;
+    fn get_bucket_versioning(&self, bucket: &str) -> Result<bool>;
+    fn delete_bucket(&self, name: &str) -> Result<()>;
+    fn list_buckets(&self) -> Result<Vec<BucketInfo>>;
+    fn put_object(&self, request: PutObject) -> Result<ObjectWritten>;
+    fn get_object(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<Vec<u8>>;
+    fn head_object(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<ObjectHead>;
+    fn list_objects(&self, request: &ListObjects) -> Result<Page<ObjectSummary>>;
+    /// `continuation` is opaque (key and version markers on AWS).
+    fn list_object_versions(
+        &self,
+        bucket: &str,
+        prefix: Option<&str>,
+        continuation: Option<&str>,
+    ) -> Result<Page<ObjectVersion>>;
+    fn copy_object(
+        &self,
+        source: (&str, &str, Option<&str>),
+        destination: (&str, &str),
+        storage_class: Option<StorageClass>,
+    ) -> Result<ObjectWritten>;
+    fn delete_object(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<Deleted>;
+    /// Deletes up to 1,000 objects; per-object failures come back as errors in the list.
+    fn delete_objects(&self, bucket: &str, objects: &[ObjectId]) -> Result<Vec<Result<Deleted>>>;
+    fn restore_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        request: RestoreRequest,
+    ) -> Result<RestoreOutcome>;
+
+    // S3 Batch Operations (S3 Control)
+    fn create_job(&self, spec: &JobSpec) -> Result<String>;
+    fn describe_job(&self, job_id: &str) -> Result<Job>;
+    /// One page of ListJobs, filtered by status (empty: all).
+    fn list_jobs(&self, statuses: &[JobStatus], next: Option<&str>) -> Result<Page<JobSummary>>;
+    fn update_job_status(
+        &self,
+        job_id: &str,
+        requested: RequestedJobStatus,
+        reason: Option<&str>,
+    ) -> Result<JobStatus>;
+    fn update_job_priority(&self, job_id: &str, priority: i32) -> Result<i32>;
+    fn get_job_tagging(&self, job_id: &str) -> Result<BTreeMap<String, String>>;
+    fn put_job_tagging(&self, job_id: &str, tags: &BTreeMap<String, String>) -> Result<()>;
+
+    // IAM
+    fn create_role(
+        &self,
+        name: &str,
+        trust_policy: &Json,
+        description: Option<&str>,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<Role>;
+    fn get_role(&self, name: &str) -> Result<Role>;
+    fn delete_role(&self, name: &str) -> Result<()>;
+    fn create_policy(&self, name: &str, document: &Json) -> Result<Policy>;
+    fn delete_policy(&self, arn: &str) -> Result<()>;
+    fn attach_role_policy(&self, role: &str, policy_arn: &str) -> Result<()>;
+    fn detach_role_policy(&self, role: &str, policy_arn: &str) -> Result<()>;
+    fn list_attached_role_policies(&self, role: &str) -> Result<Vec<String>>;
+    fn put_role_policy(&self, role: &str, name: &str, document: &Json) -> Result<()>;
+    fn delete_role_policy(&self, role: &str, name: &str) -> Result<()>;
+    fn list_role_policies(&self, role: &str) -> Result<Vec<String>>;
+}
+
+/// Checks a bucket name against S3's rules, so bad names fail before any request.
+pub fn validate_bucket_name(name: &str) -> Result<()> {
+    let fail = |why: &str| {
+        Err(Error::new("InvalidBucketName", format!("invalid bucket name `{name}`: {why}"))
+            .status(400)
+            .bucket(name)
+            .hint("bucket names are 3-63 characters of lowercase letters, digits, '.' and '-', starting and ending with a letter or digit"))
+    };
+    if !(3..=63).contains(&name.len()) {
+        return fail("it must be 3 to 63 characters long");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+    {
+        return fail("only lowercase letters, digits, '.' and '-' are allowed");
+    }
+    let edge_ok = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    if !edge_ok(name.as_bytes()[0]) || !edge_ok(name.as_bytes()[name.len() - 1]) {
+        return fail("it must start and end with a letter or digit");
+    }
+    if name.contains("..") {
+        return fail("it must not contain two adjacent periods");
+    }
+    if name.parse::<std::net::Ipv4Addr>().is_ok() {
+        return fail("it must not be formatted as an IP address");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_names() {
+        for good in ["abc", "my-bucket.2026", "a1b"] {
+            assert!(validate_bucket_name(good).is_ok(), "{good}");
+        }
+        let long = "a".repeat(64);
+        for bad in [
+            "ab",
+            "My-Bucket",
+            "-abc",
+            "abc-",
+            "a..b",
+            "192.168.1.1",
+            "a_b",
+            long.as_str(),
+        ] {
+            let e = validate_bucket_name(bad).unwrap_err();
+            assert_eq!(e.code, "InvalidBucketName", "{bad}");
+        }
+    }
+
+    #[test]
+    fn enums_parse_case_insensitively() {
+        assert_eq!("bulk".parse::<Tier>().unwrap(), Tier::Bulk);
+        assert_eq!(
+            "DEEP_ARCHIVE".parse::<StorageClass>().unwrap(),
+            StorageClass::DeepArchive
+        );
+        assert_eq!(
+            "suspended".parse::<JobStatus>().unwrap(),
+            JobStatus::Suspended
+        );
+        assert_eq!("FAST".parse::<Tier>().unwrap_err().code, "InvalidArgument");
+    }
+}

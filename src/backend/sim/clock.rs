@@ -1,0 +1,71 @@
+//! The virtual clock: wall-clock time plus an offset stored in the state, in milliseconds.
+
+use rusqlite::Transaction;
+use time::OffsetDateTime;
+
+use super::store;
+use crate::errors::Result;
+
+/// Milliseconds since the Unix epoch, UTC: how the simulator stores every instant.
+pub type Millis = i64;
+
+pub const SECOND: Millis = 1_000;
+pub const MINUTE: Millis = 60 * SECOND;
+pub const HOUR: Millis = 60 * MINUTE;
+pub const DAY: Millis = 24 * HOUR;
+
+fn wall_now() -> Millis {
+    from_datetime(OffsetDateTime::now_utc())
+}
+
+pub fn now(tx: &Transaction) -> Result<Millis> {
+    let offset: Millis = store::meta(tx, "clock_offset_ms")?.parse().unwrap_or(0);
+    Ok(wall_now() + offset)
+}
+
+pub fn advance(tx: &Transaction, by: Millis) -> Result<()> {
+    let offset: Millis = store::meta(tx, "clock_offset_ms")?.parse().unwrap_or(0);
+    store::set_meta(tx, "clock_offset_ms", &(offset + by).to_string())
+}
+
+pub fn to_datetime(ms: Millis) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+pub fn from_datetime(t: OffsetDateTime) -> Millis {
+    (t.unix_timestamp_nanos() / 1_000_000) as Millis
+}
+
+/// S3's restore expiry: `at` plus `days`, rounded up to the next midnight UTC (an instant that
+/// is exactly midnight stays).
+pub fn expiry_after(at: Millis, days: u32) -> Millis {
+    let end = at + days as Millis * DAY;
+    end.div_euclid(DAY) * DAY + if end.rem_euclid(DAY) == 0 { 0 } else { DAY }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn expiry_rounds_up_to_midnight_utc() {
+        // SEMANTICS.md's example: 15 Oct 10:30 UTC + 3 days -> 19 Oct 00:00 UTC.
+        let at = from_datetime(datetime!(2012-10-15 10:30 UTC));
+        assert_eq!(
+            to_datetime(expiry_after(at, 3)),
+            datetime!(2012-10-19 00:00 UTC)
+        );
+        let midnight = from_datetime(datetime!(2012-10-15 00:00 UTC));
+        assert_eq!(
+            to_datetime(expiry_after(midnight, 1)),
+            datetime!(2012-10-16 00:00 UTC)
+        );
+        let late = from_datetime(datetime!(2012-12-31 23:59:59.999 UTC));
+        assert_eq!(
+            to_datetime(expiry_after(late, 1)),
+            datetime!(2013-01-02 00:00 UTC)
+        );
+    }
+}

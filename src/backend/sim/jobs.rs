@@ -1,0 +1,953 @@
+//! S3 Batch Operations in the simulator: the job lifecycle, its tasks and its completion report.
+//!
+//! A job advances by steps, each due at an instant (`jobs.next_at`); `advance_all` runs every
+//! step that is due, in time order, whenever the world is touched. While a job is Active its
+//! tasks run at a fixed simulated rate, so a partial look shows partial progress and a wait
+//! jumps straight to the end.
+
+use std::collections::BTreeMap;
+
+use md5::{Digest, Md5};
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use super::World;
+use super::clock::{self, Millis, SECOND};
+use super::iam::{self, AssumedRole};
+use super::objects;
+use crate::backend::*;
+use crate::errors::{Error, Result};
+use crate::formats::manifest::CsvManifestReader;
+use crate::formats::report::{
+    REPORT_FORMAT, REPORT_SCHEMA, ReportManifest, ReportResultFile, ReportRow, ReportRowWriter,
+    TaskStatus, report_prefix, results_file_key,
+};
+
+/// Tasks per second of virtual time while a job is Active.
+const TASK_RATE: i64 = 1_000;
+/// Tasks handled per chunk, bounding memory whatever the job's size.
+const CHUNK: i64 = 10_000;
+/// Batch Operations' failure threshold: after this many tasks, more than half failed fails the job.
+const FAILURE_THRESHOLD_MIN_TASKS: i64 = 1_000;
+
+/// The parts of a job spec stored as JSON (the rest has columns of its own).
+#[derive(Serialize, Deserialize, PartialEq)]
+struct StoredSpec {
+    manifest_bucket: String,
+    manifest_key: String,
+    manifest_version_id: Option<String>,
+    manifest_etag: String,
+    manifest_format: String,
+    manifest_fields: Vec<String>,
+    days: Option<u32>,
+    tier: String,
+    report: Option<StoredReport>,
+    confirmation_required: bool,
+}
+
+#[derive(Serialize, Deserialize, PartialEq)]
+struct StoredReport {
+    bucket: String,
+    prefix: Option<String>,
+    scope: String,
+}
+
+impl StoredSpec {
+    fn from_spec(spec: &JobSpec) -> StoredSpec {
+        let JobOperation::InitiateRestore { days, tier } = spec.operation;
+        StoredSpec {
+            manifest_bucket: spec.manifest.bucket.clone(),
+            manifest_key: spec.manifest.key.clone(),
+            manifest_version_id: spec.manifest.version_id.clone(),
+            manifest_etag: spec.manifest.etag.clone(),
+            manifest_format: spec.manifest.format.as_str().to_string(),
+            manifest_fields: spec
+                .manifest
+                .fields
+                .iter()
+                .map(|f| f.as_str().to_string())
+                .collect(),
+            days,
+            tier: tier.as_str().to_string(),
+            report: spec.report.as_ref().map(|r| StoredReport {
+                bucket: r.bucket.clone(),
+                prefix: r.prefix.clone(),
+                scope: r.scope.as_str().to_string(),
+            }),
+            confirmation_required: spec.confirmation_required,
+        }
+    }
+
+    fn manifest(&self) -> Result<ManifestLocation> {
+        Ok(ManifestLocation {
+            bucket: self.manifest_bucket.clone(),
+            key: self.manifest_key.clone(),
+            version_id: self.manifest_version_id.clone(),
+            etag: self.manifest_etag.clone(),
+            format: self.manifest_format.parse()?,
+            fields: self
+                .manifest_fields
+                .iter()
+                .map(|f| f.parse())
+                .collect::<Result<_>>()?,
+        })
+    }
+
+    fn operation(&self) -> Result<JobOperation> {
+        Ok(JobOperation::InitiateRestore {
+            days: self.days,
+            tier: self.tier.parse()?,
+        })
+    }
+
+    fn report(&self) -> Result<Option<ReportSpec>> {
+        self.report
+            .as_ref()
+            .map(|r| {
+                Ok(ReportSpec {
+                    bucket: r.bucket.clone(),
+                    prefix: r.prefix.clone(),
+                    scope: r.scope.parse()?,
+                })
+            })
+            .transpose()
+    }
+}
+
+/// One row of the jobs table.
+struct JobRow {
+    id: String,
+    status: JobStatus,
+    priority: i32,
+    description: Option<String>,
+    role_arn: String,
+    created: Millis,
+    terminated: Option<Millis>,
+    spec: StoredSpec,
+    total: i64,
+    succeeded: i64,
+    failed: i64,
+    failure_reasons: Vec<(String, String)>,
+    status_update_reason: Option<String>,
+    next_at: Option<Millis>,
+    active_since: Option<Millis>,
+    tasks_at_active: i64,
+}
+
+const JOB_COLUMNS: &str = "id, status, priority, description, role_arn, created, terminated, spec, \
+    total, succeeded, failed, failure_reasons, status_update_reason, next_at, active_since, \
+    tasks_at_active";
+
+fn load(w: &World, job_id: &str) -> Result<JobRow> {
+    let row =
+        w.tx.query_row(
+            &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"),
+            [job_id],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i32>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, Millis>(5)?,
+                    r.get::<_, Option<Millis>>(6)?,
+                    r.get::<_, String>(7)?,
+                    [
+                        r.get::<_, i64>(8)?,
+                        r.get::<_, i64>(9)?,
+                        r.get::<_, i64>(10)?,
+                    ],
+                    r.get::<_, String>(11)?,
+                    r.get::<_, Option<String>>(12)?,
+                    [
+                        r.get::<_, Option<Millis>>(13)?,
+                        r.get::<_, Option<Millis>>(14)?,
+                    ],
+                    r.get::<_, i64>(15)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((
+        id,
+        status,
+        priority,
+        description,
+        role_arn,
+        created,
+        terminated,
+        spec,
+        counts,
+        reasons,
+        sur,
+        times,
+        at_active,
+    )) = row
+    else {
+        return Err(
+            Error::new("NotFoundException", format!("No such job: {job_id}"))
+                .status(404)
+                .job_id(job_id),
+        );
+    };
+    Ok(JobRow {
+        id,
+        status: status.parse()?,
+        priority,
+        description,
+        role_arn,
+        created,
+        terminated,
+        spec: serde_json::from_str(&spec).map_err(Error::internal)?,
+        total: counts[0],
+        succeeded: counts[1],
+        failed: counts[2],
+        failure_reasons: serde_json::from_str(&reasons).map_err(Error::internal)?,
+        status_update_reason: sur,
+        next_at: times[0],
+        active_since: times[1],
+        tasks_at_active: at_active,
+    })
+}
+
+/// Writes a job's mutable columns back.
+fn save(w: &World, job: &JobRow) -> Result<()> {
+    w.tx.execute(
+        "UPDATE jobs SET status = ?2, priority = ?3, terminated = ?4, total = ?5, succeeded = ?6,
+             failed = ?7, failure_reasons = ?8, status_update_reason = ?9, next_at = ?10,
+             active_since = ?11, tasks_at_active = ?12
+         WHERE id = ?1",
+        params![
+            job.id,
+            job.status.as_str(),
+            job.priority,
+            job.terminated,
+            job.total,
+            job.succeeded,
+            job.failed,
+            serde_json::to_string(&job.failure_reasons).map_err(Error::internal)?,
+            job.status_update_reason,
+            job.next_at,
+            job.active_since,
+            job.tasks_at_active,
+        ],
+    )?;
+    Ok(())
+}
+
+fn validate(w: &World, spec: &JobSpec) -> Result<()> {
+    let JobOperation::InitiateRestore { days, tier } = spec.operation;
+    if tier == Tier::Expedited {
+        return Err(Error::invalid_request(
+            "GlacierJobTier must be STANDARD or BULK: Batch Operations does not support EXPEDITED restores",
+        )
+        .hint("use restore::direct for Expedited retrievals"));
+    }
+    if days == Some(0) {
+        return Err(Error::invalid_request(
+            "ExpirationInDays must be at least 1",
+        ));
+    }
+    if spec.priority < 0 {
+        return Err(Error::invalid_request("Priority must be 0 or greater"));
+    }
+    if spec.client_request_token.is_empty() || spec.client_request_token.len() > 64 {
+        return Err(Error::invalid_request(
+            "ClientRequestToken must be 1 to 64 characters long",
+        ));
+    }
+    if spec.manifest.etag.is_empty() {
+        return Err(Error::invalid_request(
+            "the manifest location needs its ETag",
+        ));
+    }
+    let role_prefix = format!("arn:aws:iam::{}:role/", w.account_id);
+    if !spec.role_arn.starts_with(&role_prefix) {
+        return Err(Error::invalid_request(format!(
+            "RoleArn `{}` is not a role of account {}",
+            spec.role_arn, w.account_id
+        )));
+    }
+    if let Some(description) = &spec.description
+        && description.chars().count() > 256
+    {
+        return Err(Error::invalid_request(
+            "Description is limited to 256 characters",
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn create(w: &World, spec: &JobSpec) -> Result<String> {
+    validate(w, spec)?;
+    let stored = StoredSpec::from_spec(spec);
+    let stored_text = serde_json::to_string(&stored).map_err(Error::internal)?;
+    let existing: Option<String> =
+        w.tx.query_row(
+            "SELECT id FROM jobs WHERE client_request_token = ?1",
+            [&spec.client_request_token],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(id) = existing {
+        let job = load(w, &id)?;
+        let same = job.spec == stored
+            && job.role_arn == spec.role_arn
+            && job.priority == spec.priority
+            && job.description == spec.description;
+        if same {
+            return Ok(id);
+        }
+        return Err(Error::new(
+            "IdempotencyException",
+            "A job with this ClientRequestToken already exists with different parameters",
+        )
+        .status(409)
+        .job_id(id));
+    }
+    let seq: i64 = super::store::meta(w.tx, "job_seq")?.parse().unwrap_or(0) + 1;
+    super::store::set_meta(w.tx, "job_seq", &seq.to_string())?;
+    let id = uuid::Uuid::new_v4().to_string();
+    w.tx.execute(
+        "INSERT INTO jobs (id, seq, status, priority, description, role_arn, created, spec,
+             client_request_token, tags, next_at)
+         VALUES (?1, ?2, 'New', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            id,
+            seq,
+            spec.priority,
+            spec.description,
+            spec.role_arn,
+            w.now,
+            stored_text,
+            spec.client_request_token,
+            serde_json::to_string(&spec.tags).map_err(Error::internal)?,
+            w.now + SECOND,
+        ],
+    )?;
+    Ok(id)
+}
+
+pub(super) fn describe(w: &World, job_id: &str) -> Result<Job> {
+    let job = load(w, job_id)?;
+    Ok(Job {
+        progress: progress(&job),
+        operation: job.spec.operation()?,
+        manifest: job.spec.manifest()?,
+        report: job.spec.report()?,
+        confirmation_required: job.spec.confirmation_required,
+        id: job.id,
+        status: job.status,
+        priority: job.priority,
+        description: job.description,
+        role_arn: job.role_arn,
+        creation_time: clock::to_datetime(job.created),
+        termination_date: job.terminated.map(clock::to_datetime),
+        failure_reasons: job
+            .failure_reasons
+            .into_iter()
+            .map(|(code, reason)| FailureReason { code, reason })
+            .collect(),
+        status_update_reason: job.status_update_reason,
+    })
+}
+
+fn progress(job: &JobRow) -> JobProgress {
+    JobProgress {
+        total: job.total as u64,
+        succeeded: job.succeeded as u64,
+        failed: job.failed as u64,
+    }
+}
+
+pub(super) fn list(
+    w: &World,
+    statuses: &[JobStatus],
+    next: Option<&str>,
+) -> Result<Page<JobSummary>> {
+    const PAGE: usize = 1_000;
+    let before: i64 = next.and_then(|n| n.parse().ok()).unwrap_or(i64::MAX);
+    let mut stmt =
+        w.tx.prepare_cached("SELECT id, seq FROM jobs WHERE seq < ?1 ORDER BY seq DESC")?;
+    let rows = stmt.query_map([before], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+    })?;
+    let mut items = Vec::new();
+    let mut next = None;
+    for row in rows {
+        let (id, seq) = row?;
+        let job = load(w, &id)?;
+        if !statuses.is_empty() && !statuses.contains(&job.status) {
+            continue;
+        }
+        if items.len() == PAGE {
+            next = Some((seq + 1).to_string());
+            break;
+        }
+        items.push(JobSummary {
+            progress: progress(&job),
+            id: job.id,
+            status: job.status,
+            priority: job.priority,
+            description: job.description,
+            operation: job.spec.operation()?.name(),
+            creation_time: clock::to_datetime(job.created),
+            termination_date: job.terminated.map(clock::to_datetime),
+        });
+    }
+    Ok(Page { items, next })
+}
+
+fn status_error(job: &JobRow, requested: &str) -> Error {
+    Error::new(
+        "JobStatusException",
+        format!(
+            "Job {} is {}; it cannot be set to {requested}",
+            job.id, job.status
+        ),
+    )
+    .status(400)
+    .job_id(&job.id)
+}
+
+pub(super) fn update_status(
+    w: &World,
+    job_id: &str,
+    requested: RequestedJobStatus,
+    reason: Option<&str>,
+) -> Result<JobStatus> {
+    let mut job = load(w, job_id)?;
+    match requested {
+        RequestedJobStatus::Ready => {
+            if job.status != JobStatus::Suspended {
+                return Err(status_error(&job, "Ready"));
+            }
+            job.status = JobStatus::Ready;
+            job.next_at = Some(w.now + SECOND);
+        }
+        RequestedJobStatus::Cancelled => match job.status {
+            s if s.is_terminal() => return Err(status_error(&job, "Cancelled")),
+            JobStatus::Cancelling | JobStatus::Failing | JobStatus::Completing => {
+                return Err(status_error(&job, "Cancelled"));
+            }
+            JobStatus::Active | JobStatus::Pausing | JobStatus::Paused => {
+                job.status = JobStatus::Cancelling;
+                job.next_at = Some(w.now + SECOND);
+            }
+            _ => {
+                job.status = JobStatus::Cancelled;
+                job.terminated = Some(w.now);
+                job.next_at = None;
+            }
+        },
+    }
+    if let Some(reason) = reason {
+        job.status_update_reason = Some(reason.to_string());
+    }
+    save(w, &job)?;
+    Ok(job.status)
+}
+
+pub(super) fn update_priority(w: &World, job_id: &str, priority: i32) -> Result<i32> {
+    if priority < 0 {
+        return Err(Error::invalid_request("Priority must be 0 or greater").job_id(job_id));
+    }
+    let mut job = load(w, job_id)?;
+    job.priority = priority;
+    save(w, &job)?;
+    Ok(priority)
+}
+
+pub(super) fn get_tags(w: &World, job_id: &str) -> Result<BTreeMap<String, String>> {
+    load(w, job_id)?;
+    let tags: String =
+        w.tx.query_row("SELECT tags FROM jobs WHERE id = ?1", [job_id], |r| {
+            r.get(0)
+        })?;
+    serde_json::from_str(&tags).map_err(Error::internal)
+}
+
+pub(super) fn put_tags(w: &World, job_id: &str, tags: &BTreeMap<String, String>) -> Result<()> {
+    load(w, job_id)?;
+    if tags.len() > 50 {
+        return Err(Error::invalid_request("a job has at most 50 tags").job_id(job_id));
+    }
+    w.tx.execute(
+        "UPDATE jobs SET tags = ?2 WHERE id = ?1",
+        params![
+            job_id,
+            serde_json::to_string(tags).map_err(Error::internal)?
+        ],
+    )?;
+    Ok(())
+}
+
+/// The next instant a job step is due.
+pub(super) fn next_event(w: &World) -> Result<Option<Millis>> {
+    Ok(w.tx.query_row(
+        "SELECT MIN(next_at) FROM jobs WHERE next_at IS NOT NULL",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Runs every job step due by now, in time order, and the tasks of active jobs due by now.
+pub(super) fn advance_all(w: &World) -> Result<()> {
+    loop {
+        let due: Option<(String, Millis)> =
+            w.tx.query_row(
+                "SELECT id, next_at FROM jobs WHERE next_at IS NOT NULL AND next_at <= ?1
+                 ORDER BY next_at, seq LIMIT 1",
+                [w.now],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((id, at)) = due else { break };
+        let mut job = load(w, &id)?;
+        step(w, &mut job, at)?;
+        save(w, &job)?;
+    }
+    // Active jobs whose end is still ahead have run part of their tasks by now.
+    let mut stmt =
+        w.tx.prepare_cached("SELECT id FROM jobs WHERE status = 'Active' ORDER BY seq")?;
+    let active: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for id in active {
+        let mut job = load(w, &id)?;
+        run_tasks(w, &mut job, w.now)?;
+        save(w, &job)?;
+    }
+    Ok(())
+}
+
+/// Performs the step of `job` due at `at`.
+fn step(w: &World, job: &mut JobRow, at: Millis) -> Result<()> {
+    job.next_at = None;
+    match job.status {
+        JobStatus::New => {
+            job.status = JobStatus::Preparing;
+            job.next_at = Some(at + 2 * SECOND);
+        }
+        JobStatus::Preparing => prepare(w, job, at)?,
+        JobStatus::Ready => {
+            job.status = JobStatus::Active;
+            job.active_since = Some(at);
+            job.tasks_at_active = job.succeeded + job.failed;
+            job.next_at = Some(at + run_length(job.total - job.tasks_at_active));
+        }
+        JobStatus::Active => run_tasks(w, job, at)?,
+        JobStatus::Completing => finish(w, job, at, JobStatus::Complete)?,
+        JobStatus::Failing => finish(w, job, at, JobStatus::Failed)?,
+        JobStatus::Cancelling => finish(w, job, at, JobStatus::Cancelled)?,
+        // Waiting for a caller (Suspended) or already over: nothing is due.
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Virtual time `tasks` tasks take at the simulated rate.
+fn run_length(tasks: i64) -> Millis {
+    tasks * SECOND / TASK_RATE
+}
+
+fn fail(job: &mut JobRow, at: Millis, code: &str, reason: String) {
+    job.failure_reasons.push((code.to_string(), reason));
+    job.status = JobStatus::Failed;
+    job.terminated = Some(at);
+    job.next_at = None;
+}
+
+fn can_assume(w: &World, job: &JobRow) -> Result<Option<AssumedRole>> {
+    let role = iam::assume(w, &job.role_arn)?;
+    Ok(role.filter(AssumedRole::trusts_batch_operations))
+}
+
+/// Preparing: assume the role, read and check the manifest, create the tasks.
+fn prepare(w: &World, job: &mut JobRow, at: Millis) -> Result<()> {
+    let Some(role) = can_assume(w, job)? else {
+        fail(
+            job,
+            at,
+            "AccessDenied",
+            format!(
+                "Unable to assume role {}: the role does not exist or its trust policy does not allow {} to call sts:AssumeRole",
+                job.role_arn,
+                iam::BATCH_SERVICE
+            ),
+        );
+        return Ok(());
+    };
+    let manifest = job.spec.manifest()?;
+    let mut readable = role.allows("s3:GetObject", &manifest.arn());
+    if manifest.version_id.is_some() {
+        readable = readable && role.allows("s3:GetObjectVersion", &manifest.arn());
+    }
+    if !readable {
+        fail(
+            job,
+            at,
+            "AccessDenied",
+            format!(
+                "Reading the manifest failed: the role {} is not allowed s3:GetObject on {}",
+                job.role_arn,
+                manifest.arn()
+            ),
+        );
+        return Ok(());
+    }
+    let object = match objects::find(
+        w,
+        &manifest.bucket,
+        &manifest.key,
+        manifest.version_id.as_deref(),
+    ) {
+        Ok(object) => object,
+        Err(e) => {
+            fail(
+                job,
+                at,
+                &e.code,
+                format!(
+                    "Reading the manifest {} failed: {}",
+                    manifest.arn(),
+                    e.message
+                ),
+            );
+            return Ok(());
+        }
+    };
+    if object.etag.trim_matches('"') != manifest.etag.trim_matches('"') {
+        fail(
+            job,
+            at,
+            "InvalidManifest",
+            format!(
+                "The manifest's ETag {} does not match the ETag {} given when the job was created: the manifest changed after the job was created",
+                object.etag, manifest.etag
+            ),
+        );
+        return Ok(());
+    }
+    if let Some(report) = job.spec.report()?
+        && let Err(reason) = check_report_writable(w, &role, job, &report)
+    {
+        fail(job, at, "AccessDenied", reason);
+        return Ok(());
+    }
+    let body = objects::get_object(
+        w,
+        &manifest.bucket,
+        &manifest.key,
+        manifest.version_id.as_deref(),
+    );
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => {
+            fail(
+                job,
+                at,
+                &e.code,
+                format!("Reading the manifest failed: {}", e.message),
+            );
+            return Ok(());
+        }
+    };
+    match load_tasks(w, job, &manifest, &body) {
+        Ok(0) => {
+            fail(
+                job,
+                at,
+                "InvalidManifestContent",
+                "The manifest lists no objects".into(),
+            );
+            return Ok(());
+        }
+        Ok(total) => job.total = total,
+        Err(reason) => {
+            w.tx.execute("DELETE FROM tasks WHERE job_id = ?1", [&job.id])?;
+            fail(job, at, "InvalidManifestContent", reason);
+            return Ok(());
+        }
+    }
+    if job.spec.confirmation_required {
+        job.status = JobStatus::Suspended;
+    } else {
+        job.status = JobStatus::Ready;
+        job.next_at = Some(at + SECOND);
+    }
+    Ok(())
+}
+
+fn check_report_writable(
+    w: &World,
+    role: &AssumedRole,
+    job: &JobRow,
+    report: &ReportSpec,
+) -> std::result::Result<(), String> {
+    if objects::require_bucket(w, &report.bucket).is_err() {
+        return Err(format!(
+            "The completion report bucket {} does not exist",
+            report.bucket
+        ));
+    }
+    let key = format!(
+        "{}/manifest.json",
+        report_prefix(report.prefix.as_deref(), &job.id)
+    );
+    if !role.allows("s3:PutObject", &object_arn(&report.bucket, &key)) {
+        return Err(format!(
+            "Unable to write the completion report: the role {} is not allowed s3:PutObject on {}",
+            job.role_arn,
+            object_arn(&report.bucket, &key)
+        ));
+    }
+    Ok(())
+}
+
+/// Parses the whole manifest into tasks; any bad row fails the job before a task runs.
+fn load_tasks(
+    w: &World,
+    job: &JobRow,
+    manifest: &ManifestLocation,
+    body: &[u8],
+) -> std::result::Result<i64, String> {
+    if manifest.format != ManifestFormat::BatchOperationsCsv {
+        return Err(format!(
+            "manifest format {} is not supported yet",
+            manifest.format
+        ));
+    }
+    let wants_versions = manifest.fields.contains(&ManifestField::VersionId);
+    let mut insert =
+        w.tx.prepare_cached(
+            "INSERT INTO tasks (job_id, seq, bucket, key, version_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(|e| e.to_string())?;
+    let mut count = 0i64;
+    for entry in CsvManifestReader::new(body) {
+        let entry = entry.map_err(|e| format!("Invalid manifest content: {e}"))?;
+        if wants_versions && entry.version_id.is_none() {
+            return Err(format!(
+                "Invalid manifest content: row {} has no version id but the manifest fields name VersionId",
+                count + 1
+            ));
+        }
+        let version = if wants_versions {
+            entry.version_id
+        } else {
+            None
+        };
+        insert
+            .execute(params![job.id, count, entry.bucket, entry.key, version])
+            .map_err(|e| e.to_string())?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// Runs the tasks due by `until` (at the simulated rate since the job became Active).
+fn run_tasks(w: &World, job: &mut JobRow, until: Millis) -> Result<()> {
+    if job.status != JobStatus::Active {
+        return Ok(());
+    }
+    let since = job.active_since.unwrap_or(until);
+    let due = (job.tasks_at_active + (until - since) * TASK_RATE / SECOND + 1).min(job.total);
+    let role = can_assume(w, job)?;
+    let JobOperation::InitiateRestore { days, tier } = job.spec.operation()?;
+    let request = RestoreRequest { days, tier };
+    loop {
+        let done = job.succeeded + job.failed;
+        if done >= due {
+            break;
+        }
+        let mut select = w.tx.prepare_cached(
+            "SELECT seq, bucket, key, version_id FROM tasks
+             WHERE job_id = ?1 AND seq >= ?2 AND seq < ?3 ORDER BY seq",
+        )?;
+        let chunk: Vec<(i64, String, String, Option<String>)> = select
+            .query_map(params![job.id, done, (done + CHUNK).min(due)], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        if chunk.is_empty() {
+            break;
+        }
+        let mut record = w.tx.prepare_cached(
+            "UPDATE tasks SET status = ?3, http_status = ?4, error_code = ?5, message = ?6
+             WHERE job_id = ?1 AND seq = ?2",
+        )?;
+        for (seq, bucket, key, version_id) in chunk {
+            let at = since + run_length(seq - job.tasks_at_active);
+            let outcome = run_task(
+                w,
+                role.as_ref(),
+                &bucket,
+                &key,
+                version_id.as_deref(),
+                request,
+                at,
+            );
+            let (status, http, code, message) = match outcome {
+                Ok(o) => ("succeeded", o.http_status(), None, "Successful".to_string()),
+                Err(e) => {
+                    let status = e.status.unwrap_or(500);
+                    let message = format!(
+                        "{} (Service: Amazon S3; Status Code: {status}; Error Code: {})",
+                        e.message, e.code
+                    );
+                    ("failed", status, Some(e.code), message)
+                }
+            };
+            record.execute(params![job.id, seq, status, http, code, message])?;
+            if status == "succeeded" {
+                job.succeeded += 1;
+            } else {
+                job.failed += 1;
+            }
+            let ran = job.succeeded + job.failed;
+            if ran >= FAILURE_THRESHOLD_MIN_TASKS && job.failed * 2 > ran {
+                job.failure_reasons.push((
+                    "TaskFailureThresholdExceeded".into(),
+                    format!(
+                        "Job failed because more than 50% of its tasks failed ({} of {ran})",
+                        job.failed
+                    ),
+                ));
+                job.status = JobStatus::Failing;
+                job.next_at = Some(at + SECOND);
+                return Ok(());
+            }
+        }
+    }
+    if job.succeeded + job.failed >= job.total {
+        job.status = JobStatus::Completing;
+        let last = since + run_length(job.total - job.tasks_at_active);
+        job.next_at = Some(last.max(until.min(last)) + SECOND);
+    }
+    Ok(())
+}
+
+/// One task: the restore as the job's role would issue it.
+fn run_task(
+    w: &World,
+    role: Option<&AssumedRole>,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+    request: RestoreRequest,
+    at: Millis,
+) -> Result<RestoreOutcome> {
+    let allowed = role.is_some_and(|r| r.allows("s3:RestoreObject", &object_arn(bucket, key)));
+    if !allowed {
+        return Err(Error::access_denied("Access Denied")
+            .bucket(bucket)
+            .key(key));
+    }
+    let object = objects::find(w, bucket, key, version_id)?;
+    objects::restore(w, &object, request, true, at)
+}
+
+/// Ends the job in `terminal` status, writing its completion report if tasks ran.
+fn finish(w: &World, job: &mut JobRow, at: Millis, terminal: JobStatus) -> Result<()> {
+    job.status = terminal;
+    job.terminated = Some(at);
+    job.next_at = None;
+    let Some(report) = job.spec.report()? else {
+        return Ok(());
+    };
+    if job.succeeded + job.failed == 0 {
+        return Ok(());
+    }
+    let role = can_assume(w, job)?;
+    let writable = match &role {
+        Some(role) => check_report_writable(w, role, job, &report),
+        None => Err(format!("Unable to assume role {}", job.role_arn)),
+    };
+    if let Err(reason) = writable {
+        fail(job, at, "AccessDenied", reason);
+        return Ok(());
+    }
+    write_report(w, job, &report, at)
+}
+
+fn write_report(w: &World, job: &JobRow, report: &ReportSpec, at: Millis) -> Result<()> {
+    let at_world = World {
+        tx: w.tx,
+        now: at,
+        account_id: w.account_id.clone(),
+        region: w.region.clone(),
+        seed: w.seed,
+    };
+    let mut results = Vec::new();
+    let outcomes: &[TaskStatus] = match report.scope {
+        ReportScope::AllTasks => &[TaskStatus::Succeeded, TaskStatus::Failed],
+        ReportScope::FailedTasksOnly => &[TaskStatus::Failed],
+    };
+    for &outcome in outcomes {
+        let mut writer = ReportRowWriter::new(Vec::new());
+        let mut rows = 0u64;
+        let mut stmt = w.tx.prepare_cached(
+            "SELECT bucket, key, version_id, http_status, error_code, message FROM tasks
+             WHERE job_id = ?1 AND status = ?2 ORDER BY seq",
+        )?;
+        let mut query = stmt.query(params![job.id, outcome.as_str()])?;
+        while let Some(r) = query.next()? {
+            writer
+                .write(&ReportRow {
+                    bucket: r.get(0)?,
+                    key: r.get(1)?,
+                    version_id: r.get(2)?,
+                    status: outcome,
+                    http_status: r.get(3)?,
+                    error_code: r.get(4)?,
+                    message: r.get(5)?,
+                })
+                .map_err(Error::internal)?;
+            rows += 1;
+        }
+        if rows == 0 {
+            continue;
+        }
+        let body = writer.finish().map_err(Error::internal)?;
+        let md5 = hex::encode(Md5::digest(&body));
+        let key = results_file_key(report.prefix.as_deref(), &job.id, &md5, outcome);
+        objects::put_object(
+            &at_world,
+            PutObject {
+                bucket: report.bucket.clone(),
+                key: key.clone(),
+                body,
+                content_type: Some("text/csv".into()),
+                ..PutObject::default()
+            },
+        )?;
+        results.push(ReportResultFile {
+            task_execution_status: outcome.as_str().to_string(),
+            bucket: report.bucket.clone(),
+            md5_checksum: md5,
+            key,
+        });
+    }
+    let manifest = ReportManifest {
+        format: REPORT_FORMAT.to_string(),
+        report_creation_date: crate::timefmt::rfc3339_millis(clock::to_datetime(at)),
+        results,
+        report_schema: REPORT_SCHEMA.to_string(),
+    };
+    objects::put_object(
+        &at_world,
+        PutObject {
+            bucket: report.bucket.clone(),
+            key: format!(
+                "{}/manifest.json",
+                report_prefix(report.prefix.as_deref(), &job.id)
+            ),
+            body: manifest.to_json().into_bytes(),
+            content_type: Some("application/json".into()),
+            ..PutObject::default()
+        },
+    )?;
+    Ok(())
+}

@@ -1,0 +1,345 @@
+//! The embedded simulator of S3, Glacier restores, Batch Operations and IAM.
+//!
+//! There is no daemon. State lives in one SQLite database under the state directory; every call
+//! opens a transaction, first brings the simulated world up to the virtual "now" (job steps that
+//! are due run, in time order), then answers, then commits. A crash therefore never leaves half a
+//! job, and separate processes (one `s3thaw run` creates a job, the next confirms it) see one world.
+//!
+//! Time is virtual: it passes with the wall clock plus an offset kept in the state; waiting
+//! advances the offset to the next event instead of sleeping. Restore durations are drawn from
+//! AWS's documented ranges by a generator seeded from the state's seed and the object, so runs
+//! are reproducible.
+//!
+//! The rules (what AWS does) live in `objects.rs` (S3 and restores), `jobs.rs` (Batch
+//! Operations) and `iam.rs` (roles, policies, evaluation); this file only holds the plumbing.
+
+mod clock;
+mod iam;
+mod jobs;
+mod objects;
+mod store;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, Transaction};
+use serde_json::Value as Json;
+use time::OffsetDateTime;
+
+use super::*;
+use crate::errors::{Error, Result};
+
+pub use clock::Millis;
+
+/// The default account and region of a new simulated world.
+pub const DEFAULT_ACCOUNT_ID: &str = "111122223333";
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// The simulator: a handle on one state directory.
+pub struct Simulator {
+    conn: Mutex<Connection>,
+    dir: PathBuf,
+}
+
+/// What one transaction sees: the connection and the virtual time of the call.
+pub(crate) struct World<'a> {
+    pub tx: &'a Transaction<'a>,
+    pub now: Millis,
+    pub account_id: String,
+    pub region: String,
+    pub seed: u64,
+}
+
+impl<'a> World<'a> {
+    fn load(tx: &'a Transaction<'a>) -> Result<World<'a>> {
+        Ok(World {
+            now: clock::now(tx)?,
+            account_id: store::meta(tx, "account_id")?,
+            region: store::meta(tx, "region")?,
+            seed: store::meta(tx, "seed")?.parse().unwrap_or(0),
+            tx,
+        })
+    }
+}
+
+impl Simulator {
+    /// Opens (creating if needed) the simulated world stored in `dir`.
+    pub fn open(dir: &Path) -> Result<Simulator> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Error::invalid_argument(format!(
+                "cannot create the state directory {}: {e}",
+                dir.display()
+            ))
+        })?;
+        let conn = store::open(&dir.join("sim.sqlite3"))?;
+        Ok(Simulator {
+            conn: Mutex::new(conn),
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    pub fn state_dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Runs `f` in one transaction after bringing the world up to now.
+    pub(crate) fn with_world<T>(&self, f: impl FnOnce(&World) -> Result<T>) -> Result<T> {
+        self.transact(0, f)
+    }
+
+    /// Like `with_world`, but first moves the clock forward by `advance` milliseconds.
+    fn transact<T>(&self, advance: Millis, f: impl FnOnce(&World) -> Result<T>) -> Result<T> {
+        let mut conn = self
+            .conn
+            .lock()
+            .map_err(|_| Error::internal("simulator state lock poisoned"))?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        if advance > 0 {
+            clock::advance(&tx, advance)?;
+        }
+        let world = World::load(&tx)?;
+        jobs::advance_all(&world)?;
+        let out = f(&world)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Moves the virtual clock forward and returns the new time.
+    pub fn advance(&self, by: Duration) -> Result<OffsetDateTime> {
+        let ms = Millis::try_from(by.as_millis()).unwrap_or(Millis::MAX / 4);
+        self.transact(ms, |w| Ok(clock::to_datetime(w.now)))
+    }
+
+    /// The next time something changes on its own (a job step, a restore finishing or
+    /// expiring), if anything is scheduled.
+    pub fn next_event(&self) -> Result<Option<OffsetDateTime>> {
+        self.with_world(|w| Ok(next_event(w)?.map(clock::to_datetime)))
+    }
+
+    /// Empties the world, keeping its account, region and seed.
+    pub fn reset(&self) -> Result<()> {
+        self.with_world(store::reset)
+    }
+
+    /// Sets the seed that restore durations are drawn with.
+    pub fn set_seed(&self, seed: u64) -> Result<()> {
+        self.with_world(|w| store::set_meta(w.tx, "seed", &seed.to_string()))
+    }
+
+    /// Bulk-creates `count` synthetic objects named `prefix` + zero-padded index.
+    pub fn seed_objects(
+        &self,
+        bucket: &str,
+        count: u64,
+        prefix: &str,
+        storage_class: StorageClass,
+        size: u64,
+    ) -> Result<u64> {
+        self.with_world(|w| objects::seed(w, bucket, count, prefix, storage_class, size))
+    }
+}
+
+fn next_event(w: &World) -> Result<Option<Millis>> {
+    let candidates = [jobs::next_event(w)?, objects::next_event(w)?];
+    Ok(candidates.into_iter().flatten().min())
+}
+
+impl Backend for Simulator {
+    fn kind(&self) -> &'static str {
+        "sim"
+    }
+
+    fn account_id(&self) -> Result<String> {
+        self.with_world(|w| Ok(w.account_id.clone()))
+    }
+
+    fn region(&self) -> String {
+        self.with_world(|w| Ok(w.region.clone()))
+            .unwrap_or_else(|_| DEFAULT_REGION.to_string())
+    }
+
+    fn now(&self) -> Result<OffsetDateTime> {
+        self.with_world(|w| Ok(clock::to_datetime(w.now)))
+    }
+
+    fn sleep(&self, duration: Duration) -> Result<()> {
+        self.advance(duration).map(drop)
+    }
+
+    fn wait_step(&self, _poll: Duration, deadline: OffsetDateTime) -> Result<()> {
+        let deadline = clock::from_datetime(deadline);
+        let target =
+            self.with_world(|w| Ok(next_event(w)?.map_or(deadline, |event| event.min(deadline))))?;
+        // Always advance at least a millisecond so a caller polling in a loop makes progress.
+        let now = self.with_world(|w| Ok(w.now))?;
+        self.transact((target - now).max(1), |_| Ok(()))
+    }
+
+    fn simulator(&self) -> Option<&Simulator> {
+        Some(self)
+    }
+
+    fn create_bucket(&self, name: &str, region: Option<&str>) -> Result<BucketInfo> {
+        validate_bucket_name(name)?;
+        self.with_world(|w| objects::create_bucket(w, name, region))
+    }
+
+    fn put_bucket_versioning(&self, bucket: &str, enabled: bool) -> Result<()> {
+        self.with_world(|w| objects::put_bucket_versioning(w, bucket, enabled))
+    }
+
+    fn get_bucket_versioning(&self, bucket: &str) -> Result<bool> {
+        self.with_world(|w| objects::get_bucket_versioning(w, bucket))
+    }
+
+    fn delete_bucket(&self, name: &str) -> Result<()> {
+        self.with_world(|w| objects::delete_bucket(w, name))
+    }
+
+    fn list_buckets(&self) -> Result<Vec<BucketInfo>> {
+        self.with_world(objects::list_buckets)
+    }
+
+    fn put_object(&self, request: PutObject) -> Result<ObjectWritten> {
+        self.with_world(|w| objects::put_object(w, request))
+    }
+
+    fn get_object(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<Vec<u8>> {
+        self.with_world(|w| objects::get_object(w, bucket, key, version_id))
+    }
+
+    fn head_object(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<ObjectHead> {
+        self.with_world(|w| objects::head_object(w, bucket, key, version_id))
+    }
+
+    fn list_objects(&self, request: &ListObjects) -> Result<Page<ObjectSummary>> {
+        self.with_world(|w| objects::list_objects(w, request))
+    }
+
+    fn list_object_versions(
+        &self,
+        bucket: &str,
+        prefix: Option<&str>,
+        continuation: Option<&str>,
+    ) -> Result<Page<ObjectVersion>> {
+        self.with_world(|w| objects::list_object_versions(w, bucket, prefix, continuation))
+    }
+
+    fn copy_object(
+        &self,
+        source: (&str, &str, Option<&str>),
+        destination: (&str, &str),
+        storage_class: Option<StorageClass>,
+    ) -> Result<ObjectWritten> {
+        self.with_world(|w| objects::copy_object(w, source, destination, storage_class))
+    }
+
+    fn delete_object(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<Deleted> {
+        self.with_world(|w| objects::delete_object(w, bucket, key, version_id))
+    }
+
+    fn delete_objects(&self, bucket: &str, ids: &[ObjectId]) -> Result<Vec<Result<Deleted>>> {
+        self.with_world(|w| {
+            objects::require_bucket(w, bucket)?;
+            Ok(ids
+                .iter()
+                .map(|id| objects::delete_object(w, bucket, &id.key, id.version_id.as_deref()))
+                .collect())
+        })
+    }
+
+    fn restore_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        request: RestoreRequest,
+    ) -> Result<RestoreOutcome> {
+        self.with_world(|w| objects::restore_object(w, bucket, key, version_id, request))
+    }
+
+    fn create_job(&self, spec: &JobSpec) -> Result<String> {
+        self.with_world(|w| jobs::create(w, spec))
+    }
+
+    fn describe_job(&self, job_id: &str) -> Result<Job> {
+        self.with_world(|w| jobs::describe(w, job_id))
+    }
+
+    fn list_jobs(&self, statuses: &[JobStatus], next: Option<&str>) -> Result<Page<JobSummary>> {
+        self.with_world(|w| jobs::list(w, statuses, next))
+    }
+
+    fn update_job_status(
+        &self,
+        job_id: &str,
+        requested: RequestedJobStatus,
+        reason: Option<&str>,
+    ) -> Result<JobStatus> {
+        self.with_world(|w| jobs::update_status(w, job_id, requested, reason))
+    }
+
+    fn update_job_priority(&self, job_id: &str, priority: i32) -> Result<i32> {
+        self.with_world(|w| jobs::update_priority(w, job_id, priority))
+    }
+
+    fn get_job_tagging(&self, job_id: &str) -> Result<BTreeMap<String, String>> {
+        self.with_world(|w| jobs::get_tags(w, job_id))
+    }
+
+    fn put_job_tagging(&self, job_id: &str, tags: &BTreeMap<String, String>) -> Result<()> {
+        self.with_world(|w| jobs::put_tags(w, job_id, tags))
+    }
+
+    fn create_role(
+        &self,
+        name: &str,
+        trust_policy: &Json,
+        description: Option<&str>,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<Role> {
+        self.with_world(|w| iam::create_role(w, name, trust_policy, description, tags))
+    }
+
+    fn get_role(&self, name: &str) -> Result<Role> {
+        self.with_world(|w| iam::get_role(w, name))
+    }
+
+    fn delete_role(&self, name: &str) -> Result<()> {
+        self.with_world(|w| iam::delete_role(w, name))
+    }
+
+    fn create_policy(&self, name: &str, document: &Json) -> Result<Policy> {
+        self.with_world(|w| iam::create_policy(w, name, document))
+    }
+
+    fn delete_policy(&self, arn: &str) -> Result<()> {
+        self.with_world(|w| iam::delete_policy(w, arn))
+    }
+
+    fn attach_role_policy(&self, role: &str, policy_arn: &str) -> Result<()> {
+        self.with_world(|w| iam::attach_role_policy(w, role, policy_arn))
+    }
+
+    fn detach_role_policy(&self, role: &str, policy_arn: &str) -> Result<()> {
+        self.with_world(|w| iam::detach_role_policy(w, role, policy_arn))
+    }
+
+    fn list_attached_role_policies(&self, role: &str) -> Result<Vec<String>> {
+        self.with_world(|w| iam::list_attached_role_policies(w, role))
+    }
+
+    fn put_role_policy(&self, role: &str, name: &str, document: &Json) -> Result<()> {
+        self.with_world(|w| iam::put_role_policy(w, role, name, document))
+    }
+
+    fn delete_role_policy(&self, role: &str, name: &str) -> Result<()> {
+        self.with_world(|w| iam::delete_role_policy(w, role, name))
+    }
+
+    fn list_role_policies(&self, role: &str) -> Result<Vec<String>> {
+        self.with_world(|w| iam::list_role_policies(w, role))
+    }
+}

@@ -1,0 +1,815 @@
+//! Buckets, objects, versions and restores: the S3 half of the simulator.
+//!
+//! Restore state is stored as instants (requested, done, expiry); whether a restore is ongoing,
+//! complete or expired follows from comparing them with the virtual now, so nothing has to run
+//! when a restore finishes or a restored copy expires.
+
+use std::collections::BTreeMap;
+
+use md5::{Digest, Md5};
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::World;
+use super::clock::{self, HOUR, MINUTE, Millis};
+use crate::backend::*;
+use crate::errors::{Error, Result};
+
+/// Listing page size, as S3's default `max-keys`.
+const PAGE: u32 = 1_000;
+
+/// One stored object version or delete marker.
+#[derive(Debug, Clone)]
+pub(super) struct StoredObject {
+    pub id: i64,
+    pub bucket: String,
+    pub key: String,
+    pub version_id: Option<String>,
+    pub is_latest: bool,
+    pub is_delete_marker: bool,
+    pub size: u64,
+    pub etag: String,
+    pub storage_class: StorageClass,
+    pub archive_tier: Option<ArchiveAccessTier>,
+    pub last_modified: Millis,
+    pub content_type: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    pub has_body: bool,
+    pub restore: Option<StoredRestore>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(super) struct StoredRestore {
+    pub tier: Tier,
+    pub days: Option<u32>,
+    pub done: Millis,
+    pub expiry: Option<Millis>,
+}
+
+/// Where an object's restore stands at a given instant.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum RestorePhase {
+    NotRequested,
+    Ongoing,
+    Restored { expiry: Option<Millis> },
+}
+
+const COLUMNS: &str = "id, bucket, key, version_id, is_latest, is_delete_marker, size, etag, \
+    storage_class, archive_tier, last_modified, content_type, metadata, body IS NOT NULL, \
+    restore_tier, restore_days, restore_done, restore_expiry";
+
+impl StoredObject {
+    fn from_row(r: &Row) -> rusqlite::Result<StoredObject> {
+        let parse_err = |i: usize, e: Error| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+        };
+        let class: String = r.get(8)?;
+        let tier: Option<String> = r.get(9)?;
+        let metadata: Option<String> = r.get(12)?;
+        let restore_tier: Option<String> = r.get(14)?;
+        let restore = match restore_tier {
+            None => None,
+            Some(t) => Some(StoredRestore {
+                tier: t.parse().map_err(|e| parse_err(14, e))?,
+                days: r.get(15)?,
+                done: r.get(16)?,
+                expiry: r.get(17)?,
+            }),
+        };
+        Ok(StoredObject {
+            id: r.get(0)?,
+            bucket: r.get(1)?,
+            key: r.get(2)?,
+            version_id: r.get(3)?,
+            is_latest: r.get(4)?,
+            is_delete_marker: r.get(5)?,
+            size: r.get::<_, i64>(6)? as u64,
+            etag: r.get(7)?,
+            storage_class: class.parse().map_err(|e| parse_err(8, e))?,
+            archive_tier: tier
+                .map(|t| t.parse())
+                .transpose()
+                .map_err(|e| parse_err(9, e))?,
+            last_modified: r.get(10)?,
+            content_type: r.get(11)?,
+            metadata: metadata
+                .and_then(|m| serde_json::from_str(&m).ok())
+                .unwrap_or_default(),
+            has_body: r.get(13)?,
+            restore,
+        })
+    }
+
+    pub fn restore_phase(&self, now: Millis) -> RestorePhase {
+        match self.restore {
+            None => RestorePhase::NotRequested,
+            Some(r) if now < r.done => RestorePhase::Ongoing,
+            Some(r) if r.expiry.is_some_and(|e| now >= e) => RestorePhase::NotRequested,
+            Some(r) => RestorePhase::Restored { expiry: r.expiry },
+        }
+    }
+
+    /// The Intelligent-Tiering archive tier the object sits in now: a completed restore moves
+    /// it back to the frequent access tier.
+    pub fn current_archive_tier(&self, now: Millis) -> Option<ArchiveAccessTier> {
+        if self.storage_class != StorageClass::IntelligentTiering {
+            return None;
+        }
+        match self.restore_phase(now) {
+            RestorePhase::Restored { .. } => None,
+            _ => self.archive_tier,
+        }
+    }
+
+    pub fn is_archived(&self, now: Millis) -> bool {
+        self.storage_class.is_archive() || self.current_archive_tier(now).is_some()
+    }
+
+    /// Whether GET may read it now.
+    pub fn is_readable(&self, now: Millis) -> bool {
+        !self.is_archived(now) || matches!(self.restore_phase(now), RestorePhase::Restored { .. })
+    }
+}
+
+pub(super) fn require_bucket(w: &World, bucket: &str) -> Result<i64> {
+    w.tx.query_row(
+        "SELECT versioning FROM buckets WHERE name = ?1",
+        [bucket],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or_else(|| Error::no_such_bucket(bucket))
+}
+
+/// The object a request names: a given version, or the latest one (404 if that is a delete
+/// marker, as S3 answers).
+pub(super) fn find(
+    w: &World,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+) -> Result<StoredObject> {
+    require_bucket(w, bucket)?;
+    let found = match version_id {
+        Some(v) => {
+            let version = (v != "null").then_some(v);
+            w.tx.query_row(
+                &format!(
+                    "SELECT {COLUMNS} FROM objects WHERE bucket = ?1 AND key = ?2 AND version_id IS ?3"
+                ),
+                params![bucket, key, version],
+                StoredObject::from_row,
+            )
+            .optional()?
+            .ok_or_else(|| {
+                Error::new("NoSuchVersion", "The specified version does not exist.")
+                    .status(404)
+                    .bucket(bucket)
+                    .key(key)
+                    .version_id(Some(v))
+            })?
+        }
+        None => {
+            w.tx.query_row(
+                &format!(
+                    "SELECT {COLUMNS} FROM objects WHERE bucket = ?1 AND key = ?2 AND is_latest = 1"
+                ),
+                params![bucket, key],
+                StoredObject::from_row,
+            )
+            .optional()?
+            .filter(|o| !o.is_delete_marker)
+            .ok_or_else(|| Error::no_such_key(bucket, key))?
+        }
+    };
+    Ok(found)
+}
+
+pub(super) fn create_bucket(w: &World, name: &str, region: Option<&str>) -> Result<BucketInfo> {
+    let region = region.unwrap_or(&w.region).to_string();
+    if require_bucket(w, name).is_ok() {
+        return Err(Error::new(
+            "BucketAlreadyOwnedByYou",
+            "Your previous request to create the named bucket succeeded and you already own it.",
+        )
+        .status(409)
+        .bucket(name));
+    }
+    w.tx.execute(
+        "INSERT INTO buckets (name, region, created) VALUES (?1, ?2, ?3)",
+        params![name, region, w.now],
+    )?;
+    Ok(BucketInfo {
+        name: name.to_string(),
+        region,
+        created: clock::to_datetime(w.now),
+    })
+}
+
+pub(super) fn put_bucket_versioning(w: &World, bucket: &str, enabled: bool) -> Result<()> {
+    let current = require_bucket(w, bucket)?;
+    let state = match (enabled, current) {
+        (true, _) => 1,
+        (false, 0) => 0,
+        (false, _) => 2,
+    };
+    w.tx.execute(
+        "UPDATE buckets SET versioning = ?2 WHERE name = ?1",
+        params![bucket, state],
+    )?;
+    Ok(())
+}
+
+pub(super) fn get_bucket_versioning(w: &World, bucket: &str) -> Result<bool> {
+    Ok(require_bucket(w, bucket)? == 1)
+}
+
+pub(super) fn delete_bucket(w: &World, name: &str) -> Result<()> {
+    require_bucket(w, name)?;
+    let count: i64 = w.tx.query_row(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM objects WHERE bucket = ?1 LIMIT 1)",
+        [name],
+        |r| r.get(0),
+    )?;
+    if count > 0 {
+        return Err(Error::new(
+            "BucketNotEmpty",
+            "The bucket you tried to delete is not empty. You must delete all versions in the bucket.",
+        )
+        .status(409)
+        .bucket(name));
+    }
+    w.tx.execute("DELETE FROM buckets WHERE name = ?1", [name])?;
+    Ok(())
+}
+
+pub(super) fn list_buckets(w: &World) -> Result<Vec<BucketInfo>> {
+    let mut stmt =
+        w.tx.prepare("SELECT name, region, created FROM buckets ORDER BY name")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(BucketInfo {
+            name: r.get(0)?,
+            region: r.get(1)?,
+            created: clock::to_datetime(r.get(2)?),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(super) fn etag_of(body: &[u8]) -> String {
+    format!("\"{}\"", hex::encode(Md5::digest(body)))
+}
+
+fn new_version_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Makes room for a new current version of `key` and returns the version id it gets.
+fn supersede(w: &World, bucket: &str, key: &str) -> Result<Option<String>> {
+    let versioning = require_bucket(w, bucket)?;
+    if versioning != 1 {
+        // Unversioned or suspended: the new object replaces the `null` version.
+        w.tx.execute(
+            "DELETE FROM objects WHERE bucket = ?1 AND key = ?2 AND version_id IS NULL",
+            params![bucket, key],
+        )?;
+    }
+    w.tx.execute(
+        "UPDATE objects SET is_latest = 0 WHERE bucket = ?1 AND key = ?2 AND is_latest = 1",
+        params![bucket, key],
+    )?;
+    Ok((versioning == 1).then(new_version_id))
+}
+
+pub(super) fn put_object(w: &World, request: PutObject) -> Result<ObjectWritten> {
+    if request.key.is_empty() || request.key.len() > 1024 {
+        return Err(Error::new(
+            "KeyTooLongError",
+            "Object keys must be 1 to 1,024 bytes long.",
+        )
+        .status(400)
+        .bucket(&request.bucket));
+    }
+    let class = request.storage_class.unwrap_or(StorageClass::Standard);
+    let version_id = supersede(w, &request.bucket, &request.key)?;
+    let etag = etag_of(&request.body);
+    let metadata = serde_json::to_string(&request.metadata).map_err(Error::internal)?;
+    w.tx.execute(
+        "INSERT INTO objects (bucket, key, version_id, is_latest, size, etag, storage_class,
+             last_modified, content_type, metadata, body)
+         VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            request.bucket,
+            request.key,
+            version_id,
+            request.body.len() as i64,
+            etag,
+            class.as_str(),
+            w.now,
+            request.content_type,
+            metadata,
+            request.body,
+        ],
+    )?;
+    Ok(ObjectWritten {
+        bucket: request.bucket,
+        key: request.key,
+        etag,
+        version_id,
+        storage_class: class,
+    })
+}
+
+/// The bytes of a synthetic object: its key and a newline, repeated to its size.
+fn synthetic_body(key: &str, size: u64) -> Vec<u8> {
+    let pattern = format!("{key}\n").into_bytes();
+    pattern
+        .iter()
+        .copied()
+        .cycle()
+        .take(size as usize)
+        .collect()
+}
+
+fn body_of(w: &World, object: &StoredObject) -> Result<Vec<u8>> {
+    if !object.has_body {
+        return Ok(synthetic_body(&object.key, object.size));
+    }
+    Ok(w.tx
+        .query_row("SELECT body FROM objects WHERE id = ?1", [object.id], |r| {
+            r.get(0)
+        })?)
+}
+
+fn not_readable(object: &StoredObject) -> Error {
+    Error::new(
+        "InvalidObjectState",
+        "The operation is not valid for the object's storage class",
+    )
+    .status(403)
+    .bucket(&object.bucket)
+    .key(&object.key)
+    .version_id(object.version_id.as_deref())
+    .hint(format!(
+        "the object is archived in {}; restore it first (s3::restore_object or a batch job) and wait until the restore completes",
+        object.storage_class
+    ))
+}
+
+pub(super) fn get_object(
+    w: &World,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+) -> Result<Vec<u8>> {
+    let object = find(w, bucket, key, version_id)?;
+    if !object.is_readable(w.now) {
+        return Err(not_readable(&object));
+    }
+    body_of(w, &object)
+}
+
+pub(super) fn head_object(
+    w: &World,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+) -> Result<ObjectHead> {
+    let object = find(w, bucket, key, version_id)?;
+    let restore = match object.restore_phase(w.now) {
+        RestorePhase::NotRequested => None,
+        RestorePhase::Ongoing => Some(RestoreState {
+            ongoing: true,
+            expiry: None,
+        }),
+        RestorePhase::Restored { expiry } => Some(RestoreState {
+            ongoing: false,
+            expiry: expiry.map(clock::to_datetime),
+        }),
+    };
+    Ok(ObjectHead {
+        archive_status: object.current_archive_tier(w.now),
+        bucket: object.bucket,
+        key: object.key,
+        version_id: object.version_id,
+        size: object.size,
+        etag: object.etag,
+        storage_class: object.storage_class,
+        last_modified: clock::to_datetime(object.last_modified),
+        content_type: object.content_type,
+        metadata: object.metadata,
+        restore,
+    })
+}
+
+/// The smallest string greater than every string starting with `prefix`, for range scans.
+fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}\u{10FFFF}")
+}
+
+pub(super) fn list_objects(w: &World, request: &ListObjects) -> Result<Page<ObjectSummary>> {
+    require_bucket(w, &request.bucket)?;
+    let limit = request.max_keys.unwrap_or(PAGE).clamp(1, PAGE);
+    let prefix = request.prefix.clone().unwrap_or_default();
+    let after = request.continuation.clone().unwrap_or_default();
+    let mut stmt = w.tx.prepare_cached(
+        "SELECT key, size, etag, storage_class, last_modified FROM objects
+         WHERE bucket = ?1 AND is_latest = 1 AND is_delete_marker = 0
+           AND key >= ?2 AND key < ?3 AND key > ?4
+         ORDER BY key LIMIT ?5",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            request.bucket,
+            prefix,
+            prefix_end(&prefix),
+            after,
+            limit + 1
+        ],
+        |r| {
+            let class: String = r.get(3)?;
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                class,
+                r.get::<_, i64>(4)?,
+            ))
+        },
+    )?;
+    let mut items = Vec::new();
+    for row in rows {
+        let (key, size, etag, class, modified) = row?;
+        items.push(ObjectSummary {
+            key,
+            size: size as u64,
+            etag,
+            storage_class: class.parse()?,
+            last_modified: clock::to_datetime(modified),
+        });
+    }
+    let next = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|o| o.key.clone())
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
+
+pub(super) fn list_object_versions(
+    w: &World,
+    bucket: &str,
+    prefix: Option<&str>,
+    continuation: Option<&str>,
+) -> Result<Page<ObjectVersion>> {
+    require_bucket(w, bucket)?;
+    let prefix = prefix.unwrap_or_default();
+    // The token is "KEY\0ID": versions come by key, newest (highest id) first.
+    let (after_key, after_id) = match continuation.and_then(|c| c.rsplit_once('\0')) {
+        Some((key, id)) => (Some(key.to_string()), id.parse::<i64>().unwrap_or(i64::MAX)),
+        None => (None, i64::MAX),
+    };
+    let mut stmt = w.tx.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM objects
+         WHERE bucket = ?1 AND key >= ?2 AND key < ?3
+           AND (?4 IS NULL OR key > ?4 OR (key = ?4 AND id < ?5))
+         ORDER BY key, id DESC LIMIT ?6"
+    ))?;
+    let rows = stmt.query_map(
+        params![
+            bucket,
+            prefix,
+            prefix_end(prefix),
+            after_key,
+            after_id,
+            PAGE + 1
+        ],
+        StoredObject::from_row,
+    )?;
+    let mut stored = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    let next = if stored.len() > PAGE as usize {
+        stored.truncate(PAGE as usize);
+        stored.last().map(|o| format!("{}\0{}", o.key, o.id))
+    } else {
+        None
+    };
+    let items = stored
+        .into_iter()
+        .map(|o| ObjectVersion {
+            key: o.key,
+            version_id: o.version_id,
+            is_latest: o.is_latest,
+            is_delete_marker: o.is_delete_marker,
+            size: o.size,
+            etag: (!o.is_delete_marker).then_some(o.etag),
+            storage_class: (!o.is_delete_marker).then_some(o.storage_class),
+            last_modified: clock::to_datetime(o.last_modified),
+        })
+        .collect();
+    Ok(Page { items, next })
+}
+
+pub(super) fn copy_object(
+    w: &World,
+    (src_bucket, src_key, src_version): (&str, &str, Option<&str>),
+    (dst_bucket, dst_key): (&str, &str),
+    storage_class: Option<StorageClass>,
+) -> Result<ObjectWritten> {
+    let source = find(w, src_bucket, src_key, src_version)?;
+    if !source.is_readable(w.now) {
+        return Err(not_readable(&source));
+    }
+    let body = body_of(w, &source)?;
+    require_bucket(w, dst_bucket)?;
+    put_object(
+        w,
+        PutObject {
+            bucket: dst_bucket.to_string(),
+            key: dst_key.to_string(),
+            body,
+            storage_class: Some(storage_class.unwrap_or(StorageClass::Standard)),
+            content_type: source.content_type,
+            metadata: source.metadata,
+        },
+    )
+}
+
+pub(super) fn delete_object(
+    w: &World,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+) -> Result<Deleted> {
+    let versioning = require_bucket(w, bucket)?;
+    if let Some(v) = version_id {
+        // Deleting one version for good; a missing version is not an error in S3.
+        let version = (v != "null").then_some(v);
+        let removed: Option<(bool, bool)> =
+            w.tx.query_row(
+                "DELETE FROM objects WHERE bucket = ?1 AND key = ?2 AND version_id IS ?3
+                 RETURNING is_latest, is_delete_marker",
+                params![bucket, key, version],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        if let Some((true, _)) = removed {
+            w.tx.execute(
+                "UPDATE objects SET is_latest = 1 WHERE id =
+                     (SELECT MAX(id) FROM objects WHERE bucket = ?1 AND key = ?2)",
+                params![bucket, key],
+            )?;
+        }
+        return Ok(Deleted {
+            key: key.to_string(),
+            version_id: Some(v.to_string()),
+            delete_marker: removed.is_some_and(|(_, marker)| marker),
+        });
+    }
+    if versioning == 0 {
+        w.tx.execute(
+            "DELETE FROM objects WHERE bucket = ?1 AND key = ?2",
+            params![bucket, key],
+        )?;
+        return Ok(Deleted {
+            key: key.to_string(),
+            version_id: None,
+            delete_marker: false,
+        });
+    }
+    // Versioned (or suspended) bucket: the delete adds a marker that becomes the current version.
+    let marker_version = supersede(w, bucket, key)?;
+    w.tx.execute(
+        "INSERT INTO objects (bucket, key, version_id, is_latest, is_delete_marker, last_modified)
+         VALUES (?1, ?2, ?3, 1, 1, ?4)",
+        params![bucket, key, marker_version, w.now],
+    )?;
+    Ok(Deleted {
+        key: key.to_string(),
+        version_id: Some(marker_version.unwrap_or_else(|| "null".to_string())),
+        delete_marker: true,
+    })
+}
+
+/// A deterministic draw in `[0, 1)` from the world's seed and the request.
+fn draw(seed: u64, object: &StoredObject, at: Millis) -> f64 {
+    // FNV-1a over the identity, then splitmix64 to spread the bits.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed;
+    let parts = [
+        object.bucket.as_bytes(),
+        object.key.as_bytes(),
+        object.version_id.as_deref().unwrap_or("").as_bytes(),
+        &at.to_le_bytes(),
+    ];
+    for part in parts {
+        for &b in part {
+            h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+        h = (h ^ 0xff).wrapping_mul(0x0100_0000_01b3);
+    }
+    h = h.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^= h >> 31;
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// How long a restore takes, drawn from AWS's documented ranges (SEMANTICS.md).
+pub(super) fn restore_duration(
+    seed: u64,
+    object: &StoredObject,
+    tier: Tier,
+    at: Millis,
+    from_batch: bool,
+) -> Millis {
+    let deep = object.storage_class == StorageClass::DeepArchive
+        || object.archive_tier == Some(ArchiveAccessTier::DeepArchiveAccess);
+    let (low, high) = match (deep, tier) {
+        (false, Tier::Expedited) => (MINUTE, 5 * MINUTE),
+        // Since 2023, Standard restores started by Batch Operations begin returning objects
+        // within minutes and still finish within the 3-5 hour window.
+        (false, Tier::Standard) if from_batch => (MINUTE, 5 * HOUR),
+        (false, Tier::Standard) => (3 * HOUR, 5 * HOUR),
+        (false, Tier::Bulk) => (5 * HOUR, 12 * HOUR),
+        (true, Tier::Expedited) | (true, Tier::Standard) => (6 * HOUR, 12 * HOUR),
+        (true, Tier::Bulk) => (24 * HOUR, 48 * HOUR),
+    };
+    low + ((high - low) as f64 * draw(seed, object, at)) as Millis
+}
+
+/// RestoreObject's rules for one object, shared by the direct call and by batch tasks.
+pub(super) fn restore(
+    w: &World,
+    object: &StoredObject,
+    request: RestoreRequest,
+    from_batch: bool,
+    at: Millis,
+) -> Result<RestoreOutcome> {
+    let fail = |code: &str, status: u16, message: String| {
+        Err(Error::new(code, message)
+            .status(status)
+            .bucket(&object.bucket)
+            .key(&object.key)
+            .version_id(object.version_id.as_deref()))
+    };
+    let intelligent = object.storage_class == StorageClass::IntelligentTiering;
+    if intelligent && object.current_archive_tier(at).is_none() {
+        return fail(
+            "ObjectAlreadyInActiveTierError",
+            403,
+            "Restore is not allowed, as object is already in the active tier".into(),
+        );
+    }
+    if !object.is_archived(at) {
+        return fail(
+            "InvalidObjectState",
+            403,
+            format!(
+                "Restore is not allowed for the object's current storage class, \"{}\"",
+                object.storage_class
+            ),
+        );
+    }
+    let deep = object.storage_class == StorageClass::DeepArchive
+        || object.archive_tier == Some(ArchiveAccessTier::DeepArchiveAccess);
+    if deep && request.tier == Tier::Expedited {
+        return fail(
+            "InvalidArgument",
+            400,
+            "Expedited retrieval is not available for objects in Deep Archive".into(),
+        );
+    }
+    match (intelligent, request.days) {
+        (true, Some(_)) => {
+            return fail(
+                "InvalidArgument",
+                400,
+                "Days must not be specified for objects in the Intelligent-Tiering archive access tiers".into(),
+            );
+        }
+        (false, None) => {
+            return fail(
+                "InvalidArgument",
+                400,
+                format!(
+                    "Days is required to restore objects in {}",
+                    object.storage_class
+                ),
+            );
+        }
+        (false, Some(0)) => {
+            return fail("InvalidArgument", 400, "Days must be at least 1".into());
+        }
+        _ => {}
+    }
+    let expiry = request.days.map(|d| clock::expiry_after(at, d));
+    match (object.restore_phase(at), object.restore) {
+        (RestorePhase::Ongoing, Some(current)) => {
+            let upgrade = request.tier.speed_rank() < current.tier.speed_rank()
+                && request.days == current.days;
+            if !upgrade {
+                return fail(
+                    "RestoreAlreadyInProgress",
+                    409,
+                    "Object restore is already in progress".into(),
+                );
+            }
+            let done = current
+                .done
+                .min(at + restore_duration(w.seed, object, request.tier, at, from_batch));
+            w.tx.execute(
+                "UPDATE objects SET restore_tier = ?2, restore_done = ?3 WHERE id = ?1",
+                params![object.id, request.tier.as_str(), done],
+            )?;
+            Ok(RestoreOutcome::Accepted)
+        }
+        (RestorePhase::Restored { .. }, _) => {
+            w.tx.execute(
+                "UPDATE objects SET restore_days = ?2, restore_expiry = ?3 WHERE id = ?1",
+                params![object.id, request.days, expiry],
+            )?;
+            Ok(RestoreOutcome::AlreadyRestored)
+        }
+        _ => {
+            let done = at + restore_duration(w.seed, object, request.tier, at, from_batch);
+            w.tx.execute(
+                "UPDATE objects SET restore_tier = ?2, restore_days = ?3, restore_requested = ?4,
+                     restore_done = ?5, restore_expiry = ?6 WHERE id = ?1",
+                params![
+                    object.id,
+                    request.tier.as_str(),
+                    request.days,
+                    at,
+                    done,
+                    expiry
+                ],
+            )?;
+            Ok(RestoreOutcome::Accepted)
+        }
+    }
+}
+
+pub(super) fn restore_object(
+    w: &World,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+    request: RestoreRequest,
+) -> Result<RestoreOutcome> {
+    let object = find(w, bucket, key, version_id)?;
+    restore(w, &object, request, false, w.now)
+}
+
+/// The next instant a restore finishes or a restored copy expires.
+pub(super) fn next_event(w: &World) -> Result<Option<Millis>> {
+    let done: Option<Millis> = w.tx.query_row(
+        "SELECT MIN(restore_done) FROM objects WHERE restore_done > ?1",
+        [w.now],
+        |r| r.get(0),
+    )?;
+    let expiry: Option<Millis> = w.tx.query_row(
+        "SELECT MIN(restore_expiry) FROM objects WHERE restore_expiry > ?1",
+        [w.now],
+        |r| r.get(0),
+    )?;
+    Ok([done, expiry].into_iter().flatten().min())
+}
+
+/// Bulk-creates synthetic objects. Their ETags derive from key and size (not the MD5 of the
+/// bytes), so seeding a million objects hashes nothing large.
+pub(super) fn seed(
+    w: &World,
+    bucket: &str,
+    count: u64,
+    prefix: &str,
+    storage_class: StorageClass,
+    size: u64,
+) -> Result<u64> {
+    if require_bucket(w, bucket)? == 1 {
+        return Err(Error::not_supported(
+            "seeding objects into a versioned bucket is not supported",
+        )
+        .bucket(bucket));
+    }
+    let width = count.saturating_sub(1).to_string().len().max(6);
+    let mut delete = w.tx.prepare_cached(
+        "DELETE FROM objects WHERE bucket = ?1 AND key = ?2 AND version_id IS NULL",
+    )?;
+    let mut insert = w.tx.prepare_cached(
+        "INSERT INTO objects (bucket, key, is_latest, size, etag, storage_class, last_modified)
+         VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6)",
+    )?;
+    for i in 0..count {
+        let key = format!("{prefix}{i:0width$}");
+        let etag = etag_of(format!("s3thaw-synthetic:{key}:{size}").as_bytes());
+        delete.execute(params![bucket, key])?;
+        insert.execute(params![
+            bucket,
+            key,
+            size as i64,
+            etag,
+            storage_class.as_str(),
+            w.now
+        ])?;
+    }
+    Ok(count)
+}

@@ -1,0 +1,175 @@
+//! The SQLite schema of the simulated world and its small key-value `meta` table.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::{DEFAULT_ACCOUNT_ID, DEFAULT_REGION, World};
+use crate::errors::{Error, Result};
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS meta (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS buckets (
+    name       TEXT PRIMARY KEY,
+    region     TEXT NOT NULL,
+    created    INTEGER NOT NULL,
+    versioning INTEGER NOT NULL DEFAULT 0   -- 0 never enabled, 1 enabled, 2 suspended
+);
+-- One row per object version (unversioned objects have version_id NULL) or delete marker.
+-- A NULL body means a synthetic object whose bytes derive from its key (sim::seed_objects).
+-- Restore state is kept as instants, so "ongoing", "restored" and "expired" follow from the
+-- clock without any background work.
+CREATE TABLE IF NOT EXISTS objects (
+    id                INTEGER PRIMARY KEY,
+    bucket            TEXT NOT NULL,
+    key               TEXT NOT NULL,
+    version_id        TEXT,
+    is_latest         INTEGER NOT NULL,
+    is_delete_marker  INTEGER NOT NULL DEFAULT 0,
+    size              INTEGER NOT NULL DEFAULT 0,
+    etag              TEXT NOT NULL DEFAULT '',
+    storage_class     TEXT NOT NULL DEFAULT 'STANDARD',
+    archive_tier      TEXT,
+    last_modified     INTEGER NOT NULL,
+    content_type      TEXT,
+    metadata          TEXT,
+    body              BLOB,
+    restore_tier      TEXT,
+    restore_days      INTEGER,
+    restore_requested INTEGER,
+    restore_done      INTEGER,
+    restore_expiry    INTEGER
+);
+CREATE INDEX IF NOT EXISTS objects_by_key ON objects (bucket, key, is_latest);
+CREATE INDEX IF NOT EXISTS objects_restore_done ON objects (restore_done)
+    WHERE restore_done IS NOT NULL;
+CREATE INDEX IF NOT EXISTS objects_restore_expiry ON objects (restore_expiry)
+    WHERE restore_expiry IS NOT NULL;
+CREATE TABLE IF NOT EXISTS jobs (
+    id                   TEXT PRIMARY KEY,
+    seq                  INTEGER NOT NULL,
+    status               TEXT NOT NULL,
+    priority             INTEGER NOT NULL,
+    description          TEXT,
+    role_arn             TEXT NOT NULL,
+    created              INTEGER NOT NULL,
+    terminated           INTEGER,
+    spec                 TEXT NOT NULL,
+    client_request_token TEXT NOT NULL,
+    tags                 TEXT NOT NULL DEFAULT '{}',
+    total                INTEGER NOT NULL DEFAULT 0,
+    succeeded            INTEGER NOT NULL DEFAULT 0,
+    failed               INTEGER NOT NULL DEFAULT 0,
+    failure_reasons      TEXT NOT NULL DEFAULT '[]',
+    status_update_reason TEXT,
+    next_at              INTEGER,       -- when the current status's step is due; NULL waits for a caller
+    active_since         INTEGER,       -- start of the current run of tasks
+    tasks_at_active      INTEGER NOT NULL DEFAULT 0   -- tasks done when that run started
+);
+CREATE INDEX IF NOT EXISTS jobs_next ON jobs (next_at) WHERE next_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS tasks (
+    job_id      TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    bucket      TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    version_id  TEXT,
+    status      TEXT,                   -- NULL until the task runs
+    http_status INTEGER,
+    error_code  TEXT,
+    message     TEXT,
+    PRIMARY KEY (job_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS roles (
+    name         TEXT PRIMARY KEY,
+    id           TEXT NOT NULL,
+    arn          TEXT NOT NULL,
+    trust_policy TEXT NOT NULL,
+    description  TEXT,
+    tags         TEXT NOT NULL DEFAULT '{}',
+    created      INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS policies (
+    arn      TEXT PRIMARY KEY,
+    name     TEXT NOT NULL,
+    id       TEXT NOT NULL,
+    document TEXT NOT NULL,
+    created  INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS role_attachments (
+    role       TEXT NOT NULL,
+    policy_arn TEXT NOT NULL,
+    PRIMARY KEY (role, policy_arn)
+);
+CREATE TABLE IF NOT EXISTS role_inline (
+    role     TEXT NOT NULL,
+    name     TEXT NOT NULL,
+    document TEXT NOT NULL,
+    PRIMARY KEY (role, name)
+);
+"#;
+
+const WORLD_TABLES: &[&str] = &[
+    "buckets",
+    "objects",
+    "jobs",
+    "tasks",
+    "roles",
+    "policies",
+    "role_attachments",
+    "role_inline",
+];
+
+pub fn open(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path).map_err(|e| {
+        Error::invalid_argument(format!(
+            "cannot open simulator state {}: {e}",
+            path.display()
+        ))
+    })?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.execute_batch(SCHEMA)?;
+    let defaults = [
+        ("account_id", DEFAULT_ACCOUNT_ID.to_string()),
+        ("region", DEFAULT_REGION.to_string()),
+        ("seed", "42".to_string()),
+        ("clock_offset_ms", "0".to_string()),
+        ("job_seq", "0".to_string()),
+    ];
+    for (name, value) in defaults {
+        conn.execute(
+            "INSERT OR IGNORE INTO meta (name, value) VALUES (?1, ?2)",
+            params![name, value],
+        )?;
+    }
+    Ok(conn)
+}
+
+pub fn meta(tx: &Transaction, name: &str) -> Result<String> {
+    tx.query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| {
+        r.get(0)
+    })
+    .optional()?
+    .ok_or_else(|| Error::internal(format!("simulator state lacks `{name}`")))
+}
+
+pub fn set_meta(tx: &Transaction, name: &str, value: &str) -> Result<()> {
+    tx.execute(
+        "INSERT INTO meta (name, value) VALUES (?1, ?2)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        params![name, value],
+    )?;
+    Ok(())
+}
+
+/// Empties every table of the world; the clock, account, region and seed stay.
+pub fn reset(w: &World) -> Result<()> {
+    for table in WORLD_TABLES {
+        w.tx.execute(&format!("DELETE FROM {table}"), [])?;
+    }
+    Ok(())
+}

@@ -1,0 +1,328 @@
+//! The Rhai engine of s3thaw: the API registered, limits set on purpose, modules resolved from
+//! the script's folder and the embedded stdlib, and errors printed like a compiler's.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rhai::module_resolvers::{FileModuleResolver, ModuleResolversCollection};
+use rhai::{
+    AST, Dynamic, Engine, EvalAltResult, Module, ModuleResolver, ParseError, Position, Scope,
+    Shared,
+};
+
+use crate::api::{Host, HostRef};
+use crate::backend::Backend;
+use crate::errors::Error;
+
+/// The Rhai standard library of s3thaw, compiled into the binary: `import "tutorial" as t;`.
+pub const STDLIB: &[(&str, &str)] = &[("tutorial", include_str!("../stdlib/tutorial.rhai"))];
+
+/// Serves the embedded stdlib to `import`.
+#[derive(Default)]
+struct StdlibResolver {
+    cache: RefCell<HashMap<String, Shared<Module>>>,
+}
+
+impl ModuleResolver for StdlibResolver {
+    fn resolve(
+        &self,
+        engine: &Engine,
+        _source: Option<&str>,
+        path: &str,
+        pos: Position,
+    ) -> Result<Shared<Module>, Box<EvalAltResult>> {
+        let name = path.trim_end_matches(".rhai");
+        if let Some(module) = self.cache.borrow().get(name) {
+            return Ok(module.clone());
+        }
+        let Some((_, text)) = STDLIB.iter().find(|(n, _)| *n == name) else {
+            return Err(EvalAltResult::ErrorModuleNotFound(path.to_string(), pos).into());
+        };
+        let mut ast = engine
+            .compile(text)
+            .map_err(|e| EvalAltResult::ErrorInModule(path.to_string(), e.into(), pos))?;
+        ast.set_source(name);
+        let module: Shared<Module> = Module::eval_ast_as_new(Scope::new(), &ast, engine)
+            .map_err(|e| EvalAltResult::ErrorInModule(path.to_string(), e, pos))?
+            .into();
+        self.cache
+            .borrow_mut()
+            .insert(name.to_string(), module.clone());
+        Ok(module)
+    }
+}
+
+/// Everything a run needs besides the script.
+pub struct RunSettings {
+    pub vars: BTreeMap<String, String>,
+    pub yes: bool,
+    pub quiet: bool,
+}
+
+/// An engine bound to a host, with the scope a script (or a REPL session) runs in.
+pub struct Session {
+    pub engine: Engine,
+    pub scope: Scope<'static>,
+    pub host: Rc<Host>,
+}
+
+impl Session {
+    /// Builds the engine; `script_dir` is where `import` looks first.
+    pub fn new(
+        backend: Box<dyn Backend>,
+        settings: RunSettings,
+        script_dir: Option<&Path>,
+    ) -> Session {
+        let interrupted = Arc::new(AtomicBool::new(false));
+        let host = Rc::new(Host {
+            backend,
+            vars: settings.vars,
+            used_vars: RefCell::new(Default::default()),
+            yes: settings.yes,
+            quiet: settings.quiet,
+            interrupted: interrupted.clone(),
+        });
+        let mut engine = Engine::new();
+        // Limits chosen on purpose: deep enough for any playbook, shallow enough to stop a
+        // runaway recursion with an error instead of a stack overflow.
+        engine.set_max_call_levels(64);
+        engine.set_max_expr_depths(128, 64);
+        engine.set_max_string_size(256 * 1024 * 1024);
+        engine.set_max_array_size(10_000_000);
+        engine.set_max_map_size(1_000_000);
+        engine.set_max_modules(64);
+        engine.on_progress(move |_| {
+            interrupted
+                .load(Ordering::Relaxed)
+                .then(|| Dynamic::from("interrupted"))
+        });
+        engine.on_print(|text| println!("{text}"));
+        engine.on_debug(|text, source, pos| match source {
+            Some(source) => eprintln!("[{source}:{pos}] {text}"),
+            None => eprintln!("[{pos}] {text}"),
+        });
+        crate::api::register(&mut engine);
+        engine.set_default_tag(Dynamic::from(HostRef(host.clone())));
+        let mut resolvers = ModuleResolversCollection::new();
+        let folder = script_dir.map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        resolvers.push(FileModuleResolver::new_with_path(folder));
+        resolvers.push(StdlibResolver::default());
+        engine.set_module_resolver(resolvers);
+        Session {
+            engine,
+            scope: Scope::new(),
+            host,
+        }
+    }
+
+    /// The flag Ctrl-C sets to stop the running statement.
+    pub fn interrupt_flag(&self) -> Arc<AtomicBool> {
+        self.host.interrupted.clone()
+    }
+
+    /// `--var`s that no `arg()` asked for: probably typos.
+    pub fn unused_vars(&self) -> Vec<String> {
+        let used = self.host.used_vars.borrow();
+        self.host
+            .vars
+            .keys()
+            .filter(|k| !used.contains(*k))
+            .cloned()
+            .collect()
+    }
+}
+
+/// A failure of a script, ready to print.
+pub enum ScriptFailure {
+    /// Syntax errors (exit code 2).
+    Compile(Vec<ParseError>),
+    /// A runtime error (exit code 1).
+    Runtime(Box<EvalAltResult>),
+}
+
+/// Compiles `text`, finding as many syntax errors as it can: Rhai stops at the first, so each
+/// erroneous line is blanked out and the rest compiled again.
+pub fn compile_all_errors(engine: &Engine, text: &str) -> Result<AST, Vec<ParseError>> {
+    let mut errors: Vec<ParseError> = Vec::new();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    loop {
+        let attempt = lines.join("\n");
+        match engine.compile(&attempt) {
+            Ok(ast) if errors.is_empty() => return Ok(ast),
+            Ok(_) => return Err(errors),
+            Err(e) => {
+                let line = e.1.line();
+                let repeat = errors.iter().any(|old| old.1 == e.1);
+                let end = matches!(*e.0, rhai::ParseErrorType::UnexpectedEOF);
+                if !repeat {
+                    errors.push(e);
+                }
+                match line {
+                    Some(n)
+                        if !repeat && !end && n >= 1 && n <= lines.len() && errors.len() < 50 =>
+                    {
+                        lines[n - 1].clear();
+                    }
+                    _ => return Err(errors),
+                }
+            }
+        }
+    }
+}
+
+/// The innermost error of a chain, with the call sites it came through (outermost first).
+fn unwind(error: &EvalAltResult) -> (&EvalAltResult, Vec<(String, Position)>) {
+    let mut frames = Vec::new();
+    let mut current = error;
+    loop {
+        match current {
+            EvalAltResult::ErrorInFunctionCall(name, source, inner, pos) => {
+                frames.push((
+                    format!(
+                        "{name}{}",
+                        if source.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" in {source}")
+                        }
+                    ),
+                    *pos,
+                ));
+                current = inner;
+            }
+            EvalAltResult::ErrorInModule(name, inner, pos) => {
+                frames.push((format!("module {name}"), *pos));
+                current = inner;
+            }
+            _ => return (current, frames),
+        }
+    }
+}
+
+/// The code, message and hint of a runtime error as a script author should read them.
+pub fn error_of(error: &EvalAltResult) -> Error {
+    let (inner, _) = unwind(error);
+    match inner {
+        EvalAltResult::ErrorRuntime(value, _) => {
+            if let Some(map) = value.read_lock::<rhai::Map>()
+                && let Some(error) = Error::from_map(&map)
+            {
+                return error;
+            }
+            Error::new("Thrown", value.to_string())
+        }
+        EvalAltResult::ErrorTerminated(..) => Error::new("Interrupted", "stopped by Ctrl-C"),
+        other => {
+            let mut text = other.to_string();
+            if let Some(cut) = text.rfind(" (line ") {
+                text.truncate(cut);
+            }
+            Error::new("ScriptError", text)
+        }
+    }
+}
+
+/// Renders `file:line:col`, the source line and a caret.
+fn snippet(out: &mut String, file: &str, text: Option<&str>, pos: Position) {
+    let (Some(line), col) = (pos.line(), pos.position().unwrap_or(1)) else {
+        out.push_str(&format!("  --> {file}\n"));
+        return;
+    };
+    out.push_str(&format!("  --> {file}:{line}:{col}\n"));
+    if let Some(source_line) = text.and_then(|t| t.lines().nth(line - 1)) {
+        let gutter = " ".repeat(line.to_string().len());
+        out.push_str(&format!(
+            "{gutter} |\n{line} | {source_line}\n{gutter} | {}^\n",
+            " ".repeat(col.saturating_sub(1))
+        ));
+    }
+}
+
+fn source_text<'a>(source: &str, main_file: &str, main_text: &'a str) -> Option<&'a str> {
+    if source.is_empty() || source == main_file {
+        Some(main_text)
+    } else {
+        STDLIB.iter().find(|(n, _)| *n == source).map(|(_, t)| *t)
+    }
+}
+
+/// Formats a failure like a compiler: code and message, where, the line with a caret, a hint.
+pub fn render(failure: &ScriptFailure, file: &str, text: &str) -> String {
+    let mut out = String::new();
+    match failure {
+        ScriptFailure::Compile(errors) => {
+            for e in errors {
+                out.push_str(&format!("error[SyntaxError]: {}\n", e.0));
+                snippet(&mut out, file, Some(text), e.1);
+            }
+            out.push_str(&format!(
+                "{} syntax error{} in {file}\n",
+                errors.len(),
+                if errors.len() == 1 { "" } else { "s" }
+            ));
+        }
+        ScriptFailure::Runtime(error) => {
+            let e = error_of(error);
+            let (inner, frames) = unwind(error);
+            out.push_str(&format!("error[{}]: {}\n", e.code, e.message));
+            // Where it happened: the innermost position, in the file or stdlib module it is in.
+            let inner_source = frames
+                .last()
+                .and_then(|_| match error.as_ref() {
+                    EvalAltResult::ErrorInFunctionCall(..) => Some(innermost_source(error)),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            let shown = if inner_source.is_empty() {
+                file.to_string()
+            } else {
+                inner_source.clone()
+            };
+            snippet(
+                &mut out,
+                &shown,
+                source_text(&inner_source, file, text),
+                inner.position(),
+            );
+            for (name, pos) in frames.iter().rev() {
+                if let Some(line) = pos.line() {
+                    out.push_str(&format!(
+                        "  = called from {name} at {file}:{line}:{}\n",
+                        pos.position().unwrap_or(1)
+                    ));
+                }
+            }
+            let details = [
+                ("status", e.status.map(|s| s.to_string())),
+                ("bucket", e.bucket.clone()),
+                ("key", e.key.clone()),
+                ("version_id", e.version_id.clone()),
+                ("job_id", e.job_id.clone()),
+            ];
+            for (name, value) in details {
+                if let Some(value) = value {
+                    out.push_str(&format!("  = {name}: {value}\n"));
+                }
+            }
+            if let Some(hint) = &e.hint {
+                out.push_str(&format!("  = hint: {hint}\n"));
+            }
+        }
+    }
+    out
+}
+
+/// The source (module) name of the innermost function call of a chain.
+fn innermost_source(error: &EvalAltResult) -> String {
+    let mut current = error;
+    let mut source = String::new();
+    while let EvalAltResult::ErrorInFunctionCall(_, src, inner, _) = current {
+        source = src.clone();
+        current = inner;
+    }
+    source
+}

@@ -1,0 +1,17 @@
+//! s3thaw: bulk restores of archived Amazon S3 objects, scripted in Rhai.
+//!
+//! The host is thin: `engine` builds a Rhai engine with the script API (`api`), which talks to a
+//! `backend` (the embedded simulator or AWS). `formats` reads and writes AWS's file formats,
+//! `policy` evaluates IAM policies; both are shared by the simulator and the API.
+
+pub mod api;
+pub mod backend;
+pub mod cli;
+pub mod engine;
+pub mod errors;
+pub mod formats;
+pub mod policy;
+pub mod pricing;
+pub mod timefmt;
+
+pub use errors::{Error, Result};

@@ -1,0 +1,113 @@
+//! Time formats at s3thaw's edges: RFC 3339 for scripts, HTTP dates for `x-amz-restore`,
+//! and durations (`"90s"`, `"15m"`, `"5h"`, `"2d"`) for waits.
+
+use std::time::Duration;
+
+use time::format_description::well_known::{Rfc2822, Rfc3339};
+use time::{OffsetDateTime, UtcOffset};
+
+use crate::errors::{Error, Result};
+
+/// `2026-11-25T00:00:00Z`: whole seconds, UTC, as scripts see timestamps.
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    let t = t
+        .to_offset(UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .unwrap_or(t);
+    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
+}
+
+/// `2023-10-20T09:14:52.125Z`: milliseconds, as in completion reports.
+pub fn rfc3339_millis(t: OffsetDateTime) -> String {
+    let t = t.to_offset(UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
+/// Parses an RFC 3339 timestamp given by a script.
+pub fn parse_rfc3339(text: &str) -> Result<OffsetDateTime> {
+    OffsetDateTime::parse(text, &Rfc3339).map_err(|e| {
+        Error::invalid_argument(format!(
+            "`{text}` is not an RFC 3339 timestamp like 2026-11-25T00:00:00Z: {e}"
+        ))
+    })
+}
+
+/// `Fri, 19 Oct 2012 00:00:00 GMT`, the HTTP date of `x-amz-restore`'s expiry.
+pub fn http_date(t: OffsetDateTime) -> String {
+    let t = t.to_offset(UtcOffset::UTC);
+    let text = t.format(&Rfc2822).unwrap_or_default();
+    // RFC 2822 writes "+0000"; HTTP dates say "GMT".
+    text.replace(" +0000", " GMT")
+}
+
+/// Parses `"90s"`, `"15m"`, `"5h"`, `"2d"`, `"500ms"` or a plain number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let bad = || {
+        Error::invalid_argument(format!(
+            "`{text}` is not a duration: write a number with a unit, like \"90s\", \"15m\", \"5h\" or \"2d\""
+        ))
+    };
+    let value: f64 = number.parse().map_err(|_| bad())?;
+    let seconds = match unit.trim() {
+        "" | "s" | "sec" | "secs" => value,
+        "ms" => value / 1_000.0,
+        "m" | "min" | "mins" => value * 60.0,
+        "h" | "hr" | "hrs" => value * 3_600.0,
+        "d" | "day" | "days" => value * 86_400.0,
+        _ => return Err(bad()),
+    };
+    if !seconds.is_finite() || seconds < 0.0 {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn formats() {
+        let t = datetime!(2012-10-19 00:00:00.125 UTC);
+        assert_eq!(rfc3339(t), "2012-10-19T00:00:00Z");
+        assert_eq!(rfc3339_millis(t), "2012-10-19T00:00:00.125Z");
+        assert_eq!(http_date(t), "Fri, 19 Oct 2012 00:00:00 GMT");
+        assert_eq!(
+            parse_rfc3339("2012-10-19T00:00:00Z").unwrap(),
+            datetime!(2012-10-19 0:00 UTC)
+        );
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
+        assert_eq!(parse_duration("5h").unwrap(), Duration::from_secs(18_000));
+        assert_eq!(parse_duration("2d").unwrap(), Duration::from_secs(172_800));
+        assert_eq!(parse_duration("1.5h").unwrap(), Duration::from_secs(5_400));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("12").unwrap(), Duration::from_secs(12));
+        for bad in ["", "h", "5 weeks", "-3s", "abc"] {
+            assert_eq!(
+                parse_duration(bad).unwrap_err().code,
+                "InvalidArgument",
+                "{bad}"
+            );
+        }
+    }
+}
