@@ -52,9 +52,9 @@ pub fn early_deletion_usd(class: StorageClass, size: u64, age_days: f64) -> f64 
     billed as f64 / GIB * storage_usd_per_gb_month(class) * remaining / 30.0
 }
 
-/// Rounds to a hundredth of a cent, so sums print sensibly but small charges stay visible.
+/// Rounds to a millionth of a dollar: sums print sensibly and small charges stay visible.
 pub fn round_usd(usd: f64) -> f64 {
-    (usd * 10_000.0).round() / 10_000.0
+    (usd * 1_000_000.0).round() / 1_000_000.0
 }
 
 #[cfg(test)]

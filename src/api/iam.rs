@@ -119,23 +119,30 @@ pub mod iam_api {
         trust_policy: Dynamic,
         options: Map,
     ) -> RhaiResult<Map> {
-        let mut o = Opts::new("iam::create_role", options);
-        let description = o.string("description")?;
-        let tags = o
-            .map("tags")?
-            .map(|t| string_map("tags", t))
-            .transpose()?
-            .unwrap_or_default();
-        o.finish()?;
-        let trust = json_of("the trust policy", &trust_policy)?;
-        let role = host(&ctx)?
-            .backend
-            .create_role(name, &trust, description.as_deref(), &tags)?;
-        Ok(object([
-            ("name", role.name.into()),
-            ("arn", role.arn.into()),
-            ("id", role.id.into()),
-        ]))
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<Map> {
+                let mut o = Opts::new("iam::create_role", options);
+                let description = o.string("description")?;
+                let tags = o
+                    .map("tags")?
+                    .map(|t| string_map("tags", t))
+                    .transpose()?
+                    .unwrap_or_default();
+                o.finish()?;
+                let trust = json_of("the trust policy", &trust_policy)?;
+                let role =
+                    host(&ctx)?
+                        .backend
+                        .create_role(name, &trust, description.as_deref(), &tags)?;
+                Ok(object([
+                    ("name", role.name.into()),
+                    ("arn", role.arn.into()),
+                    ("id", role.id.into()),
+                ]))
+            })(),
+        )
     }
 
     /// Creates a role with a trust policy.
@@ -149,7 +156,11 @@ pub mod iam_api {
         name: &str,
         trust_policy: Dynamic,
     ) -> RhaiResult<Map> {
-        create_role(ctx, name, trust_policy, Map::new())
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<Map> { create_role(ctx, name, trust_policy, Map::new()) })(),
+        )
     }
 
     /// Reads a role: `#{ name, arn, id, description, trust_policy, attached: [policy arn..],
@@ -266,8 +277,14 @@ pub mod iam_api {
         name: &str,
         document: Dynamic,
     ) -> RhaiResult<()> {
-        let document = json_of("the policy document", &document)?;
-        Ok(host(&ctx)?.backend.put_role_policy(role, name, &document)?)
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<()> {
+                let document = json_of("the policy document", &document)?;
+                Ok(host(&ctx)?.backend.put_role_policy(role, name, &document)?)
+            })(),
+        )
     }
 
     /// Deletes an inline policy of a role.

@@ -94,6 +94,7 @@ pub fn parse_csv(source: &str, bytes: &[u8]) -> Result<Manifest> {
 
 #[export_module]
 pub mod manifest_api {
+    use crate::api::located;
     use rhai::{Array, Map, NativeCallContext};
 
     use super::{Manifest, parse_csv};
@@ -164,31 +165,39 @@ pub mod manifest_api {
         bucket: &str,
         key: &str,
     ) -> RhaiResult<Map> {
-        if manifest.entries().is_empty() {
-            return Err(
-                Error::new("ManifestInvalid", "manifest::upload: the manifest is empty").into(),
-            );
-        }
-        let written = host(&ctx)?.backend.put_object(PutObject {
-            bucket: bucket.to_string(),
-            key: key.to_string(),
-            body: manifest.to_csv()?,
-            content_type: Some("text/csv".into()),
-            ..PutObject::default()
-        })?;
-        let mut fields: Array = vec!["Bucket".into(), "Key".into()];
-        if manifest.has_versions() {
-            fields.push("VersionId".into());
-        }
-        Ok(object([
-            ("bucket", bucket.into()),
-            ("key", key.into()),
-            ("etag", written.etag.into()),
-            ("version_id", crate::api::opt_str(written.version_id)),
-            ("arn", object_arn(bucket, key).into()),
-            ("format", ManifestFormat::BatchOperationsCsv.as_str().into()),
-            ("fields", fields.into()),
-        ]))
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<Map> {
+                if manifest.entries().is_empty() {
+                    return Err(Error::new(
+                        "ManifestInvalid",
+                        "manifest::upload: the manifest is empty",
+                    )
+                    .into());
+                }
+                let written = host(&ctx)?.backend.put_object(PutObject {
+                    bucket: bucket.to_string(),
+                    key: key.to_string(),
+                    body: manifest.to_csv()?,
+                    content_type: Some("text/csv".into()),
+                    ..PutObject::default()
+                })?;
+                let mut fields: Array = vec!["Bucket".into(), "Key".into()];
+                if manifest.has_versions() {
+                    fields.push("VersionId".into());
+                }
+                Ok(object([
+                    ("bucket", bucket.into()),
+                    ("key", key.into()),
+                    ("etag", written.etag.into()),
+                    ("version_id", crate::api::opt_str(written.version_id)),
+                    ("arn", object_arn(bucket, key).into()),
+                    ("format", ManifestFormat::BatchOperationsCsv.as_str().into()),
+                    ("fields", fields.into()),
+                ]))
+            })(),
+        )
     }
 }
 

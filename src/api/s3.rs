@@ -217,13 +217,19 @@ pub mod s3_api {
         body: Dynamic,
         options: Map,
     ) -> RhaiResult<Map> {
-        put(
-            &ctx,
-            "s3::put_object",
-            bucket,
-            key,
-            body_bytes(body)?,
-            options,
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<Map> {
+                put(
+                    &ctx,
+                    "s3::put_object",
+                    bucket,
+                    key,
+                    body_bytes(body)?,
+                    options,
+                )
+            })(),
         )
     }
 
@@ -239,13 +245,19 @@ pub mod s3_api {
         key: &str,
         body: Dynamic,
     ) -> RhaiResult<Map> {
-        put(
-            &ctx,
-            "s3::put_object",
-            bucket,
-            key,
-            body_bytes(body)?,
-            Map::new(),
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<Map> {
+                put(
+                    &ctx,
+                    "s3::put_object",
+                    bucket,
+                    key,
+                    body_bytes(body)?,
+                    Map::new(),
+                )
+            })(),
         )
     }
 
@@ -262,10 +274,16 @@ pub mod s3_api {
         path: &str,
         options: Map,
     ) -> RhaiResult<Map> {
-        let body = std::fs::read(path).map_err(|e| {
-            Error::invalid_argument(format!("s3::upload_file: cannot read `{path}`: {e}"))
-        })?;
-        put(&ctx, "s3::upload_file", bucket, key, body, options)
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<Map> {
+                let body = std::fs::read(path).map_err(|e| {
+                    Error::invalid_argument(format!("s3::upload_file: cannot read `{path}`: {e}"))
+                })?;
+                put(&ctx, "s3::upload_file", bucket, key, body, options)
+            })(),
+        )
     }
 
     /// Uploads a local file in the STANDARD class.
@@ -280,7 +298,11 @@ pub mod s3_api {
         key: &str,
         path: &str,
     ) -> RhaiResult<Map> {
-        upload_file(ctx, bucket, key, path, Map::new())
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<Map> { upload_file(ctx, bucket, key, path, Map::new()) })(),
+        )
     }
 
     /// Downloads an object as a blob. Option: `version_id`. An archived object that is not
@@ -297,10 +319,16 @@ pub mod s3_api {
         key: &str,
         options: Map,
     ) -> RhaiResult<Blob> {
-        let version_id = version_option("s3::get_object", options)?;
-        Ok(host(&ctx)?
-            .backend
-            .get_object(bucket, key, version_id.as_deref())?)
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<Blob> {
+                let version_id = version_option("s3::get_object", options)?;
+                Ok(host(&ctx)?
+                    .backend
+                    .get_object(bucket, key, version_id.as_deref())?)
+            })(),
+        )
     }
 
     /// Downloads the current version of an object as a blob.
@@ -329,13 +357,21 @@ pub mod s3_api {
         key: &str,
         options: Map,
     ) -> RhaiResult<String> {
-        let bytes = get_object(ctx, bucket, key, options)?;
-        String::from_utf8(bytes).map_err(|_| {
-            Error::invalid_argument(format!("s3::get_text: {bucket}/{key} is not UTF-8 text"))
-                .bucket(bucket)
-                .key(key)
-                .into()
-        })
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<String> {
+                let bytes = get_object(ctx, bucket, key, options)?;
+                String::from_utf8(bytes).map_err(|_| {
+                    Error::invalid_argument(format!(
+                        "s3::get_text: {bucket}/{key} is not UTF-8 text"
+                    ))
+                    .bucket(bucket)
+                    .key(key)
+                    .into()
+                })
+            })(),
+        )
     }
 
     /// Downloads the current version of an object as UTF-8 text.
@@ -367,11 +403,17 @@ pub mod s3_api {
         key: &str,
         options: Map,
     ) -> RhaiResult<Map> {
-        let version_id = version_option("s3::head_object", options)?;
-        let head = host(&ctx)?
-            .backend
-            .head_object(bucket, key, version_id.as_deref())?;
-        Ok(maps::head(&head))
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<Map> {
+                let version_id = version_option("s3::head_object", options)?;
+                let head = host(&ctx)?
+                    .backend
+                    .head_object(bucket, key, version_id.as_deref())?;
+                Ok(maps::head(&head))
+            })(),
+        )
     }
 
     /// Reads the current version's metadata.
@@ -479,34 +521,40 @@ pub mod s3_api {
         key: &str,
         options: Map,
     ) -> RhaiResult<Map> {
-        let mut o = Opts::new("s3::restore_object", options);
-        let days = o.int("days")?;
-        let tier = o.parse::<Tier>("tier")?.unwrap_or(Tier::Standard);
-        let version_id = o.string("version_id")?;
-        o.finish()?;
-        let host = host(&ctx)?;
-        let days = match days {
-            Some(d) => Some(u32::try_from(d).map_err(|_| {
-                Error::invalid_argument(format!(
-                    "s3::restore_object: `days` must be 1 or more, not {d}"
-                ))
-            })?),
-            None => {
-                let head = host
-                    .backend
-                    .head_object(bucket, key, version_id.as_deref())?;
-                (head.storage_class != StorageClass::IntelligentTiering).then_some(1)
-            }
-        };
-        let outcome = host.backend.restore_object(
-            bucket,
-            key,
-            version_id.as_deref(),
-            RestoreRequest { days, tier },
-        )?;
-        let mut map = Map::new();
-        map.insert("status".into(), (outcome.http_status() as i64).into());
-        Ok(map)
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<Map> {
+                let mut o = Opts::new("s3::restore_object", options);
+                let days = o.int("days")?;
+                let tier = o.parse::<Tier>("tier")?.unwrap_or(Tier::Standard);
+                let version_id = o.string("version_id")?;
+                o.finish()?;
+                let host = host(&ctx)?;
+                let days = match days {
+                    Some(d) => Some(u32::try_from(d).map_err(|_| {
+                        Error::invalid_argument(format!(
+                            "s3::restore_object: `days` must be 1 or more, not {d}"
+                        ))
+                    })?),
+                    None => {
+                        let head = host
+                            .backend
+                            .head_object(bucket, key, version_id.as_deref())?;
+                        (head.storage_class != StorageClass::IntelligentTiering).then_some(1)
+                    }
+                };
+                let outcome = host.backend.restore_object(
+                    bucket,
+                    key,
+                    version_id.as_deref(),
+                    RestoreRequest { days, tier },
+                )?;
+                let mut map = Map::new();
+                map.insert("status".into(), (outcome.http_status() as i64).into());
+                Ok(map)
+            })(),
+        )
     }
 
     /// Starts a Standard restore with the default days.
@@ -543,16 +591,22 @@ pub mod s3_api {
         dst_key: &str,
         options: Map,
     ) -> RhaiResult<Map> {
-        let mut o = Opts::new("s3::copy_object", options);
-        let class = o.parse::<StorageClass>("storage_class")?;
-        let version_id = o.string("version_id")?;
-        o.finish()?;
-        let written = host(&ctx)?.backend.copy_object(
-            (src_bucket, src_key, version_id.as_deref()),
-            (dst_bucket, dst_key),
-            class,
-        )?;
-        Ok(maps::written(&written))
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<Map> {
+                let mut o = Opts::new("s3::copy_object", options);
+                let class = o.parse::<StorageClass>("storage_class")?;
+                let version_id = o.string("version_id")?;
+                o.finish()?;
+                let written = host(&ctx)?.backend.copy_object(
+                    (src_bucket, src_key, version_id.as_deref()),
+                    (dst_bucket, dst_key),
+                    class,
+                )?;
+                Ok(maps::written(&written))
+            })(),
+        )
     }
 
     /// Copies an object into the STANDARD class.
@@ -568,7 +622,13 @@ pub mod s3_api {
         dst_bucket: &str,
         dst_key: &str,
     ) -> RhaiResult<Map> {
-        copy_object(ctx, src_bucket, src_key, dst_bucket, dst_key, Map::new())
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<Map> {
+                copy_object(ctx, src_bucket, src_key, dst_bucket, dst_key, Map::new())
+            })(),
+        )
     }
 
     /// Deletes an object (in a versioned bucket: adds a delete marker, or removes the version
@@ -584,11 +644,17 @@ pub mod s3_api {
         key: &str,
         options: Map,
     ) -> RhaiResult<()> {
-        let version_id = version_option("s3::delete_object", options)?;
-        host(&ctx)?
-            .backend
-            .delete_object(bucket, key, version_id.as_deref())?;
-        Ok(())
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<()> {
+                let version_id = version_option("s3::delete_object", options)?;
+                host(&ctx)?
+                    .backend
+                    .delete_object(bucket, key, version_id.as_deref())?;
+                Ok(())
+            })(),
+        )
     }
 
     /// Deletes the current version of an object.
