@@ -4,6 +4,9 @@
 //! `backend` (the embedded simulator or AWS). `formats` reads and writes AWS's file formats,
 //! `policy` evaluates IAM policies; both are shared by the simulator and the API.
 
+// Errors are values on the cold path; their size (code, message and context strings) is fine.
+#![allow(clippy::result_large_err)]
+
 pub mod api;
 pub mod backend;
 pub mod cli;

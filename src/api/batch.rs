@@ -394,11 +394,7 @@ pub mod batch_api {
     /// ```
     #[rhai_fn(name = "list", return_raw)]
     pub fn list_default(ctx: NativeCallContext) -> RhaiResult<Array> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Array> { list(ctx, Map::new()) })(),
-        )
+        list(ctx, Map::new())
     }
 
     /// Confirms a job waiting in `Suspended` so it runs (UpdateJobStatus to `Ready`).
@@ -588,11 +584,7 @@ pub mod batch_api {
     /// ```
     #[rhai_fn(name = "wait", return_raw)]
     pub fn wait_default(ctx: NativeCallContext, job: Dynamic) -> RhaiResult<Map> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Map> { wait(ctx, job, Map::new()) })(),
-        )
+        wait(ctx, job, Map::new())
     }
 
     /// A job's tags.

@@ -156,11 +156,7 @@ pub mod iam_api {
         name: &str,
         trust_policy: Dynamic,
     ) -> RhaiResult<Map> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Map> { create_role(ctx, name, trust_policy, Map::new()) })(),
-        )
+        create_role(ctx, name, trust_policy, Map::new())
     }
 
     /// Reads a role: `#{ name, arn, id, description, trust_policy, attached: [policy arn..],

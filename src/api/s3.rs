@@ -163,11 +163,7 @@ pub mod s3_api {
     /// ```
     #[rhai_fn(name = "create_bucket", return_raw)]
     pub fn create_bucket_default(ctx: NativeCallContext, name: &str) -> RhaiResult<Map> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Map> { create_bucket(ctx, name, Map::new()) })(),
-        )
+        create_bucket(ctx, name, Map::new())
     }
 
     /// Deletes an empty bucket; `BucketNotEmpty` if objects or versions remain
@@ -298,11 +294,7 @@ pub mod s3_api {
         key: &str,
         path: &str,
     ) -> RhaiResult<Map> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Map> { upload_file(ctx, bucket, key, path, Map::new()) })(),
-        )
+        upload_file(ctx, bucket, key, path, Map::new())
     }
 
     /// Downloads an object as a blob. Option: `version_id`. An archived object that is not
@@ -338,11 +330,7 @@ pub mod s3_api {
     /// ```
     #[rhai_fn(name = "get_object", return_raw)]
     pub fn get_object_default(ctx: NativeCallContext, bucket: &str, key: &str) -> RhaiResult<Blob> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Blob> { get_object(ctx, bucket, key, Map::new()) })(),
-        )
+        get_object(ctx, bucket, key, Map::new())
     }
 
     /// Downloads an object as UTF-8 text. Option: `version_id`.
@@ -381,11 +369,7 @@ pub mod s3_api {
     /// ```
     #[rhai_fn(name = "get_text", return_raw)]
     pub fn get_text_default(ctx: NativeCallContext, bucket: &str, key: &str) -> RhaiResult<String> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<String> { get_text(ctx, bucket, key, Map::new()) })(),
-        )
+        get_text(ctx, bucket, key, Map::new())
     }
 
     /// Reads an object's metadata without its body: `#{ bucket, key, version_id, size, etag,
@@ -423,11 +407,7 @@ pub mod s3_api {
     /// ```
     #[rhai_fn(name = "head_object", return_raw)]
     pub fn head_object_default(ctx: NativeCallContext, bucket: &str, key: &str) -> RhaiResult<Map> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Map> { head_object(ctx, bucket, key, Map::new()) })(),
-        )
+        head_object(ctx, bucket, key, Map::new())
     }
 
     /// Lists current objects as `#{ key, size, etag, storage_class, last_modified }`, in key
@@ -496,11 +476,7 @@ pub mod s3_api {
     /// ```
     #[rhai_fn(name = "list_objects", return_raw)]
     pub fn list_objects_default(ctx: NativeCallContext, bucket: &str) -> RhaiResult<Array> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Array> { list_objects(ctx, bucket, Map::new()) })(),
-        )
+        list_objects(ctx, bucket, Map::new())
     }
 
     /// Starts a restore of one archived object (RestoreObject). Options: `days` (how long the
@@ -568,11 +544,7 @@ pub mod s3_api {
         bucket: &str,
         key: &str,
     ) -> RhaiResult<Map> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Map> { restore_object(ctx, bucket, key, Map::new()) })(),
-        )
+        restore_object(ctx, bucket, key, Map::new())
     }
 
     /// Copies an object (the source must be readable: restore archived objects first).
@@ -622,13 +594,7 @@ pub mod s3_api {
         dst_bucket: &str,
         dst_key: &str,
     ) -> RhaiResult<Map> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Map> {
-                copy_object(ctx, src_bucket, src_key, dst_bucket, dst_key, Map::new())
-            })(),
-        )
+        copy_object(ctx, src_bucket, src_key, dst_bucket, dst_key, Map::new())
     }
 
     /// Deletes an object (in a versioned bucket: adds a delete marker, or removes the version
@@ -668,11 +634,7 @@ pub mod s3_api {
         bucket: &str,
         key: &str,
     ) -> RhaiResult<()> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<()> { delete_object(ctx, bucket, key, Map::new()) })(),
-        )
+        delete_object(ctx, bucket, key, Map::new())
     }
 
     /// Deletes every object version and delete marker of a bucket, 1,000 at a time, and

@@ -124,10 +124,6 @@ pub mod sim_api {
         bucket: &str,
         count: i64,
     ) -> RhaiResult<i64> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<i64> { seed_objects(ctx, bucket, count, Map::new()) })(),
-        )
+        seed_objects(ctx, bucket, count, Map::new())
     }
 }
