@@ -525,6 +525,14 @@ pub trait Backend {
     fn put_role_policy(&self, role: &str, name: &str, document: &Json) -> Result<()>;
     fn delete_role_policy(&self, role: &str, name: &str) -> Result<()>;
     fn list_role_policies(&self, role: &str) -> Result<Vec<String>>;
+    /// Evaluates the role's permission policies for one action on one resource, as IAM's
+    /// SimulatePrincipalPolicy does.
+    fn simulate_principal_policy(
+        &self,
+        role_arn: &str,
+        action: &str,
+        resource: &str,
+    ) -> Result<crate::policy::Decision>;
 }
 
 /// Checks a bucket name against S3's rules, so bad names fail before any request.

@@ -184,4 +184,12 @@ impl Backend for AwsBackend {
     fn list_role_policies(&self, _: &str) -> Result<Vec<String>> {
         unsupported()
     }
+    fn simulate_principal_policy(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+    ) -> Result<crate::policy::Decision> {
+        unsupported()
+    }
 }

@@ -314,3 +314,16 @@ pub(super) fn assume(w: &World, role_arn: &str) -> Result<Option<AssumedRole>> {
         .collect::<Result<Vec<_>>>()?;
     Ok(Some(AssumedRole { trust, policies }))
 }
+
+/// SimulatePrincipalPolicy for a role of this account.
+pub(super) fn simulate(
+    w: &World,
+    role_arn: &str,
+    action: &str,
+    resource: &str,
+) -> Result<Decision> {
+    let role = assume(w, role_arn)?
+        .ok_or_else(|| Error::no_such_entity(format!("The role {role_arn} cannot be found.")))?;
+    let docs: Vec<&PolicyDocument> = role.policies.iter().collect();
+    Ok(crate::policy::evaluate(&docs, action, resource))
+}

@@ -342,4 +342,13 @@ impl Backend for Simulator {
     fn list_role_policies(&self, role: &str) -> Result<Vec<String>> {
         self.with_world(|w| iam::list_role_policies(w, role))
     }
+
+    fn simulate_principal_policy(
+        &self,
+        role_arn: &str,
+        action: &str,
+        resource: &str,
+    ) -> Result<crate::policy::Decision> {
+        self.with_world(|w| iam::simulate(w, role_arn, action, resource))
+    }
 }
