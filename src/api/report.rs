@@ -251,7 +251,6 @@ pub mod report_methods {
     use crate::api::manifest::Manifest;
     use crate::api::{Opts, RhaiResult, object, opt_str};
     use crate::errors::Error;
-    use crate::formats::manifest::ManifestEntry;
     use crate::formats::report::TaskStatus;
 
     /// The job the report belongs to (`()` when unknown).
@@ -353,11 +352,7 @@ pub mod report_methods {
             .iter()
             .filter(|r| r.status == TaskStatus::Failed)
         {
-            manifest.push(ManifestEntry {
-                bucket: row.bucket.clone(),
-                key: row.key.clone(),
-                version_id: row.version_id.clone(),
-            })?;
+            manifest.push(&row.bucket, &row.key, row.version_id.as_deref())?;
         }
         Ok(manifest)
     }

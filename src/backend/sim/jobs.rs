@@ -134,40 +134,38 @@ struct JobRow {
     tasks_at_active: i64,
 }
 
-const JOB_COLUMNS: &str = "id, status, priority, description, role_arn, created, terminated, spec, \
-    total, succeeded, failed, failure_reasons, status_update_reason, next_at, active_since, \
-    tasks_at_active";
-
 fn load(w: &World, job_id: &str) -> Result<JobRow> {
     let row =
-        w.tx.query_row(
-            &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"),
-            [job_id],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i32>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, Millis>(5)?,
-                    r.get::<_, Option<Millis>>(6)?,
-                    r.get::<_, String>(7)?,
-                    [
-                        r.get::<_, i64>(8)?,
-                        r.get::<_, i64>(9)?,
-                        r.get::<_, i64>(10)?,
-                    ],
-                    r.get::<_, String>(11)?,
-                    r.get::<_, Option<String>>(12)?,
-                    [
-                        r.get::<_, Option<Millis>>(13)?,
-                        r.get::<_, Option<Millis>>(14)?,
-                    ],
-                    r.get::<_, i64>(15)?,
-                ))
-            },
-        )
+        w.tx.prepare_cached(
+            "SELECT id, status, priority, description, role_arn, created, terminated, spec, total,
+                 succeeded, failed, failure_reasons, status_update_reason, next_at, active_since,
+                 tasks_at_active
+             FROM jobs WHERE id = ?1",
+        )?
+        .query_row([job_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i32>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, Millis>(5)?,
+                r.get::<_, Option<Millis>>(6)?,
+                r.get::<_, String>(7)?,
+                [
+                    r.get::<_, i64>(8)?,
+                    r.get::<_, i64>(9)?,
+                    r.get::<_, i64>(10)?,
+                ],
+                r.get::<_, String>(11)?,
+                r.get::<_, Option<String>>(12)?,
+                [
+                    r.get::<_, Option<Millis>>(13)?,
+                    r.get::<_, Option<Millis>>(14)?,
+                ],
+                r.get::<_, i64>(15)?,
+            ))
+        })
         .optional()?;
     let Some((
         id,

@@ -53,9 +53,15 @@ pub(super) enum RestorePhase {
     Restored { expiry: Option<Millis> },
 }
 
-const COLUMNS: &str = "id, bucket, key, version_id, is_latest, is_delete_marker, size, etag, \
-    storage_class, archive_tier, last_modified, content_type, metadata, body IS NOT NULL, \
-    restore_tier, restore_days, restore_done, restore_expiry";
+/// The columns `StoredObject::from_row` reads, as a macro so queries stay `&'static str`
+/// (and their prepared statements are cached).
+macro_rules! object_columns {
+    () => {
+        "id, bucket, key, version_id, is_latest, is_delete_marker, size, etag, storage_class, \
+         archive_tier, last_modified, content_type, metadata, body IS NOT NULL, restore_tier, \
+         restore_days, restore_done, restore_expiry"
+    };
+}
 
 impl StoredObject {
     fn from_row(r: &Row) -> rusqlite::Result<StoredObject> {
@@ -131,13 +137,10 @@ impl StoredObject {
 }
 
 pub(super) fn require_bucket(w: &World, bucket: &str) -> Result<i64> {
-    w.tx.query_row(
-        "SELECT versioning FROM buckets WHERE name = ?1",
-        [bucket],
-        |r| r.get(0),
-    )
-    .optional()?
-    .ok_or_else(|| Error::no_such_bucket(bucket))
+    w.tx.prepare_cached("SELECT versioning FROM buckets WHERE name = ?1")?
+        .query_row([bucket], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| Error::no_such_bucket(bucket))
 }
 
 /// The object a request names: a given version, or the latest one (404 if that is a delete
@@ -152,13 +155,12 @@ pub(super) fn find(
     let found = match version_id {
         Some(v) => {
             let version = (v != "null").then_some(v);
-            w.tx.query_row(
-                &format!(
-                    "SELECT {COLUMNS} FROM objects WHERE bucket = ?1 AND key = ?2 AND version_id IS ?3"
-                ),
-                params![bucket, key, version],
-                StoredObject::from_row,
-            )
+            w.tx.prepare_cached(concat!(
+                "SELECT ",
+                object_columns!(),
+                " FROM objects WHERE bucket = ?1 AND key = ?2 AND version_id IS ?3"
+            ))?
+            .query_row(params![bucket, key, version], StoredObject::from_row)
             .optional()?
             .ok_or_else(|| {
                 Error::new("NoSuchVersion", "The specified version does not exist.")
@@ -169,13 +171,12 @@ pub(super) fn find(
             })?
         }
         None => {
-            w.tx.query_row(
-                &format!(
-                    "SELECT {COLUMNS} FROM objects WHERE bucket = ?1 AND key = ?2 AND is_latest = 1"
-                ),
-                params![bucket, key],
-                StoredObject::from_row,
-            )
+            w.tx.prepare_cached(concat!(
+                "SELECT ",
+                object_columns!(),
+                " FROM objects WHERE bucket = ?1 AND key = ?2 AND is_latest = 1"
+            ))?
+            .query_row(params![bucket, key], StoredObject::from_row)
             .optional()?
             .filter(|o| !o.is_delete_marker)
             .ok_or_else(|| Error::no_such_key(bucket, key))?
@@ -469,9 +470,10 @@ pub(super) fn list_object_versions(
         Some((key, id)) => (Some(key.to_string()), id.parse::<i64>().unwrap_or(i64::MAX)),
         None => (None, i64::MAX),
     };
-    let mut stmt = w.tx.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM objects
-         WHERE bucket = ?1 AND key >= ?2 AND key < ?3
+    let mut stmt = w.tx.prepare_cached(concat!(
+        "SELECT ",
+        object_columns!(),
+        " FROM objects WHERE bucket = ?1 AND key >= ?2 AND key < ?3
            AND (?4 IS NULL OR key > ?4 OR (key = ?4 AND id < ?5))
          ORDER BY key, id DESC LIMIT ?6"
     ))?;
