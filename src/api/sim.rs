@@ -20,7 +20,8 @@ pub mod sim_api {
 
     use super::simulator;
     use crate::api::{Opts, RhaiResult, duration_of, host, time_of};
-    use crate::backend::StorageClass;
+    use crate::backend::sim::Faults;
+    use crate::backend::{ArchiveAccessTier, StorageClass};
     use crate::errors::Error;
 
     /// Moves the virtual clock forward (restores finish, restored copies expire, jobs advance)
@@ -109,6 +110,99 @@ pub mod sim_api {
                 })?;
                 let host = host(&ctx)?;
                 Ok(simulator(&host)?.seed_objects(bucket, count, &prefix, class, size)? as i64)
+            })(),
+        )
+    }
+
+    /// Makes the simulated S3 refuse some requests, to test retries and rate adaptation:
+    /// `throttle_rate` of them with 503 `SlowDown`, `error_rate` with 500 `InternalError`
+    /// (fractions from 0 to 1; default 0), drawn from `seed` (default 0) so runs repeat.
+    /// RestoreObject is always limited to 1,000 requests per second of virtual time.
+    ///
+    /// ```rhai
+    /// sim::set_faults(#{ throttle_rate: 0.2, error_rate: 0.01, seed: 7 });
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn set_faults(ctx: NativeCallContext, options: Map) -> RhaiResult<()> {
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<()> {
+                let mut o = Opts::new("sim::set_faults", options);
+                let rate = |o: &mut Opts, key: &'static str| -> Result<f64, Error> {
+                    match o.take(key) {
+                        None => Ok(0.0),
+                        Some(v) => v
+                            .as_float()
+                            .or_else(|_| v.as_int().map(|i| i as f64))
+                            .map_err(|_| {
+                                Error::invalid_argument(format!(
+                                    "sim::set_faults: `{key}` must be a number from 0 to 1"
+                                ))
+                            }),
+                    }
+                };
+                let throttle_rate = rate(&mut o, "throttle_rate")?;
+                let error_rate = rate(&mut o, "error_rate")?;
+                let seed = o.int("seed")?.unwrap_or(0) as u64;
+                o.finish()?;
+                let host = host(&ctx)?;
+                Ok(simulator(&host)?.set_faults(Faults {
+                    throttle_rate,
+                    error_rate,
+                    seed,
+                })?)
+            })(),
+        )
+    }
+
+    /// Limits how many jobs run at once (0: no limit, the default), so priorities can be
+    /// rehearsed: a higher-priority job makes a running lower one `Pausing` then `Paused`, and
+    /// the paused one resumes when capacity frees up.
+    ///
+    /// ```rhai
+    /// sim::set_capacity(1);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn set_capacity(ctx: NativeCallContext, jobs: i64) -> RhaiResult<()> {
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<()> {
+                let jobs = u32::try_from(jobs).map_err(|_| {
+                    Error::invalid_argument("sim::set_capacity: the job count cannot be negative")
+                })?;
+                let host = host(&ctx)?;
+                Ok(simulator(&host)?.set_capacity(jobs)?)
+            })(),
+        )
+    }
+
+    /// Moves an INTELLIGENT_TIERING object into an archive access tier (`"ARCHIVE_ACCESS"`,
+    /// `"DEEP_ARCHIVE_ACCESS"`) or back to the frequent tier (`()`), as months without access
+    /// would.
+    ///
+    /// ```rhai
+    /// sim::set_access_tier("my-archive", "cold.bin", "DEEP_ARCHIVE_ACCESS");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn set_access_tier(
+        ctx: NativeCallContext,
+        bucket: &str,
+        key: &str,
+        tier: Dynamic,
+    ) -> RhaiResult<()> {
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<()> {
+                let tier = if tier.is_unit() {
+                    None
+                } else {
+                    Some(tier.to_string().parse::<ArchiveAccessTier>()?)
+                };
+                let host = host(&ctx)?;
+                Ok(simulator(&host)?.set_access_tier(bucket, key, tier)?)
             })(),
         )
     }

@@ -182,6 +182,22 @@ fn policy_document(w: &World, arn: &str) -> Result<String> {
     })
 }
 
+pub(super) fn get_policy(w: &World, arn: &str) -> Result<Policy> {
+    let row: Option<(String, String)> =
+        w.tx.query_row("SELECT name, id FROM policies WHERE arn = ?1", [arn], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let (name, id) = row.ok_or_else(|| {
+        Error::no_such_entity(format!("Policy {arn} does not exist or is not attachable."))
+    })?;
+    Ok(Policy {
+        name,
+        arn: arn.to_string(),
+        id,
+    })
+}
+
 pub(super) fn delete_policy(w: &World, arn: &str) -> Result<()> {
     policy_document(w, arn)?;
     let attached: i64 = w.tx.query_row(

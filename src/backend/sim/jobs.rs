@@ -444,6 +444,7 @@ pub(super) fn update_status(
         job.status_update_reason = Some(reason.to_string());
     }
     save(w, &job)?;
+    schedule(w, w.now)?;
     Ok(job.status)
 }
 
@@ -454,6 +455,7 @@ pub(super) fn update_priority(w: &World, job_id: &str, priority: i32) -> Result<
     let mut job = load(w, job_id)?;
     job.priority = priority;
     save(w, &job)?;
+    schedule(w, w.now)?;
     Ok(priority)
 }
 
@@ -505,6 +507,7 @@ pub(super) fn advance_all(w: &World) -> Result<()> {
         let mut job = load(w, &id)?;
         step(w, &mut job, at)?;
         save(w, &job)?;
+        schedule(w, at)?;
     }
     // Active jobs whose end is still ahead have run part of their tasks by now.
     let mut stmt =
@@ -529,13 +532,10 @@ fn step(w: &World, job: &mut JobRow, at: Millis) -> Result<()> {
             job.next_at = Some(at + 2 * SECOND);
         }
         JobStatus::Preparing => prepare(w, job, at)?,
-        JobStatus::Ready => {
-            job.status = JobStatus::Active;
-            job.active_since = Some(at);
-            job.tasks_at_active = job.succeeded + job.failed;
-            job.next_at = Some(at + run_length(job.total - job.tasks_at_active));
-        }
+        // Ready jobs wait (next_at NULL) until `schedule` gives them capacity.
+        JobStatus::Ready => {}
         JobStatus::Active => run_tasks(w, job, at)?,
+        JobStatus::Pausing => job.status = JobStatus::Paused,
         JobStatus::Completing => finish(w, job, at, JobStatus::Complete)?,
         JobStatus::Failing => finish(w, job, at, JobStatus::Failed)?,
         JobStatus::Cancelling => finish(w, job, at, JobStatus::Cancelled)?,
@@ -543,6 +543,80 @@ fn step(w: &World, job: &mut JobRow, at: Millis) -> Result<()> {
         _ => {}
     }
     Ok(())
+}
+
+/// How many jobs may be Active at once (`None`: as many as there are).
+fn capacity(w: &World) -> Result<Option<i64>> {
+    let n: i64 = super::store::meta(w.tx, "active_job_capacity")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    Ok((n > 0).then_some(n))
+}
+
+/// Sets how many jobs may run at once (0: no limit), so priorities can be rehearsed.
+pub(super) fn set_capacity(w: &World, jobs: u32) -> Result<()> {
+    super::store::set_meta(w.tx, "active_job_capacity", &jobs.to_string())
+}
+
+/// Gives capacity to waiting jobs (Ready, or Paused by a higher-priority job), highest priority
+/// first, and pauses a lower-priority Active job when a higher-priority one waits for room.
+fn schedule(w: &World, at: Millis) -> Result<()> {
+    let capacity = capacity(w)?;
+    loop {
+        let waiting: Option<(String, i32)> =
+            w.tx.prepare_cached(
+                "SELECT id, priority FROM jobs
+                 WHERE (status = 'Ready' AND next_at IS NULL) OR status = 'Paused'
+                 ORDER BY priority DESC, seq LIMIT 1",
+            )?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let Some((id, priority)) = waiting else {
+            return Ok(());
+        };
+        let busy: i64 = w.tx.query_row(
+            "SELECT COUNT(*) FROM jobs WHERE status IN ('Active', 'Pausing')",
+            [],
+            |r| r.get(0),
+        )?;
+        if capacity.is_none_or(|c| busy < c) {
+            let mut job = load(w, &id)?;
+            job.status = JobStatus::Active;
+            job.active_since = Some(at);
+            job.tasks_at_active = job.succeeded + job.failed;
+            job.next_at = Some(at + run_length(job.total - job.tasks_at_active));
+            save(w, &job)?;
+            continue;
+        }
+        let pausing: i64 = w.tx.query_row(
+            "SELECT COUNT(*) FROM jobs WHERE status = 'Pausing'",
+            [],
+            |r| r.get(0),
+        )?;
+        let lowest: Option<String> =
+            w.tx.query_row(
+                "SELECT id FROM jobs WHERE status = 'Active' AND priority < ?1
+                 ORDER BY priority, seq DESC LIMIT 1",
+                [priority],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let (0, Some(lowest)) = (pausing, lowest) {
+            let mut job = load(w, &lowest)?;
+            run_tasks(w, &mut job, at)?;
+            if job.status == JobStatus::Active {
+                job.status = JobStatus::Pausing;
+                job.status_update_reason = Some(format!(
+                    "Paused for a job with a higher priority ({priority} > {})",
+                    job.priority
+                ));
+                job.next_at = Some(at + SECOND);
+                save(w, &job)?;
+            }
+        }
+        return Ok(());
+    }
 }
 
 /// Virtual time `tasks` tasks take at the simulated rate.

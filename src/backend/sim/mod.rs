@@ -14,6 +14,7 @@
 //! Operations) and `iam.rs` (roles, policies, evaluation); this file only holds the plumbing.
 
 mod clock;
+mod faults;
 mod iam;
 mod jobs;
 mod objects;
@@ -32,6 +33,7 @@ use super::*;
 use crate::errors::{Error, Result};
 
 pub use clock::Millis;
+pub use faults::Faults;
 
 /// The default account and region of a new simulated world.
 pub const DEFAULT_ACCOUNT_ID: &str = "111122223333";
@@ -104,6 +106,36 @@ impl Simulator {
         let out = f(&world)?;
         tx.commit()?;
         Ok(out)
+    }
+
+    /// An S3 request: first admitted (or refused) by the fault injector and rate limits, whose
+    /// counters are kept even when the request is refused.
+    fn s3<T>(&self, request: faults::Request, f: impl FnOnce(&World) -> Result<T>) -> Result<T> {
+        self.with_world(|w| match faults::admit(w, request)? {
+            Some(fault) => Ok(Err(fault)),
+            None => f(w).map(Ok),
+        })?
+    }
+
+    /// Moves an Intelligent-Tiering object into an archive access tier (`None`: back to the
+    /// frequent tier), as 90 or 180 days without access would.
+    pub fn set_access_tier(
+        &self,
+        bucket: &str,
+        key: &str,
+        tier: Option<ArchiveAccessTier>,
+    ) -> Result<()> {
+        self.with_world(|w| objects::set_access_tier(w, bucket, key, tier))
+    }
+
+    /// How many jobs may be Active at once (0: no limit, the default).
+    pub fn set_capacity(&self, jobs: u32) -> Result<()> {
+        self.with_world(|w| jobs::set_capacity(w, jobs))
+    }
+
+    /// Makes some S3 requests fail with 503 `SlowDown` or 500 `InternalError` (0 turns off).
+    pub fn set_faults(&self, faults: Faults) -> Result<()> {
+        self.with_world(|w| faults::set(w, faults))
     }
 
     /// Moves the virtual clock forward and returns the new time.
@@ -183,39 +215,49 @@ impl Backend for Simulator {
 
     fn create_bucket(&self, name: &str, region: Option<&str>) -> Result<BucketInfo> {
         validate_bucket_name(name)?;
-        self.with_world(|w| objects::create_bucket(w, name, region))
+        self.s3(faults::Request::S3, |w| {
+            objects::create_bucket(w, name, region)
+        })
     }
 
     fn put_bucket_versioning(&self, bucket: &str, enabled: bool) -> Result<()> {
-        self.with_world(|w| objects::put_bucket_versioning(w, bucket, enabled))
+        self.s3(faults::Request::S3, |w| {
+            objects::put_bucket_versioning(w, bucket, enabled)
+        })
     }
 
     fn get_bucket_versioning(&self, bucket: &str) -> Result<bool> {
-        self.with_world(|w| objects::get_bucket_versioning(w, bucket))
+        self.s3(faults::Request::S3, |w| {
+            objects::get_bucket_versioning(w, bucket)
+        })
     }
 
     fn delete_bucket(&self, name: &str) -> Result<()> {
-        self.with_world(|w| objects::delete_bucket(w, name))
+        self.s3(faults::Request::S3, |w| objects::delete_bucket(w, name))
     }
 
     fn list_buckets(&self) -> Result<Vec<BucketInfo>> {
-        self.with_world(objects::list_buckets)
+        self.s3(faults::Request::S3, objects::list_buckets)
     }
 
     fn put_object(&self, request: PutObject) -> Result<ObjectWritten> {
-        self.with_world(|w| objects::put_object(w, request))
+        self.s3(faults::Request::S3, |w| objects::put_object(w, request))
     }
 
     fn get_object(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<Vec<u8>> {
-        self.with_world(|w| objects::get_object(w, bucket, key, version_id))
+        self.s3(faults::Request::S3, |w| {
+            objects::get_object(w, bucket, key, version_id)
+        })
     }
 
     fn head_object(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<ObjectHead> {
-        self.with_world(|w| objects::head_object(w, bucket, key, version_id))
+        self.s3(faults::Request::S3, |w| {
+            objects::head_object(w, bucket, key, version_id)
+        })
     }
 
     fn list_objects(&self, request: &ListObjects) -> Result<Page<ObjectSummary>> {
-        self.with_world(|w| objects::list_objects(w, request))
+        self.s3(faults::Request::S3, |w| objects::list_objects(w, request))
     }
 
     fn list_object_versions(
@@ -224,7 +266,9 @@ impl Backend for Simulator {
         prefix: Option<&str>,
         continuation: Option<&str>,
     ) -> Result<Page<ObjectVersion>> {
-        self.with_world(|w| objects::list_object_versions(w, bucket, prefix, continuation))
+        self.s3(faults::Request::S3, |w| {
+            objects::list_object_versions(w, bucket, prefix, continuation)
+        })
     }
 
     fn copy_object(
@@ -233,15 +277,19 @@ impl Backend for Simulator {
         destination: (&str, &str),
         storage_class: Option<StorageClass>,
     ) -> Result<ObjectWritten> {
-        self.with_world(|w| objects::copy_object(w, source, destination, storage_class))
+        self.s3(faults::Request::S3, |w| {
+            objects::copy_object(w, source, destination, storage_class)
+        })
     }
 
     fn delete_object(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<Deleted> {
-        self.with_world(|w| objects::delete_object(w, bucket, key, version_id))
+        self.s3(faults::Request::S3, |w| {
+            objects::delete_object(w, bucket, key, version_id)
+        })
     }
 
     fn delete_objects(&self, bucket: &str, ids: &[ObjectId]) -> Result<Vec<Result<Deleted>>> {
-        self.with_world(|w| {
+        self.s3(faults::Request::S3, |w| {
             objects::require_bucket(w, bucket)?;
             Ok(ids
                 .iter()
@@ -257,7 +305,9 @@ impl Backend for Simulator {
         version_id: Option<&str>,
         request: RestoreRequest,
     ) -> Result<RestoreOutcome> {
-        self.with_world(|w| objects::restore_object(w, bucket, key, version_id, request))
+        self.s3(faults::Request::Restore, |w| {
+            objects::restore_object(w, bucket, key, version_id, request)
+        })
     }
 
     fn create_job(&self, spec: &JobSpec) -> Result<String> {
@@ -313,6 +363,10 @@ impl Backend for Simulator {
 
     fn create_policy(&self, name: &str, document: &Json) -> Result<Policy> {
         self.with_world(|w| iam::create_policy(w, name, document))
+    }
+
+    fn get_policy(&self, arn: &str) -> Result<Policy> {
+        self.with_world(|w| iam::get_policy(w, arn))
     }
 
     fn delete_policy(&self, arn: &str) -> Result<()> {

@@ -761,6 +761,30 @@ pub(super) fn restore_object(
     restore(w, &object, request, false, w.now)
 }
 
+pub(super) fn set_access_tier(
+    w: &World,
+    bucket: &str,
+    key: &str,
+    tier: Option<ArchiveAccessTier>,
+) -> Result<()> {
+    let object = find(w, bucket, key, None)?;
+    if object.storage_class != StorageClass::IntelligentTiering {
+        return Err(Error::invalid_argument(format!(
+            "{bucket}/{key} is {}: only INTELLIGENT_TIERING objects have access tiers",
+            object.storage_class
+        ))
+        .bucket(bucket)
+        .key(key));
+    }
+    w.tx.execute(
+        "UPDATE objects SET archive_tier = ?2, restore_tier = NULL, restore_days = NULL,
+             restore_requested = NULL, restore_done = NULL, restore_expiry = NULL
+         WHERE id = ?1",
+        params![object.id, tier.map(|t| t.as_str())],
+    )?;
+    Ok(())
+}
+
 /// The next instant a restore finishes or a restored copy expires.
 pub(super) fn next_event(w: &World) -> Result<Option<Millis>> {
     let done: Option<Millis> = w.tx.query_row(

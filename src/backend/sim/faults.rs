@@ -1,0 +1,125 @@
+//! Injected faults and S3's request-rate limits, so clients' retry and rate-adaptation code can
+//! be tested: with `sim::set_faults` some S3 requests answer 503 `SlowDown` or 500
+//! `InternalError`; restore requests above 1,000 per second of virtual time answer 503
+//! `SlowDown`, as AWS throttles RestoreObject per account.
+
+use super::World;
+use super::clock::SECOND;
+use super::store::{meta, set_meta};
+use crate::errors::{Error, Result};
+
+/// AWS's documented RestoreObject rate per account.
+pub const RESTORE_REQUESTS_PER_SECOND: i64 = 1_000;
+
+/// What kind of request is being admitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Request {
+    /// Any S3 object or bucket request.
+    S3,
+    /// RestoreObject: also counted against the account's rate.
+    Restore,
+}
+
+/// The fault settings of a world.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Faults {
+    pub throttle_rate: f64,
+    pub error_rate: f64,
+    pub seed: u64,
+}
+
+pub(super) fn set(w: &World, faults: Faults) -> Result<()> {
+    for (name, rate) in [
+        ("throttle_rate", faults.throttle_rate),
+        ("error_rate", faults.error_rate),
+    ] {
+        if !(0.0..=1.0).contains(&rate) {
+            return Err(Error::invalid_argument(format!(
+                "sim::set_faults: `{name}` must be between 0 and 1, not {rate}"
+            )));
+        }
+    }
+    set_meta(
+        w.tx,
+        "fault_throttle_rate",
+        &faults.throttle_rate.to_string(),
+    )?;
+    set_meta(w.tx, "fault_error_rate", &faults.error_rate.to_string())?;
+    set_meta(w.tx, "fault_seed", &faults.seed.to_string())?;
+    set_meta(w.tx, "fault_draws", "0")
+}
+
+fn number<T: std::str::FromStr + Default>(w: &World, name: &str) -> Result<T> {
+    Ok(meta(w.tx, name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_default())
+}
+
+/// The n-th draw in [0, 1) of the fault sequence of `seed`.
+fn draw(seed: u64, n: u64) -> f64 {
+    let mut h = seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^= h >> 31;
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Decides whether a request is refused; the counters it updates are committed either way.
+pub(super) fn admit(w: &World, request: Request) -> Result<Option<Error>> {
+    if request == Request::Restore {
+        let window = w.now / SECOND;
+        let (mut start, mut count): (i64, i64) =
+            (number(w, "restore_window")?, number(w, "restore_count")?);
+        if start != window {
+            (start, count) = (window, 0);
+        }
+        count += 1;
+        set_meta(w.tx, "restore_window", &start.to_string())?;
+        set_meta(w.tx, "restore_count", &count.to_string())?;
+        if count > RESTORE_REQUESTS_PER_SECOND {
+            return Ok(Some(slow_down()));
+        }
+    }
+    let throttle: f64 = number(w, "fault_throttle_rate")?;
+    let error: f64 = number(w, "fault_error_rate")?;
+    if throttle <= 0.0 && error <= 0.0 {
+        return Ok(None);
+    }
+    let seed: u64 = number(w, "fault_seed")?;
+    let n: u64 = number(w, "fault_draws")?;
+    set_meta(w.tx, "fault_draws", &(n + 1).to_string())?;
+    let x = draw(seed, n);
+    if x < throttle {
+        return Ok(Some(slow_down()));
+    }
+    if x < throttle + error {
+        return Ok(Some(
+            Error::new(
+                "InternalError",
+                "We encountered an internal error. Please try again.",
+            )
+            .status(500),
+        ));
+    }
+    Ok(None)
+}
+
+fn slow_down() -> Error {
+    Error::new("SlowDown", "Please reduce your request rate.")
+        .status(503)
+        .hint("back off and retry; RestoreObject is limited to about 1,000 requests per second per account")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::draw;
+
+    #[test]
+    fn draws_are_uniform_enough_and_reproducible() {
+        let hits = (0..10_000).filter(|&n| draw(7, n) < 0.25).count();
+        assert!((2_300..2_700).contains(&hits), "{hits}");
+        assert_eq!(draw(7, 123), draw(7, 123));
+        assert_ne!(draw(7, 123), draw(8, 123));
+    }
+}
