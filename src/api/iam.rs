@@ -312,6 +312,33 @@ pub mod iam_api {
         )
     }
 
+    /// Evaluates a role's permission policies (inline and attached) for one action on one
+    /// resource, as IAM's SimulatePrincipalPolicy does: `"allowed"`, `"implicitDeny"` (no
+    /// statement allows it) or `"explicitDeny"` (a Deny statement matches).
+    ///
+    /// ```rhai
+    /// let d = iam::simulate(role.arn, "s3:RestoreObject", "arn:aws:s3:::my-archive/photo.jpg");
+    /// if d != "allowed" { print(`the role cannot restore: ${d}`); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn simulate(
+        ctx: NativeCallContext,
+        role_arn: &str,
+        action: &str,
+        resource: &str,
+    ) -> RhaiResult<String> {
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<String> {
+                let decision = host(&ctx)?
+                    .backend
+                    .simulate_principal_policy(role_arn, action, resource)?;
+                Ok(decision.as_str().to_string())
+            })(),
+        )
+    }
+
     /// Deletes a role; `DeleteConflict` while policies are attached or inline policies exist.
     ///
     /// ```rhai

@@ -316,11 +316,13 @@ pub mod manifest_api {
                     .key(manifest_json_key)
                 })?;
                 let head = host.backend.head_object(bucket, manifest_json_key, None)?;
-                let files: Array = inventory
-                    .files
-                    .iter()
-                    .map(|f| f.key.clone().into())
-                    .collect();
+                if inventory.files.is_empty() {
+                    return Err(Error::new(
+                        "ManifestInvalid",
+                        format!("{bucket}/{manifest_json_key} lists no data files"),
+                    )
+                    .into());
+                }
                 Ok(object([
                     ("bucket", bucket.into()),
                     ("key", manifest_json_key.into()),
@@ -329,7 +331,6 @@ pub mod manifest_api {
                     ("arn", object_arn(bucket, manifest_json_key).into()),
                     ("format", ManifestFormat::InventoryCsv.as_str().into()),
                     ("fields", Array::new().into()),
-                    ("files", files.into()),
                 ]))
             })(),
         )

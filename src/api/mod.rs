@@ -57,6 +57,12 @@ pub type RhaiResult<T> = std::result::Result<T, Box<EvalAltResult>>;
 
 /// Registers every area with `engine`.
 pub fn register(engine: &mut Engine) {
+    // `new` is reserved in Rhai, but the API promises `manifest::new()`: let it be a name.
+    #[allow(deprecated)]
+    engine.on_parse_token(|token, _, _| match token {
+        rhai::Token::Reserved(word) if word.as_str() == "new" => rhai::Token::Identifier(word),
+        other => other,
+    });
     engine.register_global_module(rhai::exported_module!(globals::globals_api).into());
     engine.register_static_module("s3", rhai::exported_module!(s3::s3_api).into());
     engine.register_static_module("iam", rhai::exported_module!(iam::iam_api).into());

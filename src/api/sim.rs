@@ -43,6 +43,32 @@ pub mod sim_api {
         )
     }
 
+    /// Sets the virtual clock. Options: `time` (an RFC 3339 timestamp to jump to; never
+    /// backwards), `frozen` (default `false`: time passes with the wall clock; `true`: it only
+    /// moves on `sleep`, waits and `sim::advance`, so runs repeat exactly). Returns the time.
+    ///
+    /// ```rhai
+    /// sim::set_clock(#{ time: "2026-12-31T23:00:00Z", frozen: true });
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn set_clock(ctx: NativeCallContext, options: Map) -> RhaiResult<String> {
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<String> {
+                let mut o = Opts::new("sim::set_clock", options);
+                let at = o
+                    .string("time")?
+                    .map(|t| crate::timefmt::parse_rfc3339(&t))
+                    .transpose()?;
+                let frozen = o.bool("frozen")?.unwrap_or(false);
+                o.finish()?;
+                let host = host(&ctx)?;
+                Ok(time_of(simulator(&host)?.set_clock(at, frozen)?).to_string())
+            })(),
+        )
+    }
+
     /// Empties the simulated world: buckets, objects, jobs, roles and policies.
     ///
     /// ```rhai

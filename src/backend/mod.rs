@@ -518,6 +518,7 @@ pub trait Backend {
     fn get_role(&self, name: &str) -> Result<Role>;
     fn delete_role(&self, name: &str) -> Result<()>;
     fn create_policy(&self, name: &str, document: &Json) -> Result<Policy>;
+    fn get_policy(&self, arn: &str) -> Result<Policy>;
     fn delete_policy(&self, arn: &str) -> Result<()>;
     fn attach_role_policy(&self, role: &str, policy_arn: &str) -> Result<()>;
     fn detach_role_policy(&self, role: &str, policy_arn: &str) -> Result<()>;

@@ -163,6 +163,9 @@ impl Backend for AwsBackend {
     fn create_policy(&self, _: &str, _: &Json) -> Result<Policy> {
         unsupported()
     }
+    fn get_policy(&self, _: &str) -> Result<Policy> {
+        unsupported()
+    }
     fn delete_policy(&self, _: &str) -> Result<()> {
         unsupported()
     }

@@ -18,14 +18,38 @@ fn wall_now() -> Millis {
     from_datetime(OffsetDateTime::now_utc())
 }
 
+fn frozen_at(tx: &Transaction) -> Option<Millis> {
+    store::meta(tx, "clock_frozen_ms").ok()?.parse().ok()
+}
+
 pub fn now(tx: &Transaction) -> Result<Millis> {
+    if let Some(frozen) = frozen_at(tx) {
+        return Ok(frozen);
+    }
     let offset: Millis = store::meta(tx, "clock_offset_ms")?.parse().unwrap_or(0);
     Ok(wall_now() + offset)
 }
 
 pub fn advance(tx: &Transaction, by: Millis) -> Result<()> {
+    if let Some(frozen) = frozen_at(tx) {
+        return store::set_meta(tx, "clock_frozen_ms", &(frozen + by).to_string());
+    }
     let offset: Millis = store::meta(tx, "clock_offset_ms")?.parse().unwrap_or(0);
     store::set_meta(tx, "clock_offset_ms", &(offset + by).to_string())
+}
+
+/// Sets the virtual time (`at`) and whether it stands still between waits (`frozen`), for
+/// rehearsals that must not depend on how fast the machine is. Time never goes backwards.
+pub fn set(tx: &Transaction, at: Option<Millis>, frozen: bool) -> Result<Millis> {
+    let current = now(tx)?;
+    let target = at.unwrap_or(current).max(current);
+    if frozen {
+        store::set_meta(tx, "clock_frozen_ms", &target.to_string())?;
+    } else {
+        tx.execute("DELETE FROM meta WHERE name = 'clock_frozen_ms'", [])?;
+        store::set_meta(tx, "clock_offset_ms", &(target - wall_now()).to_string())?;
+    }
+    Ok(target)
 }
 
 pub fn to_datetime(ms: Millis) -> OffsetDateTime {

@@ -17,6 +17,7 @@ use super::iam::{self, AssumedRole};
 use super::objects;
 use crate::backend::*;
 use crate::errors::{Error, Result};
+use crate::formats::inventory::{InventoryDataReader, InventoryManifest, verify_md5};
 use crate::formats::manifest::CsvManifestReader;
 use crate::formats::report::{
     REPORT_FORMAT, REPORT_SCHEMA, ReportManifest, ReportResultFile, ReportRow, ReportRowWriter,
@@ -726,7 +727,7 @@ fn prepare(w: &World, job: &mut JobRow, at: Millis) -> Result<()> {
             return Ok(());
         }
     };
-    match load_tasks(w, job, &manifest, &body) {
+    match load_tasks(w, job, &role, &manifest, &body) {
         Ok(0) => {
             fail(
                 job,
@@ -782,39 +783,70 @@ fn check_report_writable(
 fn load_tasks(
     w: &World,
     job: &JobRow,
+    role: &AssumedRole,
     manifest: &ManifestLocation,
     body: &[u8],
 ) -> std::result::Result<i64, String> {
-    if manifest.format != ManifestFormat::BatchOperationsCsv {
-        return Err(format!(
-            "manifest format {} is not supported yet",
-            manifest.format
-        ));
-    }
-    let wants_versions = manifest.fields.contains(&ManifestField::VersionId);
     let mut insert =
         w.tx.prepare_cached(
             "INSERT INTO tasks (job_id, seq, bucket, key, version_id) VALUES (?1, ?2, ?3, ?4, ?5)",
         )
         .map_err(|e| e.to_string())?;
     let mut count = 0i64;
-    for entry in CsvManifestReader::new(body) {
-        let entry = entry.map_err(|e| format!("Invalid manifest content: {e}"))?;
-        if wants_versions && entry.version_id.is_none() {
-            return Err(format!(
-                "Invalid manifest content: row {} has no version id but the manifest fields name VersionId",
-                count + 1
-            ));
-        }
-        let version = if wants_versions {
-            entry.version_id
-        } else {
-            None
-        };
+    let mut add = |bucket: &str, key: &str, version: Option<&str>| {
         insert
-            .execute(params![job.id, count, entry.bucket, entry.key, version])
+            .execute(params![job.id, count, bucket, key, version])
             .map_err(|e| e.to_string())?;
         count += 1;
+        Ok::<(), String>(())
+    };
+    match manifest.format {
+        ManifestFormat::BatchOperationsCsv => {
+            let wants_versions = manifest.fields.contains(&ManifestField::VersionId);
+            for (row, entry) in CsvManifestReader::new(body).enumerate() {
+                let entry = entry.map_err(|e| format!("Invalid manifest content: {e}"))?;
+                if wants_versions && entry.version_id.is_none() {
+                    return Err(format!(
+                        "Invalid manifest content: line {} has no version id but the manifest fields name VersionId",
+                        row + 1
+                    ));
+                }
+                let version = entry.version_id.as_deref().filter(|_| wants_versions);
+                add(&entry.bucket, &entry.key, version)?;
+            }
+        }
+        ManifestFormat::InventoryCsv => {
+            let inventory = InventoryManifest::parse(body)
+                .map_err(|e| format!("Invalid inventory manifest.json: {e}"))?;
+            let columns = inventory.columns();
+            for file in &inventory.files {
+                let arn = object_arn(&manifest.bucket, &file.key);
+                if !role.allows("s3:GetObject", &arn) {
+                    return Err(format!(
+                        "Reading the inventory data file {arn} is not allowed for the role {}",
+                        job.role_arn
+                    ));
+                }
+                let data =
+                    objects::get_object(w, &manifest.bucket, &file.key, None).map_err(|e| {
+                        format!(
+                            "Reading the inventory data file {arn} failed: {}",
+                            e.message
+                        )
+                    })?;
+                verify_md5(&data, &file.md5_checksum)
+                    .map_err(|e| format!("Inventory data file {arn}: {e}"))?;
+                for row in InventoryDataReader::new(data.as_slice(), &columns) {
+                    let row = row.map_err(|e| format!("Invalid inventory data file {arn}: {e}"))?;
+                    // Delete markers have nothing to restore.
+                    if row.is_delete_marker == Some(true) {
+                        continue;
+                    }
+                    let entry = row.entry;
+                    add(&entry.bucket, &entry.key, entry.version_id.as_deref())?;
+                }
+            }
+        }
     }
     Ok(count)
 }

@@ -128,6 +128,21 @@ impl Simulator {
         self.with_world(|w| objects::set_access_tier(w, bucket, key, tier))
     }
 
+    /// Sets the virtual time (never backwards) and whether it stands still between waits.
+    pub fn set_clock(&self, at: Option<OffsetDateTime>, frozen: bool) -> Result<OffsetDateTime> {
+        let mut conn = self
+            .conn
+            .lock()
+            .map_err(|_| Error::internal("simulator state lock poisoned"))?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Bring the world up to the current time first, so nothing due is skipped.
+        jobs::advance_all(&World::load(&tx)?)?;
+        let target = clock::set(&tx, at.map(clock::from_datetime), frozen)?;
+        jobs::advance_all(&World::load(&tx)?)?;
+        tx.commit()?;
+        Ok(clock::to_datetime(target))
+    }
+
     /// How many jobs may be Active at once (0: no limit, the default).
     pub fn set_capacity(&self, jobs: u32) -> Result<()> {
         self.with_world(|w| jobs::set_capacity(w, jobs))

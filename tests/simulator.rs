@@ -1,0 +1,529 @@
+//! The simulator's fidelity to AWS's documented behaviour (see docs/simulator.md, which names
+//! these tests): restores, Intelligent-Tiering, jobs, manifests, versioning, IAM and faults.
+
+mod common;
+
+use common::*;
+
+/// A frozen clock at a fixed instant, so expiry dates and rates do not depend on the machine.
+const FROZEN: &str = r#"sim::set_clock(#{ time: "2027-03-10T10:30:00Z", frozen: true });"#;
+
+fn list(value: &rhai::Dynamic) -> Vec<String> {
+    value
+        .clone()
+        .into_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.to_string())
+        .collect()
+}
+
+#[test]
+fn restore_rules_for_one_object() {
+    let world = World::new();
+    let r = world.map(&format!(
+        r#"{FROZEN}
+        s3::create_bucket("rules");
+        s3::put_object("rules", "g", "glacier", #{{ storage_class: "GLACIER" }});
+        let first = s3::restore_object("rules", "g", #{{ days: 2, tier: "BULK" }}).status;
+        let busy = ""; try {{ s3::restore_object("rules", "g", #{{ days: 2, tier: "BULK" }}); }} catch (e) {{ busy = e.code; }}
+        let other_days = ""; try {{ s3::restore_object("rules", "g", #{{ days: 5, tier: "STANDARD" }}); }} catch (e) {{ other_days = e.code; }}
+        // Same days, faster tier: an upgrade, accepted; it finishes within the Standard window.
+        let upgrade = s3::restore_object("rules", "g", #{{ days: 2, tier: "STANDARD" }}).status;
+        sim::advance("5h");
+        let done = s3::head_object("rules", "g").restore;
+        let again = s3::restore_object("rules", "g", #{{ days: 7 }}).status;
+        let extended = s3::head_object("rules", "g").restore.expiry;
+        sim::advance("8d");
+        let gone = s3::head_object("rules", "g").restore;
+        let unreadable = ""; try {{ s3::get_object("rules", "g"); }} catch (e) {{ unreadable = e.code; }}
+        #{{ first: first, busy: busy, other_days: other_days, upgrade: upgrade, done: done,
+           again: again, extended: extended, gone: gone, unreadable: unreadable }}"#
+    ));
+    assert_eq!(i(&r, "first"), 202);
+    assert_eq!(s(&r, "busy"), "RestoreAlreadyInProgress");
+    assert_eq!(s(&r, "other_days"), "RestoreAlreadyInProgress");
+    assert_eq!(i(&r, "upgrade"), 202);
+    let done = m(&r, "done");
+    assert!(!done["ongoing"].as_bool().unwrap());
+    // Requested 2027-03-10 10:30 + 2 days, rounded up to midnight UTC.
+    assert_eq!(s(&done, "expiry"), "2027-03-13T00:00:00Z");
+    // 200 on a restored copy, with the expiry recomputed from now (15:30 + 7 days).
+    assert_eq!(i(&r, "again"), 200);
+    assert_eq!(s(&r, "extended"), "2027-03-18T00:00:00Z");
+    // After expiry the copy is gone: no x-amz-restore, GET refused again.
+    assert!(r["gone"].is_unit());
+    assert_eq!(s(&r, "unreadable"), "InvalidObjectState");
+}
+
+#[test]
+fn deep_archive_refuses_expedited_and_glacier_ir_is_readable_not_restorable() {
+    let world = World::new();
+    let r = world.map(
+        r#"
+        s3::create_bucket("classes");
+        s3::put_object("classes", "deep", "d", #{ storage_class: "DEEP_ARCHIVE" });
+        s3::put_object("classes", "ir", "instant", #{ storage_class: "GLACIER_IR" });
+        s3::put_object("classes", "std", "standard");
+        let codes = [];
+        try { s3::restore_object("classes", "deep", #{ days: 1, tier: "EXPEDITED" }); } catch (e) { codes.push(e.code); }
+        try { s3::restore_object("classes", "ir", #{ days: 1 }); } catch (e) { codes.push(e.code); codes.push(e.message); }
+        try { s3::restore_object("classes", "std", #{ days: 1 }); } catch (e) { codes.push(e.code); }
+        #{ codes: codes, ir: s3::get_text("classes", "ir"), deep_ok: s3::restore_object("classes", "deep", #{ days: 1, tier: "BULK" }).status }"#,
+    );
+    assert_eq!(
+        list(&r["codes"]),
+        [
+            "InvalidArgument",
+            "InvalidObjectState",
+            "Restore is not allowed for the object's current storage class, \"GLACIER_IR\"",
+            "InvalidObjectState"
+        ]
+    );
+    assert_eq!(s(&r, "ir"), "instant");
+    assert_eq!(i(&r, "deep_ok"), 202);
+}
+
+#[test]
+fn intelligent_tiering_archive_tiers() {
+    let world = World::new();
+    let r = world.map(&format!(
+        r#"{FROZEN}
+        s3::create_bucket("it-bucket");
+        s3::put_object("it-bucket", "cold", "warm again", #{{ storage_class: "INTELLIGENT_TIERING" }});
+        let frequent = ""; try {{ s3::restore_object("it-bucket", "cold"); }} catch (e) {{ frequent = e.code; }}
+        sim::set_access_tier("it-bucket", "cold", "ARCHIVE_ACCESS");
+        let archived = s3::head_object("it-bucket", "cold");
+        let get = ""; try {{ s3::get_object("it-bucket", "cold"); }} catch (e) {{ get = e.code; }}
+        let with_days = ""; try {{ s3::restore_object("it-bucket", "cold", #{{ days: 1 }}); }} catch (e) {{ with_days = e.code; }}
+        let started = s3::restore_object("it-bucket", "cold", #{{ tier: "STANDARD" }}).status;
+        sim::advance("5h");
+        let back = s3::head_object("it-bucket", "cold");
+        #{{ frequent: frequent, archive_status: archived.archive_status, get: get, with_days: with_days,
+           started: started, back: back, text: s3::get_text("it-bucket", "cold") }}"#
+    ));
+    assert_eq!(s(&r, "frequent"), "ObjectAlreadyInActiveTierError");
+    assert_eq!(s(&r, "archive_status"), "ARCHIVE_ACCESS");
+    assert_eq!(s(&r, "get"), "InvalidObjectState");
+    assert_eq!(s(&r, "with_days"), "InvalidArgument");
+    assert_eq!(i(&r, "started"), 202);
+    let back = m(&r, "back");
+    assert!(back["archive_status"].is_unit(), "{back:?}");
+    assert_eq!(s(&back, "storage_class"), "INTELLIGENT_TIERING");
+    assert!(m(&back, "restore")["expiry"].is_unit());
+    assert_eq!(s(&r, "text"), "warm again");
+}
+
+/// Creates bucket `jobs`, a role allowed everything the jobs need, and a `run(keys, op, opts)`
+/// helper (as a closure in scope) that runs a job over `keys` and returns `#{ job, rows }`.
+const JOBS: &str = r#"
+s3::create_bucket("jobs");
+let role = iam::create_role("jobs-role", iam::batch_trust_policy());
+iam::put_role_policy("jobs-role", "all", iam::restore_policy(#{ targets: ["jobs"], manifest_bucket: "jobs", report_bucket: "jobs" }));
+let n = 0;
+fn job_over(keys, op, role_arn, name) {
+    let loc = manifest::upload(manifest::from_keys("jobs", keys), "jobs", `manifests/${name}.csv`);
+    batch::create_job(#{ manifest: loc, operation: op, role_arn: role_arn, confirmation_required: false,
+        report: #{ bucket: "jobs", prefix: "reports", scope: "AllTasks" } })
+}
+"#;
+
+#[test]
+fn a_job_serves_glacier_or_intelligent_tiering_not_both() {
+    let world = World::new();
+    let r = world.map(&format!(
+        r#"{JOBS}
+        s3::put_object("jobs", "g1", "1", #{{ storage_class: "GLACIER" }});
+        s3::put_object("jobs", "i1", "2", #{{ storage_class: "INTELLIGENT_TIERING" }});
+        sim::set_access_tier("jobs", "i1", "DEEP_ARCHIVE_ACCESS");
+        let with_days = batch::wait(job_over(["g1", "i1"], batch::restore_operation(#{{ days: 1, tier: "BULK" }}), role.arn, "a").id);
+        let without = batch::wait(job_over(["g1", "i1"], batch::restore_operation(#{{ tier: "BULK" }}), role.arn, "b").id);
+        #{{ a: report::load(with_days).rows(#{{ status: "failed" }}), b: report::load(without).rows(#{{ status: "failed" }}) }}"#
+    ));
+    let failed = |k: &str| -> Vec<(String, String)> {
+        r[k].clone()
+            .into_array()
+            .unwrap()
+            .into_iter()
+            .map(|row| {
+                let row = row.try_cast::<rhai::Map>().unwrap();
+                (s(&row, "key"), s(&row, "error_code"))
+            })
+            .collect()
+    };
+    // Days given: the Intelligent-Tiering task fails; no days: the GLACIER task fails.
+    assert_eq!(
+        failed("a"),
+        [("i1".to_string(), "InvalidArgument".to_string())]
+    );
+    assert_eq!(
+        failed("b"),
+        [("g1".to_string(), "InvalidArgument".to_string())]
+    );
+}
+
+#[test]
+fn overlapping_restores_inside_a_job() {
+    let world = World::new();
+    let r = world.map(&format!(
+        r#"{FROZEN}
+        {JOBS}
+        for k in ["same-days", "other-days", "slower", "done"] {{ s3::put_object("jobs", k, k, #{{ storage_class: "GLACIER" }}); }}
+        s3::restore_object("jobs", "same-days", #{{ days: 3, tier: "BULK" }});
+        s3::restore_object("jobs", "other-days", #{{ days: 9, tier: "BULK" }});
+        s3::restore_object("jobs", "slower", #{{ days: 3, tier: "STANDARD" }});
+        s3::restore_object("jobs", "done", #{{ days: 1, tier: "EXPEDITED" }});
+        sim::advance("10m");
+        let job = batch::wait(job_over(["same-days", "other-days", "slower", "done"],
+            batch::restore_operation(#{{ days: 3, tier: "STANDARD" }}), role.arn, "overlap").id);
+        let rows = #{{}};
+        for row in report::load(job).rows() {{ rows[row.key] = `${{row.http_status}} ${{row.error_code}}`; }}
+        rows"#
+    ));
+    // Faster tier, same expiration: accepted. Different expiration, or same/slower tier: 409.
+    // A completed restore: 200 with the expiry updated.
+    assert_eq!(s(&r, "same-days"), "202 ");
+    assert_eq!(s(&r, "other-days"), "409 RestoreAlreadyInProgress");
+    assert_eq!(s(&r, "slower"), "409 RestoreAlreadyInProgress");
+    assert_eq!(s(&r, "done"), "200 ");
+}
+
+#[test]
+fn failure_threshold_fails_the_job_after_1000_tasks() {
+    let world = World::new();
+    let r = world.map(&format!(
+        r#"{JOBS}
+        sim::seed_objects("jobs", 1500, #{{ prefix: "std/", storage_class: "STANDARD" }});
+        let m = manifest::from_listing("jobs", #{{ prefix: "std/" }});
+        let loc = manifest::upload(m, "jobs", "manifests/std.csv");
+        let seen = [];
+        let job = batch::create_job(#{{ manifest: loc, operation: batch::restore_operation(#{{ days: 1 }}),
+            role_arn: role.arn, confirmation_required: false, report: #{{ bucket: "jobs", prefix: "reports", scope: "FailedTasksOnly" }} }});
+        job = batch::wait(job.id, #{{ on_change: |j| seen.push(j.status) }});
+        #{{ job: job, seen: seen, reported: report::load(job).total }}"#
+    ));
+    let job = m(&r, "job");
+    assert_eq!(s(&job, "status"), "Failed");
+    let progress = m(&job, "progress");
+    assert_eq!(
+        (
+            i(&progress, "failed"),
+            i(&progress, "succeeded"),
+            i(&progress, "total")
+        ),
+        (1000, 0, 1500)
+    );
+    assert!(
+        list(&r["seen"]).contains(&"Failing".to_string()),
+        "{:?}",
+        r["seen"]
+    );
+    let reason = job["failure_reasons"].to_string();
+    assert!(reason.contains("TaskFailureThresholdExceeded"), "{reason}");
+    assert_eq!(i(&r, "reported"), 1000);
+}
+
+#[test]
+fn cancelling_an_active_job_reports_the_tasks_that_ran() {
+    let world = World::new();
+    let r = world.map(&format!(
+        r#"{FROZEN}
+        {JOBS}
+        sim::seed_objects("jobs", 5000, #{{ prefix: "many/" }});
+        let loc = manifest::upload(manifest::from_listing("jobs", #{{ prefix: "many/" }}), "jobs", "manifests/many.csv");
+        let job = batch::create_job(#{{ manifest: loc, operation: batch::restore_operation(#{{ days: 1 }}),
+            role_arn: role.arn, confirmation_required: false, report: #{{ bucket: "jobs", prefix: "reports", scope: "AllTasks" }} }});
+        job = batch::wait(job.id, #{{ statuses: ["Active"] }});
+        sim::advance("2s");
+        let cancelling = batch::cancel(job.id, "wrong prefix");
+        job = batch::wait(job.id);
+        #{{ cancelling: cancelling.status, job: job, reported: report::load(job).total }}"#
+    ));
+    assert_eq!(s(&r, "cancelling"), "Cancelling");
+    let job = m(&r, "job");
+    assert_eq!(s(&job, "status"), "Cancelled");
+    let ran = i(&m(&job, "progress"), "succeeded");
+    assert!((1000..5000).contains(&ran), "{ran}");
+    assert_eq!(i(&r, "reported"), ran);
+}
+
+#[test]
+fn a_higher_priority_job_pauses_a_lower_one_which_resumes_after() {
+    let world = World::new();
+    let r = world.map(&format!(
+        r#"{FROZEN}
+        {JOBS}
+        sim::set_capacity(1);
+        sim::seed_objects("jobs", 20000, #{{ prefix: "low/" }});
+        sim::seed_objects("jobs", 100, #{{ prefix: "high/" }});
+        let low_loc = manifest::upload(manifest::from_listing("jobs", #{{ prefix: "low/" }}), "jobs", "manifests/low.csv");
+        let high_loc = manifest::upload(manifest::from_listing("jobs", #{{ prefix: "high/" }}), "jobs", "manifests/high.csv");
+        let op = batch::restore_operation(#{{ days: 1, tier: "BULK" }});
+        let low = batch::create_job(#{{ manifest: low_loc, operation: op, role_arn: role.arn, priority: 1, confirmation_required: false }});
+        batch::wait(low.id, #{{ statuses: ["Active"] }});
+        sim::advance("1s");
+        let high = batch::create_job(#{{ manifest: high_loc, operation: op, role_arn: role.arn, priority: 100, confirmation_required: false }});
+        let low_seen = [];
+        let paused = batch::wait(low.id, #{{ statuses: ["Paused"], on_change: |j| low_seen.push(j.status) }});
+        let high_done = batch::wait(high.id);
+        let after_high = batch::describe(low.id).status;
+        let low_done = batch::wait(low.id);
+        #{{ low_seen: low_seen, paused: paused, high_done: high_done, after_high: after_high, low_done: low_done }}"#
+    ));
+    assert!(
+        list(&r["low_seen"]).starts_with(&["Active".into(), "Pausing".into()]),
+        "{:?}",
+        r["low_seen"]
+    );
+    let paused = m(&r, "paused");
+    assert!(i(&m(&paused, "progress"), "succeeded") < 20000);
+    assert!(s(&paused, "status_update_reason").contains("higher priority"));
+    assert_eq!(s(&m(&r, "high_done"), "status"), "Complete");
+    assert_eq!(s(&r, "after_high"), "Active");
+    let low = m(&r, "low_done");
+    assert_eq!(s(&low, "status"), "Complete");
+    assert_eq!(i(&m(&low, "progress"), "succeeded"), 20000);
+}
+
+#[test]
+fn list_jobs_filters_by_status_and_pages_past_1000() {
+    let world = World::new();
+    let r = world.map(&format!(
+        r#"{JOBS}
+        s3::put_object("jobs", "one", "1", #{{ storage_class: "GLACIER" }});
+        let loc = manifest::upload(manifest::from_keys("jobs", ["one"]), "jobs", "manifests/one.csv");
+        let op = batch::restore_operation(#{{ days: 1 }});
+        for i in 0..1005 {{ batch::create_job(#{{ manifest: loc, operation: op, role_arn: role.arn, description: `job ${{i}}` }}); }}
+        let cancelled = batch::create_job(#{{ manifest: loc, operation: op, role_arn: role.arn }});
+        batch::cancel(cancelled.id);
+        sim::advance("1m");
+        let all = batch::list();
+        #{{ all: all.len(), newest: all[0].id == cancelled.id, suspended: batch::list(#{{ statuses: ["Suspended"] }}).len(),
+           cancelled: batch::list(#{{ statuses: ["Cancelled"] }}).len(), tags: batch::get_tags(cancelled.id) }}"#
+    ));
+    assert_eq!(i(&r, "all"), 1006);
+    assert!(r["newest"].as_bool().unwrap());
+    assert_eq!(i(&r, "suspended"), 1005);
+    assert_eq!(i(&r, "cancelled"), 1);
+}
+
+#[test]
+fn job_tags_and_no_report_when_no_task_ran() {
+    let world = World::new();
+    let r = world.map(&format!(
+        r#"{JOBS}
+        s3::put_object("jobs", "one", "1", #{{ storage_class: "GLACIER" }});
+        let loc = manifest::upload(manifest::from_keys("jobs", ["one"]), "jobs", "manifests/one.csv");
+        let job = batch::create_job(#{{ manifest: loc, operation: batch::restore_operation(#{{ days: 1 }}), role_arn: role.arn,
+            tags: #{{ team: "data" }}, report: #{{ bucket: "jobs", scope: "AllTasks" }} }});
+        batch::put_tags(job.id, #{{ team: "archive", ticket: "OPS-1" }});
+        let tags = batch::get_tags(job.id);
+        batch::wait(job.id, #{{ statuses: ["Suspended"] }});
+        batch::cancel(job.id);
+        let err = #{{}};
+        try {{ report::load(job.id); }} catch (e) {{ err = e; }}
+        #{{ tags: tags, err: err, reports: s3::list_objects("jobs", #{{ prefix: "job-" }}).len() }}"#
+    ));
+    let tags = m(&r, "tags");
+    assert_eq!(
+        (s(&tags, "team"), s(&tags, "ticket")),
+        ("archive".into(), "OPS-1".into())
+    );
+    let err = m(&r, "err");
+    assert_eq!(s(&err, "code"), "ReportInvalid");
+    assert!(s(&err, "hint").contains("at least one task ran"));
+    assert_eq!(i(&r, "reports"), 0);
+}
+
+#[test]
+fn versioned_manifests_act_on_the_named_version() {
+    let world = World::new();
+    let r = world.map(&format!(
+        r#"{JOBS}
+        s3::create_bucket("versions", #{{ versioning: true }});
+        iam::put_role_policy("jobs-role", "versions", iam::restore_policy(#{{ targets: ["versions"] }}));
+        let v1 = s3::put_object("versions", "doc", "first", #{{ storage_class: "GLACIER" }});
+        let v2 = s3::put_object("versions", "doc", "second", #{{ storage_class: "GLACIER" }});
+        let m = manifest::new();
+        m.add("versions", "doc", v1.version_id);
+        let loc = manifest::upload(m, "jobs", "manifests/versioned.csv");
+        let job = batch::wait(batch::create_job(#{{ manifest: loc, operation: batch::restore_operation(#{{ days: 1 }}),
+            role_arn: role.arn, confirmation_required: false }}).id);
+        let listed = manifest::from_listing("versions", #{{ versions: true }});
+        #{{ job: job, fields: loc.fields, v1: s3::head_object("versions", "doc", #{{ version_id: v1.version_id }}).restore,
+           v2: s3::head_object("versions", "doc").restore, listed: listed.len(), listed_versions: listed.has_versions() }}"#
+    ));
+    assert_eq!(s(&m(&r, "job"), "status"), "Complete");
+    assert_eq!(list(&r["fields"]), ["Bucket", "Key", "VersionId"]);
+    assert!(m(&r, "v1")["ongoing"].as_bool().is_ok());
+    assert!(r["v2"].is_unit());
+    assert_eq!(i(&r, "listed"), 2);
+    assert!(r["listed_versions"].as_bool().unwrap());
+    // All rows or none carry a version id.
+    let e = world.error(r#"let m = manifest::new(); m.add("b", "k1", "v1"); m.add("b", "k2"); m"#);
+    assert_eq!(e.code, "ManifestInvalid");
+}
+
+#[test]
+fn inventory_reports_work_as_manifests() {
+    let world = World::new();
+    let manifest_json = std::fs::read_to_string(fixture("inventory/manifest.json")).unwrap();
+    let data = fixture("inventory/data/7a1c2f0e-5d1b-4a8e-9c0d-3f1e2b4a5c6d.csv.gz");
+    let r = world.map(&format!(
+        r#"{JOBS}
+        s3::create_bucket("example-source-bucket");
+        s3::create_bucket("example-inventory-destination-bucket");
+        iam::put_role_policy("jobs-role", "inventory", #{{ Version: "2012-10-17", Statement: [
+            #{{ Effect: "Allow", Action: "s3:RestoreObject", Resource: "arn:aws:s3:::example-source-bucket/*" }},
+            #{{ Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::example-inventory-destination-bucket/*" }} ] }});
+        for o in [["2019/01/scan-0001.tif", "GLACIER"], ["2019/01/scan 0002.tif", "GLACIER"], ["2019/02/café.tif", "GLACIER"],
+                  ["2018/old/archive.tar", "DEEP_ARCHIVE"], ["index.html", "STANDARD"], ["robots.txt", "STANDARD"]] {{
+            s3::put_object("example-source-bucket", o[0], o[0], #{{ storage_class: o[1] }});
+        }}
+        s3::upload_file("example-inventory-destination-bucket", "inventory/example-source-bucket/daily/data/7a1c2f0e-5d1b-4a8e-9c0d-3f1e2b4a5c6d.csv.gz", "{data}");
+        s3::put_object("example-inventory-destination-bucket", "inventory/example-source-bucket/daily/manifest.json", {manifest_json:?});
+        let loc = manifest::inventory("example-inventory-destination-bucket", "inventory/example-source-bucket/daily/manifest.json");
+        let job = batch::wait(batch::create_job(#{{ manifest: loc, operation: batch::restore_operation(#{{ days: 1, tier: "BULK" }}),
+            role_arn: role.arn, confirmation_required: false, report: #{{ bucket: "jobs", scope: "AllTasks" }} }}).id);
+        let r = report::load(job);
+        #{{ format: loc.format, job: job, by_error: r.by_error(), keys: r.rows(#{{ status: "succeeded" }}).map(|x| x.key) }}"#
+    ));
+    assert_eq!(s(&r, "format"), "S3InventoryReport_CSV_20161130");
+    let progress = m(&m(&r, "job"), "progress");
+    assert_eq!(
+        (
+            i(&progress, "total"),
+            i(&progress, "succeeded"),
+            i(&progress, "failed")
+        ),
+        (6, 4, 2)
+    );
+    assert_eq!(i(&m(&r, "by_error"), "InvalidObjectState"), 2);
+    assert!(list(&r["keys"]).contains(&"2019/01/scan 0002.tif".to_string()));
+    assert!(list(&r["keys"]).contains(&"2019/02/café.tif".to_string()));
+}
+
+#[test]
+fn versioning_delete_markers_and_empty_bucket_with_early_deletion() {
+    let world = World::new();
+    let r = world.map(&format!(
+        r#"{FROZEN}
+        s3::create_bucket("vers", #{{ versioning: true }});
+        s3::put_object("vers", "a", "1", #{{ storage_class: "GLACIER" }});
+        s3::put_object("vers", "a", "2", #{{ storage_class: "GLACIER" }});
+        s3::delete_object("vers", "a");
+        let hidden = ""; try {{ s3::head_object("vers", "a"); }} catch (e) {{ hidden = e.code; }}
+        let notempty = ""; try {{ s3::delete_bucket("vers"); }} catch (e) {{ notempty = e.code; }}
+        let emptied = s3::empty_bucket("vers");
+        s3::delete_bucket("vers");
+        // Early deletion: 10 objects of 1 GiB in GLACIER deleted after 60 of their 90 days, and
+        // 10 in DEEP_ARCHIVE after 60 of their 180.
+        s3::create_bucket("aged");
+        sim::seed_objects("aged", 10, #{{ prefix: "g/", storage_class: "GLACIER", size: 1073741824 }});
+        sim::seed_objects("aged", 10, #{{ prefix: "d/", storage_class: "DEEP_ARCHIVE", size: 1073741824 }});
+        sim::seed_objects("aged", 10, #{{ prefix: "s/", storage_class: "STANDARD", size: 1073741824 }});
+        sim::advance("60d");
+        #{{ hidden: hidden, notempty: notempty, emptied: emptied, aged: s3::empty_bucket("aged") }}"#
+    ));
+    assert_eq!(s(&r, "hidden"), "NoSuchKey");
+    assert_eq!(s(&r, "notempty"), "BucketNotEmpty");
+    // Two versions and a delete marker.
+    assert_eq!(i(&m(&r, "emptied"), "deleted"), 3);
+    let aged = m(&r, "aged");
+    assert_eq!(i(&aged, "deleted"), 30);
+    let gib_with_overhead = (1073741824.0 + 32768.0) / 1073741824.0;
+    let expected = 10.0 * gib_with_overhead * (0.0036 * 30.0 / 30.0 + 0.00099 * 120.0 / 30.0);
+    let charged = aged["early_deletion_usd"].as_float().unwrap();
+    assert!((charged - expected).abs() < 1e-6, "{charged} vs {expected}");
+}
+
+#[test]
+fn iam_rules_conflicts_and_malformed_documents() {
+    let world = World::new();
+    let r = world.map(
+        r#"
+        let role = iam::create_role("r", iam::batch_trust_policy());
+        let p = iam::create_policy("managed", #{ Version: "2012-10-17", Statement: [
+            #{ Effect: "Allow", Action: "s3:Get?bject*", Resource: "arn:aws:s3:::data-*/*" }] });
+        iam::attach_role_policy("r", p.arn);
+        iam::put_role_policy("r", "inline", #{ Version: "2012-10-17", Statement: [
+            #{ Effect: "Allow", Action: "S3:RESTOREOBJECT", Resource: "arn:aws:s3:::data-1/*" },
+            #{ Effect: "Deny", Action: "s3:*", Resource: "arn:aws:s3:::data-1/secret/*" }] });
+        let arn = role.arn;
+        let decisions = [
+            iam::simulate(arn, "s3:GetObjectVersion", "arn:aws:s3:::data-2/x"),
+            iam::simulate(arn, "s3:RestoreObject", "arn:aws:s3:::data-1/x"),
+            iam::simulate(arn, "s3:RestoreObject", "arn:aws:s3:::data-2/x"),
+            iam::simulate(arn, "s3:GetObject", "arn:aws:s3:::data-1/secret/x"),
+        ];
+        let conflicts = [];
+        try { iam::delete_role("r"); } catch (e) { conflicts.push(e.code); }
+        try { iam::delete_policy(p.arn); } catch (e) { conflicts.push(e.code); }
+        iam::detach_role_policy("r", p.arn);
+        try { iam::delete_role("r"); } catch (e) { conflicts.push(e.message); }
+        iam::delete_role_policy("r", "inline");
+        iam::delete_role("r");
+        iam::delete_policy(p.arn);
+        let malformed = [];
+        try { iam::create_policy("bad", "{ not json"); } catch (e) { malformed.push(e.code); }
+        try { iam::create_policy("bad", #{ Version: "2012-10-17", Statement: [#{ Effect: "Permit", Action: "s3:*", Resource: "*" }] }); } catch (e) { malformed.push(e.code); }
+        #{ decisions: decisions, conflicts: conflicts, malformed: malformed }"#,
+    );
+    assert_eq!(
+        list(&r["decisions"]),
+        ["allowed", "allowed", "implicitDeny", "explicitDeny"]
+    );
+    assert_eq!(
+        list(&r["conflicts"]),
+        [
+            "DeleteConflict",
+            "DeleteConflict",
+            "Cannot delete entity, must delete policies first."
+        ]
+    );
+    assert_eq!(
+        list(&r["malformed"]),
+        ["MalformedPolicyDocument", "MalformedPolicyDocument"]
+    );
+}
+
+#[test]
+fn faults_throttle_and_fail_some_requests_and_restores_are_rate_limited() {
+    let world = World::new();
+    let r = world.map(&format!(
+        r#"{FROZEN}
+        s3::create_bucket("faulty");
+        sim::seed_objects("faulty", 1500);
+        sim::set_faults(#{{ throttle_rate: 0.2, error_rate: 0.1, seed: 7 }});
+        let codes = #{{}};
+        for i in 0..200 {{
+            try {{ s3::head_object("faulty", "obj-000001"); codes.ok = (codes.ok ?? 0) + 1; }}
+            catch (e) {{ codes[e.code] = (codes[e.code] ?? 0) + 1; }}
+        }}
+        sim::set_faults(#{{}});
+        // 1,500 restores within one second of (frozen) virtual time: the first 1,000 pass.
+        let accepted = 0; let throttled = 0;
+        for i in 0..1500 {{
+            let k = `${{i}}`;
+            while k.len() < 6 {{ k = "0" + k; }}
+            try {{ s3::restore_object("faulty", "obj-" + k, #{{ days: 1 }}); accepted += 1; }}
+            catch (e) {{ if e.code == "SlowDown" {{ throttled += 1; }} }}
+        }}
+        sleep("1s");
+        let next_second = s3::restore_object("faulty", "obj-001499", #{{ days: 1 }}).status;
+        #{{ codes: codes, accepted: accepted, throttled: throttled, next_second: next_second }}"#
+    ));
+    let codes = m(&r, "codes");
+    let (ok, slow, internal) = (
+        i(&codes, "ok"),
+        i(&codes, "SlowDown"),
+        i(&codes, "InternalError"),
+    );
+    assert_eq!(ok + slow + internal, 200);
+    assert!(
+        (20..60).contains(&slow) && (5..35).contains(&internal),
+        "{codes:?}"
+    );
+    assert_eq!((i(&r, "accepted"), i(&r, "throttled")), (1000, 500));
+    assert_eq!(i(&r, "next_second"), 202);
+}
