@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::backend::Backend;
 use crate::backend::aws::{AwsBackend, AwsOptions};
 use crate::backend::sim::Simulator;
-use crate::engine::{RunSettings, ScriptFailure, Session, compile_all_errors, error_of, render};
+use crate::engine::{RunSettings, ScriptFailure, Session, compile_all_errors, render};
 use crate::errors::Error;
 
 /// Exit codes: 0 success, 1 a runtime error in the script, 2 usage or compile errors.
@@ -21,9 +21,12 @@ pub const EXIT_USAGE: u8 = 2;
     name = "s3thaw",
     version,
     about = "Restore archived Amazon S3 objects in bulk with scriptable Batch Operations playbooks",
-    after_help = "Examples:\n  s3thaw run scripts/restore.rhai\n  s3thaw run scripts/restore.rhai --var tier=BULK --var days=3\n  s3thaw check scripts/*.rhai\n  s3thaw repl"
+    after_help = "Examples:\n  s3thaw run scripts/restore.rhai                       # the Glacier restore tutorial, on the simulator\n  s3thaw run scripts/restore.rhai --var tier=BULK --var days=3\n  s3thaw run job.rhai --json | jq .status               # the script's final value as JSON\n  s3thaw check scripts/*.rhai\n  s3thaw repl                                           # explore; :help inside\n  s3thaw jobs --status Active                           # restore jobs as a table\n  s3thaw report JOB_ID                                  # a job's completion report\n  s3thaw docs -o docs/API.md                            # the script API reference\n  s3thaw completions bash > ~/.local/share/bash-completion/completions/s3thaw\n\nLogs: -v (debug), -vv (trace), or RUST_LOG=s3thaw=debug; they go to stderr with progress bars."
 )]
 pub struct Cli {
+    /// Log what s3thaw does on stderr (-v debug, -vv trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -31,9 +34,15 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run a playbook non-interactively.
+    #[command(
+        after_help = "Examples:\n  s3thaw run scripts/restore.rhai --var tier=BULK --var days=3\n  s3thaw run scripts/restore.rhai --state /tmp/rehearsal --seed 7\n  s3thaw run status.rhai --json    # prints the value of the script's last statement as JSON"
+    )]
     Run {
         /// The .rhai script to run.
         script: PathBuf,
+        /// Print the value of the script's last statement as JSON on stdout (after its prints).
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         backend: BackendArgs,
         #[command(flatten)]
@@ -46,11 +55,57 @@ pub enum Command {
         scripts: Vec<PathBuf>,
     },
     /// Explore interactively: one statement at a time, in one persistent scope.
+    #[command(
+        after_help = "Inside: :help, :help s3, :help s3::restore_object, :load FILE, :vars, :reset, :quit.\nTab completes modules, functions, option keys, variables and job ids.\n\nExample:\n  s3thaw> import \"tutorial\" as t;\n  s3thaw> let cfg = t::config(\"BULK\", 3);\n  s3thaw> t::create_bucket(cfg);"
+    )]
     Repl {
         #[command(flatten)]
         backend: BackendArgs,
         #[command(flatten)]
         run: ScriptArgs,
+    },
+    /// List Batch Operations jobs, newest first (batch::list).
+    #[command(
+        after_help = "Examples:\n  s3thaw jobs\n  s3thaw jobs --status Active --status Suspended\n  s3thaw jobs --json"
+    )]
+    Jobs {
+        /// Only jobs in these statuses (New, Preparing, Suspended, Ready, Active, Complete, ...).
+        #[arg(long = "status", value_name = "STATUS")]
+        statuses: Vec<String>,
+        /// Print the job maps as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
+    /// Show a job and its completion report: counts, failures by error code with hints
+    /// (batch::describe and report::load).
+    #[command(
+        after_help = "Examples:\n  s3thaw report 6f0c2a52-9d3e-4b8e-a0f4-3c1d2b7e9a10\n  s3thaw report 6f0c2a52 --json    # a unique prefix of the id is enough"
+    )]
+    Report {
+        /// The job's id, or a unique prefix of it.
+        job_id: String,
+        /// Print the job map and the report's counts as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
+    /// Write the script API reference (Markdown) generated from the engine's metadata.
+    #[command(after_help = "Example:\n  s3thaw docs -o docs/API.md")]
+    Docs {
+        /// Write to this file instead of stdout.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  s3thaw completions bash > ~/.local/share/bash-completion/completions/s3thaw\n  s3thaw completions zsh > ~/.zfunc/_s3thaw\n  s3thaw completions fish > ~/.config/fish/completions/s3thaw.fish"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
     },
 }
 
@@ -145,7 +200,8 @@ pub fn open_backend(args: &BackendArgs) -> Result<Box<dyn Backend>, Error> {
     }
 }
 
-fn settings(run: &ScriptArgs) -> RunSettings {
+/// The run settings the flags give.
+pub fn settings(run: &ScriptArgs) -> RunSettings {
     RunSettings {
         vars: run.vars.iter().cloned().collect::<BTreeMap<_, _>>(),
         yes: run.yes,
@@ -158,8 +214,8 @@ fn usage_error(message: String) -> u8 {
     EXIT_USAGE
 }
 
-/// Runs one script file; returns the exit code.
-pub fn run(script: &Path, backend: &BackendArgs, run: &ScriptArgs) -> u8 {
+/// Runs one script file; with `json`, prints its final value as JSON. Returns the exit code.
+pub fn run(script: &Path, backend: &BackendArgs, run: &ScriptArgs, json: bool) -> u8 {
     let text = match std::fs::read_to_string(script) {
         Ok(text) => text,
         Err(e) => return usage_error(format!("cannot read {}: {e}", script.display())),
@@ -182,14 +238,32 @@ pub fn run(script: &Path, backend: &BackendArgs, run: &ScriptArgs) -> u8 {
         }
     };
     ast.set_source(name.as_str());
-    let result = session.engine.run_ast_with_scope(&mut session.scope, &ast);
+    tracing::info!(script = %name, backend = session.host.backend.kind(), "running");
+    let started = std::time::Instant::now();
+    let result = session
+        .engine
+        .eval_ast_with_scope::<rhai::Dynamic>(&mut session.scope, &ast);
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        ok = result.is_ok(),
+        "finished"
+    );
     for var in session.unused_vars() {
         eprintln!(
             "warning: --var {var} was given but the script never asked for it with arg(\"{var}\", ..)"
         );
     }
     match result {
-        Ok(()) => 0,
+        Ok(value) => {
+            if json {
+                let json = crate::output::to_json(&value);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json).unwrap_or_else(|_| json.to_string())
+                );
+            }
+            0
+        }
         Err(e) => {
             eprint!("{}", render(&ScriptFailure::Runtime(e), &name, &text));
             EXIT_RUNTIME
@@ -199,11 +273,7 @@ pub fn run(script: &Path, backend: &BackendArgs, run: &ScriptArgs) -> u8 {
 
 /// Compiles scripts and reports every syntax error; returns the exit code.
 pub fn check(scripts: &[PathBuf]) -> u8 {
-    let engine = {
-        let mut engine = rhai::Engine::new();
-        crate::api::register(&mut engine);
-        engine
-    };
+    let engine = crate::engine::new_engine();
     let mut code = 0;
     for script in scripts {
         let name = script.display().to_string();
@@ -221,84 +291,6 @@ pub fn check(scripts: &[PathBuf]) -> u8 {
     code
 }
 
-/// A basic REPL: one persistent scope, functions kept across lines.
-pub fn repl(backend: &BackendArgs, run: &ScriptArgs) -> u8 {
-    let backend = match open_backend(backend) {
-        Ok(b) => b,
-        Err(e) => return usage_error(e.message),
-    };
-    let cwd = std::env::current_dir().ok();
-    let mut session = Session::new(backend, settings(run), cwd.as_deref());
-    let mut editor = match rustyline::DefaultEditor::new() {
-        Ok(editor) => editor,
-        Err(e) => return usage_error(format!("cannot start the line editor: {e}")),
-    };
-    let history = default_state_dir().with_file_name("history");
-    let _ = editor.load_history(&history);
-    println!(
-        "s3thaw {} on the {} backend. Type :quit or Ctrl-D to leave.",
-        env!("CARGO_PKG_VERSION"),
-        session.host.backend.kind()
-    );
-    let mut functions = rhai::AST::empty();
-    let mut pending = String::new();
-    loop {
-        let prompt = if pending.is_empty() {
-            "s3thaw> "
-        } else {
-            "   ...> "
-        };
-        let line = match editor.readline(prompt) {
-            Ok(line) => line,
-            Err(rustyline::error::ReadlineError::Interrupted) => {
-                pending.clear();
-                continue;
-            }
-            Err(_) => break,
-        };
-        if pending.is_empty() && matches!(line.trim(), ":quit" | ":q" | ":exit") {
-            break;
-        }
-        pending.push_str(&line);
-        pending.push('\n');
-        let ast = match session.engine.compile_with_scope(&session.scope, &pending) {
-            Ok(ast) => ast,
-            Err(e) if matches!(*e.0, rhai::ParseErrorType::UnexpectedEOF) => continue,
-            Err(e) => {
-                eprint!(
-                    "{}",
-                    render(&ScriptFailure::Compile(vec![e]), "repl", &pending)
-                );
-                pending.clear();
-                continue;
-            }
-        };
-        let _ = editor.add_history_entry(pending.trim_end());
-        pending.clear();
-        functions = functions.merge(&ast);
-        match session
-            .engine
-            .eval_ast_with_scope::<rhai::Dynamic>(&mut session.scope, &functions)
-        {
-            Ok(value) if !value.is_unit() => println!("{value:?}"),
-            Ok(_) => {}
-            Err(e) => {
-                let error = error_of(&e);
-                eprintln!("error[{}]: {}", error.code, error.message);
-                if let Some(hint) = error.hint {
-                    eprintln!("  = hint: {hint}");
-                }
-            }
-        }
-        functions.clear_statements();
-    }
-    if let Some(dir) = history.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    let _ = editor.save_history(&history);
-    0
-}
-
 /// Parses the command line and runs it; returns the exit code.
 pub fn main() -> u8 {
     let cli = match Cli::try_parse() {
@@ -309,13 +301,35 @@ pub fn main() -> u8 {
             return code;
         }
     };
+    crate::progress::init_tracing(cli.verbose);
     match &cli.command {
         Command::Run {
             script,
+            json,
             backend,
             run: args,
-        } => run(script, backend, args),
+        } => run(script, backend, args, *json),
         Command::Check { scripts } => check(scripts),
-        Command::Repl { backend, run: args } => repl(backend, args),
+        Command::Repl { backend, run: args } => crate::repl::run(backend, args),
+        Command::Jobs {
+            statuses,
+            json,
+            backend,
+        } => crate::inspect::jobs(backend, statuses, *json),
+        Command::Report {
+            job_id,
+            json,
+            backend,
+        } => crate::inspect::report(backend, job_id, *json),
+        Command::Docs { output } => crate::docs::command(output.as_deref()),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                *shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "s3thaw",
+                &mut std::io::stdout(),
+            );
+            0
+        }
     }
 }

@@ -63,6 +63,22 @@ pub struct RunSettings {
     pub quiet: bool,
 }
 
+/// An engine with the script API registered and its limits set, bound to no host: what
+/// compiling (`check`) and the API reference (`docs`) need.
+pub fn new_engine() -> Engine {
+    let mut engine = Engine::new();
+    // Limits chosen on purpose: deep enough for any playbook, shallow enough to stop a
+    // runaway recursion with an error instead of a stack overflow.
+    engine.set_max_call_levels(64);
+    engine.set_max_expr_depths(128, 64);
+    engine.set_max_string_size(256 * 1024 * 1024);
+    engine.set_max_array_size(10_000_000);
+    engine.set_max_map_size(1_000_000);
+    engine.set_max_modules(64);
+    crate::api::register(&mut engine);
+    engine
+}
+
 /// An engine bound to a host, with the scope a script (or a REPL session) runs in.
 pub struct Session {
     pub engine: Engine,
@@ -86,26 +102,18 @@ impl Session {
             quiet: settings.quiet,
             interrupted: interrupted.clone(),
         });
-        let mut engine = Engine::new();
-        // Limits chosen on purpose: deep enough for any playbook, shallow enough to stop a
-        // runaway recursion with an error instead of a stack overflow.
-        engine.set_max_call_levels(64);
-        engine.set_max_expr_depths(128, 64);
-        engine.set_max_string_size(256 * 1024 * 1024);
-        engine.set_max_array_size(10_000_000);
-        engine.set_max_map_size(1_000_000);
-        engine.set_max_modules(64);
+        let mut engine = new_engine();
         engine.on_progress(move |_| {
             interrupted
                 .load(Ordering::Relaxed)
                 .then(|| Dynamic::from("interrupted"))
         });
-        engine.on_print(|text| println!("{text}"));
+        // Around the progress bar, if one is drawn.
+        engine.on_print(crate::progress::print_line);
         engine.on_debug(|text, source, pos| match source {
             Some(source) => eprintln!("[{source}:{pos}] {text}"),
             None => eprintln!("[{pos}] {text}"),
         });
-        crate::api::register(&mut engine);
         engine.set_default_tag(Dynamic::from(HostRef(host.clone())));
         let mut resolvers = ModuleResolversCollection::new();
         let folder = script_dir.map_or_else(|| PathBuf::from("."), Path::to_path_buf);
@@ -308,7 +316,7 @@ pub fn render(failure: &ScriptFailure, file: &str, text: &str) -> String {
                     out.push_str(&format!("  = {name}: {value}\n"));
                 }
             }
-            if let Some(hint) = &e.hint {
+            if let Some(hint) = e.hint.clone().or_else(|| crate::hints::for_error(&e)) {
                 out.push_str(&format!("  = hint: {hint}\n"));
             }
         }

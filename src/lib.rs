@@ -10,11 +10,17 @@
 pub mod api;
 pub mod backend;
 pub mod cli;
+pub mod docs;
 pub mod engine;
 pub mod errors;
 pub mod formats;
+pub mod hints;
+pub mod inspect;
+pub mod output;
 pub mod policy;
 pub mod pricing;
+pub mod progress;
+pub mod repl;
 pub mod timefmt;
 
 pub use errors::{Error, Result};

@@ -265,6 +265,7 @@ pub fn job_id_of(value: &Dynamic) -> Result<String> {
     )))
 }
 
+/// S3 Batch Operations restore jobs: create, confirm, follow to the end, cancel, tag.
 #[export_module]
 pub mod batch_api {
     use crate::api::located;
@@ -515,9 +516,21 @@ pub mod batch_api {
                 };
                 let deadline = host.backend.now()? + timeout;
                 let mut last: Option<String> = None;
+                let mut bar = crate::progress::JobBar::new(host.quiet, &id);
                 loop {
                     let job = describe_map(&host, &id)?;
                     let status = job.get("status").map(|s| s.to_string()).unwrap_or_default();
+                    let count = |k: &str| {
+                        job.get("progress")
+                            .and_then(|p| p.read_lock::<Map>()?.get(k)?.as_int().ok())
+                            .map_or(0, |n| n.max(0) as u64)
+                    };
+                    let (total, succeeded, failed) =
+                        (count("total"), count("succeeded"), count("failed"));
+                    tracing::debug!(job = %id, %status, total, succeeded, failed, "batch::wait");
+                    if let Some(bar) = &mut bar {
+                        bar.update(&status, total, succeeded, failed, host.backend.now().ok());
+                    }
                     if last.as_deref() != Some(status.as_str()) {
                         if let Some(f) = &on_change {
                             let _: Dynamic =
@@ -570,7 +583,20 @@ pub mod batch_api {
                     .hint(hint)
                     .into());
                     }
-                    host.backend.wait_step(poll, deadline)?;
+                    if host.backend.simulator().is_some() {
+                        host.backend.wait_step(poll, deadline)?;
+                    } else {
+                        // Real time: wait in short steps so Ctrl-C is noticed within a moment.
+                        let until = std::time::Instant::now() + poll;
+                        while !host.interrupted.load(Ordering::Relaxed) {
+                            let left = until.saturating_duration_since(std::time::Instant::now());
+                            if left.is_zero() {
+                                break;
+                            }
+                            host.backend
+                                .wait_step(left.min(Duration::from_millis(250)), deadline)?;
+                        }
+                    }
                 }
             })(),
         )

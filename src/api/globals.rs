@@ -140,7 +140,23 @@ pub mod globals_api {
             pos,
             (move || -> RhaiResult<()> {
                 let duration = duration_of(&duration)?;
-                Ok(host(&ctx)?.backend.sleep(duration)?)
+                let host = host(&ctx)?;
+                if host.backend.simulator().is_some() {
+                    return Ok(host.backend.sleep(duration)?);
+                }
+                // Real time: sleep in short steps so Ctrl-C stops a long sleep within a moment.
+                let until = std::time::Instant::now() + duration;
+                loop {
+                    let left = until.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        return Ok(());
+                    }
+                    if host.interrupted.load(std::sync::atomic::Ordering::Relaxed) {
+                        return Err(Error::new("Interrupted", "interrupted while sleeping").into());
+                    }
+                    host.backend
+                        .sleep(left.min(std::time::Duration::from_millis(250)))?;
+                }
             })(),
         )
     }

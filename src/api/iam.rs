@@ -28,6 +28,8 @@ fn bucket_list(o: &mut Opts, key: &'static str) -> Result<Vec<String>, Error> {
         .collect()
 }
 
+/// The role Batch Operations assumes: its trust policy, least-privilege permissions, and policy
+/// simulation to check them.
 #[export_module]
 pub mod iam_api {
     use crate::api::located;

@@ -152,6 +152,8 @@ pub fn parse_csv(source: &str, bytes: &[u8]) -> Result<Manifest> {
     Ok(manifest)
 }
 
+/// The list of objects a job acts on: built from keys or a listing, read and written as AWS's
+/// CSV manifest, uploaded where a job can read it.
 #[export_module]
 pub mod manifest_api {
     use crate::api::located;

@@ -178,6 +178,8 @@ pub fn load_for_job(backend: &dyn Backend, job_id: &str) -> Result<Report> {
     })
 }
 
+/// Completion reports of jobs: counts, failures by error code, rows, and the failed tasks as a
+/// manifest to retry.
 #[export_module]
 pub mod report_api {
     use crate::api::located;

@@ -116,6 +116,7 @@ fn version_option(function: &'static str, options: Map) -> Result<Option<String>
     Ok(version_id)
 }
 
+/// Buckets and objects: create, upload, read, inspect, restore one object, copy, delete.
 #[export_module]
 pub mod s3_api {
     use crate::api::located;
@@ -446,8 +447,15 @@ pub mod s3_api {
                     ..ListObjects::default()
                 };
                 let mut out = Array::new();
+                // Shown from the second page on: one-page listings print nothing.
+                let mut counter = crate::progress::Counter::new(
+                    host.quiet,
+                    format!("objects listed in s3://{bucket}"),
+                );
+                let mut scanned = 0u64;
                 while out.len() < limit {
                     let page = host.backend.list_objects(&request)?;
+                    scanned += page.items.len() as u64;
                     for object in &page.items {
                         if classes
                             .as_ref()
@@ -462,6 +470,12 @@ pub mod s3_api {
                     match page.next {
                         Some(next) => request.continuation = Some(next),
                         None => break,
+                    }
+                    counter.set(scanned);
+                    if host.interrupted.load(std::sync::atomic::Ordering::Relaxed) {
+                        return Err(Error::new("Interrupted", "interrupted while listing")
+                            .bucket(bucket)
+                            .into());
                     }
                 }
                 Ok(out)
@@ -597,8 +611,8 @@ pub mod s3_api {
         copy_object(ctx, src_bucket, src_key, dst_bucket, dst_key, Map::new())
     }
 
-    /// Deletes an object (in a versioned bucket: adds a delete marker, or removes the version
-    /// named by the `version_id` option).
+    /// Deletes an object. Option: `version_id` (in a versioned bucket, the version to remove;
+    /// without it a delete marker is added).
     ///
     /// ```rhai
     /// s3::delete_object("my-archive", "notes.txt", #{});

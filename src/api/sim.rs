@@ -13,6 +13,8 @@ fn simulator(host: &Host) -> Result<&Simulator> {
     })
 }
 
+/// The simulator's controls (`NotSupported` on aws): its virtual clock, its state, synthetic
+/// objects for rehearsals at scale.
 #[export_module]
 pub mod sim_api {
     use crate::api::located;

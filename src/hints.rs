@@ -1,0 +1,95 @@
+//! Hints for the errors we know how to fix, in one place: printed under an uncaught error that
+//! carries no hint of its own, and next to failed tasks in completion reports.
+//!
+//! A hint says what to do next in the user's words and names the function that does it. An
+//! error raised with its own `hint` (the simulator knows the storage class, the API knows the
+//! job) keeps it; these are the fallbacks.
+
+use crate::errors::Error;
+
+/// A hint for an error that carries none.
+pub fn for_error(e: &Error) -> Option<String> {
+    let hint = match e.code.as_str() {
+        "InvalidObjectState" => {
+            "the object is archived: restore it first (s3::restore_object or a batch job) and wait until s3::head_object(..).restore.ongoing is false"
+                .to_string()
+        }
+        "AccessDenied" if e.job_id.is_some() => {
+            "the job's role lacks a permission: iam::simulate(role_arn, action, resource) names which one, iam::restore_policy(..) grants what a restore job needs"
+                .to_string()
+        }
+        "AccessDenied" => {
+            "the credentials in use lack the permission for this call; iam::simulate(role_arn, action, resource) checks a role's policies"
+                .to_string()
+        }
+        "RestoreAlreadyInProgress" => {
+            "a restore of this object is already running: s3::head_object(..).restore shows when it completes"
+                .to_string()
+        }
+        "NoSuchBucket" => match &e.bucket {
+            Some(b) => format!("create it with s3::create_bucket(\"{b}\"), or check the name with s3::list_buckets()"),
+            None => "check the name with s3::list_buckets()".to_string(),
+        },
+        "NoSuchKey" => "list the keys with s3::list_objects(bucket, #{ prefix: \"..\" })".to_string(),
+        "BucketNotEmpty" => "empty it first with s3::empty_bucket(name)".to_string(),
+        "NotFoundException" => "batch::list() shows the jobs of this account and region".to_string(),
+        "JobStatusException" => {
+            "batch::describe(id).status shows where the job is: only a Suspended job can be confirmed, and an ended job cannot change"
+                .to_string()
+        }
+        "DeleteConflict" => {
+            "detach or delete its policies first (iam::detach_role_policy, iam::delete_role_policy)".to_string()
+        }
+        "EntityAlreadyExists" => "reuse it (iam::get_role(name)) or choose another name".to_string(),
+        "TooManyRequests" | "SlowDown" => {
+            "AWS is throttling requests: retry later, poll less often or lower the concurrency".to_string()
+        }
+        "Interrupted" => "the statement stopped; what it changed before stays changed".to_string(),
+        _ => return None,
+    };
+    Some(hint)
+}
+
+/// A hint for the failed tasks of a job with `code`, on objects of `bucket`, run by `role_arn`.
+pub fn for_task(code: &str, bucket: &str, role_arn: Option<&str>) -> Option<String> {
+    let role = role_arn.unwrap_or("the job's role");
+    let hint = match code {
+        "AccessDenied" => format!(
+            "{role} lacks s3:RestoreObject on arn:aws:s3:::{bucket}/*: attach iam::restore_policy(#{{ targets: [\"{bucket}\"], .. }})"
+        ),
+        "InvalidObjectState" => {
+            "the object is not archived (nothing to restore): leave it out of the manifest".into()
+        }
+        "RestoreAlreadyInProgress" => {
+            "a restore was already running: the object is readable once it completes".into()
+        }
+        "NoSuchKey" => {
+            "the manifest names a key that does not exist (deleted, or a wrong prefix or encoding)"
+                .into()
+        }
+        "NoSuchBucket" => format!("the bucket {bucket} does not exist"),
+        "TooManyRequests" | "SlowDown" | "InternalError" | "ServiceUnavailable" => {
+            "transient: retry the failed tasks with r.failed_manifest() in a new job".into()
+        }
+        _ => return None,
+    };
+    Some(hint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_codes_have_hints() {
+        let get = Error::new("InvalidObjectState", "archived").status(403);
+        assert!(for_error(&get).unwrap().contains("restore it first"));
+        let task = for_task("AccessDenied", "my-archive", Some("arn:aws:iam::1:role/r")).unwrap();
+        assert!(
+            task.contains("arn:aws:iam::1:role/r lacks s3:RestoreObject"),
+            "{task}"
+        );
+        assert!(task.contains("arn:aws:s3:::my-archive/*"), "{task}");
+        assert!(for_error(&Error::new("Mystery", "?")).is_none());
+    }
+}

@@ -1,0 +1,604 @@
+//! How values look to an operator: maps and arrays pretty-printed, job maps as a status card,
+//! lists of jobs and objects as tables, `Report` and `Manifest` values as summaries, long lists
+//! cut with a count, and any value as JSON for `--json`.
+//!
+//! The REPL prints results with [`show`]; `s3thaw jobs` and `s3thaw report` print with the
+//! same functions, so a job looks the same everywhere. Nothing here calls a backend.
+
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+
+use comfy_table::{ContentArrangement, LineStyle, Table, TableStyle};
+use rhai::{Array, Dynamic, Map};
+use serde_json::Value as Json;
+
+use crate::api::manifest::Manifest;
+use crate::api::report::Report;
+use crate::formats::report::TaskStatus;
+
+/// Rows shown of a long list before the rest is counted.
+pub const MAX_ROWS: usize = 20;
+/// A map or array printed on one line when it fits in this many characters.
+const INLINE_WIDTH: usize = 72;
+
+/// A value's type as a script author names it.
+pub fn type_name(value: &Dynamic) -> String {
+    let name = value.type_name();
+    match name {
+        "i64" => "int".into(),
+        "f64" => "float".into(),
+        "bool" => "bool".into(),
+        "string" | "ImmutableString" => "string".into(),
+        other => other.rsplit("::").next().unwrap_or(other).to_string(),
+    }
+}
+
+/// A value as the REPL prints it; empty for `()`.
+pub fn show(value: &Dynamic) -> String {
+    if value.is_unit() {
+        return String::new();
+    }
+    if value.is_string() {
+        return value.to_string();
+    }
+    if let Some(report) = value.read_lock::<Report>() {
+        return report_text(&report, None);
+    }
+    if let Some(manifest) = value.read_lock::<Manifest>() {
+        return manifest_text(&manifest);
+    }
+    if let Some(map) = value.read_lock::<Map>() {
+        if is_job(&map) && map.contains_key("manifest") {
+            return job_card(&map);
+        }
+        return literal(value, 0);
+    }
+    if let Some(items) = value.read_lock::<Array>() {
+        return list_text(&items);
+    }
+    if let Some(blob) = value.read_lock::<rhai::Blob>() {
+        return blob_text(&blob);
+    }
+    literal(value, 0)
+}
+
+/// A job map (full or summary): it has an id, a status and task counts.
+pub fn is_job(map: &Map) -> bool {
+    ["id", "status", "progress", "creation_time"]
+        .iter()
+        .all(|k| map.contains_key(*k))
+}
+
+fn text(map: &Map, key: &str) -> String {
+    match map.get(key) {
+        Some(v) if !v.is_unit() => v.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn int(map: &Map, key: &str) -> i64 {
+    map.get(key).and_then(|v| v.as_int().ok()).unwrap_or(0)
+}
+
+fn sub(map: &Map, key: &str) -> Map {
+    map.get(key)
+        .and_then(|v| v.read_lock::<Map>().map(|m| m.clone()))
+        .unwrap_or_default()
+}
+
+/// "3 succeeded, 0 failed of 3".
+fn progress_text(job: &Map) -> String {
+    let p = sub(job, "progress");
+    let total = int(&p, "total");
+    if total == 0 && int(&p, "succeeded") == 0 {
+        return "no tasks yet".into();
+    }
+    format!(
+        "{} succeeded, {} failed of {total}",
+        int(&p, "succeeded"),
+        int(&p, "failed")
+    )
+}
+
+/// A job map as a short status card.
+pub fn job_card(job: &Map) -> String {
+    let mut out = format!(
+        "Job {}  {}  (priority {})\n",
+        text(job, "id"),
+        text(job, "status"),
+        int(job, "priority")
+    );
+    let mut line = |label: &str, value: String| {
+        if !value.is_empty() {
+            let _ = writeln!(out, "  {label:<12}{value}");
+        }
+    };
+    let op = sub(job, "operation");
+    if !op.is_empty() {
+        let days = match op.get("days").and_then(|d| d.as_int().ok()) {
+            Some(d) => format!(", {d} day(s)"),
+            None => String::new(),
+        };
+        line(
+            "operation",
+            format!(
+                "{}, {} tier{days}",
+                text(&op, "operation"),
+                text(&op, "tier")
+            ),
+        );
+    }
+    line("tasks", progress_text(job));
+    line("created", text(job, "creation_time"));
+    line("ended", text(job, "termination_date"));
+    let manifest = sub(job, "manifest");
+    if !manifest.is_empty() {
+        line(
+            "manifest",
+            format!(
+                "s3://{}/{}",
+                text(&manifest, "bucket"),
+                text(&manifest, "key")
+            ),
+        );
+    }
+    let report = sub(job, "report");
+    if !report.is_empty() {
+        let prefix = text(&report, "prefix");
+        line(
+            "report",
+            format!(
+                "s3://{}/{} ({})",
+                text(&report, "bucket"),
+                prefix,
+                text(&report, "scope")
+            ),
+        );
+    }
+    line("description", text(job, "description"));
+    line("reason", text(job, "status_update_reason"));
+    if let Some(reasons) = job
+        .get("failure_reasons")
+        .and_then(|r| r.read_lock::<Array>().map(|a| a.clone()))
+    {
+        for reason in reasons {
+            if let Some(r) = reason.read_lock::<Map>() {
+                line(
+                    "failure",
+                    format!("{}: {}", text(&r, "code"), text(&r, "reason")),
+                );
+            }
+        }
+    }
+    let tags = sub(job, "tags");
+    if !tags.is_empty() {
+        let list: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        line("tags", list.join(", "));
+    }
+    out.trim_end().to_string()
+}
+
+/// The house style, as psql draws its tables: a line under the header, nothing else.
+const STYLE: TableStyle =
+    TableStyle::new().header_separator(LineStyle::none().fill('─').junction('─'));
+
+/// A table as text, without the padding comfy-table leaves at the end of lines.
+pub fn table_text(t: &Table) -> String {
+    t.lines()
+        .map(|l| l.trim_end().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A value on one line, cut to `width` characters with `…`.
+pub fn one_line(value: &Dynamic, width: usize) -> String {
+    let text = literal(value, 0)
+        .lines()
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace(", }", " }")
+        .replace(",]", "]")
+        .replace("[ ", "[");
+    if text.chars().count() > width {
+        text.chars()
+            .take(width.saturating_sub(1))
+            .collect::<String>()
+            + "…"
+    } else {
+        text
+    }
+}
+
+/// A table in the house style; as wide as the terminal when stdout is one.
+pub fn table() -> Table {
+    let mut table = Table::new();
+    table.load_style(STYLE);
+    if std::io::stdout().is_terminal() {
+        table.set_content_arrangement(ContentArrangement::Dynamic);
+    } else {
+        table.force_no_tty();
+        table.set_content_arrangement(ContentArrangement::Disabled);
+    }
+    table
+}
+
+/// "… 12 more (32 in all)" under a list cut at [`MAX_ROWS`].
+fn more(total: usize) -> String {
+    if total > MAX_ROWS {
+        format!("\n… {} more ({total} in all)", total - MAX_ROWS)
+    } else {
+        String::new()
+    }
+}
+
+/// Jobs as a table, newest first as `batch::list` returns them.
+pub fn jobs_table(jobs: &[Map]) -> String {
+    if jobs.is_empty() {
+        return "No jobs.".into();
+    }
+    let mut t = table();
+    t.set_header([
+        "id",
+        "status",
+        "priority",
+        "tasks",
+        "created",
+        "description",
+    ]);
+    for job in jobs.iter().take(MAX_ROWS) {
+        let p = sub(job, "progress");
+        let mut description = text(job, "description");
+        if description.chars().count() > 40 {
+            description = description.chars().take(39).collect::<String>() + "…";
+        }
+        t.add_row([
+            text(job, "id"),
+            text(job, "status"),
+            int(job, "priority").to_string(),
+            format!(
+                "{}/{} ok, {} failed",
+                int(&p, "succeeded"),
+                int(&p, "total"),
+                int(&p, "failed")
+            ),
+            text(job, "creation_time"),
+            description,
+        ]);
+    }
+    format!("{}{}", table_text(&t), more(jobs.len()))
+}
+
+/// The columns a list of maps is shown with: the keys people look for first, then the rest.
+fn columns(items: &[Map]) -> Vec<String> {
+    const FIRST: &[&str] = &["name", "bucket", "key", "size", "storage_class", "status"];
+    let mut keys: Vec<String> = Vec::new();
+    for item in items.iter().take(MAX_ROWS) {
+        for k in item.keys() {
+            if !keys.iter().any(|c| c == k.as_str()) {
+                keys.push(k.to_string());
+            }
+        }
+    }
+    keys.sort_by_key(|k| FIRST.iter().position(|f| f == k).unwrap_or(FIRST.len()));
+    keys
+}
+
+/// Maps of one shape (objects, buckets, rows) as a table.
+pub fn records_table(items: &[Map]) -> String {
+    let cols = columns(items);
+    let mut t = table();
+    t.set_header(cols.clone());
+    for item in items.iter().take(MAX_ROWS) {
+        t.add_row(cols.iter().map(|c| match item.get(c.as_str()) {
+            None => String::new(),
+            Some(v) if v.is_unit() => String::new(),
+            Some(v) if v.is_string() => v.to_string(),
+            Some(v) => literal(v, 0),
+        }));
+    }
+    format!("{}{}", table_text(&t), more(items.len()))
+}
+
+/// An array: jobs and other maps of one shape as tables, the rest as a literal.
+fn list_text(items: &Array) -> String {
+    if items.is_empty() {
+        return "[]".into();
+    }
+    let maps: Option<Vec<Map>> = items
+        .iter()
+        .map(|v| v.read_lock::<Map>().map(|m| m.clone()))
+        .collect();
+    if let Some(maps) = maps {
+        if maps.iter().all(is_job) {
+            return jobs_table(&maps);
+        }
+        let first: Vec<&str> = maps[0].keys().map(|k| k.as_str()).collect();
+        let uniform = maps
+            .iter()
+            .all(|m| m.len() == first.len() && m.keys().all(|k| first.contains(&k.as_str())));
+        let flat = maps
+            .iter()
+            .all(|m| m.values().all(|v| !v.is_map() && !v.is_array()));
+        if uniform && flat {
+            return records_table(&maps);
+        }
+    }
+    literal(&Dynamic::from_array(items.clone()), 0)
+}
+
+fn blob_text(blob: &[u8]) -> String {
+    let preview: String = match std::str::from_utf8(blob) {
+        Ok(text) => format!("{:?}", text.chars().take(60).collect::<String>()),
+        Err(_) => blob.iter().take(24).map(|b| format!("{b:02x}")).collect(),
+    };
+    format!(
+        "blob of {} bytes: {preview}{}",
+        blob.len(),
+        if blob.len() > 60 { "…" } else { "" }
+    )
+}
+
+/// A key of a map literal: bare when it is an identifier.
+fn key_literal(key: &str) -> String {
+    let ident = key
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ident {
+        key.to_string()
+    } else {
+        format!("{key:?}")
+    }
+}
+
+/// A value as Rhai literal syntax, indented, one line when short; long arrays are cut.
+pub fn literal(value: &Dynamic, indent: usize) -> String {
+    if value.is_unit() {
+        return "()".into();
+    }
+    if value.is_string() {
+        return format!("{:?}", value.to_string());
+    }
+    if let Some(map) = value.read_lock::<Map>() {
+        if map.is_empty() {
+            return "#{}".into();
+        }
+        let parts: Vec<String> = map
+            .iter()
+            .map(|(k, v)| format!("{}: {}", key_literal(k), literal(v, indent + 2)))
+            .collect();
+        return block("#{", "}", &parts, indent, None);
+    }
+    if let Some(items) = value.read_lock::<Array>() {
+        if items.is_empty() {
+            return "[]".into();
+        }
+        let parts: Vec<String> = items
+            .iter()
+            .take(MAX_ROWS * 5)
+            .map(|v| literal(v, indent + 2))
+            .collect();
+        let cut = (items.len() > parts.len()).then(|| items.len());
+        return block("[", "]", &parts, indent, cut);
+    }
+    if let Some(report) = value.read_lock::<Report>() {
+        return report
+            .summary()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+    }
+    if let Some(manifest) = value.read_lock::<Manifest>() {
+        return manifest.describe();
+    }
+    if let Some(blob) = value.read_lock::<rhai::Blob>() {
+        return blob_text(&blob);
+    }
+    value.to_string()
+}
+
+fn block(open: &str, close: &str, parts: &[String], indent: usize, cut: Option<usize>) -> String {
+    let one_line = format!(
+        "{open}{}{close}",
+        if open == "#{" {
+            format!(" {} ", parts.join(", "))
+        } else {
+            parts.join(", ")
+        }
+    );
+    if cut.is_none() && one_line.len() + indent <= INLINE_WIDTH && !one_line.contains('\n') {
+        return one_line;
+    }
+    let pad = " ".repeat(indent + 2);
+    let mut out = format!("{open}\n");
+    for p in parts {
+        let _ = writeln!(out, "{pad}{p},");
+    }
+    if let Some(total) = cut {
+        let _ = writeln!(
+            out,
+            "{pad}// … {} more ({total} in all)",
+            total - parts.len()
+        );
+    }
+    out.push_str(&" ".repeat(indent));
+    out.push_str(close);
+    out
+}
+
+/// A completion report: counts, failures by error code with a hint each, and the first failed
+/// tasks. `role_arn` (the job's role) makes the permission hints exact.
+pub fn report_text(report: &Report, role_arn: Option<&str>) -> String {
+    let mut out = report
+        .summary()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let by_error = report.by_error();
+    if by_error.is_empty() {
+        return out;
+    }
+    let failed: Vec<_> = report
+        .rows()
+        .iter()
+        .filter(|r| r.status == TaskStatus::Failed)
+        .collect();
+    let mut t = table();
+    t.set_header(["error code", "tasks", "hint"]);
+    for (code, count) in &by_error {
+        let bucket = failed
+            .iter()
+            .find(|r| r.error_code.as_deref().unwrap_or("Unknown") == code)
+            .map(|r| r.bucket.as_str())
+            .unwrap_or_default();
+        t.add_row([
+            code.clone(),
+            count.to_string(),
+            crate::hints::for_task(code, bucket, role_arn).unwrap_or_default(),
+        ]);
+    }
+    let _ = write!(out, "\n\n{}", table_text(&t));
+    let mut rows = table();
+    rows.set_header(["bucket", "key", "error code", "message"]);
+    for r in failed.iter().take(MAX_ROWS) {
+        rows.add_row([
+            r.bucket.clone(),
+            r.key.clone(),
+            r.error_code.clone().unwrap_or_default(),
+            r.message.clone(),
+        ]);
+    }
+    let _ = write!(
+        out,
+        "\n\nFailed tasks:\n{}{}",
+        table_text(&rows),
+        more(failed.len())
+    );
+    out
+}
+
+/// A manifest: its size and first rows.
+pub fn manifest_text(m: &Manifest) -> String {
+    let mut out = m.describe();
+    if m.is_empty() {
+        return out;
+    }
+    let mut t = table();
+    if m.has_versions() {
+        t.set_header(["bucket", "key", "version_id"]);
+    } else {
+        t.set_header(["bucket", "key"]);
+    }
+    for row in m.iter().take(MAX_ROWS) {
+        let mut cells = vec![row.bucket.to_string(), row.key.to_string()];
+        if let Some(v) = row.version_id {
+            cells.push(v.to_string());
+        }
+        t.add_row(cells);
+    }
+    let _ = write!(out, "\n{}{}", table_text(&t), more(m.len()));
+    out
+}
+
+/// Any script value as JSON: maps and arrays as they are, `()` as null, blobs as byte arrays,
+/// `Report` and `Manifest` as their counts.
+pub fn to_json(value: &Dynamic) -> Json {
+    if value.is_unit() {
+        return Json::Null;
+    }
+    if let Ok(b) = value.as_bool() {
+        return Json::Bool(b);
+    }
+    if let Ok(i) = value.as_int() {
+        return Json::from(i);
+    }
+    if let Ok(f) = value.as_float() {
+        return serde_json::Number::from_f64(f).map_or(Json::Null, Json::Number);
+    }
+    if value.is_string() {
+        return Json::String(value.to_string());
+    }
+    if let Some(map) = value.read_lock::<Map>() {
+        return Json::Object(
+            map.iter()
+                .map(|(k, v)| (k.to_string(), to_json(v)))
+                .collect(),
+        );
+    }
+    if let Some(items) = value.read_lock::<Array>() {
+        return Json::Array(items.iter().map(to_json).collect());
+    }
+    if let Some(blob) = value.read_lock::<rhai::Blob>() {
+        return Json::Array(blob.iter().map(|b| Json::from(*b)).collect());
+    }
+    if let Some(report) = value.read_lock::<Report>() {
+        let mut r = report.clone();
+        return serde_json::json!({
+            "job_id": to_json(&crate::api::report::report_methods::job_id(&mut r)),
+            "total": report.rows().len(),
+            "succeeded": report.count(TaskStatus::Succeeded),
+            "failed": report.count(TaskStatus::Failed),
+            "by_error": report.by_error(),
+        });
+    }
+    if let Some(manifest) = value.read_lock::<Manifest>() {
+        return serde_json::json!({
+            "objects": manifest.len(),
+            "has_versions": manifest.has_versions(),
+        });
+    }
+    Json::String(value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eval(script: &str) -> Dynamic {
+        let engine = crate::engine::new_engine();
+        engine.eval::<Dynamic>(script).expect("script")
+    }
+
+    #[test]
+    fn short_values_stay_on_one_line_and_long_ones_are_indented() {
+        assert_eq!(
+            show(&eval(r#"#{ a: 1, b: "x", c: () }"#)),
+            r#"#{ a: 1, b: "x", c: () }"#
+        );
+        let long = show(&eval(
+            r#"#{ bucket: "a-rather-long-bucket-name", key: "a/long/key/name.txt", restore: #{ ongoing: true, expiry: () } }"#,
+        ));
+        assert_eq!(
+            long,
+            "#{\n  bucket: \"a-rather-long-bucket-name\",\n  key: \"a/long/key/name.txt\",\n  restore: #{ expiry: (), ongoing: true },\n}"
+        );
+        assert_eq!(
+            show(&eval(r#"#{ "with space": 1 }"#)),
+            r#"#{ "with space": 1 }"#
+        );
+    }
+
+    #[test]
+    fn long_lists_are_cut_with_a_count() {
+        let text = show(&eval("let a = []; for i in 0..250 { a.push(i); } a"));
+        assert!(text.contains("// … 150 more (250 in all)"), "{text}");
+        let rows = show(&eval(
+            r#"let a = []; for i in 0..25 { a.push(#{ key: `k${i}`, size: i }); } a"#,
+        ));
+        assert!(rows.contains("k19") && !rows.contains("k20"), "{rows}");
+        assert!(rows.ends_with("… 5 more (25 in all)"), "{rows}");
+    }
+
+    #[test]
+    fn json_keeps_types() {
+        let v = to_json(&eval(r#"#{ n: 1, f: 0.5, s: "x", u: (), l: [true] }"#));
+        assert_eq!(
+            v.to_string(),
+            r#"{"f":0.5,"l":[true],"n":1,"s":"x","u":null}"#
+        );
+    }
+}
