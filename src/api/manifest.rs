@@ -5,6 +5,7 @@ use std::rc::Rc;
 
 use rhai::plugin::*;
 
+use crate::backend::StorageClass;
 use crate::errors::{Error, Result};
 use crate::formats::manifest::ManifestEntry;
 
@@ -26,6 +27,17 @@ struct Rows {
     key_ends: Vec<usize>,
     version_ends: Vec<usize>,
     versioned: bool,
+    /// Size, class and age of each row when every row came from a listing (`None` otherwise),
+    /// so estimates need no HEAD per object.
+    listed: Option<Vec<Listed>>,
+}
+
+/// What a listing says about an object.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Listed {
+    pub size: u64,
+    pub storage_class: StorageClass,
+    pub last_modified: time::OffsetDateTime,
 }
 
 /// One row of a manifest, borrowed.
@@ -76,8 +88,37 @@ impl Manifest {
         (0..self.len()).map(|i| self.row(i))
     }
 
+    /// What the listing said about row `i`, when the manifest was built from one.
+    pub fn listed(&self, i: usize) -> Option<Listed> {
+        self.rows.listed.as_ref().and_then(|l| l.get(i).copied())
+    }
+
+    /// Adds a row seen in a listing, with its size, class and age.
+    pub fn push_listed(
+        &mut self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        listed: Listed,
+    ) -> Result<()> {
+        let complete = self.is_empty() || self.rows.listed.is_some();
+        self.push_row(bucket, key, version_id)?;
+        let rows = Rc::make_mut(&mut self.rows);
+        if complete {
+            rows.listed.get_or_insert_with(Vec::new).push(listed);
+        }
+        Ok(())
+    }
+
     /// Adds a row, keeping AWS's rule that every row has a version id or none does.
     pub fn push(&mut self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<()> {
+        self.push_row(bucket, key, version_id)?;
+        // Listing data is kept only when every row has it.
+        Rc::make_mut(&mut self.rows).listed = None;
+        Ok(())
+    }
+
+    fn push_row(&mut self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<()> {
         if bucket.is_empty() || key.is_empty() {
             return Err(Error::invalid_argument(
                 "a manifest row needs a bucket and a key",
@@ -159,7 +200,7 @@ pub mod manifest_api {
     use crate::api::located;
     use rhai::{Array, Map, NativeCallContext};
 
-    use super::{Manifest, parse_csv};
+    use super::{Listed, Manifest, parse_csv};
     use crate::api::{Opts, RhaiResult, host, object};
     use crate::backend::{ListObjects, ManifestFormat, PutObject, StorageClass, object_arn};
     use crate::errors::Error;
@@ -253,11 +294,13 @@ pub mod manifest_api {
                             .iter()
                             .filter(|v| !v.is_delete_marker && wanted(v.storage_class))
                         {
-                            manifest.push(
-                                bucket,
-                                &v.key,
-                                Some(v.version_id.as_deref().unwrap_or("null")),
-                            )?;
+                            let version = Some(v.version_id.as_deref().unwrap_or("null"));
+                            let listed = Listed {
+                                size: v.size,
+                                storage_class: v.storage_class.unwrap_or(StorageClass::Standard),
+                                last_modified: v.last_modified,
+                            };
+                            manifest.push_listed(bucket, &v.key, version, listed)?;
                         }
                         next = page.next;
                     } else {
@@ -268,7 +311,12 @@ pub mod manifest_api {
                             max_keys: None,
                         })?;
                         for o in page.items.iter().filter(|o| wanted(Some(o.storage_class))) {
-                            manifest.push(bucket, &o.key, None)?;
+                            let listed = Listed {
+                                size: o.size,
+                                storage_class: o.storage_class,
+                                last_modified: o.last_modified,
+                            };
+                            manifest.push_listed(bucket, &o.key, None, listed)?;
                         }
                         next = page.next;
                     }

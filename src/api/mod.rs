@@ -5,10 +5,13 @@
 //! options as a map checked by [`Opts`] (unknown keys are errors), and throws [`Error`] maps.
 
 pub mod batch;
+pub mod cost;
 pub mod globals;
 pub mod iam;
 pub mod manifest;
+pub mod preflight;
 pub mod report;
+pub mod restore;
 pub mod s3;
 pub mod sim;
 
@@ -66,13 +69,20 @@ pub fn register(engine: &mut Engine) {
     engine.register_global_module(rhai::exported_module!(globals::globals_api).into());
     engine.register_static_module("s3", rhai::exported_module!(s3::s3_api).into());
     engine.register_static_module("iam", rhai::exported_module!(iam::iam_api).into());
-    engine.register_static_module("batch", rhai::exported_module!(batch::batch_api).into());
+    let mut batch = rhai::exported_module!(batch::batch_api);
+    batch.combine_flatten(rhai::exported_module!(preflight::preflight_api));
+    engine.register_static_module("batch", batch.into());
     engine.register_static_module(
         "manifest",
         rhai::exported_module!(manifest::manifest_api).into(),
     );
     engine.register_static_module("report", rhai::exported_module!(report::report_api).into());
     engine.register_static_module("sim", rhai::exported_module!(sim::sim_api).into());
+    engine.register_static_module(
+        "restore",
+        rhai::exported_module!(restore::restore_api).into(),
+    );
+    engine.register_static_module("cost", rhai::exported_module!(cost::cost_api).into());
     // Methods of the host-backed types live in the global namespace, as Rhai's methods must.
     engine.register_global_module(rhai::exported_module!(manifest::manifest_methods).into());
     engine.register_global_module(rhai::exported_module!(report::report_methods).into());

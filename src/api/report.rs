@@ -359,6 +359,79 @@ pub mod report_methods {
         Ok(manifest)
     }
 
+    /// The succeeded tasks as a manifest: the objects whose restores the job started.
+    ///
+    /// ```rhai
+    /// restore::wait(r.succeeded_manifest());
+    /// ```
+    #[rhai_fn(global, name = "succeeded_manifest", pure, return_raw)]
+    pub fn succeeded_manifest(report: &mut Report) -> RhaiResult<Manifest> {
+        let mut manifest = Manifest::default();
+        for row in report
+            .rows()
+            .iter()
+            .filter(|r| r.status == TaskStatus::Succeeded)
+        {
+            manifest.push(&row.bucket, &row.key, row.version_id.as_deref())?;
+        }
+        Ok(manifest)
+    }
+
+    /// What to do about the failed tasks: `#{ retry: Manifest, permanent: [#{ bucket, key,
+    /// version_id, error_code, message, fix }], in_progress }`. Transient failures (throttling,
+    /// 5xx) go into `retry`, a manifest for a new job; permanent ones (AccessDenied, NoSuchKey,
+    /// InvalidObjectState, ...) would fail again, so they are listed with their fix; restores
+    /// already running are only counted.
+    ///
+    /// ```rhai
+    /// let plan = r.retry_plan();
+    /// for p in plan.permanent { print(`${p.key}: ${p.error_code}: ${p.fix}`); }
+    /// if plan.retry.len() > 0 { /* upload plan.retry and create a job */ }
+    /// ```
+    #[rhai_fn(global, name = "retry_plan", pure, return_raw)]
+    pub fn retry_plan(report: &mut Report) -> RhaiResult<Map> {
+        let mut retry = Manifest::default();
+        let mut permanent = Array::new();
+        let mut in_progress = 0i64;
+        for row in report
+            .rows()
+            .iter()
+            .filter(|r| r.status == TaskStatus::Failed)
+        {
+            let code = row.error_code.as_deref().unwrap_or("Unknown");
+            let transient = matches!(
+                code,
+                "SlowDown"
+                    | "InternalError"
+                    | "ServiceUnavailable"
+                    | "TooManyRequests"
+                    | "RequestTimeout"
+                    | "Throttling"
+            ) || row.http_status >= 500;
+            if code == "RestoreAlreadyInProgress" {
+                in_progress += 1;
+            } else if transient {
+                retry.push(&row.bucket, &row.key, row.version_id.as_deref())?;
+            } else {
+                let fix = crate::hints::for_task(code, &row.bucket, None)
+                    .unwrap_or_else(|| "look at the message; retrying will not help".into());
+                permanent.push(Dynamic::from_map(object([
+                    ("bucket", row.bucket.clone().into()),
+                    ("key", row.key.clone().into()),
+                    ("version_id", opt_str(row.version_id.clone())),
+                    ("error_code", code.into()),
+                    ("message", row.message.clone().into()),
+                    ("fix", fix.into()),
+                ])));
+            }
+        }
+        Ok(object([
+            ("retry", Dynamic::from(retry)),
+            ("permanent", permanent.into()),
+            ("in_progress", in_progress.into()),
+        ]))
+    }
+
     /// A short human-readable summary: counts and failures by error code.
     ///
     /// ```rhai

@@ -278,6 +278,14 @@ pub struct ListObjects {
     pub max_keys: Option<u32>,
 }
 
+/// An object anywhere: bucket, key and optional version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectRef {
+    pub bucket: String,
+    pub key: String,
+    pub version_id: Option<String>,
+}
+
 /// An object named by bucket, key and optional version, as in DeleteObjects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectId {
@@ -491,6 +499,27 @@ pub trait Backend {
         version_id: Option<&str>,
         request: RestoreRequest,
     ) -> Result<RestoreOutcome>;
+    /// HeadObject for many objects, answers in order. The AWS backend runs up to
+    /// `concurrency` requests at once; the default asks one at a time.
+    fn head_objects(&self, objects: &[ObjectRef], concurrency: usize) -> Vec<Result<ObjectHead>> {
+        let _ = concurrency;
+        objects
+            .iter()
+            .map(|o| self.head_object(&o.bucket, &o.key, o.version_id.as_deref()))
+            .collect()
+    }
+    /// RestoreObject for many objects, answers in order; concurrency as `head_objects`.
+    fn restore_objects(
+        &self,
+        requests: &[(ObjectRef, RestoreRequest)],
+        concurrency: usize,
+    ) -> Vec<Result<RestoreOutcome>> {
+        let _ = concurrency;
+        requests
+            .iter()
+            .map(|(o, r)| self.restore_object(&o.bucket, &o.key, o.version_id.as_deref(), *r))
+            .collect()
+    }
 
     // S3 Batch Operations (S3 Control)
     fn create_job(&self, spec: &JobSpec) -> Result<String>;

@@ -105,6 +105,54 @@ pub(super) fn admit(w: &World, request: Request) -> Result<Option<Error>> {
     Ok(None)
 }
 
+/// Faults for many requests in one transaction (a job's tasks): the settings are read once and
+/// the draw counter written back by [`Injector::save`].
+pub(super) struct Injector {
+    throttle: f64,
+    error: f64,
+    seed: u64,
+    draws: u64,
+}
+
+impl Injector {
+    /// `None` when faults are off.
+    pub fn load(w: &World) -> Result<Option<Injector>> {
+        let throttle: f64 = number(w, "fault_throttle_rate")?;
+        let error: f64 = number(w, "fault_error_rate")?;
+        if throttle <= 0.0 && error <= 0.0 {
+            return Ok(None);
+        }
+        Ok(Some(Injector {
+            throttle,
+            error,
+            seed: number(w, "fault_seed")?,
+            draws: number(w, "fault_draws")?,
+        }))
+    }
+
+    pub fn draw(&mut self) -> Option<Error> {
+        let x = draw(self.seed, self.draws);
+        self.draws += 1;
+        if x < self.throttle {
+            Some(slow_down())
+        } else if x < self.throttle + self.error {
+            Some(
+                Error::new(
+                    "InternalError",
+                    "We encountered an internal error. Please try again.",
+                )
+                .status(500),
+            )
+        } else {
+            None
+        }
+    }
+
+    pub fn save(&self, w: &World) -> Result<()> {
+        set_meta(w.tx, "fault_draws", &self.draws.to_string())
+    }
+}
+
 fn slow_down() -> Error {
     Error::new("SlowDown", "Please reduce your request rate.")
         .status(503)

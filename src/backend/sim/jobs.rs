@@ -861,6 +861,23 @@ fn run_tasks(w: &World, job: &mut JobRow, until: Millis) -> Result<()> {
     let role = can_assume(w, job)?;
     let JobOperation::InitiateRestore { days, tier } = job.spec.operation()?;
     let request = RestoreRequest { days, tier };
+    let mut faults = super::faults::Injector::load(w)?;
+    let result = run_due_tasks(w, job, role.as_ref(), request, faults.as_mut(), since, due);
+    if let Some(faults) = &faults {
+        faults.save(w)?;
+    }
+    result
+}
+
+fn run_due_tasks(
+    w: &World,
+    job: &mut JobRow,
+    role: Option<&AssumedRole>,
+    request: RestoreRequest,
+    mut faults: Option<&mut super::faults::Injector>,
+    since: Millis,
+    due: i64,
+) -> Result<()> {
     loop {
         let done = job.succeeded + job.failed;
         if done >= due {
@@ -884,15 +901,11 @@ fn run_tasks(w: &World, job: &mut JobRow, until: Millis) -> Result<()> {
         )?;
         for (seq, bucket, key, version_id) in chunk {
             let at = since + run_length(seq - job.tasks_at_active);
-            let outcome = run_task(
-                w,
-                role.as_ref(),
-                &bucket,
-                &key,
-                version_id.as_deref(),
-                request,
-                at,
-            );
+            let fault = faults.as_mut().and_then(|f| f.draw());
+            let outcome = match fault {
+                Some(fault) => Err(fault),
+                None => run_task(w, role, &bucket, &key, version_id.as_deref(), request, at),
+            };
             let (status, http, code, message) = match outcome {
                 Ok(o) => ("succeeded", o.http_status(), None, "Successful".to_string()),
                 Err(e) => {
@@ -928,7 +941,7 @@ fn run_tasks(w: &World, job: &mut JobRow, until: Millis) -> Result<()> {
     if job.succeeded + job.failed >= job.total {
         job.status = JobStatus::Completing;
         let last = since + run_length(job.total - job.tasks_at_active);
-        job.next_at = Some(last.max(until.min(last)) + SECOND);
+        job.next_at = Some(last + SECOND);
     }
     Ok(())
 }
