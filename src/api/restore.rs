@@ -200,7 +200,8 @@ pub fn direct(
                 "restore::direct stopped by Ctrl-C; objects requested so far stay requested",
             ));
         }
-        let tick_started = std::time::Instant::now();
+        // Pacing runs on the backend's clock: real time on AWS, virtual time on the simulator.
+        let tick_started = host.backend.now()?;
         let batch = ((rate * TICK.as_secs_f64()).floor() as usize)
             .max(1)
             .min(queue.len());
@@ -211,7 +212,7 @@ pub fn direct(
             .collect();
         let answers = host.backend.restore_objects(&requests, concurrency);
         sent += indices.len() as i64;
-        let mut throttled_now = false;
+        let mut throttled_in_tick = 0usize;
         for (&i, answer) in indices.iter().zip(answers) {
             match answer {
                 Ok(RestoreOutcome::Accepted) => requested += 1,
@@ -221,7 +222,7 @@ pub fn direct(
                     attempts[i] += 1;
                     if is_throttle(&e) {
                         throttled += 1;
-                        throttled_now = true;
+                        throttled_in_tick += 1;
                     }
                     queue.push_back(i);
                 }
@@ -243,18 +244,17 @@ pub fn direct(
                 }
             }
         }
-        rate = if throttled_now {
-            (rate / 2.0).max(MIN_RATE)
-        } else {
-            (rate + 50.0).min(MAX_RATE)
-        };
+        // Additive increase every tick, multiplicative decrease by half the share of requests
+        // throttled: a wall of throttling halves the rate, a sprinkle trims it, and the rate
+        // settles where the throttled share balances the increase (just under a hard limit).
+        let share = throttled_in_tick as f64 / indices.len() as f64;
+        rate = (rate * (1.0 - share.min(1.0) / 2.0) + 50.0).clamp(MIN_RATE, MAX_RATE);
         progress.set((requested + already + in_progress + failed.len() as i64) as u64);
         if !queue.is_empty() {
             // Pace to the rate: wait out the rest of the tick (virtual time on the simulator).
-            host.backend.sleep(
-                TICK.saturating_sub(tick_started.elapsed())
-                    .max(Duration::from_millis(1)),
-            )?;
+            let spent = (host.backend.now()? - tick_started).unsigned_abs();
+            host.backend
+                .sleep(TICK.saturating_sub(spent).max(Duration::from_millis(1)))?;
         }
     }
     let elapsed = (host.backend.now()? - started).as_seconds_f64().max(0.001);
@@ -293,9 +293,9 @@ pub mod restore_api {
         }
     }
 
-    /// Where the restores of a manifest's objects stand (one HEAD per object, up to
-    /// `concurrency` at once on AWS, default 64): `#{ total, restored, in_progress,
-    /// not_requested, not_archived, missing, unknown }`.
+    /// Where the restores of a manifest's objects stand, one HEAD per object: `#{ total,
+    /// restored, in_progress, not_requested, not_archived, missing, unknown }`. Options:
+    /// `concurrency` (default 64: HEAD requests in flight at once on AWS).
     ///
     /// ```rhai
     /// let s = restore::status(m);

@@ -50,6 +50,13 @@ impl World {
         self.eval_with(script, &[])
     }
 
+    /// Evaluates a script that must succeed, for its effects.
+    pub fn run(&self, script: &str) {
+        if let Err(e) = self.eval(script) {
+            panic!("script failed: {e:?}");
+        }
+    }
+
     /// Evaluates a script that must succeed and return a map.
     pub fn map(&self, script: &str) -> Map {
         match self.eval(script) {

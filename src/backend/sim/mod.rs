@@ -325,6 +325,58 @@ impl Backend for Simulator {
         })
     }
 
+    /// One transaction for the whole batch (the simulator has no network to overlap).
+    fn head_objects(&self, objects: &[ObjectRef], _concurrency: usize) -> Vec<Result<ObjectHead>> {
+        let answers = self.with_world(|w| {
+            objects
+                .iter()
+                .map(|o| match faults::admit(w, faults::Request::S3)? {
+                    Some(fault) => Ok(Err(fault)),
+                    None => Ok(objects::head_object(
+                        w,
+                        &o.bucket,
+                        &o.key,
+                        o.version_id.as_deref(),
+                    )),
+                })
+                .collect::<Result<Vec<_>>>()
+        });
+        answers.unwrap_or_else(|e| objects.iter().map(|_| Err(e.clone())).collect())
+    }
+
+    fn restore_objects(
+        &self,
+        requests: &[(ObjectRef, RestoreRequest)],
+        _concurrency: usize,
+    ) -> Vec<Result<RestoreOutcome>> {
+        // Each restore is its own savepoint, so a failed one leaves nothing behind.
+        let answers = self.with_world(|w| {
+            requests
+                .iter()
+                .map(|(o, request)| {
+                    if let Some(fault) = faults::admit(w, faults::Request::Restore)? {
+                        return Ok(Err(fault));
+                    }
+                    w.tx.execute_batch("SAVEPOINT restore_one")?;
+                    let answer = objects::restore_object(
+                        w,
+                        &o.bucket,
+                        &o.key,
+                        o.version_id.as_deref(),
+                        *request,
+                    );
+                    w.tx.execute_batch(if answer.is_ok() {
+                        "RELEASE restore_one"
+                    } else {
+                        "ROLLBACK TO restore_one; RELEASE restore_one"
+                    })?;
+                    Ok(answer)
+                })
+                .collect::<Result<Vec<_>>>()
+        });
+        answers.unwrap_or_else(|e| requests.iter().map(|_| Err(e.clone())).collect())
+    }
+
     fn create_job(&self, spec: &JobSpec) -> Result<String> {
         self.with_world(|w| jobs::create(w, spec))
     }
