@@ -97,9 +97,11 @@ fn scan(text: &str) -> Scan {
                 i += 1;
             }
         } else if let Some((quote, _)) = s.string {
+            // A "string" ends at the end of its line (Rhai continues one only after a `\`);
+            // a `backtick` string runs on.
             if c == '\\' {
                 i += 1;
-            } else if c == quote {
+            } else if c == quote || (c == '\n' && quote == '"') {
                 s.string = None;
             }
         } else {
@@ -468,7 +470,6 @@ impl Repl {
     fn evaluate(&mut self, entry: &str, source: &str, text: &str) {
         let shared = self.shared.clone();
         let mut session = shared.session.borrow_mut();
-        session.host.interrupted.store(false, Ordering::Relaxed);
         let ast = if source == SOURCE {
             session
                 .engine
@@ -743,6 +744,14 @@ pub fn run(backend: &BackendArgs, script: &ScriptArgs) -> u8 {
         functions: AST::empty(),
     };
     loop {
+        // A Ctrl-C from now on (once the line is read and the terminal is back in cooked
+        // mode) stops what this line runs.
+        shared
+            .session
+            .borrow()
+            .host
+            .interrupted
+            .store(false, Ordering::Relaxed);
         let prompt = if shared.pending.borrow().is_empty() {
             PROMPT
         } else {
@@ -799,7 +808,8 @@ mod tests {
     fn unfinished_input_is_recognised() {
         assert!(is_unfinished("fn add(a, b) {\n"));
         assert!(is_unfinished("let m = #{\n  a: 1,\n"));
-        assert!(is_unfinished("let s = \"abc\n"));
+        assert!(is_unfinished("let s = \"abc\\\n"));
+        assert!(!is_unfinished("let s = \"abc\n"));
         assert!(is_unfinished("let t = `multi\nline"));
         assert!(!is_unfinished("let s = \"a { b\";\n"));
         assert!(!is_unfinished("// an open { in a comment\n"));
