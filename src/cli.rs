@@ -107,6 +107,8 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Serve the simulator over AWS's wire protocols (S3, S3 Control, IAM, STS) for other tools.
+    Serve(crate::serve::ServeArgs),
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -331,5 +333,6 @@ pub fn main() -> u8 {
             );
             0
         }
+        Command::Serve(args) => crate::serve::main(args),
     }
 }

@@ -457,6 +457,12 @@ pub trait Backend {
     fn simulator(&self) -> Option<&sim::Simulator> {
         None
     }
+    /// Whether time is virtual: `wait_step` then jumps a clock instead of sleeping, so callers
+    /// must not loop on it for real time. True on the simulator, and on the aws backend when
+    /// its endpoint is an `s3thaw serve` (whose simulator clock it moves).
+    fn clock_is_virtual(&self) -> bool {
+        self.simulator().is_some()
+    }
 
     // S3
     fn create_bucket(&self, name: &str, region: Option<&str>) -> Result<BucketInfo>;
@@ -518,6 +524,7 @@ pub trait Backend {
     fn get_role(&self, name: &str) -> Result<Role>;
     fn delete_role(&self, name: &str) -> Result<()>;
     fn create_policy(&self, name: &str, document: &Json) -> Result<Policy>;
+    fn get_policy(&self, arn: &str) -> Result<Policy>;
     fn delete_policy(&self, arn: &str) -> Result<()>;
     fn attach_role_policy(&self, role: &str, policy_arn: &str) -> Result<()>;
     fn detach_role_policy(&self, role: &str, policy_arn: &str) -> Result<()>;
