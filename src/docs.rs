@@ -598,7 +598,7 @@ pub fn command(output: Option<&std::path::Path>) -> u8 {
     let text = ApiDoc::reference().markdown();
     match output {
         None => {
-            print!("{text}");
+            crate::progress::write_stdout(&text);
             0
         }
         Some(path) => match std::fs::write(path, text) {

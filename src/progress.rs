@@ -17,12 +17,26 @@ thread_local! {
     static ACTIVE: RefCell<Option<ProgressBar>> = const { RefCell::new(None) };
 }
 
+/// Writes to stdout. A reader that went away (`s3thaw jobs | head -1`) ends the process as
+/// SIGPIPE would, instead of a panic.
+pub fn write_stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
+        eprintln!("error: cannot write to stdout: {e}");
+    }
+}
+
 /// Prints a line of script output on stdout, around the progress bar if one is drawn.
 pub fn print_line(text: &str) {
+    let line = format!("{text}\n");
     let bar = ACTIVE.with(|a| a.borrow().clone());
     match bar {
-        Some(bar) if !bar.is_finished() => bar.suspend(|| println!("{text}")),
-        _ => println!("{text}"),
+        Some(bar) if !bar.is_finished() => bar.suspend(|| write_stdout(&line)),
+        _ => write_stdout(&line),
     }
 }
 

@@ -526,7 +526,7 @@ impl Repl {
         let arg = arg.trim();
         match name {
             ":quit" | ":q" | ":exit" => return false,
-            ":help" | ":h" | ":?" => println!("{}", self.help(arg).trim_end()),
+            ":help" | ":h" | ":?" => println!("{}", for_terminal(&self.help(arg))),
             ":vars" => println!("{}", self.vars()),
             ":reset" => match self.new_session() {
                 Ok(session) => {
@@ -634,6 +634,24 @@ impl Repl {
         }
         format!("{}{functions}", crate::output::table_text(&t))
     }
+}
+
+/// Markdown as a terminal shows it: code blocks indented instead of fenced.
+fn for_terminal(markdown: &str) -> String {
+    let mut out = Vec::new();
+    let mut code = false;
+    for line in markdown.trim_end().lines() {
+        if line.starts_with("```") {
+            code = !code;
+            continue;
+        }
+        out.push(if code {
+            format!("    {line}")
+        } else {
+            line.to_string()
+        });
+    }
+    out.join("\n")
 }
 
 /// Registers the module `import PATH as NAME` brought in, so later lines (and completion)
