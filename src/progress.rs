@@ -99,22 +99,12 @@ impl JobBar {
             self.bar.set_length(total);
         }
         self.bar.set_position(done);
-        let mut msg = format!("{status}: {succeeded} succeeded, {failed} failed");
-        if let Some(now) = now
-            && status == "Active"
+        if status == "Active"
+            && let Some(now) = now
         {
-            let (t0, done0) = *self.start.get_or_insert((now, done));
-            let seconds = (now - t0).as_seconds_f64();
-            if seconds > 0.0 && done > done0 {
-                let rate = (done - done0) as f64 / seconds;
-                let left = total.saturating_sub(done) as f64 / rate;
-                msg.push_str(&format!(
-                    ", {} tasks/s, ETA {}",
-                    human_rate(rate),
-                    human_duration(left)
-                ));
-            }
+            self.start.get_or_insert((now, done));
         }
+        let msg = job_message(status, total, succeeded, failed, self.start, now);
         self.bar.set_message(msg);
         self.bar.tick();
     }
@@ -173,6 +163,34 @@ impl Drop for Counter {
     }
 }
 
+/// "Active: 1200 succeeded, 3 failed, 1000 tasks/s, ETA 8s": the rate and the time left are
+/// measured from `start` (when tasks were first seen running, and how many were done then)
+/// to `now`, on the backend's clock.
+fn job_message(
+    status: &str,
+    total: u64,
+    succeeded: u64,
+    failed: u64,
+    start: Option<(OffsetDateTime, u64)>,
+    now: Option<OffsetDateTime>,
+) -> String {
+    let done = succeeded + failed;
+    let mut msg = format!("{status}: {succeeded} succeeded, {failed} failed");
+    if let (Some((t0, done0)), Some(now)) = (start, now) {
+        let seconds = (now - t0).as_seconds_f64();
+        if status == "Active" && seconds > 0.0 && done > done0 {
+            let rate = (done - done0) as f64 / seconds;
+            let left = total.saturating_sub(done) as f64 / rate;
+            msg.push_str(&format!(
+                ", {} tasks/s, ETA {}",
+                human_rate(rate),
+                human_duration(left)
+            ));
+        }
+    }
+    msg
+}
+
 fn human_rate(rate: f64) -> String {
     if rate >= 100.0 {
         format!("{:.0}", rate)
@@ -225,6 +243,26 @@ mod tests {
         assert_eq!(human_duration(61.0), "1m01s");
         assert_eq!(human_duration(3.0 * 3600.0 + 20.0 * 60.0), "3h20m");
         assert_eq!(human_duration(2.0 * 86_400.0 + 4.0 * 3600.0), "2d4h");
+    }
+
+    #[test]
+    fn rate_and_eta_come_from_the_backend_clock() {
+        let t0 = time::macros::datetime!(2026-11-25 10:00 UTC);
+        let start = Some((t0, 1_000));
+        let later = Some(t0 + time::Duration::seconds(10));
+        assert_eq!(
+            job_message("Active", 100_000, 10_990, 10, start, later),
+            "Active: 10990 succeeded, 10 failed, 1000 tasks/s, ETA 1m29s"
+        );
+        // No rate before tasks ran, or outside Active.
+        assert_eq!(
+            job_message("Active", 100, 0, 0, start, Some(t0)),
+            "Active: 0 succeeded, 0 failed"
+        );
+        assert_eq!(
+            job_message("Complete", 100, 100, 0, start, later),
+            "Complete: 100 succeeded, 0 failed"
+        );
     }
 
     #[test]
