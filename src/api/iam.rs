@@ -310,7 +310,11 @@ pub mod iam_api {
         let pos = ctx.call_position();
         located(
             pos,
-            (move || -> RhaiResult<()> { Ok(host(&ctx)?.backend.delete_policy(arn)?) })(),
+            (move || -> RhaiResult<()> {
+                let host = host(&ctx)?;
+                crate::api::confirm_destructive(&host, &format!("Delete the policy {arn}"))?;
+                Ok(host.backend.delete_policy(arn)?)
+            })(),
         )
     }
 
@@ -324,7 +328,37 @@ pub mod iam_api {
         let pos = ctx.call_position();
         located(
             pos,
-            (move || -> RhaiResult<()> { Ok(host(&ctx)?.backend.delete_role(name)?) })(),
+            (move || -> RhaiResult<()> {
+                let host = host(&ctx)?;
+                crate::api::confirm_destructive(&host, &format!("Delete the role {name}"))?;
+                Ok(host.backend.delete_role(name)?)
+            })(),
+        )
+    }
+
+    /// Evaluates a role's permission policies for one action on one resource, as IAM's
+    /// SimulatePrincipalPolicy does: `"allowed"`, `"implicitDeny"` or `"explicitDeny"`.
+    ///
+    /// ```rhai
+    /// let d = iam::simulate(role.arn, "s3:RestoreObject", "arn:aws:s3:::my-archive/photo.jpg");
+    /// if d != "allowed" { print(`the role may not restore: ${d}`); }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn simulate(
+        ctx: NativeCallContext,
+        role_arn: &str,
+        action: &str,
+        resource: &str,
+    ) -> RhaiResult<String> {
+        let pos = ctx.call_position();
+        located(
+            pos,
+            (move || -> RhaiResult<String> {
+                let decision = host(&ctx)?
+                    .backend
+                    .simulate_principal_policy(role_arn, action, resource)?;
+                Ok(decision.as_str().to_string())
+            })(),
         )
     }
 }

@@ -178,7 +178,11 @@ pub mod s3_api {
         let pos = ctx.call_position();
         located(
             pos,
-            (move || -> RhaiResult<()> { Ok(host(&ctx)?.backend.delete_bucket(name)?) })(),
+            (move || -> RhaiResult<()> {
+                let host = host(&ctx)?;
+                crate::api::confirm_destructive(&host, &format!("Delete the bucket {name}"))?;
+                Ok(host.backend.delete_bucket(name)?)
+            })(),
         )
     }
 
@@ -666,6 +670,10 @@ pub mod s3_api {
             pos,
             (move || -> RhaiResult<Map> {
                 let host = host(&ctx)?;
+                crate::api::confirm_destructive(
+                    &host,
+                    &format!("Delete every object version in the bucket {bucket}"),
+                )?;
                 let now = host.backend.now()?;
                 let mut deleted = 0i64;
                 let mut charge = 0.0f64;
