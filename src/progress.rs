@@ -191,6 +191,49 @@ fn job_message(
     msg
 }
 
+/// A bar of work with a known size (objects restored of a manifest, objects deleted): shown
+/// with the count, the total and a detail message.
+pub struct Tally {
+    bar: Option<ProgressBar>,
+}
+
+impl Tally {
+    /// A bar of `total` items named by `what`, or nothing when `quiet`.
+    pub fn new(quiet: bool, what: &str, total: u64) -> Tally {
+        if quiet {
+            return Tally { bar: None };
+        }
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} {prefix} [{bar:30}] {human_pos}/{human_len} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(what.to_string());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        activate(&bar);
+        Tally { bar: Some(bar) }
+    }
+
+    /// Shows `done` of the total, with a detail (e.g. "2 in progress").
+    pub fn set(&self, done: u64, detail: impl Into<String>) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(done);
+            bar.set_message(detail.into());
+        }
+    }
+}
+
+impl Drop for Tally {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            deactivate(bar);
+        }
+    }
+}
+
 fn human_rate(rate: f64) -> String {
     if rate >= 100.0 {
         format!("{:.0}", rate)
@@ -271,5 +314,8 @@ mod tests {
         let mut counter = Counter::new(true, "objects");
         counter.set(5);
         assert!(counter.bar.is_none());
+        let tally = Tally::new(true, "restored", 10);
+        tally.set(3, "7 in progress");
+        assert!(tally.bar.is_none());
     }
 }

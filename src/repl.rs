@@ -714,11 +714,15 @@ pub fn run(backend: &BackendArgs, script: &ScriptArgs) -> u8 {
     let api = ApiDoc::from_engine(&session.engine);
     let banner = {
         let host = &session.host;
-        let account = host
-            .backend
-            .account_id()
-            .map(|a| format!(", account {a}"))
-            .unwrap_or_default();
+        // The simulator knows its account; asking AWS (STS) would delay the first prompt.
+        let account = if host.backend.simulator().is_some() {
+            host.backend
+                .account_id()
+                .map(|a| format!(", account {a}"))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
         format!(
             "s3thaw {} on the {} backend{account}, {}. :help for help, :quit or Ctrl-D to leave.",
             env!("CARGO_PKG_VERSION"),
