@@ -678,7 +678,25 @@ pub mod s3_api {
                 let mut deleted = 0i64;
                 let mut charge = 0.0f64;
                 let mut failures: BTreeMap<String, String> = BTreeMap::new();
+                let mut counter = crate::progress::Counter::new(
+                    host.quiet,
+                    format!("object versions deleted from s3://{bucket}"),
+                );
+                // Whether the last page was full: more follow, so the work is long enough to show,
+                // and to stop with Ctrl-C between pages.
+                let mut full_page = false;
                 loop {
+                    if full_page {
+                        counter.set(deleted as u64);
+                        if host.interrupted.load(std::sync::atomic::Ordering::Relaxed) {
+                            return Err(Error::new(
+                                "Interrupted",
+                                format!("interrupted after deleting {deleted} object versions"),
+                            )
+                            .bucket(bucket)
+                            .into());
+                        }
+                    }
                     // Always restart from the top: what was deleted is gone from the listing.
                     let page = host.backend.list_object_versions(bucket, None, None)?;
                     if page.items.is_empty() {
@@ -700,6 +718,7 @@ pub mod s3_api {
                                 crate::pricing::early_deletion_usd(class, version.size, age_days);
                         }
                     }
+                    full_page = ids.len() >= 1_000;
                     let results = host.backend.delete_objects(bucket, &ids)?;
                     let before = failures.len();
                     for (id, result) in ids.iter().zip(results) {
