@@ -141,6 +141,14 @@ pub fn is_unfinished(input: &str) -> bool {
     !s.open.is_empty() || s.string.is_some() || s.comment
 }
 
+/// Whether the parser ran out of input (`let total = 1 +`): the statement goes on.
+fn ends_early(session: &Session, input: &str) -> bool {
+    matches!(
+        session.engine.compile_with_scope(&session.scope, input),
+        Err(e) if matches!(*e.0, rhai::ParseErrorType::UnexpectedEOF)
+    )
+}
+
 /// The `import PATH as NAME` statements at the top level of `input`: (path expression, name).
 fn imports(input: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -807,7 +815,7 @@ pub fn run(backend: &BackendArgs, script: &ScriptArgs) -> u8 {
                 pending.clear();
                 continue;
             }
-            if is_unfinished(&pending) {
+            if is_unfinished(&pending) || ends_early(&shared.session.borrow(), &pending) {
                 continue;
             }
             std::mem::take(&mut *pending)
