@@ -9,8 +9,8 @@
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use rhai::{AST, Dynamic, Position};
 use rustyline::completion::{Completer, FilenameCompleter, Pair};
@@ -461,8 +461,12 @@ impl Validator for ReplHelper {}
 impl Helper for ReplHelper {}
 
 /// The session loop's state besides the editor.
+/// Where the Ctrl-C handler finds the flag of the session running now.
+type InterruptSlot = Arc<Mutex<Arc<AtomicBool>>>;
+
 struct Repl {
     shared: Rc<Shared>,
+    interrupt: InterruptSlot,
     backend_args: BackendArgs,
     script_args: ScriptArgs,
     /// Functions defined so far; statements are dropped after each run.
@@ -538,6 +542,9 @@ impl Repl {
             ":vars" => println!("{}", self.vars()),
             ":reset" => match self.new_session() {
                 Ok(session) => {
+                    if let Ok(mut slot) = self.interrupt.lock() {
+                        *slot = session.interrupt_flag();
+                    }
                     *self.shared.session.borrow_mut() = session;
                     *self.shared.api.borrow_mut() =
                         ApiDoc::from_engine(&self.shared.session.borrow().engine);
@@ -712,8 +719,14 @@ pub fn run(backend: &BackendArgs, script: &ScriptArgs) -> u8 {
     };
     // Ctrl-C while a statement runs stops it at its next step; a second one while it still
     // runs (a native call that cannot stop) leaves s3thaw.
-    let flag: Arc<AtomicBool> = session.interrupt_flag();
+    // The flag of the current session (`:reset` makes a new one): the handler is set once.
+    let interrupt: InterruptSlot = Arc::new(Mutex::new(session.interrupt_flag()));
+    let slot = interrupt.clone();
     let _ = ctrlc::set_handler(move || {
+        let flag = match slot.lock() {
+            Ok(flag) => flag.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
         if flag.swap(true, Ordering::Relaxed) {
             eprintln!("\nInterrupted twice: leaving s3thaw.");
             std::process::exit(130);
@@ -772,6 +785,7 @@ pub fn run(backend: &BackendArgs, script: &ScriptArgs) -> u8 {
         backend_args: backend.clone(),
         script_args: script.clone(),
         functions: AST::empty(),
+        interrupt,
     };
     loop {
         // A Ctrl-C from now on (once the line is read and the terminal is back in cooked

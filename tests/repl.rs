@@ -223,6 +223,17 @@ fn ctrl_c_stops_a_long_wait_and_keeps_the_session() {
     assert!(out.contains("true"), "{out}");
     let out = line(&mut p, "batch::describe(id).status");
     assert!(out.contains("Suspended"), "{out}");
+    // After :reset (a new session), Ctrl-C still reaches the running statement.
+    line(&mut p, ":reset");
+    p.send_line(
+        "let n = 0; loop { n += 1; if n == 3 { print(`looped ${n} times`); } sleep(\"1h\"); }",
+    )
+    .unwrap();
+    p.expect("looped 3 times").unwrap();
+    p.send(ControlCode::EndOfText).unwrap();
+    p.expect("error[Interrupted]")
+        .expect("stopped after :reset too");
+    p.expect(PROMPT).unwrap();
     quit(p);
 }
 
