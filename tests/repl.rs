@@ -262,3 +262,30 @@ fn history_is_kept_across_sessions() {
     p.send(ControlCode::EndOfTransmission).unwrap();
     p.expect(expectrl::Eof).expect("Ctrl-D exits");
 }
+
+#[test]
+fn batch_wait_draws_a_progress_bar_on_a_terminal_only() {
+    let world = World::new();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3thaw"));
+    cmd.args(["run", "tests/golden/scripts/big-job.rhai"])
+        .current_dir(project_root())
+        .env("S3THAW_STATE", world.state())
+        .env("TERM", "xterm");
+    let mut p = Session::spawn(cmd).expect("spawn s3thaw run in a pty");
+    p.set_expect_timeout(Some(Duration::from_secs(120)));
+    // The bar: the job, its status and its tasks done of total, up to the end. (How often it
+    // moves depends on the simulator's steps; its rate and time left are tested in
+    // src/progress.rs.)
+    p.expect("/20000 Active: ")
+        .expect("a bar counting tasks while the job runs");
+    p.expect("20000/20000").expect("the bar at the end");
+    p.expect("job Complete").expect("the script's own output");
+    p.expect(expectrl::Eof).unwrap();
+
+    // The same run with stderr not a terminal: no bar at all.
+    let world = World::new();
+    let out = world.cli(&["run", "tests/golden/scripts/big-job.rhai"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "job Complete\n");
+    assert_eq!(text(&out.stderr), "", "progress must not reach a pipe");
+}
