@@ -15,6 +15,8 @@
 
 mod clock;
 pub mod errors;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -45,6 +47,13 @@ pub struct AwsOptions {
 
 /// How many times the SDK tries a request (first try included) before giving up.
 const MAX_ATTEMPTS: u32 = 8;
+
+/// The SDK's adaptive retry mode: exponential backoff with jitter plus a client-side rate
+/// limiter that slows down when AWS throttles (SlowDown, TooManyRequests), as restores at
+/// 1,000 requests per second need.
+fn retry_config() -> RetryConfig {
+    RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS)
+}
 
 pub struct AwsBackend {
     rt: tokio::runtime::Runtime,
@@ -156,8 +165,8 @@ impl AwsBackend {
             .build()
             .map_err(|e| Error::internal(format!("cannot start the AWS runtime: {e}")))?;
         let config = rt.block_on(async {
-            let mut loader = aws_config::defaults(BehaviorVersion::latest())
-                .retry_config(RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS));
+            let mut loader =
+                aws_config::defaults(BehaviorVersion::latest()).retry_config(retry_config());
             if let Some(profile) = &options.profile {
                 loader = loader.profile_name(profile);
             }
@@ -206,8 +215,8 @@ impl AwsBackend {
     }
 
     /// The backend with clients built elsewhere (unit tests with mocked responses).
-    #[doc(hidden)]
-    pub fn with_clients(
+    #[cfg(test)]
+    fn with_clients(
         s3: aws_sdk_s3::Client,
         control: aws_sdk_s3control::Client,
         iam: aws_sdk_iam::Client,
@@ -1380,32 +1389,5 @@ impl Backend for AwsBackend {
             "explicitDeny" => Decision::ExplicitDeny,
             _ => Decision::ImplicitDeny,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use time::macros::datetime;
-
-    #[test]
-    fn restore_headers_parse() {
-        assert_eq!(
-            parse_restore_header("ongoing-request=\"true\""),
-            Some(RestoreState {
-                ongoing: true,
-                expiry: None
-            })
-        );
-        assert_eq!(
-            parse_restore_header(
-                "ongoing-request=\"false\", expiry-date=\"Fri, 19 Oct 2012 00:00:00 GMT\""
-            ),
-            Some(RestoreState {
-                ongoing: false,
-                expiry: Some(datetime!(2012-10-19 00:00 UTC))
-            })
-        );
-        assert_eq!(parse_restore_header("garbage"), None);
     }
 }
