@@ -63,5 +63,5 @@ pub fn handle(server: &Server, req: &Request) -> Response {
             .status(501)),
         }
     })();
-    result.unwrap_or_else(|e| s3::error_response(req, &e).op("Admin.Error"))
+    result.unwrap_or_else(|e| s3::error_response(req, &e).op(format!("Admin {}", e.code)))
 }

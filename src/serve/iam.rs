@@ -127,7 +127,7 @@ pub fn handle(server: &Server, req: &Request) -> Response {
                 .header("x-amzn-requestid", req.request_id.clone())
                 .op(format!("{service}.{action}"))
         }
-        Err(e) => error_response(req, &e).op(format!("{service}.{action}")),
+        Err(e) => error_response(req, &e).op(format!("{service}.{action} {}", e.code)),
     }
 }
 

@@ -246,7 +246,7 @@ impl Server {
                     Face::Control => s3control::error_response(&req, &error),
                     Face::Query => iam::error_response(&req, &error),
                 }
-                .op("Auth");
+                .op(format!("Auth {}", error.code));
             }
         }
         match face {
@@ -601,6 +601,191 @@ mod tests {
         let body = b"5;chunk-signature=abc\r\nhello\r\n6\r\n world\r\n0\r\nx-amz-checksum-crc32:AAAA\r\n\r\n";
         assert_eq!(decode_aws_chunked(body).unwrap(), b"hello world");
         assert!(decode_aws_chunked(b"5\r\nhel").is_err());
+    }
+
+    fn server() -> (Server, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let sim = Simulator::open(dir.path()).unwrap();
+        let server = Server {
+            sim,
+            credentials: None,
+            bases: vec!["localhost".into()],
+        };
+        (server, dir)
+    }
+
+    fn request(method: &str, host: &str, target: &str, body: &[u8]) -> Request {
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        Request {
+            method: method.into(),
+            raw_path: path.into(),
+            raw_query: query.into(),
+            path: sigv4::percent_decode(path, false),
+            query: sigv4::parse_query(query, false),
+            headers: vec![("host".into(), host.into())],
+            body: body.to_vec(),
+            host: strip_port(host).into(),
+            request_id: "TEST".into(),
+            virtual_bucket: None,
+        }
+    }
+
+    fn text(resp: &Response) -> String {
+        String::from_utf8_lossy(&resp.body).into_owned()
+    }
+
+    #[test]
+    fn listings_page_and_group_by_delimiter() {
+        let (server, _dir) = server();
+        assert_eq!(
+            server
+                .handle(request("PUT", "127.0.0.1", "/bkt", b""))
+                .status,
+            200
+        );
+        for key in ["a/1", "a/2", "b/1", "c", "d"] {
+            let put = server.handle(request("PUT", "127.0.0.1", &format!("/bkt/{key}"), b"x"));
+            assert_eq!(put.status, 200, "{}", text(&put));
+        }
+        let first = server.handle(request(
+            "GET",
+            "127.0.0.1",
+            "/bkt?list-type=2&delimiter=%2F&max-keys=2",
+            b"",
+        ));
+        let doc = xml::parse(&first.body).unwrap();
+        let prefixes: Vec<String> = doc
+            .children_named("CommonPrefixes")
+            .map(|p| p.text_of("Prefix").unwrap())
+            .collect();
+        assert_eq!(prefixes, ["a/", "b/"]);
+        assert_eq!(doc.text_of("IsTruncated").as_deref(), Some("true"));
+        let token = doc.text_of("NextContinuationToken").unwrap();
+        let second = server.handle(request(
+            "GET",
+            "127.0.0.1",
+            &format!("/bkt?list-type=2&delimiter=%2F&max-keys=2&continuation-token={token}"),
+            b"",
+        ));
+        let doc = xml::parse(&second.body).unwrap();
+        let keys: Vec<String> = doc
+            .children_named("Contents")
+            .map(|c| c.text_of("Key").unwrap())
+            .collect();
+        assert_eq!(keys, ["c", "d"]);
+        assert_eq!(doc.text_of("IsTruncated").as_deref(), Some("false"));
+    }
+
+    #[test]
+    fn virtual_hosted_requests_and_bodiless_head_errors() {
+        let (server, _dir) = server();
+        assert_eq!(
+            server
+                .handle(request("PUT", "vbk.localhost", "/", b""))
+                .status,
+            200
+        );
+        let put = server.handle(request("PUT", "vbk.localhost:9000", "/dir/k.txt", b"hello"));
+        assert_eq!(put.status, 200);
+        let get = server.handle(request("GET", "127.0.0.1", "/vbk/dir/k.txt", b""));
+        assert_eq!(text(&get), "hello");
+        let head = server.handle(request("HEAD", "vbk.localhost", "/missing", b""));
+        assert_eq!((head.status, head.body.len()), (404, 0));
+        let get = server.handle(request("GET", "vbk.localhost", "/missing", b""));
+        assert!(
+            text(&get).contains("<Code>NoSuchKey</Code>"),
+            "{}",
+            text(&get)
+        );
+    }
+
+    #[test]
+    fn chunked_uploads_store_the_decoded_bytes() {
+        let (server, _dir) = server();
+        server.handle(request("PUT", "127.0.0.1", "/bkt", b""));
+        let mut req = request(
+            "PUT",
+            "127.0.0.1",
+            "/bkt/k",
+            b"3;chunk-signature=x\r\nabc\r\n0\r\n\r\n",
+        );
+        req.headers
+            .push(("content-encoding".into(), "aws-chunked".into()));
+        req.headers
+            .push(("x-amz-storage-class".into(), "GLACIER".into()));
+        assert_eq!(server.handle(req).status, 200);
+        let head = server.handle(request("HEAD", "127.0.0.1", "/bkt/k", b""));
+        let header = |n: &str| {
+            head.headers
+                .iter()
+                .find(|(k, _)| k == n)
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(header("content-length").as_deref(), Some("3"));
+        assert_eq!(header("x-amz-storage-class").as_deref(), Some("GLACIER"));
+        let get = server.handle(request("GET", "127.0.0.1", "/bkt/k", b""));
+        assert_eq!(get.status, 403);
+        assert!(text(&get).contains("InvalidObjectState"));
+    }
+
+    #[test]
+    fn query_and_control_faces_refuse_what_aws_refuses() {
+        let (server, _dir) = server();
+        let mut req = request(
+            "POST",
+            "127.0.0.1",
+            "/",
+            b"Action=Frobnicate&Version=2010-05-08",
+        );
+        req.headers.push((
+            "content-type".into(),
+            "application/x-www-form-urlencoded".into(),
+        ));
+        let resp = server.handle(req);
+        assert_eq!(resp.status, 400);
+        assert!(
+            text(&resp).contains("<Code>InvalidAction</Code>"),
+            "{}",
+            text(&resp)
+        );
+        let mut req = request("GET", "999999999999.127.0.0.1", "/v20180820/jobs", b"");
+        req.headers
+            .push(("x-amz-account-id".into(), "999999999999".into()));
+        let resp = server.handle(req);
+        assert_eq!(resp.status, 403);
+        assert!(text(&resp).contains("<ErrorResponse><Error><Code>AccessDenied</Code>"));
+    }
+
+    #[test]
+    fn signatures_are_checked_when_credentials_are_set() {
+        let (mut server, _dir) = server();
+        server.credentials = Some(Credentials {
+            access_key_id: DEFAULT_ACCESS_KEY_ID.into(),
+            secret_access_key: DEFAULT_SECRET_ACCESS_KEY.into(),
+        });
+        let unsigned = server.handle(request("GET", "127.0.0.1", "/", b""));
+        assert_eq!(unsigned.status, 403);
+        assert!(text(&unsigned).contains("AccessDenied"));
+        let base = request("GET", "127.0.0.1", "/", b"");
+        let signed_headers = sigv4::sign(
+            &sigv4::SignedRequest {
+                method: "GET",
+                raw_path: "/",
+                raw_query: "",
+                headers: &base.headers,
+                body: b"",
+            },
+            server.credentials.as_ref().unwrap(),
+            None,
+            "us-east-1",
+            "s3",
+            OffsetDateTime::now_utc(),
+        );
+        let mut signed = base.clone();
+        signed.headers.extend(signed_headers);
+        let resp = server.handle(signed);
+        assert_eq!(resp.status, 200, "{}", text(&resp));
+        assert!(text(&resp).contains("<ListAllMyBucketsResult"));
     }
 
     #[test]

@@ -113,7 +113,39 @@ pub fn handle(server: &Server, req: &Request) -> Response {
         (Some(bucket), None) => bucket_op(server, req, &bucket),
         (Some(bucket), Some(key)) => object_op(server, req, &bucket, &key),
     };
-    result.unwrap_or_else(|e| error_response(req, &e).op("S3.Error"))
+    result.unwrap_or_else(|e| {
+        let (bucket, key) = target(req);
+        error_response(req, &e).op(format!(
+            "S3.{} {}",
+            operation(req, bucket.is_some(), key.is_some()),
+            e.code
+        ))
+    })
+}
+
+/// The name of the operation a request asks for, for the log line of a failed request (a
+/// successful one names itself).
+fn operation(req: &Request, bucket: bool, key: bool) -> &'static str {
+    let q = |name| req.has_query(name);
+    match (req.method.as_str(), bucket, key) {
+        ("GET", false, _) => "ListBuckets",
+        ("PUT", true, false) if q("versioning") => "PutBucketVersioning",
+        ("PUT", true, false) => "CreateBucket",
+        ("DELETE", true, false) => "DeleteBucket",
+        ("HEAD", true, false) => "HeadBucket",
+        ("GET", true, false) if q("versioning") => "GetBucketVersioning",
+        ("GET", true, false) if q("location") => "GetBucketLocation",
+        ("GET", true, false) if q("versions") => "ListObjectVersions",
+        ("GET", true, false) => "ListObjectsV2",
+        ("POST", true, false) if q("delete") => "DeleteObjects",
+        ("PUT", true, true) if req.header("x-amz-copy-source").is_some() => "CopyObject",
+        ("PUT", true, true) => "PutObject",
+        ("GET", true, true) => "GetObject",
+        ("HEAD", true, true) => "HeadObject",
+        ("DELETE", true, true) => "DeleteObject",
+        ("POST", true, true) if q("restore") => "RestoreObject",
+        _ => "Unsupported",
+    }
 }
 
 type Answer = Result<Response, Error>;

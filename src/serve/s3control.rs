@@ -36,7 +36,21 @@ fn malformed(why: impl std::fmt::Display) -> Error {
 }
 
 pub fn handle(server: &Server, req: &Request) -> Response {
-    route(server, req).unwrap_or_else(|e| error_response(req, &e).op("S3Control.Error"))
+    route(server, req).unwrap_or_else(|e| {
+        let parts: Vec<&str> = req.path.split('/').filter(|p| !p.is_empty()).collect();
+        let name = match (req.method.as_str(), parts.as_slice()) {
+            ("POST", [_, "jobs"]) => "CreateJob",
+            ("GET", [_, "jobs"]) => "ListJobs",
+            ("GET", [_, "jobs", _]) => "DescribeJob",
+            ("POST", [_, "jobs", _, "status"]) => "UpdateJobStatus",
+            ("POST", [_, "jobs", _, "priority"]) => "UpdateJobPriority",
+            ("GET", [_, "jobs", _, "tagging"]) => "GetJobTagging",
+            ("PUT", [_, "jobs", _, "tagging"]) => "PutJobTagging",
+            ("DELETE", [_, "jobs", _, "tagging"]) => "DeleteJobTagging",
+            _ => "Unsupported",
+        };
+        error_response(req, &e).op(format!("S3Control.{name} {}", e.code))
+    })
 }
 
 type Answer = Result<Response, Error>;
