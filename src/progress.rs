@@ -234,6 +234,39 @@ impl Drop for Tally {
     }
 }
 
+/// Uploads from this size on show a spinner while the request runs.
+pub const LONG_UPLOAD_BYTES: usize = 16 * 1024 * 1024;
+
+/// A spinner with the time elapsed, for one long call that reports no progress of its own.
+pub struct Spinner {
+    bar: Option<ProgressBar>,
+}
+
+impl Spinner {
+    pub fn new(quiet: bool, what: String) -> Spinner {
+        if quiet {
+            return Spinner { bar: None };
+        }
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.set_message(what);
+        bar.enable_steady_tick(Duration::from_millis(120));
+        activate(&bar);
+        Spinner { bar: Some(bar) }
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            deactivate(bar);
+        }
+    }
+}
+
 fn human_rate(rate: f64) -> String {
     if rate >= 100.0 {
         format!("{:.0}", rate)
@@ -317,5 +350,6 @@ mod tests {
         let tally = Tally::new(true, "restored", 10);
         tally.set(3, "7 in progress");
         assert!(tally.bar.is_none());
+        assert!(Spinner::new(true, "uploading".into()).bar.is_none());
     }
 }

@@ -282,6 +282,16 @@ pub mod s3_api {
                 let body = std::fs::read(path).map_err(|e| {
                     Error::invalid_argument(format!("s3::upload_file: cannot read `{path}`: {e}"))
                 })?;
+                // One PutObject has no byte progress to show: a spinner says what is going on.
+                let _spinner = (body.len() >= crate::progress::LONG_UPLOAD_BYTES).then(|| {
+                    crate::progress::Spinner::new(
+                        host(&ctx).map_or(true, |h| h.quiet),
+                        format!(
+                            "uploading {path} ({} bytes) to s3://{bucket}/{key}",
+                            body.len()
+                        ),
+                    )
+                });
                 put(&ctx, "s3::upload_file", bucket, key, body, options)
             })(),
         )
