@@ -726,6 +726,17 @@ mod tests {
         let get = server.handle(request("GET", "127.0.0.1", "/bkt/k", b""));
         assert_eq!(get.status, 403);
         assert!(text(&get).contains("InvalidObjectState"));
+        // A Content-MD5 that does not match the body: BadDigest, nothing stored.
+        let mut req = request("PUT", "127.0.0.1", "/bkt/other", b"abc");
+        req.headers
+            .push(("content-md5".into(), "AAAAAAAAAAAAAAAAAAAAAA==".into()));
+        let resp = server.handle(req);
+        assert_eq!(resp.status, 400);
+        assert!(text(&resp).contains("<Code>BadDigest</Code>"));
+        let mut req = request("PUT", "127.0.0.1", "/bkt/other", b"abc");
+        req.headers
+            .push(("content-md5".into(), "kAFQmDzST7DWlj99KOF/cg==".into()));
+        assert_eq!(server.handle(req).status, 200);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use md5::Digest;
 use time::OffsetDateTime;
 
 use super::sigv4::{percent_decode, uri_encode};
@@ -87,16 +88,30 @@ fn payload(req: &Request) -> Result<Vec<u8>, Error> {
         || req
             .header("x-amz-content-sha256")
             .is_some_and(|h| h.starts_with("STREAMING-"));
-    if !chunked {
-        return Ok(req.body.clone());
+    let body = if chunked {
+        super::decode_aws_chunked(&req.body).map_err(|why| {
+            Error::new(
+                "IncompleteBody",
+                format!("The aws-chunked body is malformed: {why}"),
+            )
+            .status(400)
+        })?
+    } else {
+        req.body.clone()
+    };
+    if let Some(given) = req.header("content-md5") {
+        let actual = md5::Md5::digest(&body);
+        let matches = aws_smithy_types::base64::decode(given.trim())
+            .is_ok_and(|digest| digest.as_slice() == actual.as_slice());
+        if !matches {
+            return Err(Error::new(
+                "BadDigest",
+                "The Content-MD5 you specified did not match what we received.",
+            )
+            .status(400));
+        }
     }
-    super::decode_aws_chunked(&req.body).map_err(|why| {
-        Error::new(
-            "IncompleteBody",
-            format!("The aws-chunked body is malformed: {why}"),
-        )
-        .status(400)
-    })
+    Ok(body)
 }
 
 pub fn handle(server: &Server, req: &Request) -> Response {

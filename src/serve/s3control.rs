@@ -171,6 +171,7 @@ fn parse_spec(doc: &Node) -> Result<JobSpec, Error> {
             })
         })
         .transpose()?;
+    // AWS documents no default tier for batch restores; the cheaper one is assumed.
     let tier = match restore.text_of("GlacierJobTier") {
         None => Tier::Bulk,
         Some(t) => t.parse::<Tier>().map_err(|_| {
