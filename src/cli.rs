@@ -107,6 +107,8 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Serve the simulator over AWS's wire protocols (S3, S3 Control, IAM, STS) for other tools.
+    Serve(crate::serve::ServeArgs),
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -323,13 +325,16 @@ pub fn main() -> u8 {
         } => crate::inspect::report(backend, job_id, *json),
         Command::Docs { output } => crate::docs::command(output.as_deref()),
         Command::Completions { shell } => {
+            let mut script = Vec::new();
             clap_complete::generate(
                 *shell,
                 &mut <Cli as clap::CommandFactory>::command(),
                 "s3thaw",
-                &mut std::io::stdout(),
+                &mut script,
             );
+            crate::progress::write_stdout(&String::from_utf8_lossy(&script));
             0
         }
+        Command::Serve(args) => crate::serve::main(args),
     }
 }

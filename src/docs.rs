@@ -598,7 +598,7 @@ pub fn command(output: Option<&std::path::Path>) -> u8 {
     let text = ApiDoc::reference().markdown();
     match output {
         None => {
-            print!("{text}");
+            crate::progress::write_stdout(&text);
             0
         }
         Some(path) => match std::fs::write(path, text) {
@@ -614,6 +614,71 @@ pub fn command(output: Option<&std::path::Path>) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Calls `f` with placeholder arguments and the options `#{ zz_probe: 1 }`; returns the
+    /// option keys the function itself says it knows, if it got as far as checking them.
+    fn accepted_options(f: &FnDoc) -> Option<Vec<String>> {
+        let dir = tempfile::tempdir().ok()?;
+        let sim = crate::backend::sim::Simulator::open(dir.path()).ok()?;
+        let settings = crate::engine::RunSettings {
+            vars: Default::default(),
+            yes: true,
+            quiet: true,
+        };
+        let mut session = crate::engine::Session::new(Box::new(sim), settings, None);
+        let (_, positional) = f.params.split_last()?;
+        let mut args: Vec<String> = positional
+            .iter()
+            .map(|p| match p.ty.as_str() {
+                "int" => "1".to_string(),
+                "map" => "#{}".to_string(),
+                "array" => "[]".to_string(),
+                _ => "\"zz-probe\"".to_string(),
+            })
+            .collect();
+        args.push("#{ zz_probe: 1 }".into());
+        let script = format!("{}({})", f.qualified(), args.join(", "));
+        let error = session
+            .engine
+            .eval_with_scope::<rhai::Dynamic>(&mut session.scope, &script)
+            .err()?;
+        let message = crate::engine::error_of(&error).message;
+        let known = message.split("known options: ").nth(1)?;
+        Some(known.split(", ").map(|k| k.trim().to_string()).collect())
+    }
+
+    #[test]
+    fn documented_option_keys_are_the_keys_each_function_accepts() {
+        // The keys completion offers (from the doc comments) against the keys the function's
+        // own check lists when it refuses an unknown one: drift either way fails.
+        let doc = ApiDoc::reference();
+        let mut checked = Vec::new();
+        for m in doc.modules.iter().filter(|m| !m.stdlib) {
+            for f in m
+                .functions
+                .iter()
+                .filter(|f| f.params.last().is_some_and(|p| p.ty == "map"))
+            {
+                let Some(mut accepted) = accepted_options(f) else {
+                    continue;
+                };
+                let mut documented = doc.options_of(&f.qualified());
+                accepted.sort();
+                documented.sort();
+                assert_eq!(
+                    documented,
+                    accepted,
+                    "{}: documented vs accepted options",
+                    f.signature()
+                );
+                checked.push(f.qualified());
+            }
+        }
+        assert!(
+            checked.len() >= 12,
+            "too few functions checked: {checked:?}"
+        );
+    }
 
     #[test]
     fn option_keys_come_from_the_options_sentence() {

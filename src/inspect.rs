@@ -65,9 +65,8 @@ fn maps(value: Dynamic) -> Vec<Map> {
 }
 
 fn print_json(value: &serde_json::Value) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+    crate::progress::print_line(
+        &serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string()),
     );
 }
 
@@ -89,7 +88,7 @@ pub fn jobs(backend: &BackendArgs, statuses: &[String], json: bool) -> u8 {
             0
         }
         Ok(list) => {
-            println!("{}", crate::output::jobs_table(&maps(list)));
+            crate::progress::print_line(&crate::output::jobs_table(&maps(list)));
             0
         }
         Err(e) => {
@@ -157,12 +156,13 @@ pub fn report(backend: &BackendArgs, job_id: &str, json: bool) -> u8 {
         }));
         return if report.is_some() { 0 } else { EXIT_RUNTIME };
     }
-    println!("{}", crate::output::job_card(&job));
+    crate::progress::print_line(&crate::output::job_card(&job));
     match report {
         Ok(value) => {
             let role = job.get("role_arn").map(|r| r.to_string());
             if let Some(r) = value.read_lock::<Report>() {
-                println!("\n{}", crate::output::report_text(&r, role.as_deref()));
+                let text = crate::output::report_text(&r, role.as_deref());
+                crate::progress::print_line(&format!("\n{text}"));
             }
             0
         }

@@ -21,6 +21,7 @@ pub mod policy;
 pub mod pricing;
 pub mod progress;
 pub mod repl;
+pub mod serve;
 pub mod timefmt;
 
 pub use errors::{Error, Result};

@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 
-use comfy_table::{ContentArrangement, LineStyle, Table, TableStyle};
+use comfy_table::{ColumnConstraint, ContentArrangement, LineStyle, Table, TableStyle};
 use rhai::{Array, Dynamic, Map};
 use serde_json::Value as Json;
 
@@ -265,6 +265,10 @@ pub fn jobs_table(jobs: &[Map]) -> String {
             text(job, "creation_time"),
             description,
         ]);
+    }
+    // Ids are copied whole into the next command: never wrap them.
+    if let Some(id) = t.column_mut(0) {
+        id.set_constraint(ColumnConstraint::ContentWidth);
     }
     format!("{}{}", table_text(&t), more(jobs.len()))
 }

@@ -17,12 +17,26 @@ thread_local! {
     static ACTIVE: RefCell<Option<ProgressBar>> = const { RefCell::new(None) };
 }
 
+/// Writes to stdout. A reader that went away (`s3thaw jobs | head -1`) ends the process as
+/// SIGPIPE would, instead of a panic.
+pub fn write_stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
+        eprintln!("error: cannot write to stdout: {e}");
+    }
+}
+
 /// Prints a line of script output on stdout, around the progress bar if one is drawn.
 pub fn print_line(text: &str) {
+    let line = format!("{text}\n");
     let bar = ACTIVE.with(|a| a.borrow().clone());
     match bar {
-        Some(bar) if !bar.is_finished() => bar.suspend(|| println!("{text}")),
-        _ => println!("{text}"),
+        Some(bar) if !bar.is_finished() => bar.suspend(|| write_stdout(&line)),
+        _ => write_stdout(&line),
     }
 }
 
@@ -85,22 +99,12 @@ impl JobBar {
             self.bar.set_length(total);
         }
         self.bar.set_position(done);
-        let mut msg = format!("{status}: {succeeded} succeeded, {failed} failed");
-        if let Some(now) = now
-            && status == "Active"
+        if status == "Active"
+            && let Some(now) = now
         {
-            let (t0, done0) = *self.start.get_or_insert((now, done));
-            let seconds = (now - t0).as_seconds_f64();
-            if seconds > 0.0 && done > done0 {
-                let rate = (done - done0) as f64 / seconds;
-                let left = total.saturating_sub(done) as f64 / rate;
-                msg.push_str(&format!(
-                    ", {} tasks/s, ETA {}",
-                    human_rate(rate),
-                    human_duration(left)
-                ));
-            }
+            self.start.get_or_insert((now, done));
         }
+        let msg = job_message(status, total, succeeded, failed, self.start, now);
         self.bar.set_message(msg);
         self.bar.tick();
     }
@@ -152,6 +156,110 @@ impl Counter {
 }
 
 impl Drop for Counter {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            deactivate(bar);
+        }
+    }
+}
+
+/// "Active: 1200 succeeded, 3 failed, 1000 tasks/s, ETA 8s": the rate and the time left are
+/// measured from `start` (when tasks were first seen running, and how many were done then)
+/// to `now`, on the backend's clock.
+fn job_message(
+    status: &str,
+    total: u64,
+    succeeded: u64,
+    failed: u64,
+    start: Option<(OffsetDateTime, u64)>,
+    now: Option<OffsetDateTime>,
+) -> String {
+    let done = succeeded + failed;
+    let mut msg = format!("{status}: {succeeded} succeeded, {failed} failed");
+    if let (Some((t0, done0)), Some(now)) = (start, now) {
+        let seconds = (now - t0).as_seconds_f64();
+        if status == "Active" && seconds > 0.0 && done > done0 {
+            let rate = (done - done0) as f64 / seconds;
+            let left = total.saturating_sub(done) as f64 / rate;
+            msg.push_str(&format!(
+                ", {} tasks/s, ETA {}",
+                human_rate(rate),
+                human_duration(left)
+            ));
+        }
+    }
+    msg
+}
+
+/// A bar of work with a known size (objects restored of a manifest, objects deleted): shown
+/// with the count, the total and a detail message.
+pub struct Tally {
+    bar: Option<ProgressBar>,
+}
+
+impl Tally {
+    /// A bar of `total` items named by `what`, or nothing when `quiet`.
+    pub fn new(quiet: bool, what: &str, total: u64) -> Tally {
+        if quiet {
+            return Tally { bar: None };
+        }
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} {prefix} [{bar:30}] {human_pos}/{human_len} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(what.to_string());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        activate(&bar);
+        Tally { bar: Some(bar) }
+    }
+
+    /// Shows `done` of the total, with a detail (e.g. "2 in progress").
+    pub fn set(&self, done: u64, detail: impl Into<String>) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(done);
+            bar.set_message(detail.into());
+        }
+    }
+}
+
+impl Drop for Tally {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            deactivate(bar);
+        }
+    }
+}
+
+/// Uploads from this size on show a spinner while the request runs.
+pub const LONG_UPLOAD_BYTES: usize = 16 * 1024 * 1024;
+
+/// A spinner with the time elapsed, for one long call that reports no progress of its own.
+pub struct Spinner {
+    bar: Option<ProgressBar>,
+}
+
+impl Spinner {
+    pub fn new(quiet: bool, what: String) -> Spinner {
+        if quiet {
+            return Spinner { bar: None };
+        }
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.set_message(what);
+        bar.enable_steady_tick(Duration::from_millis(120));
+        activate(&bar);
+        Spinner { bar: Some(bar) }
+    }
+}
+
+impl Drop for Spinner {
     fn drop(&mut self) {
         if let Some(bar) = &self.bar {
             deactivate(bar);
@@ -214,10 +322,34 @@ mod tests {
     }
 
     #[test]
+    fn rate_and_eta_come_from_the_backend_clock() {
+        let t0 = time::macros::datetime!(2026-11-25 10:00 UTC);
+        let start = Some((t0, 1_000));
+        let later = Some(t0 + time::Duration::seconds(10));
+        assert_eq!(
+            job_message("Active", 100_000, 10_990, 10, start, later),
+            "Active: 10990 succeeded, 10 failed, 1000 tasks/s, ETA 1m29s"
+        );
+        // No rate before tasks ran, or outside Active.
+        assert_eq!(
+            job_message("Active", 100, 0, 0, start, Some(t0)),
+            "Active: 0 succeeded, 0 failed"
+        );
+        assert_eq!(
+            job_message("Complete", 100, 100, 0, start, later),
+            "Complete: 100 succeeded, 0 failed"
+        );
+    }
+
+    #[test]
     fn quiet_means_no_bar() {
         assert!(JobBar::new(true, "job").is_none());
         let mut counter = Counter::new(true, "objects");
         counter.set(5);
         assert!(counter.bar.is_none());
+        let tally = Tally::new(true, "restored", 10);
+        tally.set(3, "7 in progress");
+        assert!(tally.bar.is_none());
+        assert!(Spinner::new(true, "uploading".into()).bar.is_none());
     }
 }

@@ -9,8 +9,8 @@
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use rhai::{AST, Dynamic, Position};
 use rustyline::completion::{Completer, FilenameCompleter, Pair};
@@ -97,9 +97,11 @@ fn scan(text: &str) -> Scan {
                 i += 1;
             }
         } else if let Some((quote, _)) = s.string {
+            // A "string" ends at the end of its line (Rhai continues one only after a `\`);
+            // a `backtick` string runs on.
             if c == '\\' {
                 i += 1;
-            } else if c == quote {
+            } else if c == quote || (c == '\n' && quote == '"') {
                 s.string = None;
             }
         } else {
@@ -137,6 +139,14 @@ fn scan(text: &str) -> Scan {
 pub fn is_unfinished(input: &str) -> bool {
     let s = scan(input);
     !s.open.is_empty() || s.string.is_some() || s.comment
+}
+
+/// Whether the parser ran out of input (`let total = 1 +`): the statement goes on.
+fn ends_early(session: &Session, input: &str) -> bool {
+    matches!(
+        session.engine.compile_with_scope(&session.scope, input),
+        Err(e) if matches!(*e.0, rhai::ParseErrorType::UnexpectedEOF)
+    )
 }
 
 /// The `import PATH as NAME` statements at the top level of `input`: (path expression, name).
@@ -451,8 +461,12 @@ impl Validator for ReplHelper {}
 impl Helper for ReplHelper {}
 
 /// The session loop's state besides the editor.
+/// Where the Ctrl-C handler finds the flag of the session running now.
+type InterruptSlot = Arc<Mutex<Arc<AtomicBool>>>;
+
 struct Repl {
     shared: Rc<Shared>,
+    interrupt: InterruptSlot,
     backend_args: BackendArgs,
     script_args: ScriptArgs,
     /// Functions defined so far; statements are dropped after each run.
@@ -468,7 +482,6 @@ impl Repl {
     fn evaluate(&mut self, entry: &str, source: &str, text: &str) {
         let shared = self.shared.clone();
         let mut session = shared.session.borrow_mut();
-        session.host.interrupted.store(false, Ordering::Relaxed);
         let ast = if source == SOURCE {
             session
                 .engine
@@ -525,10 +538,13 @@ impl Repl {
         let arg = arg.trim();
         match name {
             ":quit" | ":q" | ":exit" => return false,
-            ":help" | ":h" | ":?" => println!("{}", self.help(arg).trim_end()),
+            ":help" | ":h" | ":?" => println!("{}", for_terminal(&self.help(arg))),
             ":vars" => println!("{}", self.vars()),
             ":reset" => match self.new_session() {
                 Ok(session) => {
+                    if let Ok(mut slot) = self.interrupt.lock() {
+                        *slot = session.interrupt_flag();
+                    }
                     *self.shared.session.borrow_mut() = session;
                     *self.shared.api.borrow_mut() =
                         ApiDoc::from_engine(&self.shared.session.borrow().engine);
@@ -635,6 +651,24 @@ impl Repl {
     }
 }
 
+/// Markdown as a terminal shows it: code blocks indented instead of fenced.
+fn for_terminal(markdown: &str) -> String {
+    let mut out = Vec::new();
+    let mut code = false;
+    for line in markdown.trim_end().lines() {
+        if line.starts_with("```") {
+            code = !code;
+            continue;
+        }
+        out.push(if code {
+            format!("    {line}")
+        } else {
+            line.to_string()
+        });
+    }
+    out.join("\n")
+}
+
 /// Registers the module `import PATH as NAME` brought in, so later lines (and completion)
 /// see it. Returns whether it did.
 fn register_import(session: &mut Session, path: &str, name: &str) -> bool {
@@ -685,8 +719,14 @@ pub fn run(backend: &BackendArgs, script: &ScriptArgs) -> u8 {
     };
     // Ctrl-C while a statement runs stops it at its next step; a second one while it still
     // runs (a native call that cannot stop) leaves s3thaw.
-    let flag: Arc<AtomicBool> = session.interrupt_flag();
+    // The flag of the current session (`:reset` makes a new one): the handler is set once.
+    let interrupt: InterruptSlot = Arc::new(Mutex::new(session.interrupt_flag()));
+    let slot = interrupt.clone();
     let _ = ctrlc::set_handler(move || {
+        let flag = match slot.lock() {
+            Ok(flag) => flag.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
         if flag.swap(true, Ordering::Relaxed) {
             eprintln!("\nInterrupted twice: leaving s3thaw.");
             std::process::exit(130);
@@ -695,11 +735,15 @@ pub fn run(backend: &BackendArgs, script: &ScriptArgs) -> u8 {
     let api = ApiDoc::from_engine(&session.engine);
     let banner = {
         let host = &session.host;
-        let account = host
-            .backend
-            .account_id()
-            .map(|a| format!(", account {a}"))
-            .unwrap_or_default();
+        // The simulator knows its account; asking AWS (STS) would delay the first prompt.
+        let account = if host.backend.simulator().is_some() {
+            host.backend
+                .account_id()
+                .map(|a| format!(", account {a}"))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
         format!(
             "s3thaw {} on the {} backend{account}, {}. :help for help, :quit or Ctrl-D to leave.",
             env!("CARGO_PKG_VERSION"),
@@ -741,8 +785,17 @@ pub fn run(backend: &BackendArgs, script: &ScriptArgs) -> u8 {
         backend_args: backend.clone(),
         script_args: script.clone(),
         functions: AST::empty(),
+        interrupt,
     };
     loop {
+        // A Ctrl-C from now on (once the line is read and the terminal is back in cooked
+        // mode) stops what this line runs.
+        shared
+            .session
+            .borrow()
+            .host
+            .interrupted
+            .store(false, Ordering::Relaxed);
         let prompt = if shared.pending.borrow().is_empty() {
             PROMPT
         } else {
@@ -776,7 +829,7 @@ pub fn run(backend: &BackendArgs, script: &ScriptArgs) -> u8 {
                 pending.clear();
                 continue;
             }
-            if is_unfinished(&pending) {
+            if is_unfinished(&pending) || ends_early(&shared.session.borrow(), &pending) {
                 continue;
             }
             std::mem::take(&mut *pending)
@@ -799,7 +852,8 @@ mod tests {
     fn unfinished_input_is_recognised() {
         assert!(is_unfinished("fn add(a, b) {\n"));
         assert!(is_unfinished("let m = #{\n  a: 1,\n"));
-        assert!(is_unfinished("let s = \"abc\n"));
+        assert!(is_unfinished("let s = \"abc\\\n"));
+        assert!(!is_unfinished("let s = \"abc\n"));
         assert!(is_unfinished("let t = `multi\nline"));
         assert!(!is_unfinished("let s = \"a { b\";\n"));
         assert!(!is_unfinished("// an open { in a comment\n"));

@@ -257,3 +257,77 @@ fn normalizer_replaces_ids_times_and_state() {
         "job <JOB-1> at <TIME>, again <JOB-1>; other <JOB-2> in <STATE>/sim at <TIME>"
     );
 }
+
+#[test]
+fn completions_for_each_shell_name_every_subcommand() {
+    let world = World::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let (script, stderr, status) = s3thaw(
+            &world,
+            &project_root(),
+            &["completions".into(), shell.into()],
+            None,
+        );
+        assert_eq!(status, 0, "{shell}: {stderr}");
+        for sub in [
+            "run",
+            "check",
+            "repl",
+            "jobs",
+            "report",
+            "docs",
+            "completions",
+        ] {
+            assert!(script.contains(sub), "{shell} completion lacks `{sub}`");
+        }
+        assert!(
+            script.contains("backend"),
+            "{shell} completion lacks --backend"
+        );
+    }
+    let (_, stderr, status) = s3thaw(
+        &world,
+        &project_root(),
+        &["completions".into(), "powershell-ish".into()],
+        None,
+    );
+    assert_eq!(status, 2, "an unknown shell is a usage error");
+    assert!(stderr.contains("bash"), "{stderr}");
+}
+
+#[test]
+fn help_shows_examples() {
+    let world = World::new();
+    for args in [
+        vec!["--help"],
+        vec!["run", "--help"],
+        vec!["jobs", "--help"],
+        vec!["repl", "--help"],
+    ] {
+        let args: Vec<String> = args.into_iter().map(str::to_string).collect();
+        let (out, _, status) = s3thaw(&world, &project_root(), &args, None);
+        assert_eq!(status, 0);
+        assert!(out.contains("Example"), "{args:?}: no examples in\n{out}");
+        assert!(
+            out.contains("s3thaw "),
+            "{args:?}: examples name no command\n{out}"
+        );
+    }
+}
+
+#[test]
+fn verbose_logs_go_to_stderr_and_leave_stdout_alone() {
+    let world = World::new();
+    let dir = project_root().join("tests/golden/run_restore");
+    let args: Vec<String> = ["-v", "run", "restore.rhai"].map(str::to_string).to_vec();
+    let (quiet_out, _, _) = s3thaw(&world, &dir, &args[1..], None);
+    let world = World::new();
+    let (out, err, status) = s3thaw(&world, &dir, &args, None);
+    assert_eq!(status, 0, "{err}");
+    assert_eq!(out, quiet_out, "logs must not reach stdout");
+    assert!(
+        err.contains("running") && err.contains("restore.rhai"),
+        "{err}"
+    );
+    assert!(err.contains("DEBUG") || err.contains("INFO"), "{err}");
+}

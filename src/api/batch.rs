@@ -583,7 +583,7 @@ pub mod batch_api {
                     .hint(hint)
                     .into());
                     }
-                    if host.backend.simulator().is_some() {
+                    if host.backend.clock_is_virtual() {
                         host.backend.wait_step(poll, deadline)?;
                     } else {
                         // Real time: wait in short steps so Ctrl-C is noticed within a moment.

@@ -141,7 +141,7 @@ pub mod globals_api {
             (move || -> RhaiResult<()> {
                 let duration = duration_of(&duration)?;
                 let host = host(&ctx)?;
-                if host.backend.simulator().is_some() {
+                if host.backend.clock_is_virtual() {
                     return Ok(host.backend.sleep(duration)?);
                 }
                 // Real time: sleep in short steps so Ctrl-C stops a long sleep within a moment.

@@ -310,7 +310,11 @@ pub mod iam_api {
         let pos = ctx.call_position();
         located(
             pos,
-            (move || -> RhaiResult<()> { Ok(host(&ctx)?.backend.delete_policy(arn)?) })(),
+            (move || -> RhaiResult<()> {
+                let host = host(&ctx)?;
+                crate::api::confirm_destructive(&host, &format!("Delete the policy {arn}"))?;
+                Ok(host.backend.delete_policy(arn)?)
+            })(),
         )
     }
 
@@ -351,7 +355,11 @@ pub mod iam_api {
         let pos = ctx.call_position();
         located(
             pos,
-            (move || -> RhaiResult<()> { Ok(host(&ctx)?.backend.delete_role(name)?) })(),
+            (move || -> RhaiResult<()> {
+                let host = host(&ctx)?;
+                crate::api::confirm_destructive(&host, &format!("Delete the role {name}"))?;
+                Ok(host.backend.delete_role(name)?)
+            })(),
         )
     }
 }

@@ -314,6 +314,40 @@ pub fn time_of(value: time::OffsetDateTime) -> Dynamic {
     crate::timefmt::rfc3339(value).into()
 }
 
+/// Guards a destructive call (`s3::empty_bucket`, `s3::delete_bucket`, `iam::delete_role`,
+/// `iam::delete_policy`): on the aws backend it goes ahead only with `--yes` or a `y` typed at a
+/// terminal; on the simulator it always does. Without a terminal and without `--yes` the call
+/// fails with `ConfirmationRequired` before anything is deleted.
+pub fn confirm_destructive(host: &Host, what: &str) -> Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if host.backend.kind() != "aws" || host.yes {
+        return Ok(());
+    }
+    let account = host.backend.account_id().unwrap_or_else(|_| "?".into());
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::new(
+            "ConfirmationRequired",
+            format!("{what} in AWS account {account} needs confirmation"),
+        )
+        .hint("run with --yes to agree, or from a terminal to be asked"));
+    }
+    eprint!("{what} in AWS account {account}? This cannot be undone. [y/N] ");
+    std::io::stderr().flush().ok();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::internal(format!("reading the answer: {e}")))?;
+    if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        Err(Error::new(
+            "NotConfirmed",
+            format!("{what}: not confirmed, nothing was deleted"),
+        ))
+    }
+}
+
 /// Gives an error raised by a native function the position of the script's call, so uncaught
 /// errors point at the line that made the call.
 pub fn located<T>(pos: rhai::Position, result: RhaiResult<T>) -> RhaiResult<T> {

@@ -178,7 +178,11 @@ pub mod s3_api {
         let pos = ctx.call_position();
         located(
             pos,
-            (move || -> RhaiResult<()> { Ok(host(&ctx)?.backend.delete_bucket(name)?) })(),
+            (move || -> RhaiResult<()> {
+                let host = host(&ctx)?;
+                crate::api::confirm_destructive(&host, &format!("Delete the bucket {name}"))?;
+                Ok(host.backend.delete_bucket(name)?)
+            })(),
         )
     }
 
@@ -278,6 +282,16 @@ pub mod s3_api {
                 let body = std::fs::read(path).map_err(|e| {
                     Error::invalid_argument(format!("s3::upload_file: cannot read `{path}`: {e}"))
                 })?;
+                // One PutObject has no byte progress to show: a spinner says what is going on.
+                let _spinner = (body.len() >= crate::progress::LONG_UPLOAD_BYTES).then(|| {
+                    crate::progress::Spinner::new(
+                        host(&ctx).map_or(true, |h| h.quiet),
+                        format!(
+                            "uploading {path} ({} bytes) to s3://{bucket}/{key}",
+                            body.len()
+                        ),
+                    )
+                });
                 put(&ctx, "s3::upload_file", bucket, key, body, options)
             })(),
         )
@@ -666,11 +680,33 @@ pub mod s3_api {
             pos,
             (move || -> RhaiResult<Map> {
                 let host = host(&ctx)?;
+                crate::api::confirm_destructive(
+                    &host,
+                    &format!("Delete every object version in the bucket {bucket}"),
+                )?;
                 let now = host.backend.now()?;
                 let mut deleted = 0i64;
                 let mut charge = 0.0f64;
                 let mut failures: BTreeMap<String, String> = BTreeMap::new();
+                let mut counter = crate::progress::Counter::new(
+                    host.quiet,
+                    format!("object versions deleted from s3://{bucket}"),
+                );
+                // Whether the last page was full: more follow, so the work is long enough to show,
+                // and to stop with Ctrl-C between pages.
+                let mut full_page = false;
                 loop {
+                    if full_page {
+                        counter.set(deleted as u64);
+                        if host.interrupted.load(std::sync::atomic::Ordering::Relaxed) {
+                            return Err(Error::new(
+                                "Interrupted",
+                                format!("interrupted after deleting {deleted} object versions"),
+                            )
+                            .bucket(bucket)
+                            .into());
+                        }
+                    }
                     // Always restart from the top: what was deleted is gone from the listing.
                     let page = host.backend.list_object_versions(bucket, None, None)?;
                     if page.items.is_empty() {
@@ -692,6 +728,7 @@ pub mod s3_api {
                                 crate::pricing::early_deletion_usd(class, version.size, age_days);
                         }
                     }
+                    full_page = ids.len() >= 1_000;
                     let results = host.backend.delete_objects(bucket, &ids)?;
                     let before = failures.len();
                     for (id, result) in ids.iter().zip(results) {

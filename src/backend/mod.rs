@@ -465,6 +465,12 @@ pub trait Backend {
     fn simulator(&self) -> Option<&sim::Simulator> {
         None
     }
+    /// Whether time is virtual: `wait_step` then jumps a clock instead of sleeping, so callers
+    /// must not loop on it for real time. True on the simulator, and on the aws backend when
+    /// its endpoint is an `s3thaw serve` (whose simulator clock it moves).
+    fn clock_is_virtual(&self) -> bool {
+        self.simulator().is_some()
+    }
 
     // S3
     fn create_bucket(&self, name: &str, region: Option<&str>) -> Result<BucketInfo>;

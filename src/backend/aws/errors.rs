@@ -1,0 +1,151 @@
+//! SDK errors as s3thaw errors: the same `code`, `message`, `status` and context fields
+//! (`bucket`, `key`, `version_id`, `job_id`) that the simulator gives for the same failure.
+
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+use crate::errors::Error;
+
+/// What a call was about, to attach to its errors as the simulator does.
+#[derive(Debug, Clone, Default)]
+pub struct Ctx {
+    pub bucket: Option<String>,
+    pub key: Option<String>,
+    pub version_id: Option<String>,
+    pub job_id: Option<String>,
+}
+
+/// Codes about a bucket as a whole: the simulator names the bucket only.
+const BUCKET_CODES: &[&str] = &[
+    "NoSuchBucket",
+    "BucketNotEmpty",
+    "BucketAlreadyOwnedByYou",
+    "BucketAlreadyExists",
+    "InvalidBucketName",
+    "KeyTooLongError",
+];
+
+impl Ctx {
+    pub fn bucket(bucket: &str) -> Ctx {
+        Ctx {
+            bucket: Some(bucket.to_string()),
+            ..Ctx::default()
+        }
+    }
+
+    pub fn object(bucket: &str, key: &str, version_id: Option<&str>) -> Ctx {
+        Ctx {
+            bucket: Some(bucket.to_string()),
+            key: Some(key.to_string()),
+            version_id: version_id.map(str::to_string),
+            job_id: None,
+        }
+    }
+
+    pub fn job(job_id: &str) -> Ctx {
+        Ctx {
+            job_id: Some(job_id.to_string()),
+            ..Ctx::default()
+        }
+    }
+
+    pub fn none() -> Ctx {
+        Ctx::default()
+    }
+
+    /// Adds the context fields the simulator would give an error with this code.
+    pub fn attach(&self, mut e: Error) -> Error {
+        if let Some(bucket) = &self.bucket {
+            e.bucket = Some(bucket.clone());
+            if !BUCKET_CODES.contains(&e.code.as_str()) {
+                e.key = self.key.clone();
+                e.version_id = self.version_id.clone();
+            }
+        }
+        if let Some(job) = &self.job_id {
+            e.job_id = Some(job.clone());
+        }
+        e
+    }
+}
+
+/// The default message of a code when the response carried none (HEAD responses have no body).
+fn default_message(code: &str) -> String {
+    match code {
+        "NoSuchBucket" => "The specified bucket does not exist".into(),
+        "NoSuchKey" => "The specified key does not exist.".into(),
+        "NoSuchVersion" => "The specified version does not exist.".into(),
+        "AccessDenied" => "Access Denied".into(),
+        other => format!("the service answered {other}"),
+    }
+}
+
+/// The code of a response that carried none, from its status.
+fn code_of_status(status: u16) -> &'static str {
+    match status {
+        301 => "PermanentRedirect",
+        400 => "BadRequest",
+        403 => "AccessDenied",
+        404 => "NotFound",
+        409 => "Conflict",
+        412 => "PreconditionFailed",
+        429 => "TooManyRequests",
+        503 => "ServiceUnavailable",
+        s if s >= 500 => "InternalError",
+        _ => "UnknownError",
+    }
+}
+
+/// Maps one SDK error. Service errors keep AWS's code, message and HTTP status; failures to
+/// reach the service become `ServiceUnavailable` or `Timeout` (never with credentials in them).
+pub fn from_sdk<E>(e: SdkError<E, HttpResponse>, ctx: &Ctx) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match &e {
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            let code = service
+                .err()
+                .code()
+                .map(str::to_string)
+                .unwrap_or_else(|| code_of_status(status).to_string());
+            let message = service
+                .err()
+                .message()
+                .map(str::to_string)
+                .unwrap_or_else(|| default_message(&code));
+            ctx.attach(Error::new(code, message).status(status))
+        }
+        SdkError::TimeoutError(_) => ctx.attach(Error::new(
+            "Timeout",
+            format!("the request to AWS timed out: {}", DisplayErrorContext(&e)),
+        )),
+        SdkError::DispatchFailure(_) => ctx.attach(
+            Error::new(
+                "ServiceUnavailable",
+                format!("could not reach AWS: {}", DisplayErrorContext(&e)),
+            )
+            .hint("check the network, the region and --endpoint-url; credentials come from the AWS default chain (environment, profile, SSO, instance role)"),
+        ),
+        SdkError::ResponseError(_) => ctx.attach(Error::new(
+            "InternalError",
+            format!("AWS sent a response s3thaw could not read: {}", DisplayErrorContext(&e)),
+        )),
+        _ => {
+            let text = DisplayErrorContext(&e).to_string();
+            let mut error = Error::new("InvalidArgument", format!("the request could not be made: {text}"));
+            if text.contains("credentials") {
+                error = Error::new("NoCredentials", format!("no AWS credentials: {text}")).hint(
+                    "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, pass --profile, or run `aws sso login`",
+                );
+            }
+            ctx.attach(error)
+        }
+    }
+}
+
+/// A builder's complaint (a required field missing) as our error.
+pub fn build_error(e: aws_sdk_s3::error::BuildError) -> Error {
+    Error::invalid_argument(format!("the request could not be built: {e}"))
+}

@@ -1,0 +1,412 @@
+//! One contract suite, two backends: every script in `tests/contract/` (and the tutorial
+//! playbook `scripts/restore.rhai`) runs on the embedded simulator and on the `aws` backend
+//! pointed at an `s3thaw serve` that the test starts on a free loopback port; both runs must
+//! print the same story (ids and timestamps aside).
+//!
+//! The aws runs go through the real AWS SDK clients, SigV4 signing, the wire protocols and
+//! `serve`'s translation back into the simulator, so any difference between the two faces of
+//! the same rules shows up as a diff.
+
+mod common;
+#[path = "support/serve.rs"]
+mod serve;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Instant;
+
+use common::*;
+use serve::*;
+
+/// Runs a script on the simulator (fresh state) and on the aws backend against a fresh
+/// `serve`; returns both outputs.
+fn both(script: &Path, vars: &[&str]) -> (Output, Output, Serve) {
+    let home = tempfile::tempdir().expect("temp dir");
+    let state = home.path().join("sim");
+    let script = script.display().to_string();
+    let mut sim_args = vec!["run", script.as_str(), "--yes", "--state"];
+    let state_text = state.display().to_string();
+    sim_args.push(&state_text);
+    sim_args.extend(vars);
+    let sim = s3thaw(&sim_args, &[], home.path());
+    let serve = Serve::start(&[]);
+    let mut aws_args = vec![
+        "run",
+        script.as_str(),
+        "--yes",
+        "--backend",
+        "aws",
+        "--endpoint-url",
+        serve.url.as_str(),
+    ];
+    aws_args.extend(vars);
+    let aws = s3thaw(&aws_args, &aws_env(SECRET_KEY), home.path());
+    (sim, aws, serve)
+}
+
+fn is_hex(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Replaces what differs from run to run: UUIDs (job ids), RFC 3339 timestamps, the backend's
+/// name.
+fn normalize(text: &str) -> String {
+    let text = text
+        .replace("on the sim backend", "on the BACKEND backend")
+        .replace("on the aws backend", "on the BACKEND backend");
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let rest: String = chars[i..chars.len().min(i + 36)].iter().collect();
+        let uuid = rest.len() == 36
+            && rest.split('-').map(str::len).collect::<Vec<_>>() == [8, 4, 4, 4, 12]
+            && is_hex(&rest.replace('-', ""));
+        if uuid {
+            out.push_str("<uuid>");
+            i += 36;
+            continue;
+        }
+        // 2026-11-25T00:00:00Z or with .123 milliseconds
+        let stamp: String = chars[i..chars.len().min(i + 20)].iter().collect();
+        let b = stamp.as_bytes();
+        let is_stamp = b.len() == 20
+            && b[4] == b'-'
+            && b[7] == b'-'
+            && b[10] == b'T'
+            && b[13] == b':'
+            && b[16] == b':'
+            && [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+                .iter()
+                .all(|&k| b[k].is_ascii_digit());
+        if is_stamp {
+            let mut j = i + 19;
+            if chars.get(j) == Some(&'.') {
+                j += 1;
+                while chars.get(j).is_some_and(|c| c.is_ascii_digit()) {
+                    j += 1;
+                }
+            }
+            if chars.get(j) == Some(&'Z') {
+                out.push_str("<time>");
+                i = j + 1;
+                continue;
+            }
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Job statuses a poll may or may not catch: how long a job stays in them is a matter of
+/// milliseconds of real time between two polls, on the simulator as over the wire.
+const TRANSIENT: &[&str] = &["New", "Preparing", "Ready", "Active", "Completing"];
+/// AWS's lifecycle order of the statuses a restore job passes through.
+const LIFECYCLE: &[&str] = &[
+    "New",
+    "Preparing",
+    "Suspended",
+    "Ready",
+    "Active",
+    "Completing",
+    "Complete",
+];
+
+/// Splits the `  job ID: STATUS...` progress lines with a transient status off the story,
+/// after checking that every job's statuses come in lifecycle order.
+fn stable_story(text: &str) -> String {
+    let mut last: std::collections::HashMap<String, usize> = Default::default();
+    let mut kept = Vec::new();
+    for line in text.lines() {
+        let status = line
+            .strip_prefix("  job ")
+            .and_then(|rest| rest.split_once(": "))
+            .map(|(id, rest)| {
+                (
+                    id.to_string(),
+                    rest.split(':').next().unwrap_or("").to_string(),
+                )
+            });
+        if let Some((id, status)) = status
+            && let Some(rank) = LIFECYCLE.iter().position(|s| *s == status)
+        {
+            let previous = last.insert(id.clone(), rank);
+            // A job never goes back in its lifecycle.
+            assert!(
+                previous.is_none_or(|p| p <= rank),
+                "job {id} went back to {status}:\n{text}"
+            );
+            if TRANSIENT.contains(&status.as_str()) {
+                continue;
+            }
+        }
+        kept.push(line);
+    }
+    kept.join("\n")
+}
+
+/// The contract: both runs succeed, print the same normalized story, and reach the end.
+fn contract(script: &Path, vars: &[&str], marker: &str) -> String {
+    let started = Instant::now();
+    let (sim, aws, serve) = both(script, vars);
+    let (sim_out, aws_out) = (text(&sim.stdout), text(&aws.stdout));
+    let log = serve.log();
+    assert!(
+        sim.status.success(),
+        "{} failed on the simulator:\n{sim_out}\n{}",
+        script.display(),
+        text(&sim.stderr)
+    );
+    assert!(
+        aws.status.success(),
+        "{} failed on aws against serve:\n{aws_out}\n{}\nserve log:\n{log}",
+        script.display(),
+        text(&aws.stderr)
+    );
+    let (sim_norm, aws_norm) = (
+        stable_story(&normalize(&sim_out)),
+        stable_story(&normalize(&aws_out)),
+    );
+    if sim_norm != aws_norm {
+        let line = sim_norm
+            .lines()
+            .zip(aws_norm.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(0);
+        panic!(
+            "{}: the stories differ from line {}:\n--- sim\n{}\n--- aws\n{}",
+            script.display(),
+            line + 1,
+            sim_norm
+                .lines()
+                .skip(line)
+                .take(5)
+                .collect::<Vec<_>>()
+                .join("\n"),
+            aws_norm
+                .lines()
+                .skip(line)
+                .take(5)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+    }
+    assert!(sim_out.contains(marker), "no `{marker}` in:\n{sim_out}");
+    // The aws run really went over the wire: serve logged its requests.
+    assert!(log.contains(" 200 "), "serve logged no request:\n{log}");
+    let (status, _) = serve.stop();
+    assert!(status.success(), "serve did not stop cleanly: {status:?}");
+    eprintln!(
+        "{}: identical on both backends ({} lines) in {:.1}s",
+        script.display(),
+        sim_out.lines().count(),
+        started.elapsed().as_secs_f64()
+    );
+    sim_out
+}
+
+fn contract_script(name: &str) -> PathBuf {
+    project_root().join("tests/contract").join(name)
+}
+
+#[test]
+fn tutorial_playbook_tells_the_same_story_on_both_backends() {
+    let out = contract(&project_root().join("scripts/restore.rhai"), &[], "Done.");
+    for line in [
+        ": Complete: 3 succeeded, 0 failed of 3",
+        "now fails: InvalidObjectState",
+        "3 tasks, 3 succeeded, 0 failed",
+        "early-deletion charge",
+    ] {
+        assert!(out.contains(line), "missing `{line}` in:\n{out}");
+    }
+}
+
+#[test]
+fn tutorial_with_bulk_tier_and_three_days_on_both_backends() {
+    let out = contract(
+        &project_root().join("scripts/restore.rhai"),
+        &["--var", "tier=BULK", "--var", "days=3"],
+        "Done.",
+    );
+    assert!(out.contains("(BULK tier, 3 day(s))"), "{out}");
+}
+
+#[test]
+fn s3_objects_and_their_errors_on_both_backends() {
+    let out = contract(&contract_script("s3_objects.rhai"), &[], "ok: s3_objects");
+    for line in [
+        "get archived: InvalidObjectState 403",
+        "head missing: NoSuchKey 404",
+        "head no bucket: NoSuchBucket 404",
+        "restore again: RestoreAlreadyInProgress 409",
+        "restore a restored copy: 200",
+        "delete full bucket: BucketNotEmpty 409",
+        "listed 1007 objects, 1003 under many/",
+    ] {
+        assert!(out.contains(line), "missing `{line}` in:\n{out}");
+    }
+}
+
+#[test]
+fn iam_roles_policies_and_simulation_on_both_backends() {
+    let out = contract(&contract_script("iam.rhai"), &[], "ok: iam");
+    for line in [
+        "create again: EntityAlreadyExists 409",
+        "delete attached role: DeleteConflict 409",
+        "delete attached policy: DeleteConflict 409",
+        "contract-archive/deep/b.log: explicitDeny",
+        "other-bucket/a.log: implicitDeny",
+    ] {
+        assert!(out.contains(line), "missing `{line}` in:\n{out}");
+    }
+}
+
+#[test]
+fn batch_jobs_and_their_failures_on_both_backends() {
+    let out = contract(&contract_script("jobs.rhai"), &[], "ok: jobs");
+    for line in [
+        "denied ended: Complete 0/3/3",
+        "tutorial/testfile-2.txt: failed 403 AccessDenied",
+        "untrusted ended: Failed",
+        "confirm a finished job: JobStatusException 400 (job id given)",
+        "describe unknown: NotFoundException 404 (job id given)",
+        "same token, same job: true",
+    ] {
+        assert!(out.contains(line), "missing `{line}` in:\n{out}");
+    }
+}
+
+/// A script that prints what one call answers, as `code status` or `ok`.
+fn probe(dir: &Path, name: &str, body: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, body).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn serve_checks_signatures_unless_told_not_to() {
+    let home = tempfile::tempdir().unwrap();
+    let script = probe(
+        home.path(),
+        "list.rhai",
+        r#"try { s3::list_buckets(); print("ok"); } catch (e) { print(`${e.code} ${e.status}`); }"#,
+    );
+    let serve = Serve::start(&[]);
+    let run = |secret: &str, key: &str| {
+        let mut env = aws_env(secret);
+        env[0] = ("AWS_ACCESS_KEY_ID", key);
+        let out = s3thaw(
+            &[
+                "run",
+                &script,
+                "--backend",
+                "aws",
+                "--endpoint-url",
+                &serve.url,
+            ],
+            &env,
+            home.path(),
+        );
+        text(&out.stdout).trim().to_string()
+    };
+    assert_eq!(run(SECRET_KEY, ACCESS_KEY), "ok");
+    assert_eq!(
+        run("not-the-secret", ACCESS_KEY),
+        "SignatureDoesNotMatch 403"
+    );
+    assert_eq!(
+        run(SECRET_KEY, "AKIAUNKNOWNKEY000000"),
+        "InvalidAccessKeyId 403"
+    );
+    let log = serve.log();
+    assert!(log.contains("S3.ListBuckets 200"), "{log}");
+    // The log never shows a secret or a signature.
+    assert!(
+        !log.contains(SECRET_KEY) && !log.contains("Signature="),
+        "{log}"
+    );
+    let (status, _) = serve.stop();
+    assert!(status.success());
+
+    let open = Serve::start(&["--no-auth"]);
+    let out = s3thaw(
+        &[
+            "run",
+            &script,
+            "--backend",
+            "aws",
+            "--endpoint-url",
+            &open.url,
+        ],
+        &aws_env("any-secret-at-all"),
+        home.path(),
+    );
+    assert_eq!(text(&out.stdout).trim(), "ok");
+}
+
+#[test]
+fn destructive_calls_on_aws_need_yes() {
+    let home = tempfile::tempdir().unwrap();
+    let serve = Serve::start(&[]);
+    let setup = probe(
+        home.path(),
+        "setup.rhai",
+        r#"s3::create_bucket("keep-me"); print("made");"#,
+    );
+    let args = [
+        "run",
+        setup.as_str(),
+        "--backend",
+        "aws",
+        "--endpoint-url",
+        &serve.url,
+    ];
+    assert_eq!(
+        text(&s3thaw(&args, &aws_env(SECRET_KEY), home.path()).stdout).trim(),
+        "made"
+    );
+    let script = probe(
+        home.path(),
+        "delete.rhai",
+        r#"for f in [|| s3::delete_bucket("keep-me"), || s3::empty_bucket("keep-me"), || iam::delete_role("r"), || iam::delete_policy("arn:aws:iam::111122223333:policy/p")] {
+             try { f.call(); print("deleted"); } catch (e) { print(e.code); }
+           }
+           print(s3::list_buckets().len());"#,
+    );
+    // No terminal and no --yes: refused before any request is made.
+    let args = [
+        "run",
+        script.as_str(),
+        "--backend",
+        "aws",
+        "--endpoint-url",
+        &serve.url,
+    ];
+    let out = s3thaw(&args, &aws_env(SECRET_KEY), home.path());
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "ConfirmationRequired\nConfirmationRequired\nConfirmationRequired\nConfirmationRequired\n1"
+    );
+    assert!(!serve.log().contains("DELETE /keep-me"), "{}", serve.log());
+    // The simulator needs no confirmation.
+    let state = home.path().join("sim").display().to_string();
+    let out = s3thaw(&["run", &setup, "--state", &state], &[], home.path());
+    assert!(out.status.success());
+    let out = s3thaw(&["run", &script, "--state", &state], &[], home.path());
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "deleted\nNoSuchBucket\nNoSuchEntity\nNoSuchEntity\n0"
+    );
+}
+
+#[test]
+fn normalize_hides_ids_and_times_only() {
+    assert_eq!(
+        normalize(
+            "job 594d9337-0693-4cd2-b781-b6ddc38f3fd3 at 2026-12-09T15:50:16Z, 2026-11-25T15:48:31.145Z; etag \"7f8a008f8551331d7450d0eaf7f38586\""
+        ),
+        "job <uuid> at <time>, <time>; etag \"7f8a008f8551331d7450d0eaf7f38586\""
+    );
+}

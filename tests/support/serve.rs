@@ -1,0 +1,126 @@
+//! Helpers for tests that talk to `s3thaw serve`: start one on a free loopback port, stop it
+//! with Ctrl-C, and run the binary with a clean environment (nothing from the developer's AWS
+//! setup leaks in).
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::common::project_root;
+
+pub const ACCESS_KEY: &str = "S3THAWTESTKEY0000001";
+pub const SECRET_KEY: &str = "s3thaw/test/secret/0000000000000000000000";
+
+/// An `s3thaw serve` on a free loopback port, stopped with Ctrl-C (SIGINT) when dropped.
+pub struct Serve {
+    child: Option<Child>,
+    pub url: String,
+    log: Arc<Mutex<String>>,
+    _state: tempfile::TempDir,
+}
+
+impl Serve {
+    pub fn start(extra: &[&str]) -> Serve {
+        let state = tempfile::tempdir().expect("temp dir");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_s3thaw"))
+            .args(["serve", "--bind", "127.0.0.1:0", "--state"])
+            .arg(state.path())
+            .args(extra)
+            .env_remove("S3THAW_SERVE_ACCESS_KEY_ID")
+            .env_remove("S3THAW_SERVE_SECRET_ACCESS_KEY")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start s3thaw serve");
+        let stderr = child.stderr.take().expect("serve's stderr");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let url = rest.split_whitespace().next().unwrap_or("").to_string();
+                    let _ = tx.send(url);
+                }
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("serve did not start: {}", log.lock().unwrap()));
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        Serve {
+            child: Some(child),
+            url,
+            log,
+            _state: state,
+        }
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Ctrl-C, then the exit status and the whole log.
+    pub fn stop(mut self) -> (std::process::ExitStatus, String) {
+        let mut child = self.child.take().expect("running");
+        interrupt(&mut child)
+    }
+}
+
+fn interrupt(child: &mut Child) -> (std::process::ExitStatus, String) {
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for serve") {
+            return (status, String::new());
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("serve did not stop within 30s of Ctrl-C");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            interrupt(&mut child);
+        }
+    }
+}
+
+/// Runs the binary with a clean environment: nothing from the developer's AWS setup leaks in.
+pub fn s3thaw(args: &[&str], env: &[(&str, &str)], home: &Path) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3thaw"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_STATE_HOME", home)
+        .current_dir(project_root())
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run s3thaw")
+}
+
+pub fn aws_env(secret: &str) -> Vec<(&'static str, &str)> {
+    vec![
+        ("AWS_ACCESS_KEY_ID", ACCESS_KEY),
+        ("AWS_SECRET_ACCESS_KEY", secret),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ]
+}
