@@ -411,21 +411,20 @@ pub(super) fn list_objects(w: &World, request: &ListObjects) -> Result<Page<Obje
     require_bucket(w, &request.bucket)?;
     let limit = request.max_keys.unwrap_or(PAGE).clamp(1, PAGE);
     let prefix = request.prefix.clone().unwrap_or_default();
-    let after = request.continuation.clone().unwrap_or_default();
+    // One lower bound, so each page is an index range scan (two bounds made SQLite scan from
+    // the prefix on every page: quadratic in the listing's length).
+    let lower = match &request.continuation {
+        Some(after) if after.as_str() >= prefix.as_str() => format!("{after}\0"),
+        _ => prefix.clone(),
+    };
     let mut stmt = w.tx.prepare_cached(
         "SELECT key, size, etag, storage_class, last_modified FROM objects
          WHERE bucket = ?1 AND is_latest = 1 AND is_delete_marker = 0
-           AND key >= ?2 AND key < ?3 AND key > ?4
-         ORDER BY key LIMIT ?5",
+           AND key >= ?2 AND key < ?3
+         ORDER BY key LIMIT ?4",
     )?;
     let rows = stmt.query_map(
-        params![
-            request.bucket,
-            prefix,
-            prefix_end(&prefix),
-            after,
-            limit + 1
-        ],
+        params![request.bucket, lower, prefix_end(&prefix), limit + 1],
         |r| {
             let class: String = r.get(3)?;
             Ok((
@@ -470,25 +469,37 @@ pub(super) fn list_object_versions(
         Some((key, id)) => (Some(key.to_string()), id.parse::<i64>().unwrap_or(i64::MAX)),
         None => (None, i64::MAX),
     };
+    // First the rest of the key the last page stopped in, then the keys after it: each an
+    // index range scan.
+    let mut stored = Vec::new();
+    if let Some(key) = &after_key {
+        let mut rest = w.tx.prepare_cached(concat!(
+            "SELECT ",
+            object_columns!(),
+            " FROM objects WHERE bucket = ?1 AND key = ?2 AND id < ?3 ORDER BY id DESC LIMIT ?4"
+        ))?;
+        let rows = rest.query_map(
+            params![bucket, key, after_id, PAGE + 1],
+            StoredObject::from_row,
+        )?;
+        stored = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    }
+    let lower = match &after_key {
+        Some(after) if after.as_str() >= prefix => format!("{after}\0"),
+        _ => prefix.to_string(),
+    };
     let mut stmt = w.tx.prepare_cached(concat!(
         "SELECT ",
         object_columns!(),
         " FROM objects WHERE bucket = ?1 AND key >= ?2 AND key < ?3
-           AND (?4 IS NULL OR key > ?4 OR (key = ?4 AND id < ?5))
-         ORDER BY key, id DESC LIMIT ?6"
+         ORDER BY key, id DESC LIMIT ?4"
     ))?;
+    let wanted = (PAGE as usize + 1).saturating_sub(stored.len());
     let rows = stmt.query_map(
-        params![
-            bucket,
-            prefix,
-            prefix_end(prefix),
-            after_key,
-            after_id,
-            PAGE + 1
-        ],
+        params![bucket, lower, prefix_end(prefix), wanted as i64],
         StoredObject::from_row,
     )?;
-    let mut stored = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    stored.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
     let next = if stored.len() > PAGE as usize {
         stored.truncate(PAGE as usize);
         stored.last().map(|o| format!("{}\0{}", o.key, o.id))

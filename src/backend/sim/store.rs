@@ -44,6 +44,8 @@ CREATE TABLE IF NOT EXISTS objects (
     restore_expiry    INTEGER
 );
 CREATE INDEX IF NOT EXISTS objects_by_key ON objects (bucket, key, is_latest);
+-- ListObjectVersions' order: by key, newest version first.
+CREATE INDEX IF NOT EXISTS objects_versions ON objects (bucket, key, id DESC);
 CREATE INDEX IF NOT EXISTS objects_restore_done ON objects (restore_done)
     WHERE restore_done IS NOT NULL;
 CREATE INDEX IF NOT EXISTS objects_restore_expiry ON objects (restore_expiry)
