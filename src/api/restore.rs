@@ -374,7 +374,13 @@ pub mod restore_api {
                 .hint("start their restores first: restore::direct(m, #{ days: 1 }) or a batch job")
                 .into());
                 }
+                let bar =
+                    crate::progress::Tally::new(host.quiet, "objects restored", m.len() as u64);
                 while !pending.is_empty() {
+                    bar.set(
+                        (m.len() - pending.len()) as u64,
+                        format!("{} in progress", pending.len()),
+                    );
                     if host.interrupted.load(std::sync::atomic::Ordering::Relaxed) {
                         return Err(
                             Error::new("Interrupted", "restore::wait stopped by Ctrl-C").into()
