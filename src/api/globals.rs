@@ -54,7 +54,7 @@ fn convert(name: &str, text: &str, default: &Dynamic) -> Result<Dynamic, Error> 
 #[export_module]
 pub mod globals_api {
     use crate::api::located;
-    use std::io::{BufRead, IsTerminal, Write};
+    use std::io::IsTerminal;
 
     use rhai::{Dynamic, NativeCallContext};
 
@@ -196,17 +196,7 @@ pub mod globals_api {
                     eprintln!("{question} [y/N] no (not a terminal; run with --yes to agree)");
                     return Ok(false);
                 }
-                eprint!("{question} [y/N] ");
-                std::io::stderr().flush().ok();
-                let mut line = String::new();
-                std::io::stdin()
-                    .lock()
-                    .read_line(&mut line)
-                    .map_err(|e| Error::internal(format!("reading the answer: {e}")))?;
-                Ok(matches!(
-                    line.trim().to_ascii_lowercase().as_str(),
-                    "y" | "yes"
-                ))
+                Ok(crate::api::ask_terminal(question)?)
             })(),
         )
     }

@@ -319,7 +319,7 @@ pub fn time_of(value: time::OffsetDateTime) -> Dynamic {
 /// terminal; on the simulator it always does. Without a terminal and without `--yes` the call
 /// fails with `ConfirmationRequired` before anything is deleted.
 pub fn confirm_destructive(host: &Host, what: &str) -> Result<()> {
-    use std::io::{BufRead, IsTerminal, Write};
+    use std::io::IsTerminal;
     if host.backend.kind() != "aws" || host.yes {
         return Ok(());
     }
@@ -331,14 +331,9 @@ pub fn confirm_destructive(host: &Host, what: &str) -> Result<()> {
         )
         .hint("run with --yes to agree, or from a terminal to be asked"));
     }
-    eprint!("{what} in AWS account {account}? This cannot be undone. [y/N] ");
-    std::io::stderr().flush().ok();
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| Error::internal(format!("reading the answer: {e}")))?;
-    if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+    if ask_terminal(&format!(
+        "{what} in AWS account {account}? This cannot be undone."
+    ))? {
         Ok(())
     } else {
         Err(Error::new(
@@ -357,4 +352,20 @@ pub fn located<T>(pos: rhai::Position, result: RhaiResult<T>) -> RhaiResult<T> {
         }
         e
     })
+}
+
+/// Asks a yes/no question on the terminal (stderr, stdin); only `y` or `yes` is a yes.
+pub fn ask_terminal(question: &str) -> Result<bool> {
+    use std::io::{BufRead, Write};
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush().ok();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::internal(format!("reading the answer: {e}")))?;
+    Ok(matches!(
+        line.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
 }
