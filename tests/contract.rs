@@ -320,6 +320,23 @@ fn serve_checks_signatures_unless_told_not_to() {
         run(SECRET_KEY, "AKIAUNKNOWNKEY000000"),
         "InvalidAccessKeyId 403"
     );
+    // No credentials anywhere in the default chain: said plainly, before any request.
+    let out = s3thaw(
+        &[
+            "run",
+            &script,
+            "--backend",
+            "aws",
+            "--endpoint-url",
+            &serve.url,
+        ],
+        &[
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ],
+        home.path(),
+    );
+    assert_eq!(text(&out.stdout).trim(), "NoCredentials");
     let log = serve.log();
     assert!(log.contains("S3.ListBuckets 200"), "{log}");
     // The log never shows a secret or a signature.
