@@ -86,8 +86,9 @@ impl Serve {
 }
 
 fn interrupt(child: &mut Child) -> (std::process::ExitStatus, String) {
-    let _ = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+    // Ctrl-C is SIGINT; the shell's own `kill` sends it without needing procps.
+    let _ = Command::new("sh")
+        .args(["-c", &format!("kill -INT {}", child.id())])
         .status();
     let started = Instant::now();
     loop {
