@@ -320,6 +320,23 @@ fn serve_checks_signatures_unless_told_not_to() {
         run(SECRET_KEY, "AKIAUNKNOWNKEY000000"),
         "InvalidAccessKeyId 403"
     );
+    // No credentials anywhere in the default chain: said plainly, before any request.
+    let out = s3thaw(
+        &[
+            "run",
+            &script,
+            "--backend",
+            "aws",
+            "--endpoint-url",
+            &serve.url,
+        ],
+        &[
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ],
+        home.path(),
+    );
+    assert_eq!(text(&out.stdout).trim(), "NoCredentials");
     let log = serve.log();
     assert!(log.contains("S3.ListBuckets 200"), "{log}");
     // The log never shows a secret or a signature.
@@ -399,6 +416,54 @@ fn destructive_calls_on_aws_need_yes() {
         text(&out.stdout).trim(),
         "deleted\nNoSuchBucket\nNoSuchEntity\nNoSuchEntity\n0"
     );
+}
+
+#[test]
+fn aws_backend_rides_out_throttling_and_errors_from_serve() {
+    let home = tempfile::tempdir().unwrap();
+    let state = home.path().join("world");
+    let state_arg = state.display().to_string();
+    // The simulator under serve refuses about a third of S3 requests (503 SlowDown, 500
+    // InternalError), reproducibly.
+    let faults = probe(
+        home.path(),
+        "faults.rhai",
+        r#"sim::set_faults(#{ throttle_rate: 0.15, error_rate: 0.1, seed: 7 }); print("set");"#,
+    );
+    let out = s3thaw(&["run", &faults, "--state", &state_arg], &[], home.path());
+    assert_eq!(text(&out.stdout).trim(), "set", "{}", text(&out.stderr));
+    let serve = Serve::start_with_state(&state);
+    let script = probe(
+        home.path(),
+        "busy.rhai",
+        r#"s3::create_bucket("busy-bucket");
+           for i in 0..8 { s3::put_object("busy-bucket", `k-${i}`, `${i}`, #{ storage_class: "GLACIER" }); }
+           let restored = 0;
+           for o in s3::list_objects("busy-bucket") { if s3::restore_object("busy-bucket", o.key, #{ days: 1 }).status == 202 { restored += 1; } }
+           print(`${s3::list_objects("busy-bucket").len()} objects, ${restored} restores started`);"#,
+    );
+    let args = [
+        "run",
+        script.as_str(),
+        "--backend",
+        "aws",
+        "--endpoint-url",
+        &serve.url,
+    ];
+    let out = s3thaw(&args, &aws_env(SECRET_KEY), home.path());
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "8 objects, 8 restores started",
+        "{}\n{}",
+        text(&out.stderr),
+        serve.log()
+    );
+    // The SDK met the refusals and retried past them.
+    let log = serve.log();
+    let throttled = log.matches("SlowDown 503").count();
+    let failed = log.matches("InternalError 500").count();
+    assert!(throttled > 0 && failed > 0, "no fault was injected:\n{log}");
+    eprintln!("retried past {throttled} SlowDown and {failed} InternalError answers");
 }
 
 #[test]

@@ -61,7 +61,8 @@ pub struct ServeArgs {
     /// Access key id that requests must be signed with.
     #[arg(long, env = "S3THAW_SERVE_ACCESS_KEY_ID", default_value = DEFAULT_ACCESS_KEY_ID)]
     pub access_key_id: String,
-    /// Secret access key that requests must be signed with.
+    /// Secret access key that requests must be signed with [default: the test secret in
+    /// docs/serve.md].
     #[arg(
         long,
         env = "S3THAW_SERVE_SECRET_ACCESS_KEY",
@@ -73,7 +74,7 @@ pub struct ServeArgs {
     #[arg(long)]
     pub no_auth: bool,
     /// Extra host names whose sub-domains are bucket names (virtual-hosted style), besides
-    /// `localhost`, the bound IP and `s3.amazonaws.com` / `s3.REGION.amazonaws.com`.
+    /// `localhost`, `s3.amazonaws.com` and `s3.REGION.amazonaws.com`.
     #[arg(long = "virtual-host", value_name = "DOMAIN")]
     pub virtual_hosts: Vec<String>,
     /// Allow binding to a non-loopback address.

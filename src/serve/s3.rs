@@ -500,9 +500,19 @@ fn object_op(server: &Server, req: &Request, bucket: &str, key: &str) -> Answer 
         "GET" if version_only(req) => {
             let head = sim.head_object(bucket, key, version)?;
             let body = sim.get_object(bucket, key, version)?;
-            Ok(head_headers(Response::new(200), &head)
-                .body(body)
-                .op("S3.GetObject"))
+            let resp = head_headers(Response::new(200), &head).op("S3.GetObject");
+            match req.header("range") {
+                None => Ok(resp.body(body)),
+                Some(range) => {
+                    let (start, end) = byte_range(range, body.len())?;
+                    let mut resp = resp.header(
+                        "content-range",
+                        format!("bytes {start}-{end}/{}", body.len()),
+                    );
+                    resp.status = 206;
+                    Ok(resp.body(body[start..=end].to_vec()))
+                }
+            }
         }
         "HEAD" if version_only(req) => {
             let head = sim.head_object(bucket, key, version)?;
@@ -524,6 +534,36 @@ fn object_op(server: &Server, req: &Request, bucket: &str, key: &str) -> Answer 
         "POST" if req.has_query("restore") => restore_object(sim, req, bucket, key, version),
         _ => Err(not_implemented("this object operation")),
     }
+}
+
+/// The inclusive byte range a `Range: bytes=..` header asks of a body of `len` bytes:
+/// `a-b`, `a-` or the suffix `-n`. Outside the body: 416 `InvalidRange`, as S3 answers.
+fn byte_range(header: &str, len: usize) -> Result<(usize, usize), Error> {
+    let invalid =
+        || Error::new("InvalidRange", "The requested range is not satisfiable").status(416);
+    let spec = header
+        .trim()
+        .strip_prefix("bytes=")
+        .filter(|s| !s.contains(','))
+        .ok_or_else(invalid)?;
+    let (first, last) = spec.split_once('-').ok_or_else(invalid)?;
+    let number = |s: &str| s.trim().parse::<usize>().map_err(|_| invalid());
+    let (start, end) = match (first.trim().is_empty(), last.trim().is_empty()) {
+        (true, false) => {
+            let suffix = number(last)?;
+            if suffix == 0 || len == 0 {
+                return Err(invalid());
+            }
+            (len.saturating_sub(suffix), len - 1)
+        }
+        (false, true) => (number(first)?, len.saturating_sub(1)),
+        (false, false) => (number(first)?, number(last)?.min(len.saturating_sub(1))),
+        (true, true) => return Err(invalid()),
+    };
+    if start >= len || start > end {
+        return Err(invalid());
+    }
+    Ok((start, end))
 }
 
 /// True when the query holds nothing but `versionId` (and SDKs' `x-id` markers).
@@ -716,6 +756,27 @@ mod tests {
             (Some("b".into()), Some("dir/k.txt".into()))
         );
         assert_eq!(target(&req("/", Some("b"))), (Some("b".into()), None));
+    }
+
+    #[test]
+    fn byte_ranges_as_s3_reads_them() {
+        assert_eq!(byte_range("bytes=0-9", 100).unwrap(), (0, 9));
+        assert_eq!(byte_range("bytes=90-", 100).unwrap(), (90, 99));
+        assert_eq!(byte_range("bytes=-10", 100).unwrap(), (90, 99));
+        assert_eq!(byte_range("bytes=95-200", 100).unwrap(), (95, 99));
+        for bad in [
+            "bytes=100-",
+            "bytes=5-2",
+            "bytes=-0",
+            "items=0-1",
+            "bytes=0-1,3-4",
+        ] {
+            assert_eq!(
+                byte_range(bad, 100).unwrap_err().code,
+                "InvalidRange",
+                "{bad}"
+            );
+        }
     }
 
     #[test]

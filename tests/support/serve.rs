@@ -26,9 +26,19 @@ pub struct Serve {
 impl Serve {
     pub fn start(extra: &[&str]) -> Serve {
         let state = tempfile::tempdir().expect("temp dir");
+        let path = state.path().to_path_buf();
+        Serve::spawn(&path, extra, state)
+    }
+
+    /// A server on an existing state directory (prepared by `s3thaw run --state`).
+    pub fn start_with_state(dir: &Path) -> Serve {
+        Serve::spawn(dir, &[], tempfile::tempdir().expect("temp dir"))
+    }
+
+    fn spawn(dir: &Path, extra: &[&str], state: tempfile::TempDir) -> Serve {
         let mut child = Command::new(env!("CARGO_BIN_EXE_s3thaw"))
             .args(["serve", "--bind", "127.0.0.1:0", "--state"])
-            .arg(state.path())
+            .arg(dir)
             .args(extra)
             .env_remove("S3THAW_SERVE_ACCESS_KEY_ID")
             .env_remove("S3THAW_SERVE_SECRET_ACCESS_KEY")
@@ -76,8 +86,9 @@ impl Serve {
 }
 
 fn interrupt(child: &mut Child) -> (std::process::ExitStatus, String) {
-    let _ = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+    // Ctrl-C is SIGINT; the shell's own `kill` sends it without needing procps.
+    let _ = Command::new("sh")
+        .args(["-c", &format!("kill -INT {}", child.id())])
         .status();
     let started = Instant::now();
     loop {

@@ -96,6 +96,20 @@ fn code_of_status(status: u16) -> &'static str {
     }
 }
 
+/// An error and its sources, each in its own words, without Debug noise.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
 /// Maps one SDK error. Service errors keep AWS's code, message and HTTP status; failures to
 /// reach the service become `ServiceUnavailable` or `Timeout` (never with credentials in them).
 pub fn from_sdk<E>(e: SdkError<E, HttpResponse>, ctx: &Ctx) -> Error
@@ -119,18 +133,25 @@ where
         }
         SdkError::TimeoutError(_) => ctx.attach(Error::new(
             "Timeout",
-            format!("the request to AWS timed out: {}", DisplayErrorContext(&e)),
+            format!("the request to AWS timed out: {}", chain(&e)),
         )),
+        SdkError::DispatchFailure(_) if chain(&e).contains("no credentials") => ctx.attach(
+            Error::new(
+                "NoCredentials",
+                "no AWS credentials found (environment, profile, web identity, container or instance role)",
+            )
+            .hint("set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, pass --profile, or run `aws sso login`"),
+        ),
         SdkError::DispatchFailure(_) => ctx.attach(
             Error::new(
                 "ServiceUnavailable",
-                format!("could not reach AWS: {}", DisplayErrorContext(&e)),
+                format!("could not reach AWS: {}", chain(&e)),
             )
-            .hint("check the network, the region and --endpoint-url; credentials come from the AWS default chain (environment, profile, SSO, instance role)"),
+            .hint("check the network, the region and --endpoint-url"),
         ),
         SdkError::ResponseError(_) => ctx.attach(Error::new(
             "InternalError",
-            format!("AWS sent a response s3thaw could not read: {}", DisplayErrorContext(&e)),
+            format!("AWS sent a response s3thaw could not read: {}", chain(&e)),
         )),
         _ => {
             let text = DisplayErrorContext(&e).to_string();

@@ -179,8 +179,9 @@ impl AwsBackend {
             loader.load().await
         });
         let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
-            Error::invalid_argument("no AWS region configured")
-                .hint("pass --region, set AWS_REGION, or give your profile a region")
+            Error::invalid_argument(
+                "no AWS region configured: pass --region, set AWS_REGION, or give your profile a region",
+            )
         })?;
         let endpoint_url = options
             .endpoint_url
