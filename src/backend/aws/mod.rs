@@ -250,6 +250,89 @@ impl AwsBackend {
         self.rt.block_on(future)
     }
 
+    /// HeadObject, as a future so many can run at once (`head_objects`).
+    async fn head_async(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<ObjectHead> {
+        let ctx = Ctx::object(bucket, key, version_id);
+
+        let out = match self
+            .s3
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .set_version_id(version_id.map(str::to_string))
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) => {
+                let error = from_sdk(e, &ctx);
+                if error.status == Some(404) {
+                    return Err(self.missing_object(bucket, key, version_id).await);
+                }
+                return Err(error);
+            }
+        };
+        Ok(ObjectHead {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            version_id: out.version_id().map(str::to_string),
+            size: out.content_length().unwrap_or(0).max(0) as u64,
+            etag: out.e_tag().unwrap_or_default().to_string(),
+            storage_class: our_class(out.storage_class())?,
+            last_modified: smithy_time(out.last_modified()).unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            content_type: out.content_type().map(str::to_string),
+            metadata: out
+                .metadata()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+            archive_status: out
+                .archive_status()
+                .map(|a| a.as_str().parse())
+                .transpose()?,
+            restore: out.restore().and_then(parse_restore_header),
+        })
+    }
+
+    /// RestoreObject, as a future so many can run at once (`restore_objects`).
+    async fn restore_async(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        request: RestoreRequest,
+    ) -> Result<RestoreOutcome> {
+        let probe = StatusProbe::default();
+        let restore = aws_sdk_s3::types::RestoreRequest::builder()
+            .set_days(request.days.map(|d| d as i32))
+            .glacier_job_parameters(
+                aws_sdk_s3::types::GlacierJobParameters::builder()
+                    .tier(s3_tier(request.tier))
+                    .build()
+                    .map_err(build_error)?,
+            )
+            .build();
+        self.s3
+            .restore_object()
+            .bucket(bucket)
+            .key(key)
+            .set_version_id(version_id.map(str::to_string))
+            .restore_request(restore)
+            .customize()
+            .interceptor(probe.clone())
+            .send()
+            .await
+            .map_err(|e| from_sdk(e, &Ctx::object(bucket, key, version_id)))?;
+        Ok(match probe.0.load(Ordering::Relaxed) {
+            200 => RestoreOutcome::AlreadyRestored,
+            _ => RestoreOutcome::Accepted,
+        })
+    }
+
     fn account(&self) -> Result<String> {
         if let Some(account) = self.account_id.get() {
             return Ok(account.clone());
@@ -649,47 +732,17 @@ impl Backend for AwsBackend {
     }
 
     fn head_object(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<ObjectHead> {
-        let ctx = Ctx::object(bucket, key, version_id);
-        self.block(async {
-            let out = match self
-                .s3
-                .head_object()
-                .bucket(bucket)
-                .key(key)
-                .set_version_id(version_id.map(str::to_string))
-                .send()
-                .await
-            {
-                Ok(out) => out,
-                Err(e) => {
-                    let error = from_sdk(e, &ctx);
-                    if error.status == Some(404) {
-                        return Err(self.missing_object(bucket, key, version_id).await);
-                    }
-                    return Err(error);
-                }
-            };
-            Ok(ObjectHead {
-                bucket: bucket.to_string(),
-                key: key.to_string(),
-                version_id: out.version_id().map(str::to_string),
-                size: out.content_length().unwrap_or(0).max(0) as u64,
-                etag: out.e_tag().unwrap_or_default().to_string(),
-                storage_class: our_class(out.storage_class())?,
-                last_modified: smithy_time(out.last_modified())
-                    .unwrap_or(OffsetDateTime::UNIX_EPOCH),
-                content_type: out.content_type().map(str::to_string),
-                metadata: out
-                    .metadata()
-                    .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                    .unwrap_or_default(),
-                archive_status: out
-                    .archive_status()
-                    .map(|a| a.as_str().parse())
-                    .transpose()?,
-                restore: out.restore().and_then(parse_restore_header),
-            })
-        })
+        self.block(self.head_async(bucket, key, version_id))
+    }
+
+    fn head_objects(&self, objects: &[ObjectRef], concurrency: usize) -> Vec<Result<ObjectHead>> {
+        use futures_util::StreamExt;
+        self.block(
+            futures_util::stream::iter(objects)
+                .map(|o| self.head_async(&o.bucket, &o.key, o.version_id.as_deref()))
+                .buffered(concurrency.max(1))
+                .collect(),
+        )
     }
 
     fn list_objects(&self, request: &ListObjects) -> Result<Page<ObjectSummary>> {
@@ -928,32 +981,21 @@ impl Backend for AwsBackend {
         version_id: Option<&str>,
         request: RestoreRequest,
     ) -> Result<RestoreOutcome> {
-        let probe = StatusProbe::default();
-        let restore = aws_sdk_s3::types::RestoreRequest::builder()
-            .set_days(request.days.map(|d| d as i32))
-            .glacier_job_parameters(
-                aws_sdk_s3::types::GlacierJobParameters::builder()
-                    .tier(s3_tier(request.tier))
-                    .build()
-                    .map_err(build_error)?,
-            )
-            .build();
+        self.block(self.restore_async(bucket, key, version_id, request))
+    }
+
+    fn restore_objects(
+        &self,
+        requests: &[(ObjectRef, RestoreRequest)],
+        concurrency: usize,
+    ) -> Vec<Result<RestoreOutcome>> {
+        use futures_util::StreamExt;
         self.block(
-            self.s3
-                .restore_object()
-                .bucket(bucket)
-                .key(key)
-                .set_version_id(version_id.map(str::to_string))
-                .restore_request(restore)
-                .customize()
-                .interceptor(probe.clone())
-                .send(),
+            futures_util::stream::iter(requests)
+                .map(|(o, r)| self.restore_async(&o.bucket, &o.key, o.version_id.as_deref(), *r))
+                .buffered(concurrency.max(1))
+                .collect(),
         )
-        .map_err(|e| from_sdk(e, &Ctx::object(bucket, key, version_id)))?;
-        Ok(match probe.0.load(Ordering::Relaxed) {
-            200 => RestoreOutcome::AlreadyRestored,
-            _ => RestoreOutcome::Accepted,
-        })
     }
 
     fn create_job(&self, spec: &JobSpec) -> Result<String> {
