@@ -496,21 +496,32 @@ fn aws_cli_walks_the_tutorial_against_serve() {
         "{keys:?}"
     );
 
-    // Downloads the way `aws s3 cp` does them: a 9 MiB object comes back in ranged GETs.
+    // Large files the way `aws s3 cp` moves them: a 9 MiB upload in parts (multipart), a
+    // download in ranged GETs.
     let big: Vec<u8> = (0..9 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
     let big_file = cli.path("big.bin");
     std::fs::write(&big_file, &big).unwrap();
     let big_arg = big_file.display().to_string();
+    cli.ok(&["s3", "cp", &big_arg, &format!("s3://{bucket}/big.bin")]);
+    let cold_url = format!("s3://{bucket}/big-cold.bin");
     cli.ok(&[
+        "s3",
+        "cp",
+        &big_arg,
+        &cold_url,
+        "--storage-class",
+        "DEEP_ARCHIVE",
+    ]);
+    let cold = cli.ok(&[
         "s3api",
-        "put-object",
+        "head-object",
         "--bucket",
         bucket,
         "--key",
-        "big.bin",
-        "--body",
-        &big_arg,
+        "big-cold.bin",
     ]);
+    assert_eq!(cold["StorageClass"], "DEEP_ARCHIVE");
+    assert_eq!(cold["ContentLength"], big.len());
     let back = cli.path("big-back.bin").display().to_string();
     cli.ok(&["s3", "cp", &format!("s3://{bucket}/big.bin"), &back]);
     assert!(
@@ -568,6 +579,8 @@ fn aws_cli_walks_the_tutorial_against_serve() {
         "S3.CreateBucket 200",
         "S3.PutObject 200",
         "S3.GetObject 206",
+        "S3.UploadPart 200",
+        "S3.CompleteMultipartUpload 200",
         "S3Control.CreateJob 200",
         "S3Control.UpdateJobStatus 200",
         "IAM.PutRolePolicy 200",

@@ -13,6 +13,7 @@
 
 pub mod admin;
 pub mod iam;
+pub mod multipart;
 pub mod s3;
 pub mod s3control;
 pub mod sigv4;
@@ -88,6 +89,8 @@ pub struct Server {
     /// `None` when `--no-auth`.
     pub credentials: Option<Credentials>,
     pub bases: Vec<String>,
+    /// Multipart uploads in progress.
+    pub uploads: multipart::Uploads,
 }
 
 /// A request as the handlers see it: whole body, decoded path and query, lower-case header names.
@@ -501,6 +504,7 @@ fn run(args: &ServeArgs) -> Result<(), String> {
     let server = Arc::new(Server {
         bases: virtual_bases(args, &region),
         sim,
+        uploads: multipart::Uploads::default(),
         credentials: (!args.no_auth).then(|| Credentials {
             access_key_id: args.access_key_id.clone(),
             secret_access_key: args.secret_access_key.clone(),
@@ -611,6 +615,7 @@ mod tests {
             sim,
             credentials: None,
             bases: vec!["localhost".into()],
+            uploads: multipart::Uploads::default(),
         };
         (server, dir)
     }
@@ -738,6 +743,78 @@ mod tests {
         req.headers
             .push(("content-md5".into(), "kAFQmDzST7DWlj99KOF/cg==".into()));
         assert_eq!(server.handle(req).status, 200);
+    }
+
+    #[test]
+    fn multipart_uploads_become_one_object() {
+        let (server, _dir) = server();
+        server.handle(request("PUT", "127.0.0.1", "/bkt", b""));
+        let mut create = request("POST", "127.0.0.1", "/bkt/big?uploads", b"");
+        create
+            .headers
+            .push(("x-amz-storage-class".into(), "GLACIER".into()));
+        let created = server.handle(create);
+        let id = xml::parse(&created.body)
+            .unwrap()
+            .text_of("UploadId")
+            .unwrap();
+        let part = |n: u32, body: &[u8]| {
+            let resp = server.handle(request(
+                "PUT",
+                "127.0.0.1",
+                &format!("/bkt/big?partNumber={n}&uploadId={id}"),
+                body,
+            ));
+            assert_eq!(resp.status, 200);
+            resp.headers
+                .iter()
+                .find(|(k, _)| k == "etag")
+                .map(|(_, v)| v.clone())
+                .unwrap()
+        };
+        let (one, two) = (part(1, b"hello "), part(2, b"world"));
+        let complete = |parts: &[(u32, &str)]| {
+            let mut body = String::from("<CompleteMultipartUpload>");
+            for (n, etag) in parts {
+                body.push_str(&format!(
+                    "<Part><PartNumber>{n}</PartNumber><ETag>{etag}</ETag></Part>"
+                ));
+            }
+            body.push_str("</CompleteMultipartUpload>");
+            server.handle(request(
+                "POST",
+                "127.0.0.1",
+                &format!("/bkt/big?uploadId={id}"),
+                body.as_bytes(),
+            ))
+        };
+        let wrong = complete(&[(2, &two), (1, &one)]);
+        assert!(
+            text(&wrong).contains("InvalidPartOrder"),
+            "{}",
+            text(&wrong)
+        );
+        let done = complete(&[(1, &one), (2, &two)]);
+        assert_eq!(done.status, 200, "{}", text(&done));
+        let head = server.handle(request("HEAD", "127.0.0.1", "/bkt/big", b""));
+        let header = |n: &str| {
+            head.headers
+                .iter()
+                .find(|(k, _)| k == n)
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(header("content-length").as_deref(), Some("11"));
+        assert_eq!(header("x-amz-storage-class").as_deref(), Some("GLACIER"));
+        // The upload is gone once completed.
+        let again = complete(&[(1, &one)]);
+        assert!(text(&again).contains("NoSuchUpload"), "{}", text(&again));
+        let abort = server.handle(request(
+            "DELETE",
+            "127.0.0.1",
+            &format!("/bkt/big?uploadId={id}"),
+            b"",
+        ));
+        assert_eq!(abort.status, 404);
     }
 
     #[test]

@@ -81,7 +81,7 @@ fn malformed_xml(why: String) -> Error {
 }
 
 /// The body, with `aws-chunked` framing removed.
-fn payload(req: &Request) -> Result<Vec<u8>, Error> {
+pub(super) fn payload(req: &Request) -> Result<Vec<u8>, Error> {
     let chunked = req
         .header("content-encoding")
         .is_some_and(|c| c.split(',').any(|p| p.trim() == "aws-chunked"))
@@ -143,6 +143,10 @@ pub fn handle(server: &Server, req: &Request) -> Response {
 fn operation(req: &Request, bucket: bool, key: bool) -> &'static str {
     let q = |name| req.has_query(name);
     match (req.method.as_str(), bucket, key) {
+        ("POST", true, true) if q("uploads") => "CreateMultipartUpload",
+        ("PUT", true, true) if q("uploadId") => "UploadPart",
+        ("POST", true, true) if q("uploadId") => "CompleteMultipartUpload",
+        ("DELETE", true, true) if q("uploadId") => "AbortMultipartUpload",
         ("GET", false, _) => "ListBuckets",
         ("PUT", true, false) if q("versioning") => "PutBucketVersioning",
         ("PUT", true, false) => "CreateBucket",
@@ -492,7 +496,16 @@ fn delete_objects(sim: &dyn Backend, req: &Request, bucket: &str) -> Answer {
 fn object_op(server: &Server, req: &Request, bucket: &str, key: &str) -> Answer {
     let sim: &dyn Backend = &server.sim;
     let version = req.query("versionId").filter(|v| !v.is_empty());
+    if let Some(upload) = req.query("uploadId") {
+        return match req.method.as_str() {
+            "PUT" => server.uploads.upload_part(req, upload),
+            "POST" => server.uploads.complete(sim, req, upload),
+            "DELETE" => server.uploads.abort(upload),
+            _ => Err(not_implemented("ListParts")),
+        };
+    }
     match req.method.as_str() {
+        "POST" if req.has_query("uploads") => server.uploads.create(sim, req, bucket, key),
         "PUT" if req.header("x-amz-copy-source").is_some() => copy_object(sim, req, bucket, key),
         "PUT" if req.query.is_empty() || req.query.iter().all(|(k, _)| k.starts_with("x-id")) => {
             put_object(sim, req, bucket, key)
@@ -611,7 +624,7 @@ fn head_headers(mut resp: Response, h: &ObjectHead) -> Response {
     resp
 }
 
-fn storage_class_header(req: &Request) -> Result<Option<StorageClass>, Error> {
+pub(super) fn storage_class_header(req: &Request) -> Result<Option<StorageClass>, Error> {
     req.header("x-amz-storage-class")
         .map(|c| {
             c.parse::<StorageClass>().map_err(|_| {
@@ -625,7 +638,7 @@ fn storage_class_header(req: &Request) -> Result<Option<StorageClass>, Error> {
         .transpose()
 }
 
-fn metadata_headers(req: &Request) -> BTreeMap<String, String> {
+pub(super) fn metadata_headers(req: &Request) -> BTreeMap<String, String> {
     req.headers
         .iter()
         .filter_map(|(n, v)| {
