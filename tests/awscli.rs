@@ -54,6 +54,7 @@ struct Call {
     ok: bool,
     code: Option<i32>,
     json: Json,
+    stdout: String,
     stderr: String,
 }
 
@@ -63,7 +64,7 @@ impl Cli {
         std::fs::write(home.path().join("sitecustomize.py"), RESOLVER_SHIM).unwrap();
         std::fs::write(
             home.path().join("config"),
-            "[default]\nregion = us-east-1\noutput = json\ns3 =\n    addressing_style = virtual\n",
+            "[default]\nregion = us-east-1\noutput = json\ns3 =\n    addressing_style = virtual\n    signature_version = s3v4\n",
         )
         .unwrap();
         Cli {
@@ -98,8 +99,30 @@ impl Cli {
             ok: out.status.success(),
             code: out.status.code(),
             json: serde_json::from_str(&stdout).unwrap_or(Json::Null),
+            stdout,
             stderr: text(&out.stderr),
         }
+    }
+
+    /// Fetches a URL with the CLI's own Python (and the same resolver): status and body.
+    fn fetch(&self, url: &str) -> (String, String) {
+        let python = self.aws.with_file_name("python");
+        let out = Command::new(python)
+            .args([
+                "-c",
+                "import sys, urllib.request, urllib.error\n\
+                 try:\n    r = urllib.request.urlopen(sys.argv[1]); print(r.status); print(r.read().decode(), end='')\n\
+                 except urllib.error.HTTPError as e:\n    print(e.code); print(e.read().decode(), end='')",
+                url,
+            ])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("PYTHONPATH", self.home.path())
+            .output()
+            .expect("run python");
+        let out = text(&out.stdout);
+        let (status, body) = out.split_once('\n').unwrap_or((&out, ""));
+        (status.to_string(), body.to_string())
     }
 
     /// A call that must succeed; its JSON answer.
@@ -545,6 +568,16 @@ fn aws_cli_walks_the_tutorial_against_serve() {
         format!("bytes 251-260/{}", big.len())
     );
     assert_eq!(std::fs::read(&part).unwrap(), (0..10).collect::<Vec<u8>>());
+
+    // A presigned URL works without credentials; altered, it is refused.
+    let presign = cli.call(&["s3", "presign", &format!("s3://{bucket}/manifests/m.csv")]);
+    assert!(presign.ok, "{}", presign.stderr);
+    let url = presign.stdout.trim().to_string();
+    assert!(url.contains("X-Amz-Signature="), "{url}");
+    assert_eq!(cli.fetch(&url), ("200".to_string(), manifest.clone()));
+    let (status, body) = cli.fetch(&url.replace("manifests/m.csv", "manifests/x.csv"));
+    assert_eq!(status, "403");
+    assert!(body.contains("SignatureDoesNotMatch"), "{body}");
 
     // Clean-up as the tutorial does, refusals first.
     cli.fails(

@@ -298,6 +298,7 @@ fn auth_error(e: &AuthError, face: Face) -> Error {
             "The difference between the request time and the current time is too large.",
         )
         .status(403),
+        AuthError::Expired => Error::access_denied("Request has expired"),
         AuthError::ContentMismatch => Error::new(
             "XAmzContentSHA256Mismatch",
             "The provided 'x-amz-content-sha256' header does not match what was computed.",

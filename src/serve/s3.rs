@@ -507,9 +507,7 @@ fn object_op(server: &Server, req: &Request, bucket: &str, key: &str) -> Answer 
     match req.method.as_str() {
         "POST" if req.has_query("uploads") => server.uploads.create(sim, req, bucket, key),
         "PUT" if req.header("x-amz-copy-source").is_some() => copy_object(sim, req, bucket, key),
-        "PUT" if req.query.is_empty() || req.query.iter().all(|(k, _)| k.starts_with("x-id")) => {
-            put_object(sim, req, bucket, key)
-        }
+        "PUT" if req.query.iter().all(|(k, _)| is_plumbing(k)) => put_object(sim, req, bucket, key),
         "GET" if version_only(req) => {
             let head = sim.head_object(bucket, key, version)?;
             let body = sim.get_object(bucket, key, version)?;
@@ -583,7 +581,13 @@ fn byte_range(header: &str, len: usize) -> Result<(usize, usize), Error> {
 fn version_only(req: &Request) -> bool {
     req.query
         .iter()
-        .all(|(k, _)| k == "versionId" || k == "x-id" || k.starts_with("response-"))
+        .all(|(k, _)| k == "versionId" || k.starts_with("response-") || is_plumbing(k))
+}
+
+/// Query parameters that are not part of the operation: SDKs' `x-id` and a presigned URL's
+/// `X-Amz-*` signature.
+fn is_plumbing(name: &str) -> bool {
+    name == "x-id" || name.starts_with("X-Amz-")
 }
 
 fn head_headers(mut resp: Response, h: &ObjectHead) -> Response {

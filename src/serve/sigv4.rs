@@ -1,7 +1,8 @@
 //! AWS Signature Version 4: checking the `Authorization` header of a request the way AWS does,
 //! and signing the few requests s3thaw itself sends to `serve`'s simulator-only admin endpoint.
 //!
-//! Only header-based signing (`AWS4-HMAC-SHA256`) is accepted; presigned URLs are not.
+//! Header signatures (`Authorization: AWS4-HMAC-SHA256 ...`) and presigned URLs (the same
+//! signature in `X-Amz-*` query parameters) are accepted; SigV2 is not.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
@@ -46,6 +47,8 @@ pub enum AuthError {
     Skewed,
     /// `x-amz-content-sha256` does not match the body.
     ContentMismatch,
+    /// A presigned URL past its `X-Amz-Expires`.
+    Expired,
 }
 
 /// The parts of a request a signature covers.
@@ -203,6 +206,8 @@ pub fn parse_query(raw: &str, plus_is_space: bool) -> Vec<(String, String)> {
 fn canonical_query(raw: &str) -> String {
     let mut pairs: Vec<(String, String)> = parse_query(raw, false)
         .into_iter()
+        // A presigned URL carries its signature in the query, outside what it signs.
+        .filter(|(k, _)| k != "X-Amz-Signature")
         .map(|(k, v)| (uri_encode(&k, false), uri_encode(&v, false)))
         .collect();
     pairs.sort();
@@ -282,7 +287,12 @@ pub fn verify(
     credentials: &Credentials,
     now: OffsetDateTime,
 ) -> Result<Authorization, AuthError> {
-    let header = request.header("authorization").ok_or(AuthError::Missing)?;
+    let Some(header) = request.header("authorization") else {
+        if request.raw_query.contains("X-Amz-Signature=") {
+            return verify_presigned(request, credentials, now);
+        }
+        return Err(AuthError::Missing);
+    };
     let auth = Authorization::parse(header)?;
     if auth.access_key_id != credentials.access_key_id {
         return Err(AuthError::UnknownAccessKey(auth.access_key_id));
@@ -326,16 +336,89 @@ pub fn verify(
         amz_date,
         &payload_hash,
     );
-    let matches = expected.len() == auth.signature.len()
-        && expected
-            .bytes()
-            .zip(auth.signature.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if !matches {
+    if !constant_time_eq(&expected, &auth.signature) {
         return Err(AuthError::SignatureMismatch);
     }
     Ok(auth)
+}
+
+/// The longest a presigned URL may be valid, as AWS allows: 7 days.
+const MAX_EXPIRES_SECONDS: i64 = 604_800;
+
+/// Checks a presigned URL: the signature and its parameters travel in the query
+/// (`X-Amz-Algorithm`, `X-Amz-Credential`, `X-Amz-Date`, `X-Amz-Expires`,
+/// `X-Amz-SignedHeaders`, `X-Amz-Signature`) and the payload is unsigned.
+fn verify_presigned(
+    request: &SignedRequest,
+    credentials: &Credentials,
+    now: OffsetDateTime,
+) -> Result<Authorization, AuthError> {
+    let query = parse_query(request.raw_query, false);
+    let get = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .ok_or_else(|| AuthError::Malformed(format!("the presigned URL lacks {name}")))
+    };
+    if get("X-Amz-Algorithm")? != "AWS4-HMAC-SHA256" {
+        return Err(AuthError::Malformed(
+            "X-Amz-Algorithm must be AWS4-HMAC-SHA256".into(),
+        ));
+    }
+    let auth = Authorization::parse(&format!(
+        "AWS4-HMAC-SHA256 Credential={}, SignedHeaders={}, Signature={}",
+        get("X-Amz-Credential")?,
+        get("X-Amz-SignedHeaders")?,
+        get("X-Amz-Signature")?
+    ))?;
+    if auth.access_key_id != credentials.access_key_id {
+        return Err(AuthError::UnknownAccessKey(auth.access_key_id));
+    }
+    let amz_date = get("X-Amz-Date")?;
+    let when = time::PrimitiveDateTime::parse(amz_date, AMZ_DATE)
+        .map_err(|_| {
+            AuthError::Malformed(format!("X-Amz-Date `{amz_date}` is not YYYYMMDDTHHMMSSZ"))
+        })?
+        .assume_utc();
+    let expires: i64 = get("X-Amz-Expires")?
+        .parse()
+        .ok()
+        .filter(|e| (1..=MAX_EXPIRES_SECONDS).contains(e))
+        .ok_or_else(|| AuthError::Malformed("X-Amz-Expires must be 1 to 604800 seconds".into()))?;
+    if now < when - MAX_SKEW {
+        return Err(AuthError::Skewed);
+    }
+    if now > when + time::Duration::seconds(expires) {
+        return Err(AuthError::Expired);
+    }
+    if !amz_date.starts_with(&auth.date) || !auth.signed_headers.iter().any(|h| h == "host") {
+        return Err(AuthError::Malformed(
+            "the presigned URL's scope date or signed headers are wrong".into(),
+        ));
+    }
+    let payload_hash = request
+        .header("x-amz-content-sha256")
+        .unwrap_or("UNSIGNED-PAYLOAD");
+    let expected = signature(
+        request,
+        &auth,
+        &credentials.secret_access_key,
+        amz_date,
+        payload_hash,
+    );
+    if !constant_time_eq(&expected, &auth.signature) {
+        return Err(AuthError::SignatureMismatch);
+    }
+    Ok(auth)
+}
+
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// Signs a request: returns the headers to add (`x-amz-date`, `x-amz-content-sha256`,
@@ -447,6 +530,36 @@ mod tests {
         assert_eq!(
             verify(&request, &creds(), datetime!(2013-05-25 00:00 UTC)).unwrap_err(),
             AuthError::Skewed
+        );
+    }
+
+    /// AWS's documented presigned URL example (S3 User Guide, sigv4-query-string-auth).
+    #[test]
+    fn aws_documented_presigned_url_example() {
+        let headers = vec![(
+            "host".to_string(),
+            "examplebucket.s3.amazonaws.com".to_string(),
+        )];
+        let query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404";
+        let request = SignedRequest {
+            method: "GET",
+            raw_path: "/test.txt",
+            raw_query: query,
+            headers: &headers,
+            body: b"",
+        };
+        assert!(verify(&request, &creds(), datetime!(2013-05-24 12:00 UTC)).is_ok());
+        assert_eq!(
+            verify(&request, &creds(), datetime!(2013-05-25 00:00:01 UTC)).unwrap_err(),
+            AuthError::Expired
+        );
+        let tampered = SignedRequest {
+            raw_path: "/test.txu",
+            ..request
+        };
+        assert_eq!(
+            verify(&tampered, &creds(), datetime!(2013-05-24 12:00 UTC)).unwrap_err(),
+            AuthError::SignatureMismatch
         );
     }
 
