@@ -278,6 +278,18 @@ fn batch_jobs_and_their_failures_on_both_backends() {
     }
 }
 
+#[test]
+fn client_side_restores_of_a_manifest_on_both_backends() {
+    let out = contract(&contract_script("restore.rhai"), &[], "ok: restore");
+    for line in [
+        "failed [\"InvalidObjectState\", \"NoSuchKey\"]",
+        "during: total 32, restored 0, in progress 30",
+        "after wait: total 32, restored 30, in progress 0",
+    ] {
+        assert!(out.contains(line), "missing `{line}` in:\n{out}");
+    }
+}
+
 /// A script that prints what one call answers, as `code status` or `ok`.
 fn probe(dir: &Path, name: &str, body: &str) -> String {
     let path = dir.join(name);
