@@ -18,29 +18,53 @@ use std::time::Instant;
 use common::*;
 use serve::*;
 
-/// Runs a script on the simulator (fresh state) and on the aws backend against a fresh
-/// `serve`; returns both outputs.
-fn both(script: &Path, vars: &[&str]) -> (Output, Output, Serve) {
+/// What a sequence of runs printed, and whether every run succeeded.
+struct Runs {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+impl Runs {
+    fn new() -> Runs {
+        Runs {
+            ok: true,
+            stdout: String::new(),
+            stderr: String::new(),
+        }
+    }
+
+    fn push(&mut self, out: Output) {
+        self.ok &= out.status.success();
+        self.stdout.push_str(&text(&out.stdout));
+        self.stderr.push_str(&text(&out.stderr));
+    }
+}
+
+/// Runs scripts one after another on the simulator (one fresh state) and on the aws backend
+/// against one fresh `serve`; returns what each side printed.
+fn both(steps: &[(&Path, &[&str])]) -> (Runs, Runs, Serve) {
     let home = tempfile::tempdir().expect("temp dir");
-    let state = home.path().join("sim");
-    let script = script.display().to_string();
-    let mut sim_args = vec!["run", script.as_str(), "--yes", "--state"];
-    let state_text = state.display().to_string();
-    sim_args.push(&state_text);
-    sim_args.extend(vars);
-    let sim = s3thaw(&sim_args, &[], home.path());
+    let state = home.path().join("sim").display().to_string();
     let serve = Serve::start(&[]);
-    let mut aws_args = vec![
-        "run",
-        script.as_str(),
-        "--yes",
-        "--backend",
-        "aws",
-        "--endpoint-url",
-        serve.url.as_str(),
-    ];
-    aws_args.extend(vars);
-    let aws = s3thaw(&aws_args, &aws_env(SECRET_KEY), home.path());
+    let (mut sim, mut aws) = (Runs::new(), Runs::new());
+    for (script, vars) in steps {
+        let script = script.display().to_string();
+        let mut sim_args = vec!["run", script.as_str(), "--yes", "--state", state.as_str()];
+        sim_args.extend(vars.iter());
+        sim.push(s3thaw(&sim_args, &[], home.path()));
+        let mut aws_args = vec![
+            "run",
+            script.as_str(),
+            "--yes",
+            "--backend",
+            "aws",
+            "--endpoint-url",
+            serve.url.as_str(),
+        ];
+        aws_args.extend(vars.iter());
+        aws.push(s3thaw(&aws_args, &aws_env(SECRET_KEY), home.path()));
+    }
     (sim, aws, serve)
 }
 
@@ -125,7 +149,7 @@ fn stable_story(text: &str) -> String {
             .map(|(id, rest)| {
                 (
                     id.to_string(),
-                    rest.split(':').next().unwrap_or("").to_string(),
+                    rest.split([':', ' ']).next().unwrap_or("").to_string(),
                 )
             });
         if let Some((id, status)) = status
@@ -148,21 +172,29 @@ fn stable_story(text: &str) -> String {
 
 /// The contract: both runs succeed, print the same normalized story, and reach the end.
 fn contract(script: &Path, vars: &[&str], marker: &str) -> String {
+    contract_steps(&[(script, vars)], marker)
+}
+
+/// The contract for a sequence of scripts run against one world per backend.
+fn contract_steps(steps: &[(&Path, &[&str])], marker: &str) -> String {
     let started = Instant::now();
-    let (sim, aws, serve) = both(script, vars);
-    let (sim_out, aws_out) = (text(&sim.stdout), text(&aws.stdout));
+    let name = steps
+        .iter()
+        .map(|(s, _)| s.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let (sim, aws, serve) = both(steps);
+    let (sim_out, aws_out) = (sim.stdout.clone(), aws.stdout.clone());
     let log = serve.log();
     assert!(
-        sim.status.success(),
-        "{} failed on the simulator:\n{sim_out}\n{}",
-        script.display(),
-        text(&sim.stderr)
+        sim.ok,
+        "{name} failed on the simulator:\n{sim_out}\n{}",
+        sim.stderr
     );
     assert!(
-        aws.status.success(),
-        "{} failed on aws against serve:\n{aws_out}\n{}\nserve log:\n{log}",
-        script.display(),
-        text(&aws.stderr)
+        aws.ok,
+        "{name} failed on aws against serve:\n{aws_out}\n{}\nserve log:\n{log}",
+        aws.stderr
     );
     let (sim_norm, aws_norm) = (
         stable_story(&normalize(&sim_out)),
@@ -175,8 +207,7 @@ fn contract(script: &Path, vars: &[&str], marker: &str) -> String {
             .position(|(a, b)| a != b)
             .unwrap_or(0);
         panic!(
-            "{}: the stories differ from line {}:\n--- sim\n{}\n--- aws\n{}",
-            script.display(),
+            "{name}: the stories differ from line {}:\n--- sim\n{}\n--- aws\n{}",
             line + 1,
             sim_norm
                 .lines()
@@ -198,8 +229,7 @@ fn contract(script: &Path, vars: &[&str], marker: &str) -> String {
     let (status, _) = serve.stop();
     assert!(status.success(), "serve did not stop cleanly: {status:?}");
     eprintln!(
-        "{}: identical on both backends ({} lines) in {:.1}s",
-        script.display(),
+        "{name}: identical on both backends ({} lines) in {:.1}s",
         sim_out.lines().count(),
         started.elapsed().as_secs_f64()
     );
@@ -276,6 +306,27 @@ fn batch_jobs_and_their_failures_on_both_backends() {
     ] {
         assert!(out.contains(line), "missing `{line}` in:\n{out}");
     }
+}
+
+#[test]
+fn restore_prefix_and_estimate_playbooks_on_both_backends() {
+    let setup = contract_script("prefix_setup.rhai");
+    let estimate = project_root().join("scripts/estimate.rhai");
+    let playbook = project_root().join("scripts/restore-prefix.rhai");
+    let vars: &[&str] = &["--var", "bucket=contract-prefix", "--var", "prefix=2019/"];
+    let copy: &[&str] = &[
+        "--var",
+        "bucket=contract-prefix",
+        "--var",
+        "prefix=2019/",
+        "--var",
+        "copy_to_standard=true",
+    ];
+    let out = contract_steps(
+        &[(&setup, &[]), (&estimate, vars), (&playbook, copy)],
+        "Done:",
+    );
+    assert!(out.contains("Copied"), "{out}");
 }
 
 #[test]
