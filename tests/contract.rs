@@ -538,3 +538,77 @@ fn normalize_hides_ids_and_times_only() {
         "job <uuid> at <time>, <time>; etag \"7f8a008f8551331d7450d0eaf7f38586\""
     );
 }
+
+/// An SDK client of its own (not s3thaw's backend) uploads a file as a stream: over plain HTTP
+/// the SDK signs it chunk by chunk (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD`), and serve checks
+/// every chunk.
+#[test]
+fn streamed_uploads_in_signed_chunks_are_checked() {
+    let serve = Serve::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("stream.bin");
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(&file, &data).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = |secret: &str| {
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::Config::builder()
+                .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+                .region(aws_sdk_s3::config::Region::new("us-east-1"))
+                .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                    ACCESS_KEY, secret, None, None, "test",
+                ))
+                .endpoint_url(&serve.url)
+                .force_path_style(true)
+                .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
+                .build(),
+        )
+    };
+    let s3 = client(SECRET_KEY);
+    rt.block_on(async {
+        s3.create_bucket()
+            .bucket("stream-bucket")
+            .send()
+            .await
+            .unwrap();
+        let body = aws_sdk_s3::primitives::ByteStream::from_path(&file)
+            .await
+            .unwrap();
+        s3.put_object()
+            .bucket("stream-bucket")
+            .key("stream.bin")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let got = s3
+            .get_object()
+            .bucket("stream-bucket")
+            .key("stream.bin")
+            .send()
+            .await
+            .unwrap();
+        let bytes = got.body.collect().await.unwrap().into_bytes();
+        assert!(
+            bytes.as_ref() == data.as_slice(),
+            "the streamed object differs"
+        );
+        let wrong = client("not-the-secret");
+        let body = aws_sdk_s3::primitives::ByteStream::from_path(&file)
+            .await
+            .unwrap();
+        let e = wrong
+            .put_object()
+            .bucket("stream-bucket")
+            .key("other.bin")
+            .body(body)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            aws_sdk_s3::error::ProvideErrorMetadata::code(&e),
+            Some("SignatureDoesNotMatch")
+        );
+    });
+    assert!(serve.log().contains("S3.PutObject 200"), "{}", serve.log());
+}

@@ -243,7 +243,19 @@ impl Server {
                 headers: &req.headers,
                 body: &req.body,
             };
-            if let Err(e) = sigv4::verify(&signed, credentials, OffsetDateTime::now_utc()) {
+            let checked =
+                sigv4::verify(&signed, credentials, OffsetDateTime::now_utc()).and_then(|auth| {
+                    // A body in signed chunks: every chunk's signature too.
+                    match (req.header("x-amz-content-sha256"), req.header("x-amz-date")) {
+                        (Some(h), Some(date))
+                            if h.starts_with("STREAMING-AWS4-HMAC-SHA256-PAYLOAD") =>
+                        {
+                            sigv4::verify_chunks(&req.body, &auth, credentials, date)
+                        }
+                        _ => Ok(()),
+                    }
+                });
+            if let Err(e) = checked {
                 let error = auth_error(&e, face);
                 return match face {
                     Face::S3 | Face::Admin => s3::error_response(&req, &error),
