@@ -612,3 +612,64 @@ fn streamed_uploads_in_signed_chunks_are_checked() {
     });
     assert!(serve.log().contains("S3.PutObject 200"), "{}", serve.log());
 }
+
+/// The operator's commands (`s3thaw jobs`, `s3thaw report ID`) show the same on both backends.
+#[test]
+fn jobs_and_report_commands_on_both_backends() {
+    let home = tempfile::tempdir().unwrap();
+    let script = contract_script("one_job.rhai").display().to_string();
+    let job_of = |out: &Output| {
+        let stdout = text(&out.stdout);
+        assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("job: "))
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("no job id in:\n{stdout}"))
+    };
+    let state = home.path().join("sim").display().to_string();
+    let sim_flags = ["--state", state.as_str()];
+    let sim_job = job_of(&s3thaw(
+        &["run", &script, "--quiet", "--state", &state],
+        &[],
+        home.path(),
+    ));
+    let serve = Serve::start(&[]);
+    let aws_flags = ["--backend", "aws", "--endpoint-url", serve.url.as_str()];
+    let env = aws_env(SECRET_KEY);
+    let aws_job = job_of(&s3thaw(
+        &[&["run", script.as_str(), "--quiet"][..], &aws_flags[..]].concat(),
+        &env,
+        home.path(),
+    ));
+    for command in [vec!["jobs"], vec!["report", "JOB"]] {
+        let with = |job: &str, flags: &[&str]| -> Vec<String> {
+            command
+                .iter()
+                .map(|a| {
+                    if *a == "JOB" {
+                        job.to_string()
+                    } else {
+                        a.to_string()
+                    }
+                })
+                .chain(flags.iter().map(|f| f.to_string()))
+                .collect()
+        };
+        let sim_args = with(&sim_job, &sim_flags);
+        let aws_args = with(&aws_job, &aws_flags);
+        let sim_args: Vec<&str> = sim_args.iter().map(String::as_str).collect();
+        let aws_args: Vec<&str> = aws_args.iter().map(String::as_str).collect();
+        let sim = s3thaw(&sim_args, &[], home.path());
+        let aws = s3thaw(&aws_args, &env, home.path());
+        assert!(
+            sim.status.success() && aws.status.success(),
+            "{}\n{}",
+            text(&sim.stderr),
+            text(&aws.stderr)
+        );
+        let (sim_out, aws_out) = (normalize(&text(&sim.stdout)), normalize(&text(&aws.stdout)));
+        assert_eq!(sim_out, aws_out, "`s3thaw {}` differs", command.join(" "));
+        assert!(sim_out.contains("Complete"), "{sim_out}");
+    }
+}
