@@ -217,10 +217,11 @@ impl Backend for Simulator {
 
     fn wait_step(&self, _poll: Duration, deadline: OffsetDateTime) -> Result<()> {
         let deadline = clock::from_datetime(deadline);
-        let target =
-            self.with_world(|w| Ok(next_event(w)?.map_or(deadline, |event| event.min(deadline))))?;
+        let (now, target) = self.with_world(|w| {
+            let target = next_event(w)?.map_or(deadline, |event| event.min(deadline));
+            Ok((w.now, target))
+        })?;
         // Always advance at least a millisecond so a caller polling in a loop makes progress.
-        let now = self.with_world(|w| Ok(w.now))?;
         self.transact((target - now).max(1), |_| Ok(()))
     }
 
