@@ -106,6 +106,18 @@ impl Error {
         Error::new("AccessDenied", message).status(403)
     }
 
+    /// Throttling: the service asks the client to slow down (S3's 503 `SlowDown`, the SDKs'
+    /// `Throttling*` codes). Rate controllers count these.
+    pub fn is_throttle(&self) -> bool {
+        is_throttle_code(&self.code)
+    }
+
+    /// Worth trying again unchanged: throttling, the service's own 5xx failures and request
+    /// time-outs. The one list of transient errors: retries, retry plans and hints all ask here.
+    pub fn is_transient(&self) -> bool {
+        is_transient_code(&self.code) || self.status.is_some_and(|s| s >= 500)
+    }
+
     /// The error as the object map a script sees.
     pub fn to_map(&self) -> Map {
         let mut map = Map::new();
@@ -166,4 +178,29 @@ impl From<std::io::Error> for Error {
     fn from(error: std::io::Error) -> Self {
         Error::internal(format!("I/O: {error}"))
     }
+}
+
+/// Throttling codes, as S3 and the SDKs spell them.
+pub fn is_throttle_code(code: &str) -> bool {
+    matches!(
+        code,
+        "SlowDown"
+            | "Throttling"
+            | "ThrottlingException"
+            | "TooManyRequests"
+            | "RequestLimitExceeded"
+    )
+}
+
+/// Transient codes (throttling included). Completion reports carry only a code and an HTTP
+/// status, so this is the test for their rows too (with status >= 500).
+pub fn is_transient_code(code: &str) -> bool {
+    is_throttle_code(code)
+        || matches!(
+            code,
+            "InternalError"
+                | "ServiceUnavailable"
+                | "RequestTimeout"
+                | "GlacierExpeditedRetrievalNotAvailable"
+        )
 }

@@ -14,6 +14,7 @@ pub mod report;
 pub mod restore;
 pub mod s3;
 pub mod sim;
+pub mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;

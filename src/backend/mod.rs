@@ -101,6 +101,10 @@ aws_enum!(
 );
 
 impl Tier {
+    /// RestoreObject's default tier when a request names none (AWS: Standard). The one default:
+    /// the script API, `serve` and the aws backend all use it.
+    pub const DEFAULT: Tier = Tier::Standard;
+
     /// Smaller is faster: used by the overlapping-restore rules ("this tier is faster").
     pub fn speed_rank(self) -> u8 {
         match self {
@@ -193,6 +197,28 @@ pub fn bucket_arn(bucket: &str) -> String {
 
 pub fn object_arn(bucket: &str, key: &str) -> String {
     format!("arn:aws:s3:::{bucket}/{key}")
+}
+
+/// An S3 ARN split into bucket and key: `arn:aws:s3:::bucket` gives `(bucket, None)`,
+/// `arn:aws:s3:::bucket/key/with/slashes` gives `(bucket, Some(key))`. Other partitions
+/// (`aws-cn`, `aws-us-gov`) are accepted; anything else is `None`.
+pub fn parse_s3_arn(arn: &str) -> Option<(&str, Option<&str>)> {
+    let rest = ["arn:aws:s3:::", "arn:aws-cn:s3:::", "arn:aws-us-gov:s3:::"]
+        .iter()
+        .find_map(|p| arn.strip_prefix(p))?;
+    let (bucket, key) = match rest.split_once('/') {
+        Some((b, k)) => (b, Some(k)),
+        None => (rest, None),
+    };
+    (!bucket.is_empty()).then_some((bucket, key))
+}
+
+/// A bucket given by name or by ARN, as Batch Operations' report and target fields accept.
+pub fn bucket_of(name_or_arn: &str) -> &str {
+    match parse_s3_arn(name_or_arn) {
+        Some((bucket, None)) => bucket,
+        _ => name_or_arn,
+    }
 }
 
 /// PutObject's input.
@@ -352,6 +378,26 @@ pub enum JobOperation {
 }
 
 impl JobOperation {
+    /// The restore operation of a job, with Batch Operations' rules checked in one place:
+    /// `GlacierJobTier` is STANDARD or BULK (CreateJob refuses EXPEDITED), and
+    /// `ExpirationInDays`, when given, is 1 or more.
+    pub fn restore(days: Option<i64>, tier: Tier) -> Result<JobOperation> {
+        if tier == Tier::Expedited {
+            return Err(Error::invalid_request(
+                "Batch Operations restores support the STANDARD and BULK tiers only, not EXPEDITED",
+            )
+            .hint("use s3::restore_object (or restore::direct) for Expedited retrievals"));
+        }
+        let days = days
+            .map(|d| {
+                u32::try_from(d).ok().filter(|d| *d >= 1).ok_or_else(|| {
+                    Error::invalid_request(format!("ExpirationInDays must be 1 or more, not {d}"))
+                })
+            })
+            .transpose()?;
+        Ok(JobOperation::InitiateRestore { days, tier })
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             JobOperation::InitiateRestore { .. } => "S3InitiateRestoreObject",

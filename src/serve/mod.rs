@@ -2,7 +2,7 @@
 //! CLI, an SDK, s3thaw's own `aws` backend) can talk to it.
 //!
 //! - S3 REST (path-style and virtual-hosted) in `s3.rs`,
-//! - S3 Control REST-XML under `/v20180820/jobs` in `s3control.rs`,
+//! - S3 Control REST-XML under `/v20180820/jobs` in `control.rs`,
 //! - IAM's Query protocol and STS `GetCallerIdentity` in `iam.rs`,
 //! - a simulator-only admin endpoint under `/_s3thaw/` in `admin.rs` (the virtual clock),
 //! - SigV4 verification in `sigv4.rs`.
@@ -12,10 +12,10 @@
 //! each request is handled on tokio's blocking pool.
 
 pub mod admin;
+pub mod control;
 pub mod iam;
 pub mod multipart;
 pub mod s3;
-pub mod s3control;
 pub mod sigv4;
 pub mod xml;
 
@@ -259,7 +259,7 @@ impl Server {
                 let error = auth_error(&e, face);
                 return match face {
                     Face::S3 | Face::Admin => s3::error_response(&req, &error),
-                    Face::Control => s3control::error_response(&req, &error),
+                    Face::Control => control::error_response(&req, &error),
                     Face::Query => iam::error_response(&req, &error),
                 }
                 .op(format!("Auth {}", error.code));
@@ -267,7 +267,7 @@ impl Server {
         }
         match face {
             Face::S3 => s3::handle(self, &req),
-            Face::Control => s3control::handle(self, &req),
+            Face::Control => control::handle(self, &req),
             Face::Query => iam::handle(self, &req),
             Face::Admin => admin::handle(self, &req),
         }

@@ -14,10 +14,10 @@
 //! Operations) and `iam.rs` (roles, policies, evaluation); this file only holds the plumbing.
 
 mod clock;
+mod control;
 mod faults;
 mod iam;
-mod jobs;
-mod objects;
+mod s3;
 mod store;
 
 use std::collections::BTreeMap;
@@ -102,7 +102,7 @@ impl Simulator {
             clock::advance(&tx, advance)?;
         }
         let world = World::load(&tx)?;
-        jobs::advance_all(&world)?;
+        control::advance_all(&world)?;
         let out = f(&world)?;
         tx.commit()?;
         Ok(out)
@@ -125,7 +125,7 @@ impl Simulator {
         key: &str,
         tier: Option<ArchiveAccessTier>,
     ) -> Result<()> {
-        self.with_world(|w| objects::set_access_tier(w, bucket, key, tier))
+        self.with_world(|w| s3::set_access_tier(w, bucket, key, tier))
     }
 
     /// Sets the virtual time (never backwards) and whether it stands still between waits.
@@ -136,16 +136,16 @@ impl Simulator {
             .map_err(|_| Error::internal("simulator state lock poisoned"))?;
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         // Bring the world up to the current time first, so nothing due is skipped.
-        jobs::advance_all(&World::load(&tx)?)?;
+        control::advance_all(&World::load(&tx)?)?;
         let target = clock::set(&tx, at.map(clock::from_datetime), frozen)?;
-        jobs::advance_all(&World::load(&tx)?)?;
+        control::advance_all(&World::load(&tx)?)?;
         tx.commit()?;
         Ok(clock::to_datetime(target))
     }
 
     /// How many jobs may be Active at once (0: no limit, the default).
     pub fn set_capacity(&self, jobs: u32) -> Result<()> {
-        self.with_world(|w| jobs::set_capacity(w, jobs))
+        self.with_world(|w| control::set_capacity(w, jobs))
     }
 
     /// Makes some S3 requests fail with 503 `SlowDown` or 500 `InternalError` (0 turns off).
@@ -184,12 +184,12 @@ impl Simulator {
         storage_class: StorageClass,
         size: u64,
     ) -> Result<u64> {
-        self.with_world(|w| objects::seed(w, bucket, count, prefix, storage_class, size))
+        self.with_world(|w| s3::seed(w, bucket, count, prefix, storage_class, size))
     }
 }
 
 fn next_event(w: &World) -> Result<Option<Millis>> {
-    let candidates = [jobs::next_event(w)?, objects::next_event(w)?];
+    let candidates = [control::next_event(w)?, s3::next_event(w)?];
     Ok(candidates.into_iter().flatten().min())
 }
 
@@ -231,49 +231,47 @@ impl Backend for Simulator {
 
     fn create_bucket(&self, name: &str, region: Option<&str>) -> Result<BucketInfo> {
         validate_bucket_name(name)?;
-        self.s3(faults::Request::S3, |w| {
-            objects::create_bucket(w, name, region)
-        })
+        self.s3(faults::Request::S3, |w| s3::create_bucket(w, name, region))
     }
 
     fn put_bucket_versioning(&self, bucket: &str, enabled: bool) -> Result<()> {
         self.s3(faults::Request::S3, |w| {
-            objects::put_bucket_versioning(w, bucket, enabled)
+            s3::put_bucket_versioning(w, bucket, enabled)
         })
     }
 
     fn get_bucket_versioning(&self, bucket: &str) -> Result<bool> {
         self.s3(faults::Request::S3, |w| {
-            objects::get_bucket_versioning(w, bucket)
+            s3::get_bucket_versioning(w, bucket)
         })
     }
 
     fn delete_bucket(&self, name: &str) -> Result<()> {
-        self.s3(faults::Request::S3, |w| objects::delete_bucket(w, name))
+        self.s3(faults::Request::S3, |w| s3::delete_bucket(w, name))
     }
 
     fn list_buckets(&self) -> Result<Vec<BucketInfo>> {
-        self.s3(faults::Request::S3, objects::list_buckets)
+        self.s3(faults::Request::S3, s3::list_buckets)
     }
 
     fn put_object(&self, request: PutObject) -> Result<ObjectWritten> {
-        self.s3(faults::Request::S3, |w| objects::put_object(w, request))
+        self.s3(faults::Request::S3, |w| s3::put_object(w, request))
     }
 
     fn get_object(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<Vec<u8>> {
         self.s3(faults::Request::S3, |w| {
-            objects::get_object(w, bucket, key, version_id)
+            s3::get_object(w, bucket, key, version_id)
         })
     }
 
     fn head_object(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<ObjectHead> {
         self.s3(faults::Request::S3, |w| {
-            objects::head_object(w, bucket, key, version_id)
+            s3::head_object(w, bucket, key, version_id)
         })
     }
 
     fn list_objects(&self, request: &ListObjects) -> Result<Page<ObjectSummary>> {
-        self.s3(faults::Request::S3, |w| objects::list_objects(w, request))
+        self.s3(faults::Request::S3, |w| s3::list_objects(w, request))
     }
 
     fn list_object_versions(
@@ -283,7 +281,7 @@ impl Backend for Simulator {
         continuation: Option<&str>,
     ) -> Result<Page<ObjectVersion>> {
         self.s3(faults::Request::S3, |w| {
-            objects::list_object_versions(w, bucket, prefix, continuation)
+            s3::list_object_versions(w, bucket, prefix, continuation)
         })
     }
 
@@ -294,22 +292,22 @@ impl Backend for Simulator {
         storage_class: Option<StorageClass>,
     ) -> Result<ObjectWritten> {
         self.s3(faults::Request::S3, |w| {
-            objects::copy_object(w, source, destination, storage_class)
+            s3::copy_object(w, source, destination, storage_class)
         })
     }
 
     fn delete_object(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<Deleted> {
         self.s3(faults::Request::S3, |w| {
-            objects::delete_object(w, bucket, key, version_id)
+            s3::delete_object(w, bucket, key, version_id)
         })
     }
 
     fn delete_objects(&self, bucket: &str, ids: &[ObjectId]) -> Result<Vec<Result<Deleted>>> {
         self.s3(faults::Request::S3, |w| {
-            objects::require_bucket(w, bucket)?;
+            s3::require_bucket(w, bucket)?;
             Ok(ids
                 .iter()
-                .map(|id| objects::delete_object(w, bucket, &id.key, id.version_id.as_deref()))
+                .map(|id| s3::delete_object(w, bucket, &id.key, id.version_id.as_deref()))
                 .collect())
         })
     }
@@ -322,7 +320,7 @@ impl Backend for Simulator {
         request: RestoreRequest,
     ) -> Result<RestoreOutcome> {
         self.s3(faults::Request::Restore, |w| {
-            objects::restore_object(w, bucket, key, version_id, request)
+            s3::restore_object(w, bucket, key, version_id, request)
         })
     }
 
@@ -333,7 +331,7 @@ impl Backend for Simulator {
                 .iter()
                 .map(|o| match faults::admit(w, faults::Request::S3)? {
                     Some(fault) => Ok(Err(fault)),
-                    None => Ok(objects::head_object(
+                    None => Ok(s3::head_object(
                         w,
                         &o.bucket,
                         &o.key,
@@ -359,13 +357,8 @@ impl Backend for Simulator {
                         return Ok(Err(fault));
                     }
                     w.tx.execute_batch("SAVEPOINT restore_one")?;
-                    let answer = objects::restore_object(
-                        w,
-                        &o.bucket,
-                        &o.key,
-                        o.version_id.as_deref(),
-                        *request,
-                    );
+                    let answer =
+                        s3::restore_object(w, &o.bucket, &o.key, o.version_id.as_deref(), *request);
                     w.tx.execute_batch(if answer.is_ok() {
                         "RELEASE restore_one"
                     } else {
@@ -379,15 +372,15 @@ impl Backend for Simulator {
     }
 
     fn create_job(&self, spec: &JobSpec) -> Result<String> {
-        self.with_world(|w| jobs::create(w, spec))
+        self.with_world(|w| control::create(w, spec))
     }
 
     fn describe_job(&self, job_id: &str) -> Result<Job> {
-        self.with_world(|w| jobs::describe(w, job_id))
+        self.with_world(|w| control::describe(w, job_id))
     }
 
     fn list_jobs(&self, statuses: &[JobStatus], next: Option<&str>) -> Result<Page<JobSummary>> {
-        self.with_world(|w| jobs::list(w, statuses, next))
+        self.with_world(|w| control::list(w, statuses, next))
     }
 
     fn update_job_status(
@@ -396,19 +389,19 @@ impl Backend for Simulator {
         requested: RequestedJobStatus,
         reason: Option<&str>,
     ) -> Result<JobStatus> {
-        self.with_world(|w| jobs::update_status(w, job_id, requested, reason))
+        self.with_world(|w| control::update_status(w, job_id, requested, reason))
     }
 
     fn update_job_priority(&self, job_id: &str, priority: i32) -> Result<i32> {
-        self.with_world(|w| jobs::update_priority(w, job_id, priority))
+        self.with_world(|w| control::update_priority(w, job_id, priority))
     }
 
     fn get_job_tagging(&self, job_id: &str) -> Result<BTreeMap<String, String>> {
-        self.with_world(|w| jobs::get_tags(w, job_id))
+        self.with_world(|w| control::get_tags(w, job_id))
     }
 
     fn put_job_tagging(&self, job_id: &str, tags: &BTreeMap<String, String>) -> Result<()> {
-        self.with_world(|w| jobs::put_tags(w, job_id, tags))
+        self.with_world(|w| control::put_tags(w, job_id, tags))
     }
 
     fn create_role(

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::World;
 use super::clock::{self, Millis, SECOND};
 use super::iam::{self, AssumedRole};
-use super::objects;
+use super::s3;
 use crate::backend::*;
 use crate::errors::{Error, Result};
 use crate::formats::inventory::{InventoryDataReader, InventoryManifest, verify_md5};
@@ -670,7 +670,7 @@ fn prepare(w: &World, job: &mut JobRow, at: Millis) -> Result<()> {
         );
         return Ok(());
     }
-    let object = match objects::find(
+    let object = match s3::find(
         w,
         &manifest.bucket,
         &manifest.key,
@@ -709,7 +709,7 @@ fn prepare(w: &World, job: &mut JobRow, at: Millis) -> Result<()> {
         fail(job, at, "AccessDenied", reason);
         return Ok(());
     }
-    let body = objects::get_object(
+    let body = s3::get_object(
         w,
         &manifest.bucket,
         &manifest.key,
@@ -759,7 +759,7 @@ fn check_report_writable(
     job: &JobRow,
     report: &ReportSpec,
 ) -> std::result::Result<(), String> {
-    if objects::require_bucket(w, &report.bucket).is_err() {
+    if s3::require_bucket(w, &report.bucket).is_err() {
         return Err(format!(
             "The completion report bucket {} does not exist",
             report.bucket
@@ -827,13 +827,12 @@ fn load_tasks(
                         job.role_arn
                     ));
                 }
-                let data =
-                    objects::get_object(w, &manifest.bucket, &file.key, None).map_err(|e| {
-                        format!(
-                            "Reading the inventory data file {arn} failed: {}",
-                            e.message
-                        )
-                    })?;
+                let data = s3::get_object(w, &manifest.bucket, &file.key, None).map_err(|e| {
+                    format!(
+                        "Reading the inventory data file {arn} failed: {}",
+                        e.message
+                    )
+                })?;
                 verify_md5(&data, &file.md5_checksum)
                     .map_err(|e| format!("Inventory data file {arn}: {e}"))?;
                 for row in InventoryDataReader::new(data.as_slice(), &columns) {
@@ -962,8 +961,8 @@ fn run_task(
             .bucket(bucket)
             .key(key));
     }
-    let object = objects::find(w, bucket, key, version_id)?;
-    objects::restore(w, &object, request, true, at)
+    let object = s3::find(w, bucket, key, version_id)?;
+    s3::restore(w, &object, request, true, at)
 }
 
 /// Ends the job in `terminal` status, writing its completion report if tasks ran.
@@ -1030,7 +1029,7 @@ fn write_report(w: &World, job: &JobRow, report: &ReportSpec, at: Millis) -> Res
         let body = writer.finish().map_err(Error::internal)?;
         let md5 = hex::encode(Md5::digest(&body));
         let key = results_file_key(report.prefix.as_deref(), &job.id, &md5, outcome);
-        objects::put_object(
+        s3::put_object(
             &at_world,
             PutObject {
                 bucket: report.bucket.clone(),
@@ -1053,7 +1052,7 @@ fn write_report(w: &World, job: &JobRow, report: &ReportSpec, at: Millis) -> Res
         results,
         report_schema: REPORT_SCHEMA.to_string(),
     };
-    objects::put_object(
+    s3::put_object(
         &at_world,
         PutObject {
             bucket: report.bucket.clone(),
