@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 use rhai::{Array, Dynamic, Map};
 
 use crate::api::report::Report;
-use crate::cli::{BackendArgs, EXIT_RUNTIME, EXIT_USAGE, open_backend};
+use crate::app::{BackendArgs, EXIT_RUNTIME, EXIT_USAGE, open_backend};
 use crate::engine::{RunSettings, Session, error_of};
 use crate::errors::Error;
 

@@ -8,6 +8,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod api;
+pub mod app;
 pub mod backend;
 pub mod cli;
 pub mod docs;
