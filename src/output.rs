@@ -12,9 +12,9 @@ use comfy_table::{ColumnConstraint, ContentArrangement, LineStyle, Table, TableS
 use rhai::{Array, Dynamic, Map};
 use serde_json::Value as Json;
 
-use crate::api::manifest::Manifest;
-use crate::api::report::Report;
 use crate::formats::report::TaskStatus;
+use crate::ops::manifest::Manifest;
+use crate::ops::report::Report;
 
 /// Rows shown of a long list before the rest is counted.
 pub const MAX_ROWS: usize = 20;
@@ -540,9 +540,8 @@ pub fn to_json(value: &Dynamic) -> Json {
         return Json::Array(blob.iter().map(|b| Json::from(*b)).collect());
     }
     if let Some(report) = value.read_lock::<Report>() {
-        let mut r = report.clone();
         return serde_json::json!({
-            "job_id": to_json(&crate::api::report::report_methods::job_id(&mut r)),
+            "job_id": report.job_id(),
             "total": report.rows().len(),
             "succeeded": report.count(TaskStatus::Succeeded),
             "failed": report.count(TaskStatus::Failed),
