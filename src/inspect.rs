@@ -1,67 +1,31 @@
 //! `s3thaw jobs` and `s3thaw report JOB_ID`: the two things operators check most, answered
-//! through the script API (`batch::list`, `batch::describe`, `report::load`) so they show
-//! exactly what a script would see, printed as tables.
+//! from the backend and `crate::ops` directly, shown in the shapes the script API gives
+//! (`batch::list`, `batch::describe`, `report::load`) and printed as tables. No script runs.
 
-use std::io::IsTerminal;
+use rhai::{Dynamic, Map};
 
-use rhai::{Array, Dynamic, Map};
-
-use crate::api::report::Report;
+use crate::api::batch::{describe_map, summary_map};
 use crate::app::{BackendArgs, EXIT_RUNTIME, EXIT_USAGE, open_backend};
-use crate::engine::{RunSettings, Session, error_of};
+use crate::backend::{Backend, JobStatus};
 use crate::errors::Error;
+use crate::ops::report::{Report, load_for_job};
 
-/// An error without a script to point into: code, message, details and hint, in the same
-/// shape as a script's uncaught error.
+/// An error without a script to point into: code and message, then the same details and hint
+/// as a script's uncaught error.
 pub fn error_text(e: &Error) -> String {
-    let mut out = format!("error[{}]: {}\n", e.code, e.message);
-    let details = [
-        ("bucket", e.bucket.clone()),
-        ("key", e.key.clone()),
-        ("job_id", e.job_id.clone()),
-    ];
-    for (name, value) in details {
-        if let Some(value) = value {
-            out.push_str(&format!("  = {name}: {value}\n"));
-        }
-    }
-    if let Some(hint) = e.hint.clone().or_else(|| crate::hints::for_error(e)) {
-        out.push_str(&format!("  = hint: {hint}\n"));
-    }
-    out
+    format!(
+        "error[{}]: {}\n{}",
+        e.code,
+        e.message,
+        crate::engine::error_details(e)
+    )
 }
 
-fn session(backend: &BackendArgs) -> Result<Session, u8> {
-    let backend = open_backend(backend).map_err(|e| {
+fn backend(args: &BackendArgs) -> Result<Box<dyn Backend>, u8> {
+    open_backend(args).map_err(|e| {
         eprintln!("error: {}", e.message);
         EXIT_USAGE
-    })?;
-    let settings = RunSettings {
-        vars: Default::default(),
-        yes: false,
-        quiet: !std::io::stderr().is_terminal(),
-    };
-    Ok(Session::new(backend, settings, None))
-}
-
-/// Evaluates `script` with `vars` in scope.
-fn eval(session: &mut Session, script: &str, vars: Vec<(&str, Dynamic)>) -> Result<Dynamic, Error> {
-    for (name, value) in vars {
-        session.scope.push(name.to_string(), value);
-    }
-    session
-        .engine
-        .eval_with_scope::<Dynamic>(&mut session.scope, script)
-        .map_err(|e| error_of(&e))
-}
-
-fn maps(value: Dynamic) -> Vec<Map> {
-    value
-        .try_cast::<Array>()
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|v| v.try_cast::<Map>())
-        .collect()
+    })
 }
 
 fn print_json(value: &serde_json::Value) {
@@ -70,86 +34,66 @@ fn print_json(value: &serde_json::Value) {
     );
 }
 
+fn fail(e: &Error) -> u8 {
+    eprint!("{}", error_text(e));
+    EXIT_RUNTIME
+}
+
+/// The job summaries in `statuses`, as `batch::list` gives them.
+fn list(backend: &dyn Backend, statuses: &[String]) -> Result<Vec<Map>, Error> {
+    let statuses = statuses
+        .iter()
+        .map(|s| {
+            s.parse::<JobStatus>().map_err(|e| {
+                Error::invalid_argument(format!("batch::list: option `statuses`: {}", e.message))
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(crate::ops::jobs::list(backend, &statuses)?
+        .iter()
+        .map(summary_map)
+        .collect())
+}
+
 /// `s3thaw jobs`: the jobs table.
-pub fn jobs(backend: &BackendArgs, statuses: &[String], json: bool) -> u8 {
-    let mut session = match session(backend) {
-        Ok(s) => s,
+pub fn jobs(args: &BackendArgs, statuses: &[String], json: bool) -> u8 {
+    let backend = match backend(args) {
+        Ok(b) => b,
         Err(code) => return code,
     };
-    let statuses: Array = statuses.iter().map(|s| Dynamic::from(s.clone())).collect();
-    let listed = eval(
-        &mut session,
-        "batch::list(#{ statuses: statuses })",
-        vec![("statuses", statuses.into())],
-    );
-    match listed {
+    match list(backend.as_ref(), statuses) {
         Ok(list) if json => {
-            print_json(&crate::output::to_json(&list));
+            let list: rhai::Array = list.into_iter().map(Dynamic::from_map).collect();
+            print_json(&crate::output::to_json(&list.into()));
             0
         }
         Ok(list) => {
-            crate::progress::print_line(&crate::output::jobs_table(&maps(list)));
+            crate::progress::print_line(&crate::output::jobs_table(&list));
             0
         }
-        Err(e) => {
-            eprint!("{}", error_text(&e));
-            EXIT_RUNTIME
-        }
-    }
-}
-
-/// The full id of the job `prefix` names: itself, or the one job id starting with it.
-fn resolve_id(session: &mut Session, prefix: &str) -> Result<String, Error> {
-    let ids: Vec<String> = maps(eval(session, "batch::list()", vec![])?)
-        .iter()
-        .filter_map(|j| j.get("id").map(|v| v.to_string()))
-        .collect();
-    if ids.iter().any(|id| id == prefix) {
-        return Ok(prefix.to_string());
-    }
-    let matching: Vec<&String> = ids.iter().filter(|id| id.starts_with(prefix)).collect();
-    match matching.as_slice() {
-        [one] => Ok((*one).clone()),
-        [] => Ok(prefix.to_string()),
-        many => Err(Error::invalid_argument(format!(
-            "`{prefix}` names {} jobs: {}",
-            many.len(),
-            many.iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-        .hint("give more of the id")),
+        Err(e) => fail(&e),
     }
 }
 
 /// `s3thaw report JOB_ID`: the job's card, then its completion report.
-pub fn report(backend: &BackendArgs, job_id: &str, json: bool) -> u8 {
-    let mut session = match session(backend) {
-        Ok(s) => s,
+pub fn report(args: &BackendArgs, job_id: &str, json: bool) -> u8 {
+    let backend = match backend(args) {
+        Ok(b) => b,
         Err(code) => return code,
     };
-    let outcome = (|| -> Result<(Map, Result<Dynamic, Error>), Error> {
-        let id = resolve_id(&mut session, job_id)?;
-        let job = eval(
-            &mut session,
-            "batch::describe(id)",
-            vec![("id", id.clone().into())],
-        )?
-        .try_cast::<Map>()
-        .unwrap_or_default();
-        let report = eval(&mut session, "report::load(id)", vec![]);
-        Ok((job, report))
-    })();
-    let (job, report) = match outcome {
+    let found = crate::ops::jobs::resolve_id(backend.as_ref(), job_id).and_then(|id| {
+        let job = describe_map(backend.as_ref(), &id)?;
+        Ok((job, load_for_job(backend.as_ref(), &id)))
+    });
+    let (job, report): (Map, Result<Report, Error>) = match found {
         Ok(found) => found,
-        Err(e) => {
-            eprint!("{}", error_text(&e));
-            return EXIT_RUNTIME;
-        }
+        Err(e) => return fail(&e),
     };
     if json {
-        let report = report.as_ref().ok().map(crate::output::to_json);
+        let report = report
+            .as_ref()
+            .ok()
+            .map(|r| crate::output::to_json(&Dynamic::from(r.clone())));
         print_json(&serde_json::json!({
             "job": crate::output::to_json(&Dynamic::from_map(job)),
             "report": report,
@@ -158,17 +102,12 @@ pub fn report(backend: &BackendArgs, job_id: &str, json: bool) -> u8 {
     }
     crate::progress::print_line(&crate::output::job_card(&job));
     match report {
-        Ok(value) => {
+        Ok(r) => {
             let role = job.get("role_arn").map(|r| r.to_string());
-            if let Some(r) = value.read_lock::<Report>() {
-                let text = crate::output::report_text(&r, role.as_deref());
-                crate::progress::print_line(&format!("\n{text}"));
-            }
+            let text = crate::output::report_text(&r, role.as_deref());
+            crate::progress::print_line(&format!("\n{text}"));
             0
         }
-        Err(e) => {
-            eprint!("{}", error_text(&e));
-            EXIT_RUNTIME
-        }
+        Err(e) => fail(&e),
     }
 }
