@@ -35,17 +35,19 @@ pub mod manifest_api {
     /// print(m.len());
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn from_keys(bucket: &str, keys: Array) -> RhaiResult<Manifest> {
-        let mut manifest = Manifest::default();
-        for key in keys {
-            let key = key.into_immutable_string().map_err(|t| {
-                Error::invalid_argument(format!(
-                    "manifest::from_keys: keys must be strings, not {t}"
-                ))
-            })?;
-            manifest.push(bucket, &key, None)?;
-        }
-        Ok(manifest)
+    pub fn from_keys(ctx: NativeCallContext, bucket: &str, keys: Array) -> RhaiResult<Manifest> {
+        support::pure(&ctx, || {
+            let mut manifest = Manifest::default();
+            for key in keys {
+                let key = key.into_immutable_string().map_err(|t| {
+                    Error::invalid_argument(format!(
+                        "manifest::from_keys: keys must be strings, not {t}"
+                    ))
+                })?;
+                manifest.push(bucket, &key, None)?;
+            }
+            Ok(manifest)
+        })
     }
 
     /// Reads a local CSV manifest in AWS's format (URL-encoded keys). A malformed file fails
@@ -55,11 +57,13 @@ pub mod manifest_api {
     /// let m = manifest::read("manifest.csv");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn read(path: &str) -> RhaiResult<Manifest> {
-        let bytes = std::fs::read(path).map_err(|e| {
-            Error::invalid_argument(format!("manifest::read: cannot read `{path}`: {e}"))
-        })?;
-        Ok(parse_csv(path, &bytes)?)
+    pub fn read(ctx: NativeCallContext, path: &str) -> RhaiResult<Manifest> {
+        support::pure(&ctx, || {
+            let bytes = std::fs::read(path).map_err(|e| {
+                Error::invalid_argument(format!("manifest::read: cannot read `{path}`: {e}"))
+            })?;
+            Ok(parse_csv(path, &bytes)?)
+        })
     }
 
     /// A manifest of the objects in a bucket, built by listing it page by page (millions of
@@ -141,10 +145,10 @@ pub mod manifest_api {
 
 #[export_module]
 pub mod manifest_methods {
-    use rhai::{Array, Map};
+    use rhai::{Array, Map, NativeCallContext};
 
     use super::Manifest;
-    use crate::api::{RhaiResult, object, opt_str};
+    use crate::api::{RhaiResult, object, opt_str, support};
     use crate::errors::Error;
 
     /// Adds an object to the manifest.
@@ -153,8 +157,13 @@ pub mod manifest_methods {
     /// m.add("my-archive", "photo.jpg");
     /// ```
     #[rhai_fn(global, name = "add", return_raw)]
-    pub fn add(manifest: &mut Manifest, bucket: &str, key: &str) -> RhaiResult<()> {
-        Ok(manifest.push(bucket, key, None)?)
+    pub fn add(
+        ctx: NativeCallContext,
+        manifest: &mut Manifest,
+        bucket: &str,
+        key: &str,
+    ) -> RhaiResult<()> {
+        support::pure(&ctx, || Ok(manifest.push(bucket, key, None)?))
     }
 
     /// Adds one version of an object (every row then needs a version id).
@@ -164,12 +173,13 @@ pub mod manifest_methods {
     /// ```
     #[rhai_fn(global, name = "add", return_raw)]
     pub fn add_version(
+        ctx: NativeCallContext,
         manifest: &mut Manifest,
         bucket: &str,
         key: &str,
         version_id: &str,
     ) -> RhaiResult<()> {
-        Ok(manifest.push(bucket, key, Some(version_id))?)
+        support::pure(&ctx, || Ok(manifest.push(bucket, key, Some(version_id))?))
     }
 
     /// The number of objects listed.
@@ -219,10 +229,12 @@ pub mod manifest_methods {
     /// m.write("manifest.csv");
     /// ```
     #[rhai_fn(global, name = "write", pure, return_raw)]
-    pub fn write(manifest: &mut Manifest, path: &str) -> RhaiResult<()> {
-        let csv = manifest.to_csv()?;
-        std::fs::write(path, csv).map_err(|e| {
-            Error::invalid_argument(format!("m.write: cannot write `{path}`: {e}")).into()
+    pub fn write(ctx: NativeCallContext, manifest: &mut Manifest, path: &str) -> RhaiResult<()> {
+        support::pure(&ctx, || {
+            let csv = manifest.to_csv()?;
+            std::fs::write(path, csv).map_err(|e| {
+                Error::invalid_argument(format!("m.write: cannot write `{path}`: {e}")).into()
+            })
         })
     }
 
