@@ -249,3 +249,52 @@ pub struct PermanentFailure {
     pub message: String,
     pub fix: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(key: &str, code: &str, http_status: u16) -> ReportRow {
+        ReportRow {
+            bucket: "b".into(),
+            key: key.into(),
+            version_id: None,
+            status: TaskStatus::Failed,
+            http_status,
+            error_code: Some(code.into()),
+            message: format!("{code} happened"),
+        }
+    }
+
+    #[test]
+    fn the_retry_plan_retries_what_errors_calls_transient() {
+        let mut ok = failed("fine", "", 202);
+        ok.status = TaskStatus::Succeeded;
+        ok.error_code = None;
+        let report = Report::new(
+            Some("job-1".into()),
+            vec![
+                ok,
+                failed("slow", "SlowDown", 503),
+                failed("timeout", "RequestTimeout", 400),
+                failed("throttled", "ThrottlingException", 400),
+                failed("odd", "Mystery", 500),
+                failed("denied", "AccessDenied", 403),
+                failed("running", "RestoreAlreadyInProgress", 409),
+            ],
+        );
+        let plan = report.retry_plan().expect("a plan");
+        let retried: Vec<&str> = plan.retry.iter().map(|r| r.key).collect();
+        assert_eq!(retried, ["slow", "timeout", "throttled", "odd"]);
+        assert_eq!(plan.in_progress, 1);
+        assert_eq!(plan.permanent.len(), 1);
+        assert_eq!(plan.permanent[0].key, "denied");
+        assert!(plan.permanent[0].fix.contains("s3:RestoreObject"));
+        assert_eq!(report.by_error().get("SlowDown"), Some(&1));
+        assert!(
+            report
+                .summary()
+                .starts_with("Completion report of job job-1: 7 tasks, 1 succeeded, 6 failed")
+        );
+    }
+}
