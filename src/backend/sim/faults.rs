@@ -68,7 +68,7 @@ fn draw(seed: u64, n: u64) -> f64 {
 /// The jitter of the n-th client retry's backoff, in [0, 1): reproducible, spread like the
 /// SDK's random full jitter.
 pub(super) fn jitter(n: u64) -> f64 {
-    draw(0x5eed_0f_b4c0ff, n)
+    draw(0x5eed_0fb4_c0ff, n)
 }
 
 /// Decides whether a request is refused; the counters it updates are committed either way.
