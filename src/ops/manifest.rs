@@ -241,7 +241,7 @@ pub fn from_listing(
                 bucket: bucket.to_string(),
                 prefix: filter.prefix.clone(),
                 continuation: next.take(),
-                max_keys: None,
+                ..ListObjects::default()
             })?;
             for o in page.items.iter().filter(|o| wanted(Some(o.storage_class))) {
                 let listed = Listed {
