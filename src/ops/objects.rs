@@ -76,3 +76,60 @@ pub fn states(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::sim::Simulator;
+    use crate::backend::{PutObject, RestoreRequest, StorageClass, Tier};
+
+    struct Seen(Vec<u64>);
+
+    impl Progress for Seen {
+        fn set(&mut self, done: u64) {
+            self.0.push(done);
+        }
+    }
+
+    #[test]
+    fn states_of_a_manifest_with_progress() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let sim = Simulator::open(dir.path()).expect("a simulator");
+        sim.create_bucket("cold-bucket", None).expect("a bucket");
+        let put = |key: &str, class: StorageClass| {
+            sim.put_object(PutObject {
+                bucket: "cold-bucket".into(),
+                key: key.into(),
+                body: b"x".to_vec(),
+                storage_class: Some(class),
+                ..PutObject::default()
+            })
+            .expect("an object");
+        };
+        put("cold", StorageClass::Glacier);
+        put("asked", StorageClass::Glacier);
+        put("warm", StorageClass::Standard);
+        let request = RestoreRequest {
+            days: Some(1),
+            tier: Tier::Bulk,
+        };
+        sim.restore_object("cold-bucket", "asked", None, request)
+            .expect("a restore");
+        let mut m = Manifest::default();
+        for key in ["cold", "asked", "warm", "gone"] {
+            m.push("cold-bucket", key, None).expect("a row");
+        }
+        let mut seen = Seen(Vec::new());
+        let states = states(&sim, &m, &[0, 1, 2, 3], 4, &mut seen);
+        assert_eq!(
+            states,
+            [
+                ObjectState::NotRequested,
+                ObjectState::InProgress,
+                ObjectState::NotArchived,
+                ObjectState::Missing
+            ]
+        );
+        assert_eq!(seen.0, [4]);
+    }
+}

@@ -343,3 +343,50 @@ pub fn preflight(backend: &dyn Backend, spec: &JobSpec) -> Result<Vec<Finding>> 
     }
     Ok(f.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::sim::Simulator;
+
+    fn spec(tier: Tier, days: Option<u32>) -> JobSpec {
+        JobSpec {
+            manifest: ManifestLocation {
+                bucket: "b".into(),
+                key: "manifest.csv".into(),
+                version_id: None,
+                etag: "\"0\"".into(),
+                format: ManifestFormat::BatchOperationsCsv,
+                fields: vec![ManifestField::Bucket, ManifestField::Key],
+            },
+            operation: JobOperation::InitiateRestore { days, tier },
+            role_arn: "arn:aws:iam::111122223333:role/nobody".into(),
+            priority: 10,
+            report: None,
+            description: None,
+            confirmation_required: true,
+            tags: Default::default(),
+            client_request_token: "t".into(),
+        }
+    }
+
+    fn codes(spec: &JobSpec) -> Vec<String> {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let sim = Simulator::open(dir.path()).expect("a simulator");
+        preflight(&sim, spec)
+            .expect("findings")
+            .into_iter()
+            .map(|f| format!("{}:{}", f.level.as_str(), f.code))
+            .collect()
+    }
+
+    #[test]
+    fn expedited_is_found_in_the_spec_and_the_rest_still_checked() {
+        assert_eq!(
+            codes(&spec(Tier::Expedited, Some(1))),
+            ["error:ExpeditedInJob", "error:RoleNotFound"]
+        );
+        assert_eq!(codes(&spec(Tier::Bulk, Some(1))), ["error:RoleNotFound"]);
+        assert_eq!(codes(&spec(Tier::Bulk, Some(0))), ["error:InvalidRequest"]);
+    }
+}
