@@ -243,6 +243,58 @@ pub mod cost_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn breakdown(ctx: NativeCallContext, estimate: Map) -> RhaiResult<String> {
-        support::pure(&ctx, || Ok(ops::breakdown(&estimate_of_map(&estimate)?)))
+        support::pure(&ctx, || {
+            Ok(crate::output::estimate_text(&estimate_of_map(&estimate)?))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_estimate_map_reads_back_as_the_same_estimate() {
+        let mut by_class = std::collections::BTreeMap::new();
+        by_class.insert(
+            "GLACIER".to_string(),
+            ClassCost {
+                objects: 3,
+                bytes: 3 << 30,
+                retrieval_usd: 0.0075,
+                request_usd: 0.000075,
+                restored_storage_usd: 0.002301,
+            },
+        );
+        let estimate = RestoreEstimate {
+            objects: 4,
+            bytes: (3 << 30) + 10,
+            retrieval_usd: 0.0075,
+            request_usd: 0.000075,
+            batch_usd: 0.25,
+            restored_storage_usd: 0.002301,
+            total_usd: 0.259876,
+            archive_overhead_usd_per_month: 0.000001,
+            by_class,
+            not_archived: 1,
+            unavailable: 0,
+            missing: 2,
+            tier: Tier::Bulk,
+            days: 3,
+            method: Method::Batch,
+            prices: "us-east-1 (2024)".into(),
+            notes: vec!["a note".into()],
+        };
+        let read = estimate_of_map(&estimate_map(&estimate)).expect("an estimate");
+        assert_eq!(read, estimate);
+        let text = crate::output::estimate_text(&read);
+        assert!(
+            text.starts_with("Restore estimate, BULK tier, 3 day(s):"),
+            "{text}"
+        );
+        assert!(text.contains("Total: $0.2599\n  - a note\n"), "{text}");
+        let mut wrong = estimate_map(&estimate);
+        wrong.insert("tier".into(), "FAST".into());
+        assert!(estimate_of_map(&wrong).is_err());
     }
 }

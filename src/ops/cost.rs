@@ -1,6 +1,7 @@
 //! What a restore of a manifest's objects will cost before it runs, and what deleting archived
 //! objects early costs, from the one price table in `crate::pricing`. The estimate is a typed
-//! value; the script binding turns it into a map, and the breakdown table is drawn from it.
+//! value; the script binding turns it into a map, and `crate::output::estimate_text` draws the
+//! breakdown table from it.
 
 use std::collections::BTreeMap;
 
@@ -218,39 +219,6 @@ pub fn estimate(
         prices: format!("{} ({})", prices.region, prices.as_of),
         notes,
     })
-}
-
-/// An estimate as a table, one line per archive class plus the fees, the total and the notes.
-pub fn breakdown(e: &RestoreEstimate) -> String {
-    let mut table = crate::output::table();
-    table.set_header([
-        "",
-        "objects",
-        "GB",
-        "retrieval",
-        "requests",
-        "restored copy",
-    ]);
-    for (class, c) in &e.by_class {
-        table.add_row([
-            class.clone(),
-            c.objects.to_string(),
-            format!("{:.2}", c.bytes as f64 / (1u64 << 30) as f64),
-            format!("${:.4}", c.retrieval_usd),
-            format!("${:.4}", c.request_usd),
-            format!("${:.4}", c.restored_storage_usd),
-        ]);
-    }
-    let mut text = format!(
-        "Restore estimate, {} tier, {} day(s):\n{table}\n",
-        e.tier, e.days
-    );
-    text.push_str(&format!("Batch Operations fees: ${:.4}\n", e.batch_usd));
-    text.push_str(&format!("Total: ${:.4}\n", e.total_usd));
-    for note in &e.notes {
-        text.push_str(&format!("  - {note}\n"));
-    }
-    text
 }
 
 /// The early-deletion charge of deleting objects now.
