@@ -134,6 +134,7 @@ pub mod cost_api {
     use crate::errors::Error;
     use crate::ops::cost::{self as ops, EstimateRequest, Method};
     use crate::pricing::PriceTable;
+    use crate::progress::Counter;
 
     /// The price table estimates use: us-east-1 list prices (2023-2024). Change fields and
     /// pass it back as `cost::estimate(m, #{ prices: p })`.
@@ -199,11 +200,9 @@ pub mod cost_api {
                 prices,
                 region,
             };
-            Ok(estimate_map(&ops::estimate(
-                host.backend.as_ref(),
-                &m,
-                &request,
-            )?))
+            let mut progress = Counter::new(host.quiet, "objects priced");
+            let estimate = ops::estimate(host.backend.as_ref(), &m, &request, &mut progress)?;
+            Ok(estimate_map(&estimate))
         })
     }
 
@@ -228,7 +227,8 @@ pub mod cost_api {
     #[rhai_fn(return_raw)]
     pub fn early_deletion(ctx: NativeCallContext, m: Manifest) -> RhaiResult<Map> {
         support::call(&ctx, |host| {
-            let charge = ops::early_deletion(host.backend.as_ref(), &m)?;
+            let mut progress = Counter::new(host.quiet, "objects priced");
+            let charge = ops::early_deletion(host.backend.as_ref(), &m, &mut progress)?;
             Ok(object([
                 ("usd", charge.usd.into()),
                 ("objects", (charge.objects as i64).into()),

@@ -380,17 +380,6 @@ pub fn confirm_destructive(host: &Host, what: &str) -> Result<()> {
     }
 }
 
-/// Gives an error raised by a native function the position of the script's call, so uncaught
-/// errors point at the line that made the call.
-pub fn located<T>(pos: rhai::Position, result: RhaiResult<T>) -> RhaiResult<T> {
-    result.map_err(|mut e| {
-        if e.position().is_none() {
-            e.set_position(pos);
-        }
-        e
-    })
-}
-
 /// Asks a yes/no question on the terminal (stderr, stdin); only `y` or `yes` is a yes.
 pub fn ask_terminal(question: &str) -> Result<bool> {
     use std::io::{BufRead, Write};

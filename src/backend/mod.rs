@@ -546,6 +546,12 @@ pub trait Backend {
     /// (never past the deadline); the simulator jumps its clock to its next event, so waiting
     /// for a 5-hour restore costs nothing.
     fn wait_step(&self, poll: Duration, deadline: OffsetDateTime) -> Result<()>;
+    /// On a virtual clock, the next instant something changes by itself (a restore finishing,
+    /// a copy expiring, a job step), so a poller can skip reads that could only repeat the last
+    /// answer. `None` on AWS, where time is real and nothing is known in advance.
+    fn next_change(&self) -> Result<Option<OffsetDateTime>> {
+        Ok(None)
+    }
     /// The simulator, for the `sim::` functions; `None` on AWS.
     fn simulator(&self) -> Option<&sim::Simulator> {
         None

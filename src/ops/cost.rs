@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 
 use crate::backend::{ArchiveAccessTier, Backend, StorageClass, Tier};
 use crate::errors::{Error, Result};
+use crate::ops::Progress;
 use crate::ops::manifest::Manifest;
-use crate::ops::objects::is_missing_code;
+use crate::ops::restore::{State, state_of_head};
 use crate::pricing::{PriceTable, Source, early_deletion_usd, round_usd};
 
 const CHUNK: usize = 1_000;
@@ -23,10 +24,12 @@ pub struct ObjectFacts {
     pub last_modified: time::OffsetDateTime,
 }
 
-/// Calls `f` with the facts of every row that exists; returns how many rows do not.
+/// Calls `f` with the facts of every row that exists; returns how many rows do not. `progress`
+/// counts the rows looked at.
 pub fn for_each_object(
     backend: &dyn Backend,
     m: &Manifest,
+    progress: &mut dyn Progress,
     mut f: impl FnMut(&ObjectFacts),
 ) -> Result<u64> {
     let mut missing = 0;
@@ -41,21 +44,23 @@ pub fn for_each_object(
                     size: l.size,
                     last_modified: l.last_modified,
                 }),
-                _ => ask.push(crate::ops::objects::object_ref(m, i)),
+                _ => ask.push(m.object_ref(i)),
             }
         }
         for head in backend.head_objects(&ask, 64) {
-            match head {
-                Ok(h) => f(&ObjectFacts {
-                    class: h.storage_class,
-                    access_tier: h.archive_status,
-                    size: h.size,
-                    last_modified: h.last_modified,
-                }),
-                Err(e) if is_missing_code(&e.code) => missing += 1,
-                Err(e) => return Err(e),
+            if state_of_head(&head) == State::Missing {
+                missing += 1;
+                continue;
             }
+            let h = head?;
+            f(&ObjectFacts {
+                class: h.storage_class,
+                access_tier: h.archive_status,
+                size: h.size,
+                last_modified: h.last_modified,
+            });
         }
+        progress.set(chunk.last().map_or(0, |last| *last as u64 + 1));
     }
     Ok(missing)
 }
@@ -145,6 +150,7 @@ pub fn estimate(
     backend: &dyn Backend,
     m: &Manifest,
     request: &EstimateRequest,
+    progress: &mut dyn Progress,
 ) -> Result<RestoreEstimate> {
     let tier = request.tier;
     let method = match request.method {
@@ -159,7 +165,7 @@ pub fn estimate(
     };
     let prices = &request.prices;
     let mut objects = Vec::new();
-    let missing = for_each_object(backend, m, |facts| {
+    let missing = for_each_object(backend, m, progress, |facts| {
         objects.push((source_of(facts), facts.size))
     })?;
     let e = crate::pricing::estimate(objects, tier, request.days, method == Method::Batch, prices);
@@ -232,10 +238,14 @@ pub struct EarlyDeletion {
 
 /// What deleting the objects of `m` now would cost: the rest of each object's minimum storage
 /// duration (GLACIER 90 days, DEEP_ARCHIVE 180, ...), pro rata.
-pub fn early_deletion(backend: &dyn Backend, m: &Manifest) -> Result<EarlyDeletion> {
+pub fn early_deletion(
+    backend: &dyn Backend,
+    m: &Manifest,
+    progress: &mut dyn Progress,
+) -> Result<EarlyDeletion> {
     let now = backend.now()?;
     let (mut usd, mut objects) = (0.0, 0);
-    for_each_object(backend, m, |facts| {
+    for_each_object(backend, m, progress, |facts| {
         let age = (now - facts.last_modified).as_seconds_f64() / 86_400.0;
         let charge = early_deletion_usd(facts.class, facts.size, age);
         if charge > 0.0 {

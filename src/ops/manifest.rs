@@ -5,7 +5,8 @@
 use std::rc::Rc;
 
 use crate::backend::{
-    Backend, ListObjects, ManifestField, ManifestFormat, ManifestLocation, PutObject, StorageClass,
+    Backend, ListObjects, ManifestField, ManifestFormat, ManifestLocation, ObjectRef, PutObject,
+    StorageClass,
 };
 use crate::errors::{Error, Result};
 use crate::formats::inventory::InventoryManifest;
@@ -83,6 +84,16 @@ impl Manifest {
             bucket: &rows.buckets[rows.bucket_of[i] as usize],
             key: &rows.text[start..key_end],
             version_id: rows.versioned.then(|| &rows.text[key_end..version_end]),
+        }
+    }
+
+    /// Row `i` as an object reference, as the backend's calls take it.
+    pub fn object_ref(&self, i: usize) -> ObjectRef {
+        let row = self.row(i);
+        ObjectRef {
+            bucket: row.bucket.to_string(),
+            key: row.key.to_string(),
+            version_id: row.version_id.map(str::to_string),
         }
     }
 

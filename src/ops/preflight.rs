@@ -10,7 +10,7 @@ use crate::errors::Result;
 use crate::formats::inventory::{InventoryDataReader, InventoryManifest};
 use crate::formats::manifest::CsvManifestReader;
 use crate::formats::report::report_prefix;
-use crate::ops::objects::{ObjectState, state_of};
+use crate::ops::restore::{State, state_of_head};
 use crate::policy::{Decision, PolicyDocument};
 
 /// Objects whose class, state and permission are checked one by one; beyond this, a warning
@@ -283,12 +283,12 @@ pub fn preflight(backend: &dyn Backend, spec: &JobSpec) -> Result<Vec<Finding>> 
         }
     }
     for (row, head) in rows.iter().zip(backend.head_objects(&rows, 64)) {
-        match state_of(&head) {
-            ObjectState::Missing => tally("MissingObjects", &row.key),
-            ObjectState::NotArchived => tally("NotArchived", &row.key),
-            ObjectState::Restored => tally("AlreadyRestored", &row.key),
-            ObjectState::InProgress => tally("RestoreInProgress", &row.key),
-            ObjectState::NotRequested | ObjectState::Unknown => {}
+        match state_of_head(&head) {
+            State::Missing => tally("MissingObjects", &row.key),
+            State::NotArchived => tally("NotArchived", &row.key),
+            State::Restored => tally("AlreadyRestored", &row.key),
+            State::InProgress => tally("RestoreInProgress", &row.key),
+            State::NotRequested | State::Unknown => {}
         }
         if let Ok(h) = &head {
             let intelligent =

@@ -568,6 +568,13 @@ impl Backend for AwsBackend {
         }
     }
 
+    fn next_change(&self) -> Result<Option<OffsetDateTime>> {
+        match self.sim_clock() {
+            Some(clock) => clock.next_event(&self.signing()?),
+            None => Ok(None),
+        }
+    }
+
     fn sleep(&self, duration: Duration) -> Result<()> {
         match self.sim_clock() {
             Some(clock) => clock.advance(duration, &self.signing()?),

@@ -267,6 +267,10 @@ impl Backend for Simulator {
         self.transact((target - now).max(1), |_| Ok(()))
     }
 
+    fn next_change(&self) -> Result<Option<OffsetDateTime>> {
+        self.next_event()
+    }
+
     fn simulator(&self) -> Option<&Simulator> {
         Some(self)
     }
