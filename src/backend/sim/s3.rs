@@ -10,7 +10,7 @@ use md5::{Digest, Md5};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::World;
-use super::clock::{self, HOUR, MINUTE, Millis};
+use super::clock::{self, Millis};
 use crate::backend::*;
 use crate::errors::{Error, Result};
 
@@ -661,18 +661,9 @@ pub(super) fn restore_duration(
     at: Millis,
     from_batch: bool,
 ) -> Millis {
-    let deep = object.storage_class == StorageClass::DeepArchive
-        || object.archive_tier == Some(ArchiveAccessTier::DeepArchiveAccess);
-    let (low, high) = match (deep, tier) {
-        (false, Tier::Expedited) => (MINUTE, 5 * MINUTE),
-        // Since 2023, Standard restores started by Batch Operations begin returning objects
-        // within minutes and still finish within the 3-5 hour window.
-        (false, Tier::Standard) if from_batch => (MINUTE, 5 * HOUR),
-        (false, Tier::Standard) => (3 * HOUR, 5 * HOUR),
-        (false, Tier::Bulk) => (5 * HOUR, 12 * HOUR),
-        (true, Tier::Expedited) | (true, Tier::Standard) => (6 * HOUR, 12 * HOUR),
-        (true, Tier::Bulk) => (24 * HOUR, 48 * HOUR),
-    };
+    let deep = is_deep(object.storage_class, object.archive_tier);
+    let (low, high) = restore_window(deep, tier, from_batch);
+    let (low, high) = (low.as_millis() as Millis, high.as_millis() as Millis);
     low + ((high - low) as f64 * draw(seed, object, at)) as Millis
 }
 
