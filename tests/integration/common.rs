@@ -92,6 +92,7 @@ pub fn project_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A file in AWS's own formats under `tests/fixtures/` (see its README).
 pub fn fixture(path: &str) -> String {
     project_root()
         .join("../shared/fixtures")
