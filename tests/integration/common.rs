@@ -95,7 +95,7 @@ pub fn project_root() -> PathBuf {
 /// A file in AWS's own formats under `tests/fixtures/` (see its README).
 pub fn fixture(path: &str) -> String {
     project_root()
-        .join("../shared/fixtures")
+        .join("tests/fixtures")
         .join(path)
         .display()
         .to_string()

@@ -1,4 +1,4 @@
-//! AWS's file formats read through the script API: the fixtures in ../shared/fixtures.
+//! AWS's file formats read through the script API: the fixtures in tests/fixtures/.
 
 use crate::common::*;
 

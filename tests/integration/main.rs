@@ -14,4 +14,5 @@ mod jobs;
 mod repl;
 mod restore;
 mod simulator;
+mod stands_alone;
 mod tutorial;
