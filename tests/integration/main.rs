@@ -8,6 +8,7 @@ mod support;
 mod awscli;
 mod cli;
 mod contract;
+mod doc_examples;
 mod formats;
 mod golden;
 mod jobs;
