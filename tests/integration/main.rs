@@ -6,6 +6,7 @@ mod common;
 mod support;
 
 mod awscli;
+mod cited_tests;
 mod cli;
 mod contract;
 mod doc_examples;
