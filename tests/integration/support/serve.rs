@@ -1,6 +1,9 @@
 //! Helpers for tests that talk to `s3thaw serve`: start one on a free loopback port, stop it
 //! with Ctrl-C, and run the binary with a clean environment (nothing from the developer's AWS
 //! setup leaks in).
+//!
+//! A child process rather than `serve` on a thread: it costs about 30 ms more per server (see
+//! BENCHMARKS.md, "Contract suite"), and it tests what users run, the Ctrl-C exit and the log.
 
 #![allow(dead_code)]
 
