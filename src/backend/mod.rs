@@ -273,6 +273,10 @@ pub struct ObjectSummary {
     pub etag: String,
     pub storage_class: StorageClass,
     pub last_modified: OffsetDateTime,
+    /// The `RestoreStatus` element, when the listing asked for it
+    /// (`OptionalObjectAttributes=RestoreStatus`) and the object has a restore running or a
+    /// restored copy; `None` otherwise (never requested, or the copy expired).
+    pub restore: Option<RestoreState>,
 }
 
 /// One entry of ListObjectVersions: a version or a delete marker.
@@ -300,8 +304,13 @@ pub struct Page<T> {
 pub struct ListObjects {
     pub bucket: String,
     pub prefix: Option<String>,
+    /// The previous page's `next`; wins over `start_after`.
     pub continuation: Option<String>,
+    /// `StartAfter`: list keys after this one (it need not exist).
+    pub start_after: Option<String>,
     pub max_keys: Option<u32>,
+    /// `OptionalObjectAttributes=RestoreStatus`: fill each entry's `restore`.
+    pub restore_status: bool,
 }
 
 /// An object anywhere: bucket, key and optional version.
@@ -492,6 +501,36 @@ pub struct Policy {
     pub id: String,
 }
 
+/// How a client retries transient failures: the AWS SDK's retry settings as s3thaw configures
+/// them, and the simulator's rehearsal of the same (on its virtual clock), so a rehearsal under
+/// `sim::set_faults` behaves as the real run would.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// Tries in all, the first included.
+    pub max_attempts: u32,
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+/// The one retry policy of s3thaw's S3, S3 Control and IAM requests (the SDK's exponential
+/// backoff with full jitter: before try n+1 it waits `jitter * min(initial * 2^(n-1), max)`).
+pub const RETRIES: RetryPolicy = RetryPolicy {
+    max_attempts: 8,
+    initial_backoff: Duration::from_secs(1),
+    max_backoff: Duration::from_secs(20),
+};
+
+impl RetryPolicy {
+    /// The wait after failed try `attempt` (1-based), for a jitter in `[0, 1)`.
+    pub fn backoff(&self, attempt: u32, jitter: f64) -> Duration {
+        let exp = self
+            .initial_backoff
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
+            .min(self.max_backoff);
+        exp.mul_f64(jitter.clamp(0.0, 1.0))
+    }
+}
+
 /// Everything s3thaw asks of AWS, one method per API call. Methods block: the AWS backend owns a
 /// tokio runtime, the simulator needs none.
 pub trait Backend {
@@ -507,6 +546,12 @@ pub trait Backend {
     /// (never past the deadline); the simulator jumps its clock to its next event, so waiting
     /// for a 5-hour restore costs nothing.
     fn wait_step(&self, poll: Duration, deadline: OffsetDateTime) -> Result<()>;
+    /// On a virtual clock, the next instant something changes by itself (a restore finishing,
+    /// a copy expiring, a job step), so a poller can skip reads that could only repeat the last
+    /// answer. `None` on AWS, where time is real and nothing is known in advance.
+    fn next_change(&self) -> Result<Option<OffsetDateTime>> {
+        Ok(None)
+    }
     /// The simulator, for the `sim::` functions; `None` on AWS.
     fn simulator(&self) -> Option<&sim::Simulator> {
         None

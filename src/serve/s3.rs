@@ -306,6 +306,10 @@ fn list_objects_v2(sim: &dyn Backend, req: &Request, bucket: &str) -> Answer {
         .transpose()?;
     let start_after = req.query("start-after").map(str::to_string);
     let mut after = token.or(start_after.clone());
+    // `x-amz-optional-object-attributes: RestoreStatus` (a comma-separated list on the wire).
+    let restore_status = req
+        .header("x-amz-optional-object-attributes")
+        .is_some_and(|v| v.split(',').any(|a| a.trim() == "RestoreStatus"));
     let mut contents: Vec<ObjectSummary> = Vec::new();
     let mut prefixes: Vec<String> = Vec::new();
     let listing = |after: &Option<String>, max: usize| {
@@ -313,7 +317,9 @@ fn list_objects_v2(sim: &dyn Backend, req: &Request, bucket: &str) -> Answer {
             bucket: bucket.to_string(),
             prefix: (!prefix.is_empty()).then(|| prefix.clone()),
             continuation: after.clone(),
+            start_after: None,
             max_keys: Some(max as u32),
+            restore_status,
         })
     };
     // Pages of the simulator's listing until `limit` entries (objects and common prefixes).
@@ -371,8 +377,14 @@ fn list_objects_v2(sim: &dyn Backend, req: &Request, bucket: &str) -> Answer {
             .el("LastModified", time_xml(o.last_modified))
             .el("ETag", &o.etag)
             .el("Size", o.size.to_string())
-            .el("StorageClass", o.storage_class.as_str())
-            .end();
+            .el("StorageClass", o.storage_class.as_str());
+        if let Some(r) = &o.restore {
+            w.start("RestoreStatus")
+                .el("IsRestoreInProgress", r.ongoing.to_string())
+                .opt("RestoreExpiryDate", r.expiry.map(time_xml))
+                .end();
+        }
+        w.end();
     }
     for p in &prefixes {
         w.start("CommonPrefixes").el("Prefix", enc(p)).end();

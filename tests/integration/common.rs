@@ -136,3 +136,17 @@ t::upload_samples(cfg);
 let location = t::upload_manifest(cfg);
 let role = t::create_role(cfg);
 "#;
+
+/// A field of a map as a bool.
+pub fn b(map: &Map, key: &str) -> bool {
+    map.get(key)
+        .and_then(|v| v.as_bool().ok())
+        .unwrap_or_else(|| panic!("no bool `{key}` in {map:?}"))
+}
+
+/// A field of a map as an array.
+pub fn a(map: &Map, key: &str) -> rhai::Array {
+    map.get(key)
+        .and_then(|v| v.clone().try_cast::<rhai::Array>())
+        .unwrap_or_else(|| panic!("no array `{key}` in {map:?}"))
+}

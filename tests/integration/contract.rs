@@ -326,6 +326,24 @@ fn restore_prefix_and_estimate_playbooks_on_both_backends() {
 }
 
 #[test]
+fn restore_tracking_by_listing_and_head_on_both_backends() {
+    let out = contract(&contract_script("tracking.rhai"), &[], "ok: tracking");
+    for line in [
+        "listed before: 41 rows, 0 with a restore",
+        "listed during: 40 ongoing",
+        "status list: total 41, restored 0, in progress 40, not requested 0, not archived 1, missing 0, unknown 0; requests list true, head false",
+        "status head: total 41, restored 0, in progress 40, not requested 0, not archived 1, missing 0, unknown 0; requests list false, head true",
+        "after wait: total 41, restored 40, in progress 0, not requested 0, not archived 1, missing 0, unknown 0, complete true, expiry known true",
+        "listed after: 40 restored with an expiry",
+        "extended 40, not restored 1, later expiry true",
+        "after expiry: total 41, restored 0, in progress 0, not requested 40, not archived 1",
+        "wait on expired copies: RestoreNotRequested",
+    ] {
+        assert!(out.contains(line), "missing `{line}` in:\n{out}");
+    }
+}
+
+#[test]
 fn client_side_restores_of_a_manifest_on_both_backends() {
     let out = contract(&contract_script("restore.rhai"), &[], "ok: restore");
     for line in [

@@ -70,6 +70,15 @@ impl SimClock {
         time_of(&answer)
     }
 
+    /// When the simulator behind `serve` next changes by itself, if anything is scheduled.
+    pub fn next_event(&self, signing: &Signing) -> Result<Option<OffsetDateTime>> {
+        let answer = self.call("GET", "/_s3thaw/clock", "", signing)?;
+        match answer.get("next_event") {
+            Some(Json::String(at)) => parse_rfc3339(at).map(Some),
+            _ => Ok(None),
+        }
+    }
+
     pub fn advance(&self, by: Duration, signing: &Signing) -> Result<()> {
         let query = format!("seconds={}", by.as_secs_f64());
         self.call("POST", "/_s3thaw/clock/advance", &query, signing)

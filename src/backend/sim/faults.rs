@@ -65,6 +65,12 @@ fn draw(seed: u64, n: u64) -> f64 {
     (h >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// The jitter of the n-th client retry's backoff, in [0, 1): reproducible, spread like the
+/// SDK's random full jitter.
+pub(super) fn jitter(n: u64) -> f64 {
+    draw(0x5eed_0fb4_c0ff, n)
+}
+
 /// Decides whether a request is refused; the counters it updates are committed either way.
 pub(super) fn admit(w: &World, request: Request) -> Result<Option<Error>> {
     if request == Request::Restore {

@@ -413,12 +413,17 @@ pub(super) fn list_objects(w: &World, request: &ListObjects) -> Result<Page<Obje
     let prefix = request.prefix.clone().unwrap_or_default();
     // One lower bound, so each page is an index range scan (two bounds made SQLite scan from
     // the prefix on every page: quadratic in the listing's length).
-    let lower = match &request.continuation {
+    let lower = match request
+        .continuation
+        .as_ref()
+        .or(request.start_after.as_ref())
+    {
         Some(after) if after.as_str() >= prefix.as_str() => format!("{after}\0"),
         _ => prefix.clone(),
     };
     let mut stmt = w.tx.prepare_cached(
-        "SELECT key, size, etag, storage_class, last_modified FROM objects
+        "SELECT key, size, etag, storage_class, last_modified, restore_done, restore_expiry
+         FROM objects
          WHERE bucket = ?1 AND is_latest = 1 AND is_delete_marker = 0
            AND key >= ?2 AND key < ?3
          ORDER BY key LIMIT ?4",
@@ -433,18 +438,40 @@ pub(super) fn list_objects(w: &World, request: &ListObjects) -> Result<Page<Obje
                 r.get::<_, String>(2)?,
                 class,
                 r.get::<_, i64>(4)?,
+                r.get::<_, Option<Millis>>(5)?,
+                r.get::<_, Option<Millis>>(6)?,
             ))
         },
     )?;
     let mut items = Vec::new();
     for row in rows {
-        let (key, size, etag, class, modified) = row?;
+        let (key, size, etag, class, modified, done, expiry) = row?;
+        // The same phases as HEAD's x-amz-restore (StoredObject::restore_phase).
+        let restore = match done {
+            Some(done) if request.restore_status => {
+                if w.now < done {
+                    Some(RestoreState {
+                        ongoing: true,
+                        expiry: None,
+                    })
+                } else if expiry.is_some_and(|e| w.now >= e) {
+                    None
+                } else {
+                    Some(RestoreState {
+                        ongoing: false,
+                        expiry: expiry.map(clock::to_datetime),
+                    })
+                }
+            }
+            _ => None,
+        };
         items.push(ObjectSummary {
             key,
             size: size as u64,
             etag,
             storage_class: class.parse()?,
             last_modified: clock::to_datetime(modified),
+            restore,
         });
     }
     let next = if items.len() > limit as usize {
