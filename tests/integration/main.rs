@@ -17,4 +17,5 @@ mod repl;
 mod restore;
 mod simulator;
 mod stands_alone;
+mod tracking;
 mod tutorial;
