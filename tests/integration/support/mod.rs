@@ -1,3 +1,3 @@
 //! Helpers for tests that need a running server.
 
-pub mod serve;
+pub(crate) mod serve;
