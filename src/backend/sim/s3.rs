@@ -105,7 +105,7 @@ impl StoredObject {
         })
     }
 
-    pub fn restore_phase(&self, now: Millis) -> RestorePhase {
+    pub(super) fn restore_phase(&self, now: Millis) -> RestorePhase {
         match self.restore {
             None => RestorePhase::NotRequested,
             Some(r) if now < r.done => RestorePhase::Ongoing,
@@ -116,7 +116,7 @@ impl StoredObject {
 
     /// The Intelligent-Tiering archive tier the object sits in now: a completed restore moves
     /// it back to the frequent access tier.
-    pub fn current_archive_tier(&self, now: Millis) -> Option<ArchiveAccessTier> {
+    pub(super) fn current_archive_tier(&self, now: Millis) -> Option<ArchiveAccessTier> {
         if self.storage_class != StorageClass::IntelligentTiering {
             return None;
         }
@@ -126,12 +126,12 @@ impl StoredObject {
         }
     }
 
-    pub fn is_archived(&self, now: Millis) -> bool {
+    pub(super) fn is_archived(&self, now: Millis) -> bool {
         self.storage_class.is_archive() || self.current_archive_tier(now).is_some()
     }
 
     /// Whether GET may read it now.
-    pub fn is_readable(&self, now: Millis) -> bool {
+    pub(super) fn is_readable(&self, now: Millis) -> bool {
         !self.is_archived(now) || matches!(self.restore_phase(now), RestorePhase::Restored { .. })
     }
 }
