@@ -5,7 +5,7 @@
 //!   by `scripts/restore-prefix.rhai` with BULK for 14 days, from listing to the last object
 //!   readable.
 //!
-//! ```text
+//! ```sh
 //! cargo bench --bench tracking
 //! S3THAW_BENCH_OBJECTS=100000 S3THAW_BENCH_PREFIX_OBJECTS=40000 cargo bench --bench tracking
 //! ```

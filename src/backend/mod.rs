@@ -662,6 +662,59 @@ pub trait Backend {
     ) -> Result<crate::policy::Decision>;
 }
 
+/// How long a restore takes, from AWS's documented typical times (SEMANTICS.md): the earliest
+/// and latest completion after the request, for an object in a Deep Archive class or tier
+/// (`deep`) or a Glacier Flexible Retrieval class or tier. `from_batch`: Standard restores
+/// started by Batch Operations begin returning objects within minutes (AWS's 2023
+/// improvement) and still finish within the 3-5 hour window. The simulator draws from these
+/// windows; estimates and preflight warn from them.
+pub fn restore_window(deep: bool, tier: Tier, from_batch: bool) -> (Duration, Duration) {
+    const MINUTE: u64 = 60;
+    const HOUR: u64 = 3600;
+    let (low, high) = match (deep, tier) {
+        (false, Tier::Expedited) => (MINUTE, 5 * MINUTE),
+        (false, Tier::Standard) if from_batch => (MINUTE, 5 * HOUR),
+        (false, Tier::Standard) => (3 * HOUR, 5 * HOUR),
+        (false, Tier::Bulk) => (5 * HOUR, 12 * HOUR),
+        (true, Tier::Expedited) | (true, Tier::Standard) => (6 * HOUR, 12 * HOUR),
+        (true, Tier::Bulk) => (24 * HOUR, 48 * HOUR),
+    };
+    (Duration::from_secs(low), Duration::from_secs(high))
+}
+
+/// Whether objects of `class` restore from the Deep Archive tier (its slower windows).
+pub fn is_deep(class: StorageClass, tier: Option<ArchiveAccessTier>) -> bool {
+    class == StorageClass::DeepArchive || tier == Some(ArchiveAccessTier::DeepArchiveAccess)
+}
+
+/// The margin `days` should leave after the slowest restore of a campaign, so the first
+/// copies do not expire before the last ones come back and there is time to use them.
+pub const EXPIRY_MARGIN: Duration = Duration::from_secs(24 * 3600);
+
+/// A warning when restored copies living `days` may expire before the slowest restore of
+/// objects of `classes` with `tier` completes (plus [`EXPIRY_MARGIN`]); `None` when `days`
+/// is long enough. Copies expire `days` after the request (rounded up to midnight UTC), so the
+/// first copies to arrive are gone first.
+pub fn short_days_warning(days: u32, tier: Tier, classes: &[StorageClass]) -> Option<String> {
+    let slowest = classes
+        .iter()
+        .filter(|c| c.is_archive() || **c == StorageClass::IntelligentTiering)
+        .map(|c| (*c, restore_window(is_deep(*c, None), tier, true).1))
+        .max_by_key(|(_, d)| *d)?;
+    let needed = slowest.1 + EXPIRY_MARGIN;
+    let lives = Duration::from_secs(u64::from(days) * 24 * 3600);
+    if lives >= needed {
+        return None;
+    }
+    let hours = slowest.1.as_secs() / 3600;
+    let suggest = needed.as_secs().div_ceil(24 * 3600);
+    Some(format!(
+        "days={days} is shorter than the slowest restore window ({hours}h for {} with {tier}) plus a {}-day margin: the first restored copies may expire before the last objects come back; use days={suggest} or more",
+        slowest.0,
+        EXPIRY_MARGIN.as_secs() / 86400
+    ))
+}
+
 /// Checks a bucket name against S3's rules, so bad names fail before any request.
 pub fn validate_bucket_name(name: &str) -> Result<()> {
     let fail = |why: &str| {
@@ -715,6 +768,22 @@ mod tests {
             let e = validate_bucket_name(bad).unwrap_err();
             assert_eq!(e.code, "InvalidBucketName", "{bad}");
         }
+    }
+
+    #[test]
+    fn short_days_are_warned_against_the_slowest_window() {
+        use StorageClass::*;
+        // DEEP_ARCHIVE with BULK takes up to 48 hours: 1 and 2 days are too short, 3 is enough.
+        let w = short_days_warning(1, Tier::Bulk, &[Glacier, DeepArchive]).unwrap();
+        assert!(w.contains("48h for DEEP_ARCHIVE with BULK"), "{w}");
+        assert!(w.contains("use days=3"), "{w}");
+        assert!(short_days_warning(2, Tier::Bulk, &[DeepArchive]).is_some());
+        assert!(short_days_warning(3, Tier::Bulk, &[DeepArchive]).is_none());
+        // GLACIER with STANDARD: up to 5 hours, so 2 days suffice and 1 does not (margin).
+        assert!(short_days_warning(1, Tier::Standard, &[Glacier]).is_some());
+        assert!(short_days_warning(2, Tier::Standard, &[Glacier]).is_none());
+        // Nothing archived: nothing to warn about.
+        assert!(short_days_warning(1, Tier::Bulk, &[Standard]).is_none());
     }
 
     #[test]

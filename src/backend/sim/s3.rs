@@ -10,7 +10,7 @@ use md5::{Digest, Md5};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::World;
-use super::clock::{self, HOUR, MINUTE, Millis};
+use super::clock::{self, Millis};
 use crate::backend::*;
 use crate::errors::{Error, Result};
 
@@ -105,7 +105,7 @@ impl StoredObject {
         })
     }
 
-    pub fn restore_phase(&self, now: Millis) -> RestorePhase {
+    pub(super) fn restore_phase(&self, now: Millis) -> RestorePhase {
         match self.restore {
             None => RestorePhase::NotRequested,
             Some(r) if now < r.done => RestorePhase::Ongoing,
@@ -116,7 +116,7 @@ impl StoredObject {
 
     /// The Intelligent-Tiering archive tier the object sits in now: a completed restore moves
     /// it back to the frequent access tier.
-    pub fn current_archive_tier(&self, now: Millis) -> Option<ArchiveAccessTier> {
+    pub(super) fn current_archive_tier(&self, now: Millis) -> Option<ArchiveAccessTier> {
         if self.storage_class != StorageClass::IntelligentTiering {
             return None;
         }
@@ -126,12 +126,12 @@ impl StoredObject {
         }
     }
 
-    pub fn is_archived(&self, now: Millis) -> bool {
+    pub(super) fn is_archived(&self, now: Millis) -> bool {
         self.storage_class.is_archive() || self.current_archive_tier(now).is_some()
     }
 
     /// Whether GET may read it now.
-    pub fn is_readable(&self, now: Millis) -> bool {
+    pub(super) fn is_readable(&self, now: Millis) -> bool {
         !self.is_archived(now) || matches!(self.restore_phase(now), RestorePhase::Restored { .. })
     }
 }
@@ -661,18 +661,9 @@ pub(super) fn restore_duration(
     at: Millis,
     from_batch: bool,
 ) -> Millis {
-    let deep = object.storage_class == StorageClass::DeepArchive
-        || object.archive_tier == Some(ArchiveAccessTier::DeepArchiveAccess);
-    let (low, high) = match (deep, tier) {
-        (false, Tier::Expedited) => (MINUTE, 5 * MINUTE),
-        // Since 2023, Standard restores started by Batch Operations begin returning objects
-        // within minutes and still finish within the 3-5 hour window.
-        (false, Tier::Standard) if from_batch => (MINUTE, 5 * HOUR),
-        (false, Tier::Standard) => (3 * HOUR, 5 * HOUR),
-        (false, Tier::Bulk) => (5 * HOUR, 12 * HOUR),
-        (true, Tier::Expedited) | (true, Tier::Standard) => (6 * HOUR, 12 * HOUR),
-        (true, Tier::Bulk) => (24 * HOUR, 48 * HOUR),
-    };
+    let deep = is_deep(object.storage_class, object.archive_tier);
+    let (low, high) = restore_window(deep, tier, from_batch);
+    let (low, high) = (low.as_millis() as Millis, high.as_millis() as Millis);
     low + ((high - low) as f64 * draw(seed, object, at)) as Millis
 }
 

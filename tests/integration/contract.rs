@@ -7,16 +7,12 @@
 //! `serve`'s translation back into the simulator, so any difference between the two faces of
 //! the same rules shows up as a diff.
 
-mod common;
-#[path = "support/serve.rs"]
-mod serve;
-
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Instant;
 
-use common::*;
-use serve::*;
+use crate::common::*;
+use crate::support::serve::*;
 
 /// What a sequence of runs printed, and whether every run succeeded.
 struct Runs {

@@ -1,9 +1,7 @@
 //! The simulator's fidelity to AWS's documented behaviour (see docs/simulator.md, which names
 //! these tests): restores, Intelligent-Tiering, jobs, manifests, versioning, IAM and faults.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// A frozen clock at a fixed instant, so expiry dates and rates do not depend on the machine.
 const FROZEN: &str = r#"sim::set_clock(#{ time: "2027-03-10T10:30:00Z", frozen: true });"#;

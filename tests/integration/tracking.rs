@@ -5,9 +5,7 @@
 //! exit 0 of `restore-prefix`) means every archived object is readable at that moment, checked
 //! afterwards with faults off; and no count ever loses an object.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn playbook(name: &str) -> String {
     std::fs::read_to_string(project_root().join("scripts").join(name)).unwrap()
