@@ -18,6 +18,8 @@ use crate::errors::Error;
 /// Exit codes: 0 success, 1 a runtime error in the script, 2 usage or compile errors.
 pub const EXIT_RUNTIME: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
+/// `s3thaw status`: read fine, but not every archived object is readable yet.
+pub const EXIT_NOT_READY: u8 = 3;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum BackendKind {

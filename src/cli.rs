@@ -13,7 +13,7 @@ use crate::app::{BackendArgs, EXIT_USAGE, ScriptArgs};
     name = "s3thaw",
     version,
     about = "Restore archived Amazon S3 objects in bulk with scriptable Batch Operations playbooks",
-    after_help = "Examples:\n  s3thaw run scripts/restore.rhai                       # the Glacier restore tutorial, on the simulator\n  s3thaw run scripts/restore.rhai --var tier=BULK --var days=3\n  s3thaw run job.rhai --json | jq .status               # the script's final value as JSON\n  s3thaw check scripts/*.rhai\n  s3thaw repl                                           # explore; :help inside\n  s3thaw jobs --status Active                           # restore jobs as a table\n  s3thaw report JOB_ID                                  # a job's completion report\n  s3thaw docs -o docs/API.md                            # the script API reference\n  s3thaw completions bash > ~/.local/share/bash-completion/completions/s3thaw\n\nLogs: -v (debug), -vv (trace), or RUST_LOG=s3thaw=debug; they go to stderr with progress bars."
+    after_help = "Examples:\n  s3thaw run scripts/restore.rhai                       # the Glacier restore tutorial, on the simulator\n  s3thaw run scripts/restore.rhai --var tier=BULK --var days=3\n  s3thaw run job.rhai --json | jq .status               # the script's final value as JSON\n  s3thaw check scripts/*.rhai\n  s3thaw repl                                           # explore; :help inside\n  s3thaw jobs --status Active                           # restore jobs as a table\n  s3thaw report JOB_ID                                  # a job's completion report\n  s3thaw status s3://my-archive/2019/                   # is my data back?\n  s3thaw docs -o docs/API.md                            # the script API reference\n  s3thaw completions bash > ~/.local/share/bash-completion/completions/s3thaw\n\nLogs: -v (debug), -vv (trace), or RUST_LOG=s3thaw=debug; they go to stderr with progress bars."
 )]
 pub struct Cli {
     /// Log what s3thaw does on stderr (-v debug, -vv trace); RUST_LOG overrides.
@@ -84,6 +84,31 @@ pub enum Command {
         #[command(flatten)]
         backend: BackendArgs,
     },
+    /// Is my data back? The readiness of a prefix, a job's manifest or a local manifest:
+    /// counts per storage class, the earliest expiry, what is still in progress
+    /// (restore::status). Exit 0: every archived object is readable; 3: not yet.
+    #[command(
+        after_help = "Examples:\n  s3thaw status s3://my-archive/2019/          # archived objects under a prefix\n  s3thaw status 6f0c2a52                         # a restore job's manifest (id or unique prefix)\n  s3thaw status manifest.csv --csv > rows.csv    # which objects are readable, one row each\n  s3thaw status s3://my-archive/ --json | jq .by_class\n\nExit codes: 0 every archived object is readable, 3 not yet, 1 an error, 2 usage."
+    )]
+    Status {
+        /// `s3://BUCKET/PREFIX`, a job id (or a unique prefix of one), or a local CSV manifest.
+        target: String,
+        /// With an s3:// prefix: the storage classes to look at (default GLACIER, DEEP_ARCHIVE,
+        /// INTELLIGENT_TIERING).
+        #[arg(long = "class", value_name = "CLASS")]
+        classes: Vec<String>,
+        /// How to read states: auto (listings where dense, HEAD elsewhere), list or head.
+        #[arg(long, default_value = "auto")]
+        via: String,
+        /// Print the status as JSON, with one row per object.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// Print one CSV row per object: bucket, key, version_id, state, storage_class, expiry.
+        #[arg(long)]
+        csv: bool,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
     /// Write the script API reference (Markdown) generated from the engine's metadata.
     #[command(after_help = "Example:\n  s3thaw docs -o docs/API.md")]
     Docs {
@@ -133,6 +158,23 @@ pub fn main() -> u8 {
             json,
             backend,
         } => crate::inspect::report(backend, job_id, *json),
+        Command::Status {
+            target,
+            classes,
+            via,
+            json,
+            csv,
+            backend,
+        } => crate::inspect::status(
+            backend,
+            &crate::inspect::StatusArgs {
+                target,
+                classes,
+                via,
+                json: *json,
+                csv: *csv,
+            },
+        ),
         Command::Docs { output } => crate::docs::command(output.as_deref()),
         Command::Completions { shell } => {
             let mut script = Vec::new();

@@ -1,4 +1,4 @@
-//! `s3thaw jobs` and `s3thaw report JOB_ID`: the two things operators check most, answered
+//! `s3thaw jobs`, `s3thaw report JOB_ID` and `s3thaw status TARGET`: what operators check most, answered
 //! from the backend and `crate::ops` directly, shown in the shapes the script API gives
 //! (`batch::list`, `batch::describe`, `report::load`) and printed as tables. No script runs.
 
@@ -109,5 +109,153 @@ pub fn report(args: &BackendArgs, job_id: &str, json: bool) -> u8 {
             0
         }
         Err(e) => fail(&e),
+    }
+}
+
+/// The arguments of `s3thaw status`.
+pub struct StatusArgs<'a> {
+    pub target: &'a str,
+    pub classes: &'a [String],
+    pub via: &'a str,
+    pub json: bool,
+    pub csv: bool,
+}
+
+/// What `s3thaw status` looks at, as a manifest and its name.
+fn status_manifest(
+    backend: &dyn Backend,
+    args: &StatusArgs,
+) -> Result<(crate::ops::manifest::Manifest, String), Error> {
+    use crate::backend::StorageClass;
+    use crate::ops::manifest::{ListingFilter, from_listing, parse_csv};
+    if let Some(rest) = args.target.strip_prefix("s3://") {
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let classes = if args.classes.is_empty() {
+            vec![
+                StorageClass::Glacier,
+                StorageClass::DeepArchive,
+                StorageClass::IntelligentTiering,
+            ]
+        } else {
+            args.classes
+                .iter()
+                .map(|c| c.parse())
+                .collect::<Result<Vec<StorageClass>, Error>>()?
+        };
+        let filter = ListingFilter {
+            prefix: (!prefix.is_empty()).then(|| prefix.to_string()),
+            storage_classes: Some(classes),
+            versions: false,
+        };
+        let m = from_listing(backend, bucket, &filter)?;
+        return Ok((m, format!("s3://{bucket}/{prefix}")));
+    }
+    if !args.classes.is_empty() {
+        return Err(Error::invalid_argument(
+            "--class filters a listing: use it with an s3://BUCKET/PREFIX target",
+        ));
+    }
+    let path = std::path::Path::new(args.target);
+    if path.is_file() {
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::invalid_argument(format!("cannot read {}: {e}", path.display())))?;
+        let m = parse_csv(args.target, &bytes)?;
+        return Ok((m, args.target.to_string()));
+    }
+    let not_found = |e: Error| {
+        if e.code == "NotFoundException" {
+            e.hint(format!(
+                "`{}` is not an s3:// prefix, a file or a job id: give s3://BUCKET/PREFIX, a manifest CSV, or an id from `s3thaw jobs`",
+                args.target
+            ))
+        } else {
+            e
+        }
+    };
+    let id = crate::ops::jobs::resolve_id(backend, args.target).map_err(not_found)?;
+    let job = backend.describe_job(&id).map_err(not_found)?;
+    let location = &job.manifest;
+    if location.format != crate::backend::ManifestFormat::BatchOperationsCsv {
+        return Err(Error::not_supported(format!(
+            "job {id} reads an S3 Inventory report: run `s3thaw status s3://BUCKET/PREFIX` on the inventoried objects instead"
+        ))
+        .job_id(&id));
+    }
+    let bytes = backend.get_object(
+        &location.bucket,
+        &location.key,
+        location.version_id.as_deref(),
+    )?;
+    let m = parse_csv(
+        &format!("s3://{}/{}", location.bucket, location.key),
+        &bytes,
+    )?;
+    Ok((m, format!("job {id}")))
+}
+
+/// `s3thaw status TARGET`: readiness at a glance, as JSON or as CSV rows.
+pub fn status(args: &BackendArgs, status_args: &StatusArgs) -> u8 {
+    let via = match status_args.via.parse::<crate::ops::restore::Via>() {
+        Ok(via) => via,
+        Err(e) => {
+            eprintln!("error: --via: {}", e.message);
+            return EXIT_USAGE;
+        }
+    };
+    let backend = match backend(args) {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
+    let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let flag = interrupted.clone();
+        let _ = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed));
+    }
+    let read = || -> Result<_, Error> {
+        let (m, what) = status_manifest(backend.as_ref(), status_args)?;
+        let mut progress = StatusProgress {
+            counter: crate::progress::Counter::new(false, "objects checked"),
+            interrupted: &interrupted,
+        };
+        let options = crate::ops::restore::ReadOptions {
+            via,
+            ..Default::default()
+        };
+        let status = crate::ops::restore::status(backend.as_ref(), &m, options, &mut progress)?;
+        let next = backend.next_change()?;
+        Ok((m, what, status, next))
+    };
+    let (m, what, status, next) = match read() {
+        Ok(found) => found,
+        Err(e) => return fail(&e),
+    };
+    if status_args.json {
+        print_json(&crate::readiness::json(&m, &status, next, true));
+    } else if status_args.csv {
+        match crate::readiness::csv(&m, &status) {
+            Ok(bytes) => crate::progress::write_stdout(&String::from_utf8_lossy(&bytes)),
+            Err(e) => return fail(&e),
+        }
+    } else {
+        crate::progress::write_stdout(&crate::readiness::text(&what, &status, next));
+    }
+    if status.complete() {
+        0
+    } else {
+        crate::app::EXIT_NOT_READY
+    }
+}
+
+struct StatusProgress<'a> {
+    counter: crate::progress::Counter,
+    interrupted: &'a std::sync::atomic::AtomicBool,
+}
+
+impl crate::ops::Progress for StatusProgress<'_> {
+    fn set(&mut self, done: u64) {
+        self.counter.set(done);
+    }
+    fn interrupted(&self) -> bool {
+        self.interrupted.load(std::sync::atomic::Ordering::Relaxed)
     }
 }

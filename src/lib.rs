@@ -22,6 +22,7 @@ pub mod output;
 pub mod policy;
 pub mod pricing;
 pub mod progress;
+pub mod readiness;
 pub mod repl;
 pub mod serve;
 pub mod timefmt;

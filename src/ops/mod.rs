@@ -9,8 +9,13 @@ pub mod preflight;
 pub mod report;
 pub mod restore;
 
-/// Progress of long work, shown by the caller: the terminal's bars live in `crate::progress`.
+/// Progress of long work, shown by the caller (the terminal's bars live in `crate::progress`),
+/// and the caller's Ctrl-C, polled between steps.
 pub trait Progress {
     /// `done` units of the work are finished.
     fn set(&mut self, done: u64);
+    /// Whether the caller asked to stop.
+    fn interrupted(&self) -> bool {
+        false
+    }
 }
