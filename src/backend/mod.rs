@@ -689,16 +689,18 @@ pub fn is_deep(class: StorageClass, tier: Option<ArchiveAccessTier>) -> bool {
 
 /// The margin `days` should leave after the slowest restore of a campaign, so the first
 /// copies do not expire before the last ones come back and there is time to use them.
-pub const EXPIRY_MARGIN: Duration = Duration::from_secs(24 * 3600);
+pub const EXPIRY_MARGIN: Duration = Duration::from_secs(12 * 3600);
 
 /// A warning when restored copies living `days` may expire before the slowest restore of
-/// objects of `classes` with `tier` completes (plus [`EXPIRY_MARGIN`]); `None` when `days`
+/// GLACIER/DEEP_ARCHIVE objects among `classes` with `tier` completes (plus [`EXPIRY_MARGIN`]); `None` when `days`
 /// is long enough. Copies expire `days` after the request (rounded up to midnight UTC), so the
 /// first copies to arrive are gone first.
 pub fn short_days_warning(days: u32, tier: Tier, classes: &[StorageClass]) -> Option<String> {
+    // Intelligent-Tiering restores have no expiry (the object moves back to the frequent
+    // tier): only GLACIER and DEEP_ARCHIVE copies can run out.
     let slowest = classes
         .iter()
-        .filter(|c| c.is_archive() || **c == StorageClass::IntelligentTiering)
+        .filter(|c| c.is_archive())
         .map(|c| (*c, restore_window(is_deep(*c, None), tier, true).1))
         .max_by_key(|(_, d)| *d)?;
     let needed = slowest.1 + EXPIRY_MARGIN;
@@ -709,9 +711,9 @@ pub fn short_days_warning(days: u32, tier: Tier, classes: &[StorageClass]) -> Op
     let hours = slowest.1.as_secs() / 3600;
     let suggest = needed.as_secs().div_ceil(24 * 3600);
     Some(format!(
-        "days={days} is shorter than the slowest restore window ({hours}h for {} with {tier}) plus a {}-day margin: the first restored copies may expire before the last objects come back; use days={suggest} or more",
+        "days={days} is shorter than the slowest restore window ({hours}h for {} with {tier}) plus a {}h margin: the first restored copies may expire before the last objects come back; use days={suggest} or more",
         slowest.0,
-        EXPIRY_MARGIN.as_secs() / 86400
+        EXPIRY_MARGIN.as_secs() / 3600
     ))
 }
 
@@ -779,9 +781,10 @@ mod tests {
         assert!(w.contains("use days=3"), "{w}");
         assert!(short_days_warning(2, Tier::Bulk, &[DeepArchive]).is_some());
         assert!(short_days_warning(3, Tier::Bulk, &[DeepArchive]).is_none());
-        // GLACIER with STANDARD: up to 5 hours, so 2 days suffice and 1 does not (margin).
-        assert!(short_days_warning(1, Tier::Standard, &[Glacier]).is_some());
-        assert!(short_days_warning(2, Tier::Standard, &[Glacier]).is_none());
+        // GLACIER with STANDARD: up to 5 hours, so 1 day leaves the margin; BULK (12 hours)
+        // exactly so.
+        assert!(short_days_warning(1, Tier::Standard, &[Glacier]).is_none());
+        assert!(short_days_warning(1, Tier::Bulk, &[Glacier]).is_none());
         // Nothing archived: nothing to warn about.
         assert!(short_days_warning(1, Tier::Bulk, &[Standard]).is_none());
     }
