@@ -22,6 +22,7 @@ pub mod pricing;
 pub mod progress;
 pub mod repl;
 pub mod serve;
+pub mod sigv4;
 pub mod timefmt;
 
 pub use errors::{Error, Result};

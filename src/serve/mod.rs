@@ -5,7 +5,7 @@
 //! - S3 Control REST-XML under `/v20180820/jobs` in `control.rs`,
 //! - IAM's Query protocol and STS `GetCallerIdentity` in `iam.rs`,
 //! - a simulator-only admin endpoint under `/_s3thaw/` in `admin.rs` (the virtual clock),
-//! - SigV4 verification in `sigv4.rs`.
+//! - SigV4 verification in `crate::sigv4` (shared with the aws backend, which signs with it).
 //!
 //! This module only translates: every rule (what exists, what is allowed, what a restore does)
 //! comes from the simulator through the [`Backend`] trait. Simulator calls block (SQLite), so
@@ -16,7 +16,6 @@ pub mod control;
 pub mod iam;
 pub mod multipart;
 pub mod s3;
-pub mod sigv4;
 pub mod xml;
 
 use std::convert::Infallible;
@@ -37,7 +36,7 @@ use time::OffsetDateTime;
 use crate::backend::Backend;
 use crate::backend::sim::Simulator;
 use crate::errors::Error;
-use sigv4::{AuthError, Credentials};
+use crate::sigv4::{self, AuthError, Credentials};
 
 /// The access key id `serve` accepts unless told otherwise.
 pub const DEFAULT_ACCESS_KEY_ID: &str = "S3THAWTESTKEY0000001";

@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use md5::Digest;
 use time::OffsetDateTime;
 
-use super::sigv4::{percent_decode, uri_encode};
 use super::xml::{self, XmlWriter};
 use super::{Request, Response, Server, status_of};
 use crate::backend::*;
 use crate::errors::Error;
+use crate::sigv4::{percent_decode, uri_encode};
 use crate::timefmt::{http_date, rfc3339_millis};
 
 pub const S3_NS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";

@@ -2,7 +2,7 @@
 //!
 //! Against `s3thaw serve`, a restore takes 5 hours of *virtual* time: sleeping 5 real hours would
 //! be wrong, and the server's clock would not move anyway. So when `--endpoint-url` is a loopback
-//! address whose server answers `GET /_s3thaw/clock` (see `crate::serve::admin`), the backend reads
+//! address whose server answers `GET /_s3thaw/clock` (`s3thaw serve`'s admin endpoint), the backend reads
 //! `now()` from there and turns `sleep` and `wait_step` into clock moves. Against real AWS (or any
 //! other endpoint) the probe finds nothing and the backend sleeps for real.
 //!
@@ -17,7 +17,7 @@ use serde_json::Value as Json;
 use time::OffsetDateTime;
 
 use crate::errors::{Error, Result};
-use crate::serve::sigv4::{self, SignedRequest};
+use crate::sigv4::{self, SignedRequest};
 use crate::timefmt::{parse_rfc3339, rfc3339_millis};
 
 /// Credentials for signing admin calls.

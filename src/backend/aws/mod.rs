@@ -355,7 +355,7 @@ impl AwsBackend {
             .block(provider.provide_credentials())
             .map_err(|e| Error::new("NoCredentials", format!("no AWS credentials: {e}")))?;
         Ok(Signing {
-            credentials: crate::serve::sigv4::Credentials {
+            credentials: crate::sigv4::Credentials {
                 access_key_id: creds.access_key_id().to_string(),
                 secret_access_key: creds.secret_access_key().to_string(),
             },
@@ -522,7 +522,7 @@ fn job_of(job: &aws_sdk_s3control::types::JobDescriptor) -> Result<Job> {
 fn role_of(role: &aws_sdk_iam::types::Role) -> Role {
     let document = role
         .assume_role_policy_document()
-        .map(|d| crate::serve::sigv4::percent_decode(d, false))
+        .map(|d| crate::sigv4::percent_decode(d, false))
         .and_then(|d| serde_json::from_str(&d).ok())
         .unwrap_or(Json::Null);
     Role {
@@ -855,14 +855,11 @@ impl Backend for AwsBackend {
         (dst_bucket, dst_key): (&str, &str),
         storage_class: Option<StorageClass>,
     ) -> Result<ObjectWritten> {
-        let mut source = format!(
-            "{src_bucket}/{}",
-            crate::serve::sigv4::uri_encode(src_key, true)
-        );
+        let mut source = format!("{src_bucket}/{}", crate::sigv4::uri_encode(src_key, true));
         if let Some(v) = src_version {
             source.push_str(&format!(
                 "?versionId={}",
-                crate::serve::sigv4::uri_encode(v, false)
+                crate::sigv4::uri_encode(v, false)
             ));
         }
         let class = storage_class.unwrap_or(StorageClass::Standard);
