@@ -431,10 +431,10 @@ fn job_of(job: &aws_sdk_s3control::types::JobDescriptor) -> Result<Job> {
         .ok_or_else(|| bad("no manifest location"))?;
     let spec = manifest.spec().ok_or_else(|| bad("no manifest spec"))?;
     let arn = location.object_arn();
-    let (bucket, key) = arn
-        .strip_prefix("arn:aws:s3:::")
-        .and_then(|rest| rest.split_once('/'))
-        .ok_or_else(|| bad("the manifest ARN is not an S3 object ARN"))?;
+    let (bucket, key) = match parse_s3_arn(arn) {
+        Some((bucket, Some(key))) => (bucket, key),
+        _ => return Err(bad("the manifest ARN is not an S3 object ARN")),
+    };
     let restore = job
         .operation()
         .and_then(|o| o.s3_initiate_restore_object())
@@ -446,7 +446,7 @@ fn job_of(job: &aws_sdk_s3control::types::JobDescriptor) -> Result<Job> {
         .glacier_job_tier()
         .map(|t| t.as_str().parse())
         .transpose()?
-        .unwrap_or(Tier::Bulk);
+        .unwrap_or(Tier::DEFAULT);
     let progress = job.progress_summary();
     let report = job
         .report()
@@ -454,10 +454,7 @@ fn job_of(job: &aws_sdk_s3control::types::JobDescriptor) -> Result<Job> {
         .map(|r| -> Result<ReportSpec> {
             let bucket = r.bucket().unwrap_or_default();
             Ok(ReportSpec {
-                bucket: bucket
-                    .strip_prefix("arn:aws:s3:::")
-                    .unwrap_or(bucket)
-                    .to_string(),
+                bucket: bucket_of(bucket).to_string(),
                 prefix: r.prefix().map(str::to_string),
                 scope: r
                     .report_scope()

@@ -236,18 +236,9 @@ fn save(w: &World, job: &JobRow) -> Result<()> {
 }
 
 fn validate(w: &World, spec: &JobSpec) -> Result<()> {
+    // The operation's rules (tier, days) have one home: `JobOperation::restore`.
     let JobOperation::InitiateRestore { days, tier } = spec.operation;
-    if tier == Tier::Expedited {
-        return Err(Error::invalid_request(
-            "GlacierJobTier must be STANDARD or BULK: Batch Operations does not support EXPEDITED restores",
-        )
-        .hint("use restore::direct for Expedited retrievals"));
-    }
-    if days == Some(0) {
-        return Err(Error::invalid_request(
-            "ExpirationInDays must be at least 1",
-        ));
-    }
+    JobOperation::restore(days.map(i64::from), tier)?;
     if spec.priority < 0 {
         return Err(Error::invalid_request("Priority must be 0 or greater"));
     }
