@@ -329,10 +329,8 @@ pub mod batch_api {
             (move || -> RhaiResult<Map> {
                 let spec = parse_spec(spec)?;
                 let host = host(&ctx)?;
+                // The tags travel in CreateJob itself: no PutJobTagging afterwards.
                 let id = host.backend.create_job(&spec)?;
-                if !spec.tags.is_empty() {
-                    host.backend.put_job_tagging(&id, &spec.tags)?;
-                }
                 Ok(describe_map(&host, &id)?)
             })(),
         )
