@@ -342,6 +342,27 @@ fn client_side_restores_of_a_manifest_on_both_backends() {
 }
 
 /// A script that prints what one call answers, as `code status` or `ok`.
+#[test]
+fn sim_controls_work_through_serve_as_on_the_simulator() {
+    let out = contract(
+        &contract_script("sim_controls.rhai"),
+        &[],
+        "ok: sim controls",
+    );
+    for line in [
+        "restore before advance ongoing: true",
+        "advance returns the new time: true",
+        "restore after advance ongoing: false",
+        "seeded: 3",
+        "archive status: DEEP_ARCHIVE_ACCESS",
+        "seed into a missing bucket: NoSuchBucket",
+        "set_clock: 2099-01-01T00:00:00",
+        "buckets after reset: 0",
+    ] {
+        assert!(out.contains(line), "missing `{line}` in:\n{out}");
+    }
+}
+
 fn probe(dir: &Path, name: &str, body: &str) -> String {
     let path = dir.join(name);
     std::fs::write(&path, body).unwrap();

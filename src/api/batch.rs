@@ -565,7 +565,7 @@ pub mod batch_api {
                         .job_id(&id)
                         .into());
                     }
-                    if let Some(sim) = host.backend.simulator()
+                    if let Some(sim) = host.backend.sim_controls()
                         && sim.next_event()?.is_none()
                     {
                         let hint = if current == JobStatus::Suspended {

@@ -375,6 +375,17 @@ impl AwsBackend {
             .as_ref()
     }
 
+    /// The serve clock, or `NotSupported` when the endpoint is not an `s3thaw serve`.
+    fn serve_clock(&self) -> Result<&SimClock> {
+        self.sim_clock().ok_or_else(|| {
+            Error::not_supported("simulator controls need an s3thaw serve at --endpoint-url")
+        })
+    }
+
+    fn serve_control(&self, name: &str, params: &[(&str, Option<String>)]) -> Result<Json> {
+        self.serve_clock()?.control(name, params, &self.signing()?)
+    }
+
     async fn bucket_exists(&self, bucket: &str) -> Result<bool> {
         match self.s3.head_bucket().bucket(bucket).send().await {
             Ok(_) => Ok(true),
@@ -419,6 +430,89 @@ impl AwsBackend {
             .job()
             .ok_or_else(|| Error::internal("DescribeJob returned no job"))?;
         job_of(job)
+    }
+}
+
+/// The controls of the `s3thaw serve` at `--endpoint-url`, forwarded to its admin endpoint
+/// (`clock.rs`). Only offered (`sim_controls`) when the probe found one.
+impl SimControls for AwsBackend {
+    fn advance(&self, by: Duration) -> Result<OffsetDateTime> {
+        self.serve_clock()?.advance(by, &self.signing()?)
+    }
+
+    fn set_clock(&self, at: Option<OffsetDateTime>, frozen: bool) -> Result<OffsetDateTime> {
+        self.serve_clock()?.set_clock(at, frozen, &self.signing()?)
+    }
+
+    fn next_event(&self) -> Result<Option<OffsetDateTime>> {
+        self.serve_clock()?.next_event(&self.signing()?)
+    }
+
+    fn reset(&self) -> Result<()> {
+        self.serve_control("reset", &[]).map(drop)
+    }
+
+    fn set_seed(&self, seed: u64) -> Result<()> {
+        self.serve_control("seed", &[("seed", Some(seed.to_string()))])
+            .map(drop)
+    }
+
+    fn seed_objects(
+        &self,
+        bucket: &str,
+        count: u64,
+        prefix: &str,
+        storage_class: StorageClass,
+        size: u64,
+    ) -> Result<u64> {
+        let answer = self.serve_control(
+            "seed-objects",
+            &[
+                ("bucket", Some(bucket.to_string())),
+                ("count", Some(count.to_string())),
+                ("prefix", Some(prefix.to_string())),
+                ("storage_class", Some(storage_class.as_str().to_string())),
+                ("size", Some(size.to_string())),
+            ],
+        )?;
+        answer
+            .get("count")
+            .and_then(Json::as_u64)
+            .ok_or_else(|| Error::internal("s3thaw serve did not say how many objects it seeded"))
+    }
+
+    fn set_faults(&self, faults: Faults) -> Result<()> {
+        self.serve_control(
+            "faults",
+            &[
+                ("throttle_rate", Some(faults.throttle_rate.to_string())),
+                ("error_rate", Some(faults.error_rate.to_string())),
+                ("seed", Some(faults.seed.to_string())),
+            ],
+        )
+        .map(drop)
+    }
+
+    fn set_capacity(&self, jobs: u32) -> Result<()> {
+        self.serve_control("capacity", &[("jobs", Some(jobs.to_string()))])
+            .map(drop)
+    }
+
+    fn set_access_tier(
+        &self,
+        bucket: &str,
+        key: &str,
+        tier: Option<ArchiveAccessTier>,
+    ) -> Result<()> {
+        self.serve_control(
+            "access-tier",
+            &[
+                ("bucket", Some(bucket.to_string())),
+                ("key", Some(key.to_string())),
+                ("tier", tier.map(|t| t.as_str().to_string())),
+            ],
+        )
+        .map(drop)
     }
 }
 
@@ -554,8 +648,12 @@ impl Backend for AwsBackend {
         self.region.clone()
     }
 
-    fn clock_is_virtual(&self) -> bool {
-        self.sim_clock().is_some()
+    fn sim_controls(&self) -> Option<&dyn SimControls> {
+        self.sim_clock().map(|_| self as &dyn SimControls)
+    }
+
+    fn confirms_destructive(&self) -> bool {
+        true
     }
 
     fn now(&self) -> Result<OffsetDateTime> {
@@ -567,7 +665,7 @@ impl Backend for AwsBackend {
 
     fn sleep(&self, duration: Duration) -> Result<()> {
         match self.sim_clock() {
-            Some(clock) => clock.advance(duration, &self.signing()?),
+            Some(clock) => clock.advance(duration, &self.signing()?).map(drop),
             None => {
                 std::thread::sleep(duration);
                 Ok(())
