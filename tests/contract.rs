@@ -6,6 +6,9 @@
 //! The aws runs go through the real AWS SDK clients, SigV4 signing, the wire protocols and
 //! `serve`'s translation back into the simulator, so any difference between the two faces of
 //! the same rules shows up as a diff.
+//!
+//! Every test here needs the aws backend, so the suite only exists with the `aws` feature.
+#![cfg(feature = "aws")]
 
 mod common;
 #[path = "support/serve.rs"]

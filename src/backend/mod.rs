@@ -5,6 +5,10 @@
 //! as strings) so that the AWS backend maps each method onto one SDK call without contortions.
 //! Policy of the script API (defaults, option maps, progress) lives in `crate::api`, not here.
 
+#[cfg(feature = "aws")]
+pub mod aws;
+#[cfg(not(feature = "aws"))]
+#[path = "aws_off.rs"]
 pub mod aws;
 mod controls;
 pub mod sim;
