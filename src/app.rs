@@ -93,8 +93,8 @@ pub fn default_state_dir() -> PathBuf {
 }
 
 /// Opens the simulator in `state` (default: [`default_state_dir`]), seeding it when `seed` is
-/// given: the one opener of a state directory. (`serve::run` still opens its own from
-/// [`default_state_dir`] until its split lands; it should call this.)
+/// given: the one opener of a state directory (`run`, `repl`, `jobs`, `report`, `status` and
+/// `serve`).
 pub fn open_simulator(state: Option<&Path>, seed: Option<u64>) -> Result<Simulator, Error> {
     let dir = state.map_or_else(default_state_dir, Path::to_path_buf);
     let sim = Simulator::open(&dir)?;

@@ -5,8 +5,15 @@
 //! as strings) so that the AWS backend maps each method onto one SDK call without contortions.
 //! Policy of the script API (defaults, option maps, progress) lives in `crate::api`, not here.
 
+#[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(not(feature = "aws"))]
+#[path = "aws_off.rs"]
+pub mod aws;
+mod controls;
 pub mod sim;
+
+pub use controls::{Faults, SimControls};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -546,21 +553,21 @@ pub trait Backend {
     /// (never past the deadline); the simulator jumps its clock to its next event, so waiting
     /// for a 5-hour restore costs nothing.
     fn wait_step(&self, poll: Duration, deadline: OffsetDateTime) -> Result<()>;
-    /// On a virtual clock, the next instant something changes by itself (a restore finishing,
-    /// a copy expiring, a job step), so a poller can skip reads that could only repeat the last
-    /// answer. `None` on AWS, where time is real and nothing is known in advance.
-    fn next_change(&self) -> Result<Option<OffsetDateTime>> {
-        Ok(None)
-    }
-    /// The simulator, for the `sim::` functions; `None` on AWS.
-    fn simulator(&self) -> Option<&sim::Simulator> {
+    /// The controls of a simulated world (the `sim::` functions): the simulator's own, or on
+    /// the aws backend those of the `s3thaw serve` at its endpoint; `None` against AWS.
+    fn sim_controls(&self) -> Option<&dyn SimControls> {
         None
     }
     /// Whether time is virtual: `wait_step` then jumps a clock instead of sleeping, so callers
-    /// must not loop on it for real time. True on the simulator, and on the aws backend when
-    /// its endpoint is an `s3thaw serve` (whose simulator clock it moves).
+    /// must not loop on it for real time. True wherever there are simulator controls.
     fn clock_is_virtual(&self) -> bool {
-        self.simulator().is_some()
+        self.sim_controls().is_some()
+    }
+    /// Whether destructive calls (deleting buckets, objects, roles, policies) must be confirmed
+    /// first. The aws backend asks even against `s3thaw serve`, so a rehearsal meets the same
+    /// prompts as the real run; the simulator never asks.
+    fn confirms_destructive(&self) -> bool {
+        false
     }
 
     // S3
