@@ -447,19 +447,10 @@ pub fn report_text(report: &Report, role_arn: Option<&str>) -> String {
     if by_error.is_empty() {
         return out;
     }
-    let failed: Vec<_> = report
-        .rows()
-        .iter()
-        .filter(|r| r.status == TaskStatus::Failed)
-        .collect();
     let mut t = table();
     t.set_header(["error code", "tasks", "hint"]);
     for (code, count) in &by_error {
-        let bucket = failed
-            .iter()
-            .find(|r| r.error_code.as_deref().unwrap_or("Unknown") == code)
-            .map(|r| r.bucket.as_str())
-            .unwrap_or_default();
+        let bucket = report.first_bucket_of(code).unwrap_or_default();
         t.add_row([
             code.clone(),
             count.to_string(),
@@ -469,7 +460,15 @@ pub fn report_text(report: &Report, role_arn: Option<&str>) -> String {
     let _ = write!(out, "\n\n{}", table_text(&t));
     let mut rows = table();
     rows.set_header(["bucket", "key", "error code", "message"]);
-    for r in failed.iter().take(MAX_ROWS) {
+    // The first failed tasks, streamed from the report (which keeps no parsed rows).
+    let failed = match report.rows(Some(TaskStatus::Failed), MAX_ROWS) {
+        Ok(rows) => rows,
+        Err(e) => {
+            let _ = write!(out, "\n\nFailed tasks: cannot read them again: {e}");
+            return out;
+        }
+    };
+    for r in &failed {
         rows.add_row([
             r.bucket.clone(),
             r.key.clone(),
@@ -481,7 +480,7 @@ pub fn report_text(report: &Report, role_arn: Option<&str>) -> String {
         out,
         "\n\nFailed tasks:\n{}{}",
         table_text(&rows),
-        more(failed.len())
+        more(report.count(TaskStatus::Failed))
     );
     out
 }
@@ -576,7 +575,7 @@ pub fn to_json(value: &Dynamic) -> Json {
     if let Some(report) = value.read_lock::<Report>() {
         return serde_json::json!({
             "job_id": report.job_id(),
-            "total": report.rows().len(),
+            "total": report.total(),
             "succeeded": report.count(TaskStatus::Succeeded),
             "failed": report.count(TaskStatus::Failed),
             "by_error": report.by_error(),
