@@ -108,27 +108,16 @@ fn virtual_bases(args: &ServeArgs, region: &str) -> Vec<String> {
     bases
 }
 
-/// Runs `s3thaw serve` until Ctrl-C (or SIGTERM); returns the exit code.
-pub fn main(args: &ServeArgs) -> u8 {
-    match run(args) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("error: {e}");
-            crate::app::EXIT_USAGE
-        }
-    }
-}
-
-fn run(args: &ServeArgs) -> Result<(), String> {
+/// Runs `s3thaw serve` over `sim` (opened by the caller, the one opener of a state directory:
+/// `app::open_simulator`) until Ctrl-C or SIGTERM. Injected faults are answered to the clients,
+/// which retry by themselves, so `sim` should come `without_client_retries`.
+pub fn run(args: &ServeArgs, sim: Simulator) -> Result<(), String> {
     if !args.bind.ip().is_loopback() && !args.allow_remote {
         return Err(format!(
             "refusing to listen on {}: serve binds to loopback unless --allow-remote is given",
             args.bind
         ));
     }
-    let sim = crate::app::open_simulator(args.state.as_deref(), args.seed)
-        .map_err(|e| e.message)?
-        .without_client_retries();
     let region = sim.region();
     let account = sim.account_id().map_err(|e| e.message)?;
     let server = Arc::new(Server {
