@@ -155,7 +155,8 @@ fn operation(req: &Request, bucket: bool, key: bool) -> &'static str {
         ("GET", true, false) if q("versioning") => "GetBucketVersioning",
         ("GET", true, false) if q("location") => "GetBucketLocation",
         ("GET", true, false) if q("versions") => "ListObjectVersions",
-        ("GET", true, false) => "ListObjectsV2",
+        ("GET", true, false) if req.query("list-type") == Some("2") => "ListObjectsV2",
+        ("GET", true, false) => "ListObjects",
         ("POST", true, false) if q("delete") => "DeleteObjects",
         ("PUT", true, true) if req.header("x-amz-copy-source").is_some() => "CopyObject",
         ("PUT", true, true) => "PutObject",
@@ -234,9 +235,10 @@ fn bucket_op(server: &Server, req: &Request, bucket: &str) -> Answer {
         }
         "GET" if req.has_query("versions") => list_object_versions(sim, req, bucket),
         "GET" if req.query("list-type") == Some("2") => list_objects_v2(sim, req, bucket),
-        "GET" => Err(not_implemented(
-            "this listing (ListObjects version 1 and other subresources); use ListObjectsV2",
-        )),
+        "GET" if req.query.iter().all(|(k, _)| is_list_v1_param(k)) => {
+            list_objects_v1(sim, req, bucket)
+        }
+        "GET" => Err(not_implemented("this bucket subresource")),
         "POST" if req.has_query("delete") => delete_objects(sim, req, bucket),
         _ => Err(Error::new(
             "MethodNotAllowed",
@@ -283,6 +285,14 @@ fn max_keys(req: &Request) -> Result<u32, Error> {
     }
 }
 
+/// The query parameters of ListObjects (version 1); any other names a subresource.
+fn is_list_v1_param(name: &str) -> bool {
+    matches!(
+        name,
+        "prefix" | "delimiter" | "marker" | "max-keys" | "encoding-type"
+    ) || is_plumbing(name)
+}
+
 /// Listing tokens go out hex-encoded, so any key makes a valid, opaque token.
 fn encode_token(token: &str) -> String {
     hex::encode(token.as_bytes())
@@ -295,30 +305,52 @@ fn decode_token(token: &str) -> Result<String, Error> {
         .ok_or_else(|| invalid_argument("The continuation token provided is incorrect"))
 }
 
-fn list_objects_v2(sim: &dyn Backend, req: &Request, bucket: &str) -> Answer {
-    let prefix = req.query("prefix").unwrap_or("").to_string();
-    let delimiter = req.query("delimiter").filter(|d| !d.is_empty());
-    let url = req.query("encoding-type") == Some("url");
-    let limit = max_keys(req)? as usize;
-    let token = req
-        .query("continuation-token")
-        .map(decode_token)
-        .transpose()?;
-    let start_after = req.query("start-after").map(str::to_string);
-    let mut after = token.or(start_after.clone());
-    let mut contents: Vec<ObjectSummary> = Vec::new();
-    let mut prefixes: Vec<String> = Vec::new();
+/// One page of ListObjects (v1 or v2): the objects and common prefixes after `after`, at most
+/// `limit` entries together.
+struct Walk {
+    contents: Vec<ObjectSummary>,
+    prefixes: Vec<String>,
+    truncated: bool,
+    /// Where the next page starts: after this key (a common prefix continues past every key
+    /// under it).
+    resume: Option<String>,
+    /// The last entry returned, key or common prefix (ListObjects v1's `NextMarker`).
+    last: Option<String>,
+}
+
+/// Pages of the simulator's listing grouped by `delimiter` into common prefixes. A common
+/// prefix that the start point already lies in was returned on an earlier page and is skipped.
+fn walk(
+    sim: &dyn Backend,
+    bucket: &str,
+    prefix: &str,
+    delimiter: Option<&str>,
+    start: Option<String>,
+    limit: usize,
+) -> Result<Walk, Error> {
+    let mut after = start.clone();
+    let mut out = Walk {
+        contents: Vec::new(),
+        prefixes: Vec::new(),
+        truncated: false,
+        resume: None,
+        last: None,
+    };
     let listing = |after: &Option<String>, max: usize| {
         sim.list_objects(&ListObjects {
             bucket: bucket.to_string(),
-            prefix: (!prefix.is_empty()).then(|| prefix.clone()),
+            prefix: (!prefix.is_empty()).then(|| prefix.to_string()),
             continuation: after.clone(),
             max_keys: Some(max as u32),
         })
     };
-    // Pages of the simulator's listing until `limit` entries (objects and common prefixes).
-    let truncated = loop {
-        let entries = contents.len() + prefixes.len();
+    if limit == 0 {
+        // S3 answers an empty, untruncated page; it still checks the bucket.
+        listing(&after, 1)?;
+        return Ok(out);
+    }
+    out.truncated = loop {
+        let entries = out.contents.len() + out.prefixes.len();
         if entries >= limit {
             break !listing(&after, 1)?.items.is_empty();
         }
@@ -332,49 +364,143 @@ fn list_objects_v2(sim: &dyn Backend, req: &Request, bucket: &str) -> Answer {
                 let common = format!("{prefix}{}", &rest[..at + d.len()]);
                 // Continue after every key under this common prefix.
                 after = Some(format!("{common}\u{10FFFF}"));
-                prefixes.push(common);
+                if !start.as_deref().is_some_and(|s| s.starts_with(&common)) {
+                    out.last = Some(common.clone());
+                    out.prefixes.push(common);
+                }
                 skipped = true;
                 break;
             }
             after = Some(object.key.clone());
-            contents.push(object.clone());
+            out.last = Some(object.key.clone());
+            out.contents.push(object.clone());
         }
         if !skipped && page.next.is_none() {
             break false;
         }
     };
-    let enc = |s: &str| {
+    out.resume = after;
+    Ok(out)
+}
+
+fn url_encoder(req: &Request) -> Result<impl Fn(&str) -> String, Error> {
+    let url = match req.query("encoding-type") {
+        None => false,
+        Some(t) if t.eq_ignore_ascii_case("url") => true,
+        Some(_) => {
+            return Err(invalid_argument(
+                "Invalid Encoding Method specified in Request",
+            ));
+        }
+    };
+    Ok(move |s: &str| {
         if url {
             uri_encode(s, true)
         } else {
             s.to_string()
         }
+    })
+}
+
+fn write_contents(w: &mut XmlWriter, o: &ObjectSummary, key: String, owner: Option<&str>) {
+    w.start("Contents")
+        .el("Key", key)
+        .el("LastModified", time_xml(o.last_modified))
+        .el("ETag", &o.etag)
+        .el("Size", o.size.to_string())
+        .el("StorageClass", o.storage_class.as_str());
+    if let Some(id) = owner {
+        w.start("Owner")
+            .el("ID", id)
+            .el("DisplayName", "s3thaw")
+            .end();
+    }
+    w.end();
+}
+
+/// ListObjects (version 1): `marker` to start after, `NextMarker` when a delimiter is given,
+/// as S3 answers.
+fn list_objects_v1(sim: &dyn Backend, req: &Request, bucket: &str) -> Answer {
+    let prefix = req.query("prefix").unwrap_or("").to_string();
+    let delimiter = req.query("delimiter").filter(|d| !d.is_empty());
+    let enc = url_encoder(req)?;
+    let limit = max_keys(req)? as usize;
+    let marker = req.query("marker").unwrap_or("");
+    let page = walk(
+        sim,
+        bucket,
+        &prefix,
+        delimiter,
+        (!marker.is_empty()).then(|| marker.to_string()),
+        limit,
+    )?;
+    let account = sim.account_id()?;
+    let mut w = XmlWriter::new("ListBucketResult", Some(S3_NS));
+    // S3 leaves v1's Prefix unencoded (SDKs decode only Delimiter, Marker, NextMarker, keys).
+    w.el("Name", bucket)
+        .el("Prefix", &prefix)
+        .el("Marker", enc(marker))
+        .el("MaxKeys", limit.to_string())
+        .opt("Delimiter", delimiter.map(&enc))
+        .el("IsTruncated", page.truncated.to_string());
+    if req.query("encoding-type").is_some() {
+        w.el("EncodingType", "url");
+    }
+    if page.truncated
+        && delimiter.is_some()
+        && let Some(next) = &page.last
+    {
+        w.el("NextMarker", enc(next));
+    }
+    for o in &page.contents {
+        write_contents(&mut w, o, enc(&o.key), Some(&account));
+    }
+    for p in &page.prefixes {
+        w.start("CommonPrefixes").el("Prefix", enc(p)).end();
+    }
+    Ok(Response::xml(200, w.finish()).op("S3.ListObjects"))
+}
+
+fn list_objects_v2(sim: &dyn Backend, req: &Request, bucket: &str) -> Answer {
+    let prefix = req.query("prefix").unwrap_or("").to_string();
+    let delimiter = req.query("delimiter").filter(|d| !d.is_empty());
+    let enc = url_encoder(req)?;
+    let limit = max_keys(req)? as usize;
+    let token = req
+        .query("continuation-token")
+        .map(decode_token)
+        .transpose()?;
+    let start_after = req.query("start-after").map(str::to_string);
+    let start = token.or(start_after.clone().filter(|s| !s.is_empty()));
+    let page = walk(sim, bucket, &prefix, delimiter, start, limit)?;
+    let owner = match req.query("fetch-owner") {
+        Some("true") => Some(sim.account_id()?),
+        _ => None,
     };
     let mut w = XmlWriter::new("ListBucketResult", Some(S3_NS));
     w.el("Name", bucket)
         .el("Prefix", enc(&prefix))
-        .opt("Delimiter", delimiter.map(enc))
+        .opt("Delimiter", delimiter.map(&enc))
         .el("MaxKeys", limit.to_string())
-        .el("KeyCount", (contents.len() + prefixes.len()).to_string())
-        .el("IsTruncated", truncated.to_string())
+        .el(
+            "KeyCount",
+            (page.contents.len() + page.prefixes.len()).to_string(),
+        )
+        .el("IsTruncated", page.truncated.to_string())
         .opt("ContinuationToken", req.query("continuation-token"))
-        .opt("StartAfter", start_after.as_deref().map(enc));
-    if url {
+        .opt("StartAfter", start_after.as_deref().map(&enc));
+    if req.query("encoding-type").is_some() {
         w.el("EncodingType", "url");
     }
-    if truncated && let Some(next) = &after {
+    if page.truncated
+        && let Some(next) = &page.resume
+    {
         w.el("NextContinuationToken", encode_token(next));
     }
-    for o in &contents {
-        w.start("Contents")
-            .el("Key", enc(&o.key))
-            .el("LastModified", time_xml(o.last_modified))
-            .el("ETag", &o.etag)
-            .el("Size", o.size.to_string())
-            .el("StorageClass", o.storage_class.as_str())
-            .end();
+    for o in &page.contents {
+        write_contents(&mut w, o, enc(&o.key), owner.as_deref());
     }
-    for p in &prefixes {
+    for p in &page.prefixes {
         w.start("CommonPrefixes").el("Prefix", enc(p)).end();
     }
     Ok(Response::xml(200, w.finish()).op("S3.ListObjectsV2"))
@@ -757,6 +883,124 @@ mod tests {
             virtual_bucket: vb.map(str::to_string),
             ..Request::default()
         }
+    }
+
+    /// A server over a fresh simulator, without signature checks.
+    pub(crate) fn server() -> (Server, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server {
+            sim: crate::backend::sim::Simulator::open(dir.path()).unwrap(),
+            credentials: None,
+            bases: vec!["localhost".into()],
+            uploads: super::super::multipart::Uploads::default(),
+        };
+        (server, dir)
+    }
+
+    /// A path-style request with headers.
+    pub(crate) fn call(
+        server: &Server,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Response {
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        let mut headers: Vec<(String, String)> = headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        headers.push(("host".into(), "127.0.0.1".into()));
+        server.handle(Request {
+            method: method.into(),
+            raw_path: path.into(),
+            raw_query: query.into(),
+            path: percent_decode(path, false),
+            query: crate::serve::sigv4::parse_query(query, false),
+            headers,
+            body: body.to_vec(),
+            host: "127.0.0.1".into(),
+            request_id: "TEST".into(),
+            virtual_bucket: None,
+        })
+    }
+
+    pub(crate) fn body_text(resp: &Response) -> String {
+        String::from_utf8_lossy(&resp.body).into_owned()
+    }
+
+    pub(crate) fn header_of(resp: &Response, name: &str) -> Option<String> {
+        resp.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn texts(doc: &xml::Node, path: &[&str]) -> Vec<String> {
+        let (last, parents) = path.split_last().unwrap();
+        let mut nodes = vec![doc];
+        for name in parents {
+            nodes = nodes
+                .into_iter()
+                .flat_map(|n| n.children_named(name))
+                .collect();
+        }
+        nodes.into_iter().filter_map(|n| n.text_of(last)).collect()
+    }
+
+    #[test]
+    fn list_objects_v1_pages_with_markers_and_groups_by_delimiter() {
+        let (server, _dir) = server();
+        assert_eq!(call(&server, "PUT", "/bk1", &[], b"").status, 200);
+        for key in [
+            "asdf",
+            "boo/bar",
+            "boo/baz/xyzzy",
+            "cquux/thud",
+            "cquux/bla",
+        ] {
+            assert_eq!(
+                call(&server, "PUT", &format!("/bk1/{key}"), &[], b"x").status,
+                200
+            );
+        }
+        let page = |query: &str| {
+            let resp = call(&server, "GET", &format!("/bk1?{query}"), &[], b"");
+            assert_eq!(resp.status, 200, "{}", body_text(&resp));
+            xml::parse(&resp.body).unwrap()
+        };
+        let first = page("delimiter=%2F&max-keys=1");
+        assert_eq!(texts(&first, &["Contents", "Key"]), ["asdf"]);
+        assert_eq!(first.text_of("NextMarker").as_deref(), Some("asdf"));
+        assert_eq!(first.text_of("IsTruncated").as_deref(), Some("true"));
+        let second = page("delimiter=%2F&max-keys=1&marker=asdf");
+        assert_eq!(texts(&second, &["CommonPrefixes", "Prefix"]), ["boo/"]);
+        assert_eq!(second.text_of("NextMarker").as_deref(), Some("boo/"));
+        // A marker that is a common prefix already returned continues after it.
+        let third = page("delimiter=%2F&max-keys=1&marker=boo%2F");
+        assert_eq!(texts(&third, &["CommonPrefixes", "Prefix"]), ["cquux/"]);
+        assert_eq!(third.text_of("IsTruncated").as_deref(), Some("false"));
+        assert!(third.child("NextMarker").is_none());
+        // Without a delimiter S3 gives no NextMarker: the last key is the next marker.
+        let plain = page("max-keys=2");
+        assert_eq!(texts(&plain, &["Contents", "Key"]), ["asdf", "boo/bar"]);
+        assert!(plain.child("NextMarker").is_none());
+        assert_eq!(texts(&plain, &["Contents", "Owner", "ID"]).len(), 2);
+        // max-keys=0: nothing, not truncated; a bad max-keys is refused.
+        let none = page("max-keys=0");
+        assert_eq!(none.text_of("IsTruncated").as_deref(), Some("false"));
+        assert!(none.child("Contents").is_none());
+        let bad = call(&server, "GET", "/bk1?max-keys=blah", &[], b"");
+        assert!(body_text(&bad).contains("<Code>InvalidArgument</Code>"));
+        // encoding-type=url encodes keys and prefixes.
+        assert_eq!(
+            call(&server, "PUT", "/bk1/a%2Bb%20c", &[], b"x").status,
+            200
+        );
+        let encoded = page("encoding-type=url&prefix=a");
+        assert_eq!(texts(&encoded, &["Contents", "Key"]), ["a%2Bb%20c", "asdf"]);
+        let missing = call(&server, "GET", "/nope", &[], b"");
+        assert_eq!(missing.status, 404);
     }
 
     #[test]
