@@ -97,6 +97,11 @@ fn put(
         .map(|m| string_map("metadata", m))
         .transpose()?
         .unwrap_or_default();
+    let conditions = crate::backend::Conditions {
+        if_match: o.string("if_match")?,
+        if_none_match: o.string("if_none_match")?,
+        ..Default::default()
+    };
     o.finish()?;
     let written = host(ctx)?.backend.put_object(PutObject {
         bucket: bucket.to_string(),
@@ -105,8 +110,34 @@ fn put(
         storage_class,
         content_type,
         metadata,
+        conditions,
     })?;
     Ok(maps::written(&written))
+}
+
+/// `s3::get_object`'s options: `version_id` and the preconditions `if_match`, `if_none_match`,
+/// `if_modified_since`, `if_unmodified_since` (RFC 3339 timestamps).
+fn get_options(bucket: &str, key: &str, options: Map) -> Result<crate::backend::GetObject, Error> {
+    let mut o = Opts::new("s3::get_object", options);
+    let version_id = o.string("version_id")?;
+    let date = |o: &mut Opts, name: &'static str| -> Result<_, Error> {
+        o.string(name)?
+            .map(|t| crate::timefmt::parse_rfc3339(&t))
+            .transpose()
+    };
+    let conditions = crate::backend::Conditions {
+        if_match: o.string("if_match")?,
+        if_none_match: o.string("if_none_match")?,
+        if_modified_since: date(&mut o, "if_modified_since")?,
+        if_unmodified_since: date(&mut o, "if_unmodified_since")?,
+    };
+    o.finish()?;
+    Ok(crate::backend::GetObject {
+        bucket: bucket.to_string(),
+        key: key.to_string(),
+        version_id,
+        conditions,
+    })
 }
 
 fn version_option(function: &'static str, options: Map) -> Result<Option<String>, Error> {
@@ -312,8 +343,11 @@ pub mod s3_api {
         upload_file(ctx, bucket, key, path, Map::new())
     }
 
-    /// Downloads an object as a blob. Option: `version_id`. An archived object that is not
-    /// restored fails with `InvalidObjectState` (403).
+    /// Downloads an object as a blob. Options: `version_id`, and preconditions as HTTP's
+    /// conditional GET: `if_match`, `if_none_match` (ETags, or `"*"`), `if_modified_since`,
+    /// `if_unmodified_since` (RFC 3339). A failed `if_match`/`if_unmodified_since` is
+    /// `PreconditionFailed` (412), a failed `if_none_match`/`if_modified_since` is `NotModified`
+    /// (304). An archived object that is not restored fails with `InvalidObjectState` (403).
     ///
     /// ```rhai
     /// let bytes = s3::get_object("my-archive", "photo.jpg", #{});
@@ -330,10 +364,8 @@ pub mod s3_api {
         located(
             pos,
             (move || -> RhaiResult<Blob> {
-                let version_id = version_option("s3::get_object", options)?;
-                Ok(host(&ctx)?
-                    .backend
-                    .get_object(bucket, key, version_id.as_deref())?)
+                let request = super::get_options(bucket, key, options)?;
+                Ok(host(&ctx)?.backend.get_object_with(&request)?.1)
             })(),
         )
     }

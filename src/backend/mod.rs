@@ -230,6 +230,47 @@ pub struct PutObject {
     pub storage_class: Option<StorageClass>,
     pub content_type: Option<String>,
     pub metadata: BTreeMap<String, String>,
+    /// Conditional write: `if_match` / `if_none_match` against the current object.
+    pub conditions: Conditions,
+}
+
+/// HTTP preconditions on an object (`If-Match`, `If-None-Match`, `If-Modified-Since`,
+/// `If-Unmodified-Since`; on CopyObject the `x-amz-copy-source-if-*` ones, about the source).
+/// ETags are compared without their quotes; `*` matches any existing object.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Conditions {
+    pub if_match: Option<String>,
+    pub if_none_match: Option<String>,
+    pub if_modified_since: Option<OffsetDateTime>,
+    pub if_unmodified_since: Option<OffsetDateTime>,
+}
+
+impl Conditions {
+    pub fn is_empty(&self) -> bool {
+        *self == Conditions::default()
+    }
+}
+
+/// GetObject / HeadObject with preconditions.
+#[derive(Debug, Clone, Default)]
+pub struct GetObject {
+    pub bucket: String,
+    pub key: String,
+    pub version_id: Option<String>,
+    pub conditions: Conditions,
+}
+
+/// CopyObject's input. `replace` is `MetadataDirective: REPLACE` with the new content type and
+/// metadata (`None` copies the source's).
+#[derive(Debug, Clone, Default)]
+pub struct CopyObject {
+    pub source: ObjectRef,
+    pub bucket: String,
+    pub key: String,
+    pub storage_class: Option<StorageClass>,
+    pub replace: Option<(Option<String>, BTreeMap<String, String>)>,
+    /// Preconditions on the source.
+    pub conditions: Conditions,
 }
 
 /// What PutObject and CopyObject return.
@@ -305,7 +346,7 @@ pub struct ListObjects {
 }
 
 /// An object anywhere: bucket, key and optional version.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ObjectRef {
     pub bucket: String,
     pub key: String,
@@ -535,12 +576,30 @@ pub trait Backend {
         prefix: Option<&str>,
         continuation: Option<&str>,
     ) -> Result<Page<ObjectVersion>>;
+    /// GetObject with preconditions: the object's head and its bytes.
+    fn get_object_with(&self, request: &GetObject) -> Result<(ObjectHead, Vec<u8>)>;
+    /// HeadObject with preconditions.
+    fn head_object_with(&self, request: &GetObject) -> Result<ObjectHead>;
+    /// CopyObject: storage class, metadata directive, preconditions on the source.
+    fn copy_object_with(&self, request: &CopyObject) -> Result<ObjectWritten>;
     fn copy_object(
         &self,
-        source: (&str, &str, Option<&str>),
-        destination: (&str, &str),
+        (bucket, key, version_id): (&str, &str, Option<&str>),
+        (dst_bucket, dst_key): (&str, &str),
         storage_class: Option<StorageClass>,
-    ) -> Result<ObjectWritten>;
+    ) -> Result<ObjectWritten> {
+        self.copy_object_with(&CopyObject {
+            source: ObjectRef {
+                bucket: bucket.to_string(),
+                key: key.to_string(),
+                version_id: version_id.map(str::to_string),
+            },
+            bucket: dst_bucket.to_string(),
+            key: dst_key.to_string(),
+            storage_class,
+            ..CopyObject::default()
+        })
+    }
     fn delete_object(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<Deleted>;
     /// Deletes up to 1,000 objects; per-object failures come back as errors in the list.
     fn delete_objects(&self, bucket: &str, objects: &[ObjectId]) -> Result<Vec<Result<Deleted>>>;

@@ -152,6 +152,7 @@ impl Uploads {
             storage_class: upload.storage_class,
             content_type: upload.content_type,
             metadata: upload.metadata,
+            conditions: Default::default(),
         })?;
         let mut w = XmlWriter::new("CompleteMultipartUploadResult", Some(S3_NS));
         w.el("Location", format!("/{}/{}", upload.bucket, upload.key))

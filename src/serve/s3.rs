@@ -11,7 +11,7 @@ use super::xml::{self, XmlWriter};
 use super::{Request, Response, Server, status_of};
 use crate::backend::*;
 use crate::errors::Error;
-use crate::timefmt::{http_date, rfc3339_millis};
+use crate::timefmt::{http_date, parse_http_date, rfc3339_millis};
 
 pub const S3_NS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
 
@@ -30,7 +30,8 @@ pub fn error_response(req: &Request, e: &Error) -> Response {
         .el("RequestId", &req.request_id)
         .el("HostId", &req.request_id);
     let resp = Response::new(status).header("x-amz-error-code", e.code.clone());
-    if req.method == "HEAD" {
+    // HEAD answers carry no body, nor does 304 Not Modified.
+    if req.method == "HEAD" || status == 304 {
         return resp;
     }
     resp.header("content-type", "application/xml")
@@ -635,9 +636,14 @@ fn object_op(server: &Server, req: &Request, bucket: &str, key: &str) -> Answer 
         "PUT" if req.header("x-amz-copy-source").is_some() => copy_object(sim, req, bucket, key),
         "PUT" if req.query.iter().all(|(k, _)| is_plumbing(k)) => put_object(sim, req, bucket, key),
         "GET" if version_only(req) => {
-            let head = sim.head_object(bucket, key, version)?;
-            let body = sim.get_object(bucket, key, version)?;
-            let resp = head_headers(Response::new(200), &head).op("S3.GetObject");
+            let (head, body) = sim.get_object_with(&GetObject {
+                bucket: bucket.to_string(),
+                key: key.to_string(),
+                version_id: version.map(str::to_string),
+                conditions: conditions(req, ""),
+            })?;
+            let resp =
+                response_overrides(req, head_headers(Response::new(200), &head)).op("S3.GetObject");
             match req.header("range") {
                 None => Ok(resp.body(body)),
                 Some(range) => {
@@ -652,7 +658,12 @@ fn object_op(server: &Server, req: &Request, bucket: &str, key: &str) -> Answer 
             }
         }
         "HEAD" if version_only(req) => {
-            let head = sim.head_object(bucket, key, version)?;
+            let head = sim.head_object_with(&GetObject {
+                bucket: bucket.to_string(),
+                key: key.to_string(),
+                version_id: version.map(str::to_string),
+                conditions: conditions(req, ""),
+            })?;
             Ok(head_headers(Response::new(200), &head)
                 .header("content-length", head.size.to_string())
                 .op("S3.HeadObject"))
@@ -671,6 +682,38 @@ fn object_op(server: &Server, req: &Request, bucket: &str, key: &str) -> Answer 
         "POST" if req.has_query("restore") => restore_object(sim, req, bucket, key, version),
         _ => Err(not_implemented("this object operation")),
     }
+}
+
+/// The preconditions a request's headers carry: `If-*`, or with `prefix`
+/// `x-amz-copy-source-if-*`. A date that does not parse is ignored, as HTTP says.
+fn conditions(req: &Request, prefix: &str) -> Conditions {
+    let header = |name: &str| req.header(&format!("{prefix}{name}")).map(str::to_string);
+    let date = |name: &str| header(name).as_deref().and_then(parse_http_date);
+    Conditions {
+        if_match: header("if-match"),
+        if_none_match: header("if-none-match"),
+        if_modified_since: date("if-modified-since"),
+        if_unmodified_since: date("if-unmodified-since"),
+    }
+}
+
+/// GetObject's `response-*` query parameters replace the headers they name.
+fn response_overrides(req: &Request, mut resp: Response) -> Response {
+    const OVERRIDES: [(&str, &str); 6] = [
+        ("response-content-type", "content-type"),
+        ("response-content-language", "content-language"),
+        ("response-expires", "expires"),
+        ("response-cache-control", "cache-control"),
+        ("response-content-disposition", "content-disposition"),
+        ("response-content-encoding", "content-encoding"),
+    ];
+    for (param, header) in OVERRIDES {
+        if let Some(value) = req.query(param) {
+            resp.headers.retain(|(n, _)| n != header);
+            resp = resp.header(header, value);
+        }
+    }
+    resp
 }
 
 /// The inclusive byte range a `Range: bytes=..` header asks of a body of `len` bytes:
@@ -786,6 +829,11 @@ fn put_object(sim: &dyn Backend, req: &Request, bucket: &str, key: &str) -> Answ
         storage_class: storage_class_header(req)?,
         content_type: req.header("content-type").map(str::to_string),
         metadata: metadata_headers(req),
+        conditions: Conditions {
+            if_match: req.header("if-match").map(str::to_string),
+            if_none_match: req.header("if-none-match").map(str::to_string),
+            ..Conditions::default()
+        },
     })?;
     let mut resp = Response::new(200)
         .header("etag", written.etag.clone())
@@ -817,11 +865,30 @@ fn copy_source(value: &str) -> Result<(String, String, Option<String>), Error> {
 fn copy_object(sim: &dyn Backend, req: &Request, bucket: &str, key: &str) -> Answer {
     let (src_bucket, src_key, src_version) =
         copy_source(req.header("x-amz-copy-source").unwrap_or(""))?;
-    let written = sim.copy_object(
-        (&src_bucket, &src_key, src_version.as_deref()),
-        (bucket, key),
-        storage_class_header(req)?,
-    )?;
+    let replace = match req.header("x-amz-metadata-directive") {
+        None | Some("COPY") => None,
+        Some("REPLACE") => Some((
+            req.header("content-type").map(str::to_string),
+            metadata_headers(req),
+        )),
+        Some(other) => {
+            return Err(invalid_argument(format!(
+                "Unknown metadata directive `{other}`"
+            )));
+        }
+    };
+    let written = sim.copy_object_with(&CopyObject {
+        source: ObjectRef {
+            bucket: src_bucket.clone(),
+            key: src_key.clone(),
+            version_id: src_version.clone(),
+        },
+        bucket: bucket.to_string(),
+        key: key.to_string(),
+        storage_class: storage_class_header(req)?,
+        replace,
+        conditions: conditions(req, "x-amz-copy-source-"),
+    })?;
     let head = sim.head_object(bucket, key, written.version_id.as_deref())?;
     let mut w = XmlWriter::new("CopyObjectResult", Some(S3_NS));
     w.el("LastModified", time_xml(head.last_modified))
@@ -946,6 +1013,78 @@ mod tests {
                 .collect();
         }
         nodes.into_iter().filter_map(|n| n.text_of(last)).collect()
+    }
+
+    #[test]
+    fn conditional_gets_overrides_and_copy_directives_on_the_wire() {
+        let (server, _dir) = server();
+        assert_eq!(call(&server, "PUT", "/cond", &[], b"").status, 200);
+        let put = call(&server, "PUT", "/cond/k", &[("x-amz-meta-a", "1")], b"abc");
+        let etag = header_of(&put, "etag").unwrap();
+        // 304 carries no body; 412 is an error document.
+        let not_modified = call(&server, "GET", "/cond/k", &[("if-none-match", &etag)], b"");
+        assert_eq!((not_modified.status, not_modified.body.len()), (304, 0));
+        let failed = call(&server, "GET", "/cond/k", &[("if-match", "\"zz\"")], b"");
+        assert_eq!(failed.status, 412);
+        assert!(body_text(&failed).contains("<Code>PreconditionFailed</Code>"));
+        let old = call(
+            &server,
+            "HEAD",
+            "/cond/k",
+            &[("if-unmodified-since", "Sat, 29 Oct 1994 19:43:31 GMT")],
+            b"",
+        );
+        assert_eq!((old.status, old.body.len()), (412, 0));
+        let put_again = call(&server, "PUT", "/cond/k", &[("if-none-match", "*")], b"x");
+        assert_eq!(put_again.status, 412);
+        // response-* parameters replace the headers they name.
+        let get = call(
+            &server,
+            "GET",
+            "/cond/k?response-content-type=foo%2Fbar&response-cache-control=no-cache",
+            &[],
+            b"",
+        );
+        assert_eq!(header_of(&get, "content-type").as_deref(), Some("foo/bar"));
+        assert_eq!(
+            header_of(&get, "cache-control").as_deref(),
+            Some("no-cache")
+        );
+        // Copy onto itself: refused unless the metadata is replaced.
+        let same = call(
+            &server,
+            "PUT",
+            "/cond/k",
+            &[("x-amz-copy-source", "/cond/k")],
+            b"",
+        );
+        assert!(body_text(&same).contains("<Code>InvalidRequest</Code>"));
+        let replaced = call(
+            &server,
+            "PUT",
+            "/cond/k",
+            &[
+                ("x-amz-copy-source", "/cond/k"),
+                ("x-amz-metadata-directive", "REPLACE"),
+                ("x-amz-meta-b", "2"),
+            ],
+            b"",
+        );
+        assert_eq!(replaced.status, 200, "{}", body_text(&replaced));
+        let head = call(&server, "HEAD", "/cond/k", &[], b"");
+        assert_eq!(header_of(&head, "x-amz-meta-b").as_deref(), Some("2"));
+        assert_eq!(header_of(&head, "x-amz-meta-a"), None);
+        let copy_if = call(
+            &server,
+            "PUT",
+            "/cond/k2",
+            &[
+                ("x-amz-copy-source", "/cond/k"),
+                ("x-amz-copy-source-if-none-match", &etag),
+            ],
+            b"",
+        );
+        assert_eq!(copy_if.status, 412);
     }
 
     #[test]

@@ -95,6 +95,10 @@ fn datetime(t: &aws_smithy_types::DateTime) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(t.as_nanos()).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
+fn smithy_date(t: OffsetDateTime) -> aws_smithy_types::DateTime {
+    aws_smithy_types::DateTime::from_secs(t.unix_timestamp())
+}
+
 fn smithy_time(t: Option<&aws_smithy_types::DateTime>) -> Option<OffsetDateTime> {
     t.map(datetime)
 }
@@ -256,6 +260,7 @@ impl AwsBackend {
         bucket: &str,
         key: &str,
         version_id: Option<&str>,
+        conditions: &Conditions,
     ) -> Result<ObjectHead> {
         let ctx = Ctx::object(bucket, key, version_id);
 
@@ -265,6 +270,10 @@ impl AwsBackend {
             .bucket(bucket)
             .key(key)
             .set_version_id(version_id.map(str::to_string))
+            .set_if_match(conditions.if_match.clone())
+            .set_if_none_match(conditions.if_none_match.clone())
+            .set_if_modified_since(conditions.if_modified_since.map(smithy_date))
+            .set_if_unmodified_since(conditions.if_unmodified_since.map(smithy_date))
             .send()
             .await
         {
@@ -681,6 +690,8 @@ impl Backend for AwsBackend {
             .bucket(&request.bucket)
             .key(&request.key)
             .body(ByteStream::from(request.body))
+            .set_if_match(request.conditions.if_match.clone())
+            .set_if_none_match(request.conditions.if_none_match.clone())
             .set_content_type(request.content_type.clone())
             .set_metadata((!request.metadata.is_empty()).then(|| {
                 request
@@ -732,14 +743,15 @@ impl Backend for AwsBackend {
     }
 
     fn head_object(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<ObjectHead> {
-        self.block(self.head_async(bucket, key, version_id))
+        self.block(self.head_async(bucket, key, version_id, &Conditions::default()))
     }
 
     fn head_objects(&self, objects: &[ObjectRef], concurrency: usize) -> Vec<Result<ObjectHead>> {
         use futures_util::StreamExt;
+        let none = Conditions::default();
         self.block(
             futures_util::stream::iter(objects)
-                .map(|o| self.head_async(&o.bucket, &o.key, o.version_id.as_deref()))
+                .map(|o| self.head_async(&o.bucket, &o.key, o.version_id.as_deref(), &none))
                 .buffered(concurrency.max(1))
                 .collect(),
         )
@@ -849,37 +861,68 @@ impl Backend for AwsBackend {
         Ok(Page { items, next })
     }
 
-    fn copy_object(
-        &self,
-        (src_bucket, src_key, src_version): (&str, &str, Option<&str>),
-        (dst_bucket, dst_key): (&str, &str),
-        storage_class: Option<StorageClass>,
-    ) -> Result<ObjectWritten> {
+    fn get_object_with(&self, request: &GetObject) -> Result<(ObjectHead, Vec<u8>)> {
+        let version = request.version_id.as_deref();
+        let head = self.head_object_with(request)?;
+        // The bytes of exactly the version the head describes.
+        let body = self.get_object(
+            &request.bucket,
+            &request.key,
+            head.version_id.as_deref().or(version),
+        )?;
+        Ok((head, body))
+    }
+
+    fn head_object_with(&self, request: &GetObject) -> Result<ObjectHead> {
+        self.block(self.head_async(
+            &request.bucket,
+            &request.key,
+            request.version_id.as_deref(),
+            &request.conditions,
+        ))
+    }
+
+    fn copy_object_with(&self, request: &CopyObject) -> Result<ObjectWritten> {
+        let src = &request.source;
         let mut source = format!(
-            "{src_bucket}/{}",
-            crate::serve::sigv4::uri_encode(src_key, true)
+            "{}/{}",
+            src.bucket,
+            crate::serve::sigv4::uri_encode(&src.key, true)
         );
-        if let Some(v) = src_version {
+        if let Some(v) = &src.version_id {
             source.push_str(&format!(
                 "?versionId={}",
                 crate::serve::sigv4::uri_encode(v, false)
             ));
         }
-        let class = storage_class.unwrap_or(StorageClass::Standard);
-        let out = self
-            .block(
-                self.s3
-                    .copy_object()
-                    .copy_source(source)
-                    .bucket(dst_bucket)
-                    .key(dst_key)
-                    .storage_class(s3_class(class))
-                    .send(),
+        let class = request.storage_class.unwrap_or(StorageClass::Standard);
+        let c = &request.conditions;
+        let mut call = self
+            .s3
+            .copy_object()
+            .copy_source(source)
+            .bucket(&request.bucket)
+            .key(&request.key)
+            .storage_class(s3_class(class))
+            .set_copy_source_if_match(c.if_match.clone())
+            .set_copy_source_if_none_match(c.if_none_match.clone())
+            .set_copy_source_if_modified_since(c.if_modified_since.map(smithy_date))
+            .set_copy_source_if_unmodified_since(c.if_unmodified_since.map(smithy_date));
+        if let Some((content_type, metadata)) = &request.replace {
+            call = call
+                .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
+                .set_content_type(content_type.clone())
+                .set_metadata(Some(metadata.clone().into_iter().collect()));
+        }
+        let out = self.block(call.send()).map_err(|e| {
+            from_sdk(
+                e,
+                &Ctx::object(&src.bucket, &src.key, src.version_id.as_deref()),
             )
-            .map_err(|e| from_sdk(e, &Ctx::object(src_bucket, src_key, src_version)))?;
+        })?;
         Ok(ObjectWritten {
-            bucket: dst_bucket.to_string(),
-            key: dst_key.to_string(),
+            bucket: request.bucket.clone(),
+            key: request.key.clone(),
             etag: out
                 .copy_object_result()
                 .and_then(|r| r.e_tag())

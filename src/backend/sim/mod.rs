@@ -285,15 +285,16 @@ impl Backend for Simulator {
         })
     }
 
-    fn copy_object(
-        &self,
-        source: (&str, &str, Option<&str>),
-        destination: (&str, &str),
-        storage_class: Option<StorageClass>,
-    ) -> Result<ObjectWritten> {
-        self.s3(faults::Request::S3, |w| {
-            s3::copy_object(w, source, destination, storage_class)
-        })
+    fn copy_object_with(&self, request: &CopyObject) -> Result<ObjectWritten> {
+        self.s3(faults::Request::S3, |w| s3::copy_object(w, request))
+    }
+
+    fn get_object_with(&self, request: &GetObject) -> Result<(ObjectHead, Vec<u8>)> {
+        self.s3(faults::Request::S3, |w| s3::get_object_with(w, request))
+    }
+
+    fn head_object_with(&self, request: &GetObject) -> Result<ObjectHead> {
+        self.s3(faults::Request::S3, |w| s3::head_object_with(w, request))
     }
 
     fn delete_object(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<Deleted> {

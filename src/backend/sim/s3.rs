@@ -188,6 +188,15 @@ pub(super) fn find(
 pub(super) fn create_bucket(w: &World, name: &str, region: Option<&str>) -> Result<BucketInfo> {
     let region = region.unwrap_or(&w.region).to_string();
     if require_bucket(w, name).is_ok() {
+        // us-east-1 keeps S3's original answer: re-creating your own bucket succeeds and
+        // changes nothing; every other region refuses.
+        let existing = list_buckets(w)?.into_iter().find(|b| b.name == name);
+        if let Some(b) = existing
+            && b.region == "us-east-1"
+            && region == "us-east-1"
+        {
+            return Ok(b);
+        }
         return Err(Error::new(
             "BucketAlreadyOwnedByYou",
             "Your previous request to create the named bucket succeeded and you already own it.",
@@ -290,6 +299,7 @@ pub(super) fn put_object(w: &World, request: PutObject) -> Result<ObjectWritten>
         .status(400)
         .bucket(&request.bucket));
     }
+    check_write(w, &request.bucket, &request.key, &request.conditions)?;
     let class = request.storage_class.unwrap_or(StorageClass::Standard);
     let version_id = supersede(w, &request.bucket, &request.key)?;
     let etag = etag_of(&request.body);
@@ -356,6 +366,113 @@ fn not_readable(object: &StoredObject) -> Error {
     ))
 }
 
+/// Whether an `If-Match`/`If-None-Match` list names this ETag (`*` names any object).
+fn etag_listed(list: &str, etag: &str) -> bool {
+    let bare = |t: &str| {
+        t.trim()
+            .trim_start_matches("W/")
+            .trim_matches('"')
+            .to_string()
+    };
+    list.split(',')
+        .any(|t| t.trim() == "*" || bare(t) == bare(etag))
+}
+
+fn precondition_failed() -> Error {
+    Error::new(
+        "PreconditionFailed",
+        "At least one of the pre-conditions you specified did not hold",
+    )
+    .status(412)
+}
+
+/// Evaluates read preconditions in RFC 7232's order, as S3 does: `If-Match` (else
+/// `If-Unmodified-Since`) failing is 412 `PreconditionFailed`; then `If-None-Match` (else
+/// `If-Modified-Since`) failing is 304 `NotModified`, or 412 for a copy source. Dates compare at
+/// the second, as `Last-Modified` travels.
+pub(super) fn check_read(c: &Conditions, object: &StoredObject, copy_source: bool) -> Result<()> {
+    if c.is_empty() {
+        return Ok(());
+    }
+    let modified = object.last_modified.div_euclid(1000) * 1000;
+    if let Some(list) = &c.if_match {
+        if !etag_listed(list, &object.etag) {
+            return Err(precondition_failed());
+        }
+    } else if let Some(t) = c.if_unmodified_since
+        && modified > clock::from_datetime(t)
+    {
+        return Err(precondition_failed());
+    }
+    let not_modified = match &c.if_none_match {
+        Some(list) => etag_listed(list, &object.etag),
+        None => c
+            .if_modified_since
+            .is_some_and(|t| modified <= clock::from_datetime(t)),
+    };
+    if not_modified {
+        return Err(if copy_source {
+            precondition_failed()
+        } else {
+            Error::new("NotModified", "Not Modified").status(304)
+        });
+    }
+    Ok(())
+}
+
+/// Conditional writes: `If-Match` needs a current object with a listed ETag (none: 404
+/// `NoSuchKey`), `If-None-Match` (`*` or an ETag) refuses to replace a matching one (412).
+fn check_write(w: &World, bucket: &str, key: &str, c: &Conditions) -> Result<()> {
+    if c.if_match.is_none() && c.if_none_match.is_none() {
+        return Ok(());
+    }
+    let current = match find(w, bucket, key, None) {
+        Ok(o) => Some(o),
+        Err(e) if e.code == "NoSuchKey" => None,
+        Err(e) => return Err(e),
+    };
+    if let Some(list) = &c.if_match {
+        match &current {
+            None => return Err(Error::no_such_key(bucket, key)),
+            Some(o) if !etag_listed(list, &o.etag) => return Err(precondition_failed()),
+            _ => {}
+        }
+    }
+    if let (Some(list), Some(o)) = (&c.if_none_match, &current)
+        && etag_listed(list, &o.etag)
+    {
+        return Err(precondition_failed());
+    }
+    Ok(())
+}
+
+/// GetObject with preconditions: the head and the bytes, in one transaction.
+pub(super) fn get_object_with(w: &World, request: &GetObject) -> Result<(ObjectHead, Vec<u8>)> {
+    let object = find(
+        w,
+        &request.bucket,
+        &request.key,
+        request.version_id.as_deref(),
+    )?;
+    check_read(&request.conditions, &object, false)?;
+    if !object.is_readable(w.now) {
+        return Err(not_readable(&object));
+    }
+    let body = body_of(w, &object)?;
+    Ok((head_of(w, object), body))
+}
+
+pub(super) fn head_object_with(w: &World, request: &GetObject) -> Result<ObjectHead> {
+    let object = find(
+        w,
+        &request.bucket,
+        &request.key,
+        request.version_id.as_deref(),
+    )?;
+    check_read(&request.conditions, &object, false)?;
+    Ok(head_of(w, object))
+}
+
 pub(super) fn get_object(
     w: &World,
     bucket: &str,
@@ -375,7 +492,10 @@ pub(super) fn head_object(
     key: &str,
     version_id: Option<&str>,
 ) -> Result<ObjectHead> {
-    let object = find(w, bucket, key, version_id)?;
+    Ok(head_of(w, find(w, bucket, key, version_id)?))
+}
+
+fn head_of(w: &World, object: StoredObject) -> ObjectHead {
     let restore = match object.restore_phase(w.now) {
         RestorePhase::NotRequested => None,
         RestorePhase::Ongoing => Some(RestoreState {
@@ -387,7 +507,7 @@ pub(super) fn head_object(
             expiry: expiry.map(clock::to_datetime),
         }),
     };
-    Ok(ObjectHead {
+    ObjectHead {
         archive_status: object.current_archive_tier(w.now),
         bucket: object.bucket,
         key: object.key,
@@ -399,7 +519,7 @@ pub(super) fn head_object(
         content_type: object.content_type,
         metadata: object.metadata,
         restore,
-    })
+    }
 }
 
 /// The smallest string greater than every string starting with `prefix`, for range scans.
@@ -522,27 +642,43 @@ pub(super) fn list_object_versions(
     Ok(Page { items, next })
 }
 
-pub(super) fn copy_object(
-    w: &World,
-    (src_bucket, src_key, src_version): (&str, &str, Option<&str>),
-    (dst_bucket, dst_key): (&str, &str),
-    storage_class: Option<StorageClass>,
-) -> Result<ObjectWritten> {
-    let source = find(w, src_bucket, src_key, src_version)?;
+/// CopyObject's rules: preconditions on the source, a readable source, and no copy of the
+/// current version onto itself that changes nothing (400 `InvalidRequest`): a copy in place must
+/// change the storage class or replace the metadata.
+pub(super) fn copy_object(w: &World, request: &CopyObject) -> Result<ObjectWritten> {
+    let src = &request.source;
+    let source = find(w, &src.bucket, &src.key, src.version_id.as_deref())?;
+    check_read(&request.conditions, &source, true)?;
     if !source.is_readable(w.now) {
         return Err(not_readable(&source));
     }
+    require_bucket(w, &request.bucket)?;
+    let class = request.storage_class.unwrap_or(StorageClass::Standard);
+    let in_place = src.bucket == request.bucket && src.key == request.key && source.is_latest;
+    if in_place && request.replace.is_none() && class == source.storage_class {
+        return Err(Error::new(
+            "InvalidRequest",
+            "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+        )
+        .status(400)
+        .bucket(&request.bucket)
+        .key(&request.key));
+    }
     let body = body_of(w, &source)?;
-    require_bucket(w, dst_bucket)?;
+    let (content_type, metadata) = match &request.replace {
+        Some((content_type, metadata)) => (content_type.clone(), metadata.clone()),
+        None => (source.content_type, source.metadata),
+    };
     put_object(
         w,
         PutObject {
-            bucket: dst_bucket.to_string(),
-            key: dst_key.to_string(),
+            bucket: request.bucket.clone(),
+            key: request.key.clone(),
             body,
-            storage_class: Some(storage_class.unwrap_or(StorageClass::Standard)),
-            content_type: source.content_type,
-            metadata: source.metadata,
+            storage_class: Some(class),
+            content_type,
+            metadata,
+            conditions: Conditions::default(),
         },
     )
 }
