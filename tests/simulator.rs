@@ -612,3 +612,50 @@ fn copy_in_place_must_change_something_and_us_east_1_recreates_buckets() {
     assert_eq!(s(&r, "eu"), "BucketAlreadyOwnedByYou 409");
     assert_eq!(i(&r, "kept"), 1);
 }
+
+#[test]
+fn suspended_versioning_and_delete_markers() {
+    use s3thaw::backend::{Backend, PutObject, VersioningStatus, sim::Simulator};
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Simulator::open(dir.path()).unwrap();
+    sim.create_bucket("susp", None).unwrap();
+    assert_eq!(sim.get_bucket_versioning("susp").unwrap(), None);
+    // Suspending a never-versioned bucket is allowed and reported.
+    sim.put_bucket_versioning("susp", false).unwrap();
+    assert_eq!(
+        sim.get_bucket_versioning("susp").unwrap(),
+        Some(VersioningStatus::Suspended)
+    );
+    let put = |body: &str| {
+        sim.put_object(PutObject {
+            bucket: "susp".into(),
+            key: "k".into(),
+            body: body.as_bytes().to_vec(),
+            ..PutObject::default()
+        })
+        .unwrap()
+    };
+    assert_eq!(put("one").version_id, None);
+    // A delete on a suspended bucket leaves a `null` delete marker in place of the null version.
+    let deleted = sim.delete_object("susp", "k", None).unwrap();
+    assert!(deleted.delete_marker);
+    assert_eq!(deleted.version_id.as_deref(), Some("null"));
+    let e = sim.get_object("susp", "k", None).unwrap_err();
+    assert_eq!((e.code.as_str(), e.delete_marker), ("NoSuchKey", true));
+    assert_eq!(e.version_id.as_deref(), Some("null"));
+    let e = sim.head_object("susp", "k", Some("null")).unwrap_err();
+    assert_eq!((e.code.as_str(), e.status), ("MethodNotAllowed", Some(405)));
+    let versions = sim.list_object_versions("susp", None, None).unwrap().items;
+    assert_eq!(versions.len(), 1);
+    assert!(versions[0].is_delete_marker);
+    // Enabled again: new versions get ids, the null marker stays as an older version.
+    sim.put_bucket_versioning("susp", true).unwrap();
+    assert!(put("two").version_id.is_some());
+    assert_eq!(
+        sim.list_object_versions("susp", None, None)
+            .unwrap()
+            .items
+            .len(),
+        2
+    );
+}

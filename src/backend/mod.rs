@@ -221,6 +221,22 @@ pub fn bucket_of(name_or_arn: &str) -> &str {
     }
 }
 
+/// A bucket's versioning once it has been enabled: S3 never returns to "unversioned".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersioningStatus {
+    Enabled,
+    Suspended,
+}
+
+impl VersioningStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VersioningStatus::Enabled => "Enabled",
+            VersioningStatus::Suspended => "Suspended",
+        }
+    }
+}
+
 /// PutObject's input.
 #[derive(Debug, Clone, Default)]
 pub struct PutObject {
@@ -562,7 +578,8 @@ pub trait Backend {
     // S3
     fn create_bucket(&self, name: &str, region: Option<&str>) -> Result<BucketInfo>;
     fn put_bucket_versioning(&self, bucket: &str, enabled: bool) -> Result<()>;
-    fn get_bucket_versioning(&self, bucket: &str) -> Result<bool>;
+    /// `None` for a bucket whose versioning was never enabled.
+    fn get_bucket_versioning(&self, bucket: &str) -> Result<Option<VersioningStatus>>;
     fn delete_bucket(&self, name: &str) -> Result<()>;
     fn list_buckets(&self) -> Result<Vec<BucketInfo>>;
     fn put_object(&self, request: PutObject) -> Result<ObjectWritten>;

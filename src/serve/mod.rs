@@ -235,6 +235,10 @@ impl Server {
             req.virtual_bucket = self.virtual_bucket(&req.host);
         }
         let face = face_of(&req);
+        if req.method == "OPTIONS" && face == Face::S3 {
+            // CORS preflight requests are never signed.
+            return s3::preflight(&req);
+        }
         if let Some(credentials) = &self.credentials {
             let signed = sigv4::SignedRequest {
                 method: &req.method,

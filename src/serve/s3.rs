@@ -29,13 +29,37 @@ pub fn error_response(req: &Request, e: &Error) -> Response {
         .opt("VersionId", e.version_id.as_deref())
         .el("RequestId", &req.request_id)
         .el("HostId", &req.request_id);
-    let resp = Response::new(status).header("x-amz-error-code", e.code.clone());
+    let mut resp = Response::new(status).header("x-amz-error-code", e.code.clone());
+    if e.delete_marker {
+        resp = resp.header("x-amz-delete-marker", "true");
+        if let Some(v) = &e.version_id {
+            resp = resp.header("x-amz-version-id", v.clone());
+        }
+    }
     // HEAD answers carry no body, nor does 304 Not Modified.
     if req.method == "HEAD" || status == 304 {
         return resp;
     }
     resp.header("content-type", "application/xml")
         .body(w.finish().into_bytes())
+}
+
+/// A CORS preflight (`OPTIONS`): buckets have no CORS configuration, so S3's answers are 400
+/// without an `Origin` header and 403 with one.
+pub fn preflight(req: &Request) -> Response {
+    let error = match req.header("origin") {
+        None => Error::new(
+            "BadRequest",
+            "Insufficient information. Origin request header needed.",
+        )
+        .status(400),
+        Some(_) => Error::new(
+            "AccessForbidden",
+            "CORSResponse: CORS is not enabled for this bucket.",
+        )
+        .status(403),
+    };
+    error_response(req, &error).op(format!("S3.Preflight {}", error.code))
 }
 
 fn time_xml(t: OffsetDateTime) -> String {
@@ -213,11 +237,9 @@ fn bucket_op(server: &Server, req: &Request, bucket: &str) -> Answer {
                 .op("S3.HeadBucket"))
         }
         "GET" if req.has_query("versioning") => {
-            let enabled = sim.get_bucket_versioning(bucket)?;
+            let status = sim.get_bucket_versioning(bucket)?;
             let mut w = XmlWriter::new("VersioningConfiguration", Some(S3_NS));
-            if enabled {
-                w.el("Status", "Enabled");
-            }
+            w.opt("Status", status.map(VersioningStatus::as_str));
             Ok(Response::xml(200, w.finish()).op("S3.GetBucketVersioning"))
         }
         "GET" if req.has_query("location") => {
@@ -636,12 +658,18 @@ fn object_op(server: &Server, req: &Request, bucket: &str, key: &str) -> Answer 
         "PUT" if req.header("x-amz-copy-source").is_some() => copy_object(sim, req, bucket, key),
         "PUT" if req.query.iter().all(|(k, _)| is_plumbing(k)) => put_object(sim, req, bucket, key),
         "GET" if version_only(req) => {
-            let (head, body) = sim.get_object_with(&GetObject {
+            let read = sim.get_object_with(&GetObject {
                 bucket: bucket.to_string(),
                 key: key.to_string(),
                 version_id: version.map(str::to_string),
                 conditions: conditions(req, ""),
-            })?;
+            });
+            let (head, body) = match read {
+                Err(e) if status_of(&e) == 304 => {
+                    return not_modified(sim, req, bucket, key, version);
+                }
+                other => other?,
+            };
             let resp =
                 response_overrides(req, head_headers(Response::new(200), &head)).op("S3.GetObject");
             match req.header("range") {
@@ -658,12 +686,18 @@ fn object_op(server: &Server, req: &Request, bucket: &str, key: &str) -> Answer 
             }
         }
         "HEAD" if version_only(req) => {
-            let head = sim.head_object_with(&GetObject {
+            let read = sim.head_object_with(&GetObject {
                 bucket: bucket.to_string(),
                 key: key.to_string(),
                 version_id: version.map(str::to_string),
                 conditions: conditions(req, ""),
-            })?;
+            });
+            let head = match read {
+                Err(e) if status_of(&e) == 304 => {
+                    return not_modified(sim, req, bucket, key, version);
+                }
+                other => other?,
+            };
             Ok(head_headers(Response::new(200), &head)
                 .header("content-length", head.size.to_string())
                 .op("S3.HeadObject"))
@@ -695,6 +729,26 @@ fn conditions(req: &Request, prefix: &str) -> Conditions {
         if_modified_since: date("if-modified-since"),
         if_unmodified_since: date("if-unmodified-since"),
     }
+}
+
+/// A 304 is an answer, not an error document: no body, the object's ETag and Last-Modified.
+fn not_modified(
+    sim: &dyn Backend,
+    req: &Request,
+    bucket: &str,
+    key: &str,
+    version: Option<&str>,
+) -> Answer {
+    let head = sim.head_object(bucket, key, version)?;
+    let operation = if req.method == "HEAD" {
+        "HeadObject"
+    } else {
+        "GetObject"
+    };
+    Ok(Response::new(304)
+        .header("etag", head.etag.clone())
+        .header("last-modified", http_date(head.last_modified))
+        .op(format!("S3.{operation} NotModified")))
 }
 
 /// GetObject's `response-*` query parameters replace the headers they name.
@@ -1024,6 +1078,7 @@ mod tests {
         // 304 carries no body; 412 is an error document.
         let not_modified = call(&server, "GET", "/cond/k", &[("if-none-match", &etag)], b"");
         assert_eq!((not_modified.status, not_modified.body.len()), (304, 0));
+        assert_eq!(header_of(&not_modified, "etag"), Some(etag.clone()));
         let failed = call(&server, "GET", "/cond/k", &[("if-match", "\"zz\"")], b"");
         assert_eq!(failed.status, 412);
         assert!(body_text(&failed).contains("<Code>PreconditionFailed</Code>"));

@@ -641,11 +641,16 @@ impl Backend for AwsBackend {
         Ok(())
     }
 
-    fn get_bucket_versioning(&self, bucket: &str) -> Result<bool> {
+    fn get_bucket_versioning(&self, bucket: &str) -> Result<Option<VersioningStatus>> {
+        use aws_sdk_s3::types::BucketVersioningStatus as S;
         let out = self
             .block(self.s3.get_bucket_versioning().bucket(bucket).send())
             .map_err(|e| from_sdk(e, &Ctx::bucket(bucket)))?;
-        Ok(out.status() == Some(&aws_sdk_s3::types::BucketVersioningStatus::Enabled))
+        Ok(match out.status() {
+            Some(S::Enabled) => Some(VersioningStatus::Enabled),
+            Some(S::Suspended) => Some(VersioningStatus::Suspended),
+            _ => None,
+        })
     }
 
     fn delete_bucket(&self, name: &str) -> Result<()> {

@@ -240,7 +240,7 @@ impl Backend for Simulator {
         })
     }
 
-    fn get_bucket_versioning(&self, bucket: &str) -> Result<bool> {
+    fn get_bucket_versioning(&self, bucket: &str) -> Result<Option<VersioningStatus>> {
         self.s3(faults::Request::S3, |w| {
             s3::get_bucket_versioning(w, bucket)
         })

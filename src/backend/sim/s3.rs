@@ -178,10 +178,26 @@ pub(super) fn find(
             ))?
             .query_row(params![bucket, key], StoredObject::from_row)
             .optional()?
-            .filter(|o| !o.is_delete_marker)
             .ok_or_else(|| Error::no_such_key(bucket, key))?
         }
     };
+    if found.is_delete_marker {
+        // The current version is a delete marker: 404, saying so; naming a marker's version
+        // is 405, as S3 answers.
+        let marker = found.version_id.as_deref().unwrap_or("null");
+        return Err(match version_id {
+            None => Error::no_such_key(bucket, key),
+            Some(_) => Error::new(
+                "MethodNotAllowed",
+                "The specified method is not allowed against this resource.",
+            )
+            .status(405)
+            .bucket(bucket)
+            .key(key),
+        }
+        .version_id(Some(marker))
+        .on_delete_marker());
+    }
     Ok(found)
 }
 
@@ -216,12 +232,9 @@ pub(super) fn create_bucket(w: &World, name: &str, region: Option<&str>) -> Resu
 }
 
 pub(super) fn put_bucket_versioning(w: &World, bucket: &str, enabled: bool) -> Result<()> {
-    let current = require_bucket(w, bucket)?;
-    let state = match (enabled, current) {
-        (true, _) => 1,
-        (false, 0) => 0,
-        (false, _) => 2,
-    };
+    require_bucket(w, bucket)?;
+    // Suspending a bucket that was never versioned is allowed, and reported as Suspended.
+    let state = if enabled { 1 } else { 2 };
     w.tx.execute(
         "UPDATE buckets SET versioning = ?2 WHERE name = ?1",
         params![bucket, state],
@@ -229,8 +242,12 @@ pub(super) fn put_bucket_versioning(w: &World, bucket: &str, enabled: bool) -> R
     Ok(())
 }
 
-pub(super) fn get_bucket_versioning(w: &World, bucket: &str) -> Result<bool> {
-    Ok(require_bucket(w, bucket)? == 1)
+pub(super) fn get_bucket_versioning(w: &World, bucket: &str) -> Result<Option<VersioningStatus>> {
+    Ok(match require_bucket(w, bucket)? {
+        0 => None,
+        1 => Some(VersioningStatus::Enabled),
+        _ => Some(VersioningStatus::Suspended),
+    })
 }
 
 pub(super) fn delete_bucket(w: &World, name: &str) -> Result<()> {
