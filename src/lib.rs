@@ -16,6 +16,7 @@ pub mod errors;
 pub mod formats;
 pub mod hints;
 pub mod inspect;
+pub mod ops;
 pub mod output;
 pub mod policy;
 pub mod pricing;

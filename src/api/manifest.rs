@@ -308,7 +308,7 @@ pub mod manifest_api {
                             bucket: bucket.to_string(),
                             prefix: prefix.clone(),
                             continuation: next.take(),
-                            max_keys: None,
+                            ..ListObjects::default()
                         })?;
                         for o in page.items.iter().filter(|o| wanted(Some(o.storage_class))) {
                             let listed = Listed {

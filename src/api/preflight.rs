@@ -8,13 +8,13 @@ use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map};
 
 use crate::api::batch::parse_spec;
-use crate::api::restore::{State, state_of};
 use crate::api::{Host, object};
 use crate::backend::*;
 use crate::errors::Result;
 use crate::formats::inventory::{InventoryDataReader, InventoryManifest};
 use crate::formats::manifest::CsvManifestReader;
 use crate::formats::report::report_prefix;
+use crate::ops::restore::{State, state_of_head as state_of};
 use crate::policy::{Decision, PolicyDocument};
 
 /// Objects whose class, state and permission are checked one by one; beyond this, a warning

@@ -330,6 +330,10 @@ pub struct ObjectSummary {
     pub etag: String,
     pub storage_class: StorageClass,
     pub last_modified: OffsetDateTime,
+    /// The `RestoreStatus` element, when the listing asked for it
+    /// (`OptionalObjectAttributes=RestoreStatus`) and the object has a restore running or a
+    /// restored copy; `None` otherwise (never requested, or the copy expired).
+    pub restore: Option<RestoreState>,
 }
 
 /// One entry of ListObjectVersions: a version or a delete marker.
@@ -357,8 +361,13 @@ pub struct Page<T> {
 pub struct ListObjects {
     pub bucket: String,
     pub prefix: Option<String>,
+    /// The previous page's `next`; wins over `start_after`.
     pub continuation: Option<String>,
+    /// `StartAfter`: list keys after this one (it need not exist).
+    pub start_after: Option<String>,
     pub max_keys: Option<u32>,
+    /// `OptionalObjectAttributes=RestoreStatus`: fill each entry's `restore`.
+    pub restore_status: bool,
 }
 
 /// An object anywhere: bucket, key and optional version.
@@ -549,6 +558,36 @@ pub struct Policy {
     pub id: String,
 }
 
+/// How a client retries transient failures: the AWS SDK's retry settings as s3thaw configures
+/// them, and the simulator's rehearsal of the same (on its virtual clock), so a rehearsal under
+/// `sim::set_faults` behaves as the real run would.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// Tries in all, the first included.
+    pub max_attempts: u32,
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+/// The one retry policy of s3thaw's S3, S3 Control and IAM requests (the SDK's exponential
+/// backoff with full jitter: before try n+1 it waits `jitter * min(initial * 2^(n-1), max)`).
+pub const RETRIES: RetryPolicy = RetryPolicy {
+    max_attempts: 8,
+    initial_backoff: Duration::from_secs(1),
+    max_backoff: Duration::from_secs(20),
+};
+
+impl RetryPolicy {
+    /// The wait after failed try `attempt` (1-based), for a jitter in `[0, 1)`.
+    pub fn backoff(&self, attempt: u32, jitter: f64) -> Duration {
+        let exp = self
+            .initial_backoff
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
+            .min(self.max_backoff);
+        exp.mul_f64(jitter.clamp(0.0, 1.0))
+    }
+}
+
 /// Everything s3thaw asks of AWS, one method per API call. Methods block: the AWS backend owns a
 /// tokio runtime, the simulator needs none.
 pub trait Backend {
@@ -564,6 +603,12 @@ pub trait Backend {
     /// (never past the deadline); the simulator jumps its clock to its next event, so waiting
     /// for a 5-hour restore costs nothing.
     fn wait_step(&self, poll: Duration, deadline: OffsetDateTime) -> Result<()>;
+    /// On a virtual clock, the next instant something changes by itself (a restore finishing,
+    /// a copy expiring, a job step), so a poller can skip reads that could only repeat the last
+    /// answer. `None` on AWS, where time is real and nothing is known in advance.
+    fn next_change(&self) -> Result<Option<OffsetDateTime>> {
+        Ok(None)
+    }
     /// The simulator, for the `sim::` functions; `None` on AWS.
     fn simulator(&self) -> Option<&sim::Simulator> {
         None
@@ -693,6 +738,59 @@ pub trait Backend {
     ) -> Result<crate::policy::Decision>;
 }
 
+/// How long a restore takes, from AWS's documented typical times (SEMANTICS.md): the earliest
+/// and latest completion after the request, for an object in a Deep Archive class or tier
+/// (`deep`) or a Glacier Flexible Retrieval class or tier. `from_batch`: Standard restores
+/// started by Batch Operations begin returning objects within minutes (AWS's 2023
+/// improvement) and still finish within the 3-5 hour window. The simulator draws from these
+/// windows; estimates and preflight warn from them.
+pub fn restore_window(deep: bool, tier: Tier, from_batch: bool) -> (Duration, Duration) {
+    const MINUTE: u64 = 60;
+    const HOUR: u64 = 3600;
+    let (low, high) = match (deep, tier) {
+        (false, Tier::Expedited) => (MINUTE, 5 * MINUTE),
+        (false, Tier::Standard) if from_batch => (MINUTE, 5 * HOUR),
+        (false, Tier::Standard) => (3 * HOUR, 5 * HOUR),
+        (false, Tier::Bulk) => (5 * HOUR, 12 * HOUR),
+        (true, Tier::Expedited) | (true, Tier::Standard) => (6 * HOUR, 12 * HOUR),
+        (true, Tier::Bulk) => (24 * HOUR, 48 * HOUR),
+    };
+    (Duration::from_secs(low), Duration::from_secs(high))
+}
+
+/// Whether objects of `class` restore from the Deep Archive tier (its slower windows).
+pub fn is_deep(class: StorageClass, tier: Option<ArchiveAccessTier>) -> bool {
+    class == StorageClass::DeepArchive || tier == Some(ArchiveAccessTier::DeepArchiveAccess)
+}
+
+/// The margin `days` should leave after the slowest restore of a campaign, so the first
+/// copies do not expire before the last ones come back and there is time to use them.
+pub const EXPIRY_MARGIN: Duration = Duration::from_secs(24 * 3600);
+
+/// A warning when restored copies living `days` may expire before the slowest restore of
+/// objects of `classes` with `tier` completes (plus [`EXPIRY_MARGIN`]); `None` when `days`
+/// is long enough. Copies expire `days` after the request (rounded up to midnight UTC), so the
+/// first copies to arrive are gone first.
+pub fn short_days_warning(days: u32, tier: Tier, classes: &[StorageClass]) -> Option<String> {
+    let slowest = classes
+        .iter()
+        .filter(|c| c.is_archive() || **c == StorageClass::IntelligentTiering)
+        .map(|c| (*c, restore_window(is_deep(*c, None), tier, true).1))
+        .max_by_key(|(_, d)| *d)?;
+    let needed = slowest.1 + EXPIRY_MARGIN;
+    let lives = Duration::from_secs(u64::from(days) * 24 * 3600);
+    if lives >= needed {
+        return None;
+    }
+    let hours = slowest.1.as_secs() / 3600;
+    let suggest = needed.as_secs().div_ceil(24 * 3600);
+    Some(format!(
+        "days={days} is shorter than the slowest restore window ({hours}h for {} with {tier}) plus a {}-day margin: the first restored copies may expire before the last objects come back; use days={suggest} or more",
+        slowest.0,
+        EXPIRY_MARGIN.as_secs() / 86400
+    ))
+}
+
 /// Checks a bucket name against S3's rules, so bad names fail before any request.
 pub fn validate_bucket_name(name: &str) -> Result<()> {
     let fail = |why: &str| {
@@ -746,6 +844,22 @@ mod tests {
             let e = validate_bucket_name(bad).unwrap_err();
             assert_eq!(e.code, "InvalidBucketName", "{bad}");
         }
+    }
+
+    #[test]
+    fn short_days_are_warned_against_the_slowest_window() {
+        use StorageClass::*;
+        // DEEP_ARCHIVE with BULK takes up to 48 hours: 1 and 2 days are too short, 3 is enough.
+        let w = short_days_warning(1, Tier::Bulk, &[Glacier, DeepArchive]).unwrap();
+        assert!(w.contains("48h for DEEP_ARCHIVE with BULK"), "{w}");
+        assert!(w.contains("use days=3"), "{w}");
+        assert!(short_days_warning(2, Tier::Bulk, &[DeepArchive]).is_some());
+        assert!(short_days_warning(3, Tier::Bulk, &[DeepArchive]).is_none());
+        // GLACIER with STANDARD: up to 5 hours, so 2 days suffice and 1 does not (margin).
+        assert!(short_days_warning(1, Tier::Standard, &[Glacier]).is_some());
+        assert!(short_days_warning(2, Tier::Standard, &[Glacier]).is_none());
+        // Nothing archived: nothing to warn about.
+        assert!(short_days_warning(1, Tier::Bulk, &[Standard]).is_none());
     }
 
     #[test]

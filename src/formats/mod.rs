@@ -162,12 +162,12 @@ impl<R: Read> Read for LineTracker<R> {
     }
 }
 
-/// Reads a file under `shared/fixtures/`, which sits beside the crate's folder.
+/// Reads a file under `tests/fixtures/` (AWS's own formats, shared with the integration tests).
 #[cfg(test)]
 pub(crate) fn fixture(path: &str) -> Vec<u8> {
     let full = format!(
         "{}{path}",
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/")
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/")
     );
     std::fs::read(&full).unwrap_or_else(|e| panic!("reading fixture {full}: {e}"))
 }

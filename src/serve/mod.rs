@@ -512,7 +512,9 @@ fn run(args: &ServeArgs) -> Result<(), String> {
         .state
         .clone()
         .unwrap_or_else(crate::cli::default_state_dir);
-    let sim = Simulator::open(&dir).map_err(|e| e.message)?;
+    let sim = Simulator::open(&dir)
+        .map_err(|e| e.message)?
+        .without_client_retries();
     if let Some(seed) = args.seed {
         sim.set_seed(seed).map_err(|e| e.message)?;
     }

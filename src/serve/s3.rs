@@ -350,6 +350,7 @@ fn walk(
     delimiter: Option<&str>,
     start: Option<String>,
     limit: usize,
+    restore_status: bool,
 ) -> Result<Walk, Error> {
     let mut after = start.clone();
     let mut out = Walk {
@@ -364,7 +365,9 @@ fn walk(
             bucket: bucket.to_string(),
             prefix: (!prefix.is_empty()).then(|| prefix.to_string()),
             continuation: after.clone(),
+            start_after: None,
             max_keys: Some(max as u32),
+            restore_status,
         })
     };
     if limit == 0 {
@@ -432,6 +435,12 @@ fn write_contents(w: &mut XmlWriter, o: &ObjectSummary, key: String, owner: Opti
         .el("ETag", &o.etag)
         .el("Size", o.size.to_string())
         .el("StorageClass", o.storage_class.as_str());
+    if let Some(r) = &o.restore {
+        w.start("RestoreStatus")
+            .el("IsRestoreInProgress", r.ongoing.to_string())
+            .opt("RestoreExpiryDate", r.expiry.map(time_xml))
+            .end();
+    }
     if let Some(id) = owner {
         w.start("Owner")
             .el("ID", id)
@@ -456,6 +465,7 @@ fn list_objects_v1(sim: &dyn Backend, req: &Request, bucket: &str) -> Answer {
         delimiter,
         (!marker.is_empty()).then(|| marker.to_string()),
         limit,
+        false,
     )?;
     let account = sim.account_id()?;
     let mut w = XmlWriter::new("ListBucketResult", Some(S3_NS));
@@ -495,7 +505,19 @@ fn list_objects_v2(sim: &dyn Backend, req: &Request, bucket: &str) -> Answer {
         .transpose()?;
     let start_after = req.query("start-after").map(str::to_string);
     let start = token.or(start_after.clone().filter(|s| !s.is_empty()));
-    let page = walk(sim, bucket, &prefix, delimiter, start, limit)?;
+    // `x-amz-optional-object-attributes: RestoreStatus` (a comma-separated list on the wire).
+    let restore_status = req
+        .header("x-amz-optional-object-attributes")
+        .is_some_and(|v| v.split(',').any(|a| a.trim() == "RestoreStatus"));
+    let page = walk(
+        sim,
+        bucket,
+        &prefix,
+        delimiter,
+        start,
+        limit,
+        restore_status,
+    )?;
     let owner = match req.query("fetch-owner") {
         Some("true") => Some(sim.account_id()?),
         _ => None,

@@ -21,20 +21,20 @@ use crate::serve::sigv4::{self, SignedRequest};
 use crate::timefmt::{parse_rfc3339, rfc3339_millis};
 
 /// Credentials for signing admin calls.
-pub struct Signing {
+pub(super) struct Signing {
     pub credentials: sigv4::Credentials,
     pub session_token: Option<String>,
     pub region: String,
 }
 
 /// The clock of a `serve` instance.
-pub struct SimClock {
+pub(super) struct SimClock {
     /// `host:port` of the endpoint.
     authority: String,
 }
 
 /// `host:port` of a loopback `http://` endpoint URL, or `None` for anything else.
-pub fn loopback_authority(endpoint_url: &str) -> Option<String> {
+pub(super) fn loopback_authority(endpoint_url: &str) -> Option<String> {
     let rest = endpoint_url.strip_prefix("http://")?;
     let authority = rest.split('/').next()?.to_string();
     let host = if authority.starts_with('[') {
@@ -57,7 +57,7 @@ pub fn loopback_authority(endpoint_url: &str) -> Option<String> {
 
 impl SimClock {
     /// Asks the endpoint whether it is an `s3thaw serve` with a virtual clock.
-    pub fn probe(authority: &str, signing: &Signing) -> Option<SimClock> {
+    pub(super) fn probe(authority: &str, signing: &Signing) -> Option<SimClock> {
         let clock = SimClock {
             authority: authority.to_string(),
         };
@@ -65,18 +65,27 @@ impl SimClock {
         (answer.get("simulator") == Some(&Json::Bool(true))).then_some(clock)
     }
 
-    pub fn now(&self, signing: &Signing) -> Result<OffsetDateTime> {
+    pub(super) fn now(&self, signing: &Signing) -> Result<OffsetDateTime> {
         let answer = self.call("GET", "/_s3thaw/clock", "", signing)?;
         time_of(&answer)
     }
 
-    pub fn advance(&self, by: Duration, signing: &Signing) -> Result<()> {
+    /// When the simulator behind `serve` next changes by itself, if anything is scheduled.
+    pub(super) fn next_event(&self, signing: &Signing) -> Result<Option<OffsetDateTime>> {
+        let answer = self.call("GET", "/_s3thaw/clock", "", signing)?;
+        match answer.get("next_event") {
+            Some(Json::String(at)) => parse_rfc3339(at).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    pub(super) fn advance(&self, by: Duration, signing: &Signing) -> Result<()> {
         let query = format!("seconds={}", by.as_secs_f64());
         self.call("POST", "/_s3thaw/clock/advance", &query, signing)
             .map(drop)
     }
 
-    pub fn wait_step(&self, deadline: OffsetDateTime, signing: &Signing) -> Result<()> {
+    pub(super) fn wait_step(&self, deadline: OffsetDateTime, signing: &Signing) -> Result<()> {
         let query = format!(
             "deadline={}",
             sigv4::uri_encode(&rfc3339_millis(deadline), false)

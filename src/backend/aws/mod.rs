@@ -45,14 +45,14 @@ pub struct AwsOptions {
     pub account_id: Option<String>,
 }
 
-/// How many times the SDK tries a request (first try included) before giving up.
-const MAX_ATTEMPTS: u32 = 8;
-
 /// The SDK's adaptive retry mode: exponential backoff with jitter plus a client-side rate
 /// limiter that slows down when AWS throttles (SlowDown, TooManyRequests), as restores at
 /// 1,000 requests per second need.
 fn retry_config() -> RetryConfig {
-    RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS)
+    RetryConfig::adaptive()
+        .with_max_attempts(RETRIES.max_attempts)
+        .with_initial_backoff(RETRIES.initial_backoff)
+        .with_max_backoff(RETRIES.max_backoff)
 }
 
 pub struct AwsBackend {
@@ -577,6 +577,13 @@ impl Backend for AwsBackend {
         }
     }
 
+    fn next_change(&self) -> Result<Option<OffsetDateTime>> {
+        match self.sim_clock() {
+            Some(clock) => clock.next_event(&self.signing()?),
+            None => Ok(None),
+        }
+    }
+
     fn sleep(&self, duration: Duration) -> Result<()> {
         match self.sim_clock() {
             Some(clock) => clock.advance(duration, &self.signing()?),
@@ -770,7 +777,13 @@ impl Backend for AwsBackend {
                     .bucket(&request.bucket)
                     .set_prefix(request.prefix.clone())
                     .set_continuation_token(request.continuation.clone())
+                    .set_start_after(request.start_after.clone())
                     .set_max_keys(request.max_keys.map(|m| m.min(1000) as i32))
+                    .set_optional_object_attributes(
+                        request.restore_status.then(|| {
+                            vec![aws_sdk_s3::types::OptionalObjectAttributes::RestoreStatus]
+                        }),
+                    )
                     .send(),
             )
             .map_err(|e| from_sdk(e, &Ctx::bucket(&request.bucket)))?;
@@ -788,6 +801,12 @@ impl Backend for AwsBackend {
                     },
                     last_modified: smithy_time(o.last_modified())
                         .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+                    // AWS sends RestoreStatus only for objects with a restore running or a
+                    // restored copy, as HEAD's x-amz-restore.
+                    restore: o.restore_status().map(|r| RestoreState {
+                        ongoing: r.is_restore_in_progress() == Some(true),
+                        expiry: smithy_time(r.restore_expiry_date()),
+                    }),
                 })
             })
             .collect::<Result<Vec<_>>>()?;

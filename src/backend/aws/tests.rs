@@ -123,7 +123,7 @@ fn expedited_capacity_shortage_keeps_aws_code_status_and_object() {
                 "Glacier expedited retrievals are currently not available, please try again later",
             ),
         )
-        .times(MAX_ATTEMPTS as usize)
+        .times(RETRIES.max_attempts as usize)
         .build();
     let aws = backend(s3(&[&rule], fast_retries()));
     let e = aws
@@ -185,7 +185,7 @@ fn throttling_that_never_ends_surfaces_as_slow_down() {
         })
         .unwrap_err();
     assert_eq!((e.code.as_str(), e.status), ("SlowDown", Some(503)));
-    assert_eq!(rule.num_calls(), MAX_ATTEMPTS as usize);
+    assert_eq!(rule.num_calls(), RETRIES.max_attempts as usize);
 }
 
 #[test]

@@ -9,10 +9,10 @@ use crate::errors::Result;
 /// Milliseconds since the Unix epoch, UTC: how the simulator stores every instant.
 pub type Millis = i64;
 
-pub const SECOND: Millis = 1_000;
-pub const MINUTE: Millis = 60 * SECOND;
-pub const HOUR: Millis = 60 * MINUTE;
-pub const DAY: Millis = 24 * HOUR;
+pub(super) const SECOND: Millis = 1_000;
+pub(super) const MINUTE: Millis = 60 * SECOND;
+pub(super) const HOUR: Millis = 60 * MINUTE;
+pub(super) const DAY: Millis = 24 * HOUR;
 
 fn wall_now() -> Millis {
     from_datetime(OffsetDateTime::now_utc())
@@ -22,7 +22,7 @@ fn frozen_at(tx: &Transaction) -> Option<Millis> {
     store::meta(tx, "clock_frozen_ms").ok()?.parse().ok()
 }
 
-pub fn now(tx: &Transaction) -> Result<Millis> {
+pub(super) fn now(tx: &Transaction) -> Result<Millis> {
     if let Some(frozen) = frozen_at(tx) {
         return Ok(frozen);
     }
@@ -30,7 +30,7 @@ pub fn now(tx: &Transaction) -> Result<Millis> {
     Ok(wall_now() + offset)
 }
 
-pub fn advance(tx: &Transaction, by: Millis) -> Result<()> {
+pub(super) fn advance(tx: &Transaction, by: Millis) -> Result<()> {
     if let Some(frozen) = frozen_at(tx) {
         return store::set_meta(tx, "clock_frozen_ms", &(frozen + by).to_string());
     }
@@ -40,7 +40,7 @@ pub fn advance(tx: &Transaction, by: Millis) -> Result<()> {
 
 /// Sets the virtual time (`at`) and whether it stands still between waits (`frozen`), for
 /// rehearsals that must not depend on how fast the machine is. Time never goes backwards.
-pub fn set(tx: &Transaction, at: Option<Millis>, frozen: bool) -> Result<Millis> {
+pub(super) fn set(tx: &Transaction, at: Option<Millis>, frozen: bool) -> Result<Millis> {
     let current = now(tx)?;
     let target = at.unwrap_or(current).max(current);
     if frozen {
@@ -52,18 +52,18 @@ pub fn set(tx: &Transaction, at: Option<Millis>, frozen: bool) -> Result<Millis>
     Ok(target)
 }
 
-pub fn to_datetime(ms: Millis) -> OffsetDateTime {
+pub(super) fn to_datetime(ms: Millis) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-pub fn from_datetime(t: OffsetDateTime) -> Millis {
+pub(super) fn from_datetime(t: OffsetDateTime) -> Millis {
     (t.unix_timestamp_nanos() / 1_000_000) as Millis
 }
 
 /// S3's restore expiry: `at` plus `days`, rounded up to the next midnight UTC (an instant that
 /// is exactly midnight stays).
-pub fn expiry_after(at: Millis, days: u32) -> Millis {
+pub(super) fn expiry_after(at: Millis, days: u32) -> Millis {
     let end = at + days as Millis * DAY;
     end.div_euclid(DAY) * DAY + if end.rem_euclid(DAY) == 0 { 0 } else { DAY }
 }

@@ -9,7 +9,7 @@ use super::store::{meta, set_meta};
 use crate::errors::{Error, Result};
 
 /// AWS's documented RestoreObject rate per account.
-pub const RESTORE_REQUESTS_PER_SECOND: i64 = 1_000;
+pub(super) const RESTORE_REQUESTS_PER_SECOND: i64 = 1_000;
 
 /// What kind of request is being admitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +65,12 @@ fn draw(seed: u64, n: u64) -> f64 {
     (h >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// The jitter of the n-th client retry's backoff, in [0, 1): reproducible, spread like the
+/// SDK's random full jitter.
+pub(super) fn jitter(n: u64) -> f64 {
+    draw(0x5eed_0fb4_c0ff, n)
+}
+
 /// Decides whether a request is refused; the counters it updates are committed either way.
 pub(super) fn admit(w: &World, request: Request) -> Result<Option<Error>> {
     if request == Request::Restore {
@@ -116,7 +122,7 @@ pub(super) struct Injector {
 
 impl Injector {
     /// `None` when faults are off.
-    pub fn load(w: &World) -> Result<Option<Injector>> {
+    pub(super) fn load(w: &World) -> Result<Option<Injector>> {
         let throttle: f64 = number(w, "fault_throttle_rate")?;
         let error: f64 = number(w, "fault_error_rate")?;
         if throttle <= 0.0 && error <= 0.0 {
@@ -130,7 +136,7 @@ impl Injector {
         }))
     }
 
-    pub fn draw(&mut self) -> Option<Error> {
+    pub(super) fn draw(&mut self) -> Option<Error> {
         let x = draw(self.seed, self.draws);
         self.draws += 1;
         if x < self.throttle {
@@ -148,7 +154,7 @@ impl Injector {
         }
     }
 
-    pub fn save(&self, w: &World) -> Result<()> {
+    pub(super) fn save(&self, w: &World) -> Result<()> {
         set_meta(w.tx, "fault_draws", &self.draws.to_string())
     }
 }

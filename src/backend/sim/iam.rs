@@ -12,7 +12,7 @@ use crate::errors::{Error, Result};
 use crate::policy::{Decision, PolicyDocument, PolicyError};
 
 /// The service principal Batch Operations assumes job roles as.
-pub const BATCH_SERVICE: &str = "batchoperations.s3.amazonaws.com";
+pub(super) const BATCH_SERVICE: &str = "batchoperations.s3.amazonaws.com";
 
 fn malformed(e: PolicyError) -> Error {
     Error::new("MalformedPolicyDocument", e.to_string()).status(400)
@@ -292,12 +292,12 @@ pub(super) struct AssumedRole {
 }
 
 impl AssumedRole {
-    pub fn allows(&self, action: &str, resource: &str) -> bool {
+    pub(super) fn allows(&self, action: &str, resource: &str) -> bool {
         let docs: Vec<&PolicyDocument> = self.policies.iter().collect();
         crate::policy::evaluate(&docs, action, resource) == Decision::Allowed
     }
 
-    pub fn trusts_batch_operations(&self) -> bool {
+    pub(super) fn trusts_batch_operations(&self) -> bool {
         crate::policy::trust_allows_service(&self.trust, BATCH_SERVICE, "sts:AssumeRole")
     }
 }

@@ -23,6 +23,7 @@ mod store;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use rusqlite::{Connection, Transaction};
@@ -43,6 +44,11 @@ pub const DEFAULT_REGION: &str = "us-east-1";
 pub struct Simulator {
     conn: Mutex<Connection>,
     dir: PathBuf,
+    /// Whether injected faults are retried here as the AWS SDK would retry them (see
+    /// [`Simulator::without_client_retries`]).
+    client_retries: bool,
+    /// Retries so far: the jitter of each backoff is drawn from it.
+    retries: AtomicU64,
 }
 
 /// What one transaction sees: the connection and the virtual time of the call.
@@ -79,7 +85,27 @@ impl Simulator {
         Ok(Simulator {
             conn: Mutex::new(conn),
             dir: dir.to_path_buf(),
+            client_retries: true,
+            retries: AtomicU64::new(0),
         })
+    }
+
+    /// A simulator that answers injected faults to its caller instead of retrying them: for
+    /// `serve`, whose clients (the SDKs, the AWS CLI) retry by themselves. In-process callers
+    /// (scripts) keep the default, which rehearses the SDK's retries (`RETRIES`) on the virtual
+    /// clock, so a rehearsal under `sim::set_faults` behaves as the real run would.
+    pub fn without_client_retries(mut self) -> Simulator {
+        self.client_retries = false;
+        self
+    }
+
+    /// Waits out the SDK's backoff after failed try `attempt`, on the virtual clock.
+    fn back_off(&self, attempt: u32) -> Result<()> {
+        let n = self.retries.fetch_add(1, Ordering::Relaxed);
+        let jitter = faults::jitter(n);
+        let wait = RETRIES.backoff(attempt, jitter);
+        let ms = Millis::try_from(wait.as_millis()).unwrap_or(Millis::MAX);
+        self.transact(ms.max(1), |_| Ok(()))
     }
 
     pub fn state_dir(&self) -> &Path {
@@ -110,11 +136,27 @@ impl Simulator {
 
     /// An S3 request: first admitted (or refused) by the fault injector and rate limits, whose
     /// counters are kept even when the request is refused.
+    /// Injected faults are retried as the SDK would ([`RETRIES`]) unless
+    /// `without_client_retries`; `f` runs at most once, in the admitted try.
     fn s3<T>(&self, request: faults::Request, f: impl FnOnce(&World) -> Result<T>) -> Result<T> {
-        self.with_world(|w| match faults::admit(w, request)? {
-            Some(fault) => Ok(Err(fault)),
-            None => f(w).map(Ok),
-        })?
+        let mut f = Some(f);
+        let mut attempt = 1;
+        loop {
+            let answer = self.with_world(|w| match faults::admit(w, request)? {
+                Some(fault) => Ok(Err(fault)),
+                None => match f.take() {
+                    Some(f) => f(w).map(Ok),
+                    None => Err(Error::internal("a simulated request ran twice")),
+                },
+            })?;
+            match answer {
+                Err(_) if self.client_retries && attempt < RETRIES.max_attempts => {
+                    self.back_off(attempt)?;
+                    attempt += 1;
+                }
+                answer => return answer,
+            }
+        }
     }
 
     /// Moves an Intelligent-Tiering object into an archive access tier (`None`: back to the
@@ -225,6 +267,10 @@ impl Backend for Simulator {
         self.transact((target - now).max(1), |_| Ok(()))
     }
 
+    fn next_change(&self) -> Result<Option<OffsetDateTime>> {
+        self.next_event()
+    }
+
     fn simulator(&self) -> Option<&Simulator> {
         Some(self)
     }
@@ -325,23 +371,56 @@ impl Backend for Simulator {
         })
     }
 
-    /// One transaction for the whole batch (the simulator has no network to overlap).
+    /// One transaction per round for the whole batch (the simulator has no network to
+    /// overlap); objects refused by an injected fault are retried in the next round, after the
+    /// SDK's backoff, as each of AWS's concurrent HEADs would be.
     fn head_objects(&self, objects: &[ObjectRef], _concurrency: usize) -> Vec<Result<ObjectHead>> {
-        let answers = self.with_world(|w| {
-            objects
-                .iter()
-                .map(|o| match faults::admit(w, faults::Request::S3)? {
-                    Some(fault) => Ok(Err(fault)),
-                    None => Ok(s3::head_object(
-                        w,
-                        &o.bucket,
-                        &o.key,
-                        o.version_id.as_deref(),
-                    )),
-                })
-                .collect::<Result<Vec<_>>>()
-        });
-        answers.unwrap_or_else(|e| objects.iter().map(|_| Err(e.clone())).collect())
+        let mut answers: Vec<Option<Result<ObjectHead>>> = vec![None; objects.len()];
+        let mut todo: Vec<usize> = (0..objects.len()).collect();
+        let mut attempt = 1;
+        while !todo.is_empty() {
+            let round = self.with_world(|w| {
+                todo.iter()
+                    .map(|&i| {
+                        let o = &objects[i];
+                        Ok(match faults::admit(w, faults::Request::S3)? {
+                            Some(fault) => (i, Err(fault), true),
+                            None => (
+                                i,
+                                s3::head_object(w, &o.bucket, &o.key, o.version_id.as_deref()),
+                                false,
+                            ),
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()
+            });
+            let round = match round {
+                Ok(round) => round,
+                Err(e) => todo.iter().map(|&i| (i, Err(e.clone()), false)).collect(),
+            };
+            let retry = self.client_retries && attempt < RETRIES.max_attempts;
+            todo.clear();
+            for (i, answer, faulted) in round {
+                if faulted && retry {
+                    todo.push(i);
+                } else {
+                    answers[i] = Some(answer);
+                }
+            }
+            if !todo.is_empty() {
+                if let Err(e) = self.back_off(attempt) {
+                    for &i in &todo {
+                        answers[i] = Some(Err(e.clone()));
+                    }
+                    break;
+                }
+                attempt += 1;
+            }
+        }
+        answers
+            .into_iter()
+            .map(|a| a.unwrap_or_else(|| Err(Error::internal("a HEAD went unanswered"))))
+            .collect()
     }
 
     fn restore_objects(

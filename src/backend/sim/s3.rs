@@ -10,7 +10,7 @@ use md5::{Digest, Md5};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::World;
-use super::clock::{self, HOUR, MINUTE, Millis};
+use super::clock::{self, Millis};
 use crate::backend::*;
 use crate::errors::{Error, Result};
 
@@ -105,7 +105,7 @@ impl StoredObject {
         })
     }
 
-    pub fn restore_phase(&self, now: Millis) -> RestorePhase {
+    pub(super) fn restore_phase(&self, now: Millis) -> RestorePhase {
         match self.restore {
             None => RestorePhase::NotRequested,
             Some(r) if now < r.done => RestorePhase::Ongoing,
@@ -116,7 +116,7 @@ impl StoredObject {
 
     /// The Intelligent-Tiering archive tier the object sits in now: a completed restore moves
     /// it back to the frequent access tier.
-    pub fn current_archive_tier(&self, now: Millis) -> Option<ArchiveAccessTier> {
+    pub(super) fn current_archive_tier(&self, now: Millis) -> Option<ArchiveAccessTier> {
         if self.storage_class != StorageClass::IntelligentTiering {
             return None;
         }
@@ -126,12 +126,12 @@ impl StoredObject {
         }
     }
 
-    pub fn is_archived(&self, now: Millis) -> bool {
+    pub(super) fn is_archived(&self, now: Millis) -> bool {
         self.storage_class.is_archive() || self.current_archive_tier(now).is_some()
     }
 
     /// Whether GET may read it now.
-    pub fn is_readable(&self, now: Millis) -> bool {
+    pub(super) fn is_readable(&self, now: Millis) -> bool {
         !self.is_archived(now) || matches!(self.restore_phase(now), RestorePhase::Restored { .. })
     }
 }
@@ -550,12 +550,17 @@ pub(super) fn list_objects(w: &World, request: &ListObjects) -> Result<Page<Obje
     let prefix = request.prefix.clone().unwrap_or_default();
     // One lower bound, so each page is an index range scan (two bounds made SQLite scan from
     // the prefix on every page: quadratic in the listing's length).
-    let lower = match &request.continuation {
+    let lower = match request
+        .continuation
+        .as_ref()
+        .or(request.start_after.as_ref())
+    {
         Some(after) if after.as_str() >= prefix.as_str() => format!("{after}\0"),
         _ => prefix.clone(),
     };
     let mut stmt = w.tx.prepare_cached(
-        "SELECT key, size, etag, storage_class, last_modified FROM objects
+        "SELECT key, size, etag, storage_class, last_modified, restore_done, restore_expiry
+         FROM objects
          WHERE bucket = ?1 AND is_latest = 1 AND is_delete_marker = 0
            AND key >= ?2 AND key < ?3
          ORDER BY key LIMIT ?4",
@@ -570,18 +575,40 @@ pub(super) fn list_objects(w: &World, request: &ListObjects) -> Result<Page<Obje
                 r.get::<_, String>(2)?,
                 class,
                 r.get::<_, i64>(4)?,
+                r.get::<_, Option<Millis>>(5)?,
+                r.get::<_, Option<Millis>>(6)?,
             ))
         },
     )?;
     let mut items = Vec::new();
     for row in rows {
-        let (key, size, etag, class, modified) = row?;
+        let (key, size, etag, class, modified, done, expiry) = row?;
+        // The same phases as HEAD's x-amz-restore (StoredObject::restore_phase).
+        let restore = match done {
+            Some(done) if request.restore_status => {
+                if w.now < done {
+                    Some(RestoreState {
+                        ongoing: true,
+                        expiry: None,
+                    })
+                } else if expiry.is_some_and(|e| w.now >= e) {
+                    None
+                } else {
+                    Some(RestoreState {
+                        ongoing: false,
+                        expiry: expiry.map(clock::to_datetime),
+                    })
+                }
+            }
+            _ => None,
+        };
         items.push(ObjectSummary {
             key,
             size: size as u64,
             etag,
             storage_class: class.parse()?,
             last_modified: clock::to_datetime(modified),
+            restore,
         });
     }
     let next = if items.len() > limit as usize {
@@ -787,18 +814,9 @@ pub(super) fn restore_duration(
     at: Millis,
     from_batch: bool,
 ) -> Millis {
-    let deep = object.storage_class == StorageClass::DeepArchive
-        || object.archive_tier == Some(ArchiveAccessTier::DeepArchiveAccess);
-    let (low, high) = match (deep, tier) {
-        (false, Tier::Expedited) => (MINUTE, 5 * MINUTE),
-        // Since 2023, Standard restores started by Batch Operations begin returning objects
-        // within minutes and still finish within the 3-5 hour window.
-        (false, Tier::Standard) if from_batch => (MINUTE, 5 * HOUR),
-        (false, Tier::Standard) => (3 * HOUR, 5 * HOUR),
-        (false, Tier::Bulk) => (5 * HOUR, 12 * HOUR),
-        (true, Tier::Expedited) | (true, Tier::Standard) => (6 * HOUR, 12 * HOUR),
-        (true, Tier::Bulk) => (24 * HOUR, 48 * HOUR),
-    };
+    let deep = is_deep(object.storage_class, object.archive_tier);
+    let (low, high) = restore_window(deep, tier, from_batch);
+    let (low, high) = (low.as_millis() as Millis, high.as_millis() as Millis);
     low + ((high - low) as f64 * draw(seed, object, at)) as Millis
 }
 

@@ -124,7 +124,7 @@ const WORLD_TABLES: &[&str] = &[
     "role_inline",
 ];
 
-pub fn open(path: &Path) -> Result<Connection> {
+pub(super) fn open(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path).map_err(|e| {
         Error::invalid_argument(format!(
             "cannot open simulator state {}: {e}",
@@ -151,7 +151,7 @@ pub fn open(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
-pub fn meta(tx: &Transaction, name: &str) -> Result<String> {
+pub(super) fn meta(tx: &Transaction, name: &str) -> Result<String> {
     tx.query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| {
         r.get(0)
     })
@@ -159,7 +159,7 @@ pub fn meta(tx: &Transaction, name: &str) -> Result<String> {
     .ok_or_else(|| Error::internal(format!("simulator state lacks `{name}`")))
 }
 
-pub fn set_meta(tx: &Transaction, name: &str, value: &str) -> Result<()> {
+pub(super) fn set_meta(tx: &Transaction, name: &str, value: &str) -> Result<()> {
     tx.execute(
         "INSERT INTO meta (name, value) VALUES (?1, ?2)
          ON CONFLICT (name) DO UPDATE SET value = excluded.value",
@@ -169,7 +169,7 @@ pub fn set_meta(tx: &Transaction, name: &str, value: &str) -> Result<()> {
 }
 
 /// Empties every table of the world; the clock, account, region and seed stay.
-pub fn reset(w: &World) -> Result<()> {
+pub(super) fn reset(w: &World) -> Result<()> {
     for table in WORLD_TABLES {
         w.tx.execute(&format!("DELETE FROM {table}"), [])?;
     }

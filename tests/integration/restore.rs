@@ -1,9 +1,7 @@
 //! Knowing when the data is back, retrying what failed, knowing what it costs: the restore::,
 //! cost:: and preflight parts of the API and the playbooks built on them.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn playbook(name: &str) -> String {
     std::fs::read_to_string(project_root().join("scripts").join(name)).unwrap()

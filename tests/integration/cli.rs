@@ -1,9 +1,7 @@
 //! The binary as a user meets it: exit codes, error reports with carets, bad input refused
 //! without side effects.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn script(dir: &tempfile::TempDir, name: &str, body: &str) -> String {
     let path = dir.path().join(name);

@@ -1,8 +1,6 @@
 //! The tutorial playbook and its variations, end to end on the simulator.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn tutorial_playbook_runs_end_to_end() {

@@ -1,8 +1,6 @@
-//! AWS's file formats read through the script API: the fixtures in ../shared/fixtures.
+//! AWS's file formats read through the script API: the fixtures in tests/fixtures/.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn completion_report_fixture_parses_with_counts_and_decoded_rows() {

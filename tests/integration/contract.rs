@@ -7,16 +7,12 @@
 //! `serve`'s translation back into the simulator, so any difference between the two faces of
 //! the same rules shows up as a diff.
 
-mod common;
-#[path = "support/serve.rs"]
-mod serve;
-
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Instant;
 
-use common::*;
-use serve::*;
+use crate::common::*;
+use crate::support::serve::*;
 
 /// What a sequence of runs printed, and whether every run succeeded.
 struct Runs {
@@ -327,6 +323,24 @@ fn restore_prefix_and_estimate_playbooks_on_both_backends() {
         "Done:",
     );
     assert!(out.contains("Copied"), "{out}");
+}
+
+#[test]
+fn restore_tracking_by_listing_and_head_on_both_backends() {
+    let out = contract(&contract_script("tracking.rhai"), &[], "ok: tracking");
+    for line in [
+        "listed before: 41 rows, 0 with a restore",
+        "listed during: 40 ongoing",
+        "status list: total 41, restored 0, in progress 40, not requested 0, not archived 1, missing 0, unknown 0; requests list true, head false",
+        "status head: total 41, restored 0, in progress 40, not requested 0, not archived 1, missing 0, unknown 0; requests list false, head true",
+        "after wait: total 41, restored 40, in progress 0, not requested 0, not archived 1, missing 0, unknown 0, complete true, expiry known true",
+        "listed after: 40 restored with an expiry",
+        "extended 40, not restored 1, later expiry true",
+        "after expiry: total 41, restored 0, in progress 0, not requested 40, not archived 1",
+        "wait on expired copies: RestoreNotRequested",
+    ] {
+        assert!(out.contains(line), "missing `{line}` in:\n{out}");
+    }
 }
 
 #[test]

@@ -17,13 +17,11 @@
 //! `UPDATE_GOLDEN=1` to write the expected files from the current outputs (then review the
 //! diff).
 
-mod common;
-
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 
 fn golden_dir() -> PathBuf {
     project_root().join("tests/golden")
@@ -201,7 +199,7 @@ fn run_case(dir: &Path) -> Vec<String> {
             std::fs::write(&path, &actual).expect("write golden file");
         } else {
             failures.push(format!(
-                "{}/{name} differs.\n--- expected\n{expected}\n--- actual\n{actual}\n(UPDATE_GOLDEN=1 cargo test --test golden rewrites it)",
+                "{}/{name} differs.\n--- expected\n{expected}\n--- actual\n{actual}\n(UPDATE_GOLDEN=1 cargo test --test integration golden:: rewrites it)",
                 dir.display()
             ));
         }

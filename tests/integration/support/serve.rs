@@ -1,6 +1,9 @@
 //! Helpers for tests that talk to `s3thaw serve`: start one on a free loopback port, stop it
 //! with Ctrl-C, and run the binary with a clean environment (nothing from the developer's AWS
 //! setup leaks in).
+//!
+//! A child process rather than `serve` on a thread: it costs about 30 ms more per server (see
+//! BENCHMARKS.md, "Contract suite"), and it tests what users run, the Ctrl-C exit and the log.
 
 #![allow(dead_code)]
 
@@ -12,11 +15,11 @@ use std::time::{Duration, Instant};
 
 use crate::common::project_root;
 
-pub const ACCESS_KEY: &str = "S3THAWTESTKEY0000001";
-pub const SECRET_KEY: &str = "s3thaw/test/secret/0000000000000000000000";
+pub(crate) const ACCESS_KEY: &str = "S3THAWTESTKEY0000001";
+pub(crate) const SECRET_KEY: &str = "s3thaw/test/secret/0000000000000000000000";
 
 /// An `s3thaw serve` on a free loopback port, stopped with Ctrl-C (SIGINT) when dropped.
-pub struct Serve {
+pub(crate) struct Serve {
     child: Option<Child>,
     pub url: String,
     log: Arc<Mutex<String>>,
@@ -24,14 +27,14 @@ pub struct Serve {
 }
 
 impl Serve {
-    pub fn start(extra: &[&str]) -> Serve {
+    pub(crate) fn start(extra: &[&str]) -> Serve {
         let state = tempfile::tempdir().expect("temp dir");
         let path = state.path().to_path_buf();
         Serve::spawn(&path, extra, state)
     }
 
     /// A server on an existing state directory (prepared by `s3thaw run --state`).
-    pub fn start_with_state(dir: &Path) -> Serve {
+    pub(crate) fn start_with_state(dir: &Path) -> Serve {
         Serve::spawn(dir, &[], tempfile::tempdir().expect("temp dir"))
     }
 
@@ -74,12 +77,12 @@ impl Serve {
         }
     }
 
-    pub fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
 
     /// Ctrl-C, then the exit status and the whole log.
-    pub fn stop(mut self) -> (std::process::ExitStatus, String) {
+    pub(crate) fn stop(mut self) -> (std::process::ExitStatus, String) {
         let mut child = self.child.take().expect("running");
         interrupt(&mut child)
     }
@@ -112,7 +115,7 @@ impl Drop for Serve {
 }
 
 /// Runs the binary with a clean environment: nothing from the developer's AWS setup leaks in.
-pub fn s3thaw(args: &[&str], env: &[(&str, &str)], home: &Path) -> Output {
+pub(crate) fn s3thaw(args: &[&str], env: &[(&str, &str)], home: &Path) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3thaw"));
     cmd.args(args)
         .env_clear()
@@ -127,7 +130,7 @@ pub fn s3thaw(args: &[&str], env: &[(&str, &str)], home: &Path) -> Output {
     cmd.output().expect("run s3thaw")
 }
 
-pub fn aws_env(secret: &str) -> Vec<(&'static str, &str)> {
+pub(crate) fn aws_env(secret: &str) -> Vec<(&'static str, &str)> {
     vec![
         ("AWS_ACCESS_KEY_ID", ACCESS_KEY),
         ("AWS_SECRET_ACCESS_KEY", secret),

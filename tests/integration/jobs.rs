@@ -1,9 +1,7 @@
 //! Batch Operations restore jobs on the simulator: permissions, manifests, tiers and classes,
 //! and jobs that live across processes.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// Creates a job from the tutorial's setup with `role_arn` and runs it to its end.
 fn job_with_role(world: &World, role_setup: &str) -> rhai::Map {

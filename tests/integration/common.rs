@@ -13,23 +13,23 @@ use s3thaw::engine::{RunSettings, Session, error_of};
 use s3thaw::errors::Error;
 
 /// A fresh simulated world in a temporary directory.
-pub struct World {
+pub(crate) struct World {
     pub dir: tempfile::TempDir,
 }
 
 impl World {
-    pub fn new() -> World {
+    pub(crate) fn new() -> World {
         World {
             dir: tempfile::tempdir().expect("temp dir"),
         }
     }
 
-    pub fn state(&self) -> &Path {
+    pub(crate) fn state(&self) -> &Path {
         self.dir.path()
     }
 
     /// Evaluates a script in-process and returns its value or its error.
-    pub fn eval_with(&self, script: &str, vars: &[(&str, &str)]) -> Result<Dynamic, Error> {
+    pub(crate) fn eval_with(&self, script: &str, vars: &[(&str, &str)]) -> Result<Dynamic, Error> {
         let sim = Simulator::open(self.state()).expect("open simulator");
         let settings = RunSettings {
             vars: vars
@@ -46,19 +46,19 @@ impl World {
             .map_err(|e| error_of(&e))
     }
 
-    pub fn eval(&self, script: &str) -> Result<Dynamic, Error> {
+    pub(crate) fn eval(&self, script: &str) -> Result<Dynamic, Error> {
         self.eval_with(script, &[])
     }
 
     /// Evaluates a script that must succeed, for its effects.
-    pub fn run(&self, script: &str) {
+    pub(crate) fn run(&self, script: &str) {
         if let Err(e) = self.eval(script) {
             panic!("script failed: {e:?}");
         }
     }
 
     /// Evaluates a script that must succeed and return a map.
-    pub fn map(&self, script: &str) -> Map {
+    pub(crate) fn map(&self, script: &str) -> Map {
         match self.eval(script) {
             Ok(value) => value
                 .try_cast::<Map>()
@@ -68,7 +68,7 @@ impl World {
     }
 
     /// Evaluates a script that must fail, returning the error.
-    pub fn error(&self, script: &str) -> Error {
+    pub(crate) fn error(&self, script: &str) -> Error {
         match self.eval(script) {
             Ok(value) => panic!("script succeeded with {value:?}"),
             Err(e) => e,
@@ -76,7 +76,7 @@ impl World {
     }
 
     /// Runs the real binary with this world's state.
-    pub fn cli(&self, args: &[&str]) -> Output {
+    pub(crate) fn cli(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3thaw"));
         cmd.args(args);
         if matches!(args.first(), Some(&"run") | Some(&"repl")) {
@@ -88,38 +88,39 @@ impl World {
     }
 }
 
-pub fn project_root() -> PathBuf {
+pub(crate) fn project_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-pub fn fixture(path: &str) -> String {
+/// A file in AWS's own formats under `tests/fixtures/` (see its README).
+pub(crate) fn fixture(path: &str) -> String {
     project_root()
-        .join("../shared/fixtures")
+        .join("tests/fixtures")
         .join(path)
         .display()
         .to_string()
 }
 
-pub fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// A field of a map as a string.
-pub fn s(map: &Map, key: &str) -> String {
+pub(crate) fn s(map: &Map, key: &str) -> String {
     map.get(key)
         .unwrap_or_else(|| panic!("no `{key}` in {map:?}"))
         .to_string()
 }
 
 /// A field of a map as an integer.
-pub fn i(map: &Map, key: &str) -> i64 {
+pub(crate) fn i(map: &Map, key: &str) -> i64 {
     map.get(key)
         .and_then(|v| v.as_int().ok())
         .unwrap_or_else(|| panic!("no integer `{key}` in {map:?}"))
 }
 
 /// A field of a map as a map.
-pub fn m(map: &Map, key: &str) -> Map {
+pub(crate) fn m(map: &Map, key: &str) -> Map {
     map.get(key)
         .and_then(|v| v.clone().try_cast::<Map>())
         .unwrap_or_else(|| panic!("no map `{key}` in {map:?}"))
@@ -127,7 +128,7 @@ pub fn m(map: &Map, key: &str) -> Map {
 
 /// Tutorial steps 1-4: bucket, three GLACIER samples, manifest, role. Leaves `cfg`,
 /// `location` and `role` in scope.
-pub const SETUP: &str = r#"
+pub(crate) const SETUP: &str = r#"
 import "tutorial" as t;
 let cfg = t::config(arg("tier", "STANDARD"), arg("days", 1));
 t::create_bucket(cfg);
@@ -135,3 +136,17 @@ t::upload_samples(cfg);
 let location = t::upload_manifest(cfg);
 let role = t::create_role(cfg);
 "#;
+
+/// A field of a map as a bool.
+pub(crate) fn b(map: &Map, key: &str) -> bool {
+    map.get(key)
+        .and_then(|v| v.as_bool().ok())
+        .unwrap_or_else(|| panic!("no bool `{key}` in {map:?}"))
+}
+
+/// A field of a map as an array.
+pub(crate) fn a(map: &Map, key: &str) -> rhai::Array {
+    map.get(key)
+        .and_then(|v| v.clone().try_cast::<rhai::Array>())
+        .unwrap_or_else(|| panic!("no array `{key}` in {map:?}"))
+}

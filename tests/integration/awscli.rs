@@ -12,18 +12,14 @@
 //! resolves `localhost` and `*.localhost` to 127.0.0.1 for that one process (no system file is
 //! touched).
 
-mod common;
-#[path = "support/serve.rs"]
-mod serve;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 
-use common::*;
-use serve::*;
+use crate::common::*;
+use crate::support::serve::*;
 
 const ACCOUNT: &str = "111122223333";
 

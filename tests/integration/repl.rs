@@ -6,14 +6,12 @@
 
 #![cfg(unix)]
 
-mod common;
-
 use std::process::Command;
 use std::time::Duration;
 
 use expectrl::{ControlCode, Expect, Session};
 
-use common::*;
+use crate::common::*;
 
 type Pty = expectrl::session::OsSession;
 

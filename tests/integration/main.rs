@@ -1,0 +1,21 @@
+//! The integration tests, one binary of many modules (as casey/just does): each former
+//! `tests/*.rs` binary linked the whole AWS SDK, so ten of them cost minutes per build.
+//! Run one area with `cargo test --test integration contract::`.
+
+mod common;
+mod support;
+
+mod awscli;
+mod cited_tests;
+mod cli;
+mod contract;
+mod doc_examples;
+mod formats;
+mod golden;
+mod jobs;
+mod repl;
+mod restore;
+mod simulator;
+mod stands_alone;
+mod tracking;
+mod tutorial;

@@ -1,0 +1,3 @@
+//! Helpers for tests that need a running server.
+
+pub(crate) mod serve;
