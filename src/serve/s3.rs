@@ -169,7 +169,12 @@ fn operation(req: &Request, bucket: bool, key: bool) -> &'static str {
     let q = |name| req.has_query(name);
     match (req.method.as_str(), bucket, key) {
         ("POST", true, true) if q("uploads") => "CreateMultipartUpload",
+        ("PUT", true, true) if q("uploadId") && req.header("x-amz-copy-source").is_some() => {
+            "UploadPartCopy"
+        }
         ("PUT", true, true) if q("uploadId") => "UploadPart",
+        ("GET", true, true) if q("uploadId") => "ListParts",
+        ("GET", true, false) if q("uploads") => "ListMultipartUploads",
         ("POST", true, true) if q("uploadId") => "CompleteMultipartUpload",
         ("DELETE", true, true) if q("uploadId") => "AbortMultipartUpload",
         ("GET", false, _) => "ListBuckets",
@@ -257,6 +262,7 @@ fn bucket_op(server: &Server, req: &Request, bucket: &str) -> Answer {
             Ok(Response::xml(200, doc).op("S3.GetBucketLocation"))
         }
         "GET" if req.has_query("versions") => list_object_versions(sim, req, bucket),
+        "GET" if req.has_query("uploads") => server.uploads.list_uploads(sim, req, bucket),
         "GET" if req.query("list-type") == Some("2") => list_objects_v2(sim, req, bucket),
         "GET" if req.query.iter().all(|(k, _)| is_list_v1_param(k)) => {
             list_objects_v1(sim, req, bucket)
@@ -669,10 +675,11 @@ fn object_op(server: &Server, req: &Request, bucket: &str, key: &str) -> Answer 
     let version = req.query("versionId").filter(|v| !v.is_empty());
     if let Some(upload) = req.query("uploadId") {
         return match req.method.as_str() {
-            "PUT" => server.uploads.upload_part(req, upload),
+            "PUT" => server.uploads.upload_part(sim, req, upload),
             "POST" => server.uploads.complete(sim, req, upload),
             "DELETE" => server.uploads.abort(upload),
-            _ => Err(not_implemented("ListParts")),
+            "GET" => server.uploads.list_parts(sim, req, upload),
+            _ => Err(not_implemented("this multipart upload operation")),
         };
     }
     match req.method.as_str() {
@@ -920,6 +927,44 @@ fn put_object(sim: &dyn Backend, req: &Request, bucket: &str, key: &str) -> Answ
     Ok(resp)
 }
 
+/// UploadPartCopy's bytes: the source object (with its `x-amz-copy-source-if-*`
+/// preconditions), whole or the `x-amz-copy-source-range: bytes=first-last` asked for. A range
+/// not of that form is 400 `InvalidArgument`; one outside the object is 400 `InvalidRange`.
+pub(super) fn copy_part_source(
+    sim: &dyn Backend,
+    req: &Request,
+    source: &str,
+) -> Result<Vec<u8>, Error> {
+    let (bucket, key, version_id) = copy_source(source)?;
+    let (_, body) = sim.get_object_with(&GetObject {
+        bucket,
+        key,
+        version_id,
+        conditions: conditions(req, "x-amz-copy-source-"),
+    })?;
+    let Some(range) = req.header("x-amz-copy-source-range") else {
+        return Ok(body);
+    };
+    let improper = || {
+        invalid_argument(format!(
+            "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy, not `{range}`"
+        ))
+    };
+    let (first, last) = range
+        .trim()
+        .strip_prefix("bytes=")
+        .and_then(|r| r.split_once('-'))
+        .ok_or_else(improper)?;
+    let first: usize = first.parse().map_err(|_| improper())?;
+    let last: usize = last.parse().map_err(|_| improper())?;
+    if first > last || last >= body.len() {
+        return Err(
+            Error::new("InvalidRange", "The requested range is not satisfiable").status(400),
+        );
+    }
+    Ok(body[first..=last].to_vec())
+}
+
 /// `x-amz-copy-source`: `[/]bucket/key[?versionId=..]`, URL-encoded.
 fn copy_source(value: &str) -> Result<(String, String, Option<String>), Error> {
     let (path, version) = match value.split_once("?versionId=") {
@@ -1162,6 +1207,63 @@ mod tests {
             b"",
         );
         assert_eq!(copy_if.status, 412);
+    }
+
+    #[test]
+    fn multipart_listings_and_part_copies() {
+        let (server, _dir) = server();
+        call(&server, "PUT", "/mpu", &[], b"");
+        call(&server, "PUT", "/mpu/src", &[], b"0123456789");
+        let create = |key: &str| {
+            let resp = call(&server, "POST", &format!("/mpu/{key}?uploads"), &[], b"");
+            xml::parse(&resp.body).unwrap().text_of("UploadId").unwrap()
+        };
+        let (a, b) = (create("a"), create("b"));
+        let listed = call(&server, "GET", "/mpu?uploads", &[], b"");
+        let doc = xml::parse(&listed.body).unwrap();
+        assert_eq!(texts(&doc, &["Upload", "Key"]), ["a", "b"]);
+        assert_eq!(texts(&doc, &["Upload", "UploadId"]), [a.clone(), b.clone()]);
+        let paged =
+            xml::parse(&call(&server, "GET", "/mpu?uploads&max-uploads=1", &[], b"").body).unwrap();
+        assert_eq!(paged.text_of("IsTruncated").as_deref(), Some("true"));
+        assert_eq!(paged.text_of("NextKeyMarker").as_deref(), Some("a"));
+        // UploadPartCopy: a byte range of an object becomes a part.
+        let part = |range: &str| {
+            call(
+                &server,
+                "PUT",
+                &format!("/mpu/a?partNumber=1&uploadId={a}"),
+                &[
+                    ("x-amz-copy-source", "/mpu/src"),
+                    ("x-amz-copy-source-range", range),
+                ],
+                b"",
+            )
+        };
+        let copied = part("bytes=2-5");
+        assert_eq!(copied.status, 200, "{}", body_text(&copied));
+        let etag = xml::parse(&copied.body).unwrap().text_of("ETag").unwrap();
+        assert!(body_text(&part("bytes=0-99")).contains("<Code>InvalidRange</Code>"));
+        assert!(body_text(&part("0-2")).contains("<Code>InvalidArgument</Code>"));
+        let parts =
+            xml::parse(&call(&server, "GET", &format!("/mpu/a?uploadId={a}"), &[], b"").body)
+                .unwrap();
+        assert_eq!(texts(&parts, &["Part", "Size"]), ["4"]);
+        assert_eq!(texts(&parts, &["Part", "ETag"]), [etag.clone()]);
+        let body = format!(
+            "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{etag}</ETag></Part></CompleteMultipartUpload>"
+        );
+        let done = call(
+            &server,
+            "POST",
+            &format!("/mpu/a?uploadId={a}"),
+            &[],
+            body.as_bytes(),
+        );
+        assert_eq!(done.status, 200, "{}", body_text(&done));
+        assert_eq!(body_text(&call(&server, "GET", "/mpu/a", &[], b"")), "2345");
+        let left = xml::parse(&call(&server, "GET", "/mpu?uploads", &[], b"").body).unwrap();
+        assert_eq!(texts(&left, &["Upload", "Key"]), ["b"]);
     }
 
     #[test]
