@@ -1249,7 +1249,7 @@ mod tests {
             xml::parse(&call(&server, "GET", &format!("/mpu/a?uploadId={a}"), &[], b"").body)
                 .unwrap();
         assert_eq!(texts(&parts, &["Part", "Size"]), ["4"]);
-        assert_eq!(texts(&parts, &["Part", "ETag"]), [etag.clone()]);
+        assert_eq!(texts(&parts, &["Part", "ETag"]), [etag.as_str()]);
         let body = format!(
             "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{etag}</ETag></Part></CompleteMultipartUpload>"
         );
