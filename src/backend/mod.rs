@@ -221,6 +221,32 @@ pub fn bucket_of(name_or_arn: &str) -> &str {
     }
 }
 
+aws_enum!(
+    /// S3's canned ACLs (`x-amz-acl`). The simulator keeps one per bucket and per object
+    /// version; the grants it lists and the anonymous access it allows follow from it.
+    CannedAcl, "canned ACL" {
+        Private => "private",
+        PublicRead => "public-read",
+        PublicReadWrite => "public-read-write",
+        AuthenticatedRead => "authenticated-read",
+        AwsExecRead => "aws-exec-read",
+        BucketOwnerRead => "bucket-owner-read",
+        BucketOwnerFullControl => "bucket-owner-full-control",
+        LogDeliveryWrite => "log-delivery-write",
+    }
+);
+
+/// What an unsigned (anonymous) request asks of a bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnonymousAccess {
+    /// ListObjects: the bucket's ACL must grant everyone READ.
+    List,
+    /// GetObject/HeadObject: the object's ACL must grant everyone READ.
+    Read,
+    /// PutObject/DeleteObject: the bucket's ACL must grant everyone WRITE.
+    Write,
+}
+
 /// A bucket's versioning once it has been enabled: S3 never returns to "unversioned".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VersioningStatus {

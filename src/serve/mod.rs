@@ -260,6 +260,10 @@ impl Server {
                     }
                 });
             if let Err(e) = checked {
+                if e == AuthError::Missing && face == Face::S3 {
+                    // Unsigned: what the ACLs allow everyone.
+                    return s3::anonymous(self, &req);
+                }
                 let error = auth_error(&e, face);
                 return match face {
                     Face::S3 | Face::Admin => s3::error_response(&req, &error),

@@ -179,10 +179,14 @@ fn operation(req: &Request, bucket: bool, key: bool) -> &'static str {
         ("DELETE", true, true) if q("uploadId") => "AbortMultipartUpload",
         ("GET", false, _) => "ListBuckets",
         ("PUT", true, false) if q("versioning") => "PutBucketVersioning",
+        ("PUT", true, false) if q("acl") => "PutBucketAcl",
         ("PUT", true, false) => "CreateBucket",
         ("DELETE", true, false) => "DeleteBucket",
         ("HEAD", true, false) => "HeadBucket",
         ("GET", true, false) if q("versioning") => "GetBucketVersioning",
+        ("GET", true, false) if q("acl") => "GetBucketAcl",
+        ("GET", true, true) if q("acl") => "GetObjectAcl",
+        ("PUT", true, true) if q("acl") => "PutObjectAcl",
         ("GET", true, false) if q("location") => "GetBucketLocation",
         ("GET", true, false) if q("versions") => "ListObjectVersions",
         ("GET", true, false) if req.query("list-type") == Some("2") => "ListObjectsV2",
@@ -225,10 +229,22 @@ fn bucket_op(server: &Server, req: &Request, bucket: &str) -> Answer {
                 let doc = xml::parse(&body).map_err(malformed_xml)?;
                 doc.text_of("LocationConstraint").filter(|r| !r.is_empty())
             };
+            let acl = canned_acl_header(req)?;
             sim.create_bucket(bucket, region.as_deref())?;
+            if let Some(acl) = acl {
+                server.sim.put_bucket_acl(bucket, acl)?;
+            }
             Ok(Response::new(200)
                 .header("location", format!("/{bucket}"))
                 .op("S3.CreateBucket"))
+        }
+        "PUT" if req.has_query("acl") => {
+            server.sim.put_bucket_acl(bucket, requested_acl(req)?)?;
+            Ok(Response::new(200).op("S3.PutBucketAcl"))
+        }
+        "GET" if req.has_query("acl") => {
+            let acl = server.sim.get_bucket_acl(bucket)?;
+            Ok(acl_policy(sim, acl)?.op("S3.GetBucketAcl"))
         }
         "PUT" => Err(not_implemented("this bucket subresource")),
         "DELETE" if req.query.is_empty() => {
@@ -684,8 +700,28 @@ fn object_op(server: &Server, req: &Request, bucket: &str, key: &str) -> Answer 
     }
     match req.method.as_str() {
         "POST" if req.has_query("uploads") => server.uploads.create(sim, req, bucket, key),
-        "PUT" if req.header("x-amz-copy-source").is_some() => copy_object(sim, req, bucket, key),
-        "PUT" if req.query.iter().all(|(k, _)| is_plumbing(k)) => put_object(sim, req, bucket, key),
+        "PUT" if req.has_query("acl") => {
+            server
+                .sim
+                .put_object_acl(bucket, key, version, requested_acl(req)?)?;
+            Ok(Response::new(200).op("S3.PutObjectAcl"))
+        }
+        "GET" if req.has_query("acl") => {
+            let acl = server.sim.get_object_acl(bucket, key, version)?;
+            Ok(acl_policy(sim, acl)?.op("S3.GetObjectAcl"))
+        }
+        "PUT" if req.header("x-amz-copy-source").is_some() => {
+            let acl = canned_acl_header(req)?;
+            let resp = copy_object(sim, req, bucket, key)?;
+            with_object_acl(server, &resp, bucket, key, acl)?;
+            Ok(resp)
+        }
+        "PUT" if req.query.iter().all(|(k, _)| is_plumbing(k)) => {
+            let acl = canned_acl_header(req)?;
+            let resp = put_object(sim, req, bucket, key)?;
+            with_object_acl(server, &resp, bucket, key, acl)?;
+            Ok(resp)
+        }
         "GET" if version_only(req) => {
             let read = sim.get_object_with(&GetObject {
                 bucket: bucket.to_string(),
@@ -797,6 +833,144 @@ fn response_overrides(req: &Request, mut resp: Response) -> Response {
         }
     }
     resp
+}
+
+/// `x-amz-acl`, if given.
+fn canned_acl_header(req: &Request) -> Result<Option<CannedAcl>, Error> {
+    req.header("x-amz-acl")
+        .map(|a| {
+            a.parse::<CannedAcl>()
+                .map_err(|e| invalid_argument(e.message))
+        })
+        .transpose()
+}
+
+const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
+const AUTHENTICATED_USERS: &str = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
+
+/// PutBucketAcl/PutObjectAcl: `x-amz-acl`, or an `AccessControlPolicy` body whose group grants
+/// name the canned ACL they amount to (grants to other accounts are not modelled: private).
+fn requested_acl(req: &Request) -> Result<CannedAcl, Error> {
+    if let Some(acl) = canned_acl_header(req)? {
+        return Ok(acl);
+    }
+    let doc = xml::parse(&payload(req)?).map_err(malformed_xml)?;
+    let grants: Vec<(String, String)> = doc
+        .child("AccessControlList")
+        .map(|list| {
+            list.children_named("Grant")
+                .map(|g| {
+                    (
+                        g.at(&["Grantee", "URI"])
+                            .map(|u| u.text.trim().to_string())
+                            .unwrap_or_default(),
+                        g.text_of("Permission").unwrap_or_default(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let granted = |uri: &str, permission: &str| {
+        grants
+            .iter()
+            .any(|(u, p)| u == uri && (p == permission || p == "FULL_CONTROL"))
+    };
+    Ok(
+        match (granted(ALL_USERS, "READ"), granted(ALL_USERS, "WRITE")) {
+            (true, true) => CannedAcl::PublicReadWrite,
+            (true, false) => CannedAcl::PublicRead,
+            _ if granted(AUTHENTICATED_USERS, "READ") => CannedAcl::AuthenticatedRead,
+            _ => CannedAcl::Private,
+        },
+    )
+}
+
+/// Applies PutObject's or CopyObject's `x-amz-acl` to the version just written.
+fn with_object_acl(
+    server: &Server,
+    written: &Response,
+    bucket: &str,
+    key: &str,
+    acl: Option<CannedAcl>,
+) -> Result<(), Error> {
+    let Some(acl) = acl else { return Ok(()) };
+    let version = written
+        .headers
+        .iter()
+        .find(|(n, _)| n == "x-amz-version-id")
+        .map(|(_, v)| v.as_str());
+    server.sim.put_object_acl(bucket, key, version, acl)
+}
+
+/// GetBucketAcl/GetObjectAcl's document: the owner's FULL_CONTROL and the canned ACL's grants.
+fn acl_policy(sim: &dyn Backend, acl: CannedAcl) -> Answer {
+    let account = sim.account_id()?;
+    let user = |permission: &str| {
+        format!(
+            "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\"><ID>{}</ID><DisplayName>s3thaw</DisplayName></Grantee><Permission>{permission}</Permission></Grant>",
+            xml::escape(&account)
+        )
+    };
+    let group = |uri: &str, permission: &str| {
+        format!(
+            "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"Group\"><URI>{uri}</URI></Grantee><Permission>{permission}</Permission></Grant>"
+        )
+    };
+    let mut grants = user("FULL_CONTROL");
+    match acl {
+        CannedAcl::PublicRead => grants.push_str(&group(ALL_USERS, "READ")),
+        CannedAcl::PublicReadWrite => {
+            grants.push_str(&group(ALL_USERS, "READ"));
+            grants.push_str(&group(ALL_USERS, "WRITE"));
+        }
+        CannedAcl::AuthenticatedRead => grants.push_str(&group(AUTHENTICATED_USERS, "READ")),
+        CannedAcl::LogDeliveryWrite => {
+            let log = "http://acs.amazonaws.com/groups/s3/LogDelivery";
+            grants.push_str(&group(log, "WRITE"));
+            grants.push_str(&group(log, "READ_ACP"));
+        }
+        _ => {}
+    }
+    let doc = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<AccessControlPolicy xmlns=\"{S3_NS}\"><Owner><ID>{}</ID><DisplayName>s3thaw</DisplayName></Owner><AccessControlList>{grants}</AccessControlList></AccessControlPolicy>",
+        xml::escape(&account)
+    );
+    Ok(Response::xml(200, doc))
+}
+
+/// An unsigned request: served when the ACLs let everyone do what it asks (list a bucket, read
+/// an object, write into a bucket), refused with 403 `AccessDenied` otherwise.
+pub fn anonymous(server: &Server, req: &Request) -> Response {
+    let (bucket, key) = target(req);
+    let plain = req.query.iter().all(|(k, _)| is_plumbing(k));
+    let listing = req.query.iter().all(|(k, _)| {
+        is_list_v1_param(k)
+            || matches!(
+                k.as_str(),
+                "list-type" | "continuation-token" | "start-after" | "fetch-owner"
+            )
+    });
+    let access = match (req.method.as_str(), key.is_some()) {
+        ("GET" | "HEAD", true) if version_only(req) => Some(AnonymousAccess::Read),
+        ("GET", false) if listing => Some(AnonymousAccess::List),
+        ("PUT", true) if plain && req.header("x-amz-copy-source").is_none() => {
+            Some(AnonymousAccess::Write)
+        }
+        ("DELETE", true) if plain => Some(AnonymousAccess::Write),
+        _ => None,
+    };
+    let allowed = match (access, &bucket) {
+        (Some(access), Some(bucket)) => {
+            server.sim.anonymous_allowed(bucket, key.as_deref(), access)
+        }
+        _ => Ok(false),
+    };
+    match allowed {
+        Ok(true) => handle(server, req),
+        Ok(false) => error_response(req, &Error::access_denied("Access Denied"))
+            .op("Auth AccessDenied (anonymous)"),
+        Err(e) => error_response(req, &e).op(format!("Anonymous {}", e.code)),
+    }
 }
 
 /// The inclusive byte range a `Range: bytes=..` header asks of a body of `len` bytes:
@@ -1264,6 +1438,70 @@ mod tests {
         assert_eq!(body_text(&call(&server, "GET", "/mpu/a", &[], b"")), "2345");
         let left = xml::parse(&call(&server, "GET", "/mpu?uploads", &[], b"").body).unwrap();
         assert_eq!(texts(&left, &["Upload", "Key"]), ["b"]);
+    }
+
+    #[test]
+    fn canned_acls_decide_what_unsigned_requests_may_do() {
+        let (mut server, _dir) = server();
+        call(
+            &server,
+            "PUT",
+            "/acls",
+            &[("x-amz-acl", "public-read")],
+            b"",
+        );
+        call(
+            &server,
+            "PUT",
+            "/acls/open",
+            &[("x-amz-acl", "public-read")],
+            b"x",
+        );
+        call(&server, "PUT", "/acls/closed", &[], b"y");
+        let policy = call(&server, "GET", "/acls/open?acl", &[], b"");
+        let text = body_text(&policy);
+        assert!(text.contains("<URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>READ</Permission>"), "{text}");
+        assert!(text.contains("<Permission>FULL_CONTROL</Permission>"));
+        let private = body_text(&call(&server, "GET", "/acls/closed?acl", &[], b""));
+        assert!(!private.contains("AllUsers"), "{private}");
+        // From here on requests must be signed; unsigned ones get what the ACLs allow.
+        server.credentials = Some(crate::serve::sigv4::Credentials {
+            access_key_id: crate::serve::DEFAULT_ACCESS_KEY_ID.into(),
+            secret_access_key: crate::serve::DEFAULT_SECRET_ACCESS_KEY.into(),
+        });
+        assert_eq!(
+            body_text(&call(&server, "GET", "/acls/open", &[], b"")),
+            "x"
+        );
+        assert_eq!(call(&server, "GET", "/acls/closed", &[], b"").status, 403);
+        assert_eq!(call(&server, "GET", "/acls", &[], b"").status, 200);
+        // The bucket lists for everyone, so a missing key is 404, not 403.
+        assert_eq!(call(&server, "GET", "/acls/missing", &[], b"").status, 404);
+        assert_eq!(call(&server, "GET", "/nobucket/k", &[], b"").status, 404);
+        // Writing needs public-read-write on the bucket; subresources are never anonymous.
+        assert_eq!(call(&server, "PUT", "/acls/new", &[], b"z").status, 403);
+        assert_eq!(call(&server, "GET", "/acls?acl", &[], b"").status, 403);
+        server
+            .sim
+            .put_bucket_acl("acls", CannedAcl::PublicReadWrite)
+            .unwrap();
+        assert_eq!(call(&server, "PUT", "/acls/new", &[], b"z").status, 200);
+        // An ACL change keeps the object's Last-Modified.
+        let before = header_of(
+            &call(&server, "HEAD", "/acls/open", &[], b""),
+            "last-modified",
+        );
+        server
+            .sim
+            .put_object_acl("acls", "open", None, CannedAcl::Private)
+            .unwrap();
+        assert_eq!(call(&server, "GET", "/acls/open", &[], b"").status, 403);
+        server.credentials = None;
+        let after = header_of(
+            &call(&server, "HEAD", "/acls/open", &[], b""),
+            "last-modified",
+        );
+        assert_eq!(before, after);
     }
 
     #[test]

@@ -170,6 +170,52 @@ impl Simulator {
         self.with_world(|w| s3::set_access_tier(w, bucket, key, tier))
     }
 
+    /// Sets a bucket's canned ACL (S3's PutBucketAcl).
+    pub fn put_bucket_acl(&self, bucket: &str, acl: CannedAcl) -> Result<()> {
+        self.s3(faults::Request::S3, |w| s3::put_bucket_acl(w, bucket, acl))
+    }
+
+    /// A bucket's canned ACL (`private` unless set).
+    pub fn get_bucket_acl(&self, bucket: &str) -> Result<CannedAcl> {
+        self.s3(faults::Request::S3, |w| s3::bucket_acl(w, bucket))
+    }
+
+    /// Sets an object version's canned ACL (S3's PutObjectAcl).
+    pub fn put_object_acl(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        acl: CannedAcl,
+    ) -> Result<()> {
+        self.s3(faults::Request::S3, |w| {
+            s3::put_object_acl(w, bucket, key, version_id, acl)
+        })
+    }
+
+    /// An object version's canned ACL (`private` unless set).
+    pub fn get_object_acl(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<CannedAcl> {
+        self.s3(faults::Request::S3, |w| {
+            s3::object_acl(w, bucket, key, version_id)
+        })
+    }
+
+    /// Whether an unsigned request may list a bucket, read an object or write into a bucket,
+    /// by their ACLs.
+    pub fn anonymous_allowed(
+        &self,
+        bucket: &str,
+        key: Option<&str>,
+        access: AnonymousAccess,
+    ) -> Result<bool> {
+        self.with_world(|w| s3::anonymous_allowed(w, bucket, key, access))
+    }
+
     /// Sets the virtual time (never backwards) and whether it stands still between waits.
     pub fn set_clock(&self, at: Option<OffsetDateTime>, frozen: bool) -> Result<OffsetDateTime> {
         let mut conn = self

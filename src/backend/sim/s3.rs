@@ -539,6 +539,87 @@ fn head_of(w: &World, object: StoredObject) -> ObjectHead {
     }
 }
 
+pub(super) fn put_bucket_acl(w: &World, bucket: &str, acl: CannedAcl) -> Result<()> {
+    require_bucket(w, bucket)?;
+    w.tx.execute(
+        "INSERT INTO bucket_acls (bucket, acl) VALUES (?1, ?2)
+         ON CONFLICT (bucket) DO UPDATE SET acl = excluded.acl",
+        params![bucket, acl.as_str()],
+    )?;
+    Ok(())
+}
+
+pub(super) fn bucket_acl(w: &World, bucket: &str) -> Result<CannedAcl> {
+    require_bucket(w, bucket)?;
+    let acl: Option<String> =
+        w.tx.query_row(
+            "SELECT acl FROM bucket_acls WHERE bucket = ?1",
+            [bucket],
+            |r| r.get(0),
+        )
+        .optional()?;
+    acl.map_or(Ok(CannedAcl::Private), |a| a.parse())
+}
+
+/// An object version's ACL (the current version's without `version_id`). Changing it changes
+/// nothing else: not the version, not Last-Modified.
+pub(super) fn put_object_acl(
+    w: &World,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+    acl: CannedAcl,
+) -> Result<()> {
+    let object = find(w, bucket, key, version_id)?;
+    w.tx.execute(
+        "INSERT INTO object_acls (object_id, acl) VALUES (?1, ?2)
+         ON CONFLICT (object_id) DO UPDATE SET acl = excluded.acl",
+        params![object.id, acl.as_str()],
+    )?;
+    Ok(())
+}
+
+pub(super) fn object_acl(
+    w: &World,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+) -> Result<CannedAcl> {
+    let object = find(w, bucket, key, version_id)?;
+    let acl: Option<String> =
+        w.tx.query_row(
+            "SELECT acl FROM object_acls WHERE object_id = ?1",
+            [object.id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    acl.map_or(Ok(CannedAcl::Private), |a| a.parse())
+}
+
+/// Whether an anonymous request may do `access`. A missing bucket is 404 `NoSuchBucket` for
+/// everyone; a missing object is 404 `NoSuchKey` only to whom may list the bucket (S3 answers
+/// 403 otherwise, so as not to reveal which keys exist).
+pub(super) fn anonymous_allowed(
+    w: &World,
+    bucket: &str,
+    key: Option<&str>,
+    access: AnonymousAccess,
+) -> Result<bool> {
+    let bucket_grants = bucket_acl(w, bucket)?;
+    let everyone_reads =
+        |acl: CannedAcl| matches!(acl, CannedAcl::PublicRead | CannedAcl::PublicReadWrite);
+    Ok(match (access, key) {
+        (AnonymousAccess::List, _) | (AnonymousAccess::Read, None) => everyone_reads(bucket_grants),
+        (AnonymousAccess::Write, _) => bucket_grants == CannedAcl::PublicReadWrite,
+        (AnonymousAccess::Read, Some(key)) => match object_acl(w, bucket, key, None) {
+            Ok(acl) => everyone_reads(acl),
+            Err(e) if e.code == "NoSuchKey" && everyone_reads(bucket_grants) => return Err(e),
+            Err(e) if e.code == "NoSuchKey" => false,
+            Err(e) => return Err(e),
+        },
+    })
+}
+
 /// The smallest string greater than every string starting with `prefix`, for range scans.
 fn prefix_end(prefix: &str) -> String {
     format!("{prefix}\u{10FFFF}")

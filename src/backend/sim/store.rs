@@ -50,6 +50,21 @@ CREATE INDEX IF NOT EXISTS objects_restore_done ON objects (restore_done)
     WHERE restore_done IS NOT NULL;
 CREATE INDEX IF NOT EXISTS objects_restore_expiry ON objects (restore_expiry)
     WHERE restore_expiry IS NOT NULL;
+-- Canned ACLs; a bucket or object version without a row is private.
+CREATE TABLE IF NOT EXISTS bucket_acls (
+    bucket TEXT PRIMARY KEY,
+    acl    TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS object_acls (
+    object_id INTEGER PRIMARY KEY,
+    acl       TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS bucket_acls_follow AFTER DELETE ON buckets BEGIN
+    DELETE FROM bucket_acls WHERE bucket = old.name;
+END;
+CREATE TRIGGER IF NOT EXISTS object_acls_follow AFTER DELETE ON objects BEGIN
+    DELETE FROM object_acls WHERE object_id = old.id;
+END;
 CREATE TABLE IF NOT EXISTS jobs (
     id                   TEXT PRIMARY KEY,
     seq                  INTEGER NOT NULL,
@@ -116,6 +131,8 @@ CREATE TABLE IF NOT EXISTS role_inline (
 const WORLD_TABLES: &[&str] = &[
     "buckets",
     "objects",
+    "bucket_acls",
+    "object_acls",
     "jobs",
     "tasks",
     "roles",
