@@ -1,27 +1,19 @@
-//! The command line: flag definitions (clap derive) and what each subcommand does.
+//! The command line: flag definitions (clap derive) and the dispatch to what each subcommand
+//! does. Nothing here does the work, and nothing imports this module: the shared arguments, the
+//! backend opener and the exit codes live in `crate::app`.
 
-use std::collections::BTreeMap;
-use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
-use crate::backend::Backend;
-use crate::backend::aws::{AwsBackend, AwsOptions};
-use crate::backend::sim::Simulator;
-use crate::engine::{RunSettings, ScriptFailure, Session, compile_all_errors, render};
-use crate::errors::Error;
-
-/// Exit codes: 0 success, 1 a runtime error in the script, 2 usage or compile errors.
-pub const EXIT_RUNTIME: u8 = 1;
-pub const EXIT_USAGE: u8 = 2;
+use crate::app::{BackendArgs, EXIT_USAGE, ScriptArgs};
 
 #[derive(Parser, Debug)]
 #[command(
     name = "s3thaw",
     version,
     about = "Restore archived Amazon S3 objects in bulk with scriptable Batch Operations playbooks",
-    after_help = "Examples:\n  s3thaw run scripts/restore.rhai                       # the Glacier restore tutorial, on the simulator\n  s3thaw run scripts/restore.rhai --var tier=BULK --var days=3\n  s3thaw run job.rhai --json | jq .status               # the script's final value as JSON\n  s3thaw check scripts/*.rhai\n  s3thaw repl                                           # explore; :help inside\n  s3thaw jobs --status Active                           # restore jobs as a table\n  s3thaw report JOB_ID                                  # a job's completion report\n  s3thaw docs -o docs/API.md                            # the script API reference\n  s3thaw completions bash > ~/.local/share/bash-completion/completions/s3thaw\n\nLogs: -v (debug), -vv (trace), or RUST_LOG=s3thaw=debug; they go to stderr with progress bars."
+    after_help = "Examples:\n  s3thaw run scripts/restore.rhai                       # the Glacier restore tutorial, on the simulator\n  s3thaw run scripts/restore.rhai --var tier=BULK --var days=3\n  s3thaw run job.rhai --json | jq .status               # the script's final value as JSON\n  s3thaw check scripts/*.rhai\n  s3thaw repl                                           # explore; :help inside\n  s3thaw jobs --status Active                           # restore jobs as a table\n  s3thaw report JOB_ID                                  # a job's completion report\n  s3thaw status s3://my-archive/2019/                   # is my data back?\n  s3thaw docs -o docs/API.md                            # the script API reference\n  s3thaw completions bash > ~/.local/share/bash-completion/completions/s3thaw\n\nLogs: -v (debug), -vv (trace), or RUST_LOG=s3thaw=debug; they go to stderr with progress bars."
 )]
 pub struct Cli {
     /// Log what s3thaw does on stderr (-v debug, -vv trace); RUST_LOG overrides.
@@ -92,6 +84,31 @@ pub enum Command {
         #[command(flatten)]
         backend: BackendArgs,
     },
+    /// Is my data back? The readiness of a prefix, a job's manifest or a local manifest:
+    /// counts per storage class, the earliest expiry, what is still in progress
+    /// (restore::status). Exit 0: every archived object is readable; 3: not yet.
+    #[command(
+        after_help = "Examples:\n  s3thaw status s3://my-archive/2019/          # archived objects under a prefix\n  s3thaw status 6f0c2a52                         # a restore job's manifest (id or unique prefix)\n  s3thaw status manifest.csv --csv > rows.csv    # which objects are readable, one row each\n  s3thaw status s3://my-archive/ --json | jq .by_class\n\nExit codes: 0 every archived object is readable, 3 not yet, 1 an error, 2 usage."
+    )]
+    Status {
+        /// `s3://BUCKET/PREFIX`, a job id (or a unique prefix of one), or a local CSV manifest.
+        target: String,
+        /// With an s3:// prefix: the storage classes to look at (default GLACIER, DEEP_ARCHIVE,
+        /// INTELLIGENT_TIERING).
+        #[arg(long = "class", value_name = "CLASS")]
+        classes: Vec<String>,
+        /// How to read states: auto (listings where dense, HEAD elsewhere), list or head.
+        #[arg(long, default_value = "auto")]
+        via: String,
+        /// Print the status as JSON, with one row per object.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// Print one CSV row per object: bucket, key, version_id, state, storage_class, expiry.
+        #[arg(long)]
+        csv: bool,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
     /// Write the script API reference (Markdown) generated from the engine's metadata.
     #[command(after_help = "Example:\n  s3thaw docs -o docs/API.md")]
     Docs {
@@ -111,188 +128,6 @@ pub enum Command {
     Serve(crate::serve::ServeArgs),
 }
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-pub enum BackendKind {
-    /// The embedded offline simulator (default).
-    Sim,
-    /// Real AWS through the AWS SDK.
-    Aws,
-}
-
-/// Where the script runs.
-#[derive(Args, Debug, Clone)]
-pub struct BackendArgs {
-    /// Which backend to run against.
-    #[arg(long, value_enum, default_value = "sim", env = "S3THAW_BACKEND")]
-    pub backend: BackendKind,
-    /// The simulator's state directory [default: $XDG_STATE_HOME/s3thaw/sim or ~/.local/state/s3thaw/sim].
-    #[arg(long, env = "S3THAW_STATE")]
-    pub state: Option<PathBuf>,
-    /// Seed for the simulator's restore durations (kept in its state).
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// AWS region (aws backend).
-    #[arg(long)]
-    pub region: Option<String>,
-    /// AWS profile (aws backend).
-    #[arg(long)]
-    pub profile: Option<String>,
-    /// Endpoint URL for every AWS service (aws backend).
-    #[arg(long, env = "AWS_ENDPOINT_URL")]
-    pub endpoint_url: Option<String>,
-    /// AWS account id (aws backend; default: from STS).
-    #[arg(long)]
-    pub account_id: Option<String>,
-}
-
-/// How the script runs.
-#[derive(Args, Debug, Clone)]
-pub struct ScriptArgs {
-    /// A value for `arg("NAME", default)` in the script; repeatable.
-    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
-    pub vars: Vec<(String, String)>,
-    /// Answer yes to every confirm() question.
-    #[arg(long, short = 'y')]
-    pub yes: bool,
-    /// No progress output.
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
-}
-
-fn parse_var(text: &str) -> Result<(String, String), String> {
-    let (name, value) = text
-        .split_once('=')
-        .ok_or_else(|| format!("`{text}` is not NAME=VALUE"))?;
-    let valid = !name.is_empty()
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !name.starts_with(|c: char| c.is_ascii_digit());
-    if !valid {
-        return Err(format!("`{name}` is not a valid variable name"));
-    }
-    Ok((name.to_string(), value.to_string()))
-}
-
-/// The default simulator state directory.
-pub fn default_state_dir() -> PathBuf {
-    let base = std::env::var_os("XDG_STATE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-        .unwrap_or_else(|| PathBuf::from(".s3thaw-state"));
-    base.join("s3thaw").join("sim")
-}
-
-/// Opens the backend the flags name.
-pub fn open_backend(args: &BackendArgs) -> Result<Box<dyn Backend>, Error> {
-    match args.backend {
-        BackendKind::Sim => {
-            let dir = args.state.clone().unwrap_or_else(default_state_dir);
-            let sim = Simulator::open(&dir)?;
-            if let Some(seed) = args.seed {
-                sim.set_seed(seed)?;
-            }
-            Ok(Box::new(sim))
-        }
-        BackendKind::Aws => Ok(Box::new(AwsBackend::new(AwsOptions {
-            region: args.region.clone(),
-            profile: args.profile.clone(),
-            endpoint_url: args.endpoint_url.clone(),
-            account_id: args.account_id.clone(),
-        })?)),
-    }
-}
-
-/// The run settings the flags give.
-pub fn settings(run: &ScriptArgs) -> RunSettings {
-    RunSettings {
-        vars: run.vars.iter().cloned().collect::<BTreeMap<_, _>>(),
-        yes: run.yes,
-        quiet: run.quiet || !std::io::stderr().is_terminal(),
-    }
-}
-
-fn usage_error(message: String) -> u8 {
-    eprintln!("error: {message}");
-    EXIT_USAGE
-}
-
-/// Runs one script file; with `json`, prints its final value as JSON. Returns the exit code.
-pub fn run(script: &Path, backend: &BackendArgs, run: &ScriptArgs, json: bool) -> u8 {
-    let text = match std::fs::read_to_string(script) {
-        Ok(text) => text,
-        Err(e) => return usage_error(format!("cannot read {}: {e}", script.display())),
-    };
-    let backend = match open_backend(backend) {
-        Ok(b) => b,
-        Err(e) => return usage_error(e.message),
-    };
-    let name = script.display().to_string();
-    let mut session = Session::new(backend, settings(run), script.parent());
-    let flag = session.interrupt_flag();
-    // The first Ctrl-C stops the script at its next step; the simulator's state stays whole
-    // because every change is one transaction.
-    let _ = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed));
-    let mut ast = match compile_all_errors(&session.engine, &text) {
-        Ok(ast) => ast,
-        Err(errors) => {
-            eprint!("{}", render(&ScriptFailure::Compile(errors), &name, &text));
-            return EXIT_USAGE;
-        }
-    };
-    ast.set_source(name.as_str());
-    tracing::info!(script = %name, backend = session.host.backend.kind(), "running");
-    let started = std::time::Instant::now();
-    let result = session
-        .engine
-        .eval_ast_with_scope::<rhai::Dynamic>(&mut session.scope, &ast);
-    tracing::info!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        ok = result.is_ok(),
-        "finished"
-    );
-    for var in session.unused_vars() {
-        eprintln!(
-            "warning: --var {var} was given but the script never asked for it with arg(\"{var}\", ..)"
-        );
-    }
-    match result {
-        Ok(value) => {
-            if json {
-                let json = crate::output::to_json(&value);
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&json).unwrap_or_else(|_| json.to_string())
-                );
-            }
-            0
-        }
-        Err(e) => {
-            eprint!("{}", render(&ScriptFailure::Runtime(e), &name, &text));
-            EXIT_RUNTIME
-        }
-    }
-}
-
-/// Compiles scripts and reports every syntax error; returns the exit code.
-pub fn check(scripts: &[PathBuf]) -> u8 {
-    let engine = crate::engine::new_engine();
-    let mut code = 0;
-    for script in scripts {
-        let name = script.display().to_string();
-        match std::fs::read_to_string(script) {
-            Err(e) => code = usage_error(format!("cannot read {name}: {e}")),
-            Ok(text) => match compile_all_errors(&engine, &text) {
-                Ok(_) => println!("{name}: ok"),
-                Err(errors) => {
-                    eprint!("{}", render(&ScriptFailure::Compile(errors), &name, &text));
-                    code = EXIT_USAGE;
-                }
-            },
-        }
-    }
-    code
-}
-
 /// Parses the command line and runs it; returns the exit code.
 pub fn main() -> u8 {
     let cli = match Cli::try_parse() {
@@ -310,8 +145,8 @@ pub fn main() -> u8 {
             json,
             backend,
             run: args,
-        } => run(script, backend, args, *json),
-        Command::Check { scripts } => check(scripts),
+        } => crate::app::run(script, backend, args, *json),
+        Command::Check { scripts } => crate::app::check(scripts),
         Command::Repl { backend, run: args } => crate::repl::run(backend, args),
         Command::Jobs {
             statuses,
@@ -323,6 +158,23 @@ pub fn main() -> u8 {
             json,
             backend,
         } => crate::inspect::report(backend, job_id, *json),
+        Command::Status {
+            target,
+            classes,
+            via,
+            json,
+            csv,
+            backend,
+        } => crate::inspect::status(
+            backend,
+            &crate::inspect::StatusArgs {
+                target,
+                classes,
+                via,
+                json: *json,
+                csv: *csv,
+            },
+        ),
         Command::Docs { output } => crate::docs::command(output.as_deref()),
         Command::Completions { shell } => {
             let mut script = Vec::new();

@@ -605,7 +605,7 @@ pub fn command(output: Option<&std::path::Path>) -> u8 {
             Ok(()) => 0,
             Err(e) => {
                 eprintln!("error: cannot write {}: {e}", path.display());
-                crate::cli::EXIT_USAGE
+                crate::app::EXIT_USAGE
             }
         },
     }

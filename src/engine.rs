@@ -304,22 +304,31 @@ pub fn render(failure: &ScriptFailure, file: &str, text: &str) -> String {
                     ));
                 }
             }
-            let details = [
-                ("status", e.status.map(|s| s.to_string())),
-                ("bucket", e.bucket.clone()),
-                ("key", e.key.clone()),
-                ("version_id", e.version_id.clone()),
-                ("job_id", e.job_id.clone()),
-            ];
-            for (name, value) in details {
-                if let Some(value) = value {
-                    out.push_str(&format!("  = {name}: {value}\n"));
-                }
-            }
-            if let Some(hint) = e.hint.clone().or_else(|| crate::hints::for_error(&e)) {
-                out.push_str(&format!("  = hint: {hint}\n"));
-            }
+            out.push_str(&error_details(&e));
         }
+    }
+    out
+}
+
+/// The details under an error's first line, one `  = name: value` line each (status, bucket,
+/// key, version id, job id), then its hint or the one `crate::hints` knows. The one renderer
+/// of error details: uncaught script errors and the `jobs`/`report` commands both use it.
+pub fn error_details(e: &Error) -> String {
+    let mut out = String::new();
+    let details = [
+        ("status", e.status.map(|s| s.to_string())),
+        ("bucket", e.bucket.clone()),
+        ("key", e.key.clone()),
+        ("version_id", e.version_id.clone()),
+        ("job_id", e.job_id.clone()),
+    ];
+    for (name, value) in details {
+        if let Some(value) = value {
+            out.push_str(&format!("  = {name}: {value}\n"));
+        }
+    }
+    if let Some(hint) = e.hint.clone().or_else(|| crate::hints::for_error(e)) {
+        out.push_str(&format!("  = hint: {hint}\n"));
     }
     out
 }

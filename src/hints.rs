@@ -5,7 +5,7 @@
 //! error raised with its own `hint` (the simulator knows the storage class, the API knows the
 //! job) keeps it; these are the fallbacks.
 
-use crate::errors::Error;
+use crate::errors::{Error, is_transient_code};
 
 /// A hint for an error that carries none.
 pub fn for_error(e: &Error) -> Option<String> {
@@ -41,7 +41,7 @@ pub fn for_error(e: &Error) -> Option<String> {
             "detach or delete its policies first (iam::detach_role_policy, iam::delete_role_policy)".to_string()
         }
         "EntityAlreadyExists" => "reuse it (iam::get_role(name)) or choose another name".to_string(),
-        "TooManyRequests" | "SlowDown" => {
+        _ if e.is_throttle() => {
             "AWS is throttling requests: retry later, poll less often or lower the concurrency".to_string()
         }
         "Interrupted" => "the statement stopped; what it changed before stays changed".to_string(),
@@ -68,7 +68,7 @@ pub fn for_task(code: &str, bucket: &str, role_arn: Option<&str>) -> Option<Stri
                 .into()
         }
         "NoSuchBucket" => format!("the bucket {bucket} does not exist"),
-        "TooManyRequests" | "SlowDown" | "InternalError" | "ServiceUnavailable" => {
+        transient if is_transient_code(transient) => {
             "transient: retry the failed tasks with r.failed_manifest() in a new job".into()
         }
         _ => return None,
@@ -91,5 +91,11 @@ mod tests {
         );
         assert!(task.contains("arn:aws:s3:::my-archive/*"), "{task}");
         assert!(for_error(&Error::new("Mystery", "?")).is_none());
+        // Throttling and transient codes come from the one list in `crate::errors`.
+        let throttled = for_error(&Error::new("ThrottlingException", "slow down")).unwrap();
+        assert!(throttled.contains("throttling"), "{throttled}");
+        let timeout = for_task("RequestTimeout", "my-archive", None).unwrap();
+        assert!(timeout.starts_with("transient"), "{timeout}");
+        assert!(for_task("AccessDenied", "b", None).is_some_and(|h| !h.starts_with("transient")));
     }
 }

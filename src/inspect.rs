@@ -1,67 +1,31 @@
-//! `s3thaw jobs` and `s3thaw report JOB_ID`: the two things operators check most, answered
-//! through the script API (`batch::list`, `batch::describe`, `report::load`) so they show
-//! exactly what a script would see, printed as tables.
+//! `s3thaw jobs`, `s3thaw report JOB_ID` and `s3thaw status TARGET`: what operators check most, answered
+//! from the backend and `crate::ops` directly, shown in the shapes the script API gives
+//! (`batch::list`, `batch::describe`, `report::load`) and printed as tables. No script runs.
 
-use std::io::IsTerminal;
+use rhai::{Dynamic, Map};
 
-use rhai::{Array, Dynamic, Map};
-
-use crate::api::report::Report;
-use crate::cli::{BackendArgs, EXIT_RUNTIME, EXIT_USAGE, open_backend};
-use crate::engine::{RunSettings, Session, error_of};
+use crate::api::batch::{describe_map, summary_map};
+use crate::app::{BackendArgs, EXIT_RUNTIME, EXIT_USAGE, open_backend};
+use crate::backend::{Backend, JobStatus};
 use crate::errors::Error;
+use crate::ops::report::{Report, load_for_job};
 
-/// An error without a script to point into: code, message, details and hint, in the same
-/// shape as a script's uncaught error.
+/// An error without a script to point into: code and message, then the same details and hint
+/// as a script's uncaught error.
 pub fn error_text(e: &Error) -> String {
-    let mut out = format!("error[{}]: {}\n", e.code, e.message);
-    let details = [
-        ("bucket", e.bucket.clone()),
-        ("key", e.key.clone()),
-        ("job_id", e.job_id.clone()),
-    ];
-    for (name, value) in details {
-        if let Some(value) = value {
-            out.push_str(&format!("  = {name}: {value}\n"));
-        }
-    }
-    if let Some(hint) = e.hint.clone().or_else(|| crate::hints::for_error(e)) {
-        out.push_str(&format!("  = hint: {hint}\n"));
-    }
-    out
+    format!(
+        "error[{}]: {}\n{}",
+        e.code,
+        e.message,
+        crate::engine::error_details(e)
+    )
 }
 
-fn session(backend: &BackendArgs) -> Result<Session, u8> {
-    let backend = open_backend(backend).map_err(|e| {
+fn backend(args: &BackendArgs) -> Result<Box<dyn Backend>, u8> {
+    open_backend(args).map_err(|e| {
         eprintln!("error: {}", e.message);
         EXIT_USAGE
-    })?;
-    let settings = RunSettings {
-        vars: Default::default(),
-        yes: false,
-        quiet: !std::io::stderr().is_terminal(),
-    };
-    Ok(Session::new(backend, settings, None))
-}
-
-/// Evaluates `script` with `vars` in scope.
-fn eval(session: &mut Session, script: &str, vars: Vec<(&str, Dynamic)>) -> Result<Dynamic, Error> {
-    for (name, value) in vars {
-        session.scope.push(name.to_string(), value);
-    }
-    session
-        .engine
-        .eval_with_scope::<Dynamic>(&mut session.scope, script)
-        .map_err(|e| error_of(&e))
-}
-
-fn maps(value: Dynamic) -> Vec<Map> {
-    value
-        .try_cast::<Array>()
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|v| v.try_cast::<Map>())
-        .collect()
+    })
 }
 
 fn print_json(value: &serde_json::Value) {
@@ -70,86 +34,66 @@ fn print_json(value: &serde_json::Value) {
     );
 }
 
+fn fail(e: &Error) -> u8 {
+    eprint!("{}", error_text(e));
+    EXIT_RUNTIME
+}
+
+/// The job summaries in `statuses`, as `batch::list` gives them.
+fn list(backend: &dyn Backend, statuses: &[String]) -> Result<Vec<Map>, Error> {
+    let statuses = statuses
+        .iter()
+        .map(|s| {
+            s.parse::<JobStatus>().map_err(|e| {
+                Error::invalid_argument(format!("batch::list: option `statuses`: {}", e.message))
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(crate::ops::jobs::list(backend, &statuses)?
+        .iter()
+        .map(summary_map)
+        .collect())
+}
+
 /// `s3thaw jobs`: the jobs table.
-pub fn jobs(backend: &BackendArgs, statuses: &[String], json: bool) -> u8 {
-    let mut session = match session(backend) {
-        Ok(s) => s,
+pub fn jobs(args: &BackendArgs, statuses: &[String], json: bool) -> u8 {
+    let backend = match backend(args) {
+        Ok(b) => b,
         Err(code) => return code,
     };
-    let statuses: Array = statuses.iter().map(|s| Dynamic::from(s.clone())).collect();
-    let listed = eval(
-        &mut session,
-        "batch::list(#{ statuses: statuses })",
-        vec![("statuses", statuses.into())],
-    );
-    match listed {
+    match list(backend.as_ref(), statuses) {
         Ok(list) if json => {
-            print_json(&crate::output::to_json(&list));
+            let list: rhai::Array = list.into_iter().map(Dynamic::from_map).collect();
+            print_json(&crate::output::to_json(&list.into()));
             0
         }
         Ok(list) => {
-            crate::progress::print_line(&crate::output::jobs_table(&maps(list)));
+            crate::progress::print_line(&crate::output::jobs_table(&list));
             0
         }
-        Err(e) => {
-            eprint!("{}", error_text(&e));
-            EXIT_RUNTIME
-        }
-    }
-}
-
-/// The full id of the job `prefix` names: itself, or the one job id starting with it.
-fn resolve_id(session: &mut Session, prefix: &str) -> Result<String, Error> {
-    let ids: Vec<String> = maps(eval(session, "batch::list()", vec![])?)
-        .iter()
-        .filter_map(|j| j.get("id").map(|v| v.to_string()))
-        .collect();
-    if ids.iter().any(|id| id == prefix) {
-        return Ok(prefix.to_string());
-    }
-    let matching: Vec<&String> = ids.iter().filter(|id| id.starts_with(prefix)).collect();
-    match matching.as_slice() {
-        [one] => Ok((*one).clone()),
-        [] => Ok(prefix.to_string()),
-        many => Err(Error::invalid_argument(format!(
-            "`{prefix}` names {} jobs: {}",
-            many.len(),
-            many.iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-        .hint("give more of the id")),
+        Err(e) => fail(&e),
     }
 }
 
 /// `s3thaw report JOB_ID`: the job's card, then its completion report.
-pub fn report(backend: &BackendArgs, job_id: &str, json: bool) -> u8 {
-    let mut session = match session(backend) {
-        Ok(s) => s,
+pub fn report(args: &BackendArgs, job_id: &str, json: bool) -> u8 {
+    let backend = match backend(args) {
+        Ok(b) => b,
         Err(code) => return code,
     };
-    let outcome = (|| -> Result<(Map, Result<Dynamic, Error>), Error> {
-        let id = resolve_id(&mut session, job_id)?;
-        let job = eval(
-            &mut session,
-            "batch::describe(id)",
-            vec![("id", id.clone().into())],
-        )?
-        .try_cast::<Map>()
-        .unwrap_or_default();
-        let report = eval(&mut session, "report::load(id)", vec![]);
-        Ok((job, report))
-    })();
-    let (job, report) = match outcome {
+    let found = crate::ops::jobs::resolve_id(backend.as_ref(), job_id).and_then(|id| {
+        let job = describe_map(backend.as_ref(), &id)?;
+        Ok((job, load_for_job(backend.as_ref(), &id)))
+    });
+    let (job, report): (Map, Result<Report, Error>) = match found {
         Ok(found) => found,
-        Err(e) => {
-            eprint!("{}", error_text(&e));
-            return EXIT_RUNTIME;
-        }
+        Err(e) => return fail(&e),
     };
     if json {
-        let report = report.as_ref().ok().map(crate::output::to_json);
+        let report = report
+            .as_ref()
+            .ok()
+            .map(|r| crate::output::to_json(&Dynamic::from(r.clone())));
         print_json(&serde_json::json!({
             "job": crate::output::to_json(&Dynamic::from_map(job)),
             "report": report,
@@ -158,17 +102,160 @@ pub fn report(backend: &BackendArgs, job_id: &str, json: bool) -> u8 {
     }
     crate::progress::print_line(&crate::output::job_card(&job));
     match report {
-        Ok(value) => {
+        Ok(r) => {
             let role = job.get("role_arn").map(|r| r.to_string());
-            if let Some(r) = value.read_lock::<Report>() {
-                let text = crate::output::report_text(&r, role.as_deref());
-                crate::progress::print_line(&format!("\n{text}"));
-            }
+            let text = crate::output::report_text(&r, role.as_deref());
+            crate::progress::print_line(&format!("\n{text}"));
             0
         }
-        Err(e) => {
-            eprint!("{}", error_text(&e));
-            EXIT_RUNTIME
+        Err(e) => fail(&e),
+    }
+}
+
+/// The arguments of `s3thaw status`.
+pub struct StatusArgs<'a> {
+    pub target: &'a str,
+    pub classes: &'a [String],
+    pub via: &'a str,
+    pub json: bool,
+    pub csv: bool,
+}
+
+/// What `s3thaw status` looks at, as a manifest and its name.
+fn status_manifest(
+    backend: &dyn Backend,
+    args: &StatusArgs,
+) -> Result<(crate::ops::manifest::Manifest, String), Error> {
+    use crate::backend::StorageClass;
+    use crate::ops::manifest::{ListingFilter, from_listing, parse_csv};
+    if let Some(rest) = args.target.strip_prefix("s3://") {
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let classes = if args.classes.is_empty() {
+            vec![
+                StorageClass::Glacier,
+                StorageClass::DeepArchive,
+                StorageClass::IntelligentTiering,
+            ]
+        } else {
+            args.classes
+                .iter()
+                .map(|c| c.parse())
+                .collect::<Result<Vec<StorageClass>, Error>>()?
+        };
+        let filter = ListingFilter {
+            prefix: (!prefix.is_empty()).then(|| prefix.to_string()),
+            storage_classes: Some(classes),
+            versions: false,
+        };
+        let m = from_listing(backend, bucket, &filter)?;
+        return Ok((m, format!("s3://{bucket}/{prefix}")));
+    }
+    if !args.classes.is_empty() {
+        return Err(Error::invalid_argument(
+            "--class filters a listing: use it with an s3://BUCKET/PREFIX target",
+        ));
+    }
+    let path = std::path::Path::new(args.target);
+    if path.is_file() {
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::invalid_argument(format!("cannot read {}: {e}", path.display())))?;
+        let m = parse_csv(args.target, &bytes)?;
+        return Ok((m, args.target.to_string()));
+    }
+    let not_found = |e: Error| {
+        if e.code == "NotFoundException" {
+            e.hint(format!(
+                "`{}` is not an s3:// prefix, a file or a job id: give s3://BUCKET/PREFIX, a manifest CSV, or an id from `s3thaw jobs`",
+                args.target
+            ))
+        } else {
+            e
         }
+    };
+    let id = crate::ops::jobs::resolve_id(backend, args.target).map_err(not_found)?;
+    let job = backend.describe_job(&id).map_err(not_found)?;
+    let location = &job.manifest;
+    if location.format != crate::backend::ManifestFormat::BatchOperationsCsv {
+        return Err(Error::not_supported(format!(
+            "job {id} reads an S3 Inventory report: run `s3thaw status s3://BUCKET/PREFIX` on the inventoried objects instead"
+        ))
+        .job_id(&id));
+    }
+    let bytes = backend.get_object(
+        &location.bucket,
+        &location.key,
+        location.version_id.as_deref(),
+    )?;
+    let m = parse_csv(
+        &format!("s3://{}/{}", location.bucket, location.key),
+        &bytes,
+    )?;
+    Ok((m, format!("job {id}")))
+}
+
+/// `s3thaw status TARGET`: readiness at a glance, as JSON or as CSV rows.
+pub fn status(args: &BackendArgs, status_args: &StatusArgs) -> u8 {
+    let via = match status_args.via.parse::<crate::ops::restore::Via>() {
+        Ok(via) => via,
+        Err(e) => {
+            eprintln!("error: --via: {}", e.message);
+            return EXIT_USAGE;
+        }
+    };
+    let backend = match backend(args) {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
+    let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let flag = interrupted.clone();
+        let _ = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed));
+    }
+    let read = || -> Result<_, Error> {
+        let (m, what) = status_manifest(backend.as_ref(), status_args)?;
+        let mut progress = StatusProgress {
+            counter: crate::progress::Counter::new(false, "objects checked"),
+            interrupted: &interrupted,
+        };
+        let options = crate::ops::restore::ReadOptions {
+            via,
+            ..Default::default()
+        };
+        let status = crate::ops::restore::status(backend.as_ref(), &m, options, &mut progress)?;
+        let next = backend.next_change()?;
+        Ok((m, what, status, next))
+    };
+    let (m, what, status, next) = match read() {
+        Ok(found) => found,
+        Err(e) => return fail(&e),
+    };
+    if status_args.json {
+        print_json(&crate::readiness::json(&m, &status, next, true));
+    } else if status_args.csv {
+        match crate::readiness::csv(&m, &status) {
+            Ok(bytes) => crate::progress::write_stdout(&String::from_utf8_lossy(&bytes)),
+            Err(e) => return fail(&e),
+        }
+    } else {
+        crate::progress::write_stdout(&crate::readiness::text(&what, &status, next));
+    }
+    if status.complete() {
+        0
+    } else {
+        crate::app::EXIT_NOT_READY
+    }
+}
+
+struct StatusProgress<'a> {
+    counter: crate::progress::Counter,
+    interrupted: &'a std::sync::atomic::AtomicBool,
+}
+
+impl crate::ops::Progress for StatusProgress<'_> {
+    fn set(&mut self, done: u64) {
+        self.counter.set(done);
+    }
+    fn interrupted(&self) -> bool {
+        self.interrupted.load(std::sync::atomic::Ordering::Relaxed)
     }
 }

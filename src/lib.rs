@@ -8,6 +8,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod api;
+pub mod app;
 pub mod backend;
 pub mod cli;
 pub mod docs;
@@ -21,6 +22,7 @@ pub mod output;
 pub mod policy;
 pub mod pricing;
 pub mod progress;
+pub mod readiness;
 pub mod repl;
 pub mod serve;
 pub mod timefmt;

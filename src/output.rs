@@ -12,9 +12,10 @@ use comfy_table::{ColumnConstraint, ContentArrangement, LineStyle, Table, TableS
 use rhai::{Array, Dynamic, Map};
 use serde_json::Value as Json;
 
-use crate::api::manifest::Manifest;
-use crate::api::report::Report;
 use crate::formats::report::TaskStatus;
+use crate::ops::cost::RestoreEstimate;
+use crate::ops::manifest::Manifest;
+use crate::ops::report::Report;
 
 /// Rows shown of a long list before the rest is counted.
 pub const MAX_ROWS: usize = 20;
@@ -485,6 +486,39 @@ pub fn report_text(report: &Report, role_arn: Option<&str>) -> String {
     out
 }
 
+/// An estimate as a table, one line per archive class plus the fees, the total and the notes.
+pub fn estimate_text(e: &RestoreEstimate) -> String {
+    let mut table = table();
+    table.set_header([
+        "",
+        "objects",
+        "GB",
+        "retrieval",
+        "requests",
+        "restored copy",
+    ]);
+    for (class, c) in &e.by_class {
+        table.add_row([
+            class.clone(),
+            c.objects.to_string(),
+            format!("{:.2}", c.bytes as f64 / (1u64 << 30) as f64),
+            format!("${:.4}", c.retrieval_usd),
+            format!("${:.4}", c.request_usd),
+            format!("${:.4}", c.restored_storage_usd),
+        ]);
+    }
+    let mut text = format!(
+        "Restore estimate, {} tier, {} day(s):\n{table}\n",
+        e.tier, e.days
+    );
+    text.push_str(&format!("Batch Operations fees: ${:.4}\n", e.batch_usd));
+    text.push_str(&format!("Total: ${:.4}\n", e.total_usd));
+    for note in &e.notes {
+        text.push_str(&format!("  - {note}\n"));
+    }
+    text
+}
+
 /// A manifest: its size and first rows.
 pub fn manifest_text(m: &Manifest) -> String {
     let mut out = m.describe();
@@ -540,9 +574,8 @@ pub fn to_json(value: &Dynamic) -> Json {
         return Json::Array(blob.iter().map(|b| Json::from(*b)).collect());
     }
     if let Some(report) = value.read_lock::<Report>() {
-        let mut r = report.clone();
         return serde_json::json!({
-            "job_id": to_json(&crate::api::report::report_methods::job_id(&mut r)),
+            "job_id": report.job_id(),
             "total": report.rows().len(),
             "succeeded": report.count(TaskStatus::Succeeded),
             "failed": report.count(TaskStatus::Failed),

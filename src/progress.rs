@@ -155,6 +155,12 @@ impl Counter {
     }
 }
 
+impl crate::ops::Progress for Counter {
+    fn set(&mut self, done: u64) {
+        Counter::set(self, done);
+    }
+}
+
 impl Drop for Counter {
     fn drop(&mut self) {
         if let Some(bar) = &self.bar {

@@ -21,7 +21,7 @@ use rustyline::history::{FileHistory, History};
 use rustyline::validate::Validator;
 use rustyline::{CompletionType, Config, Editor, Helper};
 
-use crate::cli::{BackendArgs, EXIT_USAGE, ScriptArgs, open_backend, settings};
+use crate::app::{BackendArgs, EXIT_USAGE, ScriptArgs, open_backend, settings};
 use crate::docs::{ApiDoc, FnKind};
 use crate::engine::{ScriptFailure, Session, compile_all_errors, render};
 
@@ -56,7 +56,7 @@ const COMMANDS: &[(&str, &str)] = &[
 
 /// The history file: `$XDG_STATE_HOME/s3thaw/history` (or `~/.local/state/s3thaw/history`).
 pub fn history_path() -> PathBuf {
-    crate::cli::default_state_dir().with_file_name("history")
+    crate::app::default_state_dir().with_file_name("history")
 }
 
 /// Where a piece of input stands: the brackets open before the cursor, and whether it is

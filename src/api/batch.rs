@@ -56,7 +56,7 @@ fn progress_map(p: JobProgress) -> Map {
     ])
 }
 
-fn summary_map(job: &JobSummary) -> Map {
+pub fn summary_map(job: &JobSummary) -> Map {
     object([
         ("id", job.id.clone().into()),
         ("status", job.status.as_str().into()),
@@ -99,8 +99,17 @@ fn report_map(r: &ReportSpec) -> Map {
     ])
 }
 
+/// Which of CreateJob's rules a spec map is read with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rules {
+    /// As CreateJob takes it: an EXPEDITED tier or days under 1 are refused.
+    CreateJob,
+    /// As written, for `batch::preflight` to report what CreateJob would refuse.
+    AsWritten,
+}
+
 /// Reads an operation map made by `batch::restore_operation`.
-fn parse_operation(map: Map) -> Result<JobOperation> {
+fn parse_operation(map: Map, rules: Rules) -> Result<JobOperation> {
     let mut o = Opts::new("batch::create_job: operation", map);
     let name = o
         .string("operation")?
@@ -111,26 +120,23 @@ fn parse_operation(map: Map) -> Result<JobOperation> {
         )));
     }
     let days = o.int("days")?;
-    let tier = o.parse::<Tier>("tier")?.unwrap_or(Tier::Standard);
+    let tier = o.parse::<Tier>("tier")?.unwrap_or(Tier::DEFAULT);
     o.finish()?;
-    restore_operation_of(days, tier)
-}
-
-fn restore_operation_of(days: Option<i64>, tier: Tier) -> Result<JobOperation> {
-    if tier == Tier::Expedited {
-        return Err(Error::invalid_request(
-            "Batch Operations restores support the STANDARD and BULK tiers only, not EXPEDITED",
-        )
-        .hint("use s3::restore_object (or restore::direct) for Expedited retrievals"));
+    match rules {
+        Rules::CreateJob => JobOperation::restore(days, tier),
+        Rules::AsWritten => {
+            let days = days
+                .map(|d| {
+                    u32::try_from(d).map_err(|_| {
+                        Error::invalid_request(format!(
+                            "ExpirationInDays must be 1 or more, not {d}"
+                        ))
+                    })
+                })
+                .transpose()?;
+            Ok(JobOperation::InitiateRestore { days, tier })
+        }
     }
-    let days = days
-        .map(|d| {
-            u32::try_from(d).ok().filter(|d| *d >= 1).ok_or_else(|| {
-                Error::invalid_request(format!("ExpirationInDays must be 1 or more, not {d}"))
-            })
-        })
-        .transpose()?;
-    Ok(JobOperation::InitiateRestore { days, tier })
 }
 
 /// Reads a manifest location map made by `manifest::upload`.
@@ -140,12 +146,11 @@ fn parse_location(map: Map) -> Result<ManifestLocation> {
     let mut bucket = o.string("bucket")?;
     let mut key = o.string("key")?;
     if let Some(arn) = &arn {
-        let (b, k) = arn
-            .strip_prefix("arn:aws:s3:::")
-            .and_then(|rest| rest.split_once('/'))
-            .ok_or_else(|| {
-                Error::invalid_argument(format!("manifest arn `{arn}` is not an S3 object ARN"))
-            })?;
+        let Some((b, Some(k))) = parse_s3_arn(arn) else {
+            return Err(Error::invalid_argument(format!(
+                "manifest arn `{arn}` is not an S3 object ARN"
+            )));
+        };
         bucket.get_or_insert_with(|| b.to_string());
         key.get_or_insert_with(|| k.to_string());
     }
@@ -185,10 +190,7 @@ fn parse_report(value: Dynamic) -> Result<Option<ReportSpec>> {
     let bucket = o
         .string("bucket")?
         .ok_or_else(|| Error::invalid_argument("batch::create_job: the report needs a `bucket`"))?;
-    let bucket = bucket
-        .strip_prefix("arn:aws:s3:::")
-        .map(str::to_string)
-        .unwrap_or(bucket);
+    let bucket = bucket_of(&bucket).to_string();
     let prefix = o.string("prefix")?;
     let scope = o
         .parse::<ReportScope>("scope")?
@@ -201,8 +203,18 @@ fn parse_report(value: Dynamic) -> Result<Option<ReportSpec>> {
     }))
 }
 
-/// Reads a job spec map.
+/// Reads a job spec map as CreateJob takes it.
 pub fn parse_spec(spec: Map) -> Result<JobSpec> {
+    read_spec(spec, Rules::CreateJob)
+}
+
+/// Reads a job spec map as written, an operation CreateJob would refuse included: what
+/// `batch::preflight` checks.
+pub fn parse_spec_as_written(spec: Map) -> Result<JobSpec> {
+    read_spec(spec, Rules::AsWritten)
+}
+
+fn read_spec(spec: Map, rules: Rules) -> Result<JobSpec> {
     let mut o = Opts::new("batch::create_job", spec);
     let manifest = o.map("manifest")?.ok_or_else(|| {
         Error::invalid_argument(
@@ -230,7 +242,7 @@ pub fn parse_spec(spec: Map) -> Result<JobSpec> {
     o.finish()?;
     Ok(JobSpec {
         manifest: parse_location(manifest)?,
-        operation: parse_operation(operation)?,
+        operation: parse_operation(operation, rules)?,
         role_arn,
         priority: i32::try_from(priority)
             .map_err(|_| Error::invalid_request(format!("Priority {priority} is out of range")))?,
@@ -243,10 +255,18 @@ pub fn parse_spec(spec: Map) -> Result<JobSpec> {
 }
 
 /// Describes a job with its tags, as the job map.
-pub fn describe_map(host: &Host, job_id: &str) -> Result<Map> {
-    let job = host.backend.describe_job(job_id)?;
-    let tags = host.backend.get_job_tagging(job_id)?;
+pub fn describe_map(backend: &dyn Backend, job_id: &str) -> Result<Map> {
+    let job = backend.describe_job(job_id)?;
+    let tags = backend.get_job_tagging(job_id)?;
     Ok(job_map(&job, &tags))
+}
+
+/// Cancels a job (UpdateJobStatus to `Cancelled`, with a reason when given); returns its map.
+fn cancel_job(host: &Host, job: &Dynamic, reason: Option<&str>) -> Result<Map> {
+    let id = job_id_of(job)?;
+    host.backend
+        .update_job_status(&id, RequestedJobStatus::Cancelled, reason)?;
+    describe_map(host.backend.as_ref(), &id)
 }
 
 /// Reads a job id given as a string or a job map.
@@ -268,15 +288,14 @@ pub fn job_id_of(value: &Dynamic) -> Result<String> {
 /// S3 Batch Operations restore jobs: create, confirm, follow to the end, cancel, tag.
 #[export_module]
 pub mod batch_api {
-    use crate::api::located;
     use std::sync::atomic::Ordering;
     use std::time::Duration;
 
     use rhai::{Array, Dynamic, FnPtr, Map, NativeCallContext};
 
-    use super::{describe_map, job_id_of, parse_spec, restore_operation_of, summary_map};
-    use crate::api::{Opts, RhaiResult, host, string_map};
-    use crate::backend::{JobStatus, RequestedJobStatus, Tier};
+    use super::{cancel_job, describe_map, job_id_of, parse_spec, summary_map};
+    use crate::api::{Opts, RhaiResult, string_map, support};
+    use crate::backend::{JobOperation, JobStatus, RequestedJobStatus, Tier};
     use crate::errors::Error;
 
     /// The restore operation of a job: `S3InitiateRestoreObject`. Options: `tier`
@@ -288,12 +307,14 @@ pub mod batch_api {
     /// let op = batch::restore_operation(#{ tier: "BULK", days: 3 });
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn restore_operation(options: Map) -> RhaiResult<Map> {
-        let mut o = Opts::new("batch::restore_operation", options);
-        let days = o.int("days")?;
-        let tier = o.parse::<Tier>("tier")?.unwrap_or(Tier::Standard);
-        o.finish()?;
-        Ok(super::operation_map(&restore_operation_of(days, tier)?))
+    pub fn restore_operation(ctx: NativeCallContext, options: Map) -> RhaiResult<Map> {
+        support::pure(&ctx, || {
+            let mut o = Opts::new("batch::restore_operation", options);
+            let days = o.int("days")?;
+            let tier = o.parse::<Tier>("tier")?.unwrap_or(Tier::DEFAULT);
+            o.finish()?;
+            Ok(super::operation_map(&JobOperation::restore(days, tier)?))
+        })
     }
 
     /// The default restore operation: STANDARD tier, no days (add `days` for GLACIER objects).
@@ -302,8 +323,8 @@ pub mod batch_api {
     /// let op = batch::restore_operation();
     /// ```
     #[rhai_fn(name = "restore_operation", return_raw)]
-    pub fn restore_operation_default() -> RhaiResult<Map> {
-        restore_operation(Map::new())
+    pub fn restore_operation_default(ctx: NativeCallContext) -> RhaiResult<Map> {
+        restore_operation(ctx, Map::new())
     }
 
     /// Creates a job (CreateJob) and returns its job map. `spec`: `manifest` (from
@@ -323,19 +344,14 @@ pub mod batch_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn create_job(ctx: NativeCallContext, spec: Map) -> RhaiResult<Map> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Map> {
-                let spec = parse_spec(spec)?;
-                let host = host(&ctx)?;
-                let id = host.backend.create_job(&spec)?;
-                if !spec.tags.is_empty() {
-                    host.backend.put_job_tagging(&id, &spec.tags)?;
-                }
-                Ok(describe_map(&host, &id)?)
-            })(),
-        )
+        support::call(&ctx, |host| {
+            let spec = parse_spec(spec)?;
+            let id = host.backend.create_job(&spec)?;
+            if !spec.tags.is_empty() {
+                host.backend.put_job_tagging(&id, &spec.tags)?;
+            }
+            Ok(describe_map(host.backend.as_ref(), &id)?)
+        })
     }
 
     /// The job map of a job (DescribeJob): `#{ id, status, priority, description, role_arn,
@@ -348,14 +364,9 @@ pub mod batch_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn describe(ctx: NativeCallContext, job: Dynamic) -> RhaiResult<Map> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Map> {
-                let host = host(&ctx)?;
-                Ok(describe_map(&host, &job_id_of(&job)?)?)
-            })(),
-        )
+        support::call(&ctx, |host| {
+            Ok(describe_map(host.backend.as_ref(), &job_id_of(&job)?)?)
+        })
     }
 
     /// Lists jobs, newest first, as summary maps. Option: `statuses` (array of status names).
@@ -365,27 +376,16 @@ pub mod batch_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn list(ctx: NativeCallContext, options: Map) -> RhaiResult<Array> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Array> {
-                let mut o = Opts::new("batch::list", options);
-                let statuses = o.parse_list::<JobStatus>("statuses")?.unwrap_or_default();
-                o.finish()?;
-                let host = host(&ctx)?;
-                let mut out = Array::new();
-                let mut next: Option<String> = None;
-                loop {
-                    let page = host.backend.list_jobs(&statuses, next.as_deref())?;
-                    out.extend(page.items.iter().map(|j| Dynamic::from_map(summary_map(j))));
-                    match page.next {
-                        Some(n) => next = Some(n),
-                        None => break,
-                    }
-                }
-                Ok(out)
-            })(),
-        )
+        support::call(&ctx, |host| {
+            let mut o = Opts::new("batch::list", options);
+            let statuses = o.parse_list::<JobStatus>("statuses")?.unwrap_or_default();
+            o.finish()?;
+            let jobs = crate::ops::jobs::list(host.backend.as_ref(), &statuses)?;
+            Ok(jobs
+                .iter()
+                .map(|j| Dynamic::from_map(summary_map(j)))
+                .collect())
+        })
     }
 
     /// Lists every job, newest first.
@@ -405,17 +405,12 @@ pub mod batch_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn confirm(ctx: NativeCallContext, job: Dynamic) -> RhaiResult<Map> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Map> {
-                let host = host(&ctx)?;
-                let id = job_id_of(&job)?;
-                host.backend
-                    .update_job_status(&id, RequestedJobStatus::Ready, None)?;
-                Ok(describe_map(&host, &id)?)
-            })(),
-        )
+        support::call(&ctx, |host| {
+            let id = job_id_of(&job)?;
+            host.backend
+                .update_job_status(&id, RequestedJobStatus::Ready, None)?;
+            Ok(describe_map(host.backend.as_ref(), &id)?)
+        })
     }
 
     /// Cancels a job with a reason (UpdateJobStatus to `Cancelled`).
@@ -425,17 +420,7 @@ pub mod batch_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn cancel(ctx: NativeCallContext, job: Dynamic, reason: &str) -> RhaiResult<Map> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Map> {
-                let host = host(&ctx)?;
-                let id = job_id_of(&job)?;
-                host.backend
-                    .update_job_status(&id, RequestedJobStatus::Cancelled, Some(reason))?;
-                Ok(describe_map(&host, &id)?)
-            })(),
-        )
+        support::call(&ctx, |host| Ok(cancel_job(host, &job, Some(reason))?))
     }
 
     /// Cancels a job.
@@ -445,17 +430,7 @@ pub mod batch_api {
     /// ```
     #[rhai_fn(name = "cancel", return_raw)]
     pub fn cancel_default(ctx: NativeCallContext, job: Dynamic) -> RhaiResult<Map> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Map> {
-                let host = host(&ctx)?;
-                let id = job_id_of(&job)?;
-                host.backend
-                    .update_job_status(&id, RequestedJobStatus::Cancelled, None)?;
-                Ok(describe_map(&host, &id)?)
-            })(),
-        )
+        support::call(&ctx, |host| Ok(cancel_job(host, &job, None)?))
     }
 
     /// Changes a job's priority (higher runs first).
@@ -465,19 +440,14 @@ pub mod batch_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn update_priority(ctx: NativeCallContext, job: Dynamic, priority: i64) -> RhaiResult<Map> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Map> {
-                let host = host(&ctx)?;
-                let id = job_id_of(&job)?;
-                let priority = i32::try_from(priority).map_err(|_| {
-                    Error::invalid_request(format!("Priority {priority} is out of range"))
-                })?;
-                host.backend.update_job_priority(&id, priority)?;
-                Ok(describe_map(&host, &id)?)
-            })(),
-        )
+        support::call(&ctx, |host| {
+            let id = job_id_of(&job)?;
+            let priority = i32::try_from(priority).map_err(|_| {
+                Error::invalid_request(format!("Priority {priority} is out of range"))
+            })?;
+            host.backend.update_job_priority(&id, priority)?;
+            Ok(describe_map(host.backend.as_ref(), &id)?)
+        })
     }
 
     /// Waits until a job reaches one of `statuses` (default: a terminal status: Complete,
@@ -491,115 +461,112 @@ pub mod batch_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn wait(ctx: NativeCallContext, job: Dynamic, options: Map) -> RhaiResult<Map> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Map> {
-                let mut o = Opts::new("batch::wait", options);
-                let statuses = o.parse_list::<JobStatus>("statuses")?;
-                let timeout = o
-                    .duration("timeout")?
-                    .unwrap_or(Duration::from_secs(7 * 86_400));
-                let poll = o.duration("poll")?.unwrap_or(Duration::from_secs(30));
-                let on_change = match o.take("on_change") {
+        support::call(&ctx, |host| {
+            let mut o = Opts::new("batch::wait", options);
+            let statuses = o.parse_list::<JobStatus>("statuses")?;
+            let timeout = o
+                .duration("timeout")?
+                .unwrap_or(Duration::from_secs(7 * 86_400));
+            let poll = o.duration("poll")?.unwrap_or(Duration::from_secs(30));
+            let on_change = match o.take("on_change") {
                 None => None,
                 Some(f) => Some(f.try_cast::<FnPtr>().ok_or_else(|| {
-                    Error::invalid_argument("batch::wait: `on_change` must be a function, like |job| print(job.status)")
+                    Error::invalid_argument(
+                        "batch::wait: `on_change` must be a function, like |job| print(job.status)",
+                    )
                 })?),
             };
-                o.finish()?;
-                let host = host(&ctx)?;
-                let id = job_id_of(&job)?;
-                let wanted = |s: JobStatus| match &statuses {
-                    Some(list) => list.contains(&s),
-                    None => s.is_terminal(),
+            o.finish()?;
+            let id = job_id_of(&job)?;
+            let wanted = |s: JobStatus| match &statuses {
+                Some(list) => list.contains(&s),
+                None => s.is_terminal(),
+            };
+            let deadline = host.backend.now()? + timeout;
+            let mut last: Option<String> = None;
+            let mut bar = crate::progress::JobBar::new(host.quiet, &id);
+            loop {
+                let job = describe_map(host.backend.as_ref(), &id)?;
+                let status = job.get("status").map(|s| s.to_string()).unwrap_or_default();
+                let count = |k: &str| {
+                    job.get("progress")
+                        .and_then(|p| p.read_lock::<Map>()?.get(k)?.as_int().ok())
+                        .map_or(0, |n| n.max(0) as u64)
                 };
-                let deadline = host.backend.now()? + timeout;
-                let mut last: Option<String> = None;
-                let mut bar = crate::progress::JobBar::new(host.quiet, &id);
-                loop {
-                    let job = describe_map(&host, &id)?;
-                    let status = job.get("status").map(|s| s.to_string()).unwrap_or_default();
-                    let count = |k: &str| {
-                        job.get("progress")
-                            .and_then(|p| p.read_lock::<Map>()?.get(k)?.as_int().ok())
-                            .map_or(0, |n| n.max(0) as u64)
-                    };
-                    let (total, succeeded, failed) =
-                        (count("total"), count("succeeded"), count("failed"));
-                    tracing::debug!(job = %id, %status, total, succeeded, failed, "batch::wait");
-                    if let Some(bar) = &mut bar {
-                        bar.update(&status, total, succeeded, failed, host.backend.now().ok());
+                let (total, succeeded, failed) =
+                    (count("total"), count("succeeded"), count("failed"));
+                tracing::debug!(job = %id, %status, total, succeeded, failed, "batch::wait");
+                if let Some(bar) = &mut bar {
+                    bar.update(&status, total, succeeded, failed, host.backend.now().ok());
+                }
+                if last.as_deref() != Some(status.as_str()) {
+                    if let Some(f) = &on_change {
+                        let _: Dynamic =
+                            f.call_within_context(&ctx, (Dynamic::from_map(job.clone()),))?;
                     }
-                    if last.as_deref() != Some(status.as_str()) {
-                        if let Some(f) = &on_change {
-                            let _: Dynamic =
-                                f.call_within_context(&ctx, (Dynamic::from_map(job.clone()),))?;
-                        }
-                        last = Some(status.clone());
-                    }
-                    let current: JobStatus = status.parse()?;
-                    if wanted(current) {
-                        return Ok(job);
-                    }
-                    if current.is_terminal() {
-                        return Err(Error::new(
-                            "Timeout",
-                            format!("job {id} ended {current} without reaching the awaited status"),
-                        )
-                        .job_id(&id)
-                        .into());
-                    }
-                    if host.interrupted.load(Ordering::Relaxed) {
-                        return Err(Error::new("Interrupted", "interrupted while waiting")
-                            .job_id(&id)
-                            .into());
-                    }
-                    let now = host.backend.now()?;
-                    if now >= deadline {
-                        return Err(Error::new(
-                            "Timeout",
-                            format!(
-                                "job {id} is still {current} after waiting {}s",
-                                timeout.as_secs()
-                            ),
-                        )
-                        .job_id(&id)
-                        .into());
-                    }
-                    if let Some(sim) = host.backend.simulator()
-                        && sim.next_event()?.is_none()
-                    {
-                        let hint = if current == JobStatus::Suspended {
-                            "confirm it with batch::confirm(id)"
-                        } else {
-                            "nothing will change it"
-                        };
-                        return Err(Error::new(
+                    last = Some(status.clone());
+                }
+                let current: JobStatus = status.parse()?;
+                if wanted(current) {
+                    return Ok(job);
+                }
+                if current.is_terminal() {
+                    return Err(Error::new(
                         "Timeout",
-                        format!("job {id} is {current} and nothing scheduled in the simulator will change that"),
+                        format!("job {id} ended {current} without reaching the awaited status"),
                     )
                     .job_id(&id)
-                    .hint(hint)
                     .into());
-                    }
-                    if host.backend.clock_is_virtual() {
-                        host.backend.wait_step(poll, deadline)?;
+                }
+                if host.interrupted.load(Ordering::Relaxed) {
+                    return Err(Error::new("Interrupted", "interrupted while waiting")
+                        .job_id(&id)
+                        .into());
+                }
+                let now = host.backend.now()?;
+                if now >= deadline {
+                    return Err(Error::new(
+                        "Timeout",
+                        format!(
+                            "job {id} is still {current} after waiting {}s",
+                            timeout.as_secs()
+                        ),
+                    )
+                    .job_id(&id)
+                    .into());
+                }
+                if let Some(sim) = host.backend.simulator()
+                    && sim.next_event()?.is_none()
+                {
+                    let hint = if current == JobStatus::Suspended {
+                        "confirm it with batch::confirm(id)"
                     } else {
-                        // Real time: wait in short steps so Ctrl-C is noticed within a moment.
-                        let until = std::time::Instant::now() + poll;
-                        while !host.interrupted.load(Ordering::Relaxed) {
-                            let left = until.saturating_duration_since(std::time::Instant::now());
-                            if left.is_zero() {
-                                break;
-                            }
-                            host.backend
-                                .wait_step(left.min(Duration::from_millis(250)), deadline)?;
+                        "nothing will change it"
+                    };
+                    return Err(Error::new(
+                    "Timeout",
+                    format!("job {id} is {current} and nothing scheduled in the simulator will change that"),
+                )
+                .job_id(&id)
+                .hint(hint)
+                .into());
+                }
+                if host.backend.clock_is_virtual() {
+                    host.backend.wait_step(poll, deadline)?;
+                } else {
+                    // Real time: wait in short steps so Ctrl-C is noticed within a moment.
+                    let until = std::time::Instant::now() + poll;
+                    while !host.interrupted.load(Ordering::Relaxed) {
+                        let left = until.saturating_duration_since(std::time::Instant::now());
+                        if left.is_zero() {
+                            break;
                         }
+                        host.backend
+                            .wait_step(left.min(Duration::from_millis(250)), deadline)?;
                     }
                 }
-            })(),
-        )
+            }
+        })
     }
 
     /// Waits until a job ends (Complete, Failed or Cancelled).
@@ -620,14 +587,10 @@ pub mod batch_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn get_tags(ctx: NativeCallContext, job: Dynamic) -> RhaiResult<Map> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Map> {
-                let tags = host(&ctx)?.backend.get_job_tagging(&job_id_of(&job)?)?;
-                Ok(crate::api::map_of_strings(&tags))
-            })(),
-        )
+        support::call(&ctx, |host| {
+            let tags = host.backend.get_job_tagging(&job_id_of(&job)?)?;
+            Ok(crate::api::map_of_strings(&tags))
+        })
     }
 
     /// Replaces a job's tags.
@@ -637,15 +600,9 @@ pub mod batch_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn put_tags(ctx: NativeCallContext, job: Dynamic, tags: Map) -> RhaiResult<()> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<()> {
-                let tags = string_map("batch::put_tags", tags)?;
-                Ok(host(&ctx)?
-                    .backend
-                    .put_job_tagging(&job_id_of(&job)?, &tags)?)
-            })(),
-        )
+        support::call(&ctx, |host| {
+            let tags = string_map("batch::put_tags", tags)?;
+            Ok(host.backend.put_job_tagging(&job_id_of(&job)?, &tags)?)
+        })
     }
 }

@@ -1,153 +1,140 @@
-//! `cost::` — what a restore will cost before it runs, and what deleting archived objects early
-//! costs, from the one price table in `crate::pricing`.
+//! `cost::` — the bindings of `crate::ops::cost`: restore estimates and early-deletion charges
+//! as maps, and the breakdown table.
 
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map};
 
-use crate::api::manifest::Manifest;
-use crate::api::{Host, object};
-use crate::backend::{ArchiveAccessTier, ObjectRef, StorageClass};
-use crate::errors::Result;
-use crate::pricing::{Estimate, Source, round_usd};
+use crate::api::object;
+use crate::backend::Tier;
+use crate::errors::{Error, Result};
+use crate::ops::cost::{ClassCost, Method, RestoreEstimate};
 
-const CHUNK: usize = 1_000;
-
-/// What we know of each row: class, Intelligent-Tiering access tier, size, last modified.
-/// Listing data is used where the manifest has it; otherwise (or for Intelligent-Tiering,
-/// whose access tier listings do not show) each object is asked with HEAD.
-pub struct ObjectFacts {
-    pub class: StorageClass,
-    pub access_tier: Option<ArchiveAccessTier>,
-    pub size: u64,
-    pub last_modified: time::OffsetDateTime,
+fn int(n: u64) -> Dynamic {
+    (n as i64).into()
 }
 
-/// Calls `f` with the facts of every row that exists (missing objects are counted apart).
-pub fn for_each_object(host: &Host, m: &Manifest, mut f: impl FnMut(&ObjectFacts)) -> Result<u64> {
-    let mut missing = 0;
-    let indices: Vec<usize> = (0..m.len()).collect();
-    for chunk in indices.chunks(CHUNK) {
-        let mut ask = Vec::new();
-        for &i in chunk {
-            match m.listed(i) {
-                Some(l) if l.storage_class != StorageClass::IntelligentTiering => f(&ObjectFacts {
-                    class: l.storage_class,
-                    access_tier: None,
-                    size: l.size,
-                    last_modified: l.last_modified,
-                }),
-                _ => {
-                    let row = m.row(i);
-                    ask.push(ObjectRef {
-                        bucket: row.bucket.to_string(),
-                        key: row.key.to_string(),
-                        version_id: row.version_id.map(str::to_string),
-                    });
-                }
-            }
-        }
-        for head in host.backend.head_objects(&ask, 64) {
-            match head {
-                Ok(h) => f(&ObjectFacts {
-                    class: h.storage_class,
-                    access_tier: h.archive_status,
-                    size: h.size,
-                    last_modified: h.last_modified,
-                }),
-                Err(e)
-                    if matches!(
-                        e.code.as_str(),
-                        "NoSuchKey" | "NoSuchVersion" | "NoSuchBucket"
-                    ) =>
-                {
-                    missing += 1
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-    Ok(missing)
-}
-
-fn source_of(facts: &ObjectFacts) -> Option<Source> {
-    match (facts.class, facts.access_tier) {
-        (StorageClass::Glacier, _) => Some(Source::Glacier),
-        (StorageClass::DeepArchive, _) => Some(Source::DeepArchive),
-        (StorageClass::IntelligentTiering, Some(ArchiveAccessTier::ArchiveAccess)) => {
-            Some(Source::ArchiveAccess)
-        }
-        (StorageClass::IntelligentTiering, Some(ArchiveAccessTier::DeepArchiveAccess)) => {
-            Some(Source::DeepArchiveAccess)
-        }
-        _ => None,
-    }
-}
-
-fn usd(x: f64) -> Dynamic {
-    round_usd(x).into()
-}
-
-fn estimate_map(
-    e: &Estimate,
-    tier: &str,
-    days: u32,
-    batch: bool,
-    missing: u64,
-    notes: Array,
-    prices: &crate::pricing::PriceTable,
-) -> Map {
+/// The estimate map scripts see.
+pub fn estimate_map(e: &RestoreEstimate) -> Map {
     let by_class: Map = e
-        .by_source
+        .by_class
         .iter()
-        .map(|(source, c)| {
+        .map(|(class, c)| {
             let entry = object([
-                ("objects", (c.objects as i64).into()),
-                ("bytes", (c.bytes as i64).into()),
-                ("retrieval_usd", usd(c.retrieval_usd)),
-                ("request_usd", usd(c.request_usd)),
-                ("restored_storage_usd", usd(c.restored_storage_usd)),
+                ("objects", int(c.objects)),
+                ("bytes", int(c.bytes)),
+                ("retrieval_usd", c.retrieval_usd.into()),
+                ("request_usd", c.request_usd.into()),
+                ("restored_storage_usd", c.restored_storage_usd.into()),
             ]);
-            (source.name().into(), Dynamic::from_map(entry))
+            (class.as_str().into(), Dynamic::from_map(entry))
         })
         .collect();
+    let notes: Array = e.notes.iter().map(|n| n.clone().into()).collect();
     object([
-        ("objects", (e.objects as i64).into()),
-        ("bytes", (e.bytes as i64).into()),
-        ("retrieval_usd", usd(e.retrieval_usd)),
-        ("request_usd", usd(e.request_usd)),
-        ("batch_usd", usd(e.batch_usd)),
-        ("restored_storage_usd", usd(e.restored_storage_usd)),
-        ("total_usd", usd(e.total_usd())),
+        ("objects", int(e.objects)),
+        ("bytes", int(e.bytes)),
+        ("retrieval_usd", e.retrieval_usd.into()),
+        ("request_usd", e.request_usd.into()),
+        ("batch_usd", e.batch_usd.into()),
+        ("restored_storage_usd", e.restored_storage_usd.into()),
+        ("total_usd", e.total_usd.into()),
         (
             "archive_overhead_usd_per_month",
-            usd(e.archive_overhead_usd_per_month),
+            e.archive_overhead_usd_per_month.into(),
         ),
         ("by_class", by_class.into()),
-        ("not_archived", (e.not_archived as i64).into()),
-        ("unavailable", (e.unavailable as i64).into()),
-        ("missing", (missing as i64).into()),
-        ("tier", tier.into()),
-        ("days", (days as i64).into()),
-        ("method", if batch { "batch" } else { "direct" }.into()),
-        (
-            "prices",
-            format!("{} ({})", prices.region, prices.as_of).into(),
-        ),
+        ("not_archived", int(e.not_archived)),
+        ("unavailable", int(e.unavailable)),
+        ("missing", int(e.missing)),
+        ("tier", e.tier.as_str().into()),
+        ("days", (e.days as i64).into()),
+        ("method", e.method.as_str().into()),
+        ("prices", e.prices.clone().into()),
         ("notes", notes.into()),
     ])
 }
 
+/// Reads an estimate map back (a script may have changed it): amounts and counts that are
+/// missing or of another type count as zero, as the table always showed them; the tier must be
+/// one.
+pub fn estimate_of_map(e: &Map) -> Result<RestoreEstimate> {
+    let num = |m: &Map, k: &str| m.get(k).and_then(|v| v.as_float().ok()).unwrap_or(0.0);
+    let count = |m: &Map, k: &str| {
+        m.get(k)
+            .and_then(|v| v.as_int().ok())
+            .map_or(0, |n| n.max(0) as u64)
+    };
+    let by_class = e
+        .get("by_class")
+        .and_then(|v| v.read_lock::<Map>().map(|m| m.clone()))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(class, c)| {
+            let c = c.read_lock::<Map>().map(|m| m.clone()).unwrap_or_default();
+            let cost = ClassCost {
+                objects: count(&c, "objects"),
+                bytes: count(&c, "bytes"),
+                retrieval_usd: num(&c, "retrieval_usd"),
+                request_usd: num(&c, "request_usd"),
+                restored_storage_usd: num(&c, "restored_storage_usd"),
+            };
+            (class.to_string(), cost)
+        })
+        .collect();
+    let tier = e
+        .get("tier")
+        .map(|v| v.to_string())
+        .unwrap_or_default()
+        .parse::<Tier>()
+        .map_err(|err| Error::invalid_argument(format!("cost::breakdown: {}", err.message)))?;
+    let days = e
+        .get("days")
+        .and_then(|v| v.as_int().ok())
+        .map_or(0, |d| u32::try_from(d).unwrap_or(0));
+    let method = match e.get("method").map(|v| v.to_string()).as_deref() {
+        Some("direct") => Method::Direct,
+        _ => Method::Batch,
+    };
+    let notes = e
+        .get("notes")
+        .and_then(|v| v.read_lock::<Array>().map(|a| a.clone()))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|n| n.to_string())
+        .collect();
+    Ok(RestoreEstimate {
+        objects: count(e, "objects"),
+        bytes: count(e, "bytes"),
+        retrieval_usd: num(e, "retrieval_usd"),
+        request_usd: num(e, "request_usd"),
+        batch_usd: num(e, "batch_usd"),
+        restored_storage_usd: num(e, "restored_storage_usd"),
+        total_usd: num(e, "total_usd"),
+        archive_overhead_usd_per_month: num(e, "archive_overhead_usd_per_month"),
+        by_class,
+        not_archived: count(e, "not_archived"),
+        unavailable: count(e, "unavailable"),
+        missing: count(e, "missing"),
+        tier,
+        days,
+        method,
+        prices: e.get("prices").map(|v| v.to_string()).unwrap_or_default(),
+        notes,
+    })
+}
+
 #[export_module]
 pub mod cost_api {
-    use rhai::{Array, Dynamic, Map, NativeCallContext};
+    use rhai::{Dynamic, Map, NativeCallContext};
 
-    use super::{estimate_map, for_each_object, source_of};
-    use crate::api::located;
+    use super::{estimate_map, estimate_of_map};
     use crate::api::manifest::Manifest;
-    use crate::api::{Opts, RhaiResult, dynamic_of, host, object};
+    use crate::api::{Opts, RhaiResult, dynamic_of, object, support};
     use crate::backend::Tier;
     use crate::errors::Error;
-    use crate::pricing::{PriceTable, early_deletion_usd, estimate as price, round_usd};
+    use crate::ops::cost::{self as ops, EstimateRequest, Method};
+    use crate::pricing::PriceTable;
+    use crate::progress::Counter;
 
     /// The price table estimates use: us-east-1 list prices (2023-2024). Change fields and
     /// pass it back as `cost::estimate(m, #{ prices: p })`.
@@ -173,89 +160,50 @@ pub mod cost_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn estimate(ctx: NativeCallContext, m: Manifest, options: Map) -> RhaiResult<Map> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Map> {
-                let mut o = Opts::new("cost::estimate", options);
-                let tier = o.parse::<Tier>("tier")?.unwrap_or(Tier::Standard);
-                let days = o.int("days")?.unwrap_or(1);
-                let method = o.string("method")?;
-                let prices_given = o.map("prices")?;
-                let region = o.string("region")?;
-                o.finish()?;
-                let days = u32::try_from(days)
-                    .ok()
-                    .filter(|d| *d >= 1)
-                    .ok_or_else(|| {
-                        Error::invalid_argument(format!(
-                            "cost::estimate: `days` must be 1 or more, not {days}"
-                        ))
-                    })?;
-                let batch = match method.as_deref() {
-                    None => tier != Tier::Expedited,
-                    Some("batch") if tier == Tier::Expedited => {
-                        return Err(Error::invalid_request("Batch Operations jobs cannot use the EXPEDITED tier: use method \"direct\"").into());
-                    }
-                    Some("batch") => true,
-                    Some("direct") => false,
-                    Some(other) => {
-                        return Err(Error::invalid_argument(format!(
-                            "cost::estimate: `method` is \"batch\" or \"direct\", not \"{other}\""
-                        ))
-                        .into());
-                    }
-                };
-                let prices: PriceTable = match prices_given {
-                    None => PriceTable::default(),
-                    Some(map) => {
-                        rhai::serde::from_dynamic(&Dynamic::from_map(map)).map_err(|e| {
-                            Error::invalid_argument(format!("cost::estimate: `prices`: {e}"))
-                        })?
-                    }
-                };
-                let host = host(&ctx)?;
-                let mut objects = Vec::new();
-                let missing = for_each_object(&host, &m, |facts| {
-                    objects.push((source_of(facts), facts.size))
+        support::call(&ctx, |host| {
+            let mut o = Opts::new("cost::estimate", options);
+            let tier = o.parse::<Tier>("tier")?.unwrap_or(Tier::DEFAULT);
+            let days = o.int("days")?.unwrap_or(1);
+            let method = o.string("method")?;
+            let prices_given = o.map("prices")?;
+            let region = o.string("region")?;
+            o.finish()?;
+            let days = u32::try_from(days)
+                .ok()
+                .filter(|d| *d >= 1)
+                .ok_or_else(|| {
+                    Error::invalid_argument(format!(
+                        "cost::estimate: `days` must be 1 or more, not {days}"
+                    ))
                 })?;
-                let e = price(objects, tier, days, batch, &prices);
-                let mut notes = Array::new();
-                if let Some(region) = region.filter(|r| *r != prices.region) {
-                    notes.push(
-                        format!("prices are {}'s; {region} may differ", prices.region).into(),
-                    );
+            let method = match method.as_deref() {
+                None => None,
+                Some("batch") => Some(Method::Batch),
+                Some("direct") => Some(Method::Direct),
+                Some(other) => {
+                    return Err(Error::invalid_argument(format!(
+                        "cost::estimate: `method` is \"batch\" or \"direct\", not \"{other}\""
+                    ))
+                    .into());
                 }
-                if e.not_archived > 0 {
-                    notes.push(format!("{} objects are not archived: they need no restore (a job's task on them fails with InvalidObjectState)", e.not_archived).into());
-                }
-                if e.unavailable > 0 {
-                    notes.push(
-                        format!(
-                            "{} Deep Archive objects cannot be restored with EXPEDITED: not priced",
-                            e.unavailable
-                        )
-                        .into(),
-                    );
-                }
-                if missing > 0 {
-                    notes.push(format!("{missing} objects of the manifest do not exist").into());
-                }
-                notes.push(format!(
-                "while archived, each GLACIER/DEEP_ARCHIVE object also bills 32 KB at the archive rate and 8 KB at Standard: ${:.4} per month for these",
-                round_usd(e.archive_overhead_usd_per_month)
-            ).into());
-                Ok(estimate_map(
-                    &e,
-                    tier.as_str(),
-                    days,
-                    batch,
-                    missing,
-                    notes,
-                    &prices,
-                ))
-            })(),
-        )
+            };
+            let prices: PriceTable = match prices_given {
+                None => PriceTable::default(),
+                Some(map) => rhai::serde::from_dynamic(&Dynamic::from_map(map)).map_err(|e| {
+                    Error::invalid_argument(format!("cost::estimate: `prices`: {e}"))
+                })?,
+            };
+            let request = EstimateRequest {
+                tier,
+                days,
+                method,
+                prices,
+                region,
+            };
+            let mut progress = Counter::new(host.quiet, "objects priced");
+            let estimate = ops::estimate(host.backend.as_ref(), &m, &request, &mut progress)?;
+            Ok(estimate_map(&estimate))
+        })
     }
 
     /// What a Standard restore of a manifest's objects for one day would cost.
@@ -278,27 +226,14 @@ pub mod cost_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn early_deletion(ctx: NativeCallContext, m: Manifest) -> RhaiResult<Map> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Map> {
-                let host = host(&ctx)?;
-                let now = host.backend.now()?;
-                let (mut usd, mut charged) = (0.0, 0i64);
-                for_each_object(&host, &m, |facts| {
-                    let age = (now - facts.last_modified).as_seconds_f64() / 86_400.0;
-                    let charge = early_deletion_usd(facts.class, facts.size, age);
-                    if charge > 0.0 {
-                        usd += charge;
-                        charged += 1;
-                    }
-                })?;
-                Ok(object([
-                    ("usd", round_usd(usd).into()),
-                    ("objects", charged.into()),
-                ]))
-            })(),
-        )
+        support::call(&ctx, |host| {
+            let mut progress = Counter::new(host.quiet, "objects priced");
+            let charge = ops::early_deletion(host.backend.as_ref(), &m, &mut progress)?;
+            Ok(object([
+                ("usd", charge.usd.into()),
+                ("objects", (charge.objects as i64).into()),
+            ]))
+        })
     }
 
     /// A cost estimate as a table, one line per archive class plus the fees and the total.
@@ -306,55 +241,60 @@ pub mod cost_api {
     /// ```rhai
     /// print(cost::breakdown(cost::estimate(m, #{ tier: "BULK" })));
     /// ```
-    pub fn breakdown(estimate: Map) -> String {
-        super::breakdown_text(&estimate)
+    #[rhai_fn(return_raw)]
+    pub fn breakdown(ctx: NativeCallContext, estimate: Map) -> RhaiResult<String> {
+        support::pure(&ctx, || {
+            Ok(crate::output::estimate_text(&estimate_of_map(&estimate)?))
+        })
     }
 }
 
-/// Renders an estimate map as a table.
-pub fn breakdown_text(e: &Map) -> String {
-    let num = |m: &Map, k: &str| m.get(k).and_then(|v| v.as_float().ok()).unwrap_or(0.0);
-    let int = |m: &Map, k: &str| m.get(k).and_then(|v| v.as_int().ok()).unwrap_or(0);
-    let mut table = crate::output::table();
-    table.set_header([
-        "",
-        "objects",
-        "GB",
-        "retrieval",
-        "requests",
-        "restored copy",
-    ]);
-    if let Some(by_class) = e
-        .get("by_class")
-        .and_then(|v| v.read_lock::<Map>().map(|m| m.clone()))
-    {
-        for (class, c) in by_class {
-            let c = c.read_lock::<Map>().map(|m| m.clone()).unwrap_or_default();
-            table.add_row([
-                class.to_string(),
-                int(&c, "objects").to_string(),
-                format!("{:.2}", int(&c, "bytes") as f64 / (1u64 << 30) as f64),
-                format!("${:.4}", num(&c, "retrieval_usd")),
-                format!("${:.4}", num(&c, "request_usd")),
-                format!("${:.4}", num(&c, "restored_storage_usd")),
-            ]);
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_estimate_map_reads_back_as_the_same_estimate() {
+        let mut by_class = std::collections::BTreeMap::new();
+        by_class.insert(
+            "GLACIER".to_string(),
+            ClassCost {
+                objects: 3,
+                bytes: 3 << 30,
+                retrieval_usd: 0.0075,
+                request_usd: 0.000075,
+                restored_storage_usd: 0.002301,
+            },
+        );
+        let estimate = RestoreEstimate {
+            objects: 4,
+            bytes: (3 << 30) + 10,
+            retrieval_usd: 0.0075,
+            request_usd: 0.000075,
+            batch_usd: 0.25,
+            restored_storage_usd: 0.002301,
+            total_usd: 0.259876,
+            archive_overhead_usd_per_month: 0.000001,
+            by_class,
+            not_archived: 1,
+            unavailable: 0,
+            missing: 2,
+            tier: Tier::Bulk,
+            days: 3,
+            method: Method::Batch,
+            prices: "us-east-1 (2024)".into(),
+            notes: vec!["a note".into()],
+        };
+        let read = estimate_of_map(&estimate_map(&estimate)).expect("an estimate");
+        assert_eq!(read, estimate);
+        let text = crate::output::estimate_text(&read);
+        assert!(
+            text.starts_with("Restore estimate, BULK tier, 3 day(s):"),
+            "{text}"
+        );
+        assert!(text.contains("Total: $0.2599\n  - a note\n"), "{text}");
+        let mut wrong = estimate_map(&estimate);
+        wrong.insert("tier".into(), "FAST".into());
+        assert!(estimate_of_map(&wrong).is_err());
     }
-    let tier = e.get("tier").map(|v| v.to_string()).unwrap_or_default();
-    let days = int(e, "days");
-    let mut text = format!("Restore estimate, {tier} tier, {days} day(s):\n{table}\n");
-    text.push_str(&format!(
-        "Batch Operations fees: ${:.4}\n",
-        num(e, "batch_usd")
-    ));
-    text.push_str(&format!("Total: ${:.4}\n", num(e, "total_usd")));
-    if let Some(notes) = e
-        .get("notes")
-        .and_then(|v| v.read_lock::<Array>().map(|a| a.clone()))
-    {
-        for note in notes {
-            text.push_str(&format!("  - {note}\n"));
-        }
-    }
-    text
 }

@@ -53,13 +53,12 @@ fn convert(name: &str, text: &str, default: &Dynamic) -> Result<Dynamic, Error> 
 
 #[export_module]
 pub mod globals_api {
-    use crate::api::located;
     use std::io::IsTerminal;
 
     use rhai::{Dynamic, NativeCallContext};
 
     use super::convert;
-    use crate::api::{RhaiResult, duration_of, host, time_of};
+    use crate::api::{RhaiResult, duration_of, support, time_of};
     use crate::errors::Error;
 
     /// The value of `--var NAME=VALUE`, converted to the type of `default` (integer, float,
@@ -71,18 +70,13 @@ pub mod globals_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn arg(ctx: NativeCallContext, name: &str, default: Dynamic) -> RhaiResult<Dynamic> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Dynamic> {
-                let host = host(&ctx)?;
-                host.used_vars.borrow_mut().insert(name.to_string());
-                match host.vars.get(name) {
-                    None => Ok(default),
-                    Some(text) => Ok(convert(name, text, &default)?),
-                }
-            })(),
-        )
+        support::call(&ctx, |host| {
+            host.used_vars.borrow_mut().insert(name.to_string());
+            match host.vars.get(name) {
+                None => Ok(default),
+                Some(text) => Ok(convert(name, text, &default)?),
+            }
+        })
     }
 
     /// `"sim"` or `"aws"`.
@@ -92,11 +86,7 @@ pub mod globals_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn backend(ctx: NativeCallContext) -> RhaiResult<String> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<String> { Ok(host(&ctx)?.backend.kind().to_string()) })(),
-        )
+        support::call(&ctx, |host| Ok(host.backend.kind().to_string()))
     }
 
     /// The AWS account id in use.
@@ -106,11 +96,7 @@ pub mod globals_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn account_id(ctx: NativeCallContext) -> RhaiResult<String> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<String> { Ok(host(&ctx)?.backend.account_id()?) })(),
-        )
+        support::call(&ctx, |host| Ok(host.backend.account_id()?))
     }
 
     /// The region in use.
@@ -120,11 +106,7 @@ pub mod globals_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn region(ctx: NativeCallContext) -> RhaiResult<String> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<String> { Ok(host(&ctx)?.backend.region()) })(),
-        )
+        support::call(&ctx, |host| Ok(host.backend.region()))
     }
 
     /// Waits for a duration (`"90s"`, `"15m"`, `"5h"`, `"2d"` or seconds). On the simulator
@@ -135,30 +117,25 @@ pub mod globals_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn sleep(ctx: NativeCallContext, duration: Dynamic) -> RhaiResult<()> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<()> {
-                let duration = duration_of(&duration)?;
-                let host = host(&ctx)?;
-                if host.backend.clock_is_virtual() {
-                    return Ok(host.backend.sleep(duration)?);
+        support::call(&ctx, |host| {
+            let duration = duration_of(&duration)?;
+            if host.backend.clock_is_virtual() {
+                return Ok(host.backend.sleep(duration)?);
+            }
+            // Real time: sleep in short steps so Ctrl-C stops a long sleep within a moment.
+            let until = std::time::Instant::now() + duration;
+            loop {
+                let left = until.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    return Ok(());
                 }
-                // Real time: sleep in short steps so Ctrl-C stops a long sleep within a moment.
-                let until = std::time::Instant::now() + duration;
-                loop {
-                    let left = until.saturating_duration_since(std::time::Instant::now());
-                    if left.is_zero() {
-                        return Ok(());
-                    }
-                    if host.interrupted.load(std::sync::atomic::Ordering::Relaxed) {
-                        return Err(Error::new("Interrupted", "interrupted while sleeping").into());
-                    }
-                    host.backend
-                        .sleep(left.min(std::time::Duration::from_millis(250)))?;
+                if host.interrupted.load(std::sync::atomic::Ordering::Relaxed) {
+                    return Err(Error::new("Interrupted", "interrupted while sleeping").into());
                 }
-            })(),
-        )
+                host.backend
+                    .sleep(left.min(std::time::Duration::from_millis(250)))?;
+            }
+        })
     }
 
     /// The current time as an RFC 3339 string (virtual time on the simulator).
@@ -168,12 +145,7 @@ pub mod globals_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn now(ctx: NativeCallContext) -> RhaiResult<String> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<String> { Ok(time_of(host(&ctx)?.backend.now()?).to_string()) })(
-            ),
-        )
+        support::call(&ctx, |host| Ok(time_of(host.backend.now()?).to_string()))
     }
 
     /// Asks a yes/no question on a terminal. Without a terminal the answer is `true` only when
@@ -184,20 +156,15 @@ pub mod globals_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn confirm(ctx: NativeCallContext, question: &str) -> RhaiResult<bool> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<bool> {
-                let host = host(&ctx)?;
-                if host.yes {
-                    return Ok(true);
-                }
-                if !std::io::stdin().is_terminal() {
-                    eprintln!("{question} [y/N] no (not a terminal; run with --yes to agree)");
-                    return Ok(false);
-                }
-                Ok(crate::api::ask_terminal(question)?)
-            })(),
-        )
+        support::call(&ctx, |host| {
+            if host.yes {
+                return Ok(true);
+            }
+            if !std::io::stdin().is_terminal() {
+                eprintln!("{question} [y/N] no (not a terminal; run with --yes to agree)");
+                return Ok(false);
+            }
+            Ok(crate::api::ask_terminal(question)?)
+        })
     }
 }

@@ -32,12 +32,11 @@ fn bucket_list(o: &mut Opts, key: &'static str) -> Result<Vec<String>, Error> {
 /// simulation to check them.
 #[export_module]
 pub mod iam_api {
-    use crate::api::located;
     use rhai::{Array, Dynamic, Map, NativeCallContext};
     use serde_json::json;
 
     use super::bucket_list;
-    use crate::api::{Opts, RhaiResult, dynamic_of, host, json_of, object, string_map};
+    use crate::api::{Opts, RhaiResult, dynamic_of, json_of, object, string_map, support};
     use crate::backend::bucket_arn;
     use crate::errors::Error;
 
@@ -67,44 +66,46 @@ pub mod iam_api {
     /// let doc = iam::restore_policy(#{ targets: ["my-archive"], manifest_bucket: "my-archive", report_bucket: "my-archive" });
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn restore_policy(options: Map) -> RhaiResult<Dynamic> {
-        let mut o = Opts::new("iam::restore_policy", options);
-        let targets = bucket_list(&mut o, "targets")?;
-        let manifest = o.string("manifest_bucket")?;
-        let report = o.string("report_bucket")?;
-        o.finish()?;
-        if targets.is_empty() {
-            return Err(Error::invalid_argument(
-                "iam::restore_policy: `targets` must name at least one bucket",
-            )
-            .into());
-        }
-        let objects = |b: &String| format!("{}/*", bucket_arn(b));
-        let mut statements = vec![json!({
-            "Sid": "RestoreArchivedObjects",
-            "Effect": "Allow",
-            "Action": ["s3:RestoreObject"],
-            "Resource": targets.iter().map(objects).collect::<Vec<_>>()
-        })];
-        if let Some(bucket) = &manifest {
-            statements.push(json!({
-                "Sid": "ReadManifest",
+    pub fn restore_policy(ctx: NativeCallContext, options: Map) -> RhaiResult<Dynamic> {
+        support::pure(&ctx, || {
+            let mut o = Opts::new("iam::restore_policy", options);
+            let targets = bucket_list(&mut o, "targets")?;
+            let manifest = o.string("manifest_bucket")?;
+            let report = o.string("report_bucket")?;
+            o.finish()?;
+            if targets.is_empty() {
+                return Err(Error::invalid_argument(
+                    "iam::restore_policy: `targets` must name at least one bucket",
+                )
+                .into());
+            }
+            let objects = |b: &String| format!("{}/*", bucket_arn(b));
+            let mut statements = vec![json!({
+                "Sid": "RestoreArchivedObjects",
                 "Effect": "Allow",
-                "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:GetBucketLocation"],
-                "Resource": [objects(bucket)]
-            }));
-        }
-        if let Some(bucket) = &report {
-            statements.push(json!({
-                "Sid": "WriteCompletionReport",
-                "Effect": "Allow",
-                "Action": ["s3:PutObject", "s3:GetBucketLocation"],
-                "Resource": [objects(bucket)]
-            }));
-        }
-        Ok(dynamic_of(
-            &json!({ "Version": "2012-10-17", "Statement": statements }),
-        ))
+                "Action": ["s3:RestoreObject"],
+                "Resource": targets.iter().map(objects).collect::<Vec<_>>()
+            })];
+            if let Some(bucket) = &manifest {
+                statements.push(json!({
+                    "Sid": "ReadManifest",
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:GetBucketLocation"],
+                    "Resource": [objects(bucket)]
+                }));
+            }
+            if let Some(bucket) = &report {
+                statements.push(json!({
+                    "Sid": "WriteCompletionReport",
+                    "Effect": "Allow",
+                    "Action": ["s3:PutObject", "s3:GetBucketLocation"],
+                    "Resource": [objects(bucket)]
+                }));
+            }
+            Ok(dynamic_of(
+                &json!({ "Version": "2012-10-17", "Statement": statements }),
+            ))
+        })
     }
 
     /// Creates a role with a trust policy (a map or JSON text). Options: `description`,
@@ -121,30 +122,25 @@ pub mod iam_api {
         trust_policy: Dynamic,
         options: Map,
     ) -> RhaiResult<Map> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Map> {
-                let mut o = Opts::new("iam::create_role", options);
-                let description = o.string("description")?;
-                let tags = o
-                    .map("tags")?
-                    .map(|t| string_map("tags", t))
-                    .transpose()?
-                    .unwrap_or_default();
-                o.finish()?;
-                let trust = json_of("the trust policy", &trust_policy)?;
-                let role =
-                    host(&ctx)?
-                        .backend
-                        .create_role(name, &trust, description.as_deref(), &tags)?;
-                Ok(object([
-                    ("name", role.name.into()),
-                    ("arn", role.arn.into()),
-                    ("id", role.id.into()),
-                ]))
-            })(),
-        )
+        support::call(&ctx, |host| {
+            let mut o = Opts::new("iam::create_role", options);
+            let description = o.string("description")?;
+            let tags = o
+                .map("tags")?
+                .map(|t| string_map("tags", t))
+                .transpose()?
+                .unwrap_or_default();
+            o.finish()?;
+            let trust = json_of("the trust policy", &trust_policy)?;
+            let role = host
+                .backend
+                .create_role(name, &trust, description.as_deref(), &tags)?;
+            Ok(object([
+                ("name", role.name.into()),
+                ("arn", role.arn.into()),
+                ("id", role.id.into()),
+            ]))
+        })
     }
 
     /// Creates a role with a trust policy.
@@ -170,35 +166,30 @@ pub mod iam_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn get_role(ctx: NativeCallContext, name: &str) -> RhaiResult<Map> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Map> {
-                let host = host(&ctx)?;
-                let role = host.backend.get_role(name)?;
-                let attached: Array = host
-                    .backend
-                    .list_attached_role_policies(name)?
-                    .into_iter()
-                    .map(Into::into)
-                    .collect();
-                let inline: Array = host
-                    .backend
-                    .list_role_policies(name)?
-                    .into_iter()
-                    .map(Into::into)
-                    .collect();
-                Ok(object([
-                    ("name", role.name.into()),
-                    ("arn", role.arn.into()),
-                    ("id", role.id.into()),
-                    ("description", crate::api::opt_str(role.description)),
-                    ("trust_policy", dynamic_of(&role.trust_policy)),
-                    ("attached", attached.into()),
-                    ("inline", inline.into()),
-                ]))
-            })(),
-        )
+        support::call(&ctx, |host| {
+            let role = host.backend.get_role(name)?;
+            let attached: Array = host
+                .backend
+                .list_attached_role_policies(name)?
+                .into_iter()
+                .map(Into::into)
+                .collect();
+            let inline: Array = host
+                .backend
+                .list_role_policies(name)?
+                .into_iter()
+                .map(Into::into)
+                .collect();
+            Ok(object([
+                ("name", role.name.into()),
+                ("arn", role.arn.into()),
+                ("id", role.id.into()),
+                ("description", crate::api::opt_str(role.description)),
+                ("trust_policy", dynamic_of(&role.trust_policy)),
+                ("attached", attached.into()),
+                ("inline", inline.into()),
+            ]))
+        })
     }
 
     /// Creates a customer-managed policy from a document (a map or JSON text).
@@ -209,18 +200,14 @@ pub mod iam_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn create_policy(ctx: NativeCallContext, name: &str, document: Dynamic) -> RhaiResult<Map> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Map> {
-                let document = json_of("the policy document", &document)?;
-                let policy = host(&ctx)?.backend.create_policy(name, &document)?;
-                Ok(object([
-                    ("name", policy.name.into()),
-                    ("arn", policy.arn.into()),
-                ]))
-            })(),
-        )
+        support::call(&ctx, |host| {
+            let document = json_of("the policy document", &document)?;
+            let policy = host.backend.create_policy(name, &document)?;
+            Ok(object([
+                ("name", policy.name.into()),
+                ("arn", policy.arn.into()),
+            ]))
+        })
     }
 
     /// Attaches a managed policy to a role.
@@ -234,13 +221,9 @@ pub mod iam_api {
         role: &str,
         policy_arn: &str,
     ) -> RhaiResult<()> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<()> {
-                Ok(host(&ctx)?.backend.attach_role_policy(role, policy_arn)?)
-            })(),
-        )
+        support::call(&ctx, |host| {
+            Ok(host.backend.attach_role_policy(role, policy_arn)?)
+        })
     }
 
     /// Detaches a managed policy from a role.
@@ -254,13 +237,9 @@ pub mod iam_api {
         role: &str,
         policy_arn: &str,
     ) -> RhaiResult<()> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<()> {
-                Ok(host(&ctx)?.backend.detach_role_policy(role, policy_arn)?)
-            })(),
-        )
+        support::call(&ctx, |host| {
+            Ok(host.backend.detach_role_policy(role, policy_arn)?)
+        })
     }
 
     /// Adds or replaces an inline policy of a role.
@@ -275,14 +254,10 @@ pub mod iam_api {
         name: &str,
         document: Dynamic,
     ) -> RhaiResult<()> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<()> {
-                let document = json_of("the policy document", &document)?;
-                Ok(host(&ctx)?.backend.put_role_policy(role, name, &document)?)
-            })(),
-        )
+        support::call(&ctx, |host| {
+            let document = json_of("the policy document", &document)?;
+            Ok(host.backend.put_role_policy(role, name, &document)?)
+        })
     }
 
     /// Deletes an inline policy of a role.
@@ -292,12 +267,9 @@ pub mod iam_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn delete_role_policy(ctx: NativeCallContext, role: &str, name: &str) -> RhaiResult<()> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<()> { Ok(host(&ctx)?.backend.delete_role_policy(role, name)?) })(
-            ),
-        )
+        support::call(&ctx, |host| {
+            Ok(host.backend.delete_role_policy(role, name)?)
+        })
     }
 
     /// Deletes a managed policy; `DeleteConflict` while it is attached.
@@ -307,15 +279,10 @@ pub mod iam_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn delete_policy(ctx: NativeCallContext, arn: &str) -> RhaiResult<()> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<()> {
-                let host = host(&ctx)?;
-                crate::api::confirm_destructive(&host, &format!("Delete the policy {arn}"))?;
-                Ok(host.backend.delete_policy(arn)?)
-            })(),
-        )
+        support::call(&ctx, |host| {
+            crate::api::confirm_destructive(host, &format!("Delete the policy {arn}"))?;
+            Ok(host.backend.delete_policy(arn)?)
+        })
     }
 
     /// Evaluates a role's permission policies (inline and attached) for one action on one
@@ -333,16 +300,12 @@ pub mod iam_api {
         action: &str,
         resource: &str,
     ) -> RhaiResult<String> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<String> {
-                let decision = host(&ctx)?
-                    .backend
-                    .simulate_principal_policy(role_arn, action, resource)?;
-                Ok(decision.as_str().to_string())
-            })(),
-        )
+        support::call(&ctx, |host| {
+            let decision = host
+                .backend
+                .simulate_principal_policy(role_arn, action, resource)?;
+            Ok(decision.as_str().to_string())
+        })
     }
 
     /// Deletes a role; `DeleteConflict` while policies are attached or inline policies exist.
@@ -352,14 +315,9 @@ pub mod iam_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn delete_role(ctx: NativeCallContext, name: &str) -> RhaiResult<()> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<()> {
-                let host = host(&ctx)?;
-                crate::api::confirm_destructive(&host, &format!("Delete the role {name}"))?;
-                Ok(host.backend.delete_role(name)?)
-            })(),
-        )
+        support::call(&ctx, |host| {
+            crate::api::confirm_destructive(host, &format!("Delete the role {name}"))?;
+            Ok(host.backend.delete_role(name)?)
+        })
     }
 }

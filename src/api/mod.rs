@@ -23,7 +23,9 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, NativeCallContext};
+use rhai::{
+    Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, Module, NativeCallContext, Shared,
+};
 use serde_json::Value as Json;
 
 use crate::backend::Backend;
@@ -59,6 +61,51 @@ pub fn host(ctx: &NativeCallContext) -> Result<Rc<Host>> {
 /// Result of a function exported to scripts.
 pub type RhaiResult<T> = std::result::Result<T, Box<EvalAltResult>>;
 
+/// The exported modules, built once: `exported_module!` walks every function's metadata, and
+/// each engine (a run, every REPL `:reset`, every test) used to build them all again. Without
+/// rhai's `sync` feature a `Shared<Module>` is an `Rc`, so the cache is per thread.
+struct Modules {
+    globals: Shared<Module>,
+    /// The static modules, as scripts name them.
+    named: Vec<(&'static str, Shared<Module>)>,
+    /// Methods of the host-backed types, in the global namespace as Rhai's methods must be.
+    methods: Vec<Shared<Module>>,
+}
+
+impl Modules {
+    fn build() -> Modules {
+        let mut batch = rhai::exported_module!(batch::batch_api);
+        batch.combine_flatten(rhai::exported_module!(preflight::preflight_api));
+        Modules {
+            globals: rhai::exported_module!(globals::globals_api).into(),
+            named: vec![
+                ("s3", rhai::exported_module!(s3::s3_api).into()),
+                ("iam", rhai::exported_module!(iam::iam_api).into()),
+                ("batch", batch.into()),
+                (
+                    "manifest",
+                    rhai::exported_module!(manifest::manifest_api).into(),
+                ),
+                ("report", rhai::exported_module!(report::report_api).into()),
+                ("sim", rhai::exported_module!(sim::sim_api).into()),
+                (
+                    "restore",
+                    rhai::exported_module!(restore::restore_api).into(),
+                ),
+                ("cost", rhai::exported_module!(cost::cost_api).into()),
+            ],
+            methods: vec![
+                rhai::exported_module!(manifest::manifest_methods).into(),
+                rhai::exported_module!(report::report_methods).into(),
+            ],
+        }
+    }
+}
+
+thread_local! {
+    static MODULES: Modules = Modules::build();
+}
+
 /// Registers every area with `engine`.
 pub fn register(engine: &mut Engine) {
     // `new` is reserved in Rhai, but the API promises `manifest::new()`: let it be a name.
@@ -67,26 +114,15 @@ pub fn register(engine: &mut Engine) {
         rhai::Token::Reserved(word) if word.as_str() == "new" => rhai::Token::Identifier(word),
         other => other,
     });
-    engine.register_global_module(rhai::exported_module!(globals::globals_api).into());
-    engine.register_static_module("s3", rhai::exported_module!(s3::s3_api).into());
-    engine.register_static_module("iam", rhai::exported_module!(iam::iam_api).into());
-    let mut batch = rhai::exported_module!(batch::batch_api);
-    batch.combine_flatten(rhai::exported_module!(preflight::preflight_api));
-    engine.register_static_module("batch", batch.into());
-    engine.register_static_module(
-        "manifest",
-        rhai::exported_module!(manifest::manifest_api).into(),
-    );
-    engine.register_static_module("report", rhai::exported_module!(report::report_api).into());
-    engine.register_static_module("sim", rhai::exported_module!(sim::sim_api).into());
-    engine.register_static_module(
-        "restore",
-        rhai::exported_module!(restore::restore_api).into(),
-    );
-    engine.register_static_module("cost", rhai::exported_module!(cost::cost_api).into());
-    // Methods of the host-backed types live in the global namespace, as Rhai's methods must.
-    engine.register_global_module(rhai::exported_module!(manifest::manifest_methods).into());
-    engine.register_global_module(rhai::exported_module!(report::report_methods).into());
+    MODULES.with(|modules| {
+        engine.register_global_module(modules.globals.clone());
+        for (name, module) in &modules.named {
+            engine.register_static_module(*name, module.clone());
+        }
+        for module in &modules.methods {
+            engine.register_global_module(module.clone());
+        }
+    });
 }
 
 /// An options map being read: each key is taken once, and [`Opts::finish`] refuses the rest.
@@ -344,17 +380,6 @@ pub fn confirm_destructive(host: &Host, what: &str) -> Result<()> {
     }
 }
 
-/// Gives an error raised by a native function the position of the script's call, so uncaught
-/// errors point at the line that made the call.
-pub fn located<T>(pos: rhai::Position, result: RhaiResult<T>) -> RhaiResult<T> {
-    result.map_err(|mut e| {
-        if e.position().is_none() {
-            e.set_position(pos);
-        }
-        e
-    })
-}
-
 /// Asks a yes/no question on the terminal (stderr, stdin); only `y` or `yes` is a yes.
 pub fn ask_terminal(question: &str) -> Result<bool> {
     use std::io::{BufRead, Write};
@@ -369,4 +394,26 @@ pub fn ask_terminal(question: &str) -> Result<bool> {
         line.trim().to_ascii_lowercase().as_str(),
         "y" | "yes"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_engine_gets_the_cached_modules() {
+        // The second engine reuses what the first built: both see every area.
+        for _ in 0..2 {
+            let mut engine = Engine::new();
+            register(&mut engine);
+            let tier = engine
+                .eval::<String>(r#"batch::restore_operation(#{ tier: "BULK" }).tier"#)
+                .map_err(|e| e.to_string());
+            assert_eq!(tier.as_deref(), Ok("BULK"));
+            let rows = engine
+                .eval::<i64>(r#"let m = manifest::new(); m.add("b", "k"); m.len()"#)
+                .map_err(|e| e.to_string());
+            assert_eq!(rows, Ok(1));
+        }
+    }
 }

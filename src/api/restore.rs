@@ -32,14 +32,22 @@ impl<'a> Terminal<'a> {
     }
 }
 
-impl Observer for Terminal<'_> {
-    fn read_progress(&mut self, done: u64, _total: u64) {
+impl crate::ops::Progress for Terminal<'_> {
+    fn set(&mut self, done: u64) {
         let (quiet, what) = (self.host.quiet, self.what);
         self.read
             .get_or_insert_with(|| crate::progress::Counter::new(quiet, what))
             .set(done);
     }
 
+    fn interrupted(&self) -> bool {
+        self.host
+            .interrupted
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl Observer for Terminal<'_> {
     fn waiting(&mut self, status: &Status, next_read: time::OffsetDateTime) {
         self.read = None;
         let quiet = self.host.quiet;
@@ -55,12 +63,6 @@ impl Observer for Terminal<'_> {
                 crate::timefmt::rfc3339(next_read)
             ),
         );
-    }
-
-    fn interrupted(&self) -> bool {
-        self.host
-            .interrupted
-            .load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 

@@ -76,9 +76,9 @@ pub mod maps {
     }
 }
 
-use rhai::{Blob, Dynamic, Map, NativeCallContext};
+use rhai::{Blob, Dynamic, Map};
 
-use crate::api::{Opts, RhaiResult, host, string_map};
+use crate::api::{Host, Opts, RhaiResult, string_map};
 use crate::backend::{PutObject, StorageClass};
 use crate::errors::Error;
 
@@ -92,7 +92,7 @@ fn body_bytes(body: Dynamic) -> Result<Vec<u8>, Error> {
 }
 
 fn put(
-    ctx: &NativeCallContext,
+    host: &Host,
     function: &'static str,
     bucket: &str,
     key: &str,
@@ -113,7 +113,7 @@ fn put(
         ..Default::default()
     };
     o.finish()?;
-    let written = host(ctx)?.backend.put_object(PutObject {
+    let written = host.backend.put_object(PutObject {
         bucket: bucket.to_string(),
         key: key.to_string(),
         body,
@@ -150,6 +150,12 @@ fn get_options(bucket: &str, key: &str, options: Map) -> Result<crate::backend::
     })
 }
 
+/// GetObject's body; options as `s3::get_object`.
+fn object_bytes(host: &Host, bucket: &str, key: &str, options: Map) -> Result<Vec<u8>, Error> {
+    let request = get_options(bucket, key, options)?;
+    Ok(host.backend.get_object_with(&request)?.1)
+}
+
 fn version_option(function: &'static str, options: Map) -> Result<Option<String>, Error> {
     let mut o = Opts::new(function, options);
     let version_id = o.string("version_id")?;
@@ -160,13 +166,12 @@ fn version_option(function: &'static str, options: Map) -> Result<Option<String>
 /// Buckets and objects: create, upload, read, inspect, restore one object, copy, delete.
 #[export_module]
 pub mod s3_api {
-    use crate::api::located;
     use std::collections::BTreeMap;
 
     use rhai::{Array, Blob, Dynamic, Map, NativeCallContext};
 
-    use super::{body_bytes, maps, put, version_option};
-    use crate::api::{Opts, RhaiResult, host};
+    use super::{body_bytes, maps, object_bytes, put, version_option};
+    use crate::api::{Opts, RhaiResult, support};
     use crate::backend::{ListObjects, ObjectId, RestoreRequest, StorageClass, Tier};
     use crate::errors::Error;
 
@@ -179,23 +184,18 @@ pub mod s3_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn create_bucket(ctx: NativeCallContext, name: &str, options: Map) -> RhaiResult<Map> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Map> {
-                let mut o = Opts::new("s3::create_bucket", options);
-                let region = o.string("region")?;
-                let versioning = o.bool("versioning")?.unwrap_or(false);
-                o.finish()?;
-                let host = host(&ctx)?;
-                crate::backend::validate_bucket_name(name)?;
-                let bucket = host.backend.create_bucket(name, region.as_deref())?;
-                if versioning {
-                    host.backend.put_bucket_versioning(name, true)?;
-                }
-                Ok(maps::bucket(&bucket))
-            })(),
-        )
+        support::call(&ctx, |host| {
+            let mut o = Opts::new("s3::create_bucket", options);
+            let region = o.string("region")?;
+            let versioning = o.bool("versioning")?.unwrap_or(false);
+            o.finish()?;
+            crate::backend::validate_bucket_name(name)?;
+            let bucket = host.backend.create_bucket(name, region.as_deref())?;
+            if versioning {
+                host.backend.put_bucket_versioning(name, true)?;
+            }
+            Ok(maps::bucket(&bucket))
+        })
     }
 
     /// Creates a bucket in the backend's region, without versioning.
@@ -216,15 +216,10 @@ pub mod s3_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn delete_bucket(ctx: NativeCallContext, name: &str) -> RhaiResult<()> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<()> {
-                let host = host(&ctx)?;
-                crate::api::confirm_destructive(&host, &format!("Delete the bucket {name}"))?;
-                Ok(host.backend.delete_bucket(name)?)
-            })(),
-        )
+        support::call(&ctx, |host| {
+            crate::api::confirm_destructive(host, &format!("Delete the bucket {name}"))?;
+            Ok(host.backend.delete_bucket(name)?)
+        })
     }
 
     /// Lists your buckets as `#{ name, region, arn, created }` maps.
@@ -234,14 +229,10 @@ pub mod s3_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn list_buckets(ctx: NativeCallContext) -> RhaiResult<Array> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Array> {
-                let buckets = host(&ctx)?.backend.list_buckets()?;
-                Ok(buckets.iter().map(|b| maps::bucket(b).into()).collect())
-            })(),
-        )
+        support::call(&ctx, |host| {
+            let buckets = host.backend.list_buckets()?;
+            Ok(buckets.iter().map(|b| maps::bucket(b).into()).collect())
+        })
     }
 
     /// Uploads an object. `body` is a string or a blob. Options: `storage_class` (default
@@ -259,20 +250,16 @@ pub mod s3_api {
         body: Dynamic,
         options: Map,
     ) -> RhaiResult<Map> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Map> {
-                put(
-                    &ctx,
-                    "s3::put_object",
-                    bucket,
-                    key,
-                    body_bytes(body)?,
-                    options,
-                )
-            })(),
-        )
+        support::call(&ctx, |host| {
+            put(
+                host,
+                "s3::put_object",
+                bucket,
+                key,
+                body_bytes(body)?,
+                options,
+            )
+        })
     }
 
     /// Uploads an object in the STANDARD class.
@@ -287,20 +274,7 @@ pub mod s3_api {
         key: &str,
         body: Dynamic,
     ) -> RhaiResult<Map> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Map> {
-                put(
-                    &ctx,
-                    "s3::put_object",
-                    bucket,
-                    key,
-                    body_bytes(body)?,
-                    Map::new(),
-                )
-            })(),
-        )
+        put_object(ctx, bucket, key, body, Map::new())
     }
 
     /// Uploads a local file; options as `s3::put_object`.
@@ -316,26 +290,22 @@ pub mod s3_api {
         path: &str,
         options: Map,
     ) -> RhaiResult<Map> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Map> {
-                let body = std::fs::read(path).map_err(|e| {
-                    Error::invalid_argument(format!("s3::upload_file: cannot read `{path}`: {e}"))
-                })?;
-                // One PutObject has no byte progress to show: a spinner says what is going on.
-                let _spinner = (body.len() >= crate::progress::LONG_UPLOAD_BYTES).then(|| {
-                    crate::progress::Spinner::new(
-                        host(&ctx).map_or(true, |h| h.quiet),
-                        format!(
-                            "uploading {path} ({} bytes) to s3://{bucket}/{key}",
-                            body.len()
-                        ),
-                    )
-                });
-                put(&ctx, "s3::upload_file", bucket, key, body, options)
-            })(),
-        )
+        support::call(&ctx, |host| {
+            let body = std::fs::read(path).map_err(|e| {
+                Error::invalid_argument(format!("s3::upload_file: cannot read `{path}`: {e}"))
+            })?;
+            // One PutObject has no byte progress to show: a spinner says what is going on.
+            let _spinner = (body.len() >= crate::progress::LONG_UPLOAD_BYTES).then(|| {
+                crate::progress::Spinner::new(
+                    host.quiet,
+                    format!(
+                        "uploading {path} ({} bytes) to s3://{bucket}/{key}",
+                        body.len()
+                    ),
+                )
+            });
+            put(host, "s3::upload_file", bucket, key, body, options)
+        })
     }
 
     /// Uploads a local file in the STANDARD class.
@@ -370,14 +340,7 @@ pub mod s3_api {
         key: &str,
         options: Map,
     ) -> RhaiResult<Blob> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Blob> {
-                let request = super::get_options(bucket, key, options)?;
-                Ok(host(&ctx)?.backend.get_object_with(&request)?.1)
-            })(),
-        )
+        support::call(&ctx, |host| Ok(object_bytes(host, bucket, key, options)?))
     }
 
     /// Downloads the current version of an object as a blob.
@@ -402,21 +365,15 @@ pub mod s3_api {
         key: &str,
         options: Map,
     ) -> RhaiResult<String> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<String> {
-                let bytes = get_object(ctx, bucket, key, options)?;
-                String::from_utf8(bytes).map_err(|_| {
-                    Error::invalid_argument(format!(
-                        "s3::get_text: {bucket}/{key} is not UTF-8 text"
-                    ))
+        support::call(&ctx, |host| {
+            let bytes = object_bytes(host, bucket, key, options)?;
+            String::from_utf8(bytes).map_err(|_| {
+                Error::invalid_argument(format!("s3::get_text: {bucket}/{key} is not UTF-8 text"))
                     .bucket(bucket)
                     .key(key)
                     .into()
-                })
-            })(),
-        )
+            })
+        })
     }
 
     /// Downloads the current version of an object as UTF-8 text.
@@ -444,17 +401,13 @@ pub mod s3_api {
         key: &str,
         options: Map,
     ) -> RhaiResult<Map> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Map> {
-                let version_id = version_option("s3::head_object", options)?;
-                let head = host(&ctx)?
-                    .backend
-                    .head_object(bucket, key, version_id.as_deref())?;
-                Ok(maps::head(&head))
-            })(),
-        )
+        support::call(&ctx, |host| {
+            let version_id = version_option("s3::head_object", options)?;
+            let head = host
+                .backend
+                .head_object(bucket, key, version_id.as_deref())?;
+            Ok(maps::head(&head))
+        })
     }
 
     /// Reads the current version's metadata.
@@ -479,68 +432,63 @@ pub mod s3_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn list_objects(ctx: NativeCallContext, bucket: &str, options: Map) -> RhaiResult<Array> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Array> {
-                let mut o = Opts::new("s3::list_objects", options);
-                let prefix = o.string("prefix")?;
-                let classes = o.parse_list::<StorageClass>("storage_classes")?;
-                let limit = o.int("limit")?;
-                let restore_status = o.bool("restore_status")?.unwrap_or(false);
-                o.finish()?;
-                let limit = match limit {
-                    None => usize::MAX,
-                    Some(n) if n >= 0 => n as usize,
-                    Some(_) => {
-                        return Err(Error::invalid_argument(
-                            "s3::list_objects: `limit` cannot be negative",
-                        )
-                        .into());
-                    }
-                };
-                let host = host(&ctx)?;
-                let mut request = ListObjects {
-                    bucket: bucket.to_string(),
-                    prefix,
-                    restore_status,
-                    ..ListObjects::default()
-                };
-                let mut out = Array::new();
-                // Shown from the second page on: one-page listings print nothing.
-                let mut counter = crate::progress::Counter::new(
-                    host.quiet,
-                    format!("objects listed in s3://{bucket}"),
-                );
-                let mut scanned = 0u64;
-                while out.len() < limit {
-                    let page = host.backend.list_objects(&request)?;
-                    scanned += page.items.len() as u64;
-                    for object in &page.items {
-                        if classes
-                            .as_ref()
-                            .is_none_or(|c| c.contains(&object.storage_class))
-                        {
-                            out.push(maps::summary(object, restore_status).into());
-                            if out.len() == limit {
-                                break;
-                            }
+        support::call(&ctx, |host| {
+            let mut o = Opts::new("s3::list_objects", options);
+            let prefix = o.string("prefix")?;
+            let classes = o.parse_list::<StorageClass>("storage_classes")?;
+            let limit = o.int("limit")?;
+            let restore_status = o.bool("restore_status")?.unwrap_or(false);
+            o.finish()?;
+            let limit = match limit {
+                None => usize::MAX,
+                Some(n) if n >= 0 => n as usize,
+                Some(_) => {
+                    return Err(Error::invalid_argument(
+                        "s3::list_objects: `limit` cannot be negative",
+                    )
+                    .into());
+                }
+            };
+            let mut request = ListObjects {
+                bucket: bucket.to_string(),
+                prefix,
+                restore_status,
+                ..ListObjects::default()
+            };
+            let mut out = Array::new();
+            // Shown from the second page on: one-page listings print nothing.
+            let mut counter = crate::progress::Counter::new(
+                host.quiet,
+                format!("objects listed in s3://{bucket}"),
+            );
+            let mut scanned = 0u64;
+            while out.len() < limit {
+                let page = host.backend.list_objects(&request)?;
+                scanned += page.items.len() as u64;
+                for object in &page.items {
+                    if classes
+                        .as_ref()
+                        .is_none_or(|c| c.contains(&object.storage_class))
+                    {
+                        out.push(maps::summary(object, restore_status).into());
+                        if out.len() == limit {
+                            break;
                         }
                     }
-                    match page.next {
-                        Some(next) => request.continuation = Some(next),
-                        None => break,
-                    }
-                    counter.set(scanned);
-                    if host.interrupted.load(std::sync::atomic::Ordering::Relaxed) {
-                        return Err(Error::new("Interrupted", "interrupted while listing")
-                            .bucket(bucket)
-                            .into());
-                    }
                 }
-                Ok(out)
-            })(),
-        )
+                match page.next {
+                    Some(next) => request.continuation = Some(next),
+                    None => break,
+                }
+                counter.set(scanned);
+                if host.interrupted.load(std::sync::atomic::Ordering::Relaxed) {
+                    return Err(Error::new("Interrupted", "interrupted while listing")
+                        .bucket(bucket)
+                        .into());
+                }
+            }
+            Ok(out)
+        })
     }
 
     /// Lists every current object of a bucket.
@@ -571,40 +519,35 @@ pub mod s3_api {
         key: &str,
         options: Map,
     ) -> RhaiResult<Map> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Map> {
-                let mut o = Opts::new("s3::restore_object", options);
-                let days = o.int("days")?;
-                let tier = o.parse::<Tier>("tier")?.unwrap_or(Tier::Standard);
-                let version_id = o.string("version_id")?;
-                o.finish()?;
-                let host = host(&ctx)?;
-                let days = match days {
-                    Some(d) => Some(u32::try_from(d).map_err(|_| {
-                        Error::invalid_argument(format!(
-                            "s3::restore_object: `days` must be 1 or more, not {d}"
-                        ))
-                    })?),
-                    None => {
-                        let head = host
-                            .backend
-                            .head_object(bucket, key, version_id.as_deref())?;
-                        (head.storage_class != StorageClass::IntelligentTiering).then_some(1)
-                    }
-                };
-                let outcome = host.backend.restore_object(
-                    bucket,
-                    key,
-                    version_id.as_deref(),
-                    RestoreRequest { days, tier },
-                )?;
-                let mut map = Map::new();
-                map.insert("status".into(), (outcome.http_status() as i64).into());
-                Ok(map)
-            })(),
-        )
+        support::call(&ctx, |host| {
+            let mut o = Opts::new("s3::restore_object", options);
+            let days = o.int("days")?;
+            let tier = o.parse::<Tier>("tier")?.unwrap_or(Tier::Standard);
+            let version_id = o.string("version_id")?;
+            o.finish()?;
+            let days = match days {
+                Some(d) => Some(u32::try_from(d).map_err(|_| {
+                    Error::invalid_argument(format!(
+                        "s3::restore_object: `days` must be 1 or more, not {d}"
+                    ))
+                })?),
+                None => {
+                    let head = host
+                        .backend
+                        .head_object(bucket, key, version_id.as_deref())?;
+                    (head.storage_class != StorageClass::IntelligentTiering).then_some(1)
+                }
+            };
+            let outcome = host.backend.restore_object(
+                bucket,
+                key,
+                version_id.as_deref(),
+                RestoreRequest { days, tier },
+            )?;
+            let mut map = Map::new();
+            map.insert("status".into(), (outcome.http_status() as i64).into());
+            Ok(map)
+        })
     }
 
     /// Starts a Standard restore with the default days.
@@ -637,22 +580,18 @@ pub mod s3_api {
         dst_key: &str,
         options: Map,
     ) -> RhaiResult<Map> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Map> {
-                let mut o = Opts::new("s3::copy_object", options);
-                let class = o.parse::<StorageClass>("storage_class")?;
-                let version_id = o.string("version_id")?;
-                o.finish()?;
-                let written = host(&ctx)?.backend.copy_object(
-                    (src_bucket, src_key, version_id.as_deref()),
-                    (dst_bucket, dst_key),
-                    class,
-                )?;
-                Ok(maps::written(&written))
-            })(),
-        )
+        support::call(&ctx, |host| {
+            let mut o = Opts::new("s3::copy_object", options);
+            let class = o.parse::<StorageClass>("storage_class")?;
+            let version_id = o.string("version_id")?;
+            o.finish()?;
+            let written = host.backend.copy_object(
+                (src_bucket, src_key, version_id.as_deref()),
+                (dst_bucket, dst_key),
+                class,
+            )?;
+            Ok(maps::written(&written))
+        })
     }
 
     /// Copies an object into the STANDARD class.
@@ -684,17 +623,12 @@ pub mod s3_api {
         key: &str,
         options: Map,
     ) -> RhaiResult<()> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<()> {
-                let version_id = version_option("s3::delete_object", options)?;
-                host(&ctx)?
-                    .backend
-                    .delete_object(bucket, key, version_id.as_deref())?;
-                Ok(())
-            })(),
-        )
+        support::call(&ctx, |host| {
+            let version_id = version_option("s3::delete_object", options)?;
+            host.backend
+                .delete_object(bucket, key, version_id.as_deref())?;
+            Ok(())
+        })
     }
 
     /// Deletes the current version of an object.
@@ -721,93 +655,86 @@ pub mod s3_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn empty_bucket(ctx: NativeCallContext, bucket: &str) -> RhaiResult<Map> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<Map> {
-                let host = host(&ctx)?;
-                crate::api::confirm_destructive(
-                    &host,
-                    &format!("Delete every object version in the bucket {bucket}"),
-                )?;
-                let now = host.backend.now()?;
-                let mut deleted = 0i64;
-                let mut charge = 0.0f64;
-                let mut failures: BTreeMap<String, String> = BTreeMap::new();
-                let mut counter = crate::progress::Counter::new(
-                    host.quiet,
-                    format!("object versions deleted from s3://{bucket}"),
-                );
-                // Whether the last page was full: more follow, so the work is long enough to show,
-                // and to stop with Ctrl-C between pages.
-                let mut full_page = false;
-                loop {
-                    if full_page {
-                        counter.set(deleted as u64);
-                        if host.interrupted.load(std::sync::atomic::Ordering::Relaxed) {
-                            return Err(Error::new(
-                                "Interrupted",
-                                format!("interrupted after deleting {deleted} object versions"),
-                            )
-                            .bucket(bucket)
-                            .into());
-                        }
-                    }
-                    // Always restart from the top: what was deleted is gone from the listing.
-                    let page = host.backend.list_object_versions(bucket, None, None)?;
-                    if page.items.is_empty() {
-                        break;
-                    }
-                    let ids: Vec<ObjectId> = page
-                        .items
-                        .iter()
-                        .map(|v| ObjectId {
-                            key: v.key.clone(),
-                            version_id: Some(v.version_id.clone().unwrap_or_else(|| "null".into())),
-                        })
-                        .collect();
-                    for version in &page.items {
-                        if let Some(class) = version.storage_class {
-                            let age_days =
-                                (now - version.last_modified).as_seconds_f64() / 86_400.0;
-                            charge +=
-                                crate::pricing::early_deletion_usd(class, version.size, age_days);
-                        }
-                    }
-                    full_page = ids.len() >= 1_000;
-                    let results = host.backend.delete_objects(bucket, &ids)?;
-                    let before = failures.len();
-                    for (id, result) in ids.iter().zip(results) {
-                        match result {
-                            Ok(_) => deleted += 1,
-                            Err(e) => {
-                                failures.insert(id.key.clone(), e.to_string());
-                            }
-                        }
-                    }
-                    if failures.len() > before {
-                        let (key, why) = failures
-                            .iter()
-                            .next()
-                            .map(|(k, v)| (k.clone(), v.clone()))
-                            .unwrap_or_default();
+        support::call(&ctx, |host| {
+            crate::api::confirm_destructive(
+                host,
+                &format!("Delete every object version in the bucket {bucket}"),
+            )?;
+            let now = host.backend.now()?;
+            let mut deleted = 0i64;
+            let mut charge = 0.0f64;
+            let mut failures: BTreeMap<String, String> = BTreeMap::new();
+            let mut counter = crate::progress::Counter::new(
+                host.quiet,
+                format!("object versions deleted from s3://{bucket}"),
+            );
+            // Whether the last page was full: more follow, so the work is long enough to show,
+            // and to stop with Ctrl-C between pages.
+            let mut full_page = false;
+            loop {
+                if full_page {
+                    counter.set(deleted as u64);
+                    if host.interrupted.load(std::sync::atomic::Ordering::Relaxed) {
                         return Err(Error::new(
-                        "DeleteFailed",
-                        format!("s3::empty_bucket: {} objects could not be deleted; first: {key}: {why}", failures.len()),
-                    )
-                    .bucket(bucket)
-                    .key(key)
-                    .into());
+                            "Interrupted",
+                            format!("interrupted after deleting {deleted} object versions"),
+                        )
+                        .bucket(bucket)
+                        .into());
                     }
                 }
-                let mut map = Map::new();
-                map.insert("deleted".into(), deleted.into());
-                map.insert(
-                    "early_deletion_usd".into(),
-                    crate::pricing::round_usd(charge).into(),
-                );
-                Ok(map)
-            })(),
-        )
+                // Always restart from the top: what was deleted is gone from the listing.
+                let page = host.backend.list_object_versions(bucket, None, None)?;
+                if page.items.is_empty() {
+                    break;
+                }
+                let ids: Vec<ObjectId> = page
+                    .items
+                    .iter()
+                    .map(|v| ObjectId {
+                        key: v.key.clone(),
+                        version_id: Some(v.version_id.clone().unwrap_or_else(|| "null".into())),
+                    })
+                    .collect();
+                for version in &page.items {
+                    if let Some(class) = version.storage_class {
+                        let age_days = (now - version.last_modified).as_seconds_f64() / 86_400.0;
+                        charge += crate::pricing::early_deletion_usd(class, version.size, age_days);
+                    }
+                }
+                full_page = ids.len() >= 1_000;
+                let results = host.backend.delete_objects(bucket, &ids)?;
+                let before = failures.len();
+                for (id, result) in ids.iter().zip(results) {
+                    match result {
+                        Ok(_) => deleted += 1,
+                        Err(e) => {
+                            failures.insert(id.key.clone(), e.to_string());
+                        }
+                    }
+                }
+                if failures.len() > before {
+                    let (key, why) = failures
+                        .iter()
+                        .next()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .unwrap_or_default();
+                    return Err(Error::new(
+                    "DeleteFailed",
+                    format!("s3::empty_bucket: {} objects could not be deleted; first: {key}: {why}", failures.len()),
+                )
+                .bucket(bucket)
+                .key(key)
+                .into());
+                }
+            }
+            let mut map = Map::new();
+            map.insert("deleted".into(), deleted.into());
+            map.insert(
+                "early_deletion_usd".into(),
+                crate::pricing::round_usd(charge).into(),
+            );
+            Ok(map)
+        })
     }
 }

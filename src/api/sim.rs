@@ -17,11 +17,10 @@ fn simulator(host: &Host) -> Result<&Simulator> {
 /// objects for rehearsals at scale.
 #[export_module]
 pub mod sim_api {
-    use crate::api::located;
     use rhai::{Dynamic, Map, NativeCallContext};
 
     use super::simulator;
-    use crate::api::{Opts, RhaiResult, duration_of, host, time_of};
+    use crate::api::{Opts, RhaiResult, duration_of, support, time_of};
     use crate::backend::sim::Faults;
     use crate::backend::{ArchiveAccessTier, StorageClass};
     use crate::errors::Error;
@@ -34,15 +33,10 @@ pub mod sim_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn advance(ctx: NativeCallContext, duration: Dynamic) -> RhaiResult<String> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<String> {
-                let host = host(&ctx)?;
-                let duration = duration_of(&duration)?;
-                Ok(time_of(simulator(&host)?.advance(duration)?).to_string())
-            })(),
-        )
+        support::call(&ctx, |host| {
+            let duration = duration_of(&duration)?;
+            Ok(time_of(simulator(host)?.advance(duration)?).to_string())
+        })
     }
 
     /// Sets the virtual clock. Options: `time` (an RFC 3339 timestamp to jump to; never
@@ -54,21 +48,16 @@ pub mod sim_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn set_clock(ctx: NativeCallContext, options: Map) -> RhaiResult<String> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<String> {
-                let mut o = Opts::new("sim::set_clock", options);
-                let at = o
-                    .string("time")?
-                    .map(|t| crate::timefmt::parse_rfc3339(&t))
-                    .transpose()?;
-                let frozen = o.bool("frozen")?.unwrap_or(false);
-                o.finish()?;
-                let host = host(&ctx)?;
-                Ok(time_of(simulator(&host)?.set_clock(at, frozen)?).to_string())
-            })(),
-        )
+        support::call(&ctx, |host| {
+            let mut o = Opts::new("sim::set_clock", options);
+            let at = o
+                .string("time")?
+                .map(|t| crate::timefmt::parse_rfc3339(&t))
+                .transpose()?;
+            let frozen = o.bool("frozen")?.unwrap_or(false);
+            o.finish()?;
+            Ok(time_of(simulator(host)?.set_clock(at, frozen)?).to_string())
+        })
     }
 
     /// Empties the simulated world: buckets, objects, jobs, roles and policies.
@@ -78,14 +67,7 @@ pub mod sim_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn reset(ctx: NativeCallContext) -> RhaiResult<()> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<()> {
-                let host = host(&ctx)?;
-                Ok(simulator(&host)?.reset()?)
-            })(),
-        )
+        support::call(&ctx, |host| Ok(simulator(host)?.reset()?))
     }
 
     /// Sets the seed restore durations are drawn with (the same seed, the same durations).
@@ -95,14 +77,7 @@ pub mod sim_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn set_seed(ctx: NativeCallContext, seed: i64) -> RhaiResult<()> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<()> {
-                let host = host(&ctx)?;
-                Ok(simulator(&host)?.set_seed(seed as u64)?)
-            })(),
-        )
+        support::call(&ctx, |host| Ok(simulator(host)?.set_seed(seed as u64)?))
     }
 
     /// Creates `count` synthetic objects named `prefix` + zero-padded index, for rehearsals at
@@ -119,27 +94,22 @@ pub mod sim_api {
         count: i64,
         options: Map,
     ) -> RhaiResult<i64> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<i64> {
-                let mut o = Opts::new("sim::seed_objects", options);
-                let prefix = o.string("prefix")?.unwrap_or_else(|| "obj-".into());
-                let class = o
-                    .parse::<StorageClass>("storage_class")?
-                    .unwrap_or(StorageClass::Glacier);
-                let size = o.int("size")?.unwrap_or(1024);
-                o.finish()?;
-                let count = u64::try_from(count).map_err(|_| {
-                    Error::invalid_argument("sim::seed_objects: `count` cannot be negative")
-                })?;
-                let size = u64::try_from(size).map_err(|_| {
-                    Error::invalid_argument("sim::seed_objects: `size` cannot be negative")
-                })?;
-                let host = host(&ctx)?;
-                Ok(simulator(&host)?.seed_objects(bucket, count, &prefix, class, size)? as i64)
-            })(),
-        )
+        support::call(&ctx, |host| {
+            let mut o = Opts::new("sim::seed_objects", options);
+            let prefix = o.string("prefix")?.unwrap_or_else(|| "obj-".into());
+            let class = o
+                .parse::<StorageClass>("storage_class")?
+                .unwrap_or(StorageClass::Glacier);
+            let size = o.int("size")?.unwrap_or(1024);
+            o.finish()?;
+            let count = u64::try_from(count).map_err(|_| {
+                Error::invalid_argument("sim::seed_objects: `count` cannot be negative")
+            })?;
+            let size = u64::try_from(size).map_err(|_| {
+                Error::invalid_argument("sim::seed_objects: `size` cannot be negative")
+            })?;
+            Ok(simulator(host)?.seed_objects(bucket, count, &prefix, class, size)? as i64)
+        })
     }
 
     /// Makes the simulated S3 refuse some requests, to test retries and rate adaptation:
@@ -152,36 +122,31 @@ pub mod sim_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn set_faults(ctx: NativeCallContext, options: Map) -> RhaiResult<()> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<()> {
-                let mut o = Opts::new("sim::set_faults", options);
-                let rate = |o: &mut Opts, key: &'static str| -> Result<f64, Error> {
-                    match o.take(key) {
-                        None => Ok(0.0),
-                        Some(v) => v
-                            .as_float()
-                            .or_else(|_| v.as_int().map(|i| i as f64))
-                            .map_err(|_| {
-                                Error::invalid_argument(format!(
-                                    "sim::set_faults: `{key}` must be a number from 0 to 1"
-                                ))
-                            }),
-                    }
-                };
-                let throttle_rate = rate(&mut o, "throttle_rate")?;
-                let error_rate = rate(&mut o, "error_rate")?;
-                let seed = o.int("seed")?.unwrap_or(0) as u64;
-                o.finish()?;
-                let host = host(&ctx)?;
-                Ok(simulator(&host)?.set_faults(Faults {
-                    throttle_rate,
-                    error_rate,
-                    seed,
-                })?)
-            })(),
-        )
+        support::call(&ctx, |host| {
+            let mut o = Opts::new("sim::set_faults", options);
+            let rate = |o: &mut Opts, key: &'static str| -> Result<f64, Error> {
+                match o.take(key) {
+                    None => Ok(0.0),
+                    Some(v) => v
+                        .as_float()
+                        .or_else(|_| v.as_int().map(|i| i as f64))
+                        .map_err(|_| {
+                            Error::invalid_argument(format!(
+                                "sim::set_faults: `{key}` must be a number from 0 to 1"
+                            ))
+                        }),
+                }
+            };
+            let throttle_rate = rate(&mut o, "throttle_rate")?;
+            let error_rate = rate(&mut o, "error_rate")?;
+            let seed = o.int("seed")?.unwrap_or(0) as u64;
+            o.finish()?;
+            Ok(simulator(host)?.set_faults(Faults {
+                throttle_rate,
+                error_rate,
+                seed,
+            })?)
+        })
     }
 
     /// Limits how many jobs run at once (0: no limit, the default), so priorities can be
@@ -193,17 +158,12 @@ pub mod sim_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn set_capacity(ctx: NativeCallContext, jobs: i64) -> RhaiResult<()> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<()> {
-                let jobs = u32::try_from(jobs).map_err(|_| {
-                    Error::invalid_argument("sim::set_capacity: the job count cannot be negative")
-                })?;
-                let host = host(&ctx)?;
-                Ok(simulator(&host)?.set_capacity(jobs)?)
-            })(),
-        )
+        support::call(&ctx, |host| {
+            let jobs = u32::try_from(jobs).map_err(|_| {
+                Error::invalid_argument("sim::set_capacity: the job count cannot be negative")
+            })?;
+            Ok(simulator(host)?.set_capacity(jobs)?)
+        })
     }
 
     /// Moves an INTELLIGENT_TIERING object into an archive access tier (`"ARCHIVE_ACCESS"`,
@@ -220,19 +180,14 @@ pub mod sim_api {
         key: &str,
         tier: Dynamic,
     ) -> RhaiResult<()> {
-        let pos = ctx.call_position();
-        located(
-            pos,
-            (move || -> RhaiResult<()> {
-                let tier = if tier.is_unit() {
-                    None
-                } else {
-                    Some(tier.to_string().parse::<ArchiveAccessTier>()?)
-                };
-                let host = host(&ctx)?;
-                Ok(simulator(&host)?.set_access_tier(bucket, key, tier)?)
-            })(),
-        )
+        support::call(&ctx, |host| {
+            let tier = if tier.is_unit() {
+                None
+            } else {
+                Some(tier.to_string().parse::<ArchiveAccessTier>()?)
+            };
+            Ok(simulator(host)?.set_access_tier(bucket, key, tier)?)
+        })
     }
 
     /// Creates `count` synthetic GLACIER objects of 1 KiB named `obj-` + index.

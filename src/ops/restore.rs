@@ -18,12 +18,13 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::api::manifest::Manifest;
 use crate::backend::{
     Backend, ListObjects, ObjectHead, ObjectRef, ObjectSummary, RestoreOutcome, RestoreRequest,
     StorageClass, Tier,
 };
 use crate::errors::{Error, Result};
+use crate::ops::Progress;
+use crate::ops::manifest::Manifest;
 
 /// Objects asked about per round trip of the backend (HEADs in flight, listing page size).
 const CHUNK: usize = 1_000;
@@ -284,27 +285,28 @@ impl Status {
     }
 }
 
-/// What long operations tell whoever watches: objects read so far, and the state while waiting.
-/// `interrupted` is polled between steps (Ctrl-C).
-pub trait Observer {
-    fn read_progress(&mut self, _done: u64, _total: u64) {}
+/// What a wait tells whoever watches, beyond the progress of each read (objects read so far,
+/// through [`Progress`]).
+pub trait Observer: Progress {
     fn waiting(&mut self, _status: &Status, _next_read: OffsetDateTime) {}
-    fn interrupted(&self) -> bool {
-        false
-    }
 }
 
 /// An observer that says nothing.
 pub struct Silent;
+impl Progress for Silent {
+    fn set(&mut self, _done: u64) {}
+}
 impl Observer for Silent {}
 
 /// An observer that only carries the Ctrl-C flag.
 pub struct Interruptible<'a>(pub &'a AtomicBool);
-impl Observer for Interruptible<'_> {
+impl Progress for Interruptible<'_> {
+    fn set(&mut self, _done: u64) {}
     fn interrupted(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
 }
+impl Observer for Interruptible<'_> {}
 
 fn object_ref(m: &Manifest, i: usize) -> ObjectRef {
     let row = m.row(i);
@@ -337,7 +339,7 @@ pub fn status(
     backend: &dyn Backend,
     m: &Manifest,
     options: ReadOptions,
-    observer: &mut dyn Observer,
+    observer: &mut dyn Progress,
 ) -> Result<Status> {
     let mut status = Status::new(m.len(), backend.now()?);
     let all: Vec<usize> = (0..m.len()).collect();
@@ -354,7 +356,7 @@ fn read_states(
     indices: &[usize],
     options: ReadOptions,
     status: &mut Status,
-    observer: &mut dyn Observer,
+    observer: &mut dyn Progress,
 ) -> Result<()> {
     let mut reader = Reader {
         backend,
@@ -383,7 +385,7 @@ fn read_states(
     Ok(())
 }
 
-fn check_interrupt(observer: &dyn Observer) -> Result<()> {
+fn check_interrupt(observer: &dyn Progress) -> Result<()> {
     if observer.interrupted() {
         return Err(Error::new(
             "Interrupted",
@@ -421,12 +423,12 @@ impl Reader<'_> {
         }
     }
 
-    fn progress(&mut self, n: usize, observer: &mut dyn Observer) {
+    fn progress(&mut self, n: usize, observer: &mut dyn Progress) {
         self.done = (self.done + n as u64).min(self.total);
-        observer.read_progress(self.done, self.total);
+        observer.set(self.done);
     }
 
-    fn read(&mut self, indices: &[usize], observer: &mut dyn Observer) -> Result<()> {
+    fn read(&mut self, indices: &[usize], observer: &mut dyn Progress) -> Result<()> {
         if self.options.via == Via::Head {
             return self.head(indices, observer);
         }
@@ -451,7 +453,7 @@ impl Reader<'_> {
     }
 
     /// HEADs the rows `indices`, in chunks.
-    fn head(&mut self, indices: &[usize], observer: &mut dyn Observer) -> Result<()> {
+    fn head(&mut self, indices: &[usize], observer: &mut dyn Progress) -> Result<()> {
         for chunk in indices.chunks(CHUNK) {
             check_interrupt(observer)?;
             let refs: Vec<ObjectRef> = chunk.iter().map(|&i| object_ref(self.m, i)).collect();
@@ -479,7 +481,7 @@ impl Reader<'_> {
         &mut self,
         bucket: &str,
         rows: &[usize],
-        observer: &mut dyn Observer,
+        observer: &mut dyn Progress,
     ) -> Result<()> {
         let key = |i: usize| self.m.row(rows[i]).key;
         let n = rows.len();
@@ -808,7 +810,7 @@ pub fn direct(
     m: &Manifest,
     indices: Option<&[usize]>,
     options: DirectOptions,
-    observer: &mut dyn Observer,
+    observer: &mut dyn Progress,
 ) -> Result<DirectOutcome> {
     let all: Vec<usize> = match indices {
         Some(i) => i.to_vec(),
@@ -850,7 +852,6 @@ pub fn direct(
     let mut out = DirectOutcome::default();
     let mut rate = START_RATE;
     let started = backend.now()?;
-    let total = queue.len() as u64;
     while !queue.is_empty() {
         check_interrupt(observer)?;
         // Pacing runs on the backend's clock: real time on AWS, virtual time on the simulator.
@@ -897,7 +898,7 @@ pub fn direct(
         rate = (rate * (1.0 - share.min(1.0) / 2.0) + 50.0).clamp(MIN_RATE, MAX_RATE);
         let settled =
             out.requested + out.already_restored + out.in_progress + out.failed.len() as u64;
-        observer.read_progress(settled, total);
+        observer.set(settled);
         if !queue.is_empty() {
             // Pace to the rate: wait out the rest of the tick (virtual time on the simulator).
             let spent = (backend.now()? - tick_started).unsigned_abs();
@@ -915,7 +916,7 @@ fn request_restores(
     indices: &[usize],
     request: RestoreRequest,
     concurrency: usize,
-    observer: &mut dyn Observer,
+    observer: &mut dyn Progress,
 ) -> Result<DirectOutcome> {
     direct(
         backend,
@@ -953,7 +954,7 @@ pub fn extend(
     m: &Manifest,
     days: u32,
     read: ReadOptions,
-    observer: &mut dyn Observer,
+    observer: &mut dyn Progress,
 ) -> Result<ExtendOutcome> {
     let before = status(backend, m, read, observer)?;
     let restored: Vec<usize> = (0..m.len())

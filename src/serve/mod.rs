@@ -500,7 +500,7 @@ pub fn main(args: &ServeArgs) -> u8 {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("error: {e}");
-            crate::cli::EXIT_USAGE
+            crate::app::EXIT_USAGE
         }
     }
 }
@@ -515,7 +515,7 @@ fn run(args: &ServeArgs) -> Result<(), String> {
     let dir = args
         .state
         .clone()
-        .unwrap_or_else(crate::cli::default_state_dir);
+        .unwrap_or_else(crate::app::default_state_dir);
     let sim = Simulator::open(&dir)
         .map_err(|e| e.message)?
         .without_client_retries();

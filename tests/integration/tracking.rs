@@ -388,3 +388,101 @@ fn restore_prefix_survives_kill_9_and_rerun() {
     assert_eq!(i(&r, "tasks"), 4000, "each object requested once");
     assert_eq!(truth(&world, "crash", "p/"), (4000, 0));
 }
+
+/// `s3thaw status`: a prefix, a job and a local manifest at a glance; exit 3 until every
+/// archived object is readable, 0 then; `--csv` and `--json` give one row per object.
+#[test]
+fn status_command_shows_readiness_of_a_prefix_a_job_and_a_file() {
+    let world = World::new();
+    let job = world.map(
+        r#"sim::set_clock(#{ time: "2027-01-04T10:00:00Z", frozen: true });
+        s3::create_bucket("arch");
+        sim::seed_objects("arch", 300, #{ prefix: "2019/g/", storage_class: "GLACIER" });
+        sim::seed_objects("arch", 100, #{ prefix: "2019/d/", storage_class: "DEEP_ARCHIVE" });
+        sim::seed_objects("arch", 50, #{ prefix: "2019/s/", storage_class: "STANDARD" });
+        let m = manifest::from_listing("arch", #{ prefix: "2019/g/" });
+        m.write(`${arg("dir", "")}/g.csv`);
+        let role = iam::create_role("r", iam::batch_trust_policy());
+        iam::put_role_policy("r", "p", iam::restore_policy(#{ targets: ["arch"], manifest_bucket: "arch", report_bucket: "arch" }));
+        let job = batch::create_job(#{ manifest: manifest::upload(m, "arch", "m.csv"),
+            operation: batch::restore_operation(#{ days: 3, tier: "BULK" }), role_arn: role.arn,
+            priority: 1, confirmation_required: false, report: false });
+        batch::wait(job.id);
+        restore::direct(manifest::from_listing("arch", #{ prefix: "2019/d/" }), #{ days: 3, tier: "BULK" });
+        sleep("6h");
+        #{ id: job.id }"#
+            .replace(r#"arg("dir", "")"#, &format!("{:?}", world.state().display().to_string()))
+            .as_str(),
+    );
+    let state = world.state().display().to_string();
+    let status = |args: &[&str]| {
+        let mut all = vec!["status"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--state", &state]);
+        world.cli(&all)
+    };
+    let out = status(&["s3://arch/2019/"]);
+    let text_out = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{text_out}{}",
+        text(&out.stderr)
+    );
+    assert!(
+        text_out.starts_with("s3://arch/2019/: 400 objects at 2027-01-04T"),
+        "{text_out}"
+    );
+    assert!(text_out.contains("DEEP_ARCHIVE"), "{text_out}");
+    assert!(text_out.contains("100 in progress"), "{text_out}");
+    assert!(text_out.contains("Not ready:"), "{text_out}");
+    assert!(text_out.contains("next change"), "{text_out}");
+
+    // The job's own manifest: only its 300 GLACIER objects.
+    let id = s(&job, "id");
+    let out = status(&[&id[..8], "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["total"], 300);
+    assert_eq!(json["objects"].as_array().unwrap().len(), 300);
+    assert_eq!(json["by_class"]["GLACIER"]["total"], 300);
+
+    // A local manifest, as CSV rows.
+    let file = world.state().join("g.csv").display().to_string();
+    let out = status(&[&file, "--csv"]);
+    let rows = text(&out.stdout);
+    assert_eq!(rows.lines().count(), 301, "{rows}");
+    assert!(rows.starts_with("bucket,key,version_id,state,storage_class,expiry\n"));
+
+    // Later, every archived object is readable: exit 0.
+    world.run(r#"sleep("3d");"#);
+    let out = status(&[
+        "s3://arch/2019/",
+        "--class",
+        "GLACIER",
+        "--class",
+        "DEEP_ARCHIVE",
+    ]);
+    let text_out = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text_out}");
+    assert!(
+        text_out.contains("Ready: every archived object is readable (400 restored)"),
+        "{text_out}"
+    );
+    assert!(
+        text_out.contains("earliest expiry 2027-01-08T00:00:00Z"),
+        "{text_out}"
+    );
+    // A day later the first copies have expired: not ready again, and said so.
+    world.run(r#"sleep("1d");"#);
+    let out = status(&["s3://arch/2019/", "--class", "GLACIER"]);
+    let text_out = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{text_out}");
+    assert!(text_out.contains("300 not requested"), "{text_out}");
+
+    // Bad input: a clear error, exit 2 for usage.
+    let out = status(&["s3://arch/", "--via", "telepathy"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = status(&["no-such-thing"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("s3thaw jobs"));
+}

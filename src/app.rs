@@ -1,0 +1,209 @@
+//! What every subcommand shares: the backend and script arguments, the one opener of the
+//! simulator's state directory, the run settings they give, the exit codes, and the `run` and
+//! `check` commands. `cli` parses and dispatches here; `repl`, `inspect`, `docs` and `serve` use
+//! this module, never `cli`.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+
+use crate::backend::Backend;
+use crate::backend::aws::{AwsBackend, AwsOptions};
+use crate::backend::sim::Simulator;
+use crate::engine::{RunSettings, ScriptFailure, Session, compile_all_errors, render};
+use crate::errors::Error;
+
+/// Exit codes: 0 success, 1 a runtime error in the script, 2 usage or compile errors.
+pub const EXIT_RUNTIME: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+/// `s3thaw status`: read fine, but not every archived object is readable yet.
+pub const EXIT_NOT_READY: u8 = 3;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendKind {
+    /// The embedded offline simulator (default).
+    Sim,
+    /// Real AWS through the AWS SDK.
+    Aws,
+}
+
+/// Where the script runs.
+#[derive(Args, Debug, Clone)]
+pub struct BackendArgs {
+    /// Which backend to run against.
+    #[arg(long, value_enum, default_value = "sim", env = "S3THAW_BACKEND")]
+    pub backend: BackendKind,
+    /// The simulator's state directory [default: $XDG_STATE_HOME/s3thaw/sim or ~/.local/state/s3thaw/sim].
+    #[arg(long, env = "S3THAW_STATE")]
+    pub state: Option<PathBuf>,
+    /// Seed for the simulator's restore durations (kept in its state).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// AWS region (aws backend).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// AWS profile (aws backend).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Endpoint URL for every AWS service (aws backend).
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// AWS account id (aws backend; default: from STS).
+    #[arg(long)]
+    pub account_id: Option<String>,
+}
+
+/// How the script runs.
+#[derive(Args, Debug, Clone)]
+pub struct ScriptArgs {
+    /// A value for `arg("NAME", default)` in the script; repeatable.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// Answer yes to every confirm() question.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// No progress output.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not NAME=VALUE"))?;
+    let valid = !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit());
+    if !valid {
+        return Err(format!("`{name}` is not a valid variable name"));
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
+/// The default simulator state directory.
+pub fn default_state_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(|| PathBuf::from(".s3thaw-state"));
+    base.join("s3thaw").join("sim")
+}
+
+/// Opens the simulator in `state` (default: [`default_state_dir`]), seeding it when `seed` is
+/// given: the one opener of a state directory. (`serve::run` still opens its own from
+/// [`default_state_dir`] until its split lands; it should call this.)
+pub fn open_simulator(state: Option<&Path>, seed: Option<u64>) -> Result<Simulator, Error> {
+    let dir = state.map_or_else(default_state_dir, Path::to_path_buf);
+    let sim = Simulator::open(&dir)?;
+    if let Some(seed) = seed {
+        sim.set_seed(seed)?;
+    }
+    Ok(sim)
+}
+
+/// Opens the backend the flags name.
+pub fn open_backend(args: &BackendArgs) -> Result<Box<dyn Backend>, Error> {
+    match args.backend {
+        BackendKind::Sim => Ok(Box::new(open_simulator(args.state.as_deref(), args.seed)?)),
+        BackendKind::Aws => Ok(Box::new(AwsBackend::new(AwsOptions {
+            region: args.region.clone(),
+            profile: args.profile.clone(),
+            endpoint_url: args.endpoint_url.clone(),
+            account_id: args.account_id.clone(),
+        })?)),
+    }
+}
+
+/// The run settings the flags give.
+pub fn settings(run: &ScriptArgs) -> RunSettings {
+    RunSettings {
+        vars: run.vars.iter().cloned().collect::<BTreeMap<_, _>>(),
+        yes: run.yes,
+        quiet: run.quiet || !std::io::stderr().is_terminal(),
+    }
+}
+
+fn usage_error(message: String) -> u8 {
+    eprintln!("error: {message}");
+    EXIT_USAGE
+}
+
+/// Runs one script file; with `json`, prints its final value as JSON. Returns the exit code.
+pub fn run(script: &Path, backend: &BackendArgs, run: &ScriptArgs, json: bool) -> u8 {
+    let text = match std::fs::read_to_string(script) {
+        Ok(text) => text,
+        Err(e) => return usage_error(format!("cannot read {}: {e}", script.display())),
+    };
+    let backend = match open_backend(backend) {
+        Ok(b) => b,
+        Err(e) => return usage_error(e.message),
+    };
+    let name = script.display().to_string();
+    let mut session = Session::new(backend, settings(run), script.parent());
+    let flag = session.interrupt_flag();
+    // The first Ctrl-C stops the script at its next step; the simulator's state stays whole
+    // because every change is one transaction.
+    let _ = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed));
+    let mut ast = match compile_all_errors(&session.engine, &text) {
+        Ok(ast) => ast,
+        Err(errors) => {
+            eprint!("{}", render(&ScriptFailure::Compile(errors), &name, &text));
+            return EXIT_USAGE;
+        }
+    };
+    ast.set_source(name.as_str());
+    tracing::info!(script = %name, backend = session.host.backend.kind(), "running");
+    let started = std::time::Instant::now();
+    let result = session
+        .engine
+        .eval_ast_with_scope::<rhai::Dynamic>(&mut session.scope, &ast);
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        ok = result.is_ok(),
+        "finished"
+    );
+    for var in session.unused_vars() {
+        eprintln!(
+            "warning: --var {var} was given but the script never asked for it with arg(\"{var}\", ..)"
+        );
+    }
+    match result {
+        Ok(value) => {
+            if json {
+                let json = crate::output::to_json(&value);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json).unwrap_or_else(|_| json.to_string())
+                );
+            }
+            0
+        }
+        Err(e) => {
+            eprint!("{}", render(&ScriptFailure::Runtime(e), &name, &text));
+            EXIT_RUNTIME
+        }
+    }
+}
+
+/// Compiles scripts and reports every syntax error; returns the exit code.
+pub fn check(scripts: &[PathBuf]) -> u8 {
+    let engine = crate::engine::new_engine();
+    let mut code = 0;
+    for script in scripts {
+        let name = script.display().to_string();
+        match std::fs::read_to_string(script) {
+            Err(e) => code = usage_error(format!("cannot read {name}: {e}")),
+            Ok(text) => match compile_all_errors(&engine, &text) {
+                Ok(_) => println!("{name}: ok"),
+                Err(errors) => {
+                    eprint!("{}", render(&ScriptFailure::Compile(errors), &name, &text));
+                    code = EXIT_USAGE;
+                }
+            },
+        }
+    }
+    code
+}
