@@ -185,6 +185,8 @@ fn operation(req: &Request, bucket: bool, key: bool) -> &'static str {
         ("HEAD", true, false) => "HeadBucket",
         ("GET", true, false) if q("versioning") => "GetBucketVersioning",
         ("GET", true, false) if q("acl") => "GetBucketAcl",
+        ("GET", true, false) if q("policy") => "GetBucketPolicy",
+        ("GET", true, false) if q("cors") => "GetBucketCors",
         ("GET", true, true) if q("acl") => "GetObjectAcl",
         ("PUT", true, true) if q("acl") => "PutObjectAcl",
         ("GET", true, false) if q("location") => "GetBucketLocation",
@@ -241,6 +243,25 @@ fn bucket_op(server: &Server, req: &Request, bucket: &str) -> Answer {
         "PUT" if req.has_query("acl") => {
             server.sim.put_bucket_acl(bucket, requested_acl(req)?)?;
             Ok(Response::new(200).op("S3.PutBucketAcl"))
+        }
+        // Buckets have no policy and no CORS configuration: S3's answers for such a bucket
+        // (clients such as s3cmd ask).
+        "GET" if req.has_query("policy") => {
+            sim.get_bucket_versioning(bucket)?;
+            Err(
+                Error::new("NoSuchBucketPolicy", "The bucket policy does not exist")
+                    .status(404)
+                    .bucket(bucket),
+            )
+        }
+        "GET" if req.has_query("cors") => {
+            sim.get_bucket_versioning(bucket)?;
+            Err(Error::new(
+                "NoSuchCORSConfiguration",
+                "The CORS configuration does not exist",
+            )
+            .status(404)
+            .bucket(bucket))
         }
         "GET" if req.has_query("acl") => {
             let acl = server.sim.get_bucket_acl(bucket)?;
