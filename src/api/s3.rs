@@ -120,6 +120,7 @@ fn put(
         storage_class,
         content_type,
         metadata,
+        headers: Default::default(),
         conditions,
     })?;
     Ok(maps::written(&written))

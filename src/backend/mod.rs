@@ -272,9 +272,21 @@ pub struct PutObject {
     pub storage_class: Option<StorageClass>,
     pub content_type: Option<String>,
     pub metadata: BTreeMap<String, String>,
+    /// Stored headers returned by GET and HEAD, lower-case names: `cache-control`,
+    /// `content-disposition`, `content-encoding`, `content-language`, `expires`.
+    pub headers: BTreeMap<String, String>,
     /// Conditional write: `if_match` / `if_none_match` against the current object.
     pub conditions: Conditions,
 }
+
+/// The headers an object keeps from its PutObject (besides `Content-Type`) and returns on GET.
+pub const STORED_HEADERS: [&str; 5] = [
+    "cache-control",
+    "content-disposition",
+    "content-encoding",
+    "content-language",
+    "expires",
+];
 
 /// HTTP preconditions on an object (`If-Match`, `If-None-Match`, `If-Modified-Since`,
 /// `If-Unmodified-Since`; on CopyObject the `x-amz-copy-source-if-*` ones, about the source).
@@ -302,15 +314,23 @@ pub struct GetObject {
     pub conditions: Conditions,
 }
 
-/// CopyObject's input. `replace` is `MetadataDirective: REPLACE` with the new content type and
-/// metadata (`None` copies the source's).
+/// What `MetadataDirective: REPLACE` gives a copy instead of the source's.
+#[derive(Debug, Clone, Default)]
+pub struct Replaced {
+    pub content_type: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    pub headers: BTreeMap<String, String>,
+}
+
+/// CopyObject's input. `replace` is `MetadataDirective: REPLACE` with the new content type,
+/// metadata and stored headers (`None` copies the source's).
 #[derive(Debug, Clone, Default)]
 pub struct CopyObject {
     pub source: ObjectRef,
     pub bucket: String,
     pub key: String,
     pub storage_class: Option<StorageClass>,
-    pub replace: Option<(Option<String>, BTreeMap<String, String>)>,
+    pub replace: Option<Replaced>,
     /// Preconditions on the source.
     pub conditions: Conditions,
 }
@@ -344,6 +364,8 @@ pub struct ObjectHead {
     pub last_modified: OffsetDateTime,
     pub content_type: Option<String>,
     pub metadata: BTreeMap<String, String>,
+    /// See [`PutObject::headers`].
+    pub headers: BTreeMap<String, String>,
     pub archive_status: Option<ArchiveAccessTier>,
     pub restore: Option<RestoreState>,
 }

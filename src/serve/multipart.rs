@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use md5::{Digest, Md5};
 use time::OffsetDateTime;
 
-use super::s3::{S3_NS, metadata_headers, payload, storage_class_header};
+use super::s3::{S3_NS, metadata_headers, payload, storage_class_header, stored_headers};
 use super::xml::{self, XmlWriter};
 use super::{Request, Response};
 use crate::backend::{Backend, PutObject, StorageClass};
@@ -54,6 +54,7 @@ struct Upload {
     storage_class: Option<StorageClass>,
     content_type: Option<String>,
     metadata: BTreeMap<String, String>,
+    headers: BTreeMap<String, String>,
     parts: BTreeMap<u32, Part>,
     initiated: OffsetDateTime,
 }
@@ -100,6 +101,7 @@ impl Uploads {
                 storage_class: storage_class_header(req)?,
                 content_type: req.header("content-type").map(str::to_string),
                 metadata: metadata_headers(req),
+                headers: stored_headers(req),
                 parts: BTreeMap::new(),
                 initiated: OffsetDateTime::now_utc(),
             },
@@ -353,6 +355,7 @@ impl Uploads {
             storage_class: upload.storage_class,
             content_type: upload.content_type,
             metadata: upload.metadata,
+            headers: upload.headers,
             conditions: Default::default(),
         })?;
         let done = Completed {

@@ -1072,6 +1072,9 @@ fn head_headers(mut resp: Response, h: &ObjectHead) -> Response {
     for (name, value) in &h.metadata {
         resp = resp.header(&format!("x-amz-meta-{name}"), value.clone());
     }
+    for (name, value) in &h.headers {
+        resp = resp.header(name, value.clone());
+    }
     resp
 }
 
@@ -1087,6 +1090,28 @@ pub(super) fn storage_class_header(req: &Request) -> Result<Option<StorageClass>
             })
         })
         .transpose()
+}
+
+/// The headers an object keeps (`Cache-Control`, `Expires`...), as sent. `aws-chunked` is
+/// framing, not the object's encoding.
+pub(super) fn stored_headers(req: &Request) -> BTreeMap<String, String> {
+    STORED_HEADERS
+        .iter()
+        .filter_map(|name| {
+            let value = req.header(name)?;
+            let value = if *name == "content-encoding" {
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|e| *e != "aws-chunked")
+                    .collect::<Vec<_>>()
+                    .join(",")
+            } else {
+                value.to_string()
+            };
+            (!value.is_empty()).then(|| (name.to_string(), value))
+        })
+        .collect()
 }
 
 pub(super) fn metadata_headers(req: &Request) -> BTreeMap<String, String> {
@@ -1107,6 +1132,7 @@ fn put_object(sim: &dyn Backend, req: &Request, bucket: &str, key: &str) -> Answ
         storage_class: storage_class_header(req)?,
         content_type: req.header("content-type").map(str::to_string),
         metadata: metadata_headers(req),
+        headers: stored_headers(req),
         conditions: Conditions {
             if_match: req.header("if-match").map(str::to_string),
             if_none_match: req.header("if-none-match").map(str::to_string),
@@ -1183,10 +1209,11 @@ fn copy_object(sim: &dyn Backend, req: &Request, bucket: &str, key: &str) -> Ans
         copy_source(req.header("x-amz-copy-source").unwrap_or(""))?;
     let replace = match req.header("x-amz-metadata-directive") {
         None | Some("COPY") => None,
-        Some("REPLACE") => Some((
-            req.header("content-type").map(str::to_string),
-            metadata_headers(req),
-        )),
+        Some("REPLACE") => Some(Replaced {
+            content_type: req.header("content-type").map(str::to_string),
+            metadata: metadata_headers(req),
+            headers: stored_headers(req),
+        }),
         Some(other) => {
             return Err(invalid_argument(format!(
                 "Unknown metadata directive `{other}`"
@@ -1354,6 +1381,32 @@ mod tests {
         assert_eq!((old.status, old.body.len()), (412, 0));
         let put_again = call(&server, "PUT", "/cond/k", &[("if-none-match", "*")], b"x");
         assert_eq!(put_again.status, 412);
+        // Cache-Control, Expires... are kept and returned; aws-chunked framing is not.
+        let kept = call(
+            &server,
+            "PUT",
+            "/cond/h",
+            &[
+                ("cache-control", "public, max-age=14400"),
+                ("expires", "Thu, 01 Dec 2033 16:00:00 GMT"),
+                ("content-encoding", "aws-chunked,gzip"),
+            ],
+            b"3\r\nabc\r\n0\r\n\r\n",
+        );
+        assert_eq!(kept.status, 200, "{}", body_text(&kept));
+        let head = call(&server, "HEAD", "/cond/h", &[], b"");
+        assert_eq!(
+            header_of(&head, "cache-control").as_deref(),
+            Some("public, max-age=14400")
+        );
+        assert_eq!(
+            header_of(&head, "expires").as_deref(),
+            Some("Thu, 01 Dec 2033 16:00:00 GMT")
+        );
+        assert_eq!(
+            header_of(&head, "content-encoding").as_deref(),
+            Some("gzip")
+        );
         // response-* parameters replace the headers they name.
         let get = call(
             &server,

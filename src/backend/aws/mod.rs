@@ -299,6 +299,16 @@ impl AwsBackend {
                 .metadata()
                 .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                 .unwrap_or_default(),
+            headers: [
+                ("cache-control", out.cache_control()),
+                ("content-disposition", out.content_disposition()),
+                ("content-encoding", out.content_encoding()),
+                ("content-language", out.content_language()),
+                ("expires", out.expires_string()),
+            ]
+            .into_iter()
+            .filter_map(|(n, v)| v.map(|v| (n.to_string(), v.to_string())))
+            .collect(),
             archive_status: out
                 .archive_status()
                 .map(|a| a.as_str().parse())
@@ -704,6 +714,10 @@ impl Backend for AwsBackend {
             .body(ByteStream::from(request.body))
             .set_if_match(request.conditions.if_match.clone())
             .set_if_none_match(request.conditions.if_none_match.clone())
+            .set_cache_control(request.headers.get("cache-control").cloned())
+            .set_content_disposition(request.headers.get("content-disposition").cloned())
+            .set_content_encoding(request.headers.get("content-encoding").cloned())
+            .set_content_language(request.headers.get("content-language").cloned())
             .set_content_type(request.content_type.clone())
             .set_metadata((!request.metadata.is_empty()).then(|| {
                 request
@@ -932,9 +946,18 @@ impl Backend for AwsBackend {
             .set_copy_source_if_none_match(c.if_none_match.clone())
             .set_copy_source_if_modified_since(c.if_modified_since.map(smithy_date))
             .set_copy_source_if_unmodified_since(c.if_unmodified_since.map(smithy_date));
-        if let Some((content_type, metadata)) = &request.replace {
+        if let Some(Replaced {
+            content_type,
+            metadata,
+            headers,
+        }) = &request.replace
+        {
             call = call
                 .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
+                .set_cache_control(headers.get("cache-control").cloned())
+                .set_content_disposition(headers.get("content-disposition").cloned())
+                .set_content_encoding(headers.get("content-encoding").cloned())
+                .set_content_language(headers.get("content-language").cloned())
                 .set_content_type(content_type.clone())
                 .set_metadata(Some(metadata.clone().into_iter().collect()));
         }

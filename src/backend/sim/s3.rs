@@ -33,6 +33,7 @@ pub(super) struct StoredObject {
     pub last_modified: Millis,
     pub content_type: Option<String>,
     pub metadata: BTreeMap<String, String>,
+    pub headers: BTreeMap<String, String>,
     pub has_body: bool,
     pub restore: Option<StoredRestore>,
 }
@@ -59,7 +60,7 @@ macro_rules! object_columns {
     () => {
         "id, bucket, key, version_id, is_latest, is_delete_marker, size, etag, storage_class, \
          archive_tier, last_modified, content_type, metadata, body IS NOT NULL, restore_tier, \
-         restore_days, restore_done, restore_expiry"
+         restore_days, restore_done, restore_expiry, headers"
     };
 }
 
@@ -71,6 +72,7 @@ impl StoredObject {
         let class: String = r.get(8)?;
         let tier: Option<String> = r.get(9)?;
         let metadata: Option<String> = r.get(12)?;
+        let headers: Option<String> = r.get(18)?;
         let restore_tier: Option<String> = r.get(14)?;
         let restore = match restore_tier {
             None => None,
@@ -99,6 +101,9 @@ impl StoredObject {
             content_type: r.get(11)?,
             metadata: metadata
                 .and_then(|m| serde_json::from_str(&m).ok())
+                .unwrap_or_default(),
+            headers: headers
+                .and_then(|h| serde_json::from_str(&h).ok())
                 .unwrap_or_default(),
             has_body: r.get(13)?,
             restore,
@@ -321,10 +326,14 @@ pub(super) fn put_object(w: &World, request: PutObject) -> Result<ObjectWritten>
     let version_id = supersede(w, &request.bucket, &request.key)?;
     let etag = etag_of(&request.body);
     let metadata = serde_json::to_string(&request.metadata).map_err(Error::internal)?;
+    let headers = (!request.headers.is_empty())
+        .then(|| serde_json::to_string(&request.headers))
+        .transpose()
+        .map_err(Error::internal)?;
     w.tx.execute(
         "INSERT INTO objects (bucket, key, version_id, is_latest, size, etag, storage_class,
-             last_modified, content_type, metadata, body)
-         VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             last_modified, content_type, metadata, body, headers)
+         VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             request.bucket,
             request.key,
@@ -336,6 +345,7 @@ pub(super) fn put_object(w: &World, request: PutObject) -> Result<ObjectWritten>
             request.content_type,
             metadata,
             request.body,
+            headers,
         ],
     )?;
     Ok(ObjectWritten {
@@ -535,6 +545,7 @@ fn head_of(w: &World, object: StoredObject) -> ObjectHead {
         last_modified: clock::to_datetime(object.last_modified),
         content_type: object.content_type,
         metadata: object.metadata,
+        headers: object.headers,
         restore,
     }
 }
@@ -790,9 +801,13 @@ pub(super) fn copy_object(w: &World, request: &CopyObject) -> Result<ObjectWritt
         .key(&request.key));
     }
     let body = body_of(w, &source)?;
-    let (content_type, metadata) = match &request.replace {
-        Some((content_type, metadata)) => (content_type.clone(), metadata.clone()),
-        None => (source.content_type, source.metadata),
+    let (content_type, metadata, headers) = match &request.replace {
+        Some(r) => (
+            r.content_type.clone(),
+            r.metadata.clone(),
+            r.headers.clone(),
+        ),
+        None => (source.content_type, source.metadata, source.headers),
     };
     put_object(
         w,
@@ -803,6 +818,7 @@ pub(super) fn copy_object(w: &World, request: &CopyObject) -> Result<ObjectWritt
             storage_class: Some(class),
             content_type,
             metadata,
+            headers,
             conditions: Conditions::default(),
         },
     )

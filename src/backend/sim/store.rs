@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS objects (
     restore_days      INTEGER,
     restore_requested INTEGER,
     restore_done      INTEGER,
-    restore_expiry    INTEGER
+    restore_expiry    INTEGER,
+    headers           TEXT      -- JSON: Cache-Control, Content-Disposition... (STORED_HEADERS)
 );
 CREATE INDEX IF NOT EXISTS objects_by_key ON objects (bucket, key, is_latest);
 -- ListObjectVersions' order: by key, newest version first.
@@ -152,6 +153,15 @@ pub(super) fn open(path: &Path) -> Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.execute_batch(SCHEMA)?;
+    // Columns added after the first release: older state directories gain them here.
+    let has_headers: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('objects') WHERE name = 'headers'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_headers {
+        conn.execute_batch("ALTER TABLE objects ADD COLUMN headers TEXT")?;
+    }
     let defaults = [
         ("account_id", DEFAULT_ACCOUNT_ID.to_string()),
         ("region", DEFAULT_REGION.to_string()),
