@@ -237,8 +237,10 @@ pub mod s3_api {
     }
 
     /// Uploads an object. `body` is a string or a blob. Options: `storage_class` (default
-    /// `"STANDARD"`; `"GLACIER"`, `"DEEP_ARCHIVE"`, ...), `content_type`, `metadata` (a map).
-    /// Returns `#{ bucket, key, etag, version_id, storage_class }`.
+    /// `"STANDARD"`; `"GLACIER"`, `"DEEP_ARCHIVE"`, ...), `content_type`, `metadata` (a map),
+    /// `if_none_match` (`"*"`: never replace an existing object) and `if_match` (an ETag: replace
+    /// only that version), refused with 412 `PreconditionFailed` (404 `NoSuchKey` when
+    /// `if_match` finds no object). Returns `#{ bucket, key, etag, version_id, storage_class }`.
     ///
     /// ```rhai
     /// s3::put_object("my-archive", "logs/2019.txt", "hello", #{ storage_class: "GLACIER" });
@@ -354,7 +356,8 @@ pub mod s3_api {
         get_object(ctx, bucket, key, Map::new())
     }
 
-    /// Downloads an object as UTF-8 text. Option: `version_id`.
+    /// Downloads an object as UTF-8 text. Options as `s3::get_object`: `version_id`, `if_match`,
+    /// `if_none_match`, `if_modified_since`, `if_unmodified_since`.
     ///
     /// ```rhai
     /// print(s3::get_text("my-archive", "notes.txt", #{}));
