@@ -236,6 +236,26 @@ aws_enum!(
     }
 );
 
+aws_enum!(
+    /// S3 Object Ownership (`PutBucketOwnershipControls`): `BucketOwnerEnforced` turns ACLs off.
+    ObjectOwnership, "object ownership" {
+        BucketOwnerEnforced => "BucketOwnerEnforced",
+        BucketOwnerPreferred => "BucketOwnerPreferred",
+        ObjectWriter => "ObjectWriter",
+    }
+);
+
+/// S3 Block Public Access for one bucket. `block_public_acls` refuses public ACLs,
+/// `ignore_public_acls` makes existing ones grant nothing; the policy flags are kept (buckets
+/// have no policies here).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PublicAccessBlock {
+    pub block_public_acls: bool,
+    pub ignore_public_acls: bool,
+    pub block_public_policy: bool,
+    pub restrict_public_buckets: bool,
+}
+
 /// What an unsigned (anonymous) request asks of a bucket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AnonymousAccess {

@@ -168,6 +168,12 @@ pub fn handle(server: &Server, req: &Request) -> Response {
 fn operation(req: &Request, bucket: bool, key: bool) -> &'static str {
     let q = |name| req.has_query(name);
     match (req.method.as_str(), bucket, key) {
+        ("PUT", true, false) if q("ownershipControls") => "PutBucketOwnershipControls",
+        ("GET", true, false) if q("ownershipControls") => "GetBucketOwnershipControls",
+        ("DELETE", true, false) if q("ownershipControls") => "DeleteBucketOwnershipControls",
+        ("PUT", true, false) if q("publicAccessBlock") => "PutPublicAccessBlock",
+        ("GET", true, false) if q("publicAccessBlock") => "GetPublicAccessBlock",
+        ("DELETE", true, false) if q("publicAccessBlock") => "DeletePublicAccessBlock",
         ("POST", true, true) if q("uploads") => "CreateMultipartUpload",
         ("PUT", true, true) if q("uploadId") && req.header("x-amz-copy-source").is_some() => {
             "UploadPartCopy"
@@ -185,6 +191,7 @@ fn operation(req: &Request, bucket: bool, key: bool) -> &'static str {
         ("HEAD", true, false) => "HeadBucket",
         ("GET", true, false) if q("versioning") => "GetBucketVersioning",
         ("GET", true, false) if q("acl") => "GetBucketAcl",
+        ("GET", true, true) if q("attributes") => "GetObjectAttributes",
         ("GET", true, false) if q("policy") => "GetBucketPolicy",
         ("GET", true, false) if q("cors") => "GetBucketCors",
         ("GET", true, true) if q("acl") => "GetObjectAcl",
@@ -243,6 +250,78 @@ fn bucket_op(server: &Server, req: &Request, bucket: &str) -> Answer {
         "PUT" if req.has_query("acl") => {
             server.sim.put_bucket_acl(bucket, requested_acl(req)?)?;
             Ok(Response::new(200).op("S3.PutBucketAcl"))
+        }
+        "PUT" if req.has_query("ownershipControls") => {
+            let doc = xml::parse(&payload(req)?).map_err(malformed_xml)?;
+            let ownership = doc
+                .at(&["Rule", "ObjectOwnership"])
+                .map(|o| o.text.trim().to_string())
+                .ok_or_else(|| {
+                    malformed_xml("OwnershipControls needs Rule/ObjectOwnership".into())
+                })?
+                .parse::<ObjectOwnership>()
+                .map_err(|e| malformed_xml(e.message))?;
+            server.sim.put_ownership_controls(bucket, Some(ownership))?;
+            Ok(Response::new(200).op("S3.PutBucketOwnershipControls"))
+        }
+        "GET" if req.has_query("ownershipControls") => {
+            let ownership = server.sim.get_ownership_controls(bucket)?.ok_or_else(|| {
+                Error::new(
+                    "OwnershipControlsNotFoundError",
+                    "The bucket ownership controls were not found",
+                )
+                .status(404)
+                .bucket(bucket)
+            })?;
+            let mut w = XmlWriter::new("OwnershipControls", Some(S3_NS));
+            w.start("Rule")
+                .el("ObjectOwnership", ownership.as_str())
+                .end();
+            Ok(Response::xml(200, w.finish()).op("S3.GetBucketOwnershipControls"))
+        }
+        "DELETE" if req.has_query("ownershipControls") => {
+            server.sim.put_ownership_controls(bucket, None)?;
+            Ok(Response::new(204).op("S3.DeleteBucketOwnershipControls"))
+        }
+        "PUT" if req.has_query("publicAccessBlock") => {
+            let doc = xml::parse(&payload(req)?).map_err(malformed_xml)?;
+            let flag = |name: &str| {
+                doc.text_of(name)
+                    .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+            };
+            server.sim.put_public_access_block(
+                bucket,
+                Some(PublicAccessBlock {
+                    block_public_acls: flag("BlockPublicAcls"),
+                    ignore_public_acls: flag("IgnorePublicAcls"),
+                    block_public_policy: flag("BlockPublicPolicy"),
+                    restrict_public_buckets: flag("RestrictPublicBuckets"),
+                }),
+            )?;
+            Ok(Response::new(200).op("S3.PutPublicAccessBlock"))
+        }
+        "GET" if req.has_query("publicAccessBlock") => {
+            let block = server.sim.get_public_access_block(bucket)?.ok_or_else(|| {
+                Error::new(
+                    "NoSuchPublicAccessBlockConfiguration",
+                    "The public access block configuration was not found",
+                )
+                .status(404)
+                .bucket(bucket)
+            })?;
+            let mut w = XmlWriter::new("PublicAccessBlockConfiguration", Some(S3_NS));
+            w.el("BlockPublicAcls", block.block_public_acls.to_string())
+                .el("IgnorePublicAcls", block.ignore_public_acls.to_string())
+                .el("BlockPublicPolicy", block.block_public_policy.to_string())
+                .el(
+                    "RestrictPublicBuckets",
+                    block.restrict_public_buckets.to_string(),
+                );
+            Ok(Response::xml(200, w.finish()).op("S3.GetPublicAccessBlock"))
+        }
+        "DELETE" if req.has_query("publicAccessBlock") => {
+            server.sim.put_public_access_block(bucket, None)?;
+            Ok(Response::new(204).op("S3.DeletePublicAccessBlock"))
         }
         // Buckets have no policy and no CORS configuration: S3's answers for such a bucket
         // (clients such as s3cmd ask).
@@ -731,14 +810,21 @@ fn object_op(server: &Server, req: &Request, bucket: &str, key: &str) -> Answer 
             let acl = server.sim.get_object_acl(bucket, key, version)?;
             Ok(acl_policy(sim, acl)?.op("S3.GetObjectAcl"))
         }
+        "GET" if req.has_query("attributes") => object_attributes(sim, req, bucket, key, version),
         "PUT" if req.header("x-amz-copy-source").is_some() => {
             let acl = canned_acl_header(req)?;
+            if let Some(acl) = acl {
+                server.sim.check_acl(bucket, acl)?;
+            }
             let resp = copy_object(sim, req, bucket, key)?;
             with_object_acl(server, &resp, bucket, key, acl)?;
             Ok(resp)
         }
         "PUT" if req.query.iter().all(|(k, _)| is_plumbing(k)) => {
             let acl = canned_acl_header(req)?;
+            if let Some(acl) = acl {
+                server.sim.check_acl(bucket, acl)?;
+            }
             let resp = put_object(sim, req, bucket, key)?;
             with_object_acl(server, &resp, bucket, key, acl)?;
             Ok(resp)
@@ -854,6 +940,46 @@ fn response_overrides(req: &Request, mut resp: Response) -> Response {
         }
     }
     resp
+}
+
+/// GetObjectAttributes: what `x-amz-object-attributes` asks of ETag, StorageClass and
+/// ObjectSize (objects here have no checksums, and parts are not kept after Complete).
+fn object_attributes(
+    sim: &dyn Backend,
+    req: &Request,
+    bucket: &str,
+    key: &str,
+    version: Option<&str>,
+) -> Answer {
+    let head = sim.head_object_with(&GetObject {
+        bucket: bucket.to_string(),
+        key: key.to_string(),
+        version_id: version.map(str::to_string),
+        conditions: conditions(req, ""),
+    })?;
+    let wanted: Vec<&str> = req
+        .header("x-amz-object-attributes")
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .collect();
+    let mut w = XmlWriter::new("GetObjectAttributesResponse", Some(S3_NS));
+    if wanted.contains(&"ETag") {
+        w.el("ETag", head.etag.trim_matches('"'));
+    }
+    if wanted.contains(&"StorageClass") {
+        w.el("StorageClass", head.storage_class.as_str());
+    }
+    if wanted.contains(&"ObjectSize") {
+        w.el("ObjectSize", head.size.to_string());
+    }
+    let mut resp = Response::xml(200, w.finish())
+        .header("last-modified", http_date(head.last_modified))
+        .op("S3.GetObjectAttributes");
+    if let Some(v) = head.version_id {
+        resp = resp.header("x-amz-version-id", v);
+    }
+    Ok(resp)
 }
 
 /// `x-amz-acl`, if given.
@@ -1576,6 +1702,87 @@ mod tests {
             "last-modified",
         );
         assert_eq!(before, after);
+    }
+
+    #[test]
+    fn ownership_controls_and_public_access_block_govern_acls() {
+        let (mut server, _dir) = server();
+        call(&server, "PUT", "/gov", &[], b"");
+        call(&server, "PUT", "/gov/k", &[], b"abc");
+        let missing = call(&server, "GET", "/gov?publicAccessBlock", &[], b"");
+        assert!(body_text(&missing).contains("NoSuchPublicAccessBlockConfiguration"));
+        let block = b"<PublicAccessBlockConfiguration><BlockPublicAcls>true</BlockPublicAcls><IgnorePublicAcls>false</IgnorePublicAcls></PublicAccessBlockConfiguration>";
+        assert_eq!(
+            call(&server, "PUT", "/gov?publicAccessBlock", &[], block).status,
+            200
+        );
+        let got = body_text(&call(&server, "GET", "/gov?publicAccessBlock", &[], b""));
+        assert!(
+            got.contains("<BlockPublicAcls>true</BlockPublicAcls>"),
+            "{got}"
+        );
+        // A public ACL is refused, and the object is not written.
+        let refused = call(
+            &server,
+            "PUT",
+            "/gov/pub",
+            &[("x-amz-acl", "public-read")],
+            b"x",
+        );
+        assert_eq!(refused.status, 403);
+        assert_eq!(call(&server, "HEAD", "/gov/pub", &[], b"").status, 404);
+        assert_eq!(
+            call(&server, "DELETE", "/gov?publicAccessBlock", &[], b"").status,
+            204
+        );
+        assert_eq!(
+            call(
+                &server,
+                "PUT",
+                "/gov/k?acl",
+                &[("x-amz-acl", "public-read")],
+                b""
+            )
+            .status,
+            200
+        );
+        // BucketOwnerEnforced: ACLs are off; the public-read above grants nothing.
+        let rule = b"<OwnershipControls><Rule><ObjectOwnership>BucketOwnerEnforced</ObjectOwnership></Rule></OwnershipControls>";
+        assert_eq!(
+            call(&server, "PUT", "/gov?ownershipControls", &[], rule).status,
+            200
+        );
+        let got = body_text(&call(&server, "GET", "/gov?ownershipControls", &[], b""));
+        assert!(got.contains("<ObjectOwnership>BucketOwnerEnforced</ObjectOwnership>"));
+        let off = call(&server, "PUT", "/gov?acl", &[("x-amz-acl", "private")], b"");
+        assert!(body_text(&off).contains("AccessControlListNotSupported"));
+        server.credentials = Some(crate::serve::sigv4::Credentials {
+            access_key_id: crate::serve::DEFAULT_ACCESS_KEY_ID.into(),
+            secret_access_key: crate::serve::DEFAULT_SECRET_ACCESS_KEY.into(),
+        });
+        assert_eq!(call(&server, "GET", "/gov/k", &[], b"").status, 403);
+        server.credentials = None;
+        assert_eq!(
+            call(&server, "DELETE", "/gov?ownershipControls", &[], b"").status,
+            204
+        );
+        let gone = call(&server, "GET", "/gov?ownershipControls", &[], b"");
+        assert!(body_text(&gone).contains("OwnershipControlsNotFoundError"));
+        // GetObjectAttributes answers what is asked.
+        let attrs = call(
+            &server,
+            "GET",
+            "/gov/k?attributes",
+            &[("x-amz-object-attributes", "ETag,ObjectSize,StorageClass")],
+            b"",
+        );
+        let doc = xml::parse(&attrs.body).unwrap();
+        assert_eq!(doc.text_of("ObjectSize").as_deref(), Some("3"));
+        assert_eq!(doc.text_of("StorageClass").as_deref(), Some("STANDARD"));
+        assert_eq!(
+            doc.text_of("ETag").as_deref(),
+            Some("900150983cd24fb0d6963f7d28e17f72")
+        );
     }
 
     #[test]

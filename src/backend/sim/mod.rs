@@ -205,6 +205,43 @@ impl Simulator {
         })
     }
 
+    /// Refuses an ACL the bucket does not accept (Object Ownership, Block Public Access).
+    pub fn check_acl(&self, bucket: &str, acl: CannedAcl) -> Result<()> {
+        self.with_world(|w| s3::check_acl(w, bucket, acl))
+    }
+
+    /// Put (`Some`) or delete (`None`) a bucket's Object Ownership control.
+    pub fn put_ownership_controls(
+        &self,
+        bucket: &str,
+        ownership: Option<ObjectOwnership>,
+    ) -> Result<()> {
+        self.s3(faults::Request::S3, |w| {
+            s3::put_ownership(w, bucket, ownership)
+        })
+    }
+
+    /// A bucket's Object Ownership control, if set.
+    pub fn get_ownership_controls(&self, bucket: &str) -> Result<Option<ObjectOwnership>> {
+        self.s3(faults::Request::S3, |w| s3::ownership(w, bucket))
+    }
+
+    /// Put (`Some`) or delete (`None`) a bucket's Block Public Access configuration.
+    pub fn put_public_access_block(
+        &self,
+        bucket: &str,
+        block: Option<PublicAccessBlock>,
+    ) -> Result<()> {
+        self.s3(faults::Request::S3, |w| {
+            s3::put_public_access_block(w, bucket, block)
+        })
+    }
+
+    /// A bucket's Block Public Access configuration, if set.
+    pub fn get_public_access_block(&self, bucket: &str) -> Result<Option<PublicAccessBlock>> {
+        self.s3(faults::Request::S3, |w| s3::public_access_block(w, bucket))
+    }
+
     /// Whether an unsigned request may list a bucket, read an object or write into a bucket,
     /// by their ACLs.
     pub fn anonymous_allowed(

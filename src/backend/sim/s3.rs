@@ -550,8 +550,92 @@ fn head_of(w: &World, object: StoredObject) -> ObjectHead {
     }
 }
 
-pub(super) fn put_bucket_acl(w: &World, bucket: &str, acl: CannedAcl) -> Result<()> {
+fn setting(w: &World, bucket: &str, name: &str) -> Result<Option<String>> {
     require_bucket(w, bucket)?;
+    Ok(w.tx
+        .query_row(
+            "SELECT value FROM bucket_settings WHERE bucket = ?1 AND name = ?2",
+            params![bucket, name],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+fn set_setting(w: &World, bucket: &str, name: &str, value: Option<&str>) -> Result<()> {
+    require_bucket(w, bucket)?;
+    match value {
+        Some(v) => w.tx.execute(
+            "INSERT INTO bucket_settings (bucket, name, value) VALUES (?1, ?2, ?3)
+             ON CONFLICT (bucket, name) DO UPDATE SET value = excluded.value",
+            params![bucket, name, v],
+        )?,
+        None => w.tx.execute(
+            "DELETE FROM bucket_settings WHERE bucket = ?1 AND name = ?2",
+            params![bucket, name],
+        )?,
+    };
+    Ok(())
+}
+
+/// PutBucketOwnershipControls (`Some`) and DeleteBucketOwnershipControls (`None`).
+pub(super) fn put_ownership(w: &World, bucket: &str, o: Option<ObjectOwnership>) -> Result<()> {
+    set_setting(w, bucket, "ownership", o.map(ObjectOwnership::as_str))
+}
+
+pub(super) fn ownership(w: &World, bucket: &str) -> Result<Option<ObjectOwnership>> {
+    setting(w, bucket, "ownership")?
+        .map(|o| o.parse())
+        .transpose()
+}
+
+/// PutPublicAccessBlock (`Some`) and DeletePublicAccessBlock (`None`).
+pub(super) fn put_public_access_block(
+    w: &World,
+    bucket: &str,
+    block: Option<PublicAccessBlock>,
+) -> Result<()> {
+    let json = block
+        .map(|b| serde_json::to_string(&b))
+        .transpose()
+        .map_err(Error::internal)?;
+    set_setting(w, bucket, "public_access_block", json.as_deref())
+}
+
+pub(super) fn public_access_block(w: &World, bucket: &str) -> Result<Option<PublicAccessBlock>> {
+    setting(w, bucket, "public_access_block")?
+        .map(|j| serde_json::from_str(&j).map_err(Error::internal))
+        .transpose()
+}
+
+fn is_public(acl: CannedAcl) -> bool {
+    matches!(
+        acl,
+        CannedAcl::PublicRead | CannedAcl::PublicReadWrite | CannedAcl::AuthenticatedRead
+    )
+}
+
+/// Whether a bucket accepts setting `acl` (on itself or an object): not when Object Ownership is
+/// `BucketOwnerEnforced` (ACLs are off; only `bucket-owner-full-control` passes), nor a public
+/// ACL under Block Public Access's `block_public_acls`.
+pub(super) fn check_acl(w: &World, bucket: &str, acl: CannedAcl) -> Result<()> {
+    if ownership(w, bucket)? == Some(ObjectOwnership::BucketOwnerEnforced)
+        && acl != CannedAcl::BucketOwnerFullControl
+    {
+        return Err(Error::new(
+            "AccessControlListNotSupported",
+            "The bucket does not allow ACLs",
+        )
+        .status(400)
+        .bucket(bucket));
+    }
+    if is_public(acl) && public_access_block(w, bucket)?.is_some_and(|b| b.block_public_acls) {
+        return Err(Error::access_denied("Access Denied").bucket(bucket));
+    }
+    Ok(())
+}
+
+pub(super) fn put_bucket_acl(w: &World, bucket: &str, acl: CannedAcl) -> Result<()> {
+    check_acl(w, bucket, acl)?;
     w.tx.execute(
         "INSERT INTO bucket_acls (bucket, acl) VALUES (?1, ?2)
          ON CONFLICT (bucket) DO UPDATE SET acl = excluded.acl",
@@ -581,6 +665,7 @@ pub(super) fn put_object_acl(
     version_id: Option<&str>,
     acl: CannedAcl,
 ) -> Result<()> {
+    check_acl(w, bucket, acl)?;
     let object = find(w, bucket, key, version_id)?;
     w.tx.execute(
         "INSERT INTO object_acls (object_id, acl) VALUES (?1, ?2)
@@ -617,11 +702,15 @@ pub(super) fn anonymous_allowed(
     access: AnonymousAccess,
 ) -> Result<bool> {
     let bucket_grants = bucket_acl(w, bucket)?;
-    let everyone_reads =
-        |acl: CannedAcl| matches!(acl, CannedAcl::PublicRead | CannedAcl::PublicReadWrite);
+    // ACLs turned off, or public ones ignored: they grant everyone nothing.
+    let acls_off = ownership(w, bucket)? == Some(ObjectOwnership::BucketOwnerEnforced)
+        || public_access_block(w, bucket)?.is_some_and(|b| b.ignore_public_acls);
+    let everyone_reads = |acl: CannedAcl| {
+        !acls_off && matches!(acl, CannedAcl::PublicRead | CannedAcl::PublicReadWrite)
+    };
     Ok(match (access, key) {
         (AnonymousAccess::List, _) | (AnonymousAccess::Read, None) => everyone_reads(bucket_grants),
-        (AnonymousAccess::Write, _) => bucket_grants == CannedAcl::PublicReadWrite,
+        (AnonymousAccess::Write, _) => !acls_off && bucket_grants == CannedAcl::PublicReadWrite,
         (AnonymousAccess::Read, Some(key)) => match object_acl(w, bucket, key, None) {
             Ok(acl) => everyone_reads(acl),
             Err(e) if e.code == "NoSuchKey" && everyone_reads(bucket_grants) => return Err(e),

@@ -60,8 +60,16 @@ CREATE TABLE IF NOT EXISTS object_acls (
     object_id INTEGER PRIMARY KEY,
     acl       TEXT NOT NULL
 );
+-- Bucket-level settings by name: `ownership` (ObjectOwnership), `public_access_block` (JSON).
+CREATE TABLE IF NOT EXISTS bucket_settings (
+    bucket TEXT NOT NULL,
+    name   TEXT NOT NULL,
+    value  TEXT NOT NULL,
+    PRIMARY KEY (bucket, name)
+);
 CREATE TRIGGER IF NOT EXISTS bucket_acls_follow AFTER DELETE ON buckets BEGIN
     DELETE FROM bucket_acls WHERE bucket = old.name;
+    DELETE FROM bucket_settings WHERE bucket = old.name;
 END;
 CREATE TRIGGER IF NOT EXISTS object_acls_follow AFTER DELETE ON objects BEGIN
     DELETE FROM object_acls WHERE object_id = old.id;
@@ -134,6 +142,7 @@ const WORLD_TABLES: &[&str] = &[
     "objects",
     "bucket_acls",
     "object_acls",
+    "bucket_settings",
     "jobs",
     "tasks",
     "roles",
