@@ -263,8 +263,10 @@ pub enum AnonymousAccess {
     List,
     /// GetObject/HeadObject: the object's ACL must grant everyone READ.
     Read,
-    /// PutObject/DeleteObject: the bucket's ACL must grant everyone WRITE.
+    /// PutObject: the bucket's ACL must grant everyone WRITE.
     Write,
+    /// DeleteObject: as PutObject, for the bucket policy `s3:DeleteObject`.
+    Delete,
 }
 
 /// A bucket's versioning once it has been enabled: S3 never returns to "unversioned".

@@ -174,6 +174,8 @@ fn operation(req: &Request, bucket: bool, key: bool) -> &'static str {
         ("PUT", true, false) if q("publicAccessBlock") => "PutPublicAccessBlock",
         ("GET", true, false) if q("publicAccessBlock") => "GetPublicAccessBlock",
         ("DELETE", true, false) if q("publicAccessBlock") => "DeletePublicAccessBlock",
+        ("PUT", true, false) if q("policy") => "PutBucketPolicy",
+        ("DELETE", true, false) if q("policy") => "DeleteBucketPolicy",
         ("POST", true, true) if q("uploads") => "CreateMultipartUpload",
         ("PUT", true, true) if q("uploadId") && req.header("x-amz-copy-source").is_some() => {
             "UploadPartCopy"
@@ -326,12 +328,26 @@ fn bucket_op(server: &Server, req: &Request, bucket: &str) -> Answer {
         // Buckets have no policy and no CORS configuration: S3's answers for such a bucket
         // (clients such as s3cmd ask).
         "GET" if req.has_query("policy") => {
-            sim.get_bucket_versioning(bucket)?;
-            Err(
+            let policy = server.sim.get_bucket_policy(bucket)?.ok_or_else(|| {
                 Error::new("NoSuchBucketPolicy", "The bucket policy does not exist")
                     .status(404)
-                    .bucket(bucket),
-            )
+                    .bucket(bucket)
+            })?;
+            Ok(Response::new(200)
+                .header("content-type", "application/json")
+                .body(policy.into_bytes())
+                .op("S3.GetBucketPolicy"))
+        }
+        "PUT" if req.has_query("policy") => {
+            let body = payload(req)?;
+            let json = String::from_utf8(body)
+                .map_err(|_| Error::new("MalformedPolicy", "Policies must be UTF-8").status(400))?;
+            server.sim.put_bucket_policy(bucket, Some(&json))?;
+            Ok(Response::new(204).op("S3.PutBucketPolicy"))
+        }
+        "DELETE" if req.has_query("policy") => {
+            server.sim.put_bucket_policy(bucket, None)?;
+            Ok(Response::new(204).op("S3.DeleteBucketPolicy"))
         }
         "GET" if req.has_query("cors") => {
             sim.get_bucket_versioning(bucket)?;
@@ -1103,7 +1119,7 @@ pub fn anonymous(server: &Server, req: &Request) -> Response {
         ("PUT", true) if plain && req.header("x-amz-copy-source").is_none() => {
             Some(AnonymousAccess::Write)
         }
-        ("DELETE", true) if plain => Some(AnonymousAccess::Write),
+        ("DELETE", true) if plain => Some(AnonymousAccess::Delete),
         _ => None,
     };
     let allowed = match (access, &bucket) {
@@ -1783,6 +1799,52 @@ mod tests {
             doc.text_of("ETag").as_deref(),
             Some("900150983cd24fb0d6963f7d28e17f72")
         );
+    }
+
+    #[test]
+    fn bucket_policies_grant_and_deny_anonymous_requests() {
+        let (mut server, _dir) = server();
+        call(&server, "PUT", "/pol", &[], b"");
+        call(&server, "PUT", "/pol/open/k", &[], b"abc");
+        call(
+            &server,
+            "PUT",
+            "/pol/shut/k",
+            &[("x-amz-acl", "public-read")],
+            b"abc",
+        );
+        assert_eq!(call(&server, "GET", "/pol?policy", &[], b"").status, 404);
+        let bad = call(&server, "PUT", "/pol?policy", &[], b"{\"Statement\": 3}");
+        assert!(
+            body_text(&bad).contains("MalformedPolicy"),
+            "{}",
+            body_text(&bad)
+        );
+        let policy = br#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::pol/open/*"},
+            {"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::pol/shut/*"}]}"#;
+        assert_eq!(call(&server, "PUT", "/pol?policy", &[], policy).status, 204);
+        assert_eq!(
+            call(&server, "GET", "/pol?policy", &[], b"").body,
+            policy.to_vec()
+        );
+        server.credentials = Some(crate::serve::sigv4::Credentials {
+            access_key_id: crate::serve::DEFAULT_ACCESS_KEY_ID.into(),
+            secret_access_key: crate::serve::DEFAULT_SECRET_ACCESS_KEY.into(),
+        });
+        // Allowed by the policy though the object is private; denied though its ACL is public.
+        assert_eq!(
+            body_text(&call(&server, "GET", "/pol/open/k", &[], b"")),
+            "abc"
+        );
+        assert_eq!(call(&server, "GET", "/pol/shut/k", &[], b"").status, 403);
+        // Not listable by anyone: a missing key is 403, not 404.
+        assert_eq!(call(&server, "GET", "/pol/open/none", &[], b"").status, 403);
+        server.credentials = None;
+        assert_eq!(call(&server, "DELETE", "/pol?policy", &[], b"").status, 204);
+        let block = b"<PublicAccessBlockConfiguration><BlockPublicPolicy>true</BlockPublicPolicy></PublicAccessBlockConfiguration>";
+        call(&server, "PUT", "/pol?publicAccessBlock", &[], block);
+        assert_eq!(call(&server, "PUT", "/pol?policy", &[], policy).status, 403);
     }
 
     #[test]

@@ -242,6 +242,18 @@ impl Simulator {
         self.s3(faults::Request::S3, |w| s3::public_access_block(w, bucket))
     }
 
+    /// Put (`Some`, a JSON policy document) or delete (`None`) a bucket policy.
+    pub fn put_bucket_policy(&self, bucket: &str, policy: Option<&str>) -> Result<()> {
+        self.s3(faults::Request::S3, |w| {
+            s3::put_bucket_policy(w, bucket, policy)
+        })
+    }
+
+    /// A bucket's policy document, if set.
+    pub fn get_bucket_policy(&self, bucket: &str) -> Result<Option<String>> {
+        self.s3(faults::Request::S3, |w| s3::bucket_policy(w, bucket))
+    }
+
     /// Whether an unsigned request may list a bucket, read an object or write into a bucket,
     /// by their ACLs.
     pub fn anonymous_allowed(

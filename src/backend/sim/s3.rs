@@ -695,6 +695,11 @@ pub(super) fn object_acl(
 /// Whether an anonymous request may do `access`. A missing bucket is 404 `NoSuchBucket` for
 /// everyone; a missing object is 404 `NoSuchKey` only to whom may list the bucket (S3 answers
 /// 403 otherwise, so as not to reveal which keys exist).
+/// Whether an anonymous request may do `access`, by the ACLs and the bucket policy: a policy's
+/// explicit Deny wins, its Allow grants (unless Block Public Access restricts public buckets),
+/// otherwise the ACLs decide. A missing bucket is 404 `NoSuchBucket` for everyone; a missing
+/// object is 404 `NoSuchKey` only to whom may list the bucket (S3 answers 403 otherwise, so as
+/// not to reveal which keys exist).
 pub(super) fn anonymous_allowed(
     w: &World,
     bucket: &str,
@@ -702,22 +707,105 @@ pub(super) fn anonymous_allowed(
     access: AnonymousAccess,
 ) -> Result<bool> {
     let bucket_grants = bucket_acl(w, bucket)?;
+    let block = public_access_block(w, bucket)?.unwrap_or_default();
     // ACLs turned off, or public ones ignored: they grant everyone nothing.
     let acls_off = ownership(w, bucket)? == Some(ObjectOwnership::BucketOwnerEnforced)
-        || public_access_block(w, bucket)?.is_some_and(|b| b.ignore_public_acls);
+        || block.ignore_public_acls;
     let everyone_reads = |acl: CannedAcl| {
         !acls_off && matches!(acl, CannedAcl::PublicRead | CannedAcl::PublicReadWrite)
     };
+    let everyone_writes = !acls_off && bucket_grants == CannedAcl::PublicReadWrite;
+    let policy = bucket_policy_document(w, bucket)?;
+    let anonymous = crate::policy::Principal::Aws("*".into());
+    let decide = |by_acl: bool, action: &str, resource: &str| {
+        let Some(policy) = &policy else {
+            return by_acl;
+        };
+        let request = crate::policy::Request::new(action, resource).with_principal(&anonymous);
+        match crate::policy::evaluate_request(&[policy], &request) {
+            crate::policy::Decision::ExplicitDeny => false,
+            crate::policy::Decision::Allowed => by_acl || !block.restrict_public_buckets,
+            crate::policy::Decision::ImplicitDeny => by_acl,
+        }
+    };
+    let can_list = decide(
+        everyone_reads(bucket_grants),
+        "s3:ListBucket",
+        &bucket_arn(bucket),
+    );
     Ok(match (access, key) {
-        (AnonymousAccess::List, _) | (AnonymousAccess::Read, None) => everyone_reads(bucket_grants),
-        (AnonymousAccess::Write, _) => !acls_off && bucket_grants == CannedAcl::PublicReadWrite,
+        (AnonymousAccess::List, _) | (AnonymousAccess::Read, None) => can_list,
+        (AnonymousAccess::Write, key) => decide(
+            everyone_writes,
+            "s3:PutObject",
+            &object_arn(bucket, key.unwrap_or("")),
+        ),
+        (AnonymousAccess::Delete, key) => decide(
+            everyone_writes,
+            "s3:DeleteObject",
+            &object_arn(bucket, key.unwrap_or("")),
+        ),
         (AnonymousAccess::Read, Some(key)) => match object_acl(w, bucket, key, None) {
-            Ok(acl) => everyone_reads(acl),
-            Err(e) if e.code == "NoSuchKey" && everyone_reads(bucket_grants) => return Err(e),
+            Ok(acl) => decide(
+                everyone_reads(acl),
+                "s3:GetObject",
+                &object_arn(bucket, key),
+            ),
+            Err(e) if e.code == "NoSuchKey" && can_list => return Err(e),
             Err(e) if e.code == "NoSuchKey" => false,
             Err(e) => return Err(e),
         },
     })
+}
+
+fn bucket_policy_document(
+    w: &World,
+    bucket: &str,
+) -> Result<Option<crate::policy::PolicyDocument>> {
+    setting(w, bucket, "policy")?
+        .map(|json| crate::policy::PolicyDocument::parse(&json).map_err(|e| Error::internal(e.0)))
+        .transpose()
+}
+
+/// PutBucketPolicy (`Some`) and DeleteBucketPolicy (`None`). The document must parse as a
+/// policy (400 `MalformedPolicy`); a public one (granting anonymous callers any of ListBucket,
+/// GetObject, PutObject) is refused (403) under Block Public Access's `block_public_policy`.
+pub(super) fn put_bucket_policy(w: &World, bucket: &str, json: Option<&str>) -> Result<()> {
+    if let Some(json) = json {
+        crate::policy::PolicyDocument::parse(json).map_err(|e| {
+            Error::new(
+                "MalformedPolicy",
+                format!("Policy has invalid syntax: {}", e.0),
+            )
+            .status(400)
+            .bucket(bucket)
+        })?;
+        // Public, as Block Public Access reads it: an Allow to every principal (`*`) without
+        // a Condition narrowing it.
+        let value: serde_json::Value = serde_json::from_str(json).map_err(Error::internal)?;
+        let statements = match &value["Statement"] {
+            serde_json::Value::Array(list) => list.clone(),
+            one => vec![one.clone()],
+        };
+        let public = statements.iter().any(|st| {
+            let everyone = match &st["Principal"] {
+                serde_json::Value::String(p) => p == "*",
+                serde_json::Value::Object(m) => m.get("AWS").is_some_and(|a| {
+                    a == "*" || a.as_array().is_some_and(|l| l.iter().any(|x| x == "*"))
+                }),
+                _ => false,
+            };
+            st["Effect"] == "Allow" && everyone && st.get("Condition").is_none()
+        });
+        if public && public_access_block(w, bucket)?.is_some_and(|b| b.block_public_policy) {
+            return Err(Error::access_denied("Access Denied").bucket(bucket));
+        }
+    }
+    set_setting(w, bucket, "policy", json)
+}
+
+pub(super) fn bucket_policy(w: &World, bucket: &str) -> Result<Option<String>> {
+    setting(w, bucket, "policy")
 }
 
 /// The smallest string greater than every string starting with `prefix`, for range scans.
