@@ -222,7 +222,10 @@ pub fn status(args: &BackendArgs, status_args: &StatusArgs) -> u8 {
             ..Default::default()
         };
         let status = crate::ops::restore::status(backend.as_ref(), &m, options, &mut progress)?;
-        let next = backend.next_change()?;
+        let next = match backend.sim_controls() {
+            Some(sim) => sim.next_event()?,
+            None => None,
+        };
         Ok((m, what, status, next))
     };
     let (m, what, status, next) = match read() {

@@ -25,6 +25,7 @@ pub mod progress;
 pub mod readiness;
 pub mod repl;
 pub mod serve;
+pub mod sigv4;
 pub mod timefmt;
 
 pub use errors::{Error, Result};

@@ -735,8 +735,8 @@ pub fn run(backend: &BackendArgs, script: &ScriptArgs) -> u8 {
     let api = ApiDoc::from_engine(&session.engine);
     let banner = {
         let host = &session.host;
-        // The simulator knows its account; asking AWS (STS) would delay the first prompt.
-        let account = if host.backend.simulator().is_some() {
+        // A simulator knows its account; asking AWS (STS) would delay the first prompt.
+        let account = if host.backend.sim_controls().is_some() {
             host.backend
                 .account_id()
                 .map(|a| format!(", account {a}"))

@@ -346,10 +346,8 @@ pub mod batch_api {
     pub fn create_job(ctx: NativeCallContext, spec: Map) -> RhaiResult<Map> {
         support::call(&ctx, |host| {
             let spec = parse_spec(spec)?;
+            // The tags travel in CreateJob itself: no PutJobTagging afterwards.
             let id = host.backend.create_job(&spec)?;
-            if !spec.tags.is_empty() {
-                host.backend.put_job_tagging(&id, &spec.tags)?;
-            }
             Ok(describe_map(host.backend.as_ref(), &id)?)
         })
     }
@@ -535,7 +533,7 @@ pub mod batch_api {
                     .job_id(&id)
                     .into());
                 }
-                if let Some(sim) = host.backend.simulator()
+                if let Some(sim) = host.backend.sim_controls()
                     && sim.next_event()?.is_none()
                 {
                     let hint = if current == JobStatus::Suspended {

@@ -352,12 +352,12 @@ pub fn time_of(value: time::OffsetDateTime) -> Dynamic {
 }
 
 /// Guards a destructive call (`s3::empty_bucket`, `s3::delete_bucket`, `iam::delete_role`,
-/// `iam::delete_policy`): on the aws backend it goes ahead only with `--yes` or a `y` typed at a
-/// terminal; on the simulator it always does. Without a terminal and without `--yes` the call
+/// `iam::delete_policy`): on a backend that confirms destructive calls (aws) it goes ahead only
+/// with `--yes` or a `y` typed at a terminal; on the simulator it always does. Without a terminal and without `--yes` the call
 /// fails with `ConfirmationRequired` before anything is deleted.
 pub fn confirm_destructive(host: &Host, what: &str) -> Result<()> {
     use std::io::IsTerminal;
-    if host.backend.kind() != "aws" || host.yes {
+    if !host.backend.confirms_destructive() || host.yes {
         return Ok(());
     }
     let account = host.backend.account_id().unwrap_or_else(|_| "?".into());

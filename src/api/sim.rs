@@ -1,28 +1,30 @@
 //! `sim::` — controls of the simulator: its clock, its state, synthetic objects.
-//! Every function fails with `NotSupported` on the aws backend.
+//! They work wherever the backend offers simulator controls (the simulator, or the aws backend
+//! pointed at an `s3thaw serve`); against AWS every function fails with `NotSupported`.
 
 use rhai::plugin::*;
 
 use crate::api::Host;
-use crate::backend::sim::Simulator;
+use crate::backend::SimControls;
 use crate::errors::{Error, Result};
 
-fn simulator(host: &Host) -> Result<&Simulator> {
-    host.backend.simulator().ok_or_else(|| {
-        Error::not_supported("sim:: functions need the simulator backend (--backend sim)")
+fn simulator(host: &Host) -> Result<&dyn SimControls> {
+    host.backend.sim_controls().ok_or_else(|| {
+        Error::not_supported(
+            "sim:: functions need a simulator: --backend sim, or --backend aws with --endpoint-url pointing at an s3thaw serve",
+        )
     })
 }
 
-/// The simulator's controls (`NotSupported` on aws): its virtual clock, its state, synthetic
-/// objects for rehearsals at scale.
+/// The simulator's controls (`NotSupported` against AWS): its virtual clock, its state,
+/// synthetic objects for rehearsals at scale.
 #[export_module]
 pub mod sim_api {
     use rhai::{Dynamic, Map, NativeCallContext};
 
     use super::simulator;
     use crate::api::{Opts, RhaiResult, duration_of, support, time_of};
-    use crate::backend::sim::Faults;
-    use crate::backend::{ArchiveAccessTier, StorageClass};
+    use crate::backend::{ArchiveAccessTier, Faults, StorageClass};
     use crate::errors::Error;
 
     /// Moves the virtual clock forward (restores finish, restored copies expire, jobs advance)

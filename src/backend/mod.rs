@@ -5,8 +5,15 @@
 //! as strings) so that the AWS backend maps each method onto one SDK call without contortions.
 //! Policy of the script API (defaults, option maps, progress) lives in `crate::api`, not here.
 
+#[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(not(feature = "aws"))]
+#[path = "aws_off.rs"]
+pub mod aws;
+mod controls;
 pub mod sim;
+
+pub use controls::{Faults, SimControls};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -673,21 +680,21 @@ pub trait Backend {
     /// (never past the deadline); the simulator jumps its clock to its next event, so waiting
     /// for a 5-hour restore costs nothing.
     fn wait_step(&self, poll: Duration, deadline: OffsetDateTime) -> Result<()>;
-    /// On a virtual clock, the next instant something changes by itself (a restore finishing,
-    /// a copy expiring, a job step), so a poller can skip reads that could only repeat the last
-    /// answer. `None` on AWS, where time is real and nothing is known in advance.
-    fn next_change(&self) -> Result<Option<OffsetDateTime>> {
-        Ok(None)
-    }
-    /// The simulator, for the `sim::` functions; `None` on AWS.
-    fn simulator(&self) -> Option<&sim::Simulator> {
+    /// The controls of a simulated world (the `sim::` functions): the simulator's own, or on
+    /// the aws backend those of the `s3thaw serve` at its endpoint; `None` against AWS.
+    fn sim_controls(&self) -> Option<&dyn SimControls> {
         None
     }
     /// Whether time is virtual: `wait_step` then jumps a clock instead of sleeping, so callers
-    /// must not loop on it for real time. True on the simulator, and on the aws backend when
-    /// its endpoint is an `s3thaw serve` (whose simulator clock it moves).
+    /// must not loop on it for real time. True wherever there are simulator controls.
     fn clock_is_virtual(&self) -> bool {
-        self.simulator().is_some()
+        self.sim_controls().is_some()
+    }
+    /// Whether destructive calls (deleting buckets, objects, roles, policies) must be confirmed
+    /// first. The aws backend asks even against `s3thaw serve`, so a rehearsal meets the same
+    /// prompts as the real run; the simulator never asks.
+    fn confirms_destructive(&self) -> bool {
+        false
     }
 
     // S3
@@ -835,16 +842,18 @@ pub fn is_deep(class: StorageClass, tier: Option<ArchiveAccessTier>) -> bool {
 
 /// The margin `days` should leave after the slowest restore of a campaign, so the first
 /// copies do not expire before the last ones come back and there is time to use them.
-pub const EXPIRY_MARGIN: Duration = Duration::from_secs(24 * 3600);
+pub const EXPIRY_MARGIN: Duration = Duration::from_secs(12 * 3600);
 
 /// A warning when restored copies living `days` may expire before the slowest restore of
-/// objects of `classes` with `tier` completes (plus [`EXPIRY_MARGIN`]); `None` when `days`
+/// GLACIER/DEEP_ARCHIVE objects among `classes` with `tier` completes (plus [`EXPIRY_MARGIN`]); `None` when `days`
 /// is long enough. Copies expire `days` after the request (rounded up to midnight UTC), so the
 /// first copies to arrive are gone first.
 pub fn short_days_warning(days: u32, tier: Tier, classes: &[StorageClass]) -> Option<String> {
+    // Intelligent-Tiering restores have no expiry (the object moves back to the frequent
+    // tier): only GLACIER and DEEP_ARCHIVE copies can run out.
     let slowest = classes
         .iter()
-        .filter(|c| c.is_archive() || **c == StorageClass::IntelligentTiering)
+        .filter(|c| c.is_archive())
         .map(|c| (*c, restore_window(is_deep(*c, None), tier, true).1))
         .max_by_key(|(_, d)| *d)?;
     let needed = slowest.1 + EXPIRY_MARGIN;
@@ -855,9 +864,9 @@ pub fn short_days_warning(days: u32, tier: Tier, classes: &[StorageClass]) -> Op
     let hours = slowest.1.as_secs() / 3600;
     let suggest = needed.as_secs().div_ceil(24 * 3600);
     Some(format!(
-        "days={days} is shorter than the slowest restore window ({hours}h for {} with {tier}) plus a {}-day margin: the first restored copies may expire before the last objects come back; use days={suggest} or more",
+        "days={days} is shorter than the slowest restore window ({hours}h for {} with {tier}) plus a {}h margin: the first restored copies may expire before the last objects come back; use days={suggest} or more",
         slowest.0,
-        EXPIRY_MARGIN.as_secs() / 86400
+        EXPIRY_MARGIN.as_secs() / 3600
     ))
 }
 
@@ -925,9 +934,10 @@ mod tests {
         assert!(w.contains("use days=3"), "{w}");
         assert!(short_days_warning(2, Tier::Bulk, &[DeepArchive]).is_some());
         assert!(short_days_warning(3, Tier::Bulk, &[DeepArchive]).is_none());
-        // GLACIER with STANDARD: up to 5 hours, so 2 days suffice and 1 does not (margin).
-        assert!(short_days_warning(1, Tier::Standard, &[Glacier]).is_some());
-        assert!(short_days_warning(2, Tier::Standard, &[Glacier]).is_none());
+        // GLACIER with STANDARD: up to 5 hours, so 1 day leaves the margin; BULK (12 hours)
+        // exactly so.
+        assert!(short_days_warning(1, Tier::Standard, &[Glacier]).is_none());
+        assert!(short_days_warning(1, Tier::Bulk, &[Glacier]).is_none());
         // Nothing archived: nothing to warn about.
         assert!(short_days_warning(1, Tier::Bulk, &[Standard]).is_none());
     }

@@ -165,7 +165,9 @@ pub fn estimate(
     };
     let prices = &request.prices;
     let mut objects = Vec::new();
+    let mut classes = std::collections::BTreeSet::new();
     let missing = for_each_object(backend, m, progress, |facts| {
+        classes.insert(facts.class);
         objects.push((source_of(facts), facts.size))
     })?;
     let e = crate::pricing::estimate(objects, tier, request.days, method == Method::Batch, prices);
@@ -187,6 +189,10 @@ pub fn estimate(
     }
     if missing > 0 {
         notes.push(format!("{missing} objects of the manifest do not exist"));
+    }
+    let classes: Vec<StorageClass> = classes.into_iter().collect();
+    if let Some(warning) = crate::backend::short_days_warning(request.days, tier, &classes) {
+        notes.push(warning);
     }
     notes.push(format!(
         "while archived, each GLACIER/DEEP_ARCHIVE object also bills 32 KB at the archive rate and 8 KB at Standard: ${:.4} per month for these",

@@ -282,7 +282,11 @@ pub fn preflight(backend: &dyn Backend, spec: &JobSpec) -> Result<Vec<Finding>> 
             tally("TargetPermission", &row.key);
         }
     }
+    let mut classes = std::collections::BTreeSet::new();
     for (row, head) in rows.iter().zip(backend.head_objects(&rows, 64)) {
+        if let Ok(h) = &head {
+            classes.insert(h.storage_class);
+        }
         match state_of_head(&head) {
             State::Missing => tally("MissingObjects", &row.key),
             State::NotArchived => tally("NotArchived", &row.key),
@@ -299,6 +303,12 @@ pub fn preflight(backend: &dyn Backend, spec: &JobSpec) -> Result<Vec<Finding>> 
             if h.storage_class.is_archive() && days.is_none() {
                 tally("DaysRequired", &row.key);
             }
+        }
+    }
+    if let Some(days) = days {
+        let classes: Vec<StorageClass> = classes.into_iter().collect();
+        if let Some(warning) = crate::backend::short_days_warning(days, tier, &classes) {
+            f.warning("DaysShorterThanRestore", warning);
         }
     }
     for (code, (count, key)) in denied {

@@ -707,7 +707,7 @@ pub fn wait(
                 "Timeout",
                 format!(
                     "not every archived object is readable after {}: {}",
-                    crate::progress::human_duration(options.timeout.as_secs_f64()),
+                    crate::timefmt::human_duration(options.timeout.as_secs_f64()),
                     status.counts.describe()
                 ),
             ));
@@ -715,7 +715,8 @@ pub fn wait(
         // The next read: a poll from now, or later when nothing can change before then (on a
         // virtual clock the simulator says when its next restore finishes or copy expires).
         let mut next = (now + options.poll).min(deadline);
-        if let Some(event) = backend.next_change()?
+        if let Some(sim) = backend.sim_controls()
+            && let Some(event) = sim.next_event()?
             && event > next
         {
             next = event.min(deadline);

@@ -166,20 +166,20 @@ fn parse_spec(doc: &Node) -> Result<JobSpec, Error> {
     let days = restore
         .text_of("ExpirationInDays")
         .map(|d| {
-            d.parse::<u32>().map_err(|_| {
+            d.parse::<i64>().map_err(|_| {
                 invalid_request(format!("ExpirationInDays `{d}` is not a whole number"))
             })
         })
         .transpose()?;
-    // AWS documents no default tier for batch restores; the cheaper one is assumed.
     let tier = match restore.text_of("GlacierJobTier") {
-        None => Tier::Bulk,
+        None => Tier::DEFAULT,
         Some(t) => t.parse::<Tier>().map_err(|_| {
             invalid_request(format!(
                 "GlacierJobTier must be BULK or STANDARD, not `{t}`"
             ))
         })?,
     };
+    let operation = JobOperation::restore(days, tier)?;
     let manifest = doc
         .child("Manifest")
         .ok_or_else(|| invalid_request("Manifest is required"))?;
@@ -190,10 +190,14 @@ fn parse_spec(doc: &Node) -> Result<JobSpec, Error> {
         .child("Location")
         .ok_or_else(|| invalid_request("Manifest.Location is required"))?;
     let arn = required(location, "ObjectArn")?;
-    let (bucket, key) = arn
-        .strip_prefix("arn:aws:s3:::")
-        .and_then(|rest| rest.split_once('/'))
-        .ok_or_else(|| invalid_request(format!("ObjectArn `{arn}` is not an S3 object ARN")))?;
+    let (bucket, key) = match parse_s3_arn(&arn) {
+        Some((bucket, Some(key))) => (bucket, key),
+        _ => {
+            return Err(invalid_request(format!(
+                "ObjectArn `{arn}` is not an S3 object ARN"
+            )));
+        }
+    };
     let format = required(spec, "Format")?
         .parse::<ManifestFormat>()
         .map_err(|e| invalid_request(e.message))?;
@@ -215,10 +219,7 @@ fn parse_spec(doc: &Node) -> Result<JobSpec, Error> {
                 Some(s) => s.parse().map_err(|e: Error| invalid_request(e.message))?,
             };
             Some(ReportSpec {
-                bucket: bucket
-                    .strip_prefix("arn:aws:s3:::")
-                    .unwrap_or(&bucket)
-                    .to_string(),
+                bucket: bucket_of(&bucket).to_string(),
                 prefix: r.text_of("Prefix").filter(|p| !p.is_empty()),
                 scope,
             })
@@ -236,7 +237,7 @@ fn parse_spec(doc: &Node) -> Result<JobSpec, Error> {
             format,
             fields,
         },
-        operation: JobOperation::InitiateRestore { days, tier },
+        operation,
         role_arn: required(doc, "RoleArn")?,
         priority: priority
             .parse()
@@ -419,5 +420,33 @@ mod tests {
         assert_eq!(spec.tags.get("k").map(String::as_str), Some("v"));
         assert!(spec.confirmation_required);
         assert_eq!(spec.client_request_token, "tok-1");
+    }
+
+    #[test]
+    fn create_job_tier_defaults_and_rules_come_from_the_domain_types() {
+        let body = |operation: &str| {
+            format!(
+                r#"<CreateJobRequest><ClientRequestToken>t</ClientRequestToken>
+            <Manifest><Spec><Format>S3BatchOperations_CSV_20180820</Format></Spec>
+            <Location><ObjectArn>arn:aws:s3:::b/m.csv</ObjectArn><ETag>e</ETag></Location></Manifest>
+            <Operation><S3InitiateRestoreObject>{operation}</S3InitiateRestoreObject></Operation>
+            <Priority>1</Priority><RoleArn>arn:aws:iam::111122223333:role/r</RoleArn></CreateJobRequest>"#
+            )
+        };
+        let spec = parse_spec(&xml::parse(body("").as_bytes()).unwrap()).unwrap();
+        assert_eq!(
+            spec.operation,
+            JobOperation::InitiateRestore {
+                days: None,
+                tier: Tier::DEFAULT
+            }
+        );
+        let doc =
+            xml::parse(body("<GlacierJobTier>EXPEDITED</GlacierJobTier>").as_bytes()).unwrap();
+        let refused = parse_spec(&doc).unwrap_err();
+        let rule = JobOperation::restore(None, Tier::Expedited).unwrap_err();
+        assert_eq!((refused.code, refused.message), (rule.code, rule.message));
+        let doc = xml::parse(body("<ExpirationInDays>0</ExpirationInDays>").as_bytes()).unwrap();
+        assert_eq!(parse_spec(&doc).unwrap_err().code, "InvalidRequest");
     }
 }

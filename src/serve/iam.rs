@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
-use super::sigv4::{parse_query, uri_encode};
 use super::xml::XmlWriter;
 use super::{Request, Response, Server, status_of};
 use crate::backend::{Backend, Policy, Role};
 use crate::errors::Error;
+use crate::sigv4::{parse_query, uri_encode};
 
 pub const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 pub const STS_NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";

@@ -4,40 +4,46 @@
 //! - S3 REST (path-style and virtual-hosted) in `s3.rs`,
 //! - S3 Control REST-XML under `/v20180820/jobs` in `control.rs`,
 //! - IAM's Query protocol and STS `GetCallerIdentity` in `iam.rs`,
-//! - a simulator-only admin endpoint under `/_s3thaw/` in `admin.rs` (the virtual clock),
-//! - SigV4 verification in `sigv4.rs`.
+//! - a simulator-only admin endpoint under `/_s3thaw/` in `admin.rs` (clock and `sim::` controls),
+//! - `route.rs`: which face a request is for, and the one entry point (`Server::handle`),
+//! - `auth.rs`: SigV4 checks (with `crate::sigv4`, shared with the aws backend) and their errors,
+//! - `http.rs`: hyper in and out, the blocking pool, the access log, `aws-chunked` bodies,
+//! - `wire.rs`: the `Request`/`Response` the faces see, and an error's HTTP status.
+//!
+//! This file holds the flags, the server state and the start-up (`main`, `run`).
 //!
 //! This module only translates: every rule (what exists, what is allowed, what a restore does)
 //! comes from the simulator through the [`Backend`] trait. Simulator calls block (SQLite), so
 //! each request is handled on tokio's blocking pool.
 
 pub mod admin;
+mod auth;
 pub mod control;
+mod http;
 pub mod iam;
 pub mod multipart;
+mod route;
 pub mod s3;
-pub mod sigv4;
+mod wire;
 pub mod xml;
 
-use std::convert::Infallible;
+pub use http::decode_aws_chunked;
+pub use wire::{Request, Response, status_of};
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use bytes::Bytes;
 use clap::Args;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use time::OffsetDateTime;
 
 use crate::backend::Backend;
 use crate::backend::sim::Simulator;
-use crate::errors::Error;
-use sigv4::{AuthError, Credentials};
+use crate::sigv4::Credentials;
+use http::{serve_one, shutdown_signal};
 
 /// The access key id `serve` accepts unless told otherwise.
 pub const DEFAULT_ACCESS_KEY_ID: &str = "S3THAWTESTKEY0000001";
@@ -45,8 +51,6 @@ pub const DEFAULT_ACCESS_KEY_ID: &str = "S3THAWTESTKEY0000001";
 pub const DEFAULT_SECRET_ACCESS_KEY: &str = "s3thaw/test/secret/0000000000000000000000";
 
 /// Largest request body accepted (objects are held in memory by the simulator).
-const MAX_BODY: usize = 512 * 1024 * 1024;
-
 /// `s3thaw serve` flags.
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
@@ -93,396 +97,6 @@ pub struct Server {
     pub uploads: multipart::Uploads,
 }
 
-/// A request as the handlers see it: whole body, decoded path and query, lower-case header names.
-#[derive(Debug, Clone, Default)]
-pub struct Request {
-    pub method: String,
-    pub raw_path: String,
-    pub raw_query: String,
-    /// The path, percent-decoded.
-    pub path: String,
-    pub query: Vec<(String, String)>,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-    /// The Host header without its port, lower case.
-    pub host: String,
-    pub request_id: String,
-    /// The bucket the Host header names (virtual-hosted style), if any.
-    pub virtual_bucket: Option<String>,
-}
-
-impl Request {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn query(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn has_query(&self, name: &str) -> bool {
-        self.query.iter().any(|(n, _)| n == name)
-    }
-}
-
-/// A response before it goes on the wire.
-#[derive(Debug, Clone)]
-pub struct Response {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-    /// For the log line: `S3.PutObject`, `IAM.CreateRole`...
-    pub operation: String,
-}
-
-impl Response {
-    pub fn new(status: u16) -> Response {
-        Response {
-            status,
-            headers: Vec::new(),
-            body: Vec::new(),
-            operation: String::new(),
-        }
-    }
-
-    pub fn xml(status: u16, body: String) -> Response {
-        Response::new(status)
-            .header("content-type", "application/xml")
-            .body(body.into_bytes())
-    }
-
-    pub fn header(mut self, name: &str, value: impl Into<String>) -> Response {
-        self.headers.push((name.to_string(), value.into()));
-        self
-    }
-
-    pub fn body(mut self, body: Vec<u8>) -> Response {
-        self.body = body;
-        self
-    }
-
-    pub fn op(mut self, operation: impl Into<String>) -> Response {
-        if self.operation.is_empty() {
-            self.operation = operation.into();
-        }
-        self
-    }
-}
-
-/// The HTTP status of a simulator error: its own, or what AWS uses for its kind.
-pub fn status_of(e: &Error) -> u16 {
-    e.status.unwrap_or(match e.code.as_str() {
-        "NotSupported" | "NotImplemented" => 501,
-        "InternalError" => 500,
-        _ => 400,
-    })
-}
-
-fn new_request_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()[..16].to_uppercase()
-}
-
-/// Which wire face a request is for.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Face {
-    S3,
-    Control,
-    Query,
-    Admin,
-}
-
-fn face_of(req: &Request) -> Face {
-    if req.raw_path.starts_with("/v20180820/") || req.raw_path == "/v20180820" {
-        return Face::Control;
-    }
-    if req.raw_path.starts_with(admin::PREFIX) {
-        return Face::Admin;
-    }
-    let form = req
-        .header("content-type")
-        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
-    let root = req.raw_path.is_empty() || req.raw_path == "/";
-    if req.method == "POST" && root && form && !is_virtual_host(req) {
-        return Face::Query;
-    }
-    Face::S3
-}
-
-fn is_virtual_host(req: &Request) -> bool {
-    req.virtual_bucket.is_some()
-}
-
-impl Server {
-    /// The bucket named by the Host header (virtual-hosted style), if any.
-    pub fn virtual_bucket(&self, host: &str) -> Option<String> {
-        self.bases.iter().find_map(|base| {
-            host.strip_suffix(base.as_str())
-                .and_then(|rest| rest.strip_suffix('.'))
-                .filter(|b| !b.is_empty())
-                .map(str::to_string)
-        })
-    }
-
-    /// Handles one request: checks its signature, then hands it to its face.
-    pub fn handle(&self, mut req: Request) -> Response {
-        if !req.raw_path.starts_with("/v20180820") {
-            req.virtual_bucket = self.virtual_bucket(&req.host);
-        }
-        let face = face_of(&req);
-        if req.method == "OPTIONS" && face == Face::S3 {
-            // CORS preflight requests are never signed.
-            return s3::preflight(&req);
-        }
-        if let Some(credentials) = &self.credentials {
-            let signed = sigv4::SignedRequest {
-                method: &req.method,
-                raw_path: &req.raw_path,
-                raw_query: &req.raw_query,
-                headers: &req.headers,
-                body: &req.body,
-            };
-            let checked =
-                sigv4::verify(&signed, credentials, OffsetDateTime::now_utc()).and_then(|auth| {
-                    // A body in signed chunks: every chunk's signature too.
-                    match (req.header("x-amz-content-sha256"), req.header("x-amz-date")) {
-                        (Some(h), Some(date))
-                            if h.starts_with("STREAMING-AWS4-HMAC-SHA256-PAYLOAD") =>
-                        {
-                            sigv4::verify_chunks(&req.body, &auth, credentials, date)
-                        }
-                        _ => Ok(()),
-                    }
-                });
-            if let Err(e) = checked {
-                if e == AuthError::Missing && face == Face::S3 {
-                    // Unsigned: what the ACLs allow everyone.
-                    return s3::anonymous(self, &req);
-                }
-                let error = auth_error(&e, face);
-                return match face {
-                    Face::S3 | Face::Admin => s3::error_response(&req, &error),
-                    Face::Control => control::error_response(&req, &error),
-                    Face::Query => iam::error_response(&req, &error),
-                }
-                .op(format!("Auth {}", error.code));
-            }
-        }
-        match face {
-            Face::S3 => s3::handle(self, &req),
-            Face::Control => control::handle(self, &req),
-            Face::Query => iam::handle(self, &req),
-            Face::Admin => admin::handle(self, &req),
-        }
-    }
-}
-
-/// The error AWS answers for a request that fails authentication.
-fn auth_error(e: &AuthError, face: Face) -> Error {
-    let query = face == Face::Query;
-    match e {
-        AuthError::Missing if query => Error::new(
-            "MissingAuthenticationToken",
-            "Request is missing Authentication Token",
-        )
-        .status(403),
-        AuthError::Missing => Error::access_denied("Access Denied"),
-        AuthError::Malformed(why) if query => {
-            Error::new("IncompleteSignature", why.clone()).status(403)
-        }
-        AuthError::Malformed(why) => {
-            Error::new("AuthorizationHeaderMalformed", why.clone()).status(400)
-        }
-        AuthError::UnknownAccessKey(_) if query => Error::new(
-            "InvalidClientTokenId",
-            "The security token included in the request is invalid.",
-        )
-        .status(403),
-        AuthError::UnknownAccessKey(_) => Error::new(
-            "InvalidAccessKeyId",
-            "The AWS Access Key Id you provided does not exist in our records.",
-        )
-        .status(403),
-        AuthError::SignatureMismatch => Error::new(
-            "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
-        )
-        .status(403),
-        AuthError::Skewed => Error::new(
-            "RequestTimeTooSkewed",
-            "The difference between the request time and the current time is too large.",
-        )
-        .status(403),
-        AuthError::Expired => Error::access_denied("Request has expired"),
-        AuthError::ContentMismatch => Error::new(
-            "XAmzContentSHA256Mismatch",
-            "The provided 'x-amz-content-sha256' header does not match what was computed.",
-        )
-        .status(400),
-    }
-}
-
-/// Decodes an `aws-chunked` body (`SIZE[;chunk-signature=..]\r\nDATA\r\n ... 0\r\ntrailers\r\n\r\n`).
-pub fn decode_aws_chunked(body: &[u8]) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(body.len());
-    let mut rest = body;
-    loop {
-        let line_end = rest
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or("an aws-chunked chunk header has no CRLF")?;
-        let header = std::str::from_utf8(&rest[..line_end]).map_err(|_| "bad chunk header")?;
-        let size_text = header.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size_text, 16)
-            .map_err(|_| format!("bad aws-chunked chunk size `{size_text}`"))?;
-        rest = &rest[line_end + 2..];
-        if size == 0 {
-            // Trailers (checksums) follow; the body is complete.
-            return Ok(out);
-        }
-        if rest.len() < size + 2 {
-            return Err("an aws-chunked chunk is cut short".into());
-        }
-        out.extend_from_slice(&rest[..size]);
-        rest = &rest[size + 2..];
-    }
-}
-
-/// The log line of a request: no credentials, no bodies.
-fn log_line(remote: SocketAddr, req: &Request, resp: &Response, took: Duration) {
-    eprintln!(
-        "{} {remote} {} {} {} {} {}B {}ms",
-        crate::timefmt::rfc3339_millis(OffsetDateTime::now_utc()),
-        req.method,
-        req.raw_path,
-        if resp.operation.is_empty() {
-            "-"
-        } else {
-            resp.operation.as_str()
-        },
-        resp.status,
-        resp.body.len(),
-        took.as_millis()
-    );
-}
-
-async fn to_request(req: hyper::Request<Incoming>) -> Result<Request, Response> {
-    let (parts, body) = req.into_parts();
-    let body = Limited::new(body, MAX_BODY)
-        .collect()
-        .await
-        .map_err(|e| {
-            Response::xml(
-                400,
-                format!(
-                    "<Error><Code>IncompleteBody</Code><Message>{}</Message></Error>",
-                    xml::escape(&e.to_string())
-                ),
-            )
-            .op("ReadBody")
-        })?
-        .to_bytes()
-        .to_vec();
-    let raw_path = parts.uri.path().to_string();
-    let raw_query = parts.uri.query().unwrap_or("").to_string();
-    let headers: Vec<(String, String)> = parts
-        .headers
-        .iter()
-        .map(|(n, v)| {
-            (
-                n.as_str().to_ascii_lowercase(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    let host_header = headers
-        .iter()
-        .find(|(n, _)| n == "host")
-        .map(|(_, v)| v.clone())
-        .or_else(|| parts.uri.authority().map(|a| a.to_string()))
-        .unwrap_or_default();
-    let host = strip_port(&host_header).to_ascii_lowercase();
-    Ok(Request {
-        method: parts.method.as_str().to_string(),
-        path: sigv4::percent_decode(&raw_path, false),
-        query: sigv4::parse_query(&raw_query, false),
-        raw_path,
-        raw_query,
-        headers,
-        body,
-        host,
-        request_id: new_request_id(),
-        virtual_bucket: None,
-    })
-}
-
-fn strip_port(host: &str) -> &str {
-    if host.starts_with('[') {
-        // [::1]:9000
-        return host
-            .split(']')
-            .next()
-            .map_or(host, |h| &host[..h.len() + 1]);
-    }
-    host.rsplit_once(':').map_or(host, |(h, _)| h)
-}
-
-fn to_hyper(resp: Response, head: bool) -> hyper::Response<Full<Bytes>> {
-    let mut builder = hyper::Response::builder().status(resp.status);
-    let mut has_length = false;
-    for (name, value) in &resp.headers {
-        has_length |= name.eq_ignore_ascii_case("content-length");
-        builder = builder.header(name.as_str(), value.as_str());
-    }
-    if !has_length {
-        builder = builder.header("content-length", resp.body.len().to_string());
-    }
-    let body = if head { Vec::new() } else { resp.body };
-    builder
-        .body(Full::new(Bytes::from(body)))
-        .unwrap_or_else(|_| {
-            let mut r = hyper::Response::new(Full::new(Bytes::new()));
-            *r.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
-            r
-        })
-}
-
-async fn serve_one(
-    server: Arc<Server>,
-    remote: SocketAddr,
-    req: hyper::Request<Incoming>,
-) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
-    let started = Instant::now();
-    let head = req.method() == hyper::Method::HEAD;
-    let (req, resp) = match to_request(req).await {
-        Ok(req) => {
-            let shared = server.clone();
-            let for_log = Request {
-                body: Vec::new(),
-                ..req.clone()
-            };
-            let resp = tokio::task::spawn_blocking(move || shared.handle(req))
-                .await
-                .unwrap_or_else(|e| {
-                    s3::error_response(
-                        &for_log,
-                        &Error::internal(format!("the request handler failed: {e}")),
-                    )
-                });
-            (for_log, resp)
-        }
-        Err(resp) => (Request::default(), resp),
-    };
-    let resp = resp.header("x-amz-request-id", req.request_id.clone());
-    log_line(remote, &req, &resp, started.elapsed());
-    Ok(to_hyper(resp, head))
-}
-
 /// Host names whose sub-domains are buckets.
 fn virtual_bases(args: &ServeArgs, region: &str) -> Vec<String> {
     let mut bases = vec![
@@ -494,33 +108,15 @@ fn virtual_bases(args: &ServeArgs, region: &str) -> Vec<String> {
     bases
 }
 
-/// Runs `s3thaw serve` until Ctrl-C (or SIGTERM); returns the exit code.
-pub fn main(args: &ServeArgs) -> u8 {
-    match run(args) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("error: {e}");
-            crate::app::EXIT_USAGE
-        }
-    }
-}
-
-fn run(args: &ServeArgs) -> Result<(), String> {
+/// Runs `s3thaw serve` over `sim` (opened by the caller, the one opener of a state directory:
+/// `app::open_simulator`) until Ctrl-C or SIGTERM. Injected faults are answered to the clients,
+/// which retry by themselves, so `sim` should come `without_client_retries`.
+pub fn run(args: &ServeArgs, sim: Simulator) -> Result<(), String> {
     if !args.bind.ip().is_loopback() && !args.allow_remote {
         return Err(format!(
             "refusing to listen on {}: serve binds to loopback unless --allow-remote is given",
             args.bind
         ));
-    }
-    let dir = args
-        .state
-        .clone()
-        .unwrap_or_else(crate::app::default_state_dir);
-    let sim = Simulator::open(&dir)
-        .map_err(|e| e.message)?
-        .without_client_retries();
-    if let Some(seed) = args.seed {
-        sim.set_seed(seed).map_err(|e| e.message)?;
     }
     let region = sim.region();
     let account = sim.account_id().map_err(|e| e.message)?;
@@ -548,7 +144,7 @@ fn run(args: &ServeArgs) -> Result<(), String> {
             .map_err(|e| format!("cannot read the bound address: {e}"))?;
         eprintln!(
             "s3thaw serve: listening on http://{local} (account {account}, region {region}, state {}, SigV4 {})",
-            dir.display(),
+            server.sim.state_dir().display(),
             match &server.credentials {
                 Some(c) => format!("checked for access key {}", c.access_key_id),
                 None => "not checked".to_string(),
@@ -598,31 +194,12 @@ fn run(args: &ServeArgs) -> Result<(), String> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::http::*;
     use super::*;
+    use crate::sigv4;
+    use time::OffsetDateTime;
 
     #[test]
     fn aws_chunked_bodies_decode() {
@@ -661,6 +238,81 @@ mod tests {
 
     fn text(resp: &Response) -> String {
         String::from_utf8_lossy(&resp.body).into_owned()
+    }
+
+    /// ListObjectsV2 with `x-amz-optional-object-attributes: RestoreStatus`: the element is
+    /// present while a restore runs and while its copy lives (with the expiry), absent for an
+    /// object never restored, after the copy expired, and when the header is not sent.
+    #[test]
+    fn listings_carry_restore_status_only_when_asked_and_only_while_it_exists() {
+        use crate::backend::{PutObject, RestoreRequest, StorageClass, Tier};
+        let (server, _dir) = server();
+        server.sim.create_bucket("cold", None).unwrap();
+        for key in ["never", "restored"] {
+            server
+                .sim
+                .put_object(PutObject {
+                    bucket: "cold".into(),
+                    key: key.into(),
+                    body: b"x".to_vec(),
+                    storage_class: Some(StorageClass::Glacier),
+                    ..PutObject::default()
+                })
+                .unwrap();
+        }
+        let request_restore = RestoreRequest {
+            days: Some(1),
+            tier: Tier::Expedited,
+        };
+        server
+            .sim
+            .restore_object("cold", "restored", None, request_restore)
+            .unwrap();
+        let list = |asked: bool| {
+            let mut req = request("GET", "127.0.0.1", "/cold?list-type=2", b"");
+            if asked {
+                req.headers.push((
+                    "x-amz-optional-object-attributes".into(),
+                    "RestoreStatus".into(),
+                ));
+            }
+            let resp = server.handle(req);
+            assert_eq!(resp.status, 200, "{}", text(&resp));
+            let doc = xml::parse(&resp.body).unwrap();
+            doc.children_named("Contents")
+                .map(|c| {
+                    let status = c.child("RestoreStatus").map(|r| {
+                        (
+                            r.text_of("IsRestoreInProgress").unwrap_or_default(),
+                            r.text_of("RestoreExpiryDate"),
+                        )
+                    });
+                    (c.text_of("Key").unwrap(), status)
+                })
+                .collect::<Vec<_>>()
+        };
+        // Not asked: no element, whatever the state.
+        assert!(list(false).iter().all(|(_, s)| s.is_none()));
+        // Running.
+        let during = list(true);
+        assert_eq!(during[0], ("never".into(), None));
+        assert_eq!(during[1], ("restored".into(), Some(("true".into(), None))));
+        // Done: in progress false, with the expiry (RFC 3339, midnight UTC).
+        server
+            .sim
+            .advance(std::time::Duration::from_secs(600))
+            .unwrap();
+        let after = list(true);
+        let (progress, expiry) = after[1].1.clone().expect("a RestoreStatus element");
+        assert_eq!(progress, "false");
+        let expiry = expiry.expect("an expiry date");
+        assert!(expiry.ends_with("T00:00:00.000Z"), "{expiry}");
+        // Expired: gone again.
+        server
+            .sim
+            .advance(std::time::Duration::from_secs(3 * 86400))
+            .unwrap();
+        assert!(list(true).iter().all(|(_, s)| s.is_none()));
     }
 
     #[test]

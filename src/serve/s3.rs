@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use md5::Digest;
 use time::OffsetDateTime;
 
-use super::sigv4::{percent_decode, uri_encode};
 use super::xml::{self, XmlWriter};
 use super::{Request, Response, Server, status_of};
 use crate::backend::*;
 use crate::errors::Error;
+use crate::sigv4::{percent_decode, uri_encode};
 use crate::timefmt::{http_date, parse_http_date, rfc3339_millis};
 
 pub const S3_NS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
@@ -60,6 +60,28 @@ pub fn preflight(req: &Request) -> Response {
         .status(403),
     };
     error_response(req, &error).op(format!("S3.Preflight {}", error.code))
+}
+
+/// Standard base64 with padding (RFC 4648), as `Content-MD5` carries a digest.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 fn time_xml(t: OffsetDateTime) -> String {
@@ -126,8 +148,7 @@ pub(super) fn payload(req: &Request) -> Result<Vec<u8>, Error> {
     };
     if let Some(given) = req.header("content-md5") {
         let actual = md5::Md5::digest(&body);
-        let matches = aws_smithy_types::base64::decode(given.trim())
-            .is_ok_and(|digest| digest.as_slice() == actual.as_slice());
+        let matches = given.trim() == base64(actual.as_slice());
         if !matches {
             return Err(Error::new(
                 "BadDigest",
@@ -1429,6 +1450,21 @@ fn restore_object(
 mod tests {
     use super::*;
 
+    #[test]
+    fn base64_matches_rfc_4648() {
+        for (raw, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(raw.as_bytes()), encoded);
+        }
+    }
+
     fn req(path: &str, vb: Option<&str>) -> Request {
         Request {
             path: path.into(),
@@ -1468,7 +1504,7 @@ mod tests {
             raw_path: path.into(),
             raw_query: query.into(),
             path: percent_decode(path, false),
-            query: crate::serve::sigv4::parse_query(query, false),
+            query: crate::sigv4::parse_query(query, false),
             headers,
             body: body.to_vec(),
             host: "127.0.0.1".into(),
@@ -1681,7 +1717,7 @@ mod tests {
         let private = body_text(&call(&server, "GET", "/acls/closed?acl", &[], b""));
         assert!(!private.contains("AllUsers"), "{private}");
         // From here on requests must be signed; unsigned ones get what the ACLs allow.
-        server.credentials = Some(crate::serve::sigv4::Credentials {
+        server.credentials = Some(crate::sigv4::Credentials {
             access_key_id: crate::serve::DEFAULT_ACCESS_KEY_ID.into(),
             secret_access_key: crate::serve::DEFAULT_SECRET_ACCESS_KEY.into(),
         });
@@ -1772,7 +1808,7 @@ mod tests {
         assert!(got.contains("<ObjectOwnership>BucketOwnerEnforced</ObjectOwnership>"));
         let off = call(&server, "PUT", "/gov?acl", &[("x-amz-acl", "private")], b"");
         assert!(body_text(&off).contains("AccessControlListNotSupported"));
-        server.credentials = Some(crate::serve::sigv4::Credentials {
+        server.credentials = Some(crate::sigv4::Credentials {
             access_key_id: crate::serve::DEFAULT_ACCESS_KEY_ID.into(),
             secret_access_key: crate::serve::DEFAULT_SECRET_ACCESS_KEY.into(),
         });
@@ -1828,7 +1864,7 @@ mod tests {
             call(&server, "GET", "/pol?policy", &[], b"").body,
             policy.to_vec()
         );
-        server.credentials = Some(crate::serve::sigv4::Credentials {
+        server.credentials = Some(crate::sigv4::Credentials {
             access_key_id: crate::serve::DEFAULT_ACCESS_KEY_ID.into(),
             secret_access_key: crate::serve::DEFAULT_SECRET_ACCESS_KEY.into(),
         });

@@ -54,15 +54,15 @@ fn advance(serve: &Serve, seconds: u64) {
     let authority = serve.url.trim_start_matches("http://").to_string();
     let query = format!("seconds={seconds}");
     let headers = vec![("host".to_string(), authority.clone())];
-    let signed = s3thaw::serve::sigv4::sign(
-        &s3thaw::serve::sigv4::SignedRequest {
+    let signed = s3thaw::sigv4::sign(
+        &s3thaw::sigv4::SignedRequest {
             method: "POST",
             raw_path: "/_s3thaw/clock/advance",
             raw_query: &query,
             headers: &headers,
             body: b"",
         },
-        &s3thaw::serve::sigv4::Credentials {
+        &s3thaw::sigv4::Credentials {
             access_key_id: ACCESS_KEY.into(),
             secret_access_key: SECRET_KEY.into(),
         },

@@ -6,6 +6,9 @@
 //! The aws runs go through the real AWS SDK clients, SigV4 signing, the wire protocols and
 //! `serve`'s translation back into the simulator, so any difference between the two faces of
 //! the same rules shows up as a diff.
+//!
+//! Every test here needs the aws backend, so the suite only exists with the `aws` feature.
+#![cfg(feature = "aws")]
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -356,6 +359,27 @@ fn client_side_restores_of_a_manifest_on_both_backends() {
 }
 
 /// A script that prints what one call answers, as `code status` or `ok`.
+#[test]
+fn sim_controls_work_through_serve_as_on_the_simulator() {
+    let out = contract(
+        &contract_script("sim_controls.rhai"),
+        &[],
+        "ok: sim controls",
+    );
+    for line in [
+        "restore before advance ongoing: true",
+        "advance returns the new time: true",
+        "restore after advance ongoing: false",
+        "seeded: 3",
+        "archive status: DEEP_ARCHIVE_ACCESS",
+        "seed into a missing bucket: NoSuchBucket",
+        "set_clock: 2099-01-01T00:00:00",
+        "buckets after reset: 0",
+    ] {
+        assert!(out.contains(line), "missing `{line}` in:\n{out}");
+    }
+}
+
 fn probe(dir: &Path, name: &str, body: &str) -> String {
     let path = dir.join(name);
     std::fs::write(&path, body).unwrap();

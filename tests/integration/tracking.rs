@@ -143,6 +143,30 @@ fn copies_that_expire_before_the_campaign_ends_are_not_counted_readable() {
         .unwrap_err();
     assert_eq!(e.code, "RestoreIncomplete", "{e:?}");
     assert!(e.message.contains("not requested"), "{}", e.message);
+    // The estimate and preflight warned before anything was spent.
+    let r = world.map(
+        r#"let m = manifest::from_listing("mixed");
+        let notes = cost::estimate(m, #{ tier: "BULK", days: 1 }).notes;
+        let role = iam::get_role("s3thaw-restore-prefix");
+        let spec = #{ manifest: manifest::upload(m, "mixed", "check.csv"),
+            operation: batch::restore_operation(#{ tier: "BULK", days: 1 }), role_arn: role.arn,
+            priority: 1, report: false };
+        let findings = batch::preflight(spec).filter(|f| f.code == "DaysShorterThanRestore");
+        let ok = batch::preflight(spec + #{ operation: batch::restore_operation(#{ tier: "BULK", days: 3 }) })
+            .filter(|f| f.code == "DaysShorterThanRestore");
+        #{ notes: notes.filter(|n| n.contains("shorter than the slowest restore window")),
+           findings: findings.map(|f| f.level), ok: ok.len() }"#,
+    );
+    let notes = a(&r, "notes");
+    assert_eq!(notes.len(), 1, "{r:?}");
+    assert!(
+        notes[0]
+            .to_string()
+            .contains("48h for DEEP_ARCHIVE with BULK")
+    );
+    assert_eq!(a(&r, "findings").len(), 1, "{r:?}");
+    assert_eq!(a(&r, "findings")[0].to_string(), "warning");
+    assert_eq!(i(&r, "ok"), 0);
     // The wait itself: RestoreNotRequested names the counts.
     let e = world.error(
         r#"let m = manifest::from_listing("mixed");

@@ -1,13 +1,16 @@
-//! The virtual clock of an `s3thaw serve` the backend is pointed at (simulator only).
+//! The virtual clock and the other simulator controls of an `s3thaw serve` the backend is
+//! pointed at (simulator only).
 //!
 //! Against `s3thaw serve`, a restore takes 5 hours of *virtual* time: sleeping 5 real hours would
 //! be wrong, and the server's clock would not move anyway. So when `--endpoint-url` is a loopback
-//! address whose server answers `GET /_s3thaw/clock` (see `crate::serve::admin`), the backend reads
-//! `now()` from there and turns `sleep` and `wait_step` into clock moves. Against real AWS (or any
-//! other endpoint) the probe finds nothing and the backend sleeps for real.
+//! address whose server answers `GET /_s3thaw/clock` (`s3thaw serve`'s admin endpoint), the
+//! backend reads `now()` from there, turns `sleep` and `wait_step` into clock moves, and offers
+//! the `sim::` controls (reset, faults, capacity, seeding, ...) by forwarding each one. Against
+//! real AWS (or any other endpoint) the probe finds nothing and the backend sleeps for real.
 //!
 //! The admin calls are tiny HTTP/1.1 requests over a loopback socket, signed with SigV4 like
-//! every other request (service name `s3thaw`).
+//! every other request (service name `s3thaw`). Failures the server reports come back with the
+//! server's error code and message, as the simulator would raise them.
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -17,7 +20,7 @@ use serde_json::Value as Json;
 use time::OffsetDateTime;
 
 use crate::errors::{Error, Result};
-use crate::serve::sigv4::{self, SignedRequest};
+use crate::sigv4::{self, SignedRequest};
 use crate::timefmt::{parse_rfc3339, rfc3339_millis};
 
 /// Credentials for signing admin calls.
@@ -70,28 +73,51 @@ impl SimClock {
         time_of(&answer)
     }
 
-    /// When the simulator behind `serve` next changes by itself, if anything is scheduled.
     pub(super) fn next_event(&self, signing: &Signing) -> Result<Option<OffsetDateTime>> {
         let answer = self.call("GET", "/_s3thaw/clock", "", signing)?;
         match answer.get("next_event") {
-            Some(Json::String(at)) => parse_rfc3339(at).map(Some),
-            _ => Ok(None),
+            None | Some(Json::Null) => Ok(None),
+            Some(Json::String(t)) => parse_rfc3339(t).map(Some),
+            Some(other) => Err(Error::internal(format!(
+                "the s3thaw serve clock sent a next event that is not a time: {other}"
+            ))),
         }
     }
 
-    pub(super) fn advance(&self, by: Duration, signing: &Signing) -> Result<()> {
+    /// Moves the clock forward and returns the new time.
+    pub(super) fn advance(&self, by: Duration, signing: &Signing) -> Result<OffsetDateTime> {
         let query = format!("seconds={}", by.as_secs_f64());
-        self.call("POST", "/_s3thaw/clock/advance", &query, signing)
-            .map(drop)
+        time_of(&self.call("POST", "/_s3thaw/clock/advance", &query, signing)?)
     }
 
     pub(super) fn wait_step(&self, deadline: OffsetDateTime, signing: &Signing) -> Result<()> {
-        let query = format!(
-            "deadline={}",
-            sigv4::uri_encode(&rfc3339_millis(deadline), false)
-        );
+        let query = query(&[("deadline", Some(rfc3339_millis(deadline)))]);
         self.call("POST", "/_s3thaw/clock/wait-step", &query, signing)
             .map(drop)
+    }
+
+    /// Sets the clock (never backwards) and whether it is frozen; returns the time.
+    pub(super) fn set_clock(
+        &self,
+        at: Option<OffsetDateTime>,
+        frozen: bool,
+        signing: &Signing,
+    ) -> Result<OffsetDateTime> {
+        let query = query(&[
+            ("frozen", Some(frozen.to_string())),
+            ("time", at.map(rfc3339_millis)),
+        ]);
+        time_of(&self.call("POST", "/_s3thaw/clock/set", &query, signing)?)
+    }
+
+    /// Any other control: `POST /_s3thaw/{name}` with the given parameters.
+    pub(super) fn control(
+        &self,
+        name: &str,
+        params: &[(&str, Option<String>)],
+        signing: &Signing,
+    ) -> Result<Json> {
+        self.call("POST", &format!("/_s3thaw/{name}"), &query(params), signing)
     }
 
     fn call(&self, method: &str, path: &str, query: &str, signing: &Signing) -> Result<Json> {
@@ -157,10 +183,51 @@ impl SimClock {
             .and_then(|s| s.parse::<u16>().ok())
             .unwrap_or(0);
         if status != 200 {
-            return Err(failed(format!("HTTP {status}")));
+            return Err(
+                server_error(status, body).unwrap_or_else(|| failed(format!("HTTP {status}")))
+            );
         }
         serde_json::from_str(body).map_err(|e| failed(format!("not JSON: {e}")))
     }
+}
+
+/// A query string of the parameters that are present, each value encoded.
+fn query(params: &[(&str, Option<String>)]) -> String {
+    params
+        .iter()
+        .filter_map(|(name, value)| {
+            let value = value.as_ref()?;
+            Some(format!("{name}={}", sigv4::uri_encode(value, false)))
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The error an admin call answered with (`<Error><Code>..</Code><Message>..</Message>`), as
+/// the simulator raised it on the server.
+fn server_error(status: u16, body: &str) -> Option<Error> {
+    let element = |name: &str| {
+        let start = body.find(&format!("<{name}>"))? + name.len() + 2;
+        let end = body[start..].find(&format!("</{name}>"))? + start;
+        Some(unescape(&body[start..end]))
+    };
+    let mut error =
+        Error::new(element("Code")?, element("Message").unwrap_or_default()).status(status);
+    if let Some(bucket) = element("BucketName") {
+        error = error.bucket(&bucket);
+    }
+    if let Some(key) = element("Key") {
+        error = error.key(&key);
+    }
+    Some(error)
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
 }
 
 fn time_of(answer: &Json) -> Result<OffsetDateTime> {
@@ -174,6 +241,24 @@ fn time_of(answer: &Json) -> Result<OffsetDateTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn admin_errors_keep_the_servers_code_and_message() {
+        let body = "<?xml version=\"1.0\"?><Error><Code>NoSuchBucket</Code><Message>The bucket &lt;b&gt; does not exist</Message></Error>";
+        let e = server_error(404, body).unwrap();
+        assert_eq!(e.code, "NoSuchBucket");
+        assert_eq!(e.message, "The bucket <b> does not exist");
+        assert_eq!(e.status, Some(404));
+        assert!(server_error(502, "Bad Gateway").is_none());
+        assert_eq!(
+            query(&[
+                ("a", Some("x y".into())),
+                ("b", None),
+                ("c", Some("1".into()))
+            ]),
+            "a=x%20y&c=1"
+        );
+    }
 
     #[test]
     fn only_loopback_http_endpoints_are_probed() {

@@ -236,18 +236,10 @@ fn save(w: &World, job: &JobRow) -> Result<()> {
 }
 
 fn validate(w: &World, spec: &JobSpec) -> Result<()> {
+    // The operation's rules (tier, days) have one home: `JobOperation::restore`.
     let JobOperation::InitiateRestore { days, tier } = spec.operation;
-    if tier == Tier::Expedited {
-        return Err(Error::invalid_request(
-            "GlacierJobTier must be STANDARD or BULK: Batch Operations does not support EXPEDITED restores",
-        )
-        .hint("use restore::direct for Expedited retrievals"));
-    }
-    if days == Some(0) {
-        return Err(Error::invalid_request(
-            "ExpirationInDays must be at least 1",
-        ));
-    }
+    JobOperation::restore(days.map(i64::from), tier)?;
+    check_tags(&spec.tags)?;
     if spec.priority < 0 {
         return Err(Error::invalid_request("Priority must be 0 or greater"));
     }
@@ -469,11 +461,17 @@ pub(super) fn get_tags(w: &World, job_id: &str) -> Result<BTreeMap<String, Strin
     serde_json::from_str(&tags).map_err(Error::internal)
 }
 
+/// Tags a job may have, at CreateJob as at PutJobTagging.
+fn check_tags(tags: &BTreeMap<String, String>) -> Result<()> {
+    if tags.len() > 50 {
+        return Err(Error::invalid_request("a job has at most 50 tags"));
+    }
+    Ok(())
+}
+
 pub(super) fn put_tags(w: &World, job_id: &str, tags: &BTreeMap<String, String>) -> Result<()> {
     load(w, job_id)?;
-    if tags.len() > 50 {
-        return Err(Error::invalid_request("a job has at most 50 tags").job_id(job_id));
-    }
+    check_tags(tags).map_err(|e| e.job_id(job_id))?;
     w.tx.execute(
         "UPDATE jobs SET tags = ?2 WHERE id = ?1",
         params![

@@ -6,6 +6,7 @@
 use super::World;
 use super::clock::SECOND;
 use super::store::{meta, set_meta};
+use crate::backend::Faults;
 use crate::errors::{Error, Result};
 
 /// AWS's documented RestoreObject rate per account.
@@ -18,14 +19,6 @@ pub(super) enum Request {
     S3,
     /// RestoreObject: also counted against the account's rate.
     Restore,
-}
-
-/// The fault settings of a world.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Faults {
-    pub throttle_rate: f64,
-    pub error_rate: f64,
-    pub seed: u64,
 }
 
 pub(super) fn set(w: &World, faults: Faults) -> Result<()> {

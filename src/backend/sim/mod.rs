@@ -34,7 +34,6 @@ use super::*;
 use crate::errors::{Error, Result};
 
 pub use clock::Millis;
-pub use faults::Faults;
 
 /// The default account and region of a new simulated world.
 pub const DEFAULT_ACCOUNT_ID: &str = "111122223333";
@@ -325,6 +324,57 @@ impl Simulator {
     }
 }
 
+/// The controls are the simulator's own methods above.
+impl SimControls for Simulator {
+    fn advance(&self, by: Duration) -> Result<OffsetDateTime> {
+        Simulator::advance(self, by)
+    }
+
+    fn set_clock(&self, at: Option<OffsetDateTime>, frozen: bool) -> Result<OffsetDateTime> {
+        Simulator::set_clock(self, at, frozen)
+    }
+
+    fn next_event(&self) -> Result<Option<OffsetDateTime>> {
+        Simulator::next_event(self)
+    }
+
+    fn reset(&self) -> Result<()> {
+        Simulator::reset(self)
+    }
+
+    fn set_seed(&self, seed: u64) -> Result<()> {
+        Simulator::set_seed(self, seed)
+    }
+
+    fn seed_objects(
+        &self,
+        bucket: &str,
+        count: u64,
+        prefix: &str,
+        storage_class: StorageClass,
+        size: u64,
+    ) -> Result<u64> {
+        Simulator::seed_objects(self, bucket, count, prefix, storage_class, size)
+    }
+
+    fn set_faults(&self, faults: Faults) -> Result<()> {
+        Simulator::set_faults(self, faults)
+    }
+
+    fn set_capacity(&self, jobs: u32) -> Result<()> {
+        Simulator::set_capacity(self, jobs)
+    }
+
+    fn set_access_tier(
+        &self,
+        bucket: &str,
+        key: &str,
+        tier: Option<ArchiveAccessTier>,
+    ) -> Result<()> {
+        Simulator::set_access_tier(self, bucket, key, tier)
+    }
+}
+
 fn next_event(w: &World) -> Result<Option<Millis>> {
     let candidates = [control::next_event(w)?, s3::next_event(w)?];
     Ok(candidates.into_iter().flatten().min())
@@ -362,11 +412,7 @@ impl Backend for Simulator {
         self.transact((target - now).max(1), |_| Ok(()))
     }
 
-    fn next_change(&self) -> Result<Option<OffsetDateTime>> {
-        self.next_event()
-    }
-
-    fn simulator(&self) -> Option<&Simulator> {
+    fn sim_controls(&self) -> Option<&dyn SimControls> {
         Some(self)
     }
 

@@ -1,0 +1,199 @@
+//! HTTP plumbing: hyper requests into [`Request`]s and [`Response`]s back, one request on the
+//! blocking pool (simulator calls block on SQLite), the access log, `aws-chunked` bodies, and
+//! the shutdown signal.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use time::OffsetDateTime;
+
+use super::wire::new_request_id;
+use super::{Request, Response, Server, s3, xml};
+use crate::errors::Error;
+use crate::sigv4;
+
+/// Largest request body accepted (objects are held in memory by the simulator).
+const MAX_BODY: usize = 512 * 1024 * 1024;
+
+/// Decodes an `aws-chunked` body (`SIZE[;chunk-signature=..]\r\nDATA\r\n ... 0\r\ntrailers\r\n\r\n`).
+pub fn decode_aws_chunked(body: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(body.len());
+    let mut rest = body;
+    loop {
+        let line_end = rest
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or("an aws-chunked chunk header has no CRLF")?;
+        let header = std::str::from_utf8(&rest[..line_end]).map_err(|_| "bad chunk header")?;
+        let size_text = header.split(';').next().unwrap_or("").trim();
+        let size = usize::from_str_radix(size_text, 16)
+            .map_err(|_| format!("bad aws-chunked chunk size `{size_text}`"))?;
+        rest = &rest[line_end + 2..];
+        if size == 0 {
+            // Trailers (checksums) follow; the body is complete.
+            return Ok(out);
+        }
+        if rest.len() < size + 2 {
+            return Err("an aws-chunked chunk is cut short".into());
+        }
+        out.extend_from_slice(&rest[..size]);
+        rest = &rest[size + 2..];
+    }
+}
+
+/// The log line of a request: no credentials, no bodies.
+pub(super) fn log_line(remote: SocketAddr, req: &Request, resp: &Response, took: Duration) {
+    eprintln!(
+        "{} {remote} {} {} {} {} {}B {}ms",
+        crate::timefmt::rfc3339_millis(OffsetDateTime::now_utc()),
+        req.method,
+        req.raw_path,
+        if resp.operation.is_empty() {
+            "-"
+        } else {
+            resp.operation.as_str()
+        },
+        resp.status,
+        resp.body.len(),
+        took.as_millis()
+    );
+}
+
+pub(super) async fn to_request(req: hyper::Request<Incoming>) -> Result<Request, Response> {
+    let (parts, body) = req.into_parts();
+    let body = Limited::new(body, MAX_BODY)
+        .collect()
+        .await
+        .map_err(|e| {
+            Response::xml(
+                400,
+                format!(
+                    "<Error><Code>IncompleteBody</Code><Message>{}</Message></Error>",
+                    xml::escape(&e.to_string())
+                ),
+            )
+            .op("ReadBody")
+        })?
+        .to_bytes()
+        .to_vec();
+    let raw_path = parts.uri.path().to_string();
+    let raw_query = parts.uri.query().unwrap_or("").to_string();
+    let headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let host_header = headers
+        .iter()
+        .find(|(n, _)| n == "host")
+        .map(|(_, v)| v.clone())
+        .or_else(|| parts.uri.authority().map(|a| a.to_string()))
+        .unwrap_or_default();
+    let host = strip_port(&host_header).to_ascii_lowercase();
+    Ok(Request {
+        method: parts.method.as_str().to_string(),
+        path: sigv4::percent_decode(&raw_path, false),
+        query: sigv4::parse_query(&raw_query, false),
+        raw_path,
+        raw_query,
+        headers,
+        body,
+        host,
+        request_id: new_request_id(),
+        virtual_bucket: None,
+    })
+}
+
+pub(super) fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        // [::1]:9000
+        return host
+            .split(']')
+            .next()
+            .map_or(host, |h| &host[..h.len() + 1]);
+    }
+    host.rsplit_once(':').map_or(host, |(h, _)| h)
+}
+
+pub(super) fn to_hyper(resp: Response, head: bool) -> hyper::Response<Full<Bytes>> {
+    let mut builder = hyper::Response::builder().status(resp.status);
+    let mut has_length = false;
+    for (name, value) in &resp.headers {
+        has_length |= name.eq_ignore_ascii_case("content-length");
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    if !has_length {
+        builder = builder.header("content-length", resp.body.len().to_string());
+    }
+    let body = if head { Vec::new() } else { resp.body };
+    builder
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_else(|_| {
+            let mut r = hyper::Response::new(Full::new(Bytes::new()));
+            *r.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+            r
+        })
+}
+
+pub(super) async fn serve_one(
+    server: Arc<Server>,
+    remote: SocketAddr,
+    req: hyper::Request<Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    let started = Instant::now();
+    let head = req.method() == hyper::Method::HEAD;
+    let (req, resp) = match to_request(req).await {
+        Ok(req) => {
+            let shared = server.clone();
+            let for_log = Request {
+                body: Vec::new(),
+                ..req.clone()
+            };
+            let resp = tokio::task::spawn_blocking(move || shared.handle(req))
+                .await
+                .unwrap_or_else(|e| {
+                    s3::error_response(
+                        &for_log,
+                        &Error::internal(format!("the request handler failed: {e}")),
+                    )
+                });
+            (for_log, resp)
+        }
+        Err(resp) => (Request::default(), resp),
+    };
+    let resp = resp.header("x-amz-request-id", req.request_id.clone());
+    log_line(remote, &req, &resp, started.elapsed());
+    Ok(to_hyper(resp, head))
+}
+
+pub(super) async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,99 @@
+//! The request and response as `serve`'s handlers see them, independent of hyper: the whole
+//! body, the decoded path and query, lower-case header names; and the HTTP status of an error.
+
+use crate::errors::Error;
+
+/// A request as the handlers see it: whole body, decoded path and query, lower-case header names.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub method: String,
+    pub raw_path: String,
+    pub raw_query: String,
+    /// The path, percent-decoded.
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The Host header without its port, lower case.
+    pub host: String,
+    pub request_id: String,
+    /// The bucket the Host header names (virtual-hosted style), if any.
+    pub virtual_bucket: Option<String>,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn has_query(&self, name: &str) -> bool {
+        self.query.iter().any(|(n, _)| n == name)
+    }
+}
+
+/// A response before it goes on the wire.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// For the log line: `S3.PutObject`, `IAM.CreateRole`...
+    pub operation: String,
+}
+
+impl Response {
+    pub fn new(status: u16) -> Response {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+            operation: String::new(),
+        }
+    }
+
+    pub fn xml(status: u16, body: String) -> Response {
+        Response::new(status)
+            .header("content-type", "application/xml")
+            .body(body.into_bytes())
+    }
+
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Response {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+
+    pub fn body(mut self, body: Vec<u8>) -> Response {
+        self.body = body;
+        self
+    }
+
+    pub fn op(mut self, operation: impl Into<String>) -> Response {
+        if self.operation.is_empty() {
+            self.operation = operation.into();
+        }
+        self
+    }
+}
+
+/// The HTTP status of a simulator error: its own, or what AWS uses for its kind.
+pub fn status_of(e: &Error) -> u16 {
+    e.status.unwrap_or(match e.code.as_str() {
+        "NotSupported" | "NotImplemented" => 501,
+        "InternalError" => 500,
+        _ => 400,
+    })
+}
+
+pub(super) fn new_request_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..16].to_uppercase()
+}
