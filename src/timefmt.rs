@@ -49,6 +49,21 @@ pub fn http_date(t: OffsetDateTime) -> String {
     text.replace(" +0000", " GMT")
 }
 
+/// Parses an HTTP date (`Fri, 19 Oct 2012 00:00:00 GMT`), as conditional request headers carry.
+pub fn parse_http_date(text: &str) -> Option<OffsetDateTime> {
+    let text = text.trim();
+    let normalized = match text
+        .strip_suffix(" GMT")
+        .or_else(|| text.strip_suffix(" UTC"))
+    {
+        Some(rest) => format!("{rest} +0000"),
+        None => text.to_string(),
+    };
+    OffsetDateTime::parse(&normalized, &Rfc2822)
+        .or_else(|_| OffsetDateTime::parse(text, &Rfc3339))
+        .ok()
+}
+
 /// Parses `"90s"`, `"15m"`, `"5h"`, `"2d"`, `"500ms"` or a plain number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration> {
     let text = text.trim();
@@ -74,6 +89,17 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
         return Err(bad());
     }
     Ok(Duration::from_secs_f64(seconds))
+}
+
+/// A duration in seconds as `45s`, `12m`, `3h20m`, `2d4h`.
+pub fn human_duration(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3_600 => format!("{}m{:02}s", s / 60, s % 60),
+        3_600..86_400 => format!("{}h{:02}m", s / 3_600, (s % 3_600) / 60),
+        _ => format!("{}d{}h", s / 86_400, (s % 86_400) / 3_600),
+    }
 }
 
 #[cfg(test)]
