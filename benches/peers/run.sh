@@ -35,6 +35,8 @@ export AWS_ACCESS_KEY_ID=S3THAWTESTKEY0000001
 export AWS_SECRET_ACCESS_KEY=s3thaw/test/secret/0000000000000000000000
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 url=http://127.0.0.1:$PORT
+# A CA bundle from the environment makes rclone refuse its plain-HTTP transport; serve is http.
+unset AWS_CA_BUNDLE
 
 [ -x "$S3THAW" ] || { echo "no $S3THAW: cargo build --release --bin s3thaw" >&2; exit 2; }
 
@@ -109,7 +111,7 @@ print(`s3thaw: ${r.requested} requested, ${r.throttled} throttled, ${r.failed.le
 RHAI
             cmd=("$S3THAW" run "$work/direct.rhai" --backend aws --endpoint-url "$url") ;;
         rclone|rclone-c32)
-            cmd=(rclone backend restore ":s3,provider=Other,endpoint='$url',access_key_id=$AWS_ACCESS_KEY_ID,secret_access_key='$AWS_SECRET_ACCESS_KEY',region=us-east-1,force_path_style=true:peers" -o priority=Bulk -o lifetime=1)
+            cmd=(rclone backend restore ":s3,provider=Other,endpoint='$url',access_key_id=$AWS_ACCESS_KEY_ID,secret_access_key='$AWS_SECRET_ACCESS_KEY',region=us-east-1,force_path_style=true,list_version=2:peers" -o priority=Bulk -o lifetime=1)
             [ "$tool" = rclone-c32 ] && cmd+=(--checkers 32) ;;
         boto3-32)
             cat > "$work/boto.py" <<'PY'
