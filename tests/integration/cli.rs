@@ -91,10 +91,35 @@ fn vars_that_do_not_convert_are_named() {
 }
 
 #[test]
-fn unused_vars_are_reported_as_probable_typos() {
+fn unknown_vars_are_usage_errors_before_anything_runs() {
     let world = World::new();
     let dir = tempfile::tempdir().unwrap();
-    let path = script(&dir, "tier.rhai", "print(arg(\"tier\", \"STANDARD\"));\n");
+    std::fs::write(
+        dir.path().join("m.rhai"),
+        "fn days() { arg(\"days\", 1) }\n",
+    )
+    .unwrap();
+    let path = script(
+        &dir,
+        "tier.rhai",
+        "import \"m\" as m;\nprint(\"started\");\nprint(arg(\"tier\", \"STANDARD\"));\n",
+    );
+    let out = world.cli(&["run", &path, "--var", "teir=BULK"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(text(&out.stdout), "", "nothing ran");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("unknown variable `--var teir`"), "{stderr}");
+    assert!(stderr.contains("did you mean `--var tier`?"), "{stderr}");
+    // A variable only an imported module asks for is known.
+    let out = world.cli(&["run", &path, "--var", "days=3"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // A name that is not a literal: any --var may be asked for, so a typo only warns after.
+    let path = script(
+        &dir,
+        "dyn.rhai",
+        "let n = \"tier\"; print(arg(n, \"STANDARD\"));\n",
+    );
     let out = world.cli(&["run", &path, "--var", "teir=BULK"]);
     assert!(out.status.success());
     assert_eq!(text(&out.stdout).trim(), "STANDARD");
