@@ -248,3 +248,67 @@ fn errors_are_maps_scripts_can_branch_on() {
         r#"["InvalidObjectState", 403, "cold.bin", "InvalidArgument", "RestoreAlreadyInProgress", 409, "BucketAlreadyOwnedByYou", "BucketNotEmpty"]"#
     );
 }
+
+/// Issue 15 item 3: a wrong tier or days fails before anything exists; restore-prefix shows
+/// its preflight findings before it asks the money question, and a preflight error stops it
+/// before the question.
+#[test]
+fn playbooks_validate_first_and_check_before_they_ask() {
+    let world = World::new();
+    let out = world.cli(&["run", "scripts/restore.rhai", "--var", "tier=FAST"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let e = world.eval("s3::list_buckets().len()").unwrap();
+    assert_eq!(
+        e.as_int().unwrap(),
+        0,
+        "no bucket was created for a wrong tier"
+    );
+
+    world.run(
+        r#"s3::create_bucket("arch");
+        sim::seed_objects("arch", 5, #{ prefix: "2019/", storage_class: "GLACIER" });"#,
+    );
+    // Without --yes and without a terminal, confirm() answers no: the preflight came first.
+    let out = world.cli(&[
+        "run",
+        "restore-prefix",
+        "--var",
+        "bucket=arch",
+        "--var",
+        "prefix=2019/",
+    ]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("Preflight: no problems found"), "{stdout}");
+    assert!(stderr.contains("[y/N] no"), "{stderr}");
+    assert!(
+        stdout.contains("Stopped before creating the job"),
+        "{stdout}"
+    );
+    let jobs = world.eval("batch::list().len()").unwrap();
+    assert_eq!(jobs.as_int().unwrap(), 0);
+
+    // A role that Batch Operations cannot assume: preflight fails, and nothing is asked.
+    world.run(
+        r#"iam::create_role("lambda-only", #{ Version: "2012-10-17", Statement: [#{ Effect: "Allow",
+            Principal: #{ Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }] }, #{});"#,
+    );
+    let out = world.cli(&[
+        "run",
+        "restore-prefix",
+        "--var",
+        "bucket=arch",
+        "--var",
+        "prefix=2019/",
+        "--var",
+        "role=lambda-only",
+    ]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.contains("preflight error"), "{stdout}");
+    assert!(stderr.contains("PreflightFailed"), "{stderr}");
+    assert!(
+        !stderr.contains("[y/N]"),
+        "asked before the preflight: {stderr}"
+    );
+}
