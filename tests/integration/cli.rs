@@ -312,3 +312,38 @@ fn playbooks_validate_first_and_check_before_they_ask() {
         "asked before the preflight: {stderr}"
     );
 }
+
+/// Issue 15 item 4: a mistyped --profile is named as the AWS CLI names it, before any request,
+/// with the profiles that exist.
+#[test]
+fn unknown_profile_is_named_as_the_aws_cli_names_it() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+    std::fs::write(
+        home.path().join(".aws/config"),
+        "[default]\nregion = us-east-1\n[profile prod]\nregion = eu-west-1\n",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = script(&dir, "hello.rhai", "print(\"hello\");\n");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_s3thaw"));
+    for (var, _) in std::env::vars() {
+        if var.starts_with("AWS_") || var == "S3THAW_BACKEND" {
+            cmd.env_remove(var);
+        }
+    }
+    let out = cmd
+        .args(["run", &path, "--backend", "aws", "--profile", "prdo"])
+        .env("HOME", home.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("The config profile (prdo) could not be found"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("did you mean --profile prod?"), "{stderr}");
+    assert_eq!(text(&out.stdout), "");
+}
