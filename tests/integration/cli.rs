@@ -347,3 +347,50 @@ fn unknown_profile_is_named_as_the_aws_cli_names_it() {
     assert!(stderr.contains("did you mean --profile prod?"), "{stderr}");
     assert_eq!(text(&out.stdout), "");
 }
+
+/// Issue 15 item 1: `s3thaw playbooks --copy DIR` writes editable copies (never over a file),
+/// and the shipped path `scripts/NAME.rhai` runs the embedded playbook outside a checkout.
+#[test]
+fn playbooks_are_copied_to_edit_and_run_outside_a_checkout() {
+    let world = World::new();
+    let dir = tempfile::tempdir().unwrap();
+    let copies = dir.path().join("playbooks");
+    let out = world.cli(&["playbooks", "--copy", copies.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let copied = std::fs::read_to_string(copies.join("restore-prefix.rhai")).unwrap();
+    assert_eq!(
+        copied,
+        std::fs::read_to_string(project_root().join("scripts/restore-prefix.rhai")).unwrap()
+    );
+    let again = world.cli(&["playbooks", "--copy", copies.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        text(&again.stderr).contains("not overwritten"),
+        "{}",
+        text(&again.stderr)
+    );
+
+    // From a folder with no scripts/ in it, as after `cargo install`.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_s3thaw"))
+        .args([
+            "run",
+            "scripts/restore.rhai",
+            "--var",
+            "tier=BULK",
+            "--state",
+        ])
+        .arg(world.state())
+        .current_dir(dir.path())
+        .env("XDG_STATE_HOME", world.state())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("Glacier restore tutorial"));
+    let missing = world.cli(&["run", "no-such-playbook"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        text(&missing.stderr).contains("the embedded playbooks are estimate, restore"),
+        "{}",
+        text(&missing.stderr)
+    );
+}
