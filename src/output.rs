@@ -397,7 +397,7 @@ pub fn literal(value: &Dynamic, indent: usize) -> String {
             .to_string();
     }
     if let Some(manifest) = value.read_lock::<Manifest>() {
-        return manifest.describe();
+        return format!("a manifest of {}", manifest.describe());
     }
     if let Some(blob) = value.read_lock::<rhai::Blob>() {
         return blob_text(&blob);
@@ -521,7 +521,7 @@ pub fn estimate_text(e: &RestoreEstimate) -> String {
 
 /// A manifest: its size and first rows.
 pub fn manifest_text(m: &Manifest) -> String {
-    let mut out = m.describe();
+    let mut out = format!("A manifest of {}", m.describe());
     if m.is_empty() {
         return out;
     }

@@ -394,3 +394,22 @@ fn playbooks_are_copied_to_edit_and_run_outside_a_checkout() {
         text(&missing.stderr)
     );
 }
+
+/// Issue 15 item 7: the 8 characters `s3thaw jobs` shows name a job in `batch::describe` too,
+/// and a manifest prints as people write it.
+#[test]
+fn short_ids_and_manifests_read_as_people_write_them() {
+    let world = World::new();
+    let r = world.map(
+        r#"s3::create_bucket("bkt");
+        for k in ["a", "b", "c"] { s3::put_object("bkt", k, "x", #{ storage_class: "GLACIER" }); }
+        let m = manifest::from_listing("bkt", #{});
+        let location = manifest::upload(m, "bkt", "m.csv");
+        let role = iam::create_role("r", iam::batch_trust_policy());
+        let job = batch::create_job(#{ manifest: location, operation: batch::restore_operation(#{ days: 1 }),
+            role_arn: role.arn, priority: 1, report: false });
+        #{ id: job.id, short: batch::describe(job.id.sub_string(0, 8)).id, text: `${m}` }"#,
+    );
+    assert_eq!(r["short"].to_string(), r["id"].to_string());
+    assert_eq!(r["text"].to_string(), "3 objects in 1 bucket");
+}
