@@ -524,6 +524,12 @@ impl Reader<'_> {
                 }
             };
             failures = 0;
+            if page.items.is_empty() && page.next.is_some() {
+                // An empty page that says there is more gives no key to go on from: read the
+                // rest by HEAD rather than guess.
+                let rest: Vec<usize> = rows[pos..].to_vec();
+                return self.head(&rest, observer);
+            }
             // The page covers keys up to its last key, or to the end when it is the last page.
             let upper = if page.next.is_some() {
                 page.items.last().map(|o| o.key.clone())
@@ -707,7 +713,7 @@ pub fn wait(
                 "Timeout",
                 format!(
                     "not every archived object is readable after {}: {}",
-                    crate::progress::human_duration(options.timeout.as_secs_f64()),
+                    crate::timefmt::human_duration(options.timeout.as_secs_f64()),
                     status.counts.describe()
                 ),
             ));
