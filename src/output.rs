@@ -486,8 +486,42 @@ pub fn report_text(report: &Report, role_arn: Option<&str>) -> String {
     out
 }
 
-/// An estimate as a table, one line per archive class plus the fees, the total and the notes.
+/// Dollars as people read them: cents (`$0.25`), thousands separators (`$1,234.57`), and
+/// `<$0.01` for an amount that is not zero but rounds to it.
+pub fn usd(amount: f64) -> String {
+    if amount > 0.0 && amount < 0.005 {
+        return "<$0.01".to_string();
+    }
+    let cents = (amount * 100.0).round() as u64;
+    format!(
+        "${}.{:02}",
+        crate::readiness::thousands(cents / 100),
+        cents % 100
+    )
+}
+
+/// Hours as a range people plan with: `5-12 h`, `1 min-5 h`, `24-48 h`.
+fn window_text(low: std::time::Duration, high: std::time::Duration) -> String {
+    let part = |d: std::time::Duration| {
+        let s = d.as_secs();
+        if s < 3600 {
+            format!("{} min", s / 60)
+        } else {
+            format!("{} h", s / 3600)
+        }
+    };
+    let (l, h) = (part(low), part(high));
+    match (l.strip_suffix(" h"), h.strip_suffix(" h")) {
+        (Some(l), Some(h)) => format!("{l}-{h} h"),
+        _ => format!("{l}-{h}"),
+    }
+}
+
+/// An estimate as a table, one line per archive class plus the fees, the total and the notes;
+/// it answers "by when" too: how long each class takes to be readable with this tier (the
+/// restore windows of `backend::restore_window`) and when the restored copies expire.
 pub fn estimate_text(e: &RestoreEstimate) -> String {
+    let from_batch = e.method == crate::ops::cost::Method::Batch;
     let mut table = table();
     table.set_header([
         "",
@@ -496,23 +530,40 @@ pub fn estimate_text(e: &RestoreEstimate) -> String {
         "retrieval",
         "requests",
         "restored copy",
+        "readable in",
     ]);
+    let mut slowest = std::time::Duration::ZERO;
     for (class, c) in &e.by_class {
+        let deep = class.contains("DEEP_ARCHIVE");
+        let (low, high) = crate::backend::restore_window(deep, e.tier, from_batch);
+        slowest = slowest.max(high);
         table.add_row([
             class.clone(),
-            c.objects.to_string(),
+            crate::readiness::thousands(c.objects),
             format!("{:.2}", c.bytes as f64 / (1u64 << 30) as f64),
-            format!("${:.4}", c.retrieval_usd),
-            format!("${:.4}", c.request_usd),
-            format!("${:.4}", c.restored_storage_usd),
+            usd(c.retrieval_usd),
+            usd(c.request_usd),
+            usd(c.restored_storage_usd),
+            window_text(low, high),
         ]);
     }
     let mut text = format!(
         "Restore estimate, {} tier, {} day(s):\n{table}\n",
         e.tier, e.days
     );
-    text.push_str(&format!("Batch Operations fees: ${:.4}\n", e.batch_usd));
-    text.push_str(&format!("Total: ${:.4}\n", e.total_usd));
+    if e.batch_usd > 0.0 {
+        text.push_str(&format!("Batch Operations fees: {}\n", usd(e.batch_usd)));
+    }
+    text.push_str(&format!("Total: {}\n", usd(e.total_usd)));
+    if !e.by_class.is_empty() {
+        let within = window_text(slowest, slowest);
+        let within = within.split('-').next_back().unwrap_or_default();
+        text.push_str(&format!(
+            "By when: every object readable within {within} of the start; each restored copy then lives {} day(s), so the last copies expire about {} after the start.\n",
+            e.days,
+            crate::timefmt::human_duration((slowest.as_secs() + u64::from(e.days) * 86_400) as f64),
+        ));
+    }
     for note in &e.notes {
         text.push_str(&format!("  - {note}\n"));
     }
