@@ -83,6 +83,10 @@ pub enum Command {
         /// Print the job maps as JSON.
         #[arg(long)]
         json: bool,
+        /// Whole ids, times and descriptions, however wide (default: fit the screen, 80
+        /// columns without one).
+        #[arg(long)]
+        wide: bool,
         #[command(flatten)]
         backend: BackendArgs,
     },
@@ -179,8 +183,9 @@ pub fn main() -> u8 {
         Command::Jobs {
             statuses,
             json,
+            wide,
             backend,
-        } => crate::inspect::jobs(backend, statuses, *json),
+        } => crate::inspect::jobs(backend, statuses, *json, *wide),
         Command::Report {
             job_id,
             json,

@@ -60,7 +60,7 @@ fn list(backend: &dyn Backend, statuses: &[String]) -> Result<Vec<Map>, Error> {
 }
 
 /// `s3thaw jobs`: the jobs table.
-pub fn jobs(args: &BackendArgs, statuses: &[String], json: bool) -> u8 {
+pub fn jobs(args: &BackendArgs, statuses: &[String], json: bool, wide: bool) -> u8 {
     let backend = match backend(args) {
         Ok(b) => b,
         Err(code) => return code,
@@ -72,7 +72,7 @@ pub fn jobs(args: &BackendArgs, statuses: &[String], json: bool) -> u8 {
             0
         }
         Ok(list) => {
-            crate::progress::print_line(&crate::output::jobs_table(&list));
+            crate::progress::print_line(&crate::output::jobs_table(&list, wide));
             0
         }
         Err(e) => fail(&e),

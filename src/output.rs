@@ -233,45 +233,115 @@ fn more(total: usize) -> String {
     }
 }
 
-/// Jobs as a table, newest first as `batch::list` returns them.
-pub fn jobs_table(jobs: &[Map]) -> String {
+/// The width tables are fitted to: the terminal's, else `COLUMNS`, else 80.
+pub fn screen_width() -> usize {
+    if std::io::stdout().is_terminal()
+        && let Some(w) = Table::new().width()
+    {
+        return usize::from(w);
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse().ok())
+        .filter(|w: &usize| *w >= 20)
+        .unwrap_or(80)
+}
+
+/// Cuts `text` to `width` characters with `…`.
+fn cut(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    text.chars()
+        .take(width.saturating_sub(1))
+        .collect::<String>()
+        + "…"
+}
+
+/// Jobs as a table, newest first as `batch::list` returns them. Fitted to the screen (80
+/// columns when there is none): ids cut to the 8 characters every command accepts, times to
+/// the minute, the description cut to what is left or dropped; `wide` shows everything whole.
+pub fn jobs_table(jobs: &[Map], wide: bool) -> String {
     if jobs.is_empty() {
         return "No jobs.".into();
     }
+    let rows: Vec<[String; 6]> = jobs
+        .iter()
+        .take(MAX_ROWS)
+        .map(|job| {
+            let p = sub(job, "progress");
+            let failed = int(&p, "failed");
+            let tasks = if wide || failed > 0 {
+                format!(
+                    "{}/{} ok, {failed} failed",
+                    int(&p, "succeeded"),
+                    int(&p, "total")
+                )
+            } else {
+                format!("{}/{} ok", int(&p, "succeeded"), int(&p, "total"))
+            };
+            let id = text(job, "id");
+            let created = text(job, "creation_time");
+            [
+                if wide {
+                    id
+                } else {
+                    id.chars().take(8).collect()
+                },
+                text(job, "status"),
+                int(job, "priority").to_string(),
+                tasks,
+                if wide {
+                    created
+                } else {
+                    created
+                        .chars()
+                        .take(16)
+                        .collect::<String>()
+                        .replace('T', " ")
+                },
+                text(job, "description"),
+            ]
+        })
+        .collect();
+    let header = ["id", "status", "pri", "tasks", "created", "description"];
+    // Each column is its widest cell; columns are 3 apart, with a space at either end.
+    let widths: Vec<usize> = (0..6)
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let fixed: usize = widths[..5].iter().sum::<usize>() + 3 * 5 + 2;
+    let room = screen_width().saturating_sub(fixed);
+    let show_description = wide || room >= 12;
     let mut t = table();
-    t.set_header([
-        "id",
-        "status",
-        "priority",
-        "tasks",
-        "created",
-        "description",
-    ]);
-    for job in jobs.iter().take(MAX_ROWS) {
-        let p = sub(job, "progress");
-        let mut description = text(job, "description");
-        if description.chars().count() > 40 {
-            description = description.chars().take(39).collect::<String>() + "…";
+    if show_description {
+        t.set_header(header);
+    } else {
+        t.set_header(&header[..5]);
+    }
+    for r in rows {
+        let mut cells: Vec<String> = r[..5].to_vec();
+        if show_description {
+            cells.push(if wide { r[5].clone() } else { cut(&r[5], room) });
         }
-        t.add_row([
-            text(job, "id"),
-            text(job, "status"),
-            int(job, "priority").to_string(),
-            format!(
-                "{}/{} ok, {} failed",
-                int(&p, "succeeded"),
-                int(&p, "total"),
-                int(&p, "failed")
-            ),
-            text(job, "creation_time"),
-            description,
-        ]);
+        t.add_row(cells);
     }
     // Ids are copied whole into the next command: never wrap them.
     if let Some(id) = t.column_mut(0) {
         id.set_constraint(ColumnConstraint::ContentWidth);
     }
-    format!("{}{}", table_text(&t), more(jobs.len()))
+    let mut out = format!("{}{}", table_text(&t), more(jobs.len()));
+    if !wide {
+        out.push_str(
+            "\n(ids cut to 8 characters, which every command accepts; --wide shows them whole)",
+        );
+    }
+    out
 }
 
 /// The columns a list of maps is shown with: the keys people look for first, then the rest.
@@ -316,7 +386,7 @@ fn list_text(items: &Array) -> String {
         .collect();
     if let Some(maps) = maps {
         if maps.iter().all(is_job) {
-            return jobs_table(&maps);
+            return jobs_table(&maps, true);
         }
         let first: Vec<&str> = maps[0].keys().map(|k| k.as_str()).collect();
         let uniform = maps

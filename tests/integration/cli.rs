@@ -413,3 +413,57 @@ fn short_ids_and_manifests_read_as_people_write_them() {
     assert_eq!(r["short"].to_string(), r["id"].to_string());
     assert_eq!(r["text"].to_string(), "3 objects in 1 bucket");
 }
+
+/// Issue 15 item 7: `s3thaw jobs` fits 80 columns without a terminal (ids cut to the 8
+/// characters every command accepts, the description cut); `--wide` shows them whole.
+#[test]
+fn jobs_fit_80_columns_and_wide_shows_everything() {
+    let world = World::new();
+    let id = world
+        .eval(
+            r#"s3::create_bucket("narrow-jobs");
+            s3::put_object("narrow-jobs", "a", "x", #{ storage_class: "GLACIER" });
+            let location = manifest::upload(manifest::from_listing("narrow-jobs", #{}), "narrow-jobs", "m.csv");
+            let role = iam::create_role("narrow-role", iam::batch_trust_policy());
+            let job = batch::create_job(#{ manifest: location, operation: batch::restore_operation(#{ days: 1 }),
+                role_arn: role.arn, priority: 10, report: false,
+                description: "a description long enough to push any table past eighty columns of a terminal" });
+            job.id"#,
+        )
+        .unwrap()
+        .to_string();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_s3thaw"))
+            .args(args)
+            .env("S3THAW_STATE", world.state())
+            .env_remove("COLUMNS")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let narrow = run(&["jobs"]);
+    for line in narrow.lines() {
+        assert!(
+            line.chars().count() <= 80,
+            "{} columns: {line}",
+            line.chars().count()
+        );
+    }
+    assert!(
+        narrow.contains(&id[..8]) && !narrow.contains(&id),
+        "{narrow}"
+    );
+    assert!(narrow.contains("a description"), "{narrow}");
+    let wide = run(&["jobs", "--wide"]);
+    assert!(wide.contains(&id), "{wide}");
+    assert!(wide.contains("eighty columns of a terminal"), "{wide}");
+    // The short id is accepted where ids are: report resolves it to the whole id (this job
+    // was made without a completion report, which report then says).
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_s3thaw"))
+        .args(["report", &id[..8]])
+        .env("S3THAW_STATE", world.state())
+        .output()
+        .unwrap();
+    assert!(text(&out.stdout).contains(&id), "{}", text(&out.stdout));
+}
