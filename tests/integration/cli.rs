@@ -467,3 +467,46 @@ fn jobs_fit_80_columns_and_wide_shows_everything() {
         .unwrap();
     assert!(text(&out.stdout).contains(&id), "{}", text(&out.stdout));
 }
+
+/// Issue 15 item 8 (part): `s3thaw status` draws the expiry calendar of the restored copies.
+#[test]
+fn status_draws_the_expiry_calendar() {
+    let world = World::new();
+    world.run(
+        r#"s3::create_bucket("calendar");
+        sim::seed_objects("calendar", 30, #{ prefix: "a/", storage_class: "GLACIER" });
+        let m = manifest::from_listing("calendar", #{ prefix: "a/" });
+        restore::direct(m, #{ days: 3, tier: "BULK" });
+        restore::wait(m, #{});"#,
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_s3thaw"))
+        .args(["status", "s3://calendar/a/"])
+        .env("S3THAW_STATE", world.state())
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains("expiry calendar"), "{stdout}");
+    let days: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("    20") && l.contains('█'))
+        .collect();
+    assert!(!days.is_empty(), "{stdout}");
+    let counted: u64 = days
+        .iter()
+        .map(|l| {
+            l.rsplit("GLACIER ")
+                .next()
+                .unwrap()
+                .trim()
+                .parse::<u64>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(counted, 30, "{stdout}");
+}
