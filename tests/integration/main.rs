@@ -9,6 +9,7 @@ mod awscli;
 mod cited_tests;
 mod cli;
 mod contract;
+mod copy;
 mod doc_examples;
 mod formats;
 mod golden;

@@ -1,0 +1,154 @@
+//! Copy-back: `S3PutObjectCopy` jobs on the simulator (CopyObject's rules task by task, the
+//! role's permissions, completion reports), `iam::copy_policy` and `batch::preflight` for copies.
+
+use crate::common::*;
+
+/// A bucket `arch` with a STANDARD object, a restored GLACIER object, a GLACIER object never
+/// restored and a seeded 6 GB STANDARD object; a bucket `kept`; a role `copier` with
+/// `iam::copy_policy`; the manifest of all four; `copy` (a function) making a copy job spec.
+const COPY_SETUP: &str = r#"
+s3::create_bucket("arch");
+s3::create_bucket("kept");
+s3::put_object("arch", "a/1.txt", "one", #{ content_type: "text/plain", metadata: #{ owner: "ops" } });
+s3::put_object("arch", "a/2.txt", "two", #{ storage_class: "GLACIER" });
+s3::put_object("arch", "a/3.txt", "three", #{ storage_class: "GLACIER" });
+s3::restore_object("arch", "a/2.txt", #{ days: 2, tier: "EXPEDITED" });
+sim::advance("1h");
+sim::seed_objects("arch", 1, #{ prefix: "big/", storage_class: "STANDARD", size: 6 * 1024 * 1024 * 1024 });
+let role = iam::create_role("copier", iam::batch_trust_policy());
+iam::put_role_policy("copier", "copy", iam::copy_policy(#{
+    sources: ["arch"], target_bucket: "kept", manifest_bucket: "arch", report_bucket: "arch" }));
+let location = manifest::upload(
+    manifest::from_keys("arch", ["a/1.txt", "a/2.txt", "a/3.txt", "big/000000"]),
+    "arch", "manifests/copy.csv");
+let spec_of = |operation| #{
+    manifest: location, operation: operation, role_arn: role.arn, priority: 1,
+    confirmation_required: false,
+    report: #{ bucket: "arch", prefix: "reports", scope: "AllTasks" } };
+let outcome_of = |job| {
+    let by_key = #{};
+    for row in report::load(job).rows() {
+        by_key[row.key] = `${row.status} ${row.http_status} ${row.error_code}`;
+    }
+    by_key
+};
+"#;
+
+#[test]
+fn a_copy_job_copies_what_is_readable_and_fails_the_rest_with_aws_codes() {
+    let world = World::new();
+    let r = world.map(&format!(
+        r#"{COPY_SETUP}
+        let op = batch::copy_operation(#{{ target_bucket: "kept", target_prefix: "k/", storage_class: "STANDARD_IA" }});
+        let job = batch::wait(batch::create_job(spec_of.call(op)).id);
+        let copied = s3::head_object("kept", "k/a/1.txt");
+        let source = s3::head_object("arch", "a/1.txt");
+        #{{ job: job, rows: outcome_of.call(job), copied: copied, source: source,
+            restored_copy: s3::get_text("kept", "k/a/2.txt"),
+            missing: s3::list_objects("kept", #{{ prefix: "k/a/3" }}).len() }}"#
+    ));
+    let job = m(&r, "job");
+    assert_eq!(s(&job, "status"), "Complete");
+    assert_eq!(s(&m(&job, "operation"), "operation"), "S3PutObjectCopy");
+    let progress = m(&job, "progress");
+    assert_eq!(
+        (
+            i(&progress, "total"),
+            i(&progress, "succeeded"),
+            i(&progress, "failed")
+        ),
+        (4, 2, 2)
+    );
+    let rows = m(&r, "rows");
+    assert_eq!(s(&rows, "a/1.txt"), "succeeded 200 ");
+    assert_eq!(s(&rows, "a/2.txt"), "succeeded 200 ");
+    assert_eq!(s(&rows, "a/3.txt"), "failed 403 InvalidObjectState");
+    assert_eq!(s(&rows, "big/000000"), "failed 400 InvalidRequest");
+    let copied = m(&r, "copied");
+    let source = m(&r, "source");
+    assert_eq!(s(&copied, "storage_class"), "STANDARD_IA");
+    assert_eq!(s(&copied, "etag"), s(&source, "etag"));
+    assert_eq!(i(&copied, "size"), 3);
+    assert_eq!(s(&r, "restored_copy"), "two");
+    assert_eq!(i(&r, "missing"), 0);
+}
+
+#[test]
+fn a_copy_in_place_must_change_the_class_or_the_metadata() {
+    let world = World::new();
+    let r = world.map(&format!(
+        r#"{COPY_SETUP}
+        iam::put_role_policy("copier", "in-place", iam::copy_policy(#{{ sources: ["arch"], target_bucket: "arch" }}));
+        let location = manifest::upload(manifest::from_keys("arch", ["a/1.txt"]), "arch", "manifests/one.csv");
+        let same = spec_of.call(batch::copy_operation(#{{ target_bucket: "arch" }}));
+        same.manifest = location;
+        let same = batch::wait(batch::create_job(same).id);
+        let ia = spec_of.call(batch::copy_operation(#{{ target_bucket: "arch", storage_class: "STANDARD_IA", metadata_directive: "REPLACE" }}));
+        ia.manifest = location;
+        let ia = batch::wait(batch::create_job(ia).id);
+        #{{ same: outcome_of.call(same), ia: outcome_of.call(ia), head: s3::head_object("arch", "a/1.txt") }}"#
+    ));
+    assert_eq!(s(&m(&r, "same"), "a/1.txt"), "failed 400 InvalidRequest");
+    assert_eq!(s(&m(&r, "ia"), "a/1.txt"), "succeeded 200 ");
+    let head = m(&r, "head");
+    assert_eq!(s(&head, "storage_class"), "STANDARD_IA");
+    // REPLACE without new metadata leaves none.
+    assert!(m(&head, "metadata").is_empty(), "{head:?}");
+}
+
+#[test]
+fn a_role_without_put_on_the_target_fails_each_task_access_denied() {
+    let world = World::new();
+    let r = world.map(&format!(
+        r#"{COPY_SETUP}
+        // Copies may go to `kept` only, not to `elsewhere`.
+        s3::create_bucket("elsewhere");
+        let job = batch::wait(batch::create_job(spec_of.call(
+            batch::copy_operation(#{{ target_bucket: "elsewhere" }}))).id);
+        #{{ rows: outcome_of.call(job), findings: batch::preflight(spec_of.call(
+            batch::copy_operation(#{{ target_bucket: "elsewhere" }}))).map(|f| f.code) }}"#
+    ));
+    let rows = m(&r, "rows");
+    for key in ["a/1.txt", "a/2.txt", "a/3.txt", "big/000000"] {
+        assert_eq!(s(&rows, key), "failed 403 AccessDenied", "{key}");
+    }
+    let findings: Vec<String> = a(&r, "findings").iter().map(|f| f.to_string()).collect();
+    assert!(
+        findings.contains(&"CopyTargetPermission".to_string()),
+        "{findings:?}"
+    );
+}
+
+#[test]
+fn preflight_finds_what_a_copy_job_would_fail() {
+    let world = World::new();
+    let r = world.map(&format!(
+        r#"{COPY_SETUP}
+        let good = spec_of.call(batch::copy_operation(#{{ target_bucket: "kept" }}));
+        let missing = spec_of.call(batch::copy_operation(#{{ target_bucket: "no-such-bucket" }}));
+        #{{ good: batch::preflight(good).map(|f| `${{f.level}}:${{f.code}}`),
+            missing: batch::preflight(missing).map(|f| `${{f.level}}:${{f.code}}`) }}"#
+    ));
+    let good: Vec<String> = a(&r, "good").iter().map(|f| f.to_string()).collect();
+    assert_eq!(
+        good,
+        ["warning:NotReadable", "error:TooLargeForCopyJob"],
+        "{good:?}"
+    );
+    let missing: Vec<String> = a(&r, "missing").iter().map(|f| f.to_string()).collect();
+    assert!(
+        missing.contains(&"error:TargetBucketMissing".to_string()),
+        "{missing:?}"
+    );
+}
+
+#[test]
+fn create_job_refuses_a_copy_without_a_target_bucket() {
+    let world = World::new();
+    let e = world.error(&format!(
+        r#"{COPY_SETUP}
+        batch::create_job(spec_of.call(batch::copy_operation(#{{ storage_class: "STANDARD" }})))"#
+    ));
+    assert_eq!(e.code, "InvalidRequest", "{e:?}");
+    assert!(e.message.contains("TargetResource"), "{e:?}");
+}
