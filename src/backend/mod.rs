@@ -705,6 +705,27 @@ pub trait Backend {
             .collect()
     }
 
+    /// CopyObject for many objects, answers in order: each `(source, copy)` copies the source
+    /// to `copy.target_bucket` under `copy.target_key(source.key)`; concurrency as
+    /// `head_objects`. The default asks one at a time (the class only: no metadata directive).
+    fn copy_objects(
+        &self,
+        requests: &[(ObjectRef, CopyOperation)],
+        concurrency: usize,
+    ) -> Vec<Result<ObjectWritten>> {
+        let _ = concurrency;
+        requests
+            .iter()
+            .map(|(o, c)| {
+                self.copy_object(
+                    (&o.bucket, &o.key, o.version_id.as_deref()),
+                    (&c.target_bucket, &c.target_key(&o.key)),
+                    c.storage_class,
+                )
+            })
+            .collect()
+    }
+
     // S3 Batch Operations (S3 Control)
     fn create_job(&self, spec: &JobSpec) -> Result<String>;
     fn describe_job(&self, job_id: &str) -> Result<Job>;

@@ -789,8 +789,6 @@ impl DirectOutcome {
 const MAX_RATE: f64 = 1_000.0;
 const START_RATE: f64 = 500.0;
 const MIN_RATE: f64 = 10.0;
-/// How often the direct restorer paces itself.
-const TICK: Duration = Duration::from_millis(100);
 /// Attempts per object for transient failures before it is reported failed.
 const MAX_ATTEMPTS: u32 = 8;
 
@@ -851,15 +849,13 @@ pub fn direct(
     let mut queue: VecDeque<usize> = all.into_iter().collect();
     let mut attempts = vec![0u32; m.len()];
     let mut out = DirectOutcome::default();
-    let mut rate = START_RATE;
+    let mut pacer = crate::ops::pace::Pacer::new(START_RATE, MIN_RATE, MAX_RATE);
     let started = backend.now()?;
     while !queue.is_empty() {
         check_interrupt(observer)?;
         // Pacing runs on the backend's clock: real time on AWS, virtual time on the simulator.
         let tick_started = backend.now()?;
-        let batch = ((rate * TICK.as_secs_f64()).floor() as usize)
-            .max(1)
-            .min(queue.len());
+        let batch = pacer.batch(queue.len());
         let indices: Vec<usize> = queue.drain(..batch).collect();
         let requests: Vec<(ObjectRef, RestoreRequest)> = indices
             .iter()
@@ -892,18 +888,13 @@ pub fn direct(
                 }
             }
         }
-        // Additive increase every tick, multiplicative decrease by half the share of requests
-        // throttled: a wall of throttling halves the rate, a sprinkle trims it, and the rate
-        // settles where the throttled share balances the increase (just under a hard limit).
-        let share = throttled_in_tick as f64 / indices.len() as f64;
-        rate = (rate * (1.0 - share.min(1.0) / 2.0) + 50.0).clamp(MIN_RATE, MAX_RATE);
+        pacer.learn(indices.len(), throttled_in_tick);
         let settled =
             out.requested + out.already_restored + out.in_progress + out.failed.len() as u64;
         observer.set(settled);
         if !queue.is_empty() {
             // Pace to the rate: wait out the rest of the tick (virtual time on the simulator).
-            let spent = (backend.now()? - tick_started).unsigned_abs();
-            backend.sleep(TICK.saturating_sub(spent).max(Duration::from_millis(1)))?;
+            pacer.wait(backend, tick_started)?;
         }
     }
     out.seconds = (backend.now()? - started).as_seconds_f64().max(0.001);

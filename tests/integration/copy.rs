@@ -152,3 +152,117 @@ fn create_job_refuses_a_copy_without_a_target_bucket() {
     assert_eq!(e.code, "InvalidRequest", "{e:?}");
     assert!(e.message.contains("TargetResource"), "{e:?}");
 }
+
+#[test]
+fn restore_copy_direct_copies_the_readable_skips_on_a_rerun_and_counts_the_rest() {
+    let world = World::new();
+    let r = world.map(&format!(
+        r#"{COPY_SETUP}
+        sim::seed_objects("arch", 300, #{{ prefix: "s/", storage_class: "STANDARD", size: 100 }});
+        let m = manifest::from_listing("arch", #{{ prefix: "a/" }});
+        for k in manifest::from_listing("arch", #{{ prefix: "s/" }}).rows(1000) {{ m.add(k.bucket, k.key); }}
+        m.add("arch", "gone");
+        let first = restore::copy(m, #{{ bucket: "kept", prefix: "k/", storage_class: "STANDARD_IA", concurrency: 8 }});
+        let second = restore::copy(m, #{{ bucket: "kept", prefix: "k/", storage_class: "STANDARD_IA" }});
+        // One copy lost: only it is copied again.
+        s3::delete_object("kept", "k/s/000042");
+        let third = restore::copy(m, #{{ bucket: "kept", prefix: "k/", storage_class: "STANDARD_IA" }});
+        let in_place = restore::copy(manifest::from_keys("arch", ["a/2.txt"]));
+        #{{ first: first, second: second, third: third, in_place: in_place,
+            head: s3::head_object("kept", "k/s/000007"), src: s3::head_object("arch", "s/000007"),
+            moved: s3::head_object("arch", "a/2.txt").storage_class }}"#
+    ));
+    let first = m(&r, "first");
+    assert_eq!(
+        (
+            i(&first, "copied"),
+            i(&first, "skipped"),
+            i(&first, "not_readable")
+        ),
+        (302, 0, 1),
+        "{first:?}"
+    );
+    assert_eq!(i(&first, "bytes"), 300 * 100 + 3 + 3);
+    let failed = a(&first, "failed");
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    let gone = failed[0].clone().try_cast::<rhai::Map>().unwrap();
+    assert_eq!(
+        (s(&gone, "key"), s(&gone, "code")),
+        ("gone".into(), "NoSuchKey".into())
+    );
+    let second = m(&r, "second");
+    assert_eq!(
+        (i(&second, "copied"), i(&second, "skipped")),
+        (0, 302),
+        "{second:?}"
+    );
+    let third = m(&r, "third");
+    assert_eq!(
+        (i(&third, "copied"), i(&third, "skipped")),
+        (1, 301),
+        "{third:?}"
+    );
+    assert_eq!(s(&m(&r, "head"), "etag"), s(&m(&r, "src"), "etag"));
+    assert_eq!(s(&m(&r, "head"), "storage_class"), "STANDARD_IA");
+    assert_eq!(i(&m(&r, "in_place"), "copied"), 1);
+    assert_eq!(s(&r, "moved"), "STANDARD");
+}
+
+#[test]
+fn restore_copy_via_job_runs_one_copy_job_and_a_rerun_finds_nothing_to_do() {
+    let world = World::new();
+    let r = world.map(&format!(
+        r#"{COPY_SETUP}
+        iam::put_role_policy("copier", "files", iam::copy_policy(#{{ sources: ["arch", "kept"], target_bucket: "kept",
+            manifest_bucket: "kept", report_bucket: "kept" }}));
+        let m = manifest::from_keys("arch", ["a/1.txt", "a/2.txt", "a/3.txt", "big/000000"]);
+        let first = restore::copy(m, #{{ via: "job", bucket: "kept", role_arn: role.arn }});
+        let job = batch::describe(first.job_id);
+        let second = restore::copy(m, #{{ via: "job", bucket: "kept", role_arn: role.arn }});
+        #{{ first: first, second: second, job: job }}"#
+    ));
+    let first = m(&r, "first");
+    assert_eq!(
+        (i(&first, "copied"), i(&first, "not_readable")),
+        (2, 1),
+        "{first:?}"
+    );
+    let failed = a(&first, "failed");
+    let big = failed[0].clone().try_cast::<rhai::Map>().unwrap();
+    assert_eq!(
+        (s(&big, "key"), s(&big, "code")),
+        ("big/000000".into(), "InvalidRequest".into())
+    );
+    let job = m(&r, "job");
+    assert_eq!(s(&m(&job, "operation"), "operation"), "S3PutObjectCopy");
+    assert_eq!(i(&m(&job, "progress"), "total"), 3);
+    let second = m(&r, "second");
+    assert_eq!(
+        (i(&second, "copied"), i(&second, "skipped")),
+        (0, 2),
+        "{second:?}"
+    );
+}
+
+#[test]
+fn copy_as_ready_copies_in_waves_while_restores_complete() {
+    let world = World::new();
+    let r = world.map(
+        r#"s3::create_bucket("arch");
+        sim::seed_objects("arch", 20, #{ prefix: "g/", storage_class: "GLACIER", size: 10 });
+        sim::seed_objects("arch", 20, #{ prefix: "d/", storage_class: "DEEP_ARCHIVE", size: 10 });
+        s3::put_object("arch", "never", "x", #{ storage_class: "GLACIER" });
+        let m = manifest::from_listing("arch", #{ prefix: "g/" });
+        for k in manifest::from_listing("arch", #{ prefix: "d/" }).rows(1000) { m.add(k.bucket, k.key); }
+        restore::direct(m, #{ days: 3, tier: "STANDARD" });
+        m.add("arch", "never");
+        let r = restore::copy(m, #{ as_ready: true, poll: "10m" });
+        r.class = s3::head_object("arch", "d/000003").storage_class;
+        r"#,
+    );
+    assert_eq!(i(&r, "copied"), 40, "{r:?}");
+    assert_eq!(i(&r, "not_readable"), 1, "{r:?}");
+    // GLACIER (3-5 h) and DEEP_ARCHIVE (12 h) come back apart: at least two waves.
+    assert!(i(&r, "waves") >= 2, "{r:?}");
+    assert_eq!(s(&r, "class"), "STANDARD");
+}

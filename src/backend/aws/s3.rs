@@ -479,9 +479,43 @@ pub(super) fn list_object_versions(
 
 pub(super) fn copy_object(
     aws: &AwsBackend,
+    source: (&str, &str, Option<&str>),
+    destination: (&str, &str),
+    storage_class: Option<StorageClass>,
+) -> Result<ObjectWritten> {
+    aws.block(copy_async(aws, source, destination, storage_class, None))
+}
+
+/// CopyObject for many objects, `concurrency` in flight.
+pub(super) fn copy_objects(
+    aws: &AwsBackend,
+    requests: &[(ObjectRef, CopyOperation)],
+    concurrency: usize,
+) -> Vec<Result<ObjectWritten>> {
+    use futures_util::StreamExt;
+    let targets: Vec<String> = requests.iter().map(|(o, c)| c.target_key(&o.key)).collect();
+    aws.block(
+        futures_util::stream::iter(requests.iter().zip(&targets))
+            .map(|((o, c), target)| {
+                copy_async(
+                    aws,
+                    (&o.bucket, &o.key, o.version_id.as_deref()),
+                    (&c.target_bucket, target),
+                    c.storage_class,
+                    c.metadata_directive,
+                )
+            })
+            .buffered(concurrency.max(1))
+            .collect(),
+    )
+}
+
+async fn copy_async(
+    aws: &AwsBackend,
     (src_bucket, src_key, src_version): (&str, &str, Option<&str>),
     (dst_bucket, dst_key): (&str, &str),
     storage_class: Option<StorageClass>,
+    directive: Option<MetadataDirective>,
 ) -> Result<ObjectWritten> {
     let mut source = format!("{src_bucket}/{}", crate::sigv4::uri_encode(src_key, true));
     if let Some(v) = src_version {
@@ -492,15 +526,17 @@ pub(super) fn copy_object(
     }
     let class = storage_class.unwrap_or(StorageClass::Standard);
     let out = aws
-        .block(
-            aws.s3
-                .copy_object()
-                .copy_source(source)
-                .bucket(dst_bucket)
-                .key(dst_key)
-                .storage_class(s3_class(class))
-                .send(),
+        .s3
+        .copy_object()
+        .copy_source(source)
+        .bucket(dst_bucket)
+        .key(dst_key)
+        .storage_class(s3_class(class))
+        .set_metadata_directive(
+            directive.map(|d| aws_sdk_s3::types::MetadataDirective::from(d.as_str())),
         )
+        .send()
+        .await
         .map_err(|e| from_sdk(e, &Ctx::object(src_bucket, src_key, src_version)))?;
     Ok(ObjectWritten {
         bucket: dst_bucket.to_string(),
