@@ -266,3 +266,131 @@ fn copy_as_ready_copies_in_waves_while_restores_complete() {
     assert!(i(&r, "waves") >= 2, "{r:?}");
     assert_eq!(s(&r, "class"), "STANDARD");
 }
+
+/// Runs `scripts/restore-and-copy.rhai` in `world` with `vars`.
+fn playbook(world: &World, vars: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_s3thaw"));
+    cmd.args(["run", "scripts/restore-and-copy.rhai", "--yes", "--state"])
+        .arg(world.state())
+        .current_dir(project_root())
+        .env("XDG_STATE_HOME", world.state());
+    for var in vars {
+        cmd.args(["--var", var]);
+    }
+    cmd
+}
+
+#[test]
+fn restore_and_copy_playbook_keeps_every_object_in_another_bucket() {
+    let world = World::new();
+    world.run(
+        r#"s3::create_bucket("vault");
+        s3::create_bucket("kept");
+        sim::seed_objects("vault", 200, #{ prefix: "2019/g/", storage_class: "GLACIER", size: 2048 });
+        sim::seed_objects("vault", 100, #{ prefix: "2019/d/", storage_class: "DEEP_ARCHIVE", size: 4096 });"#,
+    );
+    let out = playbook(
+        &world,
+        &[
+            "bucket=vault",
+            "prefix=2019/",
+            "target_bucket=kept",
+            "target_prefix=copy/",
+            "storage_class=STANDARD_IA",
+            "days=3",
+        ],
+    )
+    .output()
+    .unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    for line in [
+        "Listed 300 objects, 300 of them archived.",
+        "copy to STANDARD_IA: $0.003 requests",
+        "Copied 300 objects (819200 bytes) by job",
+        "Verified 300 of 300 copies (size and class).",
+        "Done: all 300 objects are kept to s3://kept/copy/ as STANDARD_IA.",
+    ] {
+        assert!(stdout.contains(line), "missing `{line}` in:\n{stdout}");
+    }
+    // The sources stay archived; the copies are readable.
+    let r = world.map(
+        r#"#{ source: s3::head_object("vault", "2019/d/000007").storage_class,
+             copy: s3::head_object("kept", "copy/2019/d/000007").storage_class,
+             body: s3::get_object("kept", "copy/2019/d/000007").len() }"#,
+    );
+    assert_eq!(s(&r, "source"), "DEEP_ARCHIVE");
+    assert_eq!(s(&r, "copy"), "STANDARD_IA");
+    assert_eq!(i(&r, "body"), 4096);
+}
+
+#[test]
+fn restore_and_copy_playbook_fails_unless_every_object_is_copied() {
+    let world = World::new();
+    world.run(
+        r#"s3::create_bucket("vault");
+        sim::seed_objects("vault", 10, #{ prefix: "p/", storage_class: "GLACIER", size: 10 });
+        sim::seed_objects("vault", 1, #{ prefix: "p/big-", storage_class: "GLACIER", size: 6 * 1024 * 1024 * 1024 });"#,
+    );
+    let out = playbook(&world, &["bucket=vault", "prefix=p/", "via=direct"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("Copied 10 objects") && stdout.contains("1 failed"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Verified 10 of 11 copies"), "{stdout}");
+    assert!(stderr.contains("CopyIncomplete"), "{stderr}");
+}
+
+/// kill -9 at any point, then the same command again: every object kept, in place, each
+/// restored once, one restore job.
+#[test]
+fn restore_and_copy_playbook_survives_kill_9_and_rerun() {
+    use std::process::Stdio;
+    use std::time::Duration;
+
+    let world = World::new();
+    world.run(
+        r#"s3::create_bucket("crash");
+        sim::seed_objects("crash", 2000, #{ prefix: "p/", storage_class: "GLACIER", size: 100 });
+        sim::seed_objects("crash", 500, #{ prefix: "p/d/", storage_class: "DEEP_ARCHIVE", size: 100 });"#,
+    );
+    let vars = [
+        "bucket=crash",
+        "prefix=p/",
+        "days=3",
+        "via=direct",
+        "as_ready=true",
+    ];
+    for delay_ms in [80u64, 200, 400, 700, 1000] {
+        let mut child = playbook(&world, &vars)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+    }
+    let out = playbook(&world, &vars).output().unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(
+        stdout.contains("Done: all 2500 objects are kept in place as STANDARD."),
+        "{stdout}"
+    );
+    let r = world.map(
+        r#"let m = manifest::from_listing("crash", #{ prefix: "p/", storage_classes: ["STANDARD"] });
+        let restores = 0;
+        for j in batch::list() { restores += batch::describe(j.id).progress.total; }
+        #{ standard: m.len(), restore_tasks: restores }"#,
+    );
+    assert_eq!(i(&r, "standard"), 2500);
+    assert!(
+        i(&r, "restore_tasks") <= 2500,
+        "no object restored twice by jobs: {r:?}"
+    );
+}
