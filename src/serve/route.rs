@@ -3,6 +3,7 @@
 //! hands the request to its face.
 
 use super::{Request, Response, Server, admin, auth, control, iam, s3};
+use crate::sigv4::AuthError;
 
 /// Which wire face a request is for.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -51,9 +52,17 @@ impl Server {
             req.virtual_bucket = self.virtual_bucket(&req.host);
         }
         let face = face_of(&req);
+        if req.method == "OPTIONS" && face == Face::S3 {
+            // CORS preflight requests are never signed.
+            return s3::preflight(&req);
+        }
         if let Some(credentials) = &self.credentials {
             let checked = auth::check(&req, credentials);
             if let Err(e) = checked {
+                if e == AuthError::Missing && face == Face::S3 {
+                    // Unsigned: what the ACLs and bucket policy allow everyone.
+                    return s3::anonymous(self, &req);
+                }
                 let error = auth::error(&e, face);
                 return match face {
                     Face::S3 | Face::Admin => s3::error_response(&req, &error),
