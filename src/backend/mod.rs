@@ -973,6 +973,15 @@ pub fn short_days_warning(days: u32, tier: Tier, classes: &[StorageClass]) -> Op
 
 /// Checks a bucket name against S3's rules, so bad names fail before any request.
 pub fn validate_bucket_name(name: &str) -> Result<()> {
+    if let Some(hint) = crate::hints::s3_url_hint(name) {
+        return Err(Error::new(
+            "InvalidBucketName",
+            format!("`{name}` is an S3 URL, not a bucket name"),
+        )
+        .status(400)
+        .bucket(name)
+        .hint(hint));
+    }
     let fail = |why: &str| {
         Err(Error::new("InvalidBucketName", format!("invalid bucket name `{name}`: {why}"))
             .status(400)

@@ -442,3 +442,29 @@ fn restore_headers_parse() {
     );
     assert_eq!(parse_restore_header("garbage"), None);
 }
+
+#[test]
+fn profiles_are_read_as_the_aws_cli_reads_them() {
+    let names = profiles_in(
+        "[default]\nregion = eu-west-1\n[profile prod]\nsso_session = x\n[sso-session x]\n",
+        "[default]\n[ci]\n",
+    );
+    assert_eq!(names, ["default", "prod", "ci"]);
+}
+
+#[test]
+fn credential_chain_failures_are_named_as_the_aws_cli_names_them() {
+    let imds = "dispatch failure: other: the credential provider was not enabled: failed to load IMDS session token";
+    assert!(errors::is_credentials_failure(imds));
+    assert!(!errors::is_credentials_failure(
+        "dns error: failed to lookup address information"
+    ));
+    let e = errors::no_credentials(imds);
+    assert_eq!(e.code, "NoCredentials");
+    assert!(
+        e.message.starts_with("Unable to locate credentials"),
+        "{}",
+        e.message
+    );
+    assert!(e.hint.unwrap().contains("aws configure"));
+}
