@@ -14,6 +14,10 @@ pub const PLAYBOOKS: &[(&str, &str)] = &[
     ("estimate", include_str!("../scripts/estimate.rhai")),
     ("restore", include_str!("../scripts/restore.rhai")),
     (
+        "restore-and-copy",
+        include_str!("../scripts/restore-and-copy.rhai"),
+    ),
+    (
         "restore-prefix",
         include_str!("../scripts/restore-prefix.rhai"),
     ),

@@ -26,6 +26,20 @@ pub fn storage_usd_per_gb_month(class: StorageClass) -> f64 {
     }
 }
 
+/// PUT, COPY, POST and LIST requests in USD per 1,000, by the class written (a CopyObject is
+/// billed at the target class's rate).
+pub fn put_usd_per_1000(class: StorageClass) -> f64 {
+    match class {
+        StorageClass::Standard
+        | StorageClass::ReducedRedundancy
+        | StorageClass::IntelligentTiering => 0.005,
+        StorageClass::StandardIa | StorageClass::OnezoneIa => 0.01,
+        StorageClass::GlacierIr => 0.02,
+        StorageClass::Glacier => 0.03,
+        StorageClass::DeepArchive => 0.05,
+    }
+}
+
 /// Minimum storage duration in days: deleting earlier bills the rest.
 pub fn minimum_days(class: StorageClass) -> f64 {
     match class {

@@ -70,11 +70,30 @@ pub fn summary_map(job: &JobSummary) -> Map {
 }
 
 pub fn operation_map(op: &JobOperation) -> Map {
-    let JobOperation::InitiateRestore { days, tier } = *op;
+    match op {
+        JobOperation::InitiateRestore { days, tier } => object([
+            ("operation", op.name().into()),
+            ("days", days.map_or(Dynamic::UNIT, |d| (d as i64).into())),
+            ("tier", tier.as_str().into()),
+        ]),
+        JobOperation::PutObjectCopy(c) => copy_map(Some(&c.target_bucket), c),
+    }
+}
+
+/// An `S3PutObjectCopy` operation map; `target_bucket` may be left for `restore::copy` to fill.
+fn copy_map(target_bucket: Option<&str>, c: &CopyOperation) -> Map {
     object([
-        ("operation", op.name().into()),
-        ("days", days.map_or(Dynamic::UNIT, |d| (d as i64).into())),
-        ("tier", tier.as_str().into()),
+        ("operation", "S3PutObjectCopy".into()),
+        ("target_bucket", opt_str(target_bucket.map(str::to_string))),
+        ("target_prefix", opt_str(c.target_prefix.clone())),
+        (
+            "storage_class",
+            opt_str(c.storage_class.map(|s| s.as_str().to_string())),
+        ),
+        (
+            "metadata_directive",
+            opt_str(c.metadata_directive.map(|m| m.as_str().to_string())),
+        ),
     ])
 }
 
@@ -114,9 +133,23 @@ fn parse_operation(map: Map, rules: Rules) -> Result<JobOperation> {
     let name = o
         .string("operation")?
         .unwrap_or_else(|| "S3InitiateRestoreObject".into());
+    if name == "S3PutObjectCopy" {
+        let copy = parse_copy(&mut o)?;
+        o.finish()?;
+        let target_bucket = copy.0.ok_or_else(|| {
+            Error::invalid_request(
+                "TargetResource (the target bucket) is required for S3PutObjectCopy",
+            )
+            .hint("give target_bucket in batch::copy_operation (the source bucket copies in place)")
+        })?;
+        return JobOperation::copy(CopyOperation {
+            target_bucket,
+            ..copy.1
+        });
+    }
     if name != "S3InitiateRestoreObject" {
         return Err(Error::not_supported(format!(
-            "operation `{name}`: s3thaw runs S3InitiateRestoreObject jobs"
+            "operation `{name}`: s3thaw runs S3InitiateRestoreObject and S3PutObjectCopy jobs"
         )));
     }
     let days = o.int("days")?;
@@ -137,6 +170,19 @@ fn parse_operation(map: Map, rules: Rules) -> Result<JobOperation> {
             Ok(JobOperation::InitiateRestore { days, tier })
         }
     }
+}
+
+/// Reads the copy options of an operation map (or of `batch::copy_operation`): the target
+/// bucket, when given, and the rest of the operation.
+fn parse_copy(o: &mut Opts) -> Result<(Option<String>, CopyOperation)> {
+    let target_bucket = o.string("target_bucket")?;
+    let copy = CopyOperation {
+        target_bucket: String::new(),
+        target_prefix: o.string("target_prefix")?.filter(|p| !p.is_empty()),
+        storage_class: o.parse::<StorageClass>("storage_class")?,
+        metadata_directive: o.parse::<MetadataDirective>("metadata_directive")?,
+    };
+    Ok((target_bucket, copy))
 }
 
 /// Reads a manifest location map made by `manifest::upload`.
@@ -295,7 +341,7 @@ pub mod batch_api {
 
     use super::{cancel_job, describe_map, job_id_of, parse_spec, summary_map};
     use crate::api::{Opts, RhaiResult, string_map, support};
-    use crate::backend::{JobOperation, JobStatus, RequestedJobStatus, Tier};
+    use crate::backend::{CopyOperation, JobOperation, JobStatus, RequestedJobStatus, Tier};
     use crate::errors::Error;
 
     /// The restore operation of a job: `S3InitiateRestoreObject`. Options: `tier`
@@ -314,6 +360,33 @@ pub mod batch_api {
             let tier = o.parse::<Tier>("tier")?.unwrap_or(Tier::DEFAULT);
             o.finish()?;
             Ok(super::operation_map(&JobOperation::restore(days, tier)?))
+        })
+    }
+
+    /// The copy operation of a job: `S3PutObjectCopy`, each manifest object copied with
+    /// CopyObject's rules (objects up to 5 GB, as AWS; larger ones fail their task with
+    /// `InvalidRequest`; archived objects not restored fail with `InvalidObjectState`).
+    /// Options: `target_bucket` (required by CreateJob; the source bucket copies in place),
+    /// `target_prefix` (prepended to each key), `storage_class` (default `"STANDARD"`),
+    /// `metadata_directive` (`"COPY"` default or `"REPLACE"`). The role needs `s3:GetObject`
+    /// on the sources and `s3:PutObject` on the target (`iam::copy_policy`).
+    ///
+    /// ```rhai
+    /// let op = batch::copy_operation(#{ target_bucket: "kept", storage_class: "STANDARD_IA" });
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn copy_operation(ctx: NativeCallContext, options: Map) -> RhaiResult<Map> {
+        support::pure(&ctx, || {
+            let mut o = Opts::new("batch::copy_operation", options);
+            let (target_bucket, copy) = super::parse_copy(&mut o)?;
+            o.finish()?;
+            if let Some(bucket) = &target_bucket {
+                JobOperation::copy(CopyOperation {
+                    target_bucket: bucket.clone(),
+                    ..copy.clone()
+                })?;
+            }
+            Ok(super::copy_map(target_bucket.as_deref(), &copy))
         })
     }
 

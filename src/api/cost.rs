@@ -130,8 +130,8 @@ pub mod cost_api {
     use super::{estimate_map, estimate_of_map};
     use crate::api::manifest::Manifest;
     use crate::api::{Opts, RhaiResult, dynamic_of, object, support};
-    use crate::backend::Tier;
-    use crate::errors::Error;
+    use crate::backend::{StorageClass, Tier};
+    use crate::errors::{Error, Result};
     use crate::ops::cost::{self as ops, EstimateRequest, Method};
     use crate::pricing::PriceTable;
     use crate::progress::Counter;
@@ -152,7 +152,12 @@ pub mod cost_api {
     /// by_class, not_archived, unavailable, missing, notes }`. Options: `tier` (default
     /// `"STANDARD"`), `days` (default 1), `method` (`"batch"`, the default, adds the job fees;
     /// `"direct"` for client-side restores, which Expedited always is), `prices` (a changed
-    /// `cost::prices()`), `region` (only us-east-1 prices are known; others are noted).
+    /// `cost::prices()`), `region` (only us-east-1 prices are known; others are noted),
+    /// `copy: #{ storage_class?, via? }` (also price keeping the objects: a copy of each into
+    /// `storage_class`, default `"STANDARD"`, by a job (`via: "job"`, default, adds its fees)
+    /// or `"direct"`; the map then has `copy: #{ storage_class, request_usd, batch_usd,
+    /// storage_usd_per_month, total_usd }` and `total_usd` includes the copy's requests, fees
+    /// and first month of storage).
     ///
     /// ```rhai
     /// let e = cost::estimate(m, #{ tier: "BULK", days: 7 });
@@ -167,7 +172,25 @@ pub mod cost_api {
             let method = o.string("method")?;
             let prices_given = o.map("prices")?;
             let region = o.string("region")?;
+            let copy = o.map("copy")?;
             o.finish()?;
+            let copy = copy
+                .map(|c| -> Result<(StorageClass, bool)> {
+                    let mut c = Opts::new("cost::estimate: copy", c);
+                    let class = c
+                        .parse::<StorageClass>("storage_class")?
+                        .unwrap_or(StorageClass::Standard);
+                    let via = c.string("via")?.unwrap_or_else(|| "job".into());
+                    c.finish()?;
+                    match via.as_str() {
+                        "job" => Ok((class, true)),
+                        "direct" => Ok((class, false)),
+                        other => Err(Error::invalid_argument(format!(
+                            "cost::estimate: copy.via is \"job\" or \"direct\", not \"{other}\""
+                        ))),
+                    }
+                })
+                .transpose()?;
             let days = u32::try_from(days)
                 .ok()
                 .filter(|d| *d >= 1)
@@ -202,7 +225,32 @@ pub mod cost_api {
             };
             let mut progress = Counter::new(host.quiet, "objects priced");
             let estimate = ops::estimate(host.backend.as_ref(), &m, &request, &mut progress)?;
-            Ok(estimate_map(&estimate))
+            let mut map = estimate_map(&estimate);
+            if let Some((class, job)) = copy {
+                // Every object of the manifest is copied, archived or not.
+                let c = ops::copy_cost(
+                    estimate.objects + estimate.not_archived,
+                    estimate.bytes,
+                    class,
+                    job,
+                    &request.prices,
+                );
+                map.insert(
+                    "copy".into(),
+                    Dynamic::from_map(object([
+                        ("storage_class", class.as_str().into()),
+                        ("request_usd", c.request_usd.into()),
+                        ("batch_usd", c.batch_usd.into()),
+                        ("storage_usd_per_month", c.storage_usd_per_month.into()),
+                        ("total_usd", c.total_usd().into()),
+                    ])),
+                );
+                map.insert(
+                    "total_usd".into(),
+                    crate::pricing::round_usd(estimate.total_usd + c.total_usd()).into(),
+                );
+            }
+            Ok(map)
         })
     }
 

@@ -5,7 +5,7 @@ use rhai::plugin::*;
 use crate::api::Opts;
 use crate::errors::Error;
 
-fn bucket_list(o: &mut Opts, key: &'static str) -> Result<Vec<String>, Error> {
+fn bucket_list(function: &str, o: &mut Opts, key: &'static str) -> Result<Vec<String>, Error> {
     let Some(items) = o.take(key) else {
         return Ok(Vec::new());
     };
@@ -21,7 +21,7 @@ fn bucket_list(o: &mut Opts, key: &'static str) -> Result<Vec<String>, Error> {
                 .map(|s| s.to_string())
                 .map_err(|t| {
                     Error::invalid_argument(format!(
-                        "iam::restore_policy: `{key}` must hold bucket names, not {t}"
+                        "{function}: `{key}` must hold bucket names, not {t}"
                     ))
                 })
         })
@@ -69,7 +69,7 @@ pub mod iam_api {
     pub fn restore_policy(ctx: NativeCallContext, options: Map) -> RhaiResult<Dynamic> {
         support::pure(&ctx, || {
             let mut o = Opts::new("iam::restore_policy", options);
-            let targets = bucket_list(&mut o, "targets")?;
+            let targets = bucket_list("iam::restore_policy", &mut o, "targets")?;
             let manifest = o.string("manifest_bucket")?;
             let report = o.string("report_bucket")?;
             o.finish()?;
@@ -86,6 +86,68 @@ pub mod iam_api {
                 "Action": ["s3:RestoreObject"],
                 "Resource": targets.iter().map(objects).collect::<Vec<_>>()
             })];
+            if let Some(bucket) = &manifest {
+                statements.push(json!({
+                    "Sid": "ReadManifest",
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:GetBucketLocation"],
+                    "Resource": [objects(bucket)]
+                }));
+            }
+            if let Some(bucket) = &report {
+                statements.push(json!({
+                    "Sid": "WriteCompletionReport",
+                    "Effect": "Allow",
+                    "Action": ["s3:PutObject", "s3:GetBucketLocation"],
+                    "Resource": [objects(bucket)]
+                }));
+            }
+            Ok(dynamic_of(
+                &json!({ "Version": "2012-10-17", "Statement": statements }),
+            ))
+        })
+    }
+
+    /// The least-privilege permissions of a copy job's role (`S3PutObjectCopy`) or of
+    /// `restore::copy`: `s3:GetObject`/`s3:GetObjectVersion` on the source buckets' objects,
+    /// `s3:PutObject` on the target (under `target_prefix` when given), and, as for restores,
+    /// reading the manifest and writing the report. Options: `sources` (bucket names),
+    /// `target_bucket`, `target_prefix`, `manifest_bucket`, `report_bucket` (optional).
+    ///
+    /// ```rhai
+    /// let doc = iam::copy_policy(#{ sources: ["my-archive"], target_bucket: "kept", manifest_bucket: "my-archive", report_bucket: "my-archive" });
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn copy_policy(ctx: NativeCallContext, options: Map) -> RhaiResult<Dynamic> {
+        support::pure(&ctx, || {
+            let mut o = Opts::new("iam::copy_policy", options);
+            let sources = bucket_list("iam::copy_policy", &mut o, "sources")?;
+            let target = o.string("target_bucket")?;
+            let prefix = o.string("target_prefix")?.unwrap_or_default();
+            let manifest = o.string("manifest_bucket")?;
+            let report = o.string("report_bucket")?;
+            o.finish()?;
+            let Some(target) = target.filter(|_| !sources.is_empty()) else {
+                return Err(Error::invalid_argument(
+                    "iam::copy_policy: `sources` must name at least one bucket and `target_bucket` the bucket copies go to",
+                )
+                .into());
+            };
+            let objects = |b: &String| format!("{}/*", bucket_arn(b));
+            let mut statements = vec![
+                json!({
+                    "Sid": "ReadCopySources",
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging"],
+                    "Resource": sources.iter().map(objects).collect::<Vec<_>>()
+                }),
+                json!({
+                    "Sid": "WriteCopies",
+                    "Effect": "Allow",
+                    "Action": ["s3:PutObject", "s3:PutObjectTagging"],
+                    "Resource": [format!("{}/{prefix}*", bucket_arn(&target))]
+                }),
+            ];
             if let Some(bucket) = &manifest {
                 statements.push(json!({
                     "Sid": "ReadManifest",

@@ -368,6 +368,78 @@ pub mod restore_api {
         })
     }
 
+    /// A permanent copy of each readable object of a manifest, before restored copies expire.
+    /// Options: `storage_class` (of the copies, default `"STANDARD"`), `bucket` and `prefix`
+    /// (where copies go: default the object's own bucket and key, in place), `via`
+    /// (`"direct"` default: CopyObject from here, up to `concurrency` at once (default 64),
+    /// paced under `SlowDown` like `restore::direct`; `"job"`: a Batch Operations
+    /// `S3PutObjectCopy` job per target bucket, with `role_arn`, its manifest and report under
+    /// `s3thaw-copy/` in the target bucket), `as_ready: true` (copy each object as soon as it
+    /// is readable, in waves, waiting while restores run; `poll`, `timeout`). Copies already
+    /// made (the wanted class, same size and ETag) are skipped, so a re-run copies only what
+    /// is missing; archived objects not readable are counted, not errors. Objects over 5 GB
+    /// fail with `EntityTooLarge` (direct) or `InvalidRequest` (job): multipart copy is not
+    /// done yet. Returns `#{ copied, bytes, skipped, not_readable, failed: [..], job_id,
+    /// waves, seconds }`.
+    ///
+    /// ```rhai
+    /// let r = restore::copy(m, #{ storage_class: "STANDARD_IA", bucket: "kept" });
+    /// print(`${r.copied} copied, ${r.skipped} already there, ${r.not_readable} not readable`);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn copy(ctx: NativeCallContext, m: Manifest, options: Map) -> RhaiResult<Map> {
+        support::call(&ctx, |host| {
+            use crate::ops::copy as ops_copy;
+            let mut o = Opts::new("restore::copy", options);
+            let defaults = ops_copy::CopyOptions::default();
+            let options = ops_copy::CopyOptions {
+                storage_class: o
+                    .parse::<crate::backend::StorageClass>("storage_class")?
+                    .unwrap_or(defaults.storage_class),
+                bucket: o.string("bucket")?,
+                prefix: o.string("prefix")?,
+                via: o
+                    .parse::<ops_copy::Via>("via")?
+                    .unwrap_or(ops_copy::Via::Direct),
+                concurrency: concurrency(&mut o)?,
+                role_arn: o.string("role_arn")?,
+                timeout: o.duration("timeout")?.unwrap_or(defaults.timeout),
+            };
+            let as_ready = o.bool("as_ready")?.unwrap_or(false);
+            let poll = o.duration("poll")?.unwrap_or(Duration::from_secs(60));
+            o.finish()?;
+            let mut terminal = Terminal::new(host, "objects copied");
+            let (r, waves) = if as_ready {
+                let w = ops_copy::copy_as_ready(&*host.backend, &m, &options, poll, &mut terminal)?;
+                (w.outcome, w.waves)
+            } else {
+                let r = ops_copy::copy(&*host.backend, &m, None, &options, &mut terminal)?;
+                (r, 1)
+            };
+            Ok(object([
+                ("copied", (r.copied as i64).into()),
+                ("bytes", (r.bytes as i64).into()),
+                ("skipped", (r.skipped as i64).into()),
+                ("not_readable", (r.not_readable as i64).into()),
+                ("failed", failures(&r.failed).into()),
+                ("job_id", opt_str(r.job_id.clone())),
+                ("throttled", (r.throttled as i64).into()),
+                ("waves", (waves as i64).into()),
+                ("seconds", r.seconds.into()),
+            ]))
+        })
+    }
+
+    /// Copies a manifest's readable objects in place to STANDARD, directly.
+    ///
+    /// ```rhai
+    /// restore::copy(m);
+    /// ```
+    #[rhai_fn(name = "copy", return_raw)]
+    pub fn copy_default(ctx: NativeCallContext, m: Manifest) -> RhaiResult<Map> {
+        copy(ctx, m, Map::new())
+    }
+
     /// Restores a manifest's objects for one day in the Standard tier.
     ///
     /// ```rhai

@@ -264,3 +264,64 @@ pub fn early_deletion(
         objects,
     })
 }
+
+/// What keeping restored objects costs: a copy of each into `class` (CopyObject requests at
+/// the class's PUT rate, a Batch Operations job's fees when a job copies) and the copies'
+/// storage per month.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CopyCost {
+    pub storage_class: StorageClass,
+    pub request_usd: f64,
+    pub batch_usd: f64,
+    pub storage_usd_per_month: f64,
+}
+
+impl CopyCost {
+    /// The requests, the job and the first month of storage.
+    pub fn total_usd(&self) -> f64 {
+        round_usd(self.request_usd + self.batch_usd + self.storage_usd_per_month)
+    }
+}
+
+/// Prices copying `objects` objects of `bytes` in all into `class`, by a job or directly.
+pub fn copy_cost(
+    objects: u64,
+    bytes: u64,
+    class: StorageClass,
+    job: bool,
+    prices: &PriceTable,
+) -> CopyCost {
+    const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+    CopyCost {
+        storage_class: class,
+        request_usd: round_usd(objects as f64 / 1000.0 * crate::pricing::put_usd_per_1000(class)),
+        batch_usd: if job && objects > 0 {
+            round_usd(
+                prices.batch_per_job + objects as f64 / 1e6 * prices.batch_per_million_objects,
+            )
+        } else {
+            0.0
+        },
+        storage_usd_per_month: round_usd(
+            bytes as f64 / GIB * crate::pricing::storage_usd_per_gb_month(class),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod copy_tests {
+    use super::*;
+
+    #[test]
+    fn a_copy_is_priced_at_the_target_class() {
+        let prices = PriceTable::default();
+        // 1M objects of 1 GiB each into STANDARD_IA by a job: $10 of requests, $1.25 of job
+        // fees, 1M GiB x $0.0125 a month.
+        let c = copy_cost(1_000_000, 1 << 50, StorageClass::StandardIa, true, &prices);
+        assert_eq!(c.request_usd, 10.0);
+        assert_eq!(c.batch_usd, 1.25);
+        assert_eq!(c.storage_usd_per_month, 13_107.2);
+        let d = copy_cost(1_000, 0, StorageClass::Standard, false, &prices);
+        assert_eq!((d.request_usd, d.batch_usd), (0.005, 0.0));
+    }
+}

@@ -2,9 +2,11 @@
 //! (`api`), the CLI's subcommands and the tests call alike. No Rhai types here, and nothing
 //! here imports `api`, `cli` or `app`.
 
+pub mod copy;
 pub mod cost;
 pub mod jobs;
 pub mod manifest;
+pub mod pace;
 pub mod preflight;
 pub mod report;
 pub mod restore;

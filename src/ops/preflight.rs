@@ -143,7 +143,30 @@ fn manifest_rows(
 /// refuse (EXPEDITED) is reported, and the rest is checked as if it were STANDARD.
 pub fn preflight(backend: &dyn Backend, spec: &JobSpec) -> Result<Vec<Finding>> {
     let mut f = Findings(Vec::new());
-    let JobOperation::InitiateRestore { days, tier } = spec.operation;
+    let (days, tier, copy) = match &spec.operation {
+        JobOperation::InitiateRestore { days, tier } => (*days, *tier, None),
+        JobOperation::PutObjectCopy(c) => (None, Tier::DEFAULT, Some(c)),
+    };
+    if let Some(c) = copy {
+        if let Err(e) = spec.operation.check() {
+            f.error(&e.code, e.message);
+            return Ok(f.0);
+        }
+        let probe = ListObjects {
+            bucket: c.target_bucket.clone(),
+            max_keys: Some(1),
+            ..ListObjects::default()
+        };
+        if let Err(e) = backend.list_objects(&probe) {
+            f.error(
+                "TargetBucketMissing",
+                format!(
+                    "the copy target bucket {} cannot be used: {} ({})",
+                    c.target_bucket, e.message, e.code
+                ),
+            );
+        }
+    }
     let days_given = days.map(i64::from);
     if tier == Tier::Expedited
         && let Err(e) = JobOperation::restore(days_given, tier)
@@ -160,7 +183,9 @@ pub fn preflight(backend: &dyn Backend, spec: &JobSpec) -> Result<Vec<Finding>> 
     } else {
         tier
     };
-    if let Err(e) = JobOperation::restore(days_given, tier) {
+    if copy.is_none()
+        && let Err(e) = JobOperation::restore(days_given, tier)
+    {
         f.error(&e.code, e.message);
         return Ok(f.0);
     }
@@ -272,20 +297,50 @@ pub fn preflight(backend: &dyn Backend, spec: &JobSpec) -> Result<Vec<Finding>> 
         entry.0 += 1;
     };
     for row in &rows {
-        if allowed(
-            backend,
-            &spec.role_arn,
-            "s3:RestoreObject",
-            &object_arn(&row.bucket, &row.key),
-        )? != Some(Decision::Allowed)
-        {
-            tally("TargetPermission", &row.key);
+        let source = object_arn(&row.bucket, &row.key);
+        let Some(c) = copy else {
+            if allowed(backend, &spec.role_arn, "s3:RestoreObject", &source)?
+                != Some(Decision::Allowed)
+            {
+                tally("TargetPermission", &row.key);
+            }
+            continue;
+        };
+        let mut reads = vec!["s3:GetObject"];
+        if row.version_id.is_some() {
+            reads.push("s3:GetObjectVersion");
+        }
+        for action in reads {
+            if allowed(backend, &spec.role_arn, action, &source)? != Some(Decision::Allowed) {
+                tally("SourcePermission", &row.key);
+                break;
+            }
+        }
+        let target = object_arn(&c.target_bucket, &c.target_key(&row.key));
+        if allowed(backend, &spec.role_arn, "s3:PutObject", &target)? != Some(Decision::Allowed) {
+            tally("CopyTargetPermission", &row.key);
         }
     }
     let mut classes = std::collections::BTreeSet::new();
     for (row, head) in rows.iter().zip(backend.head_objects(&rows, 64)) {
         if let Ok(h) = &head {
             classes.insert(h.storage_class);
+        }
+        if let Some(c) = copy {
+            match state_of_head(&head) {
+                State::Missing => tally("MissingObjects", &row.key),
+                State::NotRequested | State::InProgress => tally("NotReadable", &row.key),
+                State::NotArchived | State::Restored | State::Unknown => {}
+            }
+            if let Ok(h) = &head {
+                if h.size > MAX_COPY_SIZE {
+                    tally("TooLargeForCopyJob", &row.key);
+                }
+                if c.is_in_place(&row.bucket, &row.key) && !c.changes(h.storage_class) {
+                    tally("CopyChangesNothing", &row.key);
+                }
+            }
+            continue;
         }
         match state_of_head(&head) {
             State::Missing => tally("MissingObjects", &row.key),
@@ -320,6 +375,26 @@ pub fn preflight(backend: &dyn Backend, spec: &JobSpec) -> Result<Vec<Finding>> 
             "DaysOnIntelligentTiering" => (
                 Level::Error,
                 "they are Intelligent-Tiering archive objects, which take no days: their tasks would fail (omit days, or use a separate job)",
+            ),
+            "SourcePermission" => (
+                Level::Error,
+                "the role lacks s3:GetObject (and s3:GetObjectVersion for versions) on them: their copy tasks would fail with AccessDenied (use iam::copy_policy)",
+            ),
+            "CopyTargetPermission" => (
+                Level::Error,
+                "the role lacks s3:PutObject on their copy target: their copy tasks would fail with AccessDenied (use iam::copy_policy)",
+            ),
+            "TooLargeForCopyJob" => (
+                Level::Error,
+                "they are larger than 5 GB: their copy tasks would fail with InvalidRequest (copy them with restore::copy via \"direct\", which uses multipart UploadPartCopy)",
+            ),
+            "CopyChangesNothing" => (
+                Level::Error,
+                "they would be copied onto themselves without a change of storage class or metadata: their tasks would fail with InvalidRequest",
+            ),
+            "NotReadable" => (
+                Level::Warning,
+                "they are archived and not restored (yet): their copy tasks would fail with InvalidObjectState",
             ),
             "DaysRequired" => (
                 Level::Error,

@@ -826,12 +826,7 @@ impl DirectOutcome {
 /// to the first throttle: 100, 200, 400, 800, 1,000/s, the ceiling after 0.4 s).
 const MAX_RATE: f64 = 1_000.0;
 const START_RATE: f64 = 100.0;
-/// Additive increase per tick after the first throttle: 500/s per second, so the rate is back
-/// at the ceiling within a second after a competing client stops.
-const RATE_STEP: f64 = 50.0;
 const MIN_RATE: f64 = 10.0;
-/// How often the direct restorer paces itself.
-const TICK: Duration = Duration::from_millis(100);
 /// Attempts per object for transient failures before it is reported failed.
 const MAX_ATTEMPTS: u32 = 8;
 
@@ -892,19 +887,14 @@ pub fn direct(
     let mut queue: VecDeque<usize> = all.into_iter().collect();
     let mut attempts = vec![0u32; m.len()];
     let mut out = DirectOutcome::default();
-    let mut rate = START_RATE;
-    // Slow start: the rate doubles every tick until the first throttle (the ceiling within half
-    // a second), then AIMD.
-    let mut slow_start = true;
+    let mut pacer = crate::ops::pace::Pacer::new(START_RATE, MIN_RATE, MAX_RATE);
     let started = backend.pace_now()?;
     while !queue.is_empty() {
         check_interrupt(observer)?;
         // Pacing runs on the backend's pacing clock: real time on AWS and through `serve` (whose
         // shared clock it must not move), virtual time on the in-process simulator.
         let tick_started = backend.pace_now()?;
-        let batch = ((rate * TICK.as_secs_f64()).floor() as usize)
-            .max(1)
-            .min(queue.len());
+        let batch = pacer.batch(queue.len());
         let indices: Vec<usize> = queue.drain(..batch).collect();
         let requests: Vec<(ObjectRef, RestoreRequest)> = indices
             .iter()
@@ -937,26 +927,13 @@ pub fn direct(
                 }
             }
         }
-        // Additive increase every tick, multiplicative decrease by half the share of requests
-        // throttled: a wall of throttling halves the rate, a sprinkle trims it, and the rate
-        // settles where the throttled share balances the increase (just under a hard limit).
-        let share = throttled_in_tick as f64 / indices.len() as f64;
-        if throttled_in_tick > 0 {
-            slow_start = false;
-        }
-        rate = if slow_start {
-            rate * 2.0
-        } else {
-            rate * (1.0 - share.min(1.0) / 2.0) + RATE_STEP
-        }
-        .clamp(MIN_RATE, MAX_RATE);
+        pacer.learn(indices.len(), throttled_in_tick);
         let settled =
             out.requested + out.already_restored + out.in_progress + out.failed.len() as u64;
         observer.set(settled);
         if !queue.is_empty() {
             // Pace to the rate: wait out the rest of the tick.
-            let spent = (backend.pace_now()? - tick_started).unsigned_abs();
-            backend.pace(TICK.saturating_sub(spent).max(Duration::from_millis(1)))?;
+            pacer.wait(backend, tick_started)?;
         }
     }
     out.seconds = (backend.pace_now()? - started).as_seconds_f64().max(0.001);

@@ -151,15 +151,12 @@ fn required(node: &Node, name: &str) -> Result<String, Error> {
         .ok_or_else(|| invalid_request(format!("{name} is required")))
 }
 
-/// CreateJob's body as a job spec.
-fn parse_spec(doc: &Node) -> Result<JobSpec, Error> {
-    let operation = doc
-        .child("Operation")
-        .ok_or_else(|| invalid_request("Operation is required"))?;
+/// An `S3InitiateRestoreObject` operation.
+fn parse_restore(operation: &Node) -> Result<JobOperation, Error> {
     let restore = operation.child("S3InitiateRestoreObject").ok_or_else(|| {
         Error::new(
             "NotImplemented",
-            "s3thaw serve runs S3InitiateRestoreObject jobs only",
+            "s3thaw serve runs S3InitiateRestoreObject and S3PutObjectCopy jobs only",
         )
         .status(501)
     })?;
@@ -179,7 +176,44 @@ fn parse_spec(doc: &Node) -> Result<JobSpec, Error> {
             ))
         })?,
     };
-    let operation = JobOperation::restore(days, tier)?;
+    JobOperation::restore(days, tier)
+}
+
+/// An `S3PutObjectCopy` operation (AWS's `S3CopyObjectOperation`).
+fn parse_copy(copy: &Node) -> Result<JobOperation, Error> {
+    let parse_opt = |name: &str| copy.text_of(name).filter(|t| !t.is_empty());
+    let storage_class = parse_opt("StorageClass")
+        .map(|c| {
+            c.parse::<StorageClass>()
+                .map_err(|_| invalid_request(format!("StorageClass `{c}` is not a storage class")))
+        })
+        .transpose()?;
+    let metadata_directive = parse_opt("MetadataDirective")
+        .map(|m| {
+            m.parse::<MetadataDirective>().map_err(|_| {
+                invalid_request(format!(
+                    "MetadataDirective must be COPY or REPLACE, not `{m}`"
+                ))
+            })
+        })
+        .transpose()?;
+    JobOperation::copy(CopyOperation {
+        target_bucket: required(copy, "TargetResource")?,
+        target_prefix: parse_opt("TargetKeyPrefix"),
+        storage_class,
+        metadata_directive,
+    })
+}
+
+/// CreateJob's body as a job spec.
+fn parse_spec(doc: &Node) -> Result<JobSpec, Error> {
+    let operation = doc
+        .child("Operation")
+        .ok_or_else(|| invalid_request("Operation is required"))?;
+    let operation = match operation.child("S3PutObjectCopy") {
+        Some(copy) => parse_copy(copy)?,
+        None => parse_restore(operation)?,
+    };
     let manifest = doc
         .child("Manifest")
         .ok_or_else(|| invalid_request("Manifest is required"))?;
@@ -297,13 +331,27 @@ fn describe_job(sim: &dyn Backend, id: &str) -> Answer {
         .el("ETag", &job.manifest.etag)
         .end()
         .end();
-    let JobOperation::InitiateRestore { days, tier } = job.operation;
-    w.start("Operation")
-        .start("S3InitiateRestoreObject")
-        .opt("ExpirationInDays", days.map(|d| d.to_string()))
-        .el("GlacierJobTier", tier.as_str())
-        .end()
-        .end();
+    w.start("Operation");
+    match &job.operation {
+        JobOperation::InitiateRestore { days, tier } => {
+            w.start("S3InitiateRestoreObject")
+                .opt("ExpirationInDays", days.map(|d| d.to_string()))
+                .el("GlacierJobTier", tier.as_str())
+                .end();
+        }
+        JobOperation::PutObjectCopy(c) => {
+            w.start("S3PutObjectCopy")
+                .el("TargetResource", bucket_arn(&c.target_bucket))
+                .opt(
+                    "MetadataDirective",
+                    c.metadata_directive.map(|m| m.as_str()),
+                )
+                .opt("StorageClass", c.storage_class.map(|s| s.as_str()))
+                .opt("TargetKeyPrefix", c.target_prefix.as_deref())
+                .end();
+        }
+    }
+    w.end();
     w.el("Priority", job.priority.to_string());
     progress(&mut w, job.progress);
     w.opt("StatusUpdateReason", job.status_update_reason.as_deref());

@@ -712,3 +712,23 @@ fn jobs_and_report_commands_on_both_backends() {
         assert!(sim_out.contains("Complete"), "{sim_out}");
     }
 }
+
+#[test]
+fn copy_jobs_on_both_backends() {
+    let out = contract(&contract_script("copy.rhai"), &[], "ok: copy");
+    for line in [
+        "preflight: warning NotReadable",
+        "preflight: error TooLargeForCopyJob",
+        "created: S3PutObjectCopy to contract-kept prefix k/ class STANDARD_IA",
+        "copy job: Complete 2/2/4",
+        "a/1.txt: succeeded 200 \n",
+        "a/3.txt: failed 403 InvalidObjectState",
+        "big/000000: failed 400 InvalidRequest",
+        "copied: STANDARD_IA 3 same etag true",
+        "restored copy: two",
+        "kept: [\"k/a/1.txt\", \"k/a/2.txt\"]",
+        "no target: InvalidRequest",
+    ] {
+        assert!(out.contains(line), "missing `{line}` in:\n{out}");
+    }
+}

@@ -10,6 +10,7 @@ mod cited_tests;
 mod cli;
 mod clients;
 mod contract;
+mod copy;
 mod doc_examples;
 mod formats;
 mod golden;

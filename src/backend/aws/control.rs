@@ -39,18 +39,37 @@ fn job_of(job: &aws_sdk_s3control::types::JobDescriptor) -> Result<Job> {
         Some((bucket, Some(key))) => (bucket, key),
         _ => return Err(bad("the manifest ARN is not an S3 object ARN")),
     };
-    let restore = job
-        .operation()
-        .and_then(|o| o.s3_initiate_restore_object())
-        .ok_or_else(|| {
-            Error::not_supported(format!("job {id} is not an S3InitiateRestoreObject job"))
-                .job_id(&id)
-        })?;
-    let tier = restore
-        .glacier_job_tier()
-        .map(|t| t.as_str().parse())
-        .transpose()?
-        .unwrap_or(Tier::DEFAULT);
+    let operation = match (
+        job.operation().and_then(|o| o.s3_initiate_restore_object()),
+        job.operation().and_then(|o| o.s3_put_object_copy()),
+    ) {
+        (Some(restore), _) => JobOperation::InitiateRestore {
+            days: restore.expiration_in_days().map(|d| d as u32),
+            tier: restore
+                .glacier_job_tier()
+                .map(|t| t.as_str().parse())
+                .transpose()?
+                .unwrap_or(Tier::DEFAULT),
+        },
+        (None, Some(copy)) => JobOperation::PutObjectCopy(CopyOperation {
+            target_bucket: bucket_of(copy.target_resource().unwrap_or_default()).to_string(),
+            target_prefix: copy.target_key_prefix().map(str::to_string),
+            storage_class: copy
+                .storage_class()
+                .map(|c| c.as_str().parse())
+                .transpose()?,
+            metadata_directive: copy
+                .metadata_directive()
+                .map(|m| m.as_str().parse())
+                .transpose()?,
+        }),
+        (None, None) => {
+            return Err(Error::not_supported(format!(
+                "job {id} is neither an S3InitiateRestoreObject nor an S3PutObjectCopy job"
+            ))
+            .job_id(&id));
+        }
+    };
     let progress = job.progress_summary();
     let report = job
         .report()
@@ -97,10 +116,7 @@ fn job_of(job: &aws_sdk_s3control::types::JobDescriptor) -> Result<Job> {
                 reason: f.failure_reason().unwrap_or_default().to_string(),
             })
             .collect(),
-        operation: JobOperation::InitiateRestore {
-            days: restore.expiration_in_days().map(|d| d as u32),
-            tier,
-        },
+        operation,
         manifest: ManifestLocation {
             bucket: bucket.to_string(),
             key: key.to_string(),
@@ -123,15 +139,29 @@ fn job_of(job: &aws_sdk_s3control::types::JobDescriptor) -> Result<Job> {
 pub(super) fn create_job(aws: &AwsBackend, spec: &JobSpec) -> Result<String> {
     use aws_sdk_s3control::types as t;
     let account = aws.account()?;
-    let JobOperation::InitiateRestore { days, tier } = spec.operation;
-    let operation = t::JobOperation::builder()
-        .s3_initiate_restore_object(
-            t::S3InitiateRestoreObjectOperation::builder()
-                .set_expiration_in_days(days.map(|d| d as i32))
-                .glacier_job_tier(t::S3GlacierJobTier::from(tier.as_str()))
-                .build(),
-        )
-        .build();
+    let operation = match &spec.operation {
+        JobOperation::InitiateRestore { days, tier } => t::JobOperation::builder()
+            .s3_initiate_restore_object(
+                t::S3InitiateRestoreObjectOperation::builder()
+                    .set_expiration_in_days(days.map(|d| d as i32))
+                    .glacier_job_tier(t::S3GlacierJobTier::from(tier.as_str()))
+                    .build(),
+            )
+            .build(),
+        JobOperation::PutObjectCopy(c) => t::JobOperation::builder()
+            .s3_put_object_copy(
+                t::S3CopyObjectOperation::builder()
+                    .target_resource(bucket_arn(&c.target_bucket))
+                    .set_target_key_prefix(c.target_prefix.clone())
+                    .set_storage_class(c.storage_class.map(|s| t::S3StorageClass::from(s.as_str())))
+                    .set_metadata_directive(
+                        c.metadata_directive
+                            .map(|m| t::S3MetadataDirective::from(m.as_str())),
+                    )
+                    .build(),
+            )
+            .build(),
+    };
     let manifest = t::JobManifest::builder()
         .spec(
             t::JobManifestSpec::builder()
@@ -239,6 +269,7 @@ pub(super) fn list_jobs(
                 description: j.description().map(str::to_string),
                 operation: match j.operation().map(|o| o.as_str()) {
                     Some("S3InitiateRestoreObject") => "S3InitiateRestoreObject",
+                    Some("S3PutObjectCopy") => "S3PutObjectCopy",
                     _ => "Other",
                 },
                 creation_time: smithy_time(j.creation_time()).unwrap_or(OffsetDateTime::UNIX_EPOCH),

@@ -521,6 +521,14 @@ impl Backend for AwsBackend {
         s3::copy_object_with(self, request)
     }
 
+    fn copy_objects(
+        &self,
+        requests: &[(ObjectRef, CopyOperation)],
+        concurrency: usize,
+    ) -> Vec<Result<ObjectWritten>> {
+        s3::copy_objects(self, requests, concurrency)
+    }
+
     fn delete_object(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<Deleted> {
         s3::delete_object(self, bucket, key, version_id)
     }

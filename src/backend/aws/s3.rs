@@ -546,6 +546,37 @@ pub(super) fn head_object_with(aws: &AwsBackend, request: &GetObject) -> Result<
 }
 
 pub(super) fn copy_object_with(aws: &AwsBackend, request: &CopyObject) -> Result<ObjectWritten> {
+    aws.block(copy_async(aws, request))
+}
+
+/// CopyObject for many objects, `concurrency` in flight.
+pub(super) fn copy_objects(
+    aws: &AwsBackend,
+    requests: &[(ObjectRef, CopyOperation)],
+    concurrency: usize,
+) -> Vec<Result<ObjectWritten>> {
+    use futures_util::StreamExt;
+    let requests: Vec<CopyObject> = requests
+        .iter()
+        .map(|(o, c)| CopyObject {
+            source: o.clone(),
+            bucket: c.target_bucket.clone(),
+            key: c.target_key(&o.key),
+            storage_class: c.storage_class,
+            replace: (c.metadata_directive == Some(MetadataDirective::Replace))
+                .then(Replaced::default),
+            conditions: Conditions::default(),
+        })
+        .collect();
+    aws.block(
+        futures_util::stream::iter(&requests)
+            .map(|r| copy_async(aws, r))
+            .buffered(concurrency.max(1))
+            .collect(),
+    )
+}
+
+async fn copy_async(aws: &AwsBackend, request: &CopyObject) -> Result<ObjectWritten> {
     let src = &request.source;
     let mut source = format!(
         "{}/{}",
@@ -586,7 +617,7 @@ pub(super) fn copy_object_with(aws: &AwsBackend, request: &CopyObject) -> Result
             .set_content_type(content_type.clone())
             .set_metadata(Some(metadata.clone().into_iter().collect()));
     }
-    let out = aws.block(call.send()).map_err(|e| {
+    let out = call.send().await.map_err(|e| {
         from_sdk(
             e,
             &Ctx::object(&src.bucket, &src.key, src.version_id.as_deref()),

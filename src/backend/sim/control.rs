@@ -42,8 +42,19 @@ struct StoredSpec {
     manifest_fields: Vec<String>,
     days: Option<u32>,
     tier: String,
+    /// An `S3PutObjectCopy` job's operation (absent: a restore job, as stored before copies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    copy: Option<StoredCopy>,
     report: Option<StoredReport>,
     confirmation_required: bool,
+}
+
+#[derive(Serialize, Deserialize, PartialEq)]
+struct StoredCopy {
+    target_bucket: String,
+    target_prefix: Option<String>,
+    storage_class: Option<String>,
+    metadata_directive: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, PartialEq)]
@@ -55,7 +66,19 @@ struct StoredReport {
 
 impl StoredSpec {
     fn from_spec(spec: &JobSpec) -> StoredSpec {
-        let JobOperation::InitiateRestore { days, tier } = spec.operation;
+        let (days, tier, copy) = match &spec.operation {
+            JobOperation::InitiateRestore { days, tier } => (*days, *tier, None),
+            JobOperation::PutObjectCopy(c) => (
+                None,
+                Tier::DEFAULT,
+                Some(StoredCopy {
+                    target_bucket: c.target_bucket.clone(),
+                    target_prefix: c.target_prefix.clone(),
+                    storage_class: c.storage_class.map(|s| s.as_str().to_string()),
+                    metadata_directive: c.metadata_directive.map(|m| m.as_str().to_string()),
+                }),
+            ),
+        };
         StoredSpec {
             manifest_bucket: spec.manifest.bucket.clone(),
             manifest_key: spec.manifest.key.clone(),
@@ -70,6 +93,7 @@ impl StoredSpec {
                 .collect(),
             days,
             tier: tier.as_str().to_string(),
+            copy,
             report: spec.report.as_ref().map(|r| StoredReport {
                 bucket: r.bucket.clone(),
                 prefix: r.prefix.clone(),
@@ -95,6 +119,18 @@ impl StoredSpec {
     }
 
     fn operation(&self) -> Result<JobOperation> {
+        if let Some(c) = &self.copy {
+            return Ok(JobOperation::PutObjectCopy(CopyOperation {
+                target_bucket: c.target_bucket.clone(),
+                target_prefix: c.target_prefix.clone(),
+                storage_class: c.storage_class.as_deref().map(str::parse).transpose()?,
+                metadata_directive: c
+                    .metadata_directive
+                    .as_deref()
+                    .map(str::parse)
+                    .transpose()?,
+            }));
+        }
         Ok(JobOperation::InitiateRestore {
             days: self.days,
             tier: self.tier.parse()?,
@@ -236,9 +272,8 @@ fn save(w: &World, job: &JobRow) -> Result<()> {
 }
 
 fn validate(w: &World, spec: &JobSpec) -> Result<()> {
-    // The operation's rules (tier, days) have one home: `JobOperation::restore`.
-    let JobOperation::InitiateRestore { days, tier } = spec.operation;
-    JobOperation::restore(days.map(i64::from), tier)?;
+    // The operation's rules (tier, days; copy target) have one home: `JobOperation`.
+    spec.operation.check()?;
     check_tags(&spec.tags)?;
     if spec.priority < 0 {
         return Err(Error::invalid_request("Priority must be 0 or greater"));
@@ -856,10 +891,14 @@ fn run_tasks(w: &World, job: &mut JobRow, until: Millis) -> Result<()> {
     let since = job.active_since.unwrap_or(until);
     let due = (job.tasks_at_active + (until - since) * TASK_RATE / SECOND + 1).min(job.total);
     let role = can_assume(w, job)?;
-    let JobOperation::InitiateRestore { days, tier } = job.spec.operation()?;
-    let request = RestoreRequest { days, tier };
+    let request = match job.spec.operation()? {
+        JobOperation::InitiateRestore { days, tier } => {
+            TaskOp::Restore(RestoreRequest { days, tier })
+        }
+        JobOperation::PutObjectCopy(copy) => TaskOp::Copy(copy),
+    };
     let mut faults = super::faults::Injector::load(w)?;
-    let result = run_due_tasks(w, job, role.as_ref(), request, faults.as_mut(), since, due);
+    let result = run_due_tasks(w, job, role.as_ref(), &request, faults.as_mut(), since, due);
     if let Some(faults) = &faults {
         faults.save(w)?;
     }
@@ -870,7 +909,7 @@ fn run_due_tasks(
     w: &World,
     job: &mut JobRow,
     role: Option<&AssumedRole>,
-    request: RestoreRequest,
+    request: &TaskOp,
     mut faults: Option<&mut super::faults::Injector>,
     since: Millis,
     due: i64,
@@ -904,7 +943,7 @@ fn run_due_tasks(
                 None => run_task(w, role, &bucket, &key, version_id.as_deref(), request, at),
             };
             let (status, http, code, message) = match outcome {
-                Ok(o) => ("succeeded", o.http_status(), None, "Successful".to_string()),
+                Ok(http) => ("succeeded", http, None, "Successful".to_string()),
                 Err(e) => {
                     let status = e.status.unwrap_or(500);
                     let message = format!(
@@ -943,24 +982,60 @@ fn run_due_tasks(
     Ok(())
 }
 
-/// One task: the restore as the job's role would issue it.
+/// What each task of a job does.
+enum TaskOp {
+    Restore(RestoreRequest),
+    Copy(CopyOperation),
+}
+
+/// One task: the restore or copy as the job's role would issue it; the HTTP status of success.
 fn run_task(
     w: &World,
     role: Option<&AssumedRole>,
     bucket: &str,
     key: &str,
     version_id: Option<&str>,
-    request: RestoreRequest,
+    request: &TaskOp,
     at: Millis,
-) -> Result<RestoreOutcome> {
-    let allowed = role.is_some_and(|r| r.allows("s3:RestoreObject", &object_arn(bucket, key)));
-    if !allowed {
-        return Err(Error::access_denied("Access Denied")
+) -> Result<u16> {
+    let denied = || {
+        Error::access_denied("Access Denied")
             .bucket(bucket)
-            .key(key));
+            .key(key)
+    };
+    match request {
+        TaskOp::Restore(request) => {
+            let allowed =
+                role.is_some_and(|r| r.allows("s3:RestoreObject", &object_arn(bucket, key)));
+            if !allowed {
+                return Err(denied());
+            }
+            let object = s3::find(w, bucket, key, version_id)?;
+            Ok(s3::restore(w, &object, *request, true, at)?.http_status())
+        }
+        TaskOp::Copy(copy) => {
+            let source = object_arn(bucket, key);
+            let target_key = copy.target_key(key);
+            let target = object_arn(&copy.target_bucket, &target_key);
+            let allowed = role.is_some_and(|r| {
+                r.allows("s3:GetObject", &source)
+                    && (version_id.is_none() || r.allows("s3:GetObjectVersion", &source))
+                    && r.allows("s3:PutObject", &target)
+            });
+            if !allowed {
+                return Err(denied());
+            }
+            let at_world = World {
+                tx: w.tx,
+                now: at,
+                account_id: w.account_id.clone(),
+                region: w.region.clone(),
+                seed: w.seed,
+            };
+            s3::copy_for_job(&at_world, bucket, key, version_id, copy)?;
+            Ok(200)
+        }
     }
-    let object = s3::find(w, bucket, key, version_id)?;
-    s3::restore(w, &object, request, true, at)
 }
 
 /// Ends the job in `terminal` status, writing its completion report if tasks ran.

@@ -601,6 +601,35 @@ impl Backend for Simulator {
         answers.unwrap_or_else(|e| requests.iter().map(|_| Err(e.clone())).collect())
     }
 
+    /// CopyObject's rules per object (as an `S3PutObjectCopy` task: a seeded source's copy
+    /// stays synthetic), one transaction per batch, each copy its own savepoint.
+    fn copy_objects(
+        &self,
+        requests: &[(ObjectRef, CopyOperation)],
+        _concurrency: usize,
+    ) -> Vec<Result<ObjectWritten>> {
+        let answers = self.with_world(|w| {
+            requests
+                .iter()
+                .map(|(o, copy)| {
+                    if let Some(fault) = faults::admit(w, faults::Request::S3)? {
+                        return Ok(Err(fault));
+                    }
+                    w.tx.execute_batch("SAVEPOINT copy_one")?;
+                    let answer =
+                        s3::copy_for_job(w, &o.bucket, &o.key, o.version_id.as_deref(), copy);
+                    w.tx.execute_batch(if answer.is_ok() {
+                        "RELEASE copy_one"
+                    } else {
+                        "ROLLBACK TO copy_one; RELEASE copy_one"
+                    })?;
+                    Ok(answer)
+                })
+                .collect::<Result<Vec<_>>>()
+        });
+        answers.unwrap_or_else(|e| requests.iter().map(|_| Err(e.clone())).collect())
+    }
+
     fn create_job(&self, spec: &JobSpec) -> Result<String> {
         self.with_world(|w| control::create(w, spec))
     }

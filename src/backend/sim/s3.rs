@@ -1295,3 +1295,100 @@ pub(super) fn seed(
     }
     Ok(count)
 }
+
+/// One `S3PutObjectCopy` task: CopyObject's rules for a job's copy of `bucket`/`key` (a
+/// readable source, at most 5 GB, no copy onto itself that changes nothing), then the copy.
+/// A seeded object's copy stays synthetic (size and ETag of the source, no stored bytes), so a
+/// million-object copy job costs no bodies.
+pub(super) fn copy_for_job(
+    w: &World,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+    copy: &CopyOperation,
+) -> Result<ObjectWritten> {
+    let source = find(w, bucket, key, version_id)?;
+    if !source.is_readable(w.now) {
+        return Err(not_readable(&source));
+    }
+    if source.size > MAX_COPY_SIZE {
+        return Err(Error::new(
+            "InvalidRequest",
+            format!(
+                "The specified copy source is larger than the maximum allowable size for a copy source: {MAX_COPY_SIZE}"
+            ),
+        )
+        .status(400)
+        .bucket(bucket)
+        .key(key)
+        .hint("copy objects over 5 GB with restore::copy(m, #{ via: \"direct\" }) (multipart UploadPartCopy)"));
+    }
+    require_bucket(w, &copy.target_bucket)?;
+    if copy.is_in_place(bucket, key) && !copy.changes(source.storage_class) {
+        return Err(Error::new(
+            "InvalidRequest",
+            "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+        )
+        .status(400)
+        .bucket(bucket)
+        .key(key));
+    }
+    let class = copy.storage_class.unwrap_or(StorageClass::Standard);
+    let replace = copy.metadata_directive == Some(MetadataDirective::Replace);
+    let (content_type, metadata, headers) = if replace {
+        (None, BTreeMap::new(), BTreeMap::new())
+    } else {
+        (
+            source.content_type.clone(),
+            source.metadata.clone(),
+            source.headers.clone(),
+        )
+    };
+    let target_key = copy.target_key(key);
+    if source.has_body {
+        let body = body_of(w, &source)?;
+        return put_object(
+            w,
+            PutObject {
+                bucket: copy.target_bucket.clone(),
+                key: target_key,
+                body,
+                storage_class: Some(class),
+                content_type,
+                metadata,
+                headers,
+                conditions: Conditions::default(),
+            },
+        );
+    }
+    let version = supersede(w, &copy.target_bucket, &target_key)?;
+    let metadata_text = serde_json::to_string(&metadata).map_err(Error::internal)?;
+    let headers_text = (!headers.is_empty())
+        .then(|| serde_json::to_string(&headers))
+        .transpose()
+        .map_err(Error::internal)?;
+    w.tx.prepare_cached(
+        "INSERT INTO objects (bucket, key, version_id, is_latest, size, etag, storage_class,
+             last_modified, content_type, metadata, headers)
+         VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        copy.target_bucket,
+        target_key,
+        version,
+        source.size as i64,
+        source.etag,
+        class.as_str(),
+        w.now,
+        content_type,
+        metadata_text,
+        headers_text,
+    ])?;
+    Ok(ObjectWritten {
+        bucket: copy.target_bucket.clone(),
+        key: target_key,
+        etag: source.etag,
+        version_id: version,
+        storage_class: class,
+    })
+}

@@ -1,0 +1,92 @@
+//! The simulator's copy jobs at a million objects: seed N STANDARD objects, list them into a
+//! manifest, run an `S3PutObjectCopy` job over all of them to another bucket (STANDARD_IA) to
+//! `Complete` with its completion report, through the real script API. Prints the time of each
+//! phase and the peak RSS.
+//!
+//!     cargo bench --bench copy_job                    # 1,000,000 objects
+//!     S3THAW_BENCH_OBJECTS=100000 cargo bench --bench copy_job
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use s3thaw::backend::sim::Simulator;
+use s3thaw::engine::{RunSettings, Session, error_of};
+
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn main() {
+    let objects: u64 = std::env::var("S3THAW_BENCH_OBJECTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sim = Simulator::open(dir.path()).expect("simulator");
+    let settings = RunSettings {
+        vars: BTreeMap::new(),
+        yes: true,
+        quiet: true,
+    };
+    let mut session = Session::new(Box::new(sim), settings, None);
+    let mut step = |name: &str, script: &str| {
+        let start = Instant::now();
+        let value = session
+            .engine
+            .eval_with_scope::<rhai::Dynamic>(&mut session.scope, script)
+            .unwrap_or_else(|e| panic!("{name}: {:?}", error_of(&e)));
+        let seconds = start.elapsed().as_secs_f64();
+        println!("{name:<40} {seconds:>8.2} s   {value}");
+        seconds
+    };
+    println!("s3thaw copy-job benchmark: {objects} objects");
+    step(
+        "setup (buckets, role)",
+        r#"
+        s3::create_bucket("scale");
+        s3::create_bucket("kept");
+        let role = iam::create_role("copy-role", iam::batch_trust_policy());
+        iam::put_role_policy("copy-role", "copy", iam::copy_policy(#{
+            sources: ["scale"], target_bucket: "kept", manifest_bucket: "scale", report_bucket: "scale" }));
+        role.arn"#,
+    );
+    let seed = step(
+        "seed objects",
+        &format!(
+            r#"sim::seed_objects("scale", {objects}, #{{ prefix: "archive/obj-", storage_class: "STANDARD" }})"#
+        ),
+    );
+    let list = step(
+        "manifest::from_listing",
+        r#"let m = manifest::from_listing("scale", #{ prefix: "archive/" }); m.len()"#,
+    );
+    let upload = step(
+        "manifest::upload",
+        r#"let loc = manifest::upload(m, "scale", "manifests/all.csv"); m = (); loc.etag"#,
+    );
+    let job = step(
+        "create copy job .. Complete (report)",
+        r#"
+        let job = batch::create_job(#{ manifest: loc,
+            operation: batch::copy_operation(#{ target_bucket: "kept", storage_class: "STANDARD_IA" }),
+            role_arn: role.arn, confirmation_required: false,
+            report: #{ bucket: "scale", prefix: "reports", scope: "AllTasks" } });
+        job = batch::wait(job.id);
+        `${job.status} ${job.progress.succeeded}/${job.progress.total}`"#,
+    );
+    step(
+        "copies in the target bucket",
+        r#"manifest::from_listing("kept", #{ prefix: "archive/" }).len()"#,
+    );
+    println!(
+        "{:<40} {:>8.2} s",
+        "total (seed + list + upload + job)",
+        seed + list + upload + job
+    );
+    println!("{:<40} {:>8.0} MB", "peak RSS", peak_rss_mb());
+}
