@@ -12,6 +12,7 @@ mod contract;
 mod doc_examples;
 mod formats;
 mod golden;
+mod hostile;
 mod jobs;
 mod repl;
 mod restore;

@@ -1,0 +1,141 @@
+//! Hostile input against the real binary and `serve` on 127.0.0.1 (issue 13): XML bombs,
+//! unauthenticated bodies, unsigned `x-amz-*` headers, `--allow-remote` with the published
+//! secret. Each case is bounded in size and time and stops by itself.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use s3thaw::sigv4::{Credentials, SignedRequest, sign};
+use time::OffsetDateTime;
+
+use crate::support::serve::*;
+
+/// The `host:port` of a server's URL.
+fn addr(serve: &Serve) -> String {
+    serve.url.trim_start_matches("http://").to_string()
+}
+
+/// Sends raw bytes and reads the whole answer (the request asks to close the connection).
+fn exchange(addr: &str, request: &[u8]) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).expect("connect to serve");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("read timeout");
+    stream.write_all(request).expect("send the request");
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no HTTP status in {text:?}"));
+    (status, text)
+}
+
+/// A request's bytes: signed with the test credentials unless `sign_it` is false; `extra`
+/// headers are added after signing (so they are not signed).
+fn request_bytes(
+    addr: &str,
+    method: &str,
+    target: &str,
+    signed_headers: &[(&str, &str)],
+    extra: &[(&str, &str)],
+    body: &[u8],
+    sign_it: bool,
+) -> Vec<u8> {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let mut headers: Vec<(String, String)> = vec![("host".into(), addr.to_string())];
+    headers.extend(
+        signed_headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string())),
+    );
+    if sign_it {
+        let credentials = Credentials {
+            access_key_id: ACCESS_KEY.into(),
+            secret_access_key: SECRET_KEY.into(),
+        };
+        let unsigned = SignedRequest {
+            method,
+            raw_path: path,
+            raw_query: query,
+            headers: &headers,
+            body,
+        };
+        let added = sign(
+            &unsigned,
+            &credentials,
+            None,
+            "us-east-1",
+            "s3",
+            OffsetDateTime::now_utc(),
+        );
+        headers.extend(added);
+    }
+    headers.extend(extra.iter().map(|(n, v)| (n.to_string(), v.to_string())));
+    let mut out = format!("{method} {target} HTTP/1.1\r\n");
+    for (n, v) in &headers {
+        out.push_str(&format!("{n}: {v}\r\n"));
+    }
+    if !headers.iter().any(|(n, _)| n == "content-length") {
+        out.push_str(&format!("content-length: {}\r\n", body.len()));
+    }
+    out.push_str("connection: close\r\n\r\n");
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+fn signed(serve: &Serve, method: &str, target: &str, body: &[u8]) -> (u16, String) {
+    let a = addr(serve);
+    exchange(&a, &request_bytes(&a, method, target, &[], &[], body, true))
+}
+
+fn nested(depth: usize) -> Vec<u8> {
+    let mut body = "<RestoreRequest>".to_string();
+    body.push_str(&"<a>".repeat(depth));
+    body.push_str(&"</a>".repeat(depth));
+    body.push_str("</RestoreRequest>");
+    body.into_bytes()
+}
+
+/// Issue 13.1: 50,000 nested elements (350 KB) aborted `serve` with a stack overflow.
+#[test]
+fn deeply_nested_xml_is_malformed_not_a_crash() {
+    for extra in [&[][..], &["--no-auth"][..]] {
+        let serve = Serve::start(extra);
+        assert_eq!(signed(&serve, "PUT", "/bomb", b"").0, 200);
+        assert_eq!(signed(&serve, "PUT", "/bomb/k", b"x").0, 200);
+        let (status, answer) = signed(&serve, "POST", "/bomb/k?restore", &nested(50_000));
+        assert_eq!(status, 400, "{answer}");
+        assert!(answer.contains("MalformedXML"), "{answer}");
+        // S3 Control's CreateJob reads XML too.
+        let a = addr(&serve);
+        let job = request_bytes(
+            &a,
+            "POST",
+            "/v20180820/jobs",
+            &[("x-amz-account-id", "111122223333")],
+            &[],
+            &nested(50_000),
+            true,
+        );
+        let (status, answer) = exchange(&a, &job);
+        assert_eq!(status, 400, "{answer}");
+        assert!(answer.contains("MalformedXML"), "{answer}");
+        // 200,000 sibling elements: refused by count.
+        let mut wide = b"<Delete>".to_vec();
+        wide.extend(b"<Object/>".repeat(200_000));
+        wide.extend(b"</Delete>");
+        let (status, answer) = signed(&serve, "POST", "/bomb?delete", &wide);
+        assert_eq!(status, 400, "{answer}");
+        assert!(answer.contains("MalformedXML"), "{answer}");
+        // Still serving.
+        assert_eq!(signed(&serve, "GET", "/bomb/k", b"").0, 200);
+        let (status, log) = serve.stop();
+        assert!(status.success(), "serve did not survive: {status:?}\n{log}");
+    }
+}
+
