@@ -45,23 +45,42 @@ impl Server {
         })
     }
 
+    /// The refusal of a request whose headers already fail authentication (see
+    /// [`crate::sigv4::verify_head`]), answered before its body is read.
+    pub(super) fn refuse_head(&self, req: &Request) -> Option<Response> {
+        let credentials = self.credentials.as_ref()?;
+        let mut req = Request {
+            body: Vec::new(),
+            ..req.clone()
+        };
+        if !req.raw_path.starts_with("/v20180820") {
+            req.virtual_bucket = self.virtual_bucket(&req.host);
+        }
+        let e = auth::check_head(&req, credentials).err()?;
+        Some(self.auth_refusal(&req, &e))
+    }
+
+    fn auth_refusal(&self, req: &Request, e: &crate::sigv4::AuthError) -> Response {
+        let face = face_of(req);
+        let error = auth::error(e, face);
+        match face {
+            Face::S3 | Face::Admin => s3::error_response(req, &error),
+            Face::Control => control::error_response(req, &error),
+            Face::Query => iam::error_response(req, &error),
+        }
+        .op(format!("Auth {}", error.code))
+    }
+
     /// Handles one request: checks its signature, then hands it to its face.
     pub fn handle(&self, mut req: Request) -> Response {
         if !req.raw_path.starts_with("/v20180820") {
             req.virtual_bucket = self.virtual_bucket(&req.host);
         }
         let face = face_of(&req);
-        if let Some(credentials) = &self.credentials {
-            let checked = auth::check(&req, credentials);
-            if let Err(e) = checked {
-                let error = auth::error(&e, face);
-                return match face {
-                    Face::S3 | Face::Admin => s3::error_response(&req, &error),
-                    Face::Control => control::error_response(&req, &error),
-                    Face::Query => iam::error_response(&req, &error),
-                }
-                .op(format!("Auth {}", error.code));
-            }
+        if let Some(credentials) = &self.credentials
+            && let Err(e) = auth::check(&req, credentials)
+        {
+            return self.auth_refusal(&req, &e);
         }
         match face {
             Face::S3 => s3::handle(self, &req),

@@ -139,3 +139,94 @@ fn deeply_nested_xml_is_malformed_not_a_crash() {
     }
 }
 
+/// Issue 13.3: an unsigned PUT announcing 500 MB is refused from its headers, before a byte of
+/// its body is read (it used to be buffered whole first).
+#[test]
+fn unauthenticated_bodies_are_refused_before_reading() {
+    let serve = Serve::start(&[]);
+    let a = addr(&serve);
+    assert_eq!(signed(&serve, "PUT", "/big", b"").0, 200);
+    let started = Instant::now();
+    let mut head = format!(
+        "PUT /big/k HTTP/1.1\r\nhost: {a}\r\ncontent-length: 500000000\r\nconnection: close\r\n\r\n"
+    )
+    .into_bytes();
+    head.extend_from_slice(&[b'x'; 1024]);
+    let (status, answer) = exchange(&a, &head);
+    assert_eq!(status, 403, "{answer}");
+    assert!(answer.contains("AccessDenied"), "{answer}");
+    // The same with a wrong signature over a declared hash.
+    let mut forged = request_bytes(
+        &a,
+        "PUT",
+        "/big/k",
+        &[
+            ("content-length", "500000000"),
+            ("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
+        ],
+        &[],
+        b"",
+        true,
+    );
+    let text = String::from_utf8(forged.clone()).unwrap();
+    let tampered = text.replace("PUT /big/k", "PUT /big/other");
+    forged = tampered.into_bytes();
+    let (status, answer) = exchange(&a, &forged);
+    assert_eq!(status, 403, "{answer}");
+    assert!(answer.contains("SignatureDoesNotMatch"), "{answer}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "refusals waited for bodies: {:?}",
+        started.elapsed()
+    );
+}
+
+/// Issue 13.4: an unsigned `x-amz-copy-source` turned a signed empty PUT into a copy, and an
+/// unsigned `x-amz-storage-class` changed the class.
+#[test]
+fn unsigned_amz_headers_are_refused() {
+    let serve = Serve::start(&[]);
+    let a = addr(&serve);
+    assert_eq!(signed(&serve, "PUT", "/hdr", b"").0, 200);
+    assert_eq!(signed(&serve, "PUT", "/hdr/source", b"secret data").0, 200);
+    let copy = request_bytes(
+        &a,
+        "PUT",
+        "/hdr/target",
+        &[],
+        &[("x-amz-copy-source", "/hdr/source")],
+        b"",
+        true,
+    );
+    let (status, answer) = exchange(&a, &copy);
+    assert_eq!(status, 403, "{answer}");
+    assert!(answer.contains("AccessDenied"), "{answer}");
+    assert!(answer.contains("x-amz-copy-source"), "{answer}");
+    assert_eq!(signed(&serve, "GET", "/hdr/target", b"").0, 404);
+    let class = request_bytes(
+        &a,
+        "PUT",
+        "/hdr/classy",
+        &[],
+        &[("x-amz-storage-class", "DEEP_ARCHIVE")],
+        b"data",
+        true,
+    );
+    assert_eq!(exchange(&a, &class).0, 403);
+    // Signed, the same headers are honoured.
+    let copy = request_bytes(
+        &a,
+        "PUT",
+        "/hdr/target",
+        &[("x-amz-copy-source", "/hdr/source")],
+        &[],
+        b"",
+        true,
+    );
+    let (status, answer) = exchange(&a, &copy);
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = signed(&serve, "GET", "/hdr/target", b"");
+    assert_eq!(status, 200);
+    assert!(answer.ends_with("secret data"), "{answer}");
+}
+
