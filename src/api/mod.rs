@@ -277,8 +277,18 @@ impl Opts {
 pub fn duration_of(value: &Dynamic) -> Result<Duration> {
     if let Ok(seconds) = value.as_int() {
         return u64::try_from(seconds)
+            .ok()
+            .filter(|s| *s <= crate::timefmt::MAX_DURATION_SECS)
             .map(Duration::from_secs)
-            .map_err(|_| Error::invalid_argument("a duration cannot be negative"));
+            .ok_or_else(|| {
+                Error::invalid_argument(format!(
+                    "a duration must be 0 to {} seconds (100 years), not {seconds}",
+                    crate::timefmt::MAX_DURATION_SECS
+                ))
+            });
+    }
+    if let Ok(seconds) = value.as_float() {
+        return crate::timefmt::duration_from_secs(seconds);
     }
     if value.is_string() {
         return crate::timefmt::parse_duration(&value.to_string());

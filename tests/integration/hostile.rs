@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use s3thaw::sigv4::{Credentials, SignedRequest, sign};
 use time::OffsetDateTime;
 
+use crate::common::World;
 use crate::support::serve::*;
 
 /// The `host:port` of a server's URL.
@@ -230,3 +231,80 @@ fn unsigned_amz_headers_are_refused() {
     assert!(answer.ends_with("secret data"), "{answer}");
 }
 
+/// Issue 13.5: `sleep(3)` reached Rhai's built-in sleep: the virtual clock stood still and
+/// `sleep(9223372036854775807)` hung for good. Every `sleep` is s3thaw's.
+#[test]
+fn every_sleep_is_ours_and_moves_the_virtual_clock() {
+    let world = World::new();
+    let moved = world.eval(
+        r#"
+        let before = now();
+        let started = timestamp();
+        sleep(3600);
+        sleep(1.5);
+        let after = now();
+        [before, after, started.elapsed]
+        "#,
+    );
+    let moved = match moved {
+        Ok(v) => v.into_array().expect("an array"),
+        Err(e) => panic!("script failed: {e:?}"),
+    };
+    let parse = |v: &rhai::Dynamic| {
+        time::OffsetDateTime::parse(
+            &v.to_string(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .expect("an RFC 3339 time")
+    };
+    let advanced = parse(&moved[1]) - parse(&moved[0]);
+    assert!(
+        advanced >= time::Duration::seconds(3601),
+        "the virtual clock moved only {advanced}"
+    );
+    let real: f64 = moved[2].as_float().expect("elapsed seconds");
+    assert!(real < 1.0, "the sleeps really slept {real}s");
+    for huge in [
+        "sleep(9223372036854775807)",
+        "sleep(-1)",
+        "sleep(1e300)",
+        r#"sleep("999999999999999999999s")"#,
+        r#"sim::advance("3650000d")"#,
+    ] {
+        let e = world.error(huge);
+        assert_eq!(e.code, "InvalidArgument", "{huge}: {e:?}");
+    }
+}
+
+/// Issue 13.6: `sim::advance("3650000d")` left every timestamp at 1970; repeated advances
+/// overflowed the offset; the admin endpoint took `seconds=3e11`. The clock refuses to pass
+/// year 9999 and stays usable.
+#[test]
+fn the_clock_refuses_to_overflow() {
+    let world = World::new();
+    for _ in 0..3 {
+        // 100 years at a time: year 9999 is reached within 80 advances.
+        let e = world.error(r#"for i in 0..100 { sim::advance("36500d"); }"#);
+        assert_eq!(e.code, "InvalidArgument", "{e:?}");
+    }
+    let year = world
+        .eval(r#"now()"#)
+        .expect("the clock still reads")
+        .to_string();
+    assert!(year.starts_with("99"), "{year}");
+    let serve = Serve::start(&["--no-auth"]);
+    for seconds in ["3e11", "1e300", "-1", "NaN", "inf"] {
+        let (status, answer) = signed(
+            &serve,
+            "POST",
+            &format!("/_s3thaw/clock/advance?seconds={seconds}"),
+            b"",
+        );
+        assert_eq!(status, 400, "{seconds}: {answer}");
+        assert!(answer.contains("InvalidArgument"), "{answer}");
+        assert!(!answer.contains("panicked"), "{answer}");
+    }
+    let (status, answer) = signed(&serve, "GET", "/_s3thaw/clock", b"");
+    assert_eq!(status, 200);
+    assert!(!answer.contains("1970-"), "{answer}");
+}
