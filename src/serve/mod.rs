@@ -82,7 +82,7 @@ pub struct ServeArgs {
     /// `localhost`, `s3.amazonaws.com` and `s3.REGION.amazonaws.com`.
     #[arg(long = "virtual-host", value_name = "DOMAIN")]
     pub virtual_hosts: Vec<String>,
-    /// Allow binding to a non-loopback address.
+    /// Allow binding to a non-loopback address (refused with the default secret: give yours).
     #[arg(long)]
     pub allow_remote: bool,
 }
@@ -125,6 +125,13 @@ fn run(args: &ServeArgs) -> Result<(), String> {
             "refusing to listen on {}: serve binds to loopback unless --allow-remote is given",
             args.bind
         ));
+    }
+    if args.allow_remote && !args.no_auth && args.secret_access_key == DEFAULT_SECRET_ACCESS_KEY {
+        return Err(
+            "refusing --allow-remote with the published default secret: anyone could sign \
+             requests; give your own with --secret-access-key or S3THAW_SERVE_SECRET_ACCESS_KEY"
+                .to_string(),
+        );
     }
     let sim = crate::app::open_simulator(args.state.as_deref(), args.seed)
         .map_err(|e| e.message)?

@@ -231,6 +231,33 @@ fn unsigned_amz_headers_are_refused() {
     assert!(answer.ends_with("secret data"), "{answer}");
 }
 
+/// Issue 13.12: `--allow-remote` with the published default secret is refused.
+#[test]
+fn allow_remote_needs_a_secret_of_ones_own() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let state = home.path().join("state");
+    let state = state.to_str().expect("utf-8 path");
+    let refused = s3thaw(
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--allow-remote",
+            "--state",
+            state,
+        ],
+        &[],
+        home.path(),
+    );
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("default secret"), "{stderr}");
+    let serve = Serve::start(&["--allow-remote", "--secret-access-key", "a-secret-of-mine"]);
+    // Requests signed with the published secret are now refused.
+    let (status, answer) = signed(&serve, "GET", "/", b"");
+    assert_eq!(status, 403, "{answer}");
+}
+
 /// Issue 13.5: `sleep(3)` reached Rhai's built-in sleep: the virtual clock stood still and
 /// `sleep(9223372036854775807)` hung for good. Every `sleep` is s3thaw's.
 #[test]
