@@ -17,6 +17,8 @@ use crate::errors::Error;
 
 /// S3's limits: parts are numbered 1 to 10,000.
 const MAX_PART: u32 = 10_000;
+/// Uploads in progress at once: parts are held in memory, so their number is bounded.
+const MAX_UPLOADS: usize = 1_000;
 
 /// One upload in progress.
 struct Upload {
@@ -62,7 +64,17 @@ impl Uploads {
         // The bucket must exist now, as S3 checks.
         sim.get_bucket_versioning(bucket)?;
         let id = uuid::Uuid::new_v4().simple().to_string();
-        self.lock()?.insert(
+        let mut uploads = self.lock()?;
+        if uploads.len() >= MAX_UPLOADS {
+            return Err(Error::new(
+                "SlowDown",
+                format!(
+                    "{MAX_UPLOADS} multipart uploads are in progress: complete or abort some first"
+                ),
+            )
+            .status(503));
+        }
+        uploads.insert(
             id.clone(),
             Upload {
                 bucket: bucket.to_string(),
@@ -130,39 +142,17 @@ impl Uploads {
             )
             .status(400));
         }
+        // Taken out while the object is written (a concurrent Complete finds nothing), and put
+        // back when Complete fails: only a successful Complete or an Abort ends an upload, so a
+        // client's retry after a wrong ETag, a missing part or a 500 still finds its parts.
         let upload = self.lock()?.remove(id).ok_or_else(|| no_such_upload(id))?;
-        let mut body = Vec::new();
-        for (number, etag) in &listed {
-            let part = upload
-                .parts
-                .get(number)
-                .ok_or_else(|| invalid_part(format!("Part {number} was never uploaded")))?;
-            let actual = hex::encode(Md5::digest(part));
-            if !etag.is_empty() && etag.trim_matches('"') != actual {
-                return Err(invalid_part(format!(
-                    "The ETag given for part {number} is not the part's"
-                )));
+        match write_object(sim, &upload, &listed) {
+            Ok(resp) => Ok(resp),
+            Err(e) => {
+                self.lock()?.insert(id.to_string(), upload);
+                Err(e)
             }
-            body.extend_from_slice(part);
         }
-        let written = sim.put_object(PutObject {
-            bucket: upload.bucket.clone(),
-            key: upload.key.clone(),
-            body,
-            storage_class: upload.storage_class,
-            content_type: upload.content_type,
-            metadata: upload.metadata,
-        })?;
-        let mut w = XmlWriter::new("CompleteMultipartUploadResult", Some(S3_NS));
-        w.el("Location", format!("/{}/{}", upload.bucket, upload.key))
-            .el("Bucket", &upload.bucket)
-            .el("Key", &upload.key)
-            .el("ETag", &written.etag);
-        let mut resp = Response::xml(200, w.finish()).op("S3.CompleteMultipartUpload");
-        if let Some(v) = written.version_id {
-            resp = resp.header("x-amz-version-id", v);
-        }
-        Ok(resp)
     }
 
     /// `DELETE /bucket/key?uploadId=ID`.
@@ -170,4 +160,44 @@ impl Uploads {
         self.lock()?.remove(id).ok_or_else(|| no_such_upload(id))?;
         Ok(Response::new(204).op("S3.AbortMultipartUpload"))
     }
+}
+
+/// Joins the listed parts and writes the object.
+fn write_object(
+    sim: &dyn Backend,
+    upload: &Upload,
+    listed: &[(u32, String)],
+) -> Result<Response, Error> {
+    let mut body = Vec::new();
+    for (number, etag) in listed {
+        let part = upload
+            .parts
+            .get(number)
+            .ok_or_else(|| invalid_part(format!("Part {number} was never uploaded")))?;
+        let actual = hex::encode(Md5::digest(part));
+        if !etag.is_empty() && etag.trim_matches('"') != actual {
+            return Err(invalid_part(format!(
+                "The ETag given for part {number} is not the part's"
+            )));
+        }
+        body.extend_from_slice(part);
+    }
+    let written = sim.put_object(PutObject {
+        bucket: upload.bucket.clone(),
+        key: upload.key.clone(),
+        body,
+        storage_class: upload.storage_class,
+        content_type: upload.content_type.clone(),
+        metadata: upload.metadata.clone(),
+    })?;
+    let mut w = XmlWriter::new("CompleteMultipartUploadResult", Some(S3_NS));
+    w.el("Location", format!("/{}/{}", upload.bucket, upload.key))
+        .el("Bucket", &upload.bucket)
+        .el("Key", &upload.key)
+        .el("ETag", &written.etag);
+    let mut resp = Response::xml(200, w.finish()).op("S3.CompleteMultipartUpload");
+    if let Some(v) = written.version_id {
+        resp = resp.header("x-amz-version-id", v);
+    }
+    Ok(resp)
 }

@@ -335,3 +335,64 @@ fn the_clock_refuses_to_overflow() {
     assert_eq!(status, 200);
     assert!(!answer.contains("1970-"), "{answer}");
 }
+
+/// The value of an XML element in an answer.
+fn element(answer: &str, name: &str) -> String {
+    answer
+        .split(&format!("<{name}>"))
+        .nth(1)
+        .and_then(|rest| rest.split(&format!("</{name}>")).next())
+        .unwrap_or_else(|| panic!("no <{name}> in {answer}"))
+        .to_string()
+}
+
+/// Issue 13.2: a failed CompleteMultipartUpload deleted the whole upload, so the SDK's retry got
+/// `NoSuchUpload`. Only a successful Complete or an Abort ends an upload.
+#[test]
+fn a_failed_complete_keeps_the_upload() {
+    let serve = Serve::start(&[]);
+    assert_eq!(signed(&serve, "PUT", "/mpu", b"").0, 200);
+    let (status, answer) = signed(&serve, "POST", "/mpu/big?uploads", b"");
+    assert_eq!(status, 200, "{answer}");
+    let id = element(&answer, "UploadId");
+    let (status, answer) = signed(
+        &serve,
+        "PUT",
+        &format!("/mpu/big?partNumber=1&uploadId={id}"),
+        b"the only part",
+    );
+    assert_eq!(status, 200, "{answer}");
+    let etag = answer
+        .lines()
+        .find_map(|l| l.strip_prefix("etag: "))
+        .expect("an ETag header")
+        .trim()
+        .to_string();
+    let complete = |parts: &[(u32, &str)]| {
+        let mut body = "<CompleteMultipartUpload>".to_string();
+        for (n, e) in parts {
+            body.push_str(&format!(
+                "<Part><PartNumber>{n}</PartNumber><ETag>{e}</ETag></Part>"
+            ));
+        }
+        body.push_str("</CompleteMultipartUpload>");
+        signed(
+            &serve,
+            "POST",
+            &format!("/mpu/big?uploadId={id}"),
+            body.as_bytes(),
+        )
+    };
+    let (status, answer) = complete(&[(1, "\"0123456789abcdef0123456789abcdef\"")]);
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer.contains("InvalidPart"), "{answer}");
+    let (status, answer) = complete(&[(1, &etag), (2, &etag)]);
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer.contains("InvalidPart"), "{answer}");
+    // The retry with the right list succeeds: the parts were kept.
+    let (status, answer) = complete(&[(1, &etag)]);
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = signed(&serve, "GET", "/mpu/big", b"");
+    assert_eq!(status, 200);
+    assert!(answer.ends_with("the only part"), "{answer}");
+}
