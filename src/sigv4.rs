@@ -166,7 +166,18 @@ pub fn uri_encode(text: &str, keep_slash: bool) -> String {
 }
 
 /// Decodes `%XX` escapes (and `+` as a space when `plus_is_space`, as in form bodies).
+/// Bytes that are not UTF-8 become U+FFFD: for keys use [`percent_decode_utf8`], which refuses
+/// them (`%FF%FE` and `%FE%FF` would otherwise be the same key).
 pub fn percent_decode(text: &str, plus_is_space: bool) -> String {
+    String::from_utf8_lossy(&percent_decode_bytes(text, plus_is_space)).into_owned()
+}
+
+/// Decodes `%XX` escapes; `None` when the bytes are not UTF-8 (S3 refuses such keys).
+pub fn percent_decode_utf8(text: &str, plus_is_space: bool) -> Option<String> {
+    String::from_utf8(percent_decode_bytes(text, plus_is_space)).ok()
+}
+
+fn percent_decode_bytes(text: &str, plus_is_space: bool) -> Vec<u8> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -188,7 +199,7 @@ pub fn percent_decode(text: &str, plus_is_space: bool) -> String {
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 /// A raw query string as decoded pairs, in order (`?restore` gives `("restore", "")`).

@@ -168,6 +168,19 @@ pub(super) async fn serve_one(
         log_line(remote, &request, &resp, started.elapsed());
         return Ok(to_hyper(resp, head));
     }
+    // S3 refuses a path that is not UTF-8 once decoded, rather than merge keys lossily.
+    if sigv4::percent_decode_utf8(&request.raw_path, false).is_none() {
+        drop(body);
+        let resp = s3::error_response(
+            &request,
+            &Error::new("InvalidURI", "Couldn't parse the specified URI.").status(400),
+        )
+        .op("InvalidURI")
+        .header("x-amz-request-id", request.request_id.clone())
+        .header("connection", "close");
+        log_line(remote, &request, &resp, started.elapsed());
+        return Ok(to_hyper(resp, head));
+    }
     let resp = match read_body(body).await {
         Ok(bytes) => {
             request.body = bytes;

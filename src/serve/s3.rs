@@ -10,7 +10,7 @@ use super::xml::{self, XmlWriter};
 use super::{Request, Response, Server, status_of};
 use crate::backend::*;
 use crate::errors::Error;
-use crate::sigv4::{percent_decode, uri_encode};
+use crate::sigv4::{percent_decode, percent_decode_utf8, uri_encode};
 use crate::timefmt::{http_date, rfc3339_millis};
 
 pub const S3_NS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
@@ -709,7 +709,8 @@ fn copy_source(value: &str) -> Result<(String, String, Option<String>), Error> {
         Some((p, v)) => (p, Some(percent_decode(v, false))),
         None => (value, None),
     };
-    let path = percent_decode(path.trim_start_matches('/'), false);
+    let path = percent_decode_utf8(path.trim_start_matches('/'), false)
+        .ok_or_else(|| invalid_argument("Copy Source is not valid UTF-8 once decoded"))?;
     let (bucket, key) = path
         .split_once('/')
         .filter(|(b, k)| !b.is_empty() && !k.is_empty())

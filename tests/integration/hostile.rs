@@ -396,3 +396,63 @@ fn a_failed_complete_keeps_the_upload() {
     assert_eq!(status, 200);
     assert!(answer.ends_with("the only part"), "{answer}");
 }
+
+/// Issue 13.10: `%FF%FE` and `%FE%FF` decoded to the same key (lossily), so one PUT overwrote
+/// the other. S3 refuses keys that are not UTF-8 once decoded.
+#[test]
+fn keys_that_are_not_utf8_are_refused() {
+    let serve = Serve::start(&[]);
+    assert_eq!(signed(&serve, "PUT", "/keys", b"").0, 200);
+    for key in ["%FF%FE", "%FE%FF", "a%C3"] {
+        let (status, answer) = signed(&serve, "PUT", &format!("/keys/{key}"), b"data");
+        assert_eq!(status, 400, "{key}: {answer}");
+        assert!(answer.contains("InvalidURI"), "{answer}");
+    }
+    let (status, answer) = signed(&serve, "PUT", "/keys/%C3%A9t%C3%A9", b"summer");
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = signed(&serve, "GET", "/keys?list-type=2", b"");
+    assert_eq!(status, 200);
+    assert!(answer.contains("<KeyCount>1</KeyCount>"), "{answer}");
+    let a = addr(&serve);
+    let copy = request_bytes(
+        &a,
+        "PUT",
+        "/keys/copy",
+        &[("x-amz-copy-source", "/keys/%FF%FE")],
+        &[],
+        b"",
+        true,
+    );
+    let (status, answer) = exchange(&a, &copy);
+    assert_eq!(status, 400, "{answer}");
+}
+
+/// Issue 13.10: `m.write` replaces its file whole (temporary file and rename), never leaving a
+/// partial file or its temporary behind.
+#[test]
+fn manifest_writes_are_atomic() {
+    let world = World::new();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("m.csv");
+    std::fs::write(&path, "old contents\n").expect("seed the file");
+    let script = format!(
+        r#"let m = manifest::from_keys("b", ["a", "b", "c"]); m.write("{}");"#,
+        path.display()
+    );
+    world.run(&script);
+    let written = std::fs::read_to_string(&path).expect("the manifest");
+    assert_eq!(written.lines().count(), 3, "{written}");
+    assert!(!written.contains("old contents"));
+    let entries: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(entries.len(), 1, "temporary files left: {entries:?}");
+    // A directory in the way: refused, nothing left behind.
+    let e = world.error(&format!(
+        r#"let m = manifest::from_keys("b", ["a"]); m.write("{}");"#,
+        dir.path().display()
+    ));
+    assert_eq!(e.code, "InvalidArgument", "{e:?}");
+    assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 1);
+}
