@@ -94,7 +94,7 @@ pub fn default_state_dir() -> PathBuf {
 
 /// Opens the simulator in `state` (default: [`default_state_dir`]), seeding it when `seed` is
 /// given: the one opener of a state directory (`run`, `repl`, `jobs`, `report`, `status` and
-/// `serve`).
+/// `serve` all come here).
 pub fn open_simulator(state: Option<&Path>, seed: Option<u64>) -> Result<Simulator, Error> {
     let dir = state.map_or_else(default_state_dir, Path::to_path_buf);
     let sim = Simulator::open(&dir)?;
@@ -206,4 +206,18 @@ pub fn check(scripts: &[PathBuf]) -> u8 {
         }
     }
     code
+}
+
+/// `s3thaw serve`: opens the state directory and serves it until Ctrl-C; returns the exit code.
+pub fn serve(args: &crate::serve::ServeArgs) -> u8 {
+    let served = open_simulator(args.state.as_deref(), args.seed)
+        .map_err(|e| e.message)
+        .and_then(|sim| crate::serve::run(args, sim.without_client_retries()));
+    match served {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_USAGE
+        }
+    }
 }

@@ -187,6 +187,6 @@ pub fn main() -> u8 {
             crate::progress::write_stdout(&String::from_utf8_lossy(&script));
             0
         }
-        Command::Serve(args) => crate::serve::main(args),
+        Command::Serve(args) => crate::app::serve(args),
     }
 }

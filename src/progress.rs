@@ -190,7 +190,7 @@ fn job_message(
             msg.push_str(&format!(
                 ", {} tasks/s, ETA {}",
                 human_rate(rate),
-                human_duration(left)
+                crate::timefmt::human_duration(left)
             ));
         }
     }
@@ -283,17 +283,6 @@ fn human_rate(rate: f64) -> String {
     }
 }
 
-/// A duration in seconds as `45s`, `12m`, `3h20m`, `2d4h`.
-pub fn human_duration(seconds: f64) -> String {
-    let s = seconds.max(0.0).round() as u64;
-    match s {
-        0..60 => format!("{s}s"),
-        60..3_600 => format!("{}m{:02}s", s / 60, s % 60),
-        3_600..86_400 => format!("{}h{:02}m", s / 3_600, (s % 3_600) / 60),
-        _ => format!("{}d{}h", s / 86_400, (s % 86_400) / 3_600),
-    }
-}
-
 /// Turns on tracing logs on stderr: `RUST_LOG` when set (e.g. `RUST_LOG=s3thaw=trace`), else
 /// `-v` (s3thaw's debug events), `-vv` (trace, and the AWS SDK's debug events).
 pub fn init_tracing(verbose: u8) {
@@ -320,11 +309,17 @@ mod tests {
 
     #[test]
     fn durations_read_at_a_glance() {
-        assert_eq!(human_duration(0.4), "0s");
-        assert_eq!(human_duration(59.0), "59s");
-        assert_eq!(human_duration(61.0), "1m01s");
-        assert_eq!(human_duration(3.0 * 3600.0 + 20.0 * 60.0), "3h20m");
-        assert_eq!(human_duration(2.0 * 86_400.0 + 4.0 * 3600.0), "2d4h");
+        assert_eq!(crate::timefmt::human_duration(0.4), "0s");
+        assert_eq!(crate::timefmt::human_duration(59.0), "59s");
+        assert_eq!(crate::timefmt::human_duration(61.0), "1m01s");
+        assert_eq!(
+            crate::timefmt::human_duration(3.0 * 3600.0 + 20.0 * 60.0),
+            "3h20m"
+        );
+        assert_eq!(
+            crate::timefmt::human_duration(2.0 * 86_400.0 + 4.0 * 3600.0),
+            "2d4h"
+        );
     }
 
     #[test]

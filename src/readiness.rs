@@ -60,7 +60,7 @@ fn bar(c: &Counts) -> String {
 /// "in 2d 4h" / "3h ago": how far `t` is from `now`.
 fn relative(t: OffsetDateTime, now: OffsetDateTime) -> String {
     let d = t - now;
-    let text = crate::progress::human_duration(d.abs().as_seconds_f64());
+    let text = crate::timefmt::human_duration(d.abs().as_seconds_f64());
     if d.is_negative() {
         format!("{text} ago")
     } else {

@@ -93,6 +93,17 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
     duration_from_secs(seconds)
 }
 
+/// A duration in seconds as `45s`, `12m`, `3h20m`, `2d4h`.
+pub fn human_duration(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3_600 => format!("{}m{:02}s", s / 60, s % 60),
+        3_600..86_400 => format!("{}h{:02}m", s / 3_600, (s % 3_600) / 60),
+        _ => format!("{}d{}h", s / 86_400, (s % 86_400) / 3_600),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -707,7 +707,7 @@ pub fn wait(
                 "Timeout",
                 format!(
                     "not every archived object is readable after {}: {}",
-                    crate::progress::human_duration(options.timeout.as_secs_f64()),
+                    crate::timefmt::human_duration(options.timeout.as_secs_f64()),
                     status.counts.describe()
                 ),
             ));

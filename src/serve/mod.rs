@@ -108,18 +108,10 @@ fn virtual_bases(args: &ServeArgs, region: &str) -> Vec<String> {
     bases
 }
 
-/// Runs `s3thaw serve` until Ctrl-C (or SIGTERM); returns the exit code.
-pub fn main(args: &ServeArgs) -> u8 {
-    match run(args) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("error: {e}");
-            crate::app::EXIT_USAGE
-        }
-    }
-}
-
-fn run(args: &ServeArgs) -> Result<(), String> {
+/// Runs `s3thaw serve` over `sim` (opened by the caller, the one opener of a state directory:
+/// `app::open_simulator`) until Ctrl-C or SIGTERM. Injected faults are answered to the clients,
+/// which retry by themselves, so `sim` should come `without_client_retries`.
+pub fn run(args: &ServeArgs, sim: Simulator) -> Result<(), String> {
     if !args.bind.ip().is_loopback() && !args.allow_remote {
         return Err(format!(
             "refusing to listen on {}: serve binds to loopback unless --allow-remote is given",
@@ -133,9 +125,6 @@ fn run(args: &ServeArgs) -> Result<(), String> {
                 .to_string(),
         );
     }
-    let sim = crate::app::open_simulator(args.state.as_deref(), args.seed)
-        .map_err(|e| e.message)?
-        .without_client_retries();
     let region = sim.region();
     let account = sim.account_id().map_err(|e| e.message)?;
     let server = Arc::new(Server {
@@ -256,6 +245,81 @@ mod tests {
 
     fn text(resp: &Response) -> String {
         String::from_utf8_lossy(&resp.body).into_owned()
+    }
+
+    /// ListObjectsV2 with `x-amz-optional-object-attributes: RestoreStatus`: the element is
+    /// present while a restore runs and while its copy lives (with the expiry), absent for an
+    /// object never restored, after the copy expired, and when the header is not sent.
+    #[test]
+    fn listings_carry_restore_status_only_when_asked_and_only_while_it_exists() {
+        use crate::backend::{PutObject, RestoreRequest, StorageClass, Tier};
+        let (server, _dir) = server();
+        server.sim.create_bucket("cold", None).unwrap();
+        for key in ["never", "restored"] {
+            server
+                .sim
+                .put_object(PutObject {
+                    bucket: "cold".into(),
+                    key: key.into(),
+                    body: b"x".to_vec(),
+                    storage_class: Some(StorageClass::Glacier),
+                    ..PutObject::default()
+                })
+                .unwrap();
+        }
+        let request_restore = RestoreRequest {
+            days: Some(1),
+            tier: Tier::Expedited,
+        };
+        server
+            .sim
+            .restore_object("cold", "restored", None, request_restore)
+            .unwrap();
+        let list = |asked: bool| {
+            let mut req = request("GET", "127.0.0.1", "/cold?list-type=2", b"");
+            if asked {
+                req.headers.push((
+                    "x-amz-optional-object-attributes".into(),
+                    "RestoreStatus".into(),
+                ));
+            }
+            let resp = server.handle(req);
+            assert_eq!(resp.status, 200, "{}", text(&resp));
+            let doc = xml::parse(&resp.body).unwrap();
+            doc.children_named("Contents")
+                .map(|c| {
+                    let status = c.child("RestoreStatus").map(|r| {
+                        (
+                            r.text_of("IsRestoreInProgress").unwrap_or_default(),
+                            r.text_of("RestoreExpiryDate"),
+                        )
+                    });
+                    (c.text_of("Key").unwrap(), status)
+                })
+                .collect::<Vec<_>>()
+        };
+        // Not asked: no element, whatever the state.
+        assert!(list(false).iter().all(|(_, s)| s.is_none()));
+        // Running.
+        let during = list(true);
+        assert_eq!(during[0], ("never".into(), None));
+        assert_eq!(during[1], ("restored".into(), Some(("true".into(), None))));
+        // Done: in progress false, with the expiry (RFC 3339, midnight UTC).
+        server
+            .sim
+            .advance(std::time::Duration::from_secs(600))
+            .unwrap();
+        let after = list(true);
+        let (progress, expiry) = after[1].1.clone().expect("a RestoreStatus element");
+        assert_eq!(progress, "false");
+        let expiry = expiry.expect("an expiry date");
+        assert!(expiry.ends_with("T00:00:00.000Z"), "{expiry}");
+        // Expired: gone again.
+        server
+            .sim
+            .advance(std::time::Duration::from_secs(3 * 86400))
+            .unwrap();
+        assert!(list(true).iter().all(|(_, s)| s.is_none()));
     }
 
     #[test]
