@@ -550,3 +550,61 @@ fn connection_floods_back_off_and_time_out() {
     let status = child.wait().expect("serve stops");
     assert!(status.success(), "{status:?}\n{}", log.lock().unwrap());
 }
+
+/// Issue 13.9: GET, a 10-byte range GET or a copy of an object seeded with a 1 TB size aborted
+/// `serve` (allocation failure). What cannot be served is refused with an S3 error.
+#[test]
+fn huge_seeded_objects_are_refused_not_a_crash() {
+    let world = World::new();
+    world.run(
+        r#"s3::create_bucket("huge");
+           sim::seed_objects("huge", 1, #{ prefix: "tb-", size: 1099511627776, storage_class: "STANDARD" });
+           sim::seed_objects("huge", 1, #{ prefix: "small-", size: 10, storage_class: "STANDARD" });"#,
+    );
+    let serve = Serve::start_with_state(world.state());
+    let listed = signed(&serve, "GET", "/huge?list-type=2", b"").1;
+    let key = element(&listed, "Key");
+    assert!(
+        key.starts_with("small-") || key.starts_with("tb-"),
+        "{listed}"
+    );
+    let big = listed
+        .split("<Key>")
+        .filter_map(|k| k.split("</Key>").next())
+        .find(|k| k.starts_with("tb-"))
+        .unwrap_or_else(|| panic!("no tb- key in {listed}"))
+        .to_string();
+    let (status, answer) = signed(&serve, "GET", &format!("/huge/{big}"), b"");
+    assert_eq!(status, 501, "{answer}");
+    assert!(answer.contains("NotImplemented"), "{answer}");
+    let a = addr(&serve);
+    let range = request_bytes(
+        &a,
+        "GET",
+        &format!("/huge/{big}"),
+        &[("range", "bytes=0-9")],
+        &[],
+        b"",
+        true,
+    );
+    assert_eq!(exchange(&a, &range).0, 501);
+    let copy = request_bytes(
+        &a,
+        "PUT",
+        "/huge/copy",
+        &[("x-amz-copy-source", &format!("/huge/{big}"))],
+        &[],
+        b"",
+        true,
+    );
+    assert_eq!(exchange(&a, &copy).0, 501);
+    // Still serving, small synthetic objects still read.
+    let small = listed
+        .split("<Key>")
+        .filter_map(|k| k.split("</Key>").next())
+        .find(|k| k.starts_with("small-"))
+        .unwrap_or_else(|| panic!("no small- key in {listed}"))
+        .to_string();
+    let (status, answer) = signed(&serve, "GET", &format!("/huge/{small}"), b"");
+    assert_eq!(status, 200, "{answer}");
+}
