@@ -439,7 +439,10 @@ pub fn verify_chunks(
         if size == 0 {
             return Ok(());
         }
-        rest = rest.get(size + 2..).ok_or(AuthError::ContentMismatch)?;
+        rest = size
+            .checked_add(2)
+            .and_then(|end| rest.get(end..))
+            .ok_or(AuthError::ContentMismatch)?;
         previous = expected;
     }
 }

@@ -38,11 +38,13 @@ pub fn decode_aws_chunked(body: &[u8]) -> Result<Vec<u8>, String> {
             // Trailers (checksums) follow; the body is complete.
             return Ok(out);
         }
-        if rest.len() < size + 2 {
-            return Err("an aws-chunked chunk is cut short".into());
-        }
+        // `size` comes from the client: checked, a huge one is a cut-short chunk, not an overflow.
+        let end = size
+            .checked_add(2)
+            .filter(|end| *end <= rest.len())
+            .ok_or("an aws-chunked chunk is cut short")?;
         out.extend_from_slice(&rest[..size]);
-        rest = &rest[size + 2..];
+        rest = &rest[end..];
     }
 }
 

@@ -11,6 +11,7 @@ mod cli;
 mod contract;
 mod doc_examples;
 mod formats;
+mod fuzz;
 mod golden;
 mod hostile;
 mod jobs;
