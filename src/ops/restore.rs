@@ -524,6 +524,12 @@ impl Reader<'_> {
                 }
             };
             failures = 0;
+            if page.items.is_empty() && page.next.is_some() {
+                // An empty page that says there is more gives no key to go on from: read the
+                // rest by HEAD rather than guess.
+                let rest: Vec<usize> = rows[pos..].to_vec();
+                return self.head(&rest, observer);
+            }
             // The page covers keys up to its last key, or to the end when it is the last page.
             let upper = if page.next.is_some() {
                 page.items.last().map(|o| o.key.clone())
@@ -633,8 +639,15 @@ pub fn wait(
     let started = backend.now()?;
     let deadline = started + options.timeout;
     let mut status = Status::new(m.len(), started);
-    let all: Vec<usize> = (0..m.len()).collect();
-    read_states(backend, m, &all, options.read, &mut status, observer)?;
+    // Rows in listing order (bucket, then key), so a stretch of pending rows is one listing.
+    let mut order: Vec<usize> = (0..m.len()).collect();
+    order.sort_by(|a, b| {
+        let (ra, rb) = (m.row(*a), m.row(*b));
+        (ra.bucket, ra.key).cmp(&(rb.bucket, rb.key))
+    });
+    read_states(backend, m, &order, options.read, &mut status, observer)?;
+    let full_every = options.poll.max(FULL_READ_EVERY);
+    let mut last_full = started;
     let mut requested = vec![
         0u8;
         if options.request_missing.is_some() {
@@ -724,12 +737,36 @@ pub fn wait(
         observer.waiting(&status, next);
         let pause = (next - now).unsigned_abs();
         backend.sleep(pause)?;
-        let pending: Vec<usize> = (0..m.len())
+        let pending: Vec<usize> = order
+            .iter()
+            .copied()
             .filter(|&i| matches!(status.states[i], State::InProgress | State::Unknown))
             .collect();
-        read_states(backend, m, &pending, options.read, &mut status, observer)?;
+        if (next - last_full).unsigned_abs() >= full_every || pending.len() <= CHUNK {
+            // A full read: every pending object, so the counts shown are current.
+            read_states(backend, m, &pending, options.read, &mut status, observer)?;
+            last_full = next;
+        } else {
+            // Between full reads, read pending objects in order only up to the first stretch
+            // still in progress: nothing can be complete before that stretch is, so reading
+            // further would only repeat what the next full read tells.
+            for stretch in pending.chunks(CHUNK) {
+                read_states(backend, m, stretch, options.read, &mut status, observer)?;
+                if stretch
+                    .iter()
+                    .any(|&i| status.states[i] == State::InProgress)
+                {
+                    break;
+                }
+            }
+        }
     }
 }
+
+/// While waiting, every pending object is read at least this often (and at every poll when
+/// polls are further apart); between full reads a poll reads only up to the first stretch of
+/// objects still in progress.
+const FULL_READ_EVERY: Duration = Duration::from_secs(3600);
 
 fn not_requested_error(m: &Manifest, status: &Status) -> Error {
     let samples: Vec<String> = status
