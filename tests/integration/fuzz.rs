@@ -196,7 +196,7 @@ proptest! {
         let _ = xml::parse(&bytes);
         let doc = format!("{}{}{}", "<a>".repeat(depth), "<b/>".repeat(width), "</a>".repeat(depth));
         let parsed = xml::parse(doc.as_bytes());
-        prop_assert_eq!(parsed.is_ok(), depth >= 1 && depth <= xml::MAX_DEPTH);
+        prop_assert_eq!(parsed.is_ok(), (1..=xml::MAX_DEPTH).contains(&depth));
     }
 
     #[test]

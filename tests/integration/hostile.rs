@@ -516,7 +516,7 @@ fn connection_floods_back_off_and_time_out() {
             .set_read_timeout(Some(Duration::from_millis(200)))
             .expect("timeout");
         let mut buf = [0u8; 64];
-        if matches!(stream.read(&mut buf), Ok(_)) {
+        if stream.read(&mut buf).is_ok() {
             closed += 1;
         }
     }
