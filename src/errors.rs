@@ -18,6 +18,8 @@ pub struct Error {
     pub version_id: Option<String>,
     pub job_id: Option<String>,
     pub hint: Option<String>,
+    /// The request named a delete marker (S3's `x-amz-delete-marker: true` on the error).
+    pub delete_marker: bool,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -33,7 +35,14 @@ impl Error {
             version_id: None,
             job_id: None,
             hint: None,
+            delete_marker: false,
         }
+    }
+
+    /// Marks the error as answering for a delete marker.
+    pub fn on_delete_marker(mut self) -> Self {
+        self.delete_marker = true;
+        self
     }
 
     pub fn status(mut self, status: u16) -> Self {

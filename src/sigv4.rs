@@ -489,12 +489,13 @@ fn verify_presigned(
     let expires: i64 = get("X-Amz-Expires")?
         .parse()
         .ok()
-        .filter(|e| (1..=MAX_EXPIRES_SECONDS).contains(e))
-        .ok_or_else(|| AuthError::Malformed("X-Amz-Expires must be 1 to 604800 seconds".into()))?;
+        .filter(|e| (0..=MAX_EXPIRES_SECONDS).contains(e))
+        .ok_or_else(|| AuthError::Malformed("X-Amz-Expires must be 0 to 604800 seconds".into()))?;
     if now < when - MAX_SKEW {
         return Err(AuthError::Skewed);
     }
-    if now > when + time::Duration::seconds(expires) {
+    // Valid for `expires` seconds from X-Amz-Date: 0 is a URL that has already expired.
+    if now >= when + time::Duration::seconds(expires) {
         return Err(AuthError::Expired);
     }
     if !amz_date.starts_with(&auth.date) || !auth.signed_headers.iter().any(|h| h == "host") {
@@ -710,6 +711,29 @@ mod tests {
             verify(&tampered, &creds(), datetime!(2013-05-24 12:00 UTC)).unwrap_err(),
             AuthError::SignatureMismatch
         );
+    }
+
+    /// X-Amz-Expires bounds: 0 has already expired (403), past a week or negative is malformed.
+    #[test]
+    fn presigned_expiry_bounds() {
+        let headers = vec![("host".to_string(), "h".to_string())];
+        let check = |expires: &str| {
+            let query = format!(
+                "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires={expires}&X-Amz-SignedHeaders=host&X-Amz-Signature=00"
+            );
+            let request = SignedRequest {
+                method: "GET",
+                raw_path: "/k",
+                raw_query: &query,
+                headers: &headers,
+                body: b"",
+            };
+            verify(&request, &creds(), datetime!(2013-05-24 00:00:00.5 UTC)).unwrap_err()
+        };
+        assert_eq!(check("0"), AuthError::Expired);
+        assert!(matches!(check("604801"), AuthError::Malformed(_)));
+        assert!(matches!(check("-7"), AuthError::Malformed(_)));
+        assert_eq!(check("60"), AuthError::SignatureMismatch);
     }
 
     #[test]

@@ -49,6 +49,21 @@ pub fn http_date(t: OffsetDateTime) -> String {
     text.replace(" +0000", " GMT")
 }
 
+/// Parses an HTTP date (`Fri, 19 Oct 2012 00:00:00 GMT`), as conditional request headers carry.
+pub fn parse_http_date(text: &str) -> Option<OffsetDateTime> {
+    let text = text.trim();
+    let normalized = match text
+        .strip_suffix(" GMT")
+        .or_else(|| text.strip_suffix(" UTC"))
+    {
+        Some(rest) => format!("{rest} +0000"),
+        None => text.to_string(),
+    };
+    OffsetDateTime::parse(&normalized, &Rfc2822)
+        .or_else(|_| OffsetDateTime::parse(text, &Rfc3339))
+        .ok()
+}
+
 /// The longest duration s3thaw takes (a sleep, a wait's timeout, a clock advance): 100 years.
 /// Longer ones are refused with `InvalidArgument` rather than overflow a clock.
 pub const MAX_DURATION_SECS: u64 = 100 * 365 * 86_400;

@@ -107,6 +107,11 @@ fn put(
         .map(|m| string_map("metadata", m))
         .transpose()?
         .unwrap_or_default();
+    let conditions = crate::backend::Conditions {
+        if_match: o.string("if_match")?,
+        if_none_match: o.string("if_none_match")?,
+        ..Default::default()
+    };
     o.finish()?;
     let written = host.backend.put_object(PutObject {
         bucket: bucket.to_string(),
@@ -115,14 +120,41 @@ fn put(
         storage_class,
         content_type,
         metadata,
+        headers: Default::default(),
+        conditions,
     })?;
     Ok(maps::written(&written))
 }
 
-/// GetObject's body; option `version_id`.
+/// `s3::get_object`'s options: `version_id` and the preconditions `if_match`, `if_none_match`,
+/// `if_modified_since`, `if_unmodified_since` (RFC 3339 timestamps).
+fn get_options(bucket: &str, key: &str, options: Map) -> Result<crate::backend::GetObject, Error> {
+    let mut o = Opts::new("s3::get_object", options);
+    let version_id = o.string("version_id")?;
+    let date = |o: &mut Opts, name: &'static str| -> Result<_, Error> {
+        o.string(name)?
+            .map(|t| crate::timefmt::parse_rfc3339(&t))
+            .transpose()
+    };
+    let conditions = crate::backend::Conditions {
+        if_match: o.string("if_match")?,
+        if_none_match: o.string("if_none_match")?,
+        if_modified_since: date(&mut o, "if_modified_since")?,
+        if_unmodified_since: date(&mut o, "if_unmodified_since")?,
+    };
+    o.finish()?;
+    Ok(crate::backend::GetObject {
+        bucket: bucket.to_string(),
+        key: key.to_string(),
+        version_id,
+        conditions,
+    })
+}
+
+/// GetObject's body; options as `s3::get_object`.
 fn object_bytes(host: &Host, bucket: &str, key: &str, options: Map) -> Result<Vec<u8>, Error> {
-    let version_id = version_option("s3::get_object", options)?;
-    host.backend.get_object(bucket, key, version_id.as_deref())
+    let request = get_options(bucket, key, options)?;
+    Ok(host.backend.get_object_with(&request)?.1)
 }
 
 fn version_option(function: &'static str, options: Map) -> Result<Option<String>, Error> {
@@ -205,8 +237,10 @@ pub mod s3_api {
     }
 
     /// Uploads an object. `body` is a string or a blob. Options: `storage_class` (default
-    /// `"STANDARD"`; `"GLACIER"`, `"DEEP_ARCHIVE"`, ...), `content_type`, `metadata` (a map).
-    /// Returns `#{ bucket, key, etag, version_id, storage_class }`.
+    /// `"STANDARD"`; `"GLACIER"`, `"DEEP_ARCHIVE"`, ...), `content_type`, `metadata` (a map),
+    /// `if_none_match` (`"*"`: never replace an existing object) and `if_match` (an ETag: replace
+    /// only that version), refused with 412 `PreconditionFailed` (404 `NoSuchKey` when
+    /// `if_match` finds no object). Returns `#{ bucket, key, etag, version_id, storage_class }`.
     ///
     /// ```rhai
     /// s3::put_object("my-archive", "logs/2019.txt", "hello", #{ storage_class: "GLACIER" });
@@ -292,8 +326,11 @@ pub mod s3_api {
         upload_file(ctx, bucket, key, path, Map::new())
     }
 
-    /// Downloads an object as a blob. Option: `version_id`. An archived object that is not
-    /// restored fails with `InvalidObjectState` (403).
+    /// Downloads an object as a blob. Options: `version_id`, and preconditions as HTTP's
+    /// conditional GET: `if_match`, `if_none_match` (ETags, or `"*"`), `if_modified_since`,
+    /// `if_unmodified_since` (RFC 3339). A failed `if_match`/`if_unmodified_since` is
+    /// `PreconditionFailed` (412), a failed `if_none_match`/`if_modified_since` is `NotModified`
+    /// (304). An archived object that is not restored fails with `InvalidObjectState` (403).
     ///
     /// ```rhai
     /// let bytes = s3::get_object("my-archive", "photo.jpg", #{});
@@ -319,7 +356,8 @@ pub mod s3_api {
         get_object(ctx, bucket, key, Map::new())
     }
 
-    /// Downloads an object as UTF-8 text. Option: `version_id`.
+    /// Downloads an object as UTF-8 text. Options as `s3::get_object`: `version_id`, `if_match`,
+    /// `if_none_match`, `if_modified_since`, `if_unmodified_since`.
     ///
     /// ```rhai
     /// print(s3::get_text("my-archive", "notes.txt", #{}));

@@ -228,6 +228,70 @@ pub fn bucket_of(name_or_arn: &str) -> &str {
     }
 }
 
+aws_enum!(
+    /// S3's canned ACLs (`x-amz-acl`). The simulator keeps one per bucket and per object
+    /// version; the grants it lists and the anonymous access it allows follow from it.
+    CannedAcl, "canned ACL" {
+        Private => "private",
+        PublicRead => "public-read",
+        PublicReadWrite => "public-read-write",
+        AuthenticatedRead => "authenticated-read",
+        AwsExecRead => "aws-exec-read",
+        BucketOwnerRead => "bucket-owner-read",
+        BucketOwnerFullControl => "bucket-owner-full-control",
+        LogDeliveryWrite => "log-delivery-write",
+    }
+);
+
+aws_enum!(
+    /// S3 Object Ownership (`PutBucketOwnershipControls`): `BucketOwnerEnforced` turns ACLs off.
+    ObjectOwnership, "object ownership" {
+        BucketOwnerEnforced => "BucketOwnerEnforced",
+        BucketOwnerPreferred => "BucketOwnerPreferred",
+        ObjectWriter => "ObjectWriter",
+    }
+);
+
+/// S3 Block Public Access for one bucket. `block_public_acls` refuses public ACLs,
+/// `ignore_public_acls` makes existing ones grant nothing; the policy flags are kept (buckets
+/// have no policies here).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PublicAccessBlock {
+    pub block_public_acls: bool,
+    pub ignore_public_acls: bool,
+    pub block_public_policy: bool,
+    pub restrict_public_buckets: bool,
+}
+
+/// What an unsigned (anonymous) request asks of a bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnonymousAccess {
+    /// ListObjects: the bucket's ACL must grant everyone READ.
+    List,
+    /// GetObject/HeadObject: the object's ACL must grant everyone READ.
+    Read,
+    /// PutObject: the bucket's ACL must grant everyone WRITE.
+    Write,
+    /// DeleteObject: as PutObject, for the bucket policy `s3:DeleteObject`.
+    Delete,
+}
+
+/// A bucket's versioning once it has been enabled: S3 never returns to "unversioned".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersioningStatus {
+    Enabled,
+    Suspended,
+}
+
+impl VersioningStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VersioningStatus::Enabled => "Enabled",
+            VersioningStatus::Suspended => "Suspended",
+        }
+    }
+}
+
 /// PutObject's input.
 #[derive(Debug, Clone, Default)]
 pub struct PutObject {
@@ -237,6 +301,67 @@ pub struct PutObject {
     pub storage_class: Option<StorageClass>,
     pub content_type: Option<String>,
     pub metadata: BTreeMap<String, String>,
+    /// Stored headers returned by GET and HEAD, lower-case names: `cache-control`,
+    /// `content-disposition`, `content-encoding`, `content-language`, `expires`.
+    pub headers: BTreeMap<String, String>,
+    /// Conditional write: `if_match` / `if_none_match` against the current object.
+    pub conditions: Conditions,
+}
+
+/// The headers an object keeps from its PutObject (besides `Content-Type`) and returns on GET.
+pub const STORED_HEADERS: [&str; 5] = [
+    "cache-control",
+    "content-disposition",
+    "content-encoding",
+    "content-language",
+    "expires",
+];
+
+/// HTTP preconditions on an object (`If-Match`, `If-None-Match`, `If-Modified-Since`,
+/// `If-Unmodified-Since`; on CopyObject the `x-amz-copy-source-if-*` ones, about the source).
+/// ETags are compared without their quotes; `*` matches any existing object.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Conditions {
+    pub if_match: Option<String>,
+    pub if_none_match: Option<String>,
+    pub if_modified_since: Option<OffsetDateTime>,
+    pub if_unmodified_since: Option<OffsetDateTime>,
+}
+
+impl Conditions {
+    pub fn is_empty(&self) -> bool {
+        *self == Conditions::default()
+    }
+}
+
+/// GetObject / HeadObject with preconditions.
+#[derive(Debug, Clone, Default)]
+pub struct GetObject {
+    pub bucket: String,
+    pub key: String,
+    pub version_id: Option<String>,
+    pub conditions: Conditions,
+}
+
+/// What `MetadataDirective: REPLACE` gives a copy instead of the source's.
+#[derive(Debug, Clone, Default)]
+pub struct Replaced {
+    pub content_type: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    pub headers: BTreeMap<String, String>,
+}
+
+/// CopyObject's input. `replace` is `MetadataDirective: REPLACE` with the new content type,
+/// metadata and stored headers (`None` copies the source's).
+#[derive(Debug, Clone, Default)]
+pub struct CopyObject {
+    pub source: ObjectRef,
+    pub bucket: String,
+    pub key: String,
+    pub storage_class: Option<StorageClass>,
+    pub replace: Option<Replaced>,
+    /// Preconditions on the source.
+    pub conditions: Conditions,
 }
 
 /// What PutObject and CopyObject return.
@@ -268,6 +393,8 @@ pub struct ObjectHead {
     pub last_modified: OffsetDateTime,
     pub content_type: Option<String>,
     pub metadata: BTreeMap<String, String>,
+    /// See [`PutObject::headers`].
+    pub headers: BTreeMap<String, String>,
     pub archive_status: Option<ArchiveAccessTier>,
     pub restore: Option<RestoreState>,
 }
@@ -321,7 +448,7 @@ pub struct ListObjects {
 }
 
 /// An object anywhere: bucket, key and optional version.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ObjectRef {
     pub bucket: String,
     pub key: String,
@@ -573,7 +700,8 @@ pub trait Backend {
     // S3
     fn create_bucket(&self, name: &str, region: Option<&str>) -> Result<BucketInfo>;
     fn put_bucket_versioning(&self, bucket: &str, enabled: bool) -> Result<()>;
-    fn get_bucket_versioning(&self, bucket: &str) -> Result<bool>;
+    /// `None` for a bucket whose versioning was never enabled.
+    fn get_bucket_versioning(&self, bucket: &str) -> Result<Option<VersioningStatus>>;
     fn delete_bucket(&self, name: &str) -> Result<()>;
     fn list_buckets(&self) -> Result<Vec<BucketInfo>>;
     fn put_object(&self, request: PutObject) -> Result<ObjectWritten>;
@@ -587,12 +715,30 @@ pub trait Backend {
         prefix: Option<&str>,
         continuation: Option<&str>,
     ) -> Result<Page<ObjectVersion>>;
+    /// GetObject with preconditions: the object's head and its bytes.
+    fn get_object_with(&self, request: &GetObject) -> Result<(ObjectHead, Vec<u8>)>;
+    /// HeadObject with preconditions.
+    fn head_object_with(&self, request: &GetObject) -> Result<ObjectHead>;
+    /// CopyObject: storage class, metadata directive, preconditions on the source.
+    fn copy_object_with(&self, request: &CopyObject) -> Result<ObjectWritten>;
     fn copy_object(
         &self,
-        source: (&str, &str, Option<&str>),
-        destination: (&str, &str),
+        (bucket, key, version_id): (&str, &str, Option<&str>),
+        (dst_bucket, dst_key): (&str, &str),
         storage_class: Option<StorageClass>,
-    ) -> Result<ObjectWritten>;
+    ) -> Result<ObjectWritten> {
+        self.copy_object_with(&CopyObject {
+            source: ObjectRef {
+                bucket: bucket.to_string(),
+                key: key.to_string(),
+                version_id: version_id.map(str::to_string),
+            },
+            bucket: dst_bucket.to_string(),
+            key: dst_key.to_string(),
+            storage_class,
+            ..CopyObject::default()
+        })
+    }
     fn delete_object(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<Deleted>;
     /// Deletes up to 1,000 objects; per-object failures come back as errors in the list.
     fn delete_objects(&self, bucket: &str, objects: &[ObjectId]) -> Result<Vec<Result<Deleted>>>;

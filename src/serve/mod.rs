@@ -552,7 +552,10 @@ mod tests {
             "{}",
             text(&wrong)
         );
-        let done = complete(&[(1, &one), (2, &two)]);
+        // Every part but the last must be 5 MiB or more.
+        let small = complete(&[(1, &one), (2, &two)]);
+        assert!(text(&small).contains("EntityTooSmall"), "{}", text(&small));
+        let done = complete(&[(2, &two)]);
         assert_eq!(done.status, 200, "{}", text(&done));
         let head = server.handle(request("HEAD", "127.0.0.1", "/bkt/big", b""));
         let header = |n: &str| {
@@ -561,11 +564,11 @@ mod tests {
                 .find(|(k, _)| k == n)
                 .map(|(_, v)| v.clone())
         };
-        assert_eq!(header("content-length").as_deref(), Some("11"));
+        assert_eq!(header("content-length").as_deref(), Some("5"));
         assert_eq!(header("x-amz-storage-class").as_deref(), Some("GLACIER"));
-        // The upload is gone once completed.
-        let again = complete(&[(1, &one)]);
-        assert!(text(&again).contains("NoSuchUpload"), "{}", text(&again));
+        // Completing it again answers the same; the upload itself is gone.
+        let again = complete(&[(2, &two)]);
+        assert_eq!(text(&again), text(&done));
         let abort = server.handle(request(
             "DELETE",
             "127.0.0.1",

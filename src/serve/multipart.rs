@@ -1,5 +1,5 @@
 //! S3 multipart uploads (what `aws s3 cp` uses for files of 8 MB and more): Create, UploadPart,
-//! Complete, Abort. The trait has one PutObject, so the parts wait here, in memory, until
+//! UploadPartCopy, Complete, Abort, ListParts, ListMultipartUploads. The trait has one PutObject, so the parts wait here, in memory, until
 //! Complete hands the whole body to the simulator's PutObject; every rule about the object
 //! (storage class, versions, ETag) is the simulator's. Uploads never completed are forgotten
 //! when `serve` stops, as they would expire on AWS under a lifecycle rule.
@@ -8,17 +8,46 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use md5::{Digest, Md5};
+use time::OffsetDateTime;
 
-use super::s3::{S3_NS, metadata_headers, payload, storage_class_header};
+use super::s3::{S3_NS, metadata_headers, payload, storage_class_header, stored_headers};
 use super::xml::{self, XmlWriter};
 use super::{Request, Response};
 use crate::backend::{Backend, PutObject, StorageClass};
 use crate::errors::Error;
+use crate::timefmt::rfc3339_millis;
 
 /// S3's limits: parts are numbered 1 to 10,000.
 const MAX_PART: u32 = 10_000;
 /// Uploads in progress at once: parts are held in memory, so their number is bounded.
 const MAX_UPLOADS: usize = 1_000;
+/// Every part but the last must be at least 5 MiB.
+const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
+/// Listing page size (ListParts' `max-parts`, ListMultipartUploads' `max-uploads`).
+const MAX_LISTED: usize = 1_000;
+
+/// One uploaded part.
+struct Part {
+    body: Vec<u8>,
+    etag: String,
+    uploaded: OffsetDateTime,
+}
+
+/// What Complete answered, so that completing the same upload again answers the same (as S3
+/// does for a recently completed upload).
+#[derive(Clone)]
+struct Completed {
+    bucket: String,
+    key: String,
+    etag: String,
+    version_id: Option<String>,
+}
+
+#[derive(Default)]
+struct State {
+    uploads: HashMap<String, Upload>,
+    completed: HashMap<String, Completed>,
+}
 
 /// One upload in progress.
 struct Upload {
@@ -27,12 +56,14 @@ struct Upload {
     storage_class: Option<StorageClass>,
     content_type: Option<String>,
     metadata: BTreeMap<String, String>,
-    parts: BTreeMap<u32, Vec<u8>>,
+    headers: BTreeMap<String, String>,
+    parts: BTreeMap<u32, Part>,
+    initiated: OffsetDateTime,
 }
 
 /// The uploads in progress, by upload id.
 #[derive(Default)]
-pub struct Uploads(Mutex<HashMap<String, Upload>>);
+pub struct Uploads(Mutex<State>);
 
 fn no_such_upload(id: &str) -> Error {
     Error::new(
@@ -47,7 +78,7 @@ fn invalid_part(message: impl Into<String>) -> Error {
 }
 
 impl Uploads {
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, HashMap<String, Upload>>, Error> {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, State>, Error> {
         self.0
             .lock()
             .map_err(|_| Error::internal("the multipart upload table is poisoned"))
@@ -64,8 +95,8 @@ impl Uploads {
         // The bucket must exist now, as S3 checks.
         sim.get_bucket_versioning(bucket)?;
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let mut uploads = self.lock()?;
-        if uploads.len() >= MAX_UPLOADS {
+        let mut state = self.lock()?;
+        if state.uploads.len() >= MAX_UPLOADS {
             return Err(Error::new(
                 "SlowDown",
                 format!(
@@ -74,7 +105,7 @@ impl Uploads {
             )
             .status(503));
         }
-        uploads.insert(
+        state.uploads.insert(
             id.clone(),
             Upload {
                 bucket: bucket.to_string(),
@@ -82,7 +113,9 @@ impl Uploads {
                 storage_class: storage_class_header(req)?,
                 content_type: req.header("content-type").map(str::to_string),
                 metadata: metadata_headers(req),
+                headers: stored_headers(req),
                 parts: BTreeMap::new(),
+                initiated: OffsetDateTime::now_utc(),
             },
         );
         let mut w = XmlWriter::new("InitiateMultipartUploadResult", Some(S3_NS));
@@ -90,8 +123,14 @@ impl Uploads {
         Ok(Response::xml(200, w.finish()).op("S3.CreateMultipartUpload"))
     }
 
-    /// `PUT /bucket/key?partNumber=N&uploadId=ID`.
-    pub fn upload_part(&self, req: &Request, id: &str) -> Result<Response, Error> {
+    /// `PUT /bucket/key?partNumber=N&uploadId=ID`: a part from the body, or with
+    /// `x-amz-copy-source` (UploadPartCopy) from an object, whole or `x-amz-copy-source-range`.
+    pub fn upload_part(
+        &self,
+        sim: &dyn Backend,
+        req: &Request,
+        id: &str,
+    ) -> Result<Response, Error> {
         let number: u32 = req
             .query("partNumber")
             .and_then(|n| n.parse().ok())
@@ -103,12 +142,144 @@ impl Uploads {
                 )
                 .status(400)
             })?;
-        let body = payload(req)?;
+        if !self.lock()?.uploads.contains_key(id) {
+            return Err(no_such_upload(id));
+        }
+        let copy = req.header("x-amz-copy-source");
+        let body = match copy {
+            None => payload(req)?,
+            Some(source) => super::s3::copy_part_source(sim, req, source)?,
+        };
         let etag = format!("\"{}\"", hex::encode(Md5::digest(&body)));
-        let mut uploads = self.lock()?;
-        let upload = uploads.get_mut(id).ok_or_else(|| no_such_upload(id))?;
-        upload.parts.insert(number, body);
+        let uploaded = OffsetDateTime::now_utc();
+        let mut state = self.lock()?;
+        let upload = state
+            .uploads
+            .get_mut(id)
+            .ok_or_else(|| no_such_upload(id))?;
+        upload.parts.insert(
+            number,
+            Part {
+                body,
+                etag: etag.clone(),
+                uploaded,
+            },
+        );
+        if copy.is_some() {
+            let mut w = XmlWriter::new("CopyPartResult", Some(S3_NS));
+            w.el("LastModified", rfc3339_millis(uploaded))
+                .el("ETag", &etag);
+            return Ok(Response::xml(200, w.finish()).op("S3.UploadPartCopy"));
+        }
         Ok(Response::new(200).header("etag", etag).op("S3.UploadPart"))
+    }
+
+    /// `GET /bucket/key?uploadId=ID`: ListParts, `part-number-marker` and `max-parts` paging.
+    pub fn list_parts(
+        &self,
+        sim: &dyn Backend,
+        req: &Request,
+        id: &str,
+    ) -> Result<Response, Error> {
+        let account = sim.account_id()?;
+        let marker: u32 = req
+            .query("part-number-marker")
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(0);
+        let max = limit(req, "max-parts")?;
+        let state = self.lock()?;
+        let upload = state.uploads.get(id).ok_or_else(|| no_such_upload(id))?;
+        let parts: Vec<(&u32, &Part)> = upload.parts.range(marker + 1..).collect();
+        let truncated = parts.len() > max;
+        let shown = &parts[..parts.len().min(max)];
+        let mut w = XmlWriter::new("ListPartsResult", Some(S3_NS));
+        w.el("Bucket", &upload.bucket)
+            .el("Key", &upload.key)
+            .el("UploadId", id);
+        owner(&mut w, "Initiator", &account);
+        owner(&mut w, "Owner", &account);
+        w.el(
+            "StorageClass",
+            upload
+                .storage_class
+                .unwrap_or(StorageClass::Standard)
+                .as_str(),
+        )
+        .el("PartNumberMarker", marker.to_string())
+        .opt(
+            "NextPartNumberMarker",
+            shown
+                .last()
+                .filter(|_| truncated)
+                .map(|(n, _)| n.to_string()),
+        )
+        .el("MaxParts", max.to_string())
+        .el("IsTruncated", truncated.to_string());
+        for (number, part) in shown {
+            w.start("Part")
+                .el("PartNumber", number.to_string())
+                .el("LastModified", rfc3339_millis(part.uploaded))
+                .el("ETag", &part.etag)
+                .el("Size", part.body.len().to_string())
+                .end();
+        }
+        Ok(Response::xml(200, w.finish()).op("S3.ListParts"))
+    }
+
+    /// `GET /bucket?uploads`: ListMultipartUploads, by key then initiation time, with
+    /// `prefix`, `key-marker`/`upload-id-marker` and `max-uploads`.
+    pub fn list_uploads(
+        &self,
+        sim: &dyn Backend,
+        req: &Request,
+        bucket: &str,
+    ) -> Result<Response, Error> {
+        sim.get_bucket_versioning(bucket)?;
+        let account = sim.account_id()?;
+        let prefix = req.query("prefix").unwrap_or("");
+        let key_marker = req.query("key-marker").unwrap_or("");
+        let id_marker = req.query("upload-id-marker").unwrap_or("");
+        let max = limit(req, "max-uploads")?;
+        let state = self.lock()?;
+        let mut uploads: Vec<(&String, &Upload)> = state
+            .uploads
+            .iter()
+            .filter(|(_, u)| u.bucket == bucket && u.key.starts_with(prefix))
+            .collect();
+        uploads.sort_by(|a, b| (&a.1.key, a.1.initiated, a.0).cmp(&(&b.1.key, b.1.initiated, b.0)));
+        let after_marker = |(id, u): &(&String, &Upload)| {
+            key_marker.is_empty()
+                || u.key.as_str() > key_marker
+                || (u.key == key_marker && !id_marker.is_empty() && id.as_str() > id_marker)
+        };
+        let rest: Vec<&(&String, &Upload)> = uploads.iter().filter(|u| after_marker(u)).collect();
+        let truncated = rest.len() > max;
+        let shown = &rest[..rest.len().min(max)];
+        let mut w = XmlWriter::new("ListMultipartUploadsResult", Some(S3_NS));
+        w.el("Bucket", bucket)
+            .el("KeyMarker", key_marker)
+            .el("UploadIdMarker", id_marker);
+        if truncated && let Some((id, u)) = shown.last() {
+            w.el("NextKeyMarker", &u.key)
+                .el("NextUploadIdMarker", id.as_str());
+        }
+        w.opt("Prefix", req.query("prefix"))
+            .el("MaxUploads", max.to_string())
+            .el("IsTruncated", truncated.to_string());
+        for (id, u) in shown {
+            w.start("Upload")
+                .el("Key", &u.key)
+                .el("UploadId", id.as_str());
+            owner(&mut w, "Initiator", &account);
+            owner(&mut w, "Owner", &account);
+            w.el(
+                "StorageClass",
+                u.storage_class.unwrap_or(StorageClass::Standard).as_str(),
+            )
+            .el("Initiated", rfc3339_millis(u.initiated))
+            .end();
+        }
+        Ok(Response::xml(200, w.finish()).op("S3.ListMultipartUploads"))
     }
 
     /// `POST /bucket/key?uploadId=ID`: the listed parts, in order, become the object.
@@ -142,62 +313,114 @@ impl Uploads {
             )
             .status(400));
         }
-        // Taken out while the object is written (a concurrent Complete finds nothing), and put
-        // back when Complete fails: only a successful Complete or an Abort ends an upload, so a
-        // client's retry after a wrong ETag, a missing part or a 500 still finds its parts.
-        let upload = self.lock()?.remove(id).ok_or_else(|| no_such_upload(id))?;
-        match write_object(sim, &upload, &listed) {
-            Ok(resp) => Ok(resp),
-            Err(e) => {
-                self.lock()?.insert(id.to_string(), upload);
-                Err(e)
+        let upload = {
+            let mut state = self.lock()?;
+            match state.uploads.remove(id) {
+                Some(upload) => upload,
+                None => {
+                    let done = state
+                        .completed
+                        .get(id)
+                        .cloned()
+                        .ok_or_else(|| no_such_upload(id))?;
+                    return Ok(completed(&done));
+                }
             }
+        };
+        let restore = |upload: Upload, e: Error| -> Result<Response, Error> {
+            // A refused Complete leaves the upload in progress, as S3 does.
+            self.lock()?.uploads.insert(id.to_string(), upload);
+            Err(e)
+        };
+        let mut body = Vec::new();
+        for (i, (number, etag)) in listed.iter().enumerate() {
+            let Some(part) = upload.parts.get(number) else {
+                return restore(
+                    upload,
+                    invalid_part(format!("Part {number} was never uploaded")),
+                );
+            };
+            if !etag.is_empty() && etag.trim_matches('"') != part.etag.trim_matches('"') {
+                return restore(
+                    upload,
+                    invalid_part(format!(
+                        "The ETag given for part {number} is not the part's"
+                    )),
+                );
+            }
+            if i + 1 < listed.len() && part.body.len() < MIN_PART_SIZE {
+                return restore(
+                    upload,
+                    Error::new(
+                        "EntityTooSmall",
+                        "Your proposed upload is smaller than the minimum allowed object size.",
+                    )
+                    .status(400),
+                );
+            }
+            body.extend_from_slice(&part.body);
         }
+        let written = sim.put_object(PutObject {
+            bucket: upload.bucket.clone(),
+            key: upload.key.clone(),
+            body,
+            storage_class: upload.storage_class,
+            content_type: upload.content_type.clone(),
+            metadata: upload.metadata.clone(),
+            headers: upload.headers.clone(),
+            conditions: Default::default(),
+        });
+        // A write that fails (an injected 500, say) keeps the upload for the client's retry too.
+        let written = match written {
+            Ok(written) => written,
+            Err(e) => return restore(upload, e),
+        };
+        let done = Completed {
+            bucket: upload.bucket,
+            key: upload.key,
+            etag: written.etag,
+            version_id: written.version_id,
+        };
+        self.lock()?.completed.insert(id.to_string(), done.clone());
+        Ok(completed(&done))
     }
 
     /// `DELETE /bucket/key?uploadId=ID`.
     pub fn abort(&self, id: &str) -> Result<Response, Error> {
-        self.lock()?.remove(id).ok_or_else(|| no_such_upload(id))?;
+        self.lock()?
+            .uploads
+            .remove(id)
+            .ok_or_else(|| no_such_upload(id))?;
         Ok(Response::new(204).op("S3.AbortMultipartUpload"))
     }
 }
 
-/// Joins the listed parts and writes the object.
-fn write_object(
-    sim: &dyn Backend,
-    upload: &Upload,
-    listed: &[(u32, String)],
-) -> Result<Response, Error> {
-    let mut body = Vec::new();
-    for (number, etag) in listed {
-        let part = upload
-            .parts
-            .get(number)
-            .ok_or_else(|| invalid_part(format!("Part {number} was never uploaded")))?;
-        let actual = hex::encode(Md5::digest(part));
-        if !etag.is_empty() && etag.trim_matches('"') != actual {
-            return Err(invalid_part(format!(
-                "The ETag given for part {number} is not the part's"
-            )));
-        }
-        body.extend_from_slice(part);
-    }
-    let written = sim.put_object(PutObject {
-        bucket: upload.bucket.clone(),
-        key: upload.key.clone(),
-        body,
-        storage_class: upload.storage_class,
-        content_type: upload.content_type.clone(),
-        metadata: upload.metadata.clone(),
-    })?;
+fn completed(done: &Completed) -> Response {
     let mut w = XmlWriter::new("CompleteMultipartUploadResult", Some(S3_NS));
-    w.el("Location", format!("/{}/{}", upload.bucket, upload.key))
-        .el("Bucket", &upload.bucket)
-        .el("Key", &upload.key)
-        .el("ETag", &written.etag);
+    w.el("Location", format!("/{}/{}", done.bucket, done.key))
+        .el("Bucket", &done.bucket)
+        .el("Key", &done.key)
+        .el("ETag", &done.etag);
     let mut resp = Response::xml(200, w.finish()).op("S3.CompleteMultipartUpload");
-    if let Some(v) = written.version_id {
-        resp = resp.header("x-amz-version-id", v);
+    if let Some(v) = &done.version_id {
+        resp = resp.header("x-amz-version-id", v.clone());
     }
-    Ok(resp)
+    resp
+}
+
+fn owner(w: &mut XmlWriter, element: &'static str, account: &str) {
+    w.start(element)
+        .el("ID", account)
+        .el("DisplayName", "s3thaw")
+        .end();
+}
+
+/// `max-parts` / `max-uploads`: at most 1,000.
+fn limit(req: &Request, name: &str) -> Result<usize, Error> {
+    match req.query(name) {
+        None => Ok(MAX_LISTED),
+        Some(n) => n.parse::<usize>().map(|n| n.min(MAX_LISTED)).map_err(|_| {
+            Error::new("InvalidArgument", format!("{name} must be a whole number")).status(400)
+        }),
+    }
 }

@@ -3,6 +3,7 @@
 //! hands the request to its face.
 
 use super::{Request, Response, Server, admin, auth, control, iam, s3};
+use crate::sigv4::AuthError;
 
 /// Which wire face a request is for.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -57,6 +58,22 @@ impl Server {
             req.virtual_bucket = self.virtual_bucket(&req.host);
         }
         let e = auth::check_head(&req, credentials).err()?;
+        if e == AuthError::Missing && face_of(&req) == Face::S3 {
+            if req.method == "OPTIONS" {
+                return None;
+            }
+            // Unsigned: refused now unless the ACLs and bucket policy let everyone do this.
+            return match s3::anonymous_allowed(self, &req) {
+                Ok(true) => None,
+                Ok(false) => Some(
+                    s3::error_response(&req, &crate::errors::Error::access_denied("Access Denied"))
+                        .op("Auth AccessDenied (anonymous)"),
+                ),
+                Err(error) => {
+                    Some(s3::error_response(&req, &error).op(format!("Anonymous {}", error.code)))
+                }
+            };
+        }
         Some(self.auth_refusal(&req, &e))
     }
 
@@ -77,9 +94,17 @@ impl Server {
             req.virtual_bucket = self.virtual_bucket(&req.host);
         }
         let face = face_of(&req);
+        if req.method == "OPTIONS" && face == Face::S3 {
+            // CORS preflight requests are never signed.
+            return s3::preflight(&req);
+        }
         if let Some(credentials) = &self.credentials
             && let Err(e) = auth::check(&req, credentials)
         {
+            if e == AuthError::Missing && face == Face::S3 {
+                // Unsigned: what the ACLs and bucket policy allow everyone.
+                return s3::anonymous(self, &req);
+            }
             return self.auth_refusal(&req, &e);
         }
         match face {

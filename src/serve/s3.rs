@@ -11,7 +11,7 @@ use super::{Request, Response, Server, status_of};
 use crate::backend::*;
 use crate::errors::Error;
 use crate::sigv4::{percent_decode, percent_decode_utf8, uri_encode};
-use crate::timefmt::{http_date, rfc3339_millis};
+use crate::timefmt::{http_date, parse_http_date, rfc3339_millis};
 
 pub const S3_NS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
 
@@ -29,12 +29,37 @@ pub fn error_response(req: &Request, e: &Error) -> Response {
         .opt("VersionId", e.version_id.as_deref())
         .el("RequestId", &req.request_id)
         .el("HostId", &req.request_id);
-    let resp = Response::new(status).header("x-amz-error-code", e.code.clone());
-    if req.method == "HEAD" {
+    let mut resp = Response::new(status).header("x-amz-error-code", e.code.clone());
+    if e.delete_marker {
+        resp = resp.header("x-amz-delete-marker", "true");
+        if let Some(v) = &e.version_id {
+            resp = resp.header("x-amz-version-id", v.clone());
+        }
+    }
+    // HEAD answers carry no body, nor does 304 Not Modified.
+    if req.method == "HEAD" || status == 304 {
         return resp;
     }
     resp.header("content-type", "application/xml")
         .body(w.finish().into_bytes())
+}
+
+/// A CORS preflight (`OPTIONS`): buckets have no CORS configuration, so S3's answers are 400
+/// without an `Origin` header and 403 with one.
+pub fn preflight(req: &Request) -> Response {
+    let error = match req.header("origin") {
+        None => Error::new(
+            "BadRequest",
+            "Insufficient information. Origin request header needed.",
+        )
+        .status(400),
+        Some(_) => Error::new(
+            "AccessForbidden",
+            "CORSResponse: CORS is not enabled for this bucket.",
+        )
+        .status(403),
+    };
+    error_response(req, &error).op(format!("S3.Preflight {}", error.code))
 }
 
 /// Standard base64 with padding (RFC 4648), as `Content-MD5` carries a digest.
@@ -164,19 +189,40 @@ pub fn handle(server: &Server, req: &Request) -> Response {
 fn operation(req: &Request, bucket: bool, key: bool) -> &'static str {
     let q = |name| req.has_query(name);
     match (req.method.as_str(), bucket, key) {
+        ("PUT", true, false) if q("ownershipControls") => "PutBucketOwnershipControls",
+        ("GET", true, false) if q("ownershipControls") => "GetBucketOwnershipControls",
+        ("DELETE", true, false) if q("ownershipControls") => "DeleteBucketOwnershipControls",
+        ("PUT", true, false) if q("publicAccessBlock") => "PutPublicAccessBlock",
+        ("GET", true, false) if q("publicAccessBlock") => "GetPublicAccessBlock",
+        ("DELETE", true, false) if q("publicAccessBlock") => "DeletePublicAccessBlock",
+        ("PUT", true, false) if q("policy") => "PutBucketPolicy",
+        ("DELETE", true, false) if q("policy") => "DeleteBucketPolicy",
         ("POST", true, true) if q("uploads") => "CreateMultipartUpload",
+        ("PUT", true, true) if q("uploadId") && req.header("x-amz-copy-source").is_some() => {
+            "UploadPartCopy"
+        }
         ("PUT", true, true) if q("uploadId") => "UploadPart",
+        ("GET", true, true) if q("uploadId") => "ListParts",
+        ("GET", true, false) if q("uploads") => "ListMultipartUploads",
         ("POST", true, true) if q("uploadId") => "CompleteMultipartUpload",
         ("DELETE", true, true) if q("uploadId") => "AbortMultipartUpload",
         ("GET", false, _) => "ListBuckets",
         ("PUT", true, false) if q("versioning") => "PutBucketVersioning",
+        ("PUT", true, false) if q("acl") => "PutBucketAcl",
         ("PUT", true, false) => "CreateBucket",
         ("DELETE", true, false) => "DeleteBucket",
         ("HEAD", true, false) => "HeadBucket",
         ("GET", true, false) if q("versioning") => "GetBucketVersioning",
+        ("GET", true, false) if q("acl") => "GetBucketAcl",
+        ("GET", true, true) if q("attributes") => "GetObjectAttributes",
+        ("GET", true, false) if q("policy") => "GetBucketPolicy",
+        ("GET", true, false) if q("cors") => "GetBucketCors",
+        ("GET", true, true) if q("acl") => "GetObjectAcl",
+        ("PUT", true, true) if q("acl") => "PutObjectAcl",
         ("GET", true, false) if q("location") => "GetBucketLocation",
         ("GET", true, false) if q("versions") => "ListObjectVersions",
-        ("GET", true, false) => "ListObjectsV2",
+        ("GET", true, false) if req.query("list-type") == Some("2") => "ListObjectsV2",
+        ("GET", true, false) => "ListObjects",
         ("POST", true, false) if q("delete") => "DeleteObjects",
         ("PUT", true, true) if req.header("x-amz-copy-source").is_some() => "CopyObject",
         ("PUT", true, true) => "PutObject",
@@ -215,10 +261,127 @@ fn bucket_op(server: &Server, req: &Request, bucket: &str) -> Answer {
                 let doc = xml::parse(&body).map_err(malformed_xml)?;
                 doc.text_of("LocationConstraint").filter(|r| !r.is_empty())
             };
+            let acl = canned_acl_header(req)?;
             sim.create_bucket(bucket, region.as_deref())?;
+            if let Some(acl) = acl {
+                server.sim.put_bucket_acl(bucket, acl)?;
+            }
             Ok(Response::new(200)
                 .header("location", format!("/{bucket}"))
                 .op("S3.CreateBucket"))
+        }
+        "PUT" if req.has_query("acl") => {
+            server.sim.put_bucket_acl(bucket, requested_acl(req)?)?;
+            Ok(Response::new(200).op("S3.PutBucketAcl"))
+        }
+        "PUT" if req.has_query("ownershipControls") => {
+            let doc = xml::parse(&payload(req)?).map_err(malformed_xml)?;
+            let ownership = doc
+                .at(&["Rule", "ObjectOwnership"])
+                .map(|o| o.text.trim().to_string())
+                .ok_or_else(|| {
+                    malformed_xml("OwnershipControls needs Rule/ObjectOwnership".into())
+                })?
+                .parse::<ObjectOwnership>()
+                .map_err(|e| malformed_xml(e.message))?;
+            server.sim.put_ownership_controls(bucket, Some(ownership))?;
+            Ok(Response::new(200).op("S3.PutBucketOwnershipControls"))
+        }
+        "GET" if req.has_query("ownershipControls") => {
+            let ownership = server.sim.get_ownership_controls(bucket)?.ok_or_else(|| {
+                Error::new(
+                    "OwnershipControlsNotFoundError",
+                    "The bucket ownership controls were not found",
+                )
+                .status(404)
+                .bucket(bucket)
+            })?;
+            let mut w = XmlWriter::new("OwnershipControls", Some(S3_NS));
+            w.start("Rule")
+                .el("ObjectOwnership", ownership.as_str())
+                .end();
+            Ok(Response::xml(200, w.finish()).op("S3.GetBucketOwnershipControls"))
+        }
+        "DELETE" if req.has_query("ownershipControls") => {
+            server.sim.put_ownership_controls(bucket, None)?;
+            Ok(Response::new(204).op("S3.DeleteBucketOwnershipControls"))
+        }
+        "PUT" if req.has_query("publicAccessBlock") => {
+            let doc = xml::parse(&payload(req)?).map_err(malformed_xml)?;
+            let flag = |name: &str| {
+                doc.text_of(name)
+                    .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+            };
+            server.sim.put_public_access_block(
+                bucket,
+                Some(PublicAccessBlock {
+                    block_public_acls: flag("BlockPublicAcls"),
+                    ignore_public_acls: flag("IgnorePublicAcls"),
+                    block_public_policy: flag("BlockPublicPolicy"),
+                    restrict_public_buckets: flag("RestrictPublicBuckets"),
+                }),
+            )?;
+            Ok(Response::new(200).op("S3.PutPublicAccessBlock"))
+        }
+        "GET" if req.has_query("publicAccessBlock") => {
+            let block = server.sim.get_public_access_block(bucket)?.ok_or_else(|| {
+                Error::new(
+                    "NoSuchPublicAccessBlockConfiguration",
+                    "The public access block configuration was not found",
+                )
+                .status(404)
+                .bucket(bucket)
+            })?;
+            let mut w = XmlWriter::new("PublicAccessBlockConfiguration", Some(S3_NS));
+            w.el("BlockPublicAcls", block.block_public_acls.to_string())
+                .el("IgnorePublicAcls", block.ignore_public_acls.to_string())
+                .el("BlockPublicPolicy", block.block_public_policy.to_string())
+                .el(
+                    "RestrictPublicBuckets",
+                    block.restrict_public_buckets.to_string(),
+                );
+            Ok(Response::xml(200, w.finish()).op("S3.GetPublicAccessBlock"))
+        }
+        "DELETE" if req.has_query("publicAccessBlock") => {
+            server.sim.put_public_access_block(bucket, None)?;
+            Ok(Response::new(204).op("S3.DeletePublicAccessBlock"))
+        }
+        // Buckets have no policy and no CORS configuration: S3's answers for such a bucket
+        // (clients such as s3cmd ask).
+        "GET" if req.has_query("policy") => {
+            let policy = server.sim.get_bucket_policy(bucket)?.ok_or_else(|| {
+                Error::new("NoSuchBucketPolicy", "The bucket policy does not exist")
+                    .status(404)
+                    .bucket(bucket)
+            })?;
+            Ok(Response::new(200)
+                .header("content-type", "application/json")
+                .body(policy.into_bytes())
+                .op("S3.GetBucketPolicy"))
+        }
+        "PUT" if req.has_query("policy") => {
+            let body = payload(req)?;
+            let json = String::from_utf8(body)
+                .map_err(|_| Error::new("MalformedPolicy", "Policies must be UTF-8").status(400))?;
+            server.sim.put_bucket_policy(bucket, Some(&json))?;
+            Ok(Response::new(204).op("S3.PutBucketPolicy"))
+        }
+        "DELETE" if req.has_query("policy") => {
+            server.sim.put_bucket_policy(bucket, None)?;
+            Ok(Response::new(204).op("S3.DeleteBucketPolicy"))
+        }
+        "GET" if req.has_query("cors") => {
+            sim.get_bucket_versioning(bucket)?;
+            Err(Error::new(
+                "NoSuchCORSConfiguration",
+                "The CORS configuration does not exist",
+            )
+            .status(404)
+            .bucket(bucket))
+        }
+        "GET" if req.has_query("acl") => {
+            let acl = server.sim.get_bucket_acl(bucket)?;
+            Ok(acl_policy(sim, acl)?.op("S3.GetBucketAcl"))
         }
         "PUT" => Err(not_implemented("this bucket subresource")),
         "DELETE" if req.query.is_empty() => {
@@ -232,11 +395,9 @@ fn bucket_op(server: &Server, req: &Request, bucket: &str) -> Answer {
                 .op("S3.HeadBucket"))
         }
         "GET" if req.has_query("versioning") => {
-            let enabled = sim.get_bucket_versioning(bucket)?;
+            let status = sim.get_bucket_versioning(bucket)?;
             let mut w = XmlWriter::new("VersioningConfiguration", Some(S3_NS));
-            if enabled {
-                w.el("Status", "Enabled");
-            }
+            w.opt("Status", status.map(VersioningStatus::as_str));
             Ok(Response::xml(200, w.finish()).op("S3.GetBucketVersioning"))
         }
         "GET" if req.has_query("location") => {
@@ -254,10 +415,12 @@ fn bucket_op(server: &Server, req: &Request, bucket: &str) -> Answer {
             Ok(Response::xml(200, doc).op("S3.GetBucketLocation"))
         }
         "GET" if req.has_query("versions") => list_object_versions(sim, req, bucket),
+        "GET" if req.has_query("uploads") => server.uploads.list_uploads(sim, req, bucket),
         "GET" if req.query("list-type") == Some("2") => list_objects_v2(sim, req, bucket),
-        "GET" => Err(not_implemented(
-            "this listing (ListObjects version 1 and other subresources); use ListObjectsV2",
-        )),
+        "GET" if req.query.iter().all(|(k, _)| is_list_v1_param(k)) => {
+            list_objects_v1(sim, req, bucket)
+        }
+        "GET" => Err(not_implemented("this bucket subresource")),
         "POST" if req.has_query("delete") => delete_objects(sim, req, bucket),
         _ => Err(Error::new(
             "MethodNotAllowed",
@@ -304,6 +467,14 @@ fn max_keys(req: &Request) -> Result<u32, Error> {
     }
 }
 
+/// The query parameters of ListObjects (version 1); any other names a subresource.
+fn is_list_v1_param(name: &str) -> bool {
+    matches!(
+        name,
+        "prefix" | "delimiter" | "marker" | "max-keys" | "encoding-type"
+    ) || is_plumbing(name)
+}
+
 /// Listing tokens go out hex-encoded, so any key makes a valid, opaque token.
 fn encode_token(token: &str) -> String {
     hex::encode(token.as_bytes())
@@ -316,36 +487,55 @@ fn decode_token(token: &str) -> Result<String, Error> {
         .ok_or_else(|| invalid_argument("The continuation token provided is incorrect"))
 }
 
-fn list_objects_v2(sim: &dyn Backend, req: &Request, bucket: &str) -> Answer {
-    let prefix = req.query("prefix").unwrap_or("").to_string();
-    let delimiter = req.query("delimiter").filter(|d| !d.is_empty());
-    let url = req.query("encoding-type") == Some("url");
-    let limit = max_keys(req)? as usize;
-    let token = req
-        .query("continuation-token")
-        .map(decode_token)
-        .transpose()?;
-    let start_after = req.query("start-after").map(str::to_string);
-    let mut after = token.or(start_after.clone());
-    // `x-amz-optional-object-attributes: RestoreStatus` (a comma-separated list on the wire).
-    let restore_status = req
-        .header("x-amz-optional-object-attributes")
-        .is_some_and(|v| v.split(',').any(|a| a.trim() == "RestoreStatus"));
-    let mut contents: Vec<ObjectSummary> = Vec::new();
-    let mut prefixes: Vec<String> = Vec::new();
+/// One page of ListObjects (v1 or v2): the objects and common prefixes after `after`, at most
+/// `limit` entries together.
+struct Walk {
+    contents: Vec<ObjectSummary>,
+    prefixes: Vec<String>,
+    truncated: bool,
+    /// Where the next page starts: after this key (a common prefix continues past every key
+    /// under it).
+    resume: Option<String>,
+    /// The last entry returned, key or common prefix (ListObjects v1's `NextMarker`).
+    last: Option<String>,
+}
+
+/// Pages of the simulator's listing grouped by `delimiter` into common prefixes. A common
+/// prefix that the start point already lies in was returned on an earlier page and is skipped.
+fn walk(
+    sim: &dyn Backend,
+    bucket: &str,
+    prefix: &str,
+    delimiter: Option<&str>,
+    start: Option<String>,
+    limit: usize,
+    restore_status: bool,
+) -> Result<Walk, Error> {
+    let mut after = start.clone();
+    let mut out = Walk {
+        contents: Vec::new(),
+        prefixes: Vec::new(),
+        truncated: false,
+        resume: None,
+        last: None,
+    };
     let listing = |after: &Option<String>, max: usize| {
         sim.list_objects(&ListObjects {
             bucket: bucket.to_string(),
-            prefix: (!prefix.is_empty()).then(|| prefix.clone()),
+            prefix: (!prefix.is_empty()).then(|| prefix.to_string()),
             continuation: after.clone(),
             start_after: None,
             max_keys: Some(max as u32),
             restore_status,
         })
     };
-    // Pages of the simulator's listing until `limit` entries (objects and common prefixes).
-    let truncated = loop {
-        let entries = contents.len() + prefixes.len();
+    if limit == 0 {
+        // S3 answers an empty, untruncated page; it still checks the bucket.
+        listing(&after, 1)?;
+        return Ok(out);
+    }
+    out.truncated = loop {
+        let entries = out.contents.len() + out.prefixes.len();
         if entries >= limit {
             break !listing(&after, 1)?.items.is_empty();
         }
@@ -359,55 +549,162 @@ fn list_objects_v2(sim: &dyn Backend, req: &Request, bucket: &str) -> Answer {
                 let common = format!("{prefix}{}", &rest[..at + d.len()]);
                 // Continue after every key under this common prefix.
                 after = Some(format!("{common}\u{10FFFF}"));
-                prefixes.push(common);
+                if !start.as_deref().is_some_and(|s| s.starts_with(&common)) {
+                    out.last = Some(common.clone());
+                    out.prefixes.push(common);
+                }
                 skipped = true;
                 break;
             }
             after = Some(object.key.clone());
-            contents.push(object.clone());
+            out.last = Some(object.key.clone());
+            out.contents.push(object.clone());
         }
         if !skipped && page.next.is_none() {
             break false;
         }
     };
-    let enc = |s: &str| {
+    out.resume = after;
+    Ok(out)
+}
+
+fn url_encoder(req: &Request) -> Result<impl Fn(&str) -> String, Error> {
+    let url = match req.query("encoding-type") {
+        None => false,
+        Some(t) if t.eq_ignore_ascii_case("url") => true,
+        Some(_) => {
+            return Err(invalid_argument(
+                "Invalid Encoding Method specified in Request",
+            ));
+        }
+    };
+    Ok(move |s: &str| {
         if url {
             uri_encode(s, true)
         } else {
             s.to_string()
         }
+    })
+}
+
+fn write_contents(w: &mut XmlWriter, o: &ObjectSummary, key: String, owner: Option<&str>) {
+    w.start("Contents")
+        .el("Key", key)
+        .el("LastModified", time_xml(o.last_modified))
+        .el("ETag", &o.etag)
+        .el("Size", o.size.to_string())
+        .el("StorageClass", o.storage_class.as_str());
+    if let Some(r) = &o.restore {
+        w.start("RestoreStatus")
+            .el("IsRestoreInProgress", r.ongoing.to_string())
+            .opt("RestoreExpiryDate", r.expiry.map(time_xml))
+            .end();
+    }
+    if let Some(id) = owner {
+        w.start("Owner")
+            .el("ID", id)
+            .el("DisplayName", "s3thaw")
+            .end();
+    }
+    w.end();
+}
+
+/// ListObjects (version 1): `marker` to start after, `NextMarker` when a delimiter is given,
+/// as S3 answers.
+fn list_objects_v1(sim: &dyn Backend, req: &Request, bucket: &str) -> Answer {
+    let prefix = req.query("prefix").unwrap_or("").to_string();
+    let delimiter = req.query("delimiter").filter(|d| !d.is_empty());
+    let enc = url_encoder(req)?;
+    let limit = max_keys(req)? as usize;
+    let marker = req.query("marker").unwrap_or("");
+    let page = walk(
+        sim,
+        bucket,
+        &prefix,
+        delimiter,
+        (!marker.is_empty()).then(|| marker.to_string()),
+        limit,
+        false,
+    )?;
+    let account = sim.account_id()?;
+    let mut w = XmlWriter::new("ListBucketResult", Some(S3_NS));
+    // S3 leaves v1's Prefix unencoded (SDKs decode only Delimiter, Marker, NextMarker, keys).
+    w.el("Name", bucket)
+        .el("Prefix", &prefix)
+        .el("Marker", enc(marker))
+        .el("MaxKeys", limit.to_string())
+        .opt("Delimiter", delimiter.map(&enc))
+        .el("IsTruncated", page.truncated.to_string());
+    if req.query("encoding-type").is_some() {
+        w.el("EncodingType", "url");
+    }
+    if page.truncated
+        && delimiter.is_some()
+        && let Some(next) = &page.last
+    {
+        w.el("NextMarker", enc(next));
+    }
+    for o in &page.contents {
+        write_contents(&mut w, o, enc(&o.key), Some(&account));
+    }
+    for p in &page.prefixes {
+        w.start("CommonPrefixes").el("Prefix", enc(p)).end();
+    }
+    Ok(Response::xml(200, w.finish()).op("S3.ListObjects"))
+}
+
+fn list_objects_v2(sim: &dyn Backend, req: &Request, bucket: &str) -> Answer {
+    let prefix = req.query("prefix").unwrap_or("").to_string();
+    let delimiter = req.query("delimiter").filter(|d| !d.is_empty());
+    let enc = url_encoder(req)?;
+    let limit = max_keys(req)? as usize;
+    let token = req
+        .query("continuation-token")
+        .map(decode_token)
+        .transpose()?;
+    let start_after = req.query("start-after").map(str::to_string);
+    let start = token.or(start_after.clone().filter(|s| !s.is_empty()));
+    // `x-amz-optional-object-attributes: RestoreStatus` (a comma-separated list on the wire).
+    let restore_status = req
+        .header("x-amz-optional-object-attributes")
+        .is_some_and(|v| v.split(',').any(|a| a.trim() == "RestoreStatus"));
+    let page = walk(
+        sim,
+        bucket,
+        &prefix,
+        delimiter,
+        start,
+        limit,
+        restore_status,
+    )?;
+    let owner = match req.query("fetch-owner") {
+        Some("true") => Some(sim.account_id()?),
+        _ => None,
     };
     let mut w = XmlWriter::new("ListBucketResult", Some(S3_NS));
     w.el("Name", bucket)
         .el("Prefix", enc(&prefix))
-        .opt("Delimiter", delimiter.map(enc))
+        .opt("Delimiter", delimiter.map(&enc))
         .el("MaxKeys", limit.to_string())
-        .el("KeyCount", (contents.len() + prefixes.len()).to_string())
-        .el("IsTruncated", truncated.to_string())
+        .el(
+            "KeyCount",
+            (page.contents.len() + page.prefixes.len()).to_string(),
+        )
+        .el("IsTruncated", page.truncated.to_string())
         .opt("ContinuationToken", req.query("continuation-token"))
-        .opt("StartAfter", start_after.as_deref().map(enc));
-    if url {
+        .opt("StartAfter", start_after.as_deref().map(&enc));
+    if req.query("encoding-type").is_some() {
         w.el("EncodingType", "url");
     }
-    if truncated && let Some(next) = &after {
+    if page.truncated
+        && let Some(next) = &page.resume
+    {
         w.el("NextContinuationToken", encode_token(next));
     }
-    for o in &contents {
-        w.start("Contents")
-            .el("Key", enc(&o.key))
-            .el("LastModified", time_xml(o.last_modified))
-            .el("ETag", &o.etag)
-            .el("Size", o.size.to_string())
-            .el("StorageClass", o.storage_class.as_str());
-        if let Some(r) = &o.restore {
-            w.start("RestoreStatus")
-                .el("IsRestoreInProgress", r.ongoing.to_string())
-                .opt("RestoreExpiryDate", r.expiry.map(time_xml))
-                .end();
-        }
-        w.end();
+    for o in &page.contents {
+        write_contents(&mut w, o, enc(&o.key), owner.as_deref());
     }
-    for p in &prefixes {
+    for p in &page.prefixes {
         w.start("CommonPrefixes").el("Prefix", enc(p)).end();
     }
     Ok(Response::xml(200, w.finish()).op("S3.ListObjectsV2"))
@@ -531,20 +828,59 @@ fn object_op(server: &Server, req: &Request, bucket: &str, key: &str) -> Answer 
     let version = req.query("versionId").filter(|v| !v.is_empty());
     if let Some(upload) = req.query("uploadId") {
         return match req.method.as_str() {
-            "PUT" => server.uploads.upload_part(req, upload),
+            "PUT" => server.uploads.upload_part(sim, req, upload),
             "POST" => server.uploads.complete(sim, req, upload),
             "DELETE" => server.uploads.abort(upload),
-            _ => Err(not_implemented("ListParts")),
+            "GET" => server.uploads.list_parts(sim, req, upload),
+            _ => Err(not_implemented("this multipart upload operation")),
         };
     }
     match req.method.as_str() {
         "POST" if req.has_query("uploads") => server.uploads.create(sim, req, bucket, key),
-        "PUT" if req.header("x-amz-copy-source").is_some() => copy_object(sim, req, bucket, key),
-        "PUT" if req.query.iter().all(|(k, _)| is_plumbing(k)) => put_object(sim, req, bucket, key),
+        "PUT" if req.has_query("acl") => {
+            server
+                .sim
+                .put_object_acl(bucket, key, version, requested_acl(req)?)?;
+            Ok(Response::new(200).op("S3.PutObjectAcl"))
+        }
+        "GET" if req.has_query("acl") => {
+            let acl = server.sim.get_object_acl(bucket, key, version)?;
+            Ok(acl_policy(sim, acl)?.op("S3.GetObjectAcl"))
+        }
+        "GET" if req.has_query("attributes") => object_attributes(sim, req, bucket, key, version),
+        "PUT" if req.header("x-amz-copy-source").is_some() => {
+            let acl = canned_acl_header(req)?;
+            if let Some(acl) = acl {
+                server.sim.check_acl(bucket, acl)?;
+            }
+            let resp = copy_object(sim, req, bucket, key)?;
+            with_object_acl(server, &resp, bucket, key, acl)?;
+            Ok(resp)
+        }
+        "PUT" if req.query.iter().all(|(k, _)| is_plumbing(k)) => {
+            let acl = canned_acl_header(req)?;
+            if let Some(acl) = acl {
+                server.sim.check_acl(bucket, acl)?;
+            }
+            let resp = put_object(sim, req, bucket, key)?;
+            with_object_acl(server, &resp, bucket, key, acl)?;
+            Ok(resp)
+        }
         "GET" if version_only(req) => {
-            let head = sim.head_object(bucket, key, version)?;
-            let body = sim.get_object(bucket, key, version)?;
-            let resp = head_headers(Response::new(200), &head).op("S3.GetObject");
+            let read = sim.get_object_with(&GetObject {
+                bucket: bucket.to_string(),
+                key: key.to_string(),
+                version_id: version.map(str::to_string),
+                conditions: conditions(req, ""),
+            });
+            let (head, body) = match read {
+                Err(e) if status_of(&e) == 304 => {
+                    return not_modified(sim, req, bucket, key, version);
+                }
+                other => other?,
+            };
+            let resp =
+                response_overrides(req, head_headers(Response::new(200), &head)).op("S3.GetObject");
             match req.header("range") {
                 None => Ok(resp.body(body)),
                 Some(range) => {
@@ -559,7 +895,18 @@ fn object_op(server: &Server, req: &Request, bucket: &str, key: &str) -> Answer 
             }
         }
         "HEAD" if version_only(req) => {
-            let head = sim.head_object(bucket, key, version)?;
+            let read = sim.head_object_with(&GetObject {
+                bucket: bucket.to_string(),
+                key: key.to_string(),
+                version_id: version.map(str::to_string),
+                conditions: conditions(req, ""),
+            });
+            let head = match read {
+                Err(e) if status_of(&e) == 304 => {
+                    return not_modified(sim, req, bucket, key, version);
+                }
+                other => other?,
+            };
             Ok(head_headers(Response::new(200), &head)
                 .header("content-length", head.size.to_string())
                 .op("S3.HeadObject"))
@@ -577,6 +924,241 @@ fn object_op(server: &Server, req: &Request, bucket: &str, key: &str) -> Answer 
         }
         "POST" if req.has_query("restore") => restore_object(sim, req, bucket, key, version),
         _ => Err(not_implemented("this object operation")),
+    }
+}
+
+/// The preconditions a request's headers carry: `If-*`, or with `prefix`
+/// `x-amz-copy-source-if-*`. A date that does not parse is ignored, as HTTP says.
+fn conditions(req: &Request, prefix: &str) -> Conditions {
+    let header = |name: &str| req.header(&format!("{prefix}{name}")).map(str::to_string);
+    let date = |name: &str| header(name).as_deref().and_then(parse_http_date);
+    Conditions {
+        if_match: header("if-match"),
+        if_none_match: header("if-none-match"),
+        if_modified_since: date("if-modified-since"),
+        if_unmodified_since: date("if-unmodified-since"),
+    }
+}
+
+/// A 304 is an answer, not an error document: no body, the object's ETag and Last-Modified.
+fn not_modified(
+    sim: &dyn Backend,
+    req: &Request,
+    bucket: &str,
+    key: &str,
+    version: Option<&str>,
+) -> Answer {
+    let head = sim.head_object(bucket, key, version)?;
+    let operation = if req.method == "HEAD" {
+        "HeadObject"
+    } else {
+        "GetObject"
+    };
+    Ok(Response::new(304)
+        .header("etag", head.etag.clone())
+        .header("last-modified", http_date(head.last_modified))
+        .op(format!("S3.{operation} NotModified")))
+}
+
+/// GetObject's `response-*` query parameters replace the headers they name.
+fn response_overrides(req: &Request, mut resp: Response) -> Response {
+    const OVERRIDES: [(&str, &str); 6] = [
+        ("response-content-type", "content-type"),
+        ("response-content-language", "content-language"),
+        ("response-expires", "expires"),
+        ("response-cache-control", "cache-control"),
+        ("response-content-disposition", "content-disposition"),
+        ("response-content-encoding", "content-encoding"),
+    ];
+    for (param, header) in OVERRIDES {
+        if let Some(value) = req.query(param) {
+            resp.headers.retain(|(n, _)| n != header);
+            resp = resp.header(header, value);
+        }
+    }
+    resp
+}
+
+/// GetObjectAttributes: what `x-amz-object-attributes` asks of ETag, StorageClass and
+/// ObjectSize (objects here have no checksums, and parts are not kept after Complete).
+fn object_attributes(
+    sim: &dyn Backend,
+    req: &Request,
+    bucket: &str,
+    key: &str,
+    version: Option<&str>,
+) -> Answer {
+    let head = sim.head_object_with(&GetObject {
+        bucket: bucket.to_string(),
+        key: key.to_string(),
+        version_id: version.map(str::to_string),
+        conditions: conditions(req, ""),
+    })?;
+    let wanted: Vec<&str> = req
+        .header("x-amz-object-attributes")
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .collect();
+    let mut w = XmlWriter::new("GetObjectAttributesResponse", Some(S3_NS));
+    if wanted.contains(&"ETag") {
+        w.el("ETag", head.etag.trim_matches('"'));
+    }
+    if wanted.contains(&"StorageClass") {
+        w.el("StorageClass", head.storage_class.as_str());
+    }
+    if wanted.contains(&"ObjectSize") {
+        w.el("ObjectSize", head.size.to_string());
+    }
+    let mut resp = Response::xml(200, w.finish())
+        .header("last-modified", http_date(head.last_modified))
+        .op("S3.GetObjectAttributes");
+    if let Some(v) = head.version_id {
+        resp = resp.header("x-amz-version-id", v);
+    }
+    Ok(resp)
+}
+
+/// `x-amz-acl`, if given.
+fn canned_acl_header(req: &Request) -> Result<Option<CannedAcl>, Error> {
+    req.header("x-amz-acl")
+        .map(|a| {
+            a.parse::<CannedAcl>()
+                .map_err(|e| invalid_argument(e.message))
+        })
+        .transpose()
+}
+
+const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
+const AUTHENTICATED_USERS: &str = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
+
+/// PutBucketAcl/PutObjectAcl: `x-amz-acl`, or an `AccessControlPolicy` body whose group grants
+/// name the canned ACL they amount to (grants to other accounts are not modelled: private).
+fn requested_acl(req: &Request) -> Result<CannedAcl, Error> {
+    if let Some(acl) = canned_acl_header(req)? {
+        return Ok(acl);
+    }
+    let doc = xml::parse(&payload(req)?).map_err(malformed_xml)?;
+    let grants: Vec<(String, String)> = doc
+        .child("AccessControlList")
+        .map(|list| {
+            list.children_named("Grant")
+                .map(|g| {
+                    (
+                        g.at(&["Grantee", "URI"])
+                            .map(|u| u.text.trim().to_string())
+                            .unwrap_or_default(),
+                        g.text_of("Permission").unwrap_or_default(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let granted = |uri: &str, permission: &str| {
+        grants
+            .iter()
+            .any(|(u, p)| u == uri && (p == permission || p == "FULL_CONTROL"))
+    };
+    Ok(
+        match (granted(ALL_USERS, "READ"), granted(ALL_USERS, "WRITE")) {
+            (true, true) => CannedAcl::PublicReadWrite,
+            (true, false) => CannedAcl::PublicRead,
+            _ if granted(AUTHENTICATED_USERS, "READ") => CannedAcl::AuthenticatedRead,
+            _ => CannedAcl::Private,
+        },
+    )
+}
+
+/// Applies PutObject's or CopyObject's `x-amz-acl` to the version just written.
+fn with_object_acl(
+    server: &Server,
+    written: &Response,
+    bucket: &str,
+    key: &str,
+    acl: Option<CannedAcl>,
+) -> Result<(), Error> {
+    let Some(acl) = acl else { return Ok(()) };
+    let version = written
+        .headers
+        .iter()
+        .find(|(n, _)| n == "x-amz-version-id")
+        .map(|(_, v)| v.as_str());
+    server.sim.put_object_acl(bucket, key, version, acl)
+}
+
+/// GetBucketAcl/GetObjectAcl's document: the owner's FULL_CONTROL and the canned ACL's grants.
+fn acl_policy(sim: &dyn Backend, acl: CannedAcl) -> Answer {
+    let account = sim.account_id()?;
+    let user = |permission: &str| {
+        format!(
+            "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\"><ID>{}</ID><DisplayName>s3thaw</DisplayName></Grantee><Permission>{permission}</Permission></Grant>",
+            xml::escape(&account)
+        )
+    };
+    let group = |uri: &str, permission: &str| {
+        format!(
+            "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"Group\"><URI>{uri}</URI></Grantee><Permission>{permission}</Permission></Grant>"
+        )
+    };
+    let mut grants = user("FULL_CONTROL");
+    match acl {
+        CannedAcl::PublicRead => grants.push_str(&group(ALL_USERS, "READ")),
+        CannedAcl::PublicReadWrite => {
+            grants.push_str(&group(ALL_USERS, "READ"));
+            grants.push_str(&group(ALL_USERS, "WRITE"));
+        }
+        CannedAcl::AuthenticatedRead => grants.push_str(&group(AUTHENTICATED_USERS, "READ")),
+        CannedAcl::LogDeliveryWrite => {
+            let log = "http://acs.amazonaws.com/groups/s3/LogDelivery";
+            grants.push_str(&group(log, "WRITE"));
+            grants.push_str(&group(log, "READ_ACP"));
+        }
+        _ => {}
+    }
+    let doc = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<AccessControlPolicy xmlns=\"{S3_NS}\"><Owner><ID>{}</ID><DisplayName>s3thaw</DisplayName></Owner><AccessControlList>{grants}</AccessControlList></AccessControlPolicy>",
+        xml::escape(&account)
+    );
+    Ok(Response::xml(200, doc))
+}
+
+/// An unsigned request: served when the ACLs let everyone do what it asks (list a bucket, read
+/// an object, write into a bucket), refused with 403 `AccessDenied` otherwise.
+pub fn anonymous(server: &Server, req: &Request) -> Response {
+    match anonymous_allowed(server, req) {
+        Ok(true) => handle(server, req),
+        Ok(false) => error_response(req, &Error::access_denied("Access Denied"))
+            .op("Auth AccessDenied (anonymous)"),
+        Err(e) => error_response(req, &e).op(format!("Anonymous {}", e.code)),
+    }
+}
+
+/// Whether the ACLs and bucket policy let everyone make this unsigned request; decided from
+/// the headers alone, so `serve` refuses before reading a body.
+pub(super) fn anonymous_allowed(server: &Server, req: &Request) -> Result<bool, Error> {
+    let (bucket, key) = target(req);
+    let plain = req.query.iter().all(|(k, _)| is_plumbing(k));
+    let listing = req.query.iter().all(|(k, _)| {
+        is_list_v1_param(k)
+            || matches!(
+                k.as_str(),
+                "list-type" | "continuation-token" | "start-after" | "fetch-owner"
+            )
+    });
+    let access = match (req.method.as_str(), key.is_some()) {
+        ("GET" | "HEAD", true) if version_only(req) => Some(AnonymousAccess::Read),
+        ("GET", false) if listing => Some(AnonymousAccess::List),
+        ("PUT", true) if plain && req.header("x-amz-copy-source").is_none() => {
+            Some(AnonymousAccess::Write)
+        }
+        ("DELETE", true) if plain => Some(AnonymousAccess::Delete),
+        _ => None,
+    };
+    match (access, &bucket) {
+        (Some(access), Some(bucket)) => {
+            server.sim.anonymous_allowed(bucket, key.as_deref(), access)
+        }
+        _ => Ok(false),
     }
 }
 
@@ -658,6 +1240,9 @@ fn head_headers(mut resp: Response, h: &ObjectHead) -> Response {
     for (name, value) in &h.metadata {
         resp = resp.header(&format!("x-amz-meta-{name}"), value.clone());
     }
+    for (name, value) in &h.headers {
+        resp = resp.header(name, value.clone());
+    }
     resp
 }
 
@@ -673,6 +1258,28 @@ pub(super) fn storage_class_header(req: &Request) -> Result<Option<StorageClass>
             })
         })
         .transpose()
+}
+
+/// The headers an object keeps (`Cache-Control`, `Expires`...), as sent. `aws-chunked` is
+/// framing, not the object's encoding.
+pub(super) fn stored_headers(req: &Request) -> BTreeMap<String, String> {
+    STORED_HEADERS
+        .iter()
+        .filter_map(|name| {
+            let value = req.header(name)?;
+            let value = if *name == "content-encoding" {
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|e| *e != "aws-chunked")
+                    .collect::<Vec<_>>()
+                    .join(",")
+            } else {
+                value.to_string()
+            };
+            (!value.is_empty()).then(|| (name.to_string(), value))
+        })
+        .collect()
 }
 
 pub(super) fn metadata_headers(req: &Request) -> BTreeMap<String, String> {
@@ -693,6 +1300,12 @@ fn put_object(sim: &dyn Backend, req: &Request, bucket: &str, key: &str) -> Answ
         storage_class: storage_class_header(req)?,
         content_type: req.header("content-type").map(str::to_string),
         metadata: metadata_headers(req),
+        headers: stored_headers(req),
+        conditions: Conditions {
+            if_match: req.header("if-match").map(str::to_string),
+            if_none_match: req.header("if-none-match").map(str::to_string),
+            ..Conditions::default()
+        },
     })?;
     let mut resp = Response::new(200)
         .header("etag", written.etag.clone())
@@ -701,6 +1314,44 @@ fn put_object(sim: &dyn Backend, req: &Request, bucket: &str, key: &str) -> Answ
         resp = resp.header("x-amz-version-id", v);
     }
     Ok(resp)
+}
+
+/// UploadPartCopy's bytes: the source object (with its `x-amz-copy-source-if-*`
+/// preconditions), whole or the `x-amz-copy-source-range: bytes=first-last` asked for. A range
+/// not of that form is 400 `InvalidArgument`; one outside the object is 400 `InvalidRange`.
+pub(super) fn copy_part_source(
+    sim: &dyn Backend,
+    req: &Request,
+    source: &str,
+) -> Result<Vec<u8>, Error> {
+    let (bucket, key, version_id) = copy_source(source)?;
+    let (_, body) = sim.get_object_with(&GetObject {
+        bucket,
+        key,
+        version_id,
+        conditions: conditions(req, "x-amz-copy-source-"),
+    })?;
+    let Some(range) = req.header("x-amz-copy-source-range") else {
+        return Ok(body);
+    };
+    let improper = || {
+        invalid_argument(format!(
+            "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy, not `{range}`"
+        ))
+    };
+    let (first, last) = range
+        .trim()
+        .strip_prefix("bytes=")
+        .and_then(|r| r.split_once('-'))
+        .ok_or_else(improper)?;
+    let first: usize = first.parse().map_err(|_| improper())?;
+    let last: usize = last.parse().map_err(|_| improper())?;
+    if first > last || last >= body.len() {
+        return Err(
+            Error::new("InvalidRange", "The requested range is not satisfiable").status(400),
+        );
+    }
+    Ok(body[first..=last].to_vec())
 }
 
 /// `x-amz-copy-source`: `[/]bucket/key[?versionId=..]`, URL-encoded.
@@ -725,11 +1376,31 @@ fn copy_source(value: &str) -> Result<(String, String, Option<String>), Error> {
 fn copy_object(sim: &dyn Backend, req: &Request, bucket: &str, key: &str) -> Answer {
     let (src_bucket, src_key, src_version) =
         copy_source(req.header("x-amz-copy-source").unwrap_or(""))?;
-    let written = sim.copy_object(
-        (&src_bucket, &src_key, src_version.as_deref()),
-        (bucket, key),
-        storage_class_header(req)?,
-    )?;
+    let replace = match req.header("x-amz-metadata-directive") {
+        None | Some("COPY") => None,
+        Some("REPLACE") => Some(Replaced {
+            content_type: req.header("content-type").map(str::to_string),
+            metadata: metadata_headers(req),
+            headers: stored_headers(req),
+        }),
+        Some(other) => {
+            return Err(invalid_argument(format!(
+                "Unknown metadata directive `{other}`"
+            )));
+        }
+    };
+    let written = sim.copy_object_with(&CopyObject {
+        source: ObjectRef {
+            bucket: src_bucket.clone(),
+            key: src_key.clone(),
+            version_id: src_version.clone(),
+        },
+        bucket: bucket.to_string(),
+        key: key.to_string(),
+        storage_class: storage_class_header(req)?,
+        replace,
+        conditions: conditions(req, "x-amz-copy-source-"),
+    })?;
     let head = sim.head_object(bucket, key, written.version_id.as_deref())?;
     let mut w = XmlWriter::new("CopyObjectResult", Some(S3_NS));
     w.el("LastModified", time_xml(head.last_modified))
@@ -806,6 +1477,471 @@ mod tests {
             virtual_bucket: vb.map(str::to_string),
             ..Request::default()
         }
+    }
+
+    /// A server over a fresh simulator, without signature checks.
+    pub(crate) fn server() -> (Server, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server {
+            sim: crate::backend::sim::Simulator::open(dir.path()).unwrap(),
+            credentials: None,
+            bases: vec!["localhost".into()],
+            uploads: super::super::multipart::Uploads::default(),
+        };
+        (server, dir)
+    }
+
+    /// A path-style request with headers.
+    pub(crate) fn call(
+        server: &Server,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Response {
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        let mut headers: Vec<(String, String)> = headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        headers.push(("host".into(), "127.0.0.1".into()));
+        server.handle(Request {
+            method: method.into(),
+            raw_path: path.into(),
+            raw_query: query.into(),
+            path: percent_decode(path, false),
+            query: crate::sigv4::parse_query(query, false),
+            headers,
+            body: body.to_vec(),
+            host: "127.0.0.1".into(),
+            request_id: "TEST".into(),
+            virtual_bucket: None,
+        })
+    }
+
+    pub(crate) fn body_text(resp: &Response) -> String {
+        String::from_utf8_lossy(&resp.body).into_owned()
+    }
+
+    pub(crate) fn header_of(resp: &Response, name: &str) -> Option<String> {
+        resp.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn texts(doc: &xml::Node, path: &[&str]) -> Vec<String> {
+        let (last, parents) = path.split_last().unwrap();
+        let mut nodes = vec![doc];
+        for name in parents {
+            nodes = nodes
+                .into_iter()
+                .flat_map(|n| n.children_named(name))
+                .collect();
+        }
+        nodes.into_iter().filter_map(|n| n.text_of(last)).collect()
+    }
+
+    #[test]
+    fn conditional_gets_overrides_and_copy_directives_on_the_wire() {
+        let (server, _dir) = server();
+        assert_eq!(call(&server, "PUT", "/cond", &[], b"").status, 200);
+        let put = call(&server, "PUT", "/cond/k", &[("x-amz-meta-a", "1")], b"abc");
+        let etag = header_of(&put, "etag").unwrap();
+        // 304 carries no body; 412 is an error document.
+        let not_modified = call(&server, "GET", "/cond/k", &[("if-none-match", &etag)], b"");
+        assert_eq!((not_modified.status, not_modified.body.len()), (304, 0));
+        assert_eq!(header_of(&not_modified, "etag"), Some(etag.clone()));
+        let failed = call(&server, "GET", "/cond/k", &[("if-match", "\"zz\"")], b"");
+        assert_eq!(failed.status, 412);
+        assert!(body_text(&failed).contains("<Code>PreconditionFailed</Code>"));
+        let old = call(
+            &server,
+            "HEAD",
+            "/cond/k",
+            &[("if-unmodified-since", "Sat, 29 Oct 1994 19:43:31 GMT")],
+            b"",
+        );
+        assert_eq!((old.status, old.body.len()), (412, 0));
+        let put_again = call(&server, "PUT", "/cond/k", &[("if-none-match", "*")], b"x");
+        assert_eq!(put_again.status, 412);
+        // Cache-Control, Expires... are kept and returned; aws-chunked framing is not.
+        let kept = call(
+            &server,
+            "PUT",
+            "/cond/h",
+            &[
+                ("cache-control", "public, max-age=14400"),
+                ("expires", "Thu, 01 Dec 2033 16:00:00 GMT"),
+                ("content-encoding", "aws-chunked,gzip"),
+            ],
+            b"3\r\nabc\r\n0\r\n\r\n",
+        );
+        assert_eq!(kept.status, 200, "{}", body_text(&kept));
+        let head = call(&server, "HEAD", "/cond/h", &[], b"");
+        assert_eq!(
+            header_of(&head, "cache-control").as_deref(),
+            Some("public, max-age=14400")
+        );
+        assert_eq!(
+            header_of(&head, "expires").as_deref(),
+            Some("Thu, 01 Dec 2033 16:00:00 GMT")
+        );
+        assert_eq!(
+            header_of(&head, "content-encoding").as_deref(),
+            Some("gzip")
+        );
+        // response-* parameters replace the headers they name.
+        let get = call(
+            &server,
+            "GET",
+            "/cond/k?response-content-type=foo%2Fbar&response-cache-control=no-cache",
+            &[],
+            b"",
+        );
+        assert_eq!(header_of(&get, "content-type").as_deref(), Some("foo/bar"));
+        assert_eq!(
+            header_of(&get, "cache-control").as_deref(),
+            Some("no-cache")
+        );
+        // Copy onto itself: refused unless the metadata is replaced.
+        let same = call(
+            &server,
+            "PUT",
+            "/cond/k",
+            &[("x-amz-copy-source", "/cond/k")],
+            b"",
+        );
+        assert!(body_text(&same).contains("<Code>InvalidRequest</Code>"));
+        let replaced = call(
+            &server,
+            "PUT",
+            "/cond/k",
+            &[
+                ("x-amz-copy-source", "/cond/k"),
+                ("x-amz-metadata-directive", "REPLACE"),
+                ("x-amz-meta-b", "2"),
+            ],
+            b"",
+        );
+        assert_eq!(replaced.status, 200, "{}", body_text(&replaced));
+        let head = call(&server, "HEAD", "/cond/k", &[], b"");
+        assert_eq!(header_of(&head, "x-amz-meta-b").as_deref(), Some("2"));
+        assert_eq!(header_of(&head, "x-amz-meta-a"), None);
+        let copy_if = call(
+            &server,
+            "PUT",
+            "/cond/k2",
+            &[
+                ("x-amz-copy-source", "/cond/k"),
+                ("x-amz-copy-source-if-none-match", &etag),
+            ],
+            b"",
+        );
+        assert_eq!(copy_if.status, 412);
+    }
+
+    #[test]
+    fn multipart_listings_and_part_copies() {
+        let (server, _dir) = server();
+        call(&server, "PUT", "/mpu", &[], b"");
+        call(&server, "PUT", "/mpu/src", &[], b"0123456789");
+        let create = |key: &str| {
+            let resp = call(&server, "POST", &format!("/mpu/{key}?uploads"), &[], b"");
+            xml::parse(&resp.body).unwrap().text_of("UploadId").unwrap()
+        };
+        let (a, b) = (create("a"), create("b"));
+        let listed = call(&server, "GET", "/mpu?uploads", &[], b"");
+        let doc = xml::parse(&listed.body).unwrap();
+        assert_eq!(texts(&doc, &["Upload", "Key"]), ["a", "b"]);
+        assert_eq!(texts(&doc, &["Upload", "UploadId"]), [a.clone(), b.clone()]);
+        let paged =
+            xml::parse(&call(&server, "GET", "/mpu?uploads&max-uploads=1", &[], b"").body).unwrap();
+        assert_eq!(paged.text_of("IsTruncated").as_deref(), Some("true"));
+        assert_eq!(paged.text_of("NextKeyMarker").as_deref(), Some("a"));
+        // UploadPartCopy: a byte range of an object becomes a part.
+        let part = |range: &str| {
+            call(
+                &server,
+                "PUT",
+                &format!("/mpu/a?partNumber=1&uploadId={a}"),
+                &[
+                    ("x-amz-copy-source", "/mpu/src"),
+                    ("x-amz-copy-source-range", range),
+                ],
+                b"",
+            )
+        };
+        let copied = part("bytes=2-5");
+        assert_eq!(copied.status, 200, "{}", body_text(&copied));
+        let etag = xml::parse(&copied.body).unwrap().text_of("ETag").unwrap();
+        assert!(body_text(&part("bytes=0-99")).contains("<Code>InvalidRange</Code>"));
+        assert!(body_text(&part("0-2")).contains("<Code>InvalidArgument</Code>"));
+        let parts =
+            xml::parse(&call(&server, "GET", &format!("/mpu/a?uploadId={a}"), &[], b"").body)
+                .unwrap();
+        assert_eq!(texts(&parts, &["Part", "Size"]), ["4"]);
+        assert_eq!(texts(&parts, &["Part", "ETag"]), [etag.as_str()]);
+        let body = format!(
+            "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{etag}</ETag></Part></CompleteMultipartUpload>"
+        );
+        let done = call(
+            &server,
+            "POST",
+            &format!("/mpu/a?uploadId={a}"),
+            &[],
+            body.as_bytes(),
+        );
+        assert_eq!(done.status, 200, "{}", body_text(&done));
+        assert_eq!(body_text(&call(&server, "GET", "/mpu/a", &[], b"")), "2345");
+        let left = xml::parse(&call(&server, "GET", "/mpu?uploads", &[], b"").body).unwrap();
+        assert_eq!(texts(&left, &["Upload", "Key"]), ["b"]);
+    }
+
+    #[test]
+    fn canned_acls_decide_what_unsigned_requests_may_do() {
+        let (mut server, _dir) = server();
+        call(
+            &server,
+            "PUT",
+            "/acls",
+            &[("x-amz-acl", "public-read")],
+            b"",
+        );
+        call(
+            &server,
+            "PUT",
+            "/acls/open",
+            &[("x-amz-acl", "public-read")],
+            b"x",
+        );
+        call(&server, "PUT", "/acls/closed", &[], b"y");
+        let policy = call(&server, "GET", "/acls/open?acl", &[], b"");
+        let text = body_text(&policy);
+        assert!(text.contains("<URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>READ</Permission>"), "{text}");
+        assert!(text.contains("<Permission>FULL_CONTROL</Permission>"));
+        let private = body_text(&call(&server, "GET", "/acls/closed?acl", &[], b""));
+        assert!(!private.contains("AllUsers"), "{private}");
+        // From here on requests must be signed; unsigned ones get what the ACLs allow.
+        server.credentials = Some(crate::sigv4::Credentials {
+            access_key_id: crate::serve::DEFAULT_ACCESS_KEY_ID.into(),
+            secret_access_key: crate::serve::DEFAULT_SECRET_ACCESS_KEY.into(),
+        });
+        assert_eq!(
+            body_text(&call(&server, "GET", "/acls/open", &[], b"")),
+            "x"
+        );
+        assert_eq!(call(&server, "GET", "/acls/closed", &[], b"").status, 403);
+        assert_eq!(call(&server, "GET", "/acls", &[], b"").status, 200);
+        // The bucket lists for everyone, so a missing key is 404, not 403.
+        assert_eq!(call(&server, "GET", "/acls/missing", &[], b"").status, 404);
+        assert_eq!(call(&server, "GET", "/nobucket/k", &[], b"").status, 404);
+        // Writing needs public-read-write on the bucket; subresources are never anonymous.
+        assert_eq!(call(&server, "PUT", "/acls/new", &[], b"z").status, 403);
+        assert_eq!(call(&server, "GET", "/acls?acl", &[], b"").status, 403);
+        server
+            .sim
+            .put_bucket_acl("acls", CannedAcl::PublicReadWrite)
+            .unwrap();
+        assert_eq!(call(&server, "PUT", "/acls/new", &[], b"z").status, 200);
+        // An ACL change keeps the object's Last-Modified.
+        let before = header_of(
+            &call(&server, "HEAD", "/acls/open", &[], b""),
+            "last-modified",
+        );
+        server
+            .sim
+            .put_object_acl("acls", "open", None, CannedAcl::Private)
+            .unwrap();
+        assert_eq!(call(&server, "GET", "/acls/open", &[], b"").status, 403);
+        server.credentials = None;
+        let after = header_of(
+            &call(&server, "HEAD", "/acls/open", &[], b""),
+            "last-modified",
+        );
+        assert_eq!(before, after);
+    }
+
+    #[test]
+    fn ownership_controls_and_public_access_block_govern_acls() {
+        let (mut server, _dir) = server();
+        call(&server, "PUT", "/gov", &[], b"");
+        call(&server, "PUT", "/gov/k", &[], b"abc");
+        let missing = call(&server, "GET", "/gov?publicAccessBlock", &[], b"");
+        assert!(body_text(&missing).contains("NoSuchPublicAccessBlockConfiguration"));
+        let block = b"<PublicAccessBlockConfiguration><BlockPublicAcls>true</BlockPublicAcls><IgnorePublicAcls>false</IgnorePublicAcls></PublicAccessBlockConfiguration>";
+        assert_eq!(
+            call(&server, "PUT", "/gov?publicAccessBlock", &[], block).status,
+            200
+        );
+        let got = body_text(&call(&server, "GET", "/gov?publicAccessBlock", &[], b""));
+        assert!(
+            got.contains("<BlockPublicAcls>true</BlockPublicAcls>"),
+            "{got}"
+        );
+        // A public ACL is refused, and the object is not written.
+        let refused = call(
+            &server,
+            "PUT",
+            "/gov/pub",
+            &[("x-amz-acl", "public-read")],
+            b"x",
+        );
+        assert_eq!(refused.status, 403);
+        assert_eq!(call(&server, "HEAD", "/gov/pub", &[], b"").status, 404);
+        assert_eq!(
+            call(&server, "DELETE", "/gov?publicAccessBlock", &[], b"").status,
+            204
+        );
+        assert_eq!(
+            call(
+                &server,
+                "PUT",
+                "/gov/k?acl",
+                &[("x-amz-acl", "public-read")],
+                b""
+            )
+            .status,
+            200
+        );
+        // BucketOwnerEnforced: ACLs are off; the public-read above grants nothing.
+        let rule = b"<OwnershipControls><Rule><ObjectOwnership>BucketOwnerEnforced</ObjectOwnership></Rule></OwnershipControls>";
+        assert_eq!(
+            call(&server, "PUT", "/gov?ownershipControls", &[], rule).status,
+            200
+        );
+        let got = body_text(&call(&server, "GET", "/gov?ownershipControls", &[], b""));
+        assert!(got.contains("<ObjectOwnership>BucketOwnerEnforced</ObjectOwnership>"));
+        let off = call(&server, "PUT", "/gov?acl", &[("x-amz-acl", "private")], b"");
+        assert!(body_text(&off).contains("AccessControlListNotSupported"));
+        server.credentials = Some(crate::sigv4::Credentials {
+            access_key_id: crate::serve::DEFAULT_ACCESS_KEY_ID.into(),
+            secret_access_key: crate::serve::DEFAULT_SECRET_ACCESS_KEY.into(),
+        });
+        assert_eq!(call(&server, "GET", "/gov/k", &[], b"").status, 403);
+        server.credentials = None;
+        assert_eq!(
+            call(&server, "DELETE", "/gov?ownershipControls", &[], b"").status,
+            204
+        );
+        let gone = call(&server, "GET", "/gov?ownershipControls", &[], b"");
+        assert!(body_text(&gone).contains("OwnershipControlsNotFoundError"));
+        // GetObjectAttributes answers what is asked.
+        let attrs = call(
+            &server,
+            "GET",
+            "/gov/k?attributes",
+            &[("x-amz-object-attributes", "ETag,ObjectSize,StorageClass")],
+            b"",
+        );
+        let doc = xml::parse(&attrs.body).unwrap();
+        assert_eq!(doc.text_of("ObjectSize").as_deref(), Some("3"));
+        assert_eq!(doc.text_of("StorageClass").as_deref(), Some("STANDARD"));
+        assert_eq!(
+            doc.text_of("ETag").as_deref(),
+            Some("900150983cd24fb0d6963f7d28e17f72")
+        );
+    }
+
+    #[test]
+    fn bucket_policies_grant_and_deny_anonymous_requests() {
+        let (mut server, _dir) = server();
+        call(&server, "PUT", "/pol", &[], b"");
+        call(&server, "PUT", "/pol/open/k", &[], b"abc");
+        call(
+            &server,
+            "PUT",
+            "/pol/shut/k",
+            &[("x-amz-acl", "public-read")],
+            b"abc",
+        );
+        assert_eq!(call(&server, "GET", "/pol?policy", &[], b"").status, 404);
+        let bad = call(&server, "PUT", "/pol?policy", &[], b"{\"Statement\": 3}");
+        assert!(
+            body_text(&bad).contains("MalformedPolicy"),
+            "{}",
+            body_text(&bad)
+        );
+        let policy = br#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::pol/open/*"},
+            {"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::pol/shut/*"}]}"#;
+        assert_eq!(call(&server, "PUT", "/pol?policy", &[], policy).status, 204);
+        assert_eq!(
+            call(&server, "GET", "/pol?policy", &[], b"").body,
+            policy.to_vec()
+        );
+        server.credentials = Some(crate::sigv4::Credentials {
+            access_key_id: crate::serve::DEFAULT_ACCESS_KEY_ID.into(),
+            secret_access_key: crate::serve::DEFAULT_SECRET_ACCESS_KEY.into(),
+        });
+        // Allowed by the policy though the object is private; denied though its ACL is public.
+        assert_eq!(
+            body_text(&call(&server, "GET", "/pol/open/k", &[], b"")),
+            "abc"
+        );
+        assert_eq!(call(&server, "GET", "/pol/shut/k", &[], b"").status, 403);
+        // Not listable by anyone: a missing key is 403, not 404.
+        assert_eq!(call(&server, "GET", "/pol/open/none", &[], b"").status, 403);
+        server.credentials = None;
+        assert_eq!(call(&server, "DELETE", "/pol?policy", &[], b"").status, 204);
+        let block = b"<PublicAccessBlockConfiguration><BlockPublicPolicy>true</BlockPublicPolicy></PublicAccessBlockConfiguration>";
+        call(&server, "PUT", "/pol?publicAccessBlock", &[], block);
+        assert_eq!(call(&server, "PUT", "/pol?policy", &[], policy).status, 403);
+    }
+
+    #[test]
+    fn list_objects_v1_pages_with_markers_and_groups_by_delimiter() {
+        let (server, _dir) = server();
+        assert_eq!(call(&server, "PUT", "/bk1", &[], b"").status, 200);
+        for key in [
+            "asdf",
+            "boo/bar",
+            "boo/baz/xyzzy",
+            "cquux/thud",
+            "cquux/bla",
+        ] {
+            assert_eq!(
+                call(&server, "PUT", &format!("/bk1/{key}"), &[], b"x").status,
+                200
+            );
+        }
+        let page = |query: &str| {
+            let resp = call(&server, "GET", &format!("/bk1?{query}"), &[], b"");
+            assert_eq!(resp.status, 200, "{}", body_text(&resp));
+            xml::parse(&resp.body).unwrap()
+        };
+        let first = page("delimiter=%2F&max-keys=1");
+        assert_eq!(texts(&first, &["Contents", "Key"]), ["asdf"]);
+        assert_eq!(first.text_of("NextMarker").as_deref(), Some("asdf"));
+        assert_eq!(first.text_of("IsTruncated").as_deref(), Some("true"));
+        let second = page("delimiter=%2F&max-keys=1&marker=asdf");
+        assert_eq!(texts(&second, &["CommonPrefixes", "Prefix"]), ["boo/"]);
+        assert_eq!(second.text_of("NextMarker").as_deref(), Some("boo/"));
+        // A marker that is a common prefix already returned continues after it.
+        let third = page("delimiter=%2F&max-keys=1&marker=boo%2F");
+        assert_eq!(texts(&third, &["CommonPrefixes", "Prefix"]), ["cquux/"]);
+        assert_eq!(third.text_of("IsTruncated").as_deref(), Some("false"));
+        assert!(third.child("NextMarker").is_none());
+        // Without a delimiter S3 gives no NextMarker: the last key is the next marker.
+        let plain = page("max-keys=2");
+        assert_eq!(texts(&plain, &["Contents", "Key"]), ["asdf", "boo/bar"]);
+        assert!(plain.child("NextMarker").is_none());
+        assert_eq!(texts(&plain, &["Contents", "Owner", "ID"]).len(), 2);
+        // max-keys=0: nothing, not truncated; a bad max-keys is refused.
+        let none = page("max-keys=0");
+        assert_eq!(none.text_of("IsTruncated").as_deref(), Some("false"));
+        assert!(none.child("Contents").is_none());
+        let bad = call(&server, "GET", "/bk1?max-keys=blah", &[], b"");
+        assert!(body_text(&bad).contains("<Code>InvalidArgument</Code>"));
+        // encoding-type=url encodes keys and prefixes.
+        assert_eq!(
+            call(&server, "PUT", "/bk1/a%2Bb%20c", &[], b"x").status,
+            200
+        );
+        let encoded = page("encoding-type=url&prefix=a");
+        assert_eq!(texts(&encoded, &["Contents", "Key"]), ["a%2Bb%20c", "asdf"]);
+        let missing = call(&server, "GET", "/nope", &[], b"");
+        assert_eq!(missing.status, 404);
     }
 
     #[test]

@@ -206,14 +206,14 @@ fn errors_are_maps_scripts_can_branch_on() {
     let value = world
         .eval(
             r#"
-            s3::create_bucket("err-bucket");
+            s3::create_bucket("err-bucket", #{ region: "eu-west-1" });
             s3::put_object("err-bucket", "cold.bin", "x", #{ storage_class: "DEEP_ARCHIVE" });
             let codes = [];
             try { s3::get_object("err-bucket", "cold.bin"); } catch (e) { codes.push(e.code); codes.push(e.status); codes.push(e.key); }
             try { s3::restore_object("err-bucket", "cold.bin", #{ tier: "EXPEDITED", days: 1 }); } catch (e) { codes.push(e.code); }
             s3::restore_object("err-bucket", "cold.bin", #{ days: 1 });
             try { s3::restore_object("err-bucket", "cold.bin", #{ days: 1 }); } catch (e) { codes.push(e.code); codes.push(e.status); }
-            try { s3::create_bucket("err-bucket"); } catch (e) { codes.push(e.code); }
+            try { s3::create_bucket("err-bucket", #{ region: "eu-west-1" }); } catch (e) { codes.push(e.code); }
             try { s3::delete_bucket("err-bucket"); } catch (e) { codes.push(e.code); }
             codes"#,
         )

@@ -8,6 +8,7 @@ mod support;
 mod awscli;
 mod cited_tests;
 mod cli;
+mod clients;
 mod contract;
 mod doc_examples;
 mod formats;

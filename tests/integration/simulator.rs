@@ -547,3 +547,114 @@ fn version_listings_page_through_every_version_once() {
     assert_eq!(i(&r, "current"), 2);
     assert_eq!(i(&r, "emptied"), 2101);
 }
+
+#[test]
+fn conditional_reads_and_writes_follow_http_preconditions() {
+    let world = World::new();
+    let r = world.map(&format!(
+        r#"{FROZEN}
+        s3::create_bucket("conds");
+        let etag = s3::put_object("conds", "k", "one").etag;
+        fn code(f) {{ try {{ f.call(); return "ok"; }} catch (e) {{ return `${{e.code}} ${{e.status}}`; }} }}
+        #{{
+            match_ok: code(|| s3::get_object("conds", "k", #{{ if_match: etag }})),
+            match_bad: code(|| s3::get_object("conds", "k", #{{ if_match: "\"nope\"" }})),
+            none_match_same: code(|| s3::get_object("conds", "k", #{{ if_none_match: etag }})),
+            none_match_other: code(|| s3::get_object("conds", "k", #{{ if_none_match: "nope" }})),
+            modified_since_later: code(|| s3::get_object("conds", "k", #{{ if_modified_since: "2027-03-11T00:00:00Z" }})),
+            modified_since_earlier: code(|| s3::get_object("conds", "k", #{{ if_modified_since: "2027-03-09T00:00:00Z" }})),
+            unmodified_since_earlier: code(|| s3::get_object("conds", "k", #{{ if_unmodified_since: "1994-10-29T19:43:31Z" }})),
+            // If-Match holds, so If-Unmodified-Since is not consulted (RFC 7232).
+            match_wins: code(|| s3::get_object("conds", "k", #{{ if_match: etag, if_unmodified_since: "1994-10-29T19:43:31Z" }})),
+            create_only_exists: code(|| s3::put_object("conds", "k", "two", #{{ if_none_match: "*" }})),
+            create_only_new: code(|| s3::put_object("conds", "new", "two", #{{ if_none_match: "*" }})),
+            replace_if_bad: code(|| s3::put_object("conds", "k", "two", #{{ if_match: "\"nope\"" }})),
+            replace_if_missing: code(|| s3::put_object("conds", "gone", "two", #{{ if_match: "*" }})),
+            replace_if_ok: code(|| s3::put_object("conds", "k", "two", #{{ if_match: etag }})),
+            after: s3::get_text("conds", "k", #{{}}),
+        }}"#
+    ));
+    assert_eq!(s(&r, "match_ok"), "ok");
+    assert_eq!(s(&r, "match_bad"), "PreconditionFailed 412");
+    assert_eq!(s(&r, "none_match_same"), "NotModified 304");
+    assert_eq!(s(&r, "none_match_other"), "ok");
+    assert_eq!(s(&r, "modified_since_later"), "NotModified 304");
+    assert_eq!(s(&r, "modified_since_earlier"), "ok");
+    assert_eq!(s(&r, "unmodified_since_earlier"), "PreconditionFailed 412");
+    assert_eq!(s(&r, "match_wins"), "ok");
+    assert_eq!(s(&r, "create_only_exists"), "PreconditionFailed 412");
+    assert_eq!(s(&r, "create_only_new"), "ok");
+    assert_eq!(s(&r, "replace_if_bad"), "PreconditionFailed 412");
+    assert_eq!(s(&r, "replace_if_missing"), "NoSuchKey 404");
+    assert_eq!(s(&r, "replace_if_ok"), "ok");
+    assert_eq!(s(&r, "after"), "two");
+}
+
+#[test]
+fn copy_in_place_must_change_something_and_us_east_1_recreates_buckets() {
+    let world = World::new();
+    let r = world.map(
+        r#"
+        s3::create_bucket("copies");
+        s3::put_object("copies", "k", "body");
+        let same = ""; try { s3::copy_object("copies", "k", "copies", "k"); } catch (e) { same = `${e.code} ${e.status}`; }
+        // Changing the storage class in place is how objects move between classes.
+        let to_glacier = s3::copy_object("copies", "k", "copies", "k", #{ storage_class: "GLACIER" }).storage_class;
+        let again = s3::create_bucket("copies").name;
+        s3::create_bucket("eu-copies", #{ region: "eu-west-1" });
+        let eu = ""; try { s3::create_bucket("eu-copies", #{ region: "eu-west-1" }); } catch (e) { eu = `${e.code} ${e.status}`; }
+        #{ same: same, to_glacier: to_glacier, again: again, eu: eu, kept: s3::list_objects("copies").len() }"#,
+    );
+    assert_eq!(s(&r, "same"), "InvalidRequest 400");
+    assert_eq!(s(&r, "to_glacier"), "GLACIER");
+    assert_eq!(s(&r, "again"), "copies");
+    assert_eq!(s(&r, "eu"), "BucketAlreadyOwnedByYou 409");
+    assert_eq!(i(&r, "kept"), 1);
+}
+
+#[test]
+fn suspended_versioning_and_delete_markers() {
+    use s3thaw::backend::{Backend, PutObject, VersioningStatus, sim::Simulator};
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Simulator::open(dir.path()).unwrap();
+    sim.create_bucket("susp", None).unwrap();
+    assert_eq!(sim.get_bucket_versioning("susp").unwrap(), None);
+    // Suspending a never-versioned bucket is allowed and reported.
+    sim.put_bucket_versioning("susp", false).unwrap();
+    assert_eq!(
+        sim.get_bucket_versioning("susp").unwrap(),
+        Some(VersioningStatus::Suspended)
+    );
+    let put = |body: &str| {
+        sim.put_object(PutObject {
+            bucket: "susp".into(),
+            key: "k".into(),
+            body: body.as_bytes().to_vec(),
+            ..PutObject::default()
+        })
+        .unwrap()
+    };
+    assert_eq!(put("one").version_id, None);
+    // A delete on a suspended bucket leaves a `null` delete marker in place of the null version.
+    let deleted = sim.delete_object("susp", "k", None).unwrap();
+    assert!(deleted.delete_marker);
+    assert_eq!(deleted.version_id.as_deref(), Some("null"));
+    let e = sim.get_object("susp", "k", None).unwrap_err();
+    assert_eq!((e.code.as_str(), e.delete_marker), ("NoSuchKey", true));
+    assert_eq!(e.version_id.as_deref(), Some("null"));
+    let e = sim.head_object("susp", "k", Some("null")).unwrap_err();
+    assert_eq!((e.code.as_str(), e.status), ("MethodNotAllowed", Some(405)));
+    let versions = sim.list_object_versions("susp", None, None).unwrap().items;
+    assert_eq!(versions.len(), 1);
+    assert!(versions[0].is_delete_marker);
+    // Enabled again: new versions get ids, the null marker stays as an older version.
+    sim.put_bucket_versioning("susp", true).unwrap();
+    assert!(put("two").version_id.is_some());
+    assert_eq!(
+        sim.list_object_versions("susp", None, None)
+            .unwrap()
+            .items
+            .len(),
+        2
+    );
+}

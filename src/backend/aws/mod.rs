@@ -394,7 +394,7 @@ impl Backend for AwsBackend {
         s3::put_bucket_versioning(self, bucket, enabled)
     }
 
-    fn get_bucket_versioning(&self, bucket: &str) -> Result<bool> {
+    fn get_bucket_versioning(&self, bucket: &str) -> Result<Option<VersioningStatus>> {
         s3::get_bucket_versioning(self, bucket)
     }
 
@@ -435,13 +435,16 @@ impl Backend for AwsBackend {
         s3::list_object_versions(self, bucket, prefix, continuation)
     }
 
-    fn copy_object(
-        &self,
-        source: (&str, &str, Option<&str>),
-        destination: (&str, &str),
-        storage_class: Option<StorageClass>,
-    ) -> Result<ObjectWritten> {
-        s3::copy_object(self, source, destination, storage_class)
+    fn get_object_with(&self, request: &GetObject) -> Result<(ObjectHead, Vec<u8>)> {
+        s3::get_object_with(self, request)
+    }
+
+    fn head_object_with(&self, request: &GetObject) -> Result<ObjectHead> {
+        s3::head_object_with(self, request)
+    }
+
+    fn copy_object_with(&self, request: &CopyObject) -> Result<ObjectWritten> {
+        s3::copy_object_with(self, request)
     }
 
     fn delete_object(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<Deleted> {

@@ -76,6 +76,7 @@ async fn head_async(
     bucket: &str,
     key: &str,
     version_id: Option<&str>,
+    conditions: &Conditions,
 ) -> Result<ObjectHead> {
     let ctx = Ctx::object(bucket, key, version_id);
 
@@ -85,6 +86,10 @@ async fn head_async(
         .bucket(bucket)
         .key(key)
         .set_version_id(version_id.map(str::to_string))
+        .set_if_match(conditions.if_match.clone())
+        .set_if_none_match(conditions.if_none_match.clone())
+        .set_if_modified_since(conditions.if_modified_since.map(smithy_date))
+        .set_if_unmodified_since(conditions.if_unmodified_since.map(smithy_date))
         .send()
         .await
     {
@@ -110,6 +115,16 @@ async fn head_async(
             .metadata()
             .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default(),
+        headers: [
+            ("cache-control", out.cache_control()),
+            ("content-disposition", out.content_disposition()),
+            ("content-encoding", out.content_encoding()),
+            ("content-language", out.content_language()),
+            ("expires", out.expires_string()),
+        ]
+        .into_iter()
+        .filter_map(|(n, v)| v.map(|v| (n.to_string(), v.to_string())))
+        .collect(),
         archive_status: out
             .archive_status()
             .map(|a| a.as_str().parse())
@@ -235,11 +250,19 @@ pub(super) fn put_bucket_versioning(aws: &AwsBackend, bucket: &str, enabled: boo
     Ok(())
 }
 
-pub(super) fn get_bucket_versioning(aws: &AwsBackend, bucket: &str) -> Result<bool> {
+pub(super) fn get_bucket_versioning(
+    aws: &AwsBackend,
+    bucket: &str,
+) -> Result<Option<VersioningStatus>> {
+    use aws_sdk_s3::types::BucketVersioningStatus as S;
     let out = aws
         .block(aws.s3.get_bucket_versioning().bucket(bucket).send())
         .map_err(|e| from_sdk(e, &Ctx::bucket(bucket)))?;
-    Ok(out.status() == Some(&aws_sdk_s3::types::BucketVersioningStatus::Enabled))
+    Ok(match out.status() {
+        Some(S::Enabled) => Some(VersioningStatus::Enabled),
+        Some(S::Suspended) => Some(VersioningStatus::Suspended),
+        _ => None,
+    })
 }
 
 pub(super) fn delete_bucket(aws: &AwsBackend, name: &str) -> Result<()> {
@@ -284,6 +307,12 @@ pub(super) fn put_object(aws: &AwsBackend, request: PutObject) -> Result<ObjectW
         .bucket(&request.bucket)
         .key(&request.key)
         .body(ByteStream::from(request.body))
+        .set_if_match(request.conditions.if_match.clone())
+        .set_if_none_match(request.conditions.if_none_match.clone())
+        .set_cache_control(request.headers.get("cache-control").cloned())
+        .set_content_disposition(request.headers.get("content-disposition").cloned())
+        .set_content_encoding(request.headers.get("content-encoding").cloned())
+        .set_content_language(request.headers.get("content-language").cloned())
         .set_content_type(request.content_type.clone())
         .set_metadata((!request.metadata.is_empty()).then(|| {
             request
@@ -345,7 +374,13 @@ pub(super) fn head_object(
     key: &str,
     version_id: Option<&str>,
 ) -> Result<ObjectHead> {
-    aws.block(head_async(aws, bucket, key, version_id))
+    aws.block(head_async(
+        aws,
+        bucket,
+        key,
+        version_id,
+        &Conditions::default(),
+    ))
 }
 
 pub(super) fn head_objects(
@@ -354,9 +389,10 @@ pub(super) fn head_objects(
     concurrency: usize,
 ) -> Vec<Result<ObjectHead>> {
     use futures_util::StreamExt;
+    let none = Conditions::default();
     aws.block(
         futures_util::stream::iter(objects)
-            .map(|o| head_async(aws, &o.bucket, &o.key, o.version_id.as_deref()))
+            .map(|o| head_async(aws, &o.bucket, &o.key, o.version_id.as_deref(), &none))
             .buffered(concurrency.max(1))
             .collect(),
     )
@@ -477,34 +513,77 @@ pub(super) fn list_object_versions(
     Ok(Page { items, next })
 }
 
-pub(super) fn copy_object(
+pub(super) fn get_object_with(
     aws: &AwsBackend,
-    (src_bucket, src_key, src_version): (&str, &str, Option<&str>),
-    (dst_bucket, dst_key): (&str, &str),
-    storage_class: Option<StorageClass>,
-) -> Result<ObjectWritten> {
-    let mut source = format!("{src_bucket}/{}", crate::sigv4::uri_encode(src_key, true));
-    if let Some(v) = src_version {
+    request: &GetObject,
+) -> Result<(ObjectHead, Vec<u8>)> {
+    let head = head_object_with(aws, request)?;
+    // The bytes of exactly the version the head describes.
+    let version = head.version_id.clone().or(request.version_id.clone());
+    let body = get_object(aws, &request.bucket, &request.key, version.as_deref())?;
+    Ok((head, body))
+}
+
+pub(super) fn head_object_with(aws: &AwsBackend, request: &GetObject) -> Result<ObjectHead> {
+    aws.block(head_async(
+        aws,
+        &request.bucket,
+        &request.key,
+        request.version_id.as_deref(),
+        &request.conditions,
+    ))
+}
+
+pub(super) fn copy_object_with(aws: &AwsBackend, request: &CopyObject) -> Result<ObjectWritten> {
+    let src = &request.source;
+    let mut source = format!(
+        "{}/{}",
+        src.bucket,
+        crate::sigv4::uri_encode(&src.key, true)
+    );
+    if let Some(v) = &src.version_id {
         source.push_str(&format!(
             "?versionId={}",
             crate::sigv4::uri_encode(v, false)
         ));
     }
-    let class = storage_class.unwrap_or(StorageClass::Standard);
-    let out = aws
-        .block(
-            aws.s3
-                .copy_object()
-                .copy_source(source)
-                .bucket(dst_bucket)
-                .key(dst_key)
-                .storage_class(s3_class(class))
-                .send(),
+    let class = request.storage_class.unwrap_or(StorageClass::Standard);
+    let c = &request.conditions;
+    let mut call = aws
+        .s3
+        .copy_object()
+        .copy_source(source)
+        .bucket(&request.bucket)
+        .key(&request.key)
+        .storage_class(s3_class(class))
+        .set_copy_source_if_match(c.if_match.clone())
+        .set_copy_source_if_none_match(c.if_none_match.clone())
+        .set_copy_source_if_modified_since(c.if_modified_since.map(smithy_date))
+        .set_copy_source_if_unmodified_since(c.if_unmodified_since.map(smithy_date));
+    if let Some(Replaced {
+        content_type,
+        metadata,
+        headers,
+    }) = &request.replace
+    {
+        call = call
+            .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
+            .set_cache_control(headers.get("cache-control").cloned())
+            .set_content_disposition(headers.get("content-disposition").cloned())
+            .set_content_encoding(headers.get("content-encoding").cloned())
+            .set_content_language(headers.get("content-language").cloned())
+            .set_content_type(content_type.clone())
+            .set_metadata(Some(metadata.clone().into_iter().collect()));
+    }
+    let out = aws.block(call.send()).map_err(|e| {
+        from_sdk(
+            e,
+            &Ctx::object(&src.bucket, &src.key, src.version_id.as_deref()),
         )
-        .map_err(|e| from_sdk(e, &Ctx::object(src_bucket, src_key, src_version)))?;
+    })?;
     Ok(ObjectWritten {
-        bucket: dst_bucket.to_string(),
-        key: dst_key.to_string(),
+        bucket: request.bucket.clone(),
+        key: request.key.clone(),
         etag: out
             .copy_object_result()
             .and_then(|r| r.e_tag())
@@ -513,6 +592,10 @@ pub(super) fn copy_object(
         version_id: out.version_id().map(str::to_string),
         storage_class: class,
     })
+}
+
+fn smithy_date(t: OffsetDateTime) -> aws_smithy_types::DateTime {
+    aws_smithy_types::DateTime::from_secs(t.unix_timestamp())
 }
 
 pub(super) fn delete_object(

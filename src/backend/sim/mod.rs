@@ -169,6 +169,101 @@ impl Simulator {
         self.with_world(|w| s3::set_access_tier(w, bucket, key, tier))
     }
 
+    /// Sets a bucket's canned ACL (S3's PutBucketAcl).
+    pub fn put_bucket_acl(&self, bucket: &str, acl: CannedAcl) -> Result<()> {
+        self.s3(faults::Request::S3, |w| s3::put_bucket_acl(w, bucket, acl))
+    }
+
+    /// A bucket's canned ACL (`private` unless set).
+    pub fn get_bucket_acl(&self, bucket: &str) -> Result<CannedAcl> {
+        self.s3(faults::Request::S3, |w| s3::bucket_acl(w, bucket))
+    }
+
+    /// Sets an object version's canned ACL (S3's PutObjectAcl).
+    pub fn put_object_acl(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        acl: CannedAcl,
+    ) -> Result<()> {
+        self.s3(faults::Request::S3, |w| {
+            s3::put_object_acl(w, bucket, key, version_id, acl)
+        })
+    }
+
+    /// An object version's canned ACL (`private` unless set).
+    pub fn get_object_acl(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<CannedAcl> {
+        self.s3(faults::Request::S3, |w| {
+            s3::object_acl(w, bucket, key, version_id)
+        })
+    }
+
+    /// Refuses an ACL the bucket does not accept (Object Ownership, Block Public Access).
+    pub fn check_acl(&self, bucket: &str, acl: CannedAcl) -> Result<()> {
+        self.with_world(|w| s3::check_acl(w, bucket, acl))
+    }
+
+    /// Put (`Some`) or delete (`None`) a bucket's Object Ownership control.
+    pub fn put_ownership_controls(
+        &self,
+        bucket: &str,
+        ownership: Option<ObjectOwnership>,
+    ) -> Result<()> {
+        self.s3(faults::Request::S3, |w| {
+            s3::put_ownership(w, bucket, ownership)
+        })
+    }
+
+    /// A bucket's Object Ownership control, if set.
+    pub fn get_ownership_controls(&self, bucket: &str) -> Result<Option<ObjectOwnership>> {
+        self.s3(faults::Request::S3, |w| s3::ownership(w, bucket))
+    }
+
+    /// Put (`Some`) or delete (`None`) a bucket's Block Public Access configuration.
+    pub fn put_public_access_block(
+        &self,
+        bucket: &str,
+        block: Option<PublicAccessBlock>,
+    ) -> Result<()> {
+        self.s3(faults::Request::S3, |w| {
+            s3::put_public_access_block(w, bucket, block)
+        })
+    }
+
+    /// A bucket's Block Public Access configuration, if set.
+    pub fn get_public_access_block(&self, bucket: &str) -> Result<Option<PublicAccessBlock>> {
+        self.s3(faults::Request::S3, |w| s3::public_access_block(w, bucket))
+    }
+
+    /// Put (`Some`, a JSON policy document) or delete (`None`) a bucket policy.
+    pub fn put_bucket_policy(&self, bucket: &str, policy: Option<&str>) -> Result<()> {
+        self.s3(faults::Request::S3, |w| {
+            s3::put_bucket_policy(w, bucket, policy)
+        })
+    }
+
+    /// A bucket's policy document, if set.
+    pub fn get_bucket_policy(&self, bucket: &str) -> Result<Option<String>> {
+        self.s3(faults::Request::S3, |w| s3::bucket_policy(w, bucket))
+    }
+
+    /// Whether an unsigned request may list a bucket, read an object or write into a bucket,
+    /// by their ACLs.
+    pub fn anonymous_allowed(
+        &self,
+        bucket: &str,
+        key: Option<&str>,
+        access: AnonymousAccess,
+    ) -> Result<bool> {
+        self.with_world(|w| s3::anonymous_allowed(w, bucket, key, access))
+    }
+
     /// Sets the virtual time (never backwards) and whether it stands still between waits.
     pub fn set_clock(&self, at: Option<OffsetDateTime>, frozen: bool) -> Result<OffsetDateTime> {
         let mut conn = self
@@ -334,7 +429,7 @@ impl Backend for Simulator {
         })
     }
 
-    fn get_bucket_versioning(&self, bucket: &str) -> Result<bool> {
+    fn get_bucket_versioning(&self, bucket: &str) -> Result<Option<VersioningStatus>> {
         self.s3(faults::Request::S3, |w| {
             s3::get_bucket_versioning(w, bucket)
         })
@@ -379,15 +474,16 @@ impl Backend for Simulator {
         })
     }
 
-    fn copy_object(
-        &self,
-        source: (&str, &str, Option<&str>),
-        destination: (&str, &str),
-        storage_class: Option<StorageClass>,
-    ) -> Result<ObjectWritten> {
-        self.s3(faults::Request::S3, |w| {
-            s3::copy_object(w, source, destination, storage_class)
-        })
+    fn copy_object_with(&self, request: &CopyObject) -> Result<ObjectWritten> {
+        self.s3(faults::Request::S3, |w| s3::copy_object(w, request))
+    }
+
+    fn get_object_with(&self, request: &GetObject) -> Result<(ObjectHead, Vec<u8>)> {
+        self.s3(faults::Request::S3, |w| s3::get_object_with(w, request))
+    }
+
+    fn head_object_with(&self, request: &GetObject) -> Result<ObjectHead> {
+        self.s3(faults::Request::S3, |w| s3::head_object_with(w, request))
     }
 
     fn delete_object(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<Deleted> {

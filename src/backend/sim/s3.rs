@@ -33,6 +33,7 @@ pub(super) struct StoredObject {
     pub last_modified: Millis,
     pub content_type: Option<String>,
     pub metadata: BTreeMap<String, String>,
+    pub headers: BTreeMap<String, String>,
     pub has_body: bool,
     pub restore: Option<StoredRestore>,
 }
@@ -59,7 +60,7 @@ macro_rules! object_columns {
     () => {
         "id, bucket, key, version_id, is_latest, is_delete_marker, size, etag, storage_class, \
          archive_tier, last_modified, content_type, metadata, body IS NOT NULL, restore_tier, \
-         restore_days, restore_done, restore_expiry"
+         restore_days, restore_done, restore_expiry, headers"
     };
 }
 
@@ -71,6 +72,7 @@ impl StoredObject {
         let class: String = r.get(8)?;
         let tier: Option<String> = r.get(9)?;
         let metadata: Option<String> = r.get(12)?;
+        let headers: Option<String> = r.get(18)?;
         let restore_tier: Option<String> = r.get(14)?;
         let restore = match restore_tier {
             None => None,
@@ -99,6 +101,9 @@ impl StoredObject {
             content_type: r.get(11)?,
             metadata: metadata
                 .and_then(|m| serde_json::from_str(&m).ok())
+                .unwrap_or_default(),
+            headers: headers
+                .and_then(|h| serde_json::from_str(&h).ok())
                 .unwrap_or_default(),
             has_body: r.get(13)?,
             restore,
@@ -178,16 +183,41 @@ pub(super) fn find(
             ))?
             .query_row(params![bucket, key], StoredObject::from_row)
             .optional()?
-            .filter(|o| !o.is_delete_marker)
             .ok_or_else(|| Error::no_such_key(bucket, key))?
         }
     };
+    if found.is_delete_marker {
+        // The current version is a delete marker: 404, saying so; naming a marker's version
+        // is 405, as S3 answers.
+        let marker = found.version_id.as_deref().unwrap_or("null");
+        return Err(match version_id {
+            None => Error::no_such_key(bucket, key),
+            Some(_) => Error::new(
+                "MethodNotAllowed",
+                "The specified method is not allowed against this resource.",
+            )
+            .status(405)
+            .bucket(bucket)
+            .key(key),
+        }
+        .version_id(Some(marker))
+        .on_delete_marker());
+    }
     Ok(found)
 }
 
 pub(super) fn create_bucket(w: &World, name: &str, region: Option<&str>) -> Result<BucketInfo> {
     let region = region.unwrap_or(&w.region).to_string();
     if require_bucket(w, name).is_ok() {
+        // us-east-1 keeps S3's original answer: re-creating your own bucket succeeds and
+        // changes nothing; every other region refuses.
+        let existing = list_buckets(w)?.into_iter().find(|b| b.name == name);
+        if let Some(b) = existing
+            && b.region == "us-east-1"
+            && region == "us-east-1"
+        {
+            return Ok(b);
+        }
         return Err(Error::new(
             "BucketAlreadyOwnedByYou",
             "Your previous request to create the named bucket succeeded and you already own it.",
@@ -207,12 +237,9 @@ pub(super) fn create_bucket(w: &World, name: &str, region: Option<&str>) -> Resu
 }
 
 pub(super) fn put_bucket_versioning(w: &World, bucket: &str, enabled: bool) -> Result<()> {
-    let current = require_bucket(w, bucket)?;
-    let state = match (enabled, current) {
-        (true, _) => 1,
-        (false, 0) => 0,
-        (false, _) => 2,
-    };
+    require_bucket(w, bucket)?;
+    // Suspending a bucket that was never versioned is allowed, and reported as Suspended.
+    let state = if enabled { 1 } else { 2 };
     w.tx.execute(
         "UPDATE buckets SET versioning = ?2 WHERE name = ?1",
         params![bucket, state],
@@ -220,8 +247,12 @@ pub(super) fn put_bucket_versioning(w: &World, bucket: &str, enabled: bool) -> R
     Ok(())
 }
 
-pub(super) fn get_bucket_versioning(w: &World, bucket: &str) -> Result<bool> {
-    Ok(require_bucket(w, bucket)? == 1)
+pub(super) fn get_bucket_versioning(w: &World, bucket: &str) -> Result<Option<VersioningStatus>> {
+    Ok(match require_bucket(w, bucket)? {
+        0 => None,
+        1 => Some(VersioningStatus::Enabled),
+        _ => Some(VersioningStatus::Suspended),
+    })
 }
 
 pub(super) fn delete_bucket(w: &World, name: &str) -> Result<()> {
@@ -290,14 +321,19 @@ pub(super) fn put_object(w: &World, request: PutObject) -> Result<ObjectWritten>
         .status(400)
         .bucket(&request.bucket));
     }
+    check_write(w, &request.bucket, &request.key, &request.conditions)?;
     let class = request.storage_class.unwrap_or(StorageClass::Standard);
     let version_id = supersede(w, &request.bucket, &request.key)?;
     let etag = etag_of(&request.body);
     let metadata = serde_json::to_string(&request.metadata).map_err(Error::internal)?;
+    let headers = (!request.headers.is_empty())
+        .then(|| serde_json::to_string(&request.headers))
+        .transpose()
+        .map_err(Error::internal)?;
     w.tx.execute(
         "INSERT INTO objects (bucket, key, version_id, is_latest, size, etag, storage_class,
-             last_modified, content_type, metadata, body)
-         VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             last_modified, content_type, metadata, body, headers)
+         VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             request.bucket,
             request.key,
@@ -309,6 +345,7 @@ pub(super) fn put_object(w: &World, request: PutObject) -> Result<ObjectWritten>
             request.content_type,
             metadata,
             request.body,
+            headers,
         ],
     )?;
     Ok(ObjectWritten {
@@ -371,6 +408,113 @@ fn not_readable(object: &StoredObject) -> Error {
     ))
 }
 
+/// Whether an `If-Match`/`If-None-Match` list names this ETag (`*` names any object).
+fn etag_listed(list: &str, etag: &str) -> bool {
+    let bare = |t: &str| {
+        t.trim()
+            .trim_start_matches("W/")
+            .trim_matches('"')
+            .to_string()
+    };
+    list.split(',')
+        .any(|t| t.trim() == "*" || bare(t) == bare(etag))
+}
+
+fn precondition_failed() -> Error {
+    Error::new(
+        "PreconditionFailed",
+        "At least one of the pre-conditions you specified did not hold",
+    )
+    .status(412)
+}
+
+/// Evaluates read preconditions in RFC 7232's order, as S3 does: `If-Match` (else
+/// `If-Unmodified-Since`) failing is 412 `PreconditionFailed`; then `If-None-Match` (else
+/// `If-Modified-Since`) failing is 304 `NotModified`, or 412 for a copy source. Dates compare at
+/// the second, as `Last-Modified` travels.
+pub(super) fn check_read(c: &Conditions, object: &StoredObject, copy_source: bool) -> Result<()> {
+    if c.is_empty() {
+        return Ok(());
+    }
+    let modified = object.last_modified.div_euclid(1000) * 1000;
+    if let Some(list) = &c.if_match {
+        if !etag_listed(list, &object.etag) {
+            return Err(precondition_failed());
+        }
+    } else if let Some(t) = c.if_unmodified_since
+        && modified > clock::from_datetime(t)
+    {
+        return Err(precondition_failed());
+    }
+    let not_modified = match &c.if_none_match {
+        Some(list) => etag_listed(list, &object.etag),
+        None => c
+            .if_modified_since
+            .is_some_and(|t| modified <= clock::from_datetime(t)),
+    };
+    if not_modified {
+        return Err(if copy_source {
+            precondition_failed()
+        } else {
+            Error::new("NotModified", "Not Modified").status(304)
+        });
+    }
+    Ok(())
+}
+
+/// Conditional writes: `If-Match` needs a current object with a listed ETag (none: 404
+/// `NoSuchKey`), `If-None-Match` (`*` or an ETag) refuses to replace a matching one (412).
+fn check_write(w: &World, bucket: &str, key: &str, c: &Conditions) -> Result<()> {
+    if c.if_match.is_none() && c.if_none_match.is_none() {
+        return Ok(());
+    }
+    let current = match find(w, bucket, key, None) {
+        Ok(o) => Some(o),
+        Err(e) if e.code == "NoSuchKey" => None,
+        Err(e) => return Err(e),
+    };
+    if let Some(list) = &c.if_match {
+        match &current {
+            None => return Err(Error::no_such_key(bucket, key)),
+            Some(o) if !etag_listed(list, &o.etag) => return Err(precondition_failed()),
+            _ => {}
+        }
+    }
+    if let (Some(list), Some(o)) = (&c.if_none_match, &current)
+        && etag_listed(list, &o.etag)
+    {
+        return Err(precondition_failed());
+    }
+    Ok(())
+}
+
+/// GetObject with preconditions: the head and the bytes, in one transaction.
+pub(super) fn get_object_with(w: &World, request: &GetObject) -> Result<(ObjectHead, Vec<u8>)> {
+    let object = find(
+        w,
+        &request.bucket,
+        &request.key,
+        request.version_id.as_deref(),
+    )?;
+    check_read(&request.conditions, &object, false)?;
+    if !object.is_readable(w.now) {
+        return Err(not_readable(&object));
+    }
+    let body = body_of(w, &object)?;
+    Ok((head_of(w, object), body))
+}
+
+pub(super) fn head_object_with(w: &World, request: &GetObject) -> Result<ObjectHead> {
+    let object = find(
+        w,
+        &request.bucket,
+        &request.key,
+        request.version_id.as_deref(),
+    )?;
+    check_read(&request.conditions, &object, false)?;
+    Ok(head_of(w, object))
+}
+
 pub(super) fn get_object(
     w: &World,
     bucket: &str,
@@ -390,7 +534,10 @@ pub(super) fn head_object(
     key: &str,
     version_id: Option<&str>,
 ) -> Result<ObjectHead> {
-    let object = find(w, bucket, key, version_id)?;
+    Ok(head_of(w, find(w, bucket, key, version_id)?))
+}
+
+fn head_of(w: &World, object: StoredObject) -> ObjectHead {
     let restore = match object.restore_phase(w.now) {
         RestorePhase::NotRequested => None,
         RestorePhase::Ongoing => Some(RestoreState {
@@ -402,7 +549,7 @@ pub(super) fn head_object(
             expiry: expiry.map(clock::to_datetime),
         }),
     };
-    Ok(ObjectHead {
+    ObjectHead {
         archive_status: object.current_archive_tier(w.now),
         bucket: object.bucket,
         key: object.key,
@@ -413,8 +560,267 @@ pub(super) fn head_object(
         last_modified: clock::to_datetime(object.last_modified),
         content_type: object.content_type,
         metadata: object.metadata,
+        headers: object.headers,
         restore,
+    }
+}
+
+fn setting(w: &World, bucket: &str, name: &str) -> Result<Option<String>> {
+    require_bucket(w, bucket)?;
+    Ok(w.tx
+        .query_row(
+            "SELECT value FROM bucket_settings WHERE bucket = ?1 AND name = ?2",
+            params![bucket, name],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+fn set_setting(w: &World, bucket: &str, name: &str, value: Option<&str>) -> Result<()> {
+    require_bucket(w, bucket)?;
+    match value {
+        Some(v) => w.tx.execute(
+            "INSERT INTO bucket_settings (bucket, name, value) VALUES (?1, ?2, ?3)
+             ON CONFLICT (bucket, name) DO UPDATE SET value = excluded.value",
+            params![bucket, name, v],
+        )?,
+        None => w.tx.execute(
+            "DELETE FROM bucket_settings WHERE bucket = ?1 AND name = ?2",
+            params![bucket, name],
+        )?,
+    };
+    Ok(())
+}
+
+/// PutBucketOwnershipControls (`Some`) and DeleteBucketOwnershipControls (`None`).
+pub(super) fn put_ownership(w: &World, bucket: &str, o: Option<ObjectOwnership>) -> Result<()> {
+    set_setting(w, bucket, "ownership", o.map(ObjectOwnership::as_str))
+}
+
+pub(super) fn ownership(w: &World, bucket: &str) -> Result<Option<ObjectOwnership>> {
+    setting(w, bucket, "ownership")?
+        .map(|o| o.parse())
+        .transpose()
+}
+
+/// PutPublicAccessBlock (`Some`) and DeletePublicAccessBlock (`None`).
+pub(super) fn put_public_access_block(
+    w: &World,
+    bucket: &str,
+    block: Option<PublicAccessBlock>,
+) -> Result<()> {
+    let json = block
+        .map(|b| serde_json::to_string(&b))
+        .transpose()
+        .map_err(Error::internal)?;
+    set_setting(w, bucket, "public_access_block", json.as_deref())
+}
+
+pub(super) fn public_access_block(w: &World, bucket: &str) -> Result<Option<PublicAccessBlock>> {
+    setting(w, bucket, "public_access_block")?
+        .map(|j| serde_json::from_str(&j).map_err(Error::internal))
+        .transpose()
+}
+
+fn is_public(acl: CannedAcl) -> bool {
+    matches!(
+        acl,
+        CannedAcl::PublicRead | CannedAcl::PublicReadWrite | CannedAcl::AuthenticatedRead
+    )
+}
+
+/// Whether a bucket accepts setting `acl` (on itself or an object): not when Object Ownership is
+/// `BucketOwnerEnforced` (ACLs are off; only `bucket-owner-full-control` passes), nor a public
+/// ACL under Block Public Access's `block_public_acls`.
+pub(super) fn check_acl(w: &World, bucket: &str, acl: CannedAcl) -> Result<()> {
+    if ownership(w, bucket)? == Some(ObjectOwnership::BucketOwnerEnforced)
+        && acl != CannedAcl::BucketOwnerFullControl
+    {
+        return Err(Error::new(
+            "AccessControlListNotSupported",
+            "The bucket does not allow ACLs",
+        )
+        .status(400)
+        .bucket(bucket));
+    }
+    if is_public(acl) && public_access_block(w, bucket)?.is_some_and(|b| b.block_public_acls) {
+        return Err(Error::access_denied("Access Denied").bucket(bucket));
+    }
+    Ok(())
+}
+
+pub(super) fn put_bucket_acl(w: &World, bucket: &str, acl: CannedAcl) -> Result<()> {
+    check_acl(w, bucket, acl)?;
+    w.tx.execute(
+        "INSERT INTO bucket_acls (bucket, acl) VALUES (?1, ?2)
+         ON CONFLICT (bucket) DO UPDATE SET acl = excluded.acl",
+        params![bucket, acl.as_str()],
+    )?;
+    Ok(())
+}
+
+pub(super) fn bucket_acl(w: &World, bucket: &str) -> Result<CannedAcl> {
+    require_bucket(w, bucket)?;
+    let acl: Option<String> =
+        w.tx.query_row(
+            "SELECT acl FROM bucket_acls WHERE bucket = ?1",
+            [bucket],
+            |r| r.get(0),
+        )
+        .optional()?;
+    acl.map_or(Ok(CannedAcl::Private), |a| a.parse())
+}
+
+/// An object version's ACL (the current version's without `version_id`). Changing it changes
+/// nothing else: not the version, not Last-Modified.
+pub(super) fn put_object_acl(
+    w: &World,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+    acl: CannedAcl,
+) -> Result<()> {
+    check_acl(w, bucket, acl)?;
+    let object = find(w, bucket, key, version_id)?;
+    w.tx.execute(
+        "INSERT INTO object_acls (object_id, acl) VALUES (?1, ?2)
+         ON CONFLICT (object_id) DO UPDATE SET acl = excluded.acl",
+        params![object.id, acl.as_str()],
+    )?;
+    Ok(())
+}
+
+pub(super) fn object_acl(
+    w: &World,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+) -> Result<CannedAcl> {
+    let object = find(w, bucket, key, version_id)?;
+    let acl: Option<String> =
+        w.tx.query_row(
+            "SELECT acl FROM object_acls WHERE object_id = ?1",
+            [object.id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    acl.map_or(Ok(CannedAcl::Private), |a| a.parse())
+}
+
+/// Whether an anonymous request may do `access`. A missing bucket is 404 `NoSuchBucket` for
+/// everyone; a missing object is 404 `NoSuchKey` only to whom may list the bucket (S3 answers
+/// 403 otherwise, so as not to reveal which keys exist).
+/// Whether an anonymous request may do `access`, by the ACLs and the bucket policy: a policy's
+/// explicit Deny wins, its Allow grants (unless Block Public Access restricts public buckets),
+/// otherwise the ACLs decide. A missing bucket is 404 `NoSuchBucket` for everyone; a missing
+/// object is 404 `NoSuchKey` only to whom may list the bucket (S3 answers 403 otherwise, so as
+/// not to reveal which keys exist).
+pub(super) fn anonymous_allowed(
+    w: &World,
+    bucket: &str,
+    key: Option<&str>,
+    access: AnonymousAccess,
+) -> Result<bool> {
+    let bucket_grants = bucket_acl(w, bucket)?;
+    let block = public_access_block(w, bucket)?.unwrap_or_default();
+    // ACLs turned off, or public ones ignored: they grant everyone nothing.
+    let acls_off = ownership(w, bucket)? == Some(ObjectOwnership::BucketOwnerEnforced)
+        || block.ignore_public_acls;
+    let everyone_reads = |acl: CannedAcl| {
+        !acls_off && matches!(acl, CannedAcl::PublicRead | CannedAcl::PublicReadWrite)
+    };
+    let everyone_writes = !acls_off && bucket_grants == CannedAcl::PublicReadWrite;
+    let policy = bucket_policy_document(w, bucket)?;
+    let anonymous = crate::policy::Principal::Aws("*".into());
+    let decide = |by_acl: bool, action: &str, resource: &str| {
+        let Some(policy) = &policy else {
+            return by_acl;
+        };
+        let request = crate::policy::Request::new(action, resource).with_principal(&anonymous);
+        match crate::policy::evaluate_request(&[policy], &request) {
+            crate::policy::Decision::ExplicitDeny => false,
+            crate::policy::Decision::Allowed => by_acl || !block.restrict_public_buckets,
+            crate::policy::Decision::ImplicitDeny => by_acl,
+        }
+    };
+    let can_list = decide(
+        everyone_reads(bucket_grants),
+        "s3:ListBucket",
+        &bucket_arn(bucket),
+    );
+    Ok(match (access, key) {
+        (AnonymousAccess::List, _) | (AnonymousAccess::Read, None) => can_list,
+        (AnonymousAccess::Write, key) => decide(
+            everyone_writes,
+            "s3:PutObject",
+            &object_arn(bucket, key.unwrap_or("")),
+        ),
+        (AnonymousAccess::Delete, key) => decide(
+            everyone_writes,
+            "s3:DeleteObject",
+            &object_arn(bucket, key.unwrap_or("")),
+        ),
+        (AnonymousAccess::Read, Some(key)) => match object_acl(w, bucket, key, None) {
+            Ok(acl) => decide(
+                everyone_reads(acl),
+                "s3:GetObject",
+                &object_arn(bucket, key),
+            ),
+            Err(e) if e.code == "NoSuchKey" && can_list => return Err(e),
+            Err(e) if e.code == "NoSuchKey" => false,
+            Err(e) => return Err(e),
+        },
     })
+}
+
+fn bucket_policy_document(
+    w: &World,
+    bucket: &str,
+) -> Result<Option<crate::policy::PolicyDocument>> {
+    setting(w, bucket, "policy")?
+        .map(|json| crate::policy::PolicyDocument::parse(&json).map_err(|e| Error::internal(e.0)))
+        .transpose()
+}
+
+/// PutBucketPolicy (`Some`) and DeleteBucketPolicy (`None`). The document must parse as a
+/// policy (400 `MalformedPolicy`); a public one (granting anonymous callers any of ListBucket,
+/// GetObject, PutObject) is refused (403) under Block Public Access's `block_public_policy`.
+pub(super) fn put_bucket_policy(w: &World, bucket: &str, json: Option<&str>) -> Result<()> {
+    if let Some(json) = json {
+        crate::policy::PolicyDocument::parse(json).map_err(|e| {
+            Error::new(
+                "MalformedPolicy",
+                format!("Policy has invalid syntax: {}", e.0),
+            )
+            .status(400)
+            .bucket(bucket)
+        })?;
+        // Public, as Block Public Access reads it: an Allow to every principal (`*`) without
+        // a Condition narrowing it.
+        let value: serde_json::Value = serde_json::from_str(json).map_err(Error::internal)?;
+        let statements = match &value["Statement"] {
+            serde_json::Value::Array(list) => list.clone(),
+            one => vec![one.clone()],
+        };
+        let public = statements.iter().any(|st| {
+            let everyone = match &st["Principal"] {
+                serde_json::Value::String(p) => p == "*",
+                serde_json::Value::Object(m) => m.get("AWS").is_some_and(|a| {
+                    a == "*" || a.as_array().is_some_and(|l| l.iter().any(|x| x == "*"))
+                }),
+                _ => false,
+            };
+            st["Effect"] == "Allow" && everyone && st.get("Condition").is_none()
+        });
+        if public && public_access_block(w, bucket)?.is_some_and(|b| b.block_public_policy) {
+            return Err(Error::access_denied("Access Denied").bucket(bucket));
+        }
+    }
+    set_setting(w, bucket, "policy", json)
+}
+
+pub(super) fn bucket_policy(w: &World, bucket: &str) -> Result<Option<String>> {
+    setting(w, bucket, "policy")
 }
 
 /// The smallest string greater than every string starting with `prefix`, for range scans.
@@ -564,27 +970,48 @@ pub(super) fn list_object_versions(
     Ok(Page { items, next })
 }
 
-pub(super) fn copy_object(
-    w: &World,
-    (src_bucket, src_key, src_version): (&str, &str, Option<&str>),
-    (dst_bucket, dst_key): (&str, &str),
-    storage_class: Option<StorageClass>,
-) -> Result<ObjectWritten> {
-    let source = find(w, src_bucket, src_key, src_version)?;
+/// CopyObject's rules: preconditions on the source, a readable source, and no copy of the
+/// current version onto itself that changes nothing (400 `InvalidRequest`): a copy in place must
+/// change the storage class or replace the metadata.
+pub(super) fn copy_object(w: &World, request: &CopyObject) -> Result<ObjectWritten> {
+    let src = &request.source;
+    let source = find(w, &src.bucket, &src.key, src.version_id.as_deref())?;
+    check_read(&request.conditions, &source, true)?;
     if !source.is_readable(w.now) {
         return Err(not_readable(&source));
     }
+    require_bucket(w, &request.bucket)?;
+    let class = request.storage_class.unwrap_or(StorageClass::Standard);
+    let in_place = src.bucket == request.bucket && src.key == request.key && source.is_latest;
+    if in_place && request.replace.is_none() && class == source.storage_class {
+        return Err(Error::new(
+            "InvalidRequest",
+            "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+        )
+        .status(400)
+        .bucket(&request.bucket)
+        .key(&request.key));
+    }
     let body = body_of(w, &source)?;
-    require_bucket(w, dst_bucket)?;
+    let (content_type, metadata, headers) = match &request.replace {
+        Some(r) => (
+            r.content_type.clone(),
+            r.metadata.clone(),
+            r.headers.clone(),
+        ),
+        None => (source.content_type, source.metadata, source.headers),
+    };
     put_object(
         w,
         PutObject {
-            bucket: dst_bucket.to_string(),
-            key: dst_key.to_string(),
+            bucket: request.bucket.clone(),
+            key: request.key.clone(),
             body,
-            storage_class: Some(storage_class.unwrap_or(StorageClass::Standard)),
-            content_type: source.content_type,
-            metadata: source.metadata,
+            storage_class: Some(class),
+            content_type,
+            metadata,
+            headers,
+            conditions: Conditions::default(),
         },
     )
 }

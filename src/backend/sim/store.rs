@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS objects (
     restore_days      INTEGER,
     restore_requested INTEGER,
     restore_done      INTEGER,
-    restore_expiry    INTEGER
+    restore_expiry    INTEGER,
+    headers           TEXT      -- JSON: Cache-Control, Content-Disposition... (STORED_HEADERS)
 );
 CREATE INDEX IF NOT EXISTS objects_by_key ON objects (bucket, key, is_latest);
 -- ListObjectVersions' order: by key, newest version first.
@@ -50,6 +51,29 @@ CREATE INDEX IF NOT EXISTS objects_restore_done ON objects (restore_done)
     WHERE restore_done IS NOT NULL;
 CREATE INDEX IF NOT EXISTS objects_restore_expiry ON objects (restore_expiry)
     WHERE restore_expiry IS NOT NULL;
+-- Canned ACLs; a bucket or object version without a row is private.
+CREATE TABLE IF NOT EXISTS bucket_acls (
+    bucket TEXT PRIMARY KEY,
+    acl    TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS object_acls (
+    object_id INTEGER PRIMARY KEY,
+    acl       TEXT NOT NULL
+);
+-- Bucket-level settings by name: `ownership` (ObjectOwnership), `public_access_block` (JSON).
+CREATE TABLE IF NOT EXISTS bucket_settings (
+    bucket TEXT NOT NULL,
+    name   TEXT NOT NULL,
+    value  TEXT NOT NULL,
+    PRIMARY KEY (bucket, name)
+);
+CREATE TRIGGER IF NOT EXISTS bucket_acls_follow AFTER DELETE ON buckets BEGIN
+    DELETE FROM bucket_acls WHERE bucket = old.name;
+    DELETE FROM bucket_settings WHERE bucket = old.name;
+END;
+CREATE TRIGGER IF NOT EXISTS object_acls_follow AFTER DELETE ON objects BEGIN
+    DELETE FROM object_acls WHERE object_id = old.id;
+END;
 CREATE TABLE IF NOT EXISTS jobs (
     id                   TEXT PRIMARY KEY,
     seq                  INTEGER NOT NULL,
@@ -116,6 +140,9 @@ CREATE TABLE IF NOT EXISTS role_inline (
 const WORLD_TABLES: &[&str] = &[
     "buckets",
     "objects",
+    "bucket_acls",
+    "object_acls",
+    "bucket_settings",
     "jobs",
     "tasks",
     "roles",
@@ -135,6 +162,15 @@ pub(super) fn open(path: &Path) -> Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.execute_batch(SCHEMA)?;
+    // Columns added after the first release: older state directories gain them here.
+    let has_headers: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('objects') WHERE name = 'headers'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_headers {
+        conn.execute_batch("ALTER TABLE objects ADD COLUMN headers TEXT")?;
+    }
     let defaults = [
         ("account_id", DEFAULT_ACCOUNT_ID.to_string()),
         ("region", DEFAULT_REGION.to_string()),
