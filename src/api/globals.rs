@@ -138,27 +138,6 @@ pub mod globals_api {
         })
     }
 
-    /// `sleep(3)`: integer seconds, ours rather than Rhai's built-in (which really sleeps,
-    /// cannot be interrupted and leaves the virtual clock alone).
-    ///
-    /// ```rhai
-    /// sleep(3);
-    /// ```
-    #[rhai_fn(name = "sleep", return_raw)]
-    pub fn sleep_seconds(ctx: NativeCallContext, seconds: rhai::INT) -> RhaiResult<()> {
-        sleep(ctx, Dynamic::from(seconds))
-    }
-
-    /// `sleep(0.5)`: fractional seconds, ours rather than Rhai's built-in.
-    ///
-    /// ```rhai
-    /// sleep(0.5);
-    /// ```
-    #[rhai_fn(name = "sleep", return_raw)]
-    pub fn sleep_fraction(ctx: NativeCallContext, seconds: rhai::FLOAT) -> RhaiResult<()> {
-        sleep(ctx, Dynamic::from(seconds))
-    }
-
     /// The current time as an RFC 3339 string (virtual time on the simulator).
     ///
     /// ```rhai

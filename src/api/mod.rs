@@ -116,6 +116,14 @@ pub fn register(engine: &mut Engine) {
     });
     MODULES.with(|modules| {
         engine.register_global_module(modules.globals.clone());
+        // `sleep(3)` and `sleep(0.5)` must be s3thaw's `sleep` (virtual clock, Ctrl-C), not
+        // Rhai's built-in, which an exact integer or float match would pick otherwise.
+        engine.register_fn("sleep", |ctx: rhai::NativeCallContext, s: rhai::INT| {
+            globals::globals_api::sleep(ctx, Dynamic::from(s))
+        });
+        engine.register_fn("sleep", |ctx: rhai::NativeCallContext, s: rhai::FLOAT| {
+            globals::globals_api::sleep(ctx, Dynamic::from(s))
+        });
         for (name, module) in &modules.named {
             engine.register_static_module(*name, module.clone());
         }
