@@ -118,12 +118,18 @@ pub fn register(engine: &mut Engine) {
         engine.register_global_module(modules.globals.clone());
         // `sleep(3)` and `sleep(0.5)` must be s3thaw's `sleep` (virtual clock, Ctrl-C), not
         // Rhai's built-in, which an exact integer or float match would pick otherwise.
-        engine.register_fn("sleep", |ctx: rhai::NativeCallContext, s: rhai::INT| {
-            globals::globals_api::sleep(ctx, Dynamic::from(s))
-        });
-        engine.register_fn("sleep", |ctx: rhai::NativeCallContext, s: rhai::FLOAT| {
-            globals::globals_api::sleep(ctx, Dynamic::from(s))
-        });
+        rhai::FuncRegistration::new("sleep")
+            .with_params_info(["seconds: int"])
+            .with_comments(["/// Waits `seconds` (an integer): the virtual clock on the simulator.\n///\n/// ```rhai\n/// sleep(3);\n/// ```"])
+            .register_into_engine(engine, |ctx: rhai::NativeCallContext, s: rhai::INT| {
+                globals::globals_api::sleep(ctx, Dynamic::from(s))
+            });
+        rhai::FuncRegistration::new("sleep")
+            .with_params_info(["seconds: float"])
+            .with_comments(["/// Waits `seconds` (a fraction): the virtual clock on the simulator.\n///\n/// ```rhai\n/// sleep(0.5);\n/// ```"])
+            .register_into_engine(engine, |ctx: rhai::NativeCallContext, s: rhai::FLOAT| {
+                globals::globals_api::sleep(ctx, Dynamic::from(s))
+            });
         for (name, module) in &modules.named {
             engine.register_static_module(*name, module.clone());
         }
