@@ -133,16 +133,28 @@ fn usage_error(message: String) -> u8 {
 
 /// Runs one script file; with `json`, prints its final value as JSON. Returns the exit code.
 pub fn run(script: &Path, backend: &BackendArgs, run: &ScriptArgs, json: bool) -> u8 {
-    let text = match std::fs::read_to_string(script) {
-        Ok(text) => text,
-        Err(e) => return usage_error(format!("cannot read {}: {e}", script.display())),
+    let loaded = match crate::playbooks::load(script) {
+        Ok(loaded) => loaded,
+        Err(e) => return usage_error(e),
     };
+    let text = loaded.text.clone();
+    let name = loaded.name.clone();
+    // Every variable the script (and what it imports) can ask for, before anything happens.
+    let engine = crate::engine::new_engine();
+    let vars = crate::playbooks::vars(&engine, &name, &text, loaded.dir.as_deref());
+    if let Err(e) = crate::playbooks::check_vars(&run.vars, &vars, &script.display().to_string()) {
+        return usage_error(e);
+    }
     let backend = match open_backend(backend) {
         Ok(b) => b,
-        Err(e) => return usage_error(e.message),
+        Err(e) => {
+            let details = crate::engine::error_details(&e);
+            return usage_error(format!("{}\n{}", e.message, details).trim_end().to_string());
+        }
     };
-    let name = script.display().to_string();
-    let mut session = Session::new(backend, settings(run), script.parent());
+    // With --json, stdout is the one JSON document: the script's prints go to stderr.
+    crate::progress::prints_to_stderr(json);
+    let mut session = Session::new(backend, settings(run), loaded.dir.as_deref());
     let flag = session.interrupt_flag();
     // The first Ctrl-C stops the script at its next step; the simulator's state stays whole
     // because every change is one transaction.
@@ -188,21 +200,33 @@ pub fn run(script: &Path, backend: &BackendArgs, run: &ScriptArgs, json: bool) -
     }
 }
 
+/// `s3thaw run SCRIPT --help`: the script's header and variables; returns the exit code.
+pub fn script_help(script: &Path) -> u8 {
+    match crate::playbooks::load(script) {
+        Ok(loaded) => {
+            crate::progress::write_stdout(&crate::playbooks::help(&loaded));
+            0
+        }
+        Err(e) => usage_error(e),
+    }
+}
+
 /// Compiles scripts and reports every syntax error; returns the exit code.
 pub fn check(scripts: &[PathBuf]) -> u8 {
     let engine = crate::engine::new_engine();
     let mut code = 0;
     for script in scripts {
-        let name = script.display().to_string();
-        match std::fs::read_to_string(script) {
-            Err(e) => code = usage_error(format!("cannot read {name}: {e}")),
-            Ok(text) => match compile_all_errors(&engine, &text) {
-                Ok(_) => println!("{name}: ok"),
-                Err(errors) => {
-                    eprint!("{}", render(&ScriptFailure::Compile(errors), &name, &text));
-                    code = EXIT_USAGE;
+        match crate::playbooks::load(script) {
+            Err(e) => code = usage_error(e),
+            Ok(crate::playbooks::Script { name, text, .. }) => {
+                match compile_all_errors(&engine, &text) {
+                    Ok(_) => println!("{name}: ok"),
+                    Err(errors) => {
+                        eprint!("{}", render(&ScriptFailure::Compile(errors), &name, &text));
+                        code = EXIT_USAGE;
+                    }
                 }
-            },
+            }
         }
     }
     code

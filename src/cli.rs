@@ -25,20 +25,36 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run a playbook non-interactively.
+    /// Run a playbook non-interactively: a .rhai file, or a shipped playbook by name.
     #[command(
-        after_help = "Examples:\n  s3thaw run scripts/restore.rhai --var tier=BULK --var days=3\n  s3thaw run scripts/restore.rhai --state /tmp/rehearsal --seed 7\n  s3thaw run status.rhai --json    # prints the value of the script's last statement as JSON"
+        disable_help_flag = true,
+        after_help = "Examples:\n  s3thaw run restore-prefix --help                 # a playbook's variables and defaults\n  s3thaw run scripts/restore.rhai --var tier=BULK --var days=3\n  s3thaw run scripts/restore.rhai --state /tmp/rehearsal --seed 7\n  s3thaw run status.rhai --json    # prints the value of the script's last statement as JSON"
     )]
     Run {
-        /// The .rhai script to run.
-        script: PathBuf,
-        /// Print the value of the script's last statement as JSON on stdout (after its prints).
+        /// The .rhai script to run, or the name of a shipped playbook (`s3thaw playbooks`); a
+        /// file on disk wins.
+        #[arg(required_unless_present = "help")]
+        script: Option<PathBuf>,
+        /// Print help; with a SCRIPT, the script's variables and their defaults.
+        #[arg(short, long)]
+        help: bool,
+        /// Print the value of the script's last statement as JSON on stdout; the script's prints go
+        /// to stderr, so stdout is one JSON document.
         #[arg(long)]
         json: bool,
         #[command(flatten)]
         backend: BackendArgs,
         #[command(flatten)]
         run: ScriptArgs,
+    },
+    /// List the shipped playbooks with their --vars and defaults, or copy them to edit.
+    #[command(
+        after_help = "Examples:\n  s3thaw playbooks\n  s3thaw playbooks --copy ./playbooks    # editable copies; run with s3thaw run ./playbooks/NAME.rhai"
+    )]
+    Playbooks {
+        /// Write each playbook as DIR/NAME.rhai (never over an existing file).
+        #[arg(long, value_name = "DIR")]
+        copy: Option<PathBuf>,
     },
     /// Compile scripts without running them and report every syntax error.
     Check {
@@ -67,6 +83,10 @@ pub enum Command {
         /// Print the job maps as JSON.
         #[arg(long)]
         json: bool,
+        /// Whole ids, times and descriptions, however wide (default: fit the screen, 80
+        /// columns without one).
+        #[arg(long)]
+        wide: bool,
         #[command(flatten)]
         backend: BackendArgs,
     },
@@ -142,17 +162,30 @@ pub fn main() -> u8 {
     match &cli.command {
         Command::Run {
             script,
+            help,
             json,
             backend,
             run: args,
-        } => crate::app::run(script, backend, args, *json),
+        } => match (script, help) {
+            (Some(script), false) => crate::app::run(script, backend, args, *json),
+            (Some(script), true) => crate::app::script_help(script),
+            (None, _) => {
+                let mut cmd = <Cli as clap::CommandFactory>::command();
+                if let Some(run) = cmd.find_subcommand_mut("run") {
+                    crate::progress::write_stdout(&format!("{}\n", run.render_long_help()));
+                }
+                0
+            }
+        },
+        Command::Playbooks { copy } => crate::playbooks::command(copy.as_deref()),
         Command::Check { scripts } => crate::app::check(scripts),
         Command::Repl { backend, run: args } => crate::repl::run(backend, args),
         Command::Jobs {
             statuses,
             json,
+            wide,
             backend,
-        } => crate::inspect::jobs(backend, statuses, *json),
+        } => crate::inspect::jobs(backend, statuses, *json, *wide),
         Command::Report {
             job_id,
             json,

@@ -224,6 +224,7 @@ pub fn error_of(error: &EvalAltResult) -> Error {
             Error::new("Thrown", value.to_string())
         }
         EvalAltResult::ErrorTerminated(..) => Error::new("Interrupted", "stopped by Ctrl-C"),
+        EvalAltResult::ErrorFunctionNotFound(signature, _) => function_not_found(signature),
         other => {
             let mut text = other.to_string();
             if let Some(cut) = text.rfind(" (line ") {
@@ -232,6 +233,121 @@ pub fn error_of(error: &EvalAltResult) -> Error {
             Error::new("ScriptError", text)
         }
     }
+}
+
+/// A type in Rhai's "function not found" signature as a script author reads it.
+fn script_type(rust: &str) -> &'static str {
+    // `&str | ImmutableString | String` are the spellings of one string argument.
+    let first = rust.split('|').next().unwrap_or(rust).trim();
+    let bare = first.trim_start_matches("&mut ").trim_start_matches('&');
+    match bare.rsplit("::").next().unwrap_or(bare) {
+        "str" | "String" | "ImmutableString" => "string",
+        "i64" | "i32" | "INT" | "u64" | "usize" => "int",
+        "f64" | "f32" | "FLOAT" => "float",
+        "bool" => "bool",
+        "char" => "char",
+        "Map" | "BTreeMap<SmartString, Dynamic>" => "map",
+        "Array" | "Vec<Dynamic>" => "array",
+        "Blob" | "Vec<u8>" => "blob",
+        "()" => "()",
+        "FnPtr" => "fn",
+        "Manifest" => "Manifest",
+        "Report" => "Report",
+        _ => "value",
+    }
+}
+
+/// The call shape of a function from its overloads: `(bucket, key, options?)`.
+pub fn call_shape(overloads: &[&crate::docs::FnDoc]) -> String {
+    let Some(longest) = overloads.iter().max_by_key(|f| f.params.len()) else {
+        return "()".to_string();
+    };
+    let fewest = overloads.iter().map(|f| f.params.len()).min().unwrap_or(0);
+    let params: Vec<String> = longest
+        .params
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            if i >= fewest {
+                format!("{}?", p.name)
+            } else {
+                p.name.clone()
+            }
+        })
+        .collect();
+    format!("({})", params.join(", "))
+}
+
+/// Rhai's `Function not found: s3::head_objet (&str | ImmutableString | String)` as people
+/// read it: no Rust types; a did-you-mean with the call's shape for an unknown name; the
+/// signatures for a known name called with the wrong arguments.
+fn function_not_found(signature: &str) -> Error {
+    let (name, args) = match signature.split_once(" (") {
+        Some((name, args)) => (name.trim(), args.trim_end().trim_end_matches(')')),
+        None => (signature.trim(), ""),
+    };
+    let given: Vec<&str> = if args.trim().is_empty() {
+        Vec::new()
+    } else {
+        args.split(", ").map(script_type).collect()
+    };
+    let called = format!("({})", given.join(", "));
+    if !name.chars().any(|c| c.is_alphanumeric() || c == '_') {
+        return Error::new(
+            "FunctionNotFound",
+            format!("no operator {name} for {called}"),
+        );
+    }
+    let api = crate::docs::ApiDoc::reference();
+    let overloads = api.overloads(name);
+    if !overloads.is_empty() {
+        let mut message = format!(
+            "{name} cannot be called with {} argument{} {called}; it takes:",
+            given.len(),
+            if given.len() == 1 { "" } else { "s" }
+        );
+        let mut seen = Vec::new();
+        for f in &overloads {
+            let sig = f.signature();
+            if !seen.contains(&sig) {
+                message.push_str(&format!("\n    {sig}"));
+                seen.push(sig);
+            }
+        }
+        return Error::new("FunctionNotFound", message).hint(format!(
+            "`:help {name}` in the REPL, or docs/API.md, shows examples"
+        ));
+    }
+    let candidates: Vec<String> = api
+        .globals
+        .iter()
+        .chain(api.modules.iter().flat_map(|m| m.functions.iter()))
+        .map(crate::docs::FnDoc::qualified)
+        .collect();
+    let mut message = format!("no function {name}");
+    let close =
+        crate::hints::did_you_mean(name, candidates.iter().map(String::as_str)).or_else(|| {
+            // The right function in the wrong module (`s3::describe`), or a bare name.
+            let short = name.rsplit("::").next().unwrap_or(name);
+            candidates
+                .iter()
+                .map(String::as_str)
+                .find(|c| c.rsplit("::").next() == Some(short))
+        });
+    if let Some(close) = close {
+        message.push_str(&format!(
+            "; did you mean {close}{}?",
+            call_shape(&api.overloads(close))
+        ));
+    }
+    let module = name.split_once("::").map(|(m, _)| m);
+    let hint = match module {
+        Some(m) if api.module(m).is_some() => {
+            format!("`:help {m}` in the REPL lists the functions of {m}::")
+        }
+        _ => "`:help` in the REPL lists the modules and global functions; a function of your own must be defined (fn NAME(..) { .. }) before it is called".to_string(),
+    };
+    Error::new("FunctionNotFound", message).hint(hint)
 }
 
 /// Renders `file:line:col`, the source line and a caret.

@@ -26,8 +26,11 @@ pub fn for_error(e: &Error) -> Option<String> {
             "a restore of this object is already running: s3::head_object(..).restore shows when it completes"
                 .to_string()
         }
+        "NoSuchBucket" | "InvalidBucketName" if e.bucket.as_deref().and_then(s3_url_hint).is_some() => {
+            e.bucket.as_deref().and_then(s3_url_hint).unwrap_or_default()
+        }
         "NoSuchBucket" => match &e.bucket {
-            Some(b) => format!("create it with s3::create_bucket(\"{b}\"), or check the name with s3::list_buckets()"),
+            Some(b) => format!("no bucket is named {b} in this account: check the spelling with s3::list_buckets()"),
             None => "check the name with s3::list_buckets()".to_string(),
         },
         "NoSuchKey" => "list the keys with s3::list_objects(bucket, #{ prefix: \"..\" })".to_string(),
@@ -48,6 +51,52 @@ pub fn for_error(e: &Error) -> Option<String> {
         _ => return None,
     };
     Some(hint)
+}
+
+/// `s3://my-archive/2019/` given where a bucket name goes: the bucket and prefix to pass instead.
+pub fn s3_url_hint(bucket: &str) -> Option<String> {
+    let rest = bucket
+        .strip_prefix("s3://")
+        .or_else(|| bucket.strip_prefix("S3://"))?;
+    let (name, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    Some(if prefix.is_empty() {
+        format!("`{bucket}` is an S3 URL, not a bucket name: pass the bucket alone (`{name}`)")
+    } else {
+        format!(
+            "`{bucket}` is an S3 URL, not a bucket name: pass the bucket and the prefix separately (--var bucket={name} --var prefix={prefix})"
+        )
+    })
+}
+
+/// A hint for an error shown by a CLI command (`s3thaw jobs`, `report`, `status`): the command
+/// to type, not a script call. Falls back to [`for_error`] where the hint is not a script call.
+pub fn for_cli(e: &Error) -> Option<String> {
+    let hint = match e.code.as_str() {
+        "NotFoundException" | "NoSuchJob" => {
+            "`s3thaw jobs` lists the jobs of this account and region (the first 8 characters of an id are enough)"
+                .to_string()
+        }
+        "NoSuchBucket" | "InvalidBucketName" if e.bucket.as_deref().and_then(s3_url_hint).is_some() => {
+            e.bucket.as_deref().and_then(s3_url_hint).unwrap_or_default()
+        }
+        "NoSuchBucket" => match &e.bucket {
+            Some(b) => format!("no bucket is named {b} in this account: check the spelling (`aws s3 ls` lists them)"),
+            None => "check the bucket's name (`aws s3 ls` lists them)".to_string(),
+        },
+        "NoSuchKey" => "check the key (`aws s3 ls s3://BUCKET/PREFIX` lists them)".to_string(),
+        "JobStatusException" => "`s3thaw report JOB` shows where the job is".to_string(),
+        "AccessDenied" => "the credentials in use lack the permission for this call: check --profile".to_string(),
+        "InvalidObjectState" => {
+            "the object is archived: `s3thaw run restore-prefix --var bucket=.. --var prefix=..` restores it, `s3thaw status s3://BUCKET/PREFIX` says when it is readable".to_string()
+        }
+        _ => return for_error(e),
+    };
+    Some(hint)
+}
+
+/// The CLI's line under a report with transient failures: the retry playbook for this job.
+pub fn retry_command(job_id: &str) -> String {
+    format!("Retry the transient failures in a new job: s3thaw run retry-failed --var job={job_id}")
 }
 
 /// A hint for the failed tasks of a job with `code`, on objects of `bucket`, run by `role_arn`.
@@ -74,6 +123,46 @@ pub fn for_task(code: &str, bucket: &str, role_arn: Option<&str>) -> Option<Stri
         _ => return None,
     };
     Some(hint)
+}
+
+/// The candidate closest to `word` when it is close enough to be a typo (edit distance at most
+/// a third of the word, at least 1), for "did you mean" lines.
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(&word.to_lowercase(), &c.to_lowercase()), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance, with a transposition counted as one edit.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 #[cfg(test)]

@@ -13,11 +13,15 @@ use crate::ops::report::{Report, load_for_job};
 /// An error without a script to point into: code and message, then the same details and hint
 /// as a script's uncaught error.
 pub fn error_text(e: &Error) -> String {
+    let mut e = e.clone();
+    if e.hint.is_none() {
+        e.hint = crate::hints::for_cli(&e);
+    }
     format!(
         "error[{}]: {}\n{}",
         e.code,
         e.message,
-        crate::engine::error_details(e)
+        crate::engine::error_details(&e)
     )
 }
 
@@ -56,7 +60,7 @@ fn list(backend: &dyn Backend, statuses: &[String]) -> Result<Vec<Map>, Error> {
 }
 
 /// `s3thaw jobs`: the jobs table.
-pub fn jobs(args: &BackendArgs, statuses: &[String], json: bool) -> u8 {
+pub fn jobs(args: &BackendArgs, statuses: &[String], json: bool, wide: bool) -> u8 {
     let backend = match backend(args) {
         Ok(b) => b,
         Err(code) => return code,
@@ -68,7 +72,7 @@ pub fn jobs(args: &BackendArgs, statuses: &[String], json: bool) -> u8 {
             0
         }
         Ok(list) => {
-            crate::progress::print_line(&crate::output::jobs_table(&list));
+            crate::progress::print_line(&crate::output::jobs_table(&list, wide));
             0
         }
         Err(e) => fail(&e),
@@ -106,6 +110,16 @@ pub fn report(args: &BackendArgs, job_id: &str, json: bool) -> u8 {
             let role = job.get("role_arn").map(|r| r.to_string());
             let text = crate::output::report_text(&r, role.as_deref());
             crate::progress::print_line(&format!("\n{text}"));
+            let transient = r
+                .by_error()
+                .keys()
+                .any(|code| crate::errors::is_transient_code(code));
+            if transient && let Some(id) = job.get("id") {
+                crate::progress::print_line(&format!(
+                    "\n{}",
+                    crate::hints::retry_command(&id.to_string())
+                ));
+            }
             0
         }
         Err(e) => fail(&e),

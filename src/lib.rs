@@ -19,6 +19,7 @@ pub mod hints;
 pub mod inspect;
 pub mod ops;
 pub mod output;
+pub mod playbooks;
 pub mod policy;
 pub mod pricing;
 pub mod progress;

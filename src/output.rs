@@ -233,45 +233,115 @@ fn more(total: usize) -> String {
     }
 }
 
-/// Jobs as a table, newest first as `batch::list` returns them.
-pub fn jobs_table(jobs: &[Map]) -> String {
+/// The width tables are fitted to: the terminal's, else `COLUMNS`, else 80.
+pub fn screen_width() -> usize {
+    if std::io::stdout().is_terminal()
+        && let Some(w) = Table::new().width()
+    {
+        return usize::from(w);
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse().ok())
+        .filter(|w: &usize| *w >= 20)
+        .unwrap_or(80)
+}
+
+/// Cuts `text` to `width` characters with `…`.
+fn cut(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    text.chars()
+        .take(width.saturating_sub(1))
+        .collect::<String>()
+        + "…"
+}
+
+/// Jobs as a table, newest first as `batch::list` returns them. Fitted to the screen (80
+/// columns when there is none): ids cut to the 8 characters every command accepts, times to
+/// the minute, the description cut to what is left or dropped; `wide` shows everything whole.
+pub fn jobs_table(jobs: &[Map], wide: bool) -> String {
     if jobs.is_empty() {
         return "No jobs.".into();
     }
+    let rows: Vec<[String; 6]> = jobs
+        .iter()
+        .take(MAX_ROWS)
+        .map(|job| {
+            let p = sub(job, "progress");
+            let failed = int(&p, "failed");
+            let tasks = if wide || failed > 0 {
+                format!(
+                    "{}/{} ok, {failed} failed",
+                    int(&p, "succeeded"),
+                    int(&p, "total")
+                )
+            } else {
+                format!("{}/{} ok", int(&p, "succeeded"), int(&p, "total"))
+            };
+            let id = text(job, "id");
+            let created = text(job, "creation_time");
+            [
+                if wide {
+                    id
+                } else {
+                    id.chars().take(8).collect()
+                },
+                text(job, "status"),
+                int(job, "priority").to_string(),
+                tasks,
+                if wide {
+                    created
+                } else {
+                    created
+                        .chars()
+                        .take(16)
+                        .collect::<String>()
+                        .replace('T', " ")
+                },
+                text(job, "description"),
+            ]
+        })
+        .collect();
+    let header = ["id", "status", "pri", "tasks", "created", "description"];
+    // Each column is its widest cell; columns are 3 apart, with a space at either end.
+    let widths: Vec<usize> = (0..6)
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let fixed: usize = widths[..5].iter().sum::<usize>() + 3 * 5 + 2;
+    let room = screen_width().saturating_sub(fixed);
+    let show_description = wide || room >= 12;
     let mut t = table();
-    t.set_header([
-        "id",
-        "status",
-        "priority",
-        "tasks",
-        "created",
-        "description",
-    ]);
-    for job in jobs.iter().take(MAX_ROWS) {
-        let p = sub(job, "progress");
-        let mut description = text(job, "description");
-        if description.chars().count() > 40 {
-            description = description.chars().take(39).collect::<String>() + "…";
+    if show_description {
+        t.set_header(header);
+    } else {
+        t.set_header(&header[..5]);
+    }
+    for r in rows {
+        let mut cells: Vec<String> = r[..5].to_vec();
+        if show_description {
+            cells.push(if wide { r[5].clone() } else { cut(&r[5], room) });
         }
-        t.add_row([
-            text(job, "id"),
-            text(job, "status"),
-            int(job, "priority").to_string(),
-            format!(
-                "{}/{} ok, {} failed",
-                int(&p, "succeeded"),
-                int(&p, "total"),
-                int(&p, "failed")
-            ),
-            text(job, "creation_time"),
-            description,
-        ]);
+        t.add_row(cells);
     }
     // Ids are copied whole into the next command: never wrap them.
     if let Some(id) = t.column_mut(0) {
         id.set_constraint(ColumnConstraint::ContentWidth);
     }
-    format!("{}{}", table_text(&t), more(jobs.len()))
+    let mut out = format!("{}{}", table_text(&t), more(jobs.len()));
+    if !wide {
+        out.push_str(
+            "\n(ids cut to 8 characters, which every command accepts; --wide shows them whole)",
+        );
+    }
+    out
 }
 
 /// The columns a list of maps is shown with: the keys people look for first, then the rest.
@@ -316,7 +386,7 @@ fn list_text(items: &Array) -> String {
         .collect();
     if let Some(maps) = maps {
         if maps.iter().all(is_job) {
-            return jobs_table(&maps);
+            return jobs_table(&maps, true);
         }
         let first: Vec<&str> = maps[0].keys().map(|k| k.as_str()).collect();
         let uniform = maps
@@ -397,7 +467,7 @@ pub fn literal(value: &Dynamic, indent: usize) -> String {
             .to_string();
     }
     if let Some(manifest) = value.read_lock::<Manifest>() {
-        return manifest.describe();
+        return format!("a manifest of {}", manifest.describe());
     }
     if let Some(blob) = value.read_lock::<rhai::Blob>() {
         return blob_text(&blob);
@@ -447,19 +517,10 @@ pub fn report_text(report: &Report, role_arn: Option<&str>) -> String {
     if by_error.is_empty() {
         return out;
     }
-    let failed: Vec<_> = report
-        .rows()
-        .iter()
-        .filter(|r| r.status == TaskStatus::Failed)
-        .collect();
     let mut t = table();
     t.set_header(["error code", "tasks", "hint"]);
     for (code, count) in &by_error {
-        let bucket = failed
-            .iter()
-            .find(|r| r.error_code.as_deref().unwrap_or("Unknown") == code)
-            .map(|r| r.bucket.as_str())
-            .unwrap_or_default();
+        let bucket = report.first_bucket_of(code).unwrap_or_default();
         t.add_row([
             code.clone(),
             count.to_string(),
@@ -469,7 +530,15 @@ pub fn report_text(report: &Report, role_arn: Option<&str>) -> String {
     let _ = write!(out, "\n\n{}", table_text(&t));
     let mut rows = table();
     rows.set_header(["bucket", "key", "error code", "message"]);
-    for r in failed.iter().take(MAX_ROWS) {
+    // The first failed tasks, streamed from the report (which keeps no parsed rows).
+    let failed = match report.rows(Some(TaskStatus::Failed), MAX_ROWS) {
+        Ok(rows) => rows,
+        Err(e) => {
+            let _ = write!(out, "\n\nFailed tasks: cannot read them again: {e}");
+            return out;
+        }
+    };
+    for r in &failed {
         rows.add_row([
             r.bucket.clone(),
             r.key.clone(),
@@ -481,13 +550,47 @@ pub fn report_text(report: &Report, role_arn: Option<&str>) -> String {
         out,
         "\n\nFailed tasks:\n{}{}",
         table_text(&rows),
-        more(failed.len())
+        more(report.count(TaskStatus::Failed))
     );
     out
 }
 
-/// An estimate as a table, one line per archive class plus the fees, the total and the notes.
+/// Dollars as people read them: cents (`$0.25`), thousands separators (`$1,234.57`), and
+/// `<$0.01` for an amount that is not zero but rounds to it.
+pub fn usd(amount: f64) -> String {
+    if amount > 0.0 && amount < 0.005 {
+        return "<$0.01".to_string();
+    }
+    let cents = (amount * 100.0).round() as u64;
+    format!(
+        "${}.{:02}",
+        crate::readiness::thousands(cents / 100),
+        cents % 100
+    )
+}
+
+/// Hours as a range people plan with: `5-12 h`, `1 min-5 h`, `24-48 h`.
+fn window_text(low: std::time::Duration, high: std::time::Duration) -> String {
+    let part = |d: std::time::Duration| {
+        let s = d.as_secs();
+        if s < 3600 {
+            format!("{} min", s / 60)
+        } else {
+            format!("{} h", s / 3600)
+        }
+    };
+    let (l, h) = (part(low), part(high));
+    match (l.strip_suffix(" h"), h.strip_suffix(" h")) {
+        (Some(l), Some(h)) => format!("{l}-{h} h"),
+        _ => format!("{l}-{h}"),
+    }
+}
+
+/// An estimate as a table, one line per archive class plus the fees, the total and the notes;
+/// it answers "by when" too: how long each class takes to be readable with this tier (the
+/// restore windows of `backend::restore_window`) and when the restored copies expire.
 pub fn estimate_text(e: &RestoreEstimate) -> String {
+    let from_batch = e.method == crate::ops::cost::Method::Batch;
     let mut table = table();
     table.set_header([
         "",
@@ -496,23 +599,40 @@ pub fn estimate_text(e: &RestoreEstimate) -> String {
         "retrieval",
         "requests",
         "restored copy",
+        "readable in",
     ]);
+    let mut slowest = std::time::Duration::ZERO;
     for (class, c) in &e.by_class {
+        let deep = class.contains("DEEP_ARCHIVE");
+        let (low, high) = crate::backend::restore_window(deep, e.tier, from_batch);
+        slowest = slowest.max(high);
         table.add_row([
             class.clone(),
-            c.objects.to_string(),
+            crate::readiness::thousands(c.objects),
             format!("{:.2}", c.bytes as f64 / (1u64 << 30) as f64),
-            format!("${:.4}", c.retrieval_usd),
-            format!("${:.4}", c.request_usd),
-            format!("${:.4}", c.restored_storage_usd),
+            usd(c.retrieval_usd),
+            usd(c.request_usd),
+            usd(c.restored_storage_usd),
+            window_text(low, high),
         ]);
     }
     let mut text = format!(
         "Restore estimate, {} tier, {} day(s):\n{table}\n",
         e.tier, e.days
     );
-    text.push_str(&format!("Batch Operations fees: ${:.4}\n", e.batch_usd));
-    text.push_str(&format!("Total: ${:.4}\n", e.total_usd));
+    if e.batch_usd > 0.0 {
+        text.push_str(&format!("Batch Operations fees: {}\n", usd(e.batch_usd)));
+    }
+    text.push_str(&format!("Total: {}\n", usd(e.total_usd)));
+    if !e.by_class.is_empty() {
+        let within = window_text(slowest, slowest);
+        let within = within.split('-').next_back().unwrap_or_default();
+        text.push_str(&format!(
+            "By when: every object readable within {within} of the start; each restored copy then lives {} day(s), so the last copies expire about {} after the start.\n",
+            e.days,
+            crate::timefmt::human_duration((slowest.as_secs() + u64::from(e.days) * 86_400) as f64),
+        ));
+    }
     for note in &e.notes {
         text.push_str(&format!("  - {note}\n"));
     }
@@ -521,7 +641,7 @@ pub fn estimate_text(e: &RestoreEstimate) -> String {
 
 /// A manifest: its size and first rows.
 pub fn manifest_text(m: &Manifest) -> String {
-    let mut out = m.describe();
+    let mut out = format!("A manifest of {}", m.describe());
     if m.is_empty() {
         return out;
     }
@@ -576,7 +696,7 @@ pub fn to_json(value: &Dynamic) -> Json {
     if let Some(report) = value.read_lock::<Report>() {
         return serde_json::json!({
             "job_id": report.job_id(),
-            "total": report.rows().len(),
+            "total": report.total(),
             "succeeded": report.count(TaskStatus::Succeeded),
             "failed": report.count(TaskStatus::Failed),
             "by_error": report.by_error(),

@@ -30,13 +30,29 @@ pub fn write_stdout(text: &str) {
     }
 }
 
-/// Prints a line of script output on stdout, around the progress bar if one is drawn.
+static PRINTS_TO_STDERR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Sends script output (`print`, tables) to stderr from now on: `run --json` keeps stdout for
+/// the one JSON document.
+pub fn prints_to_stderr(on: bool) {
+    PRINTS_TO_STDERR.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Prints a line of script output on stdout (stderr under `run --json`), around the progress
+/// bar if one is drawn.
 pub fn print_line(text: &str) {
     let line = format!("{text}\n");
+    let write = |line: &str| {
+        if PRINTS_TO_STDERR.load(std::sync::atomic::Ordering::Relaxed) {
+            eprint!("{line}");
+        } else {
+            write_stdout(line);
+        }
+    };
     let bar = ACTIVE.with(|a| a.borrow().clone());
     match bar {
-        Some(bar) if !bar.is_finished() => bar.suspend(|| write_stdout(&line)),
-        _ => write_stdout(&line),
+        Some(bar) if !bar.is_finished() => bar.suspend(|| write(&line)),
+        _ => write(&line),
     }
 }
 

@@ -68,6 +68,74 @@ fn relative(t: OffsetDateTime, now: OffsetDateTime) -> String {
     }
 }
 
+/// Days the expiry calendar shows before it sums up the rest.
+const CALENDAR_DAYS: usize = 14;
+
+/// The expiry calendar: restored copies by the UTC day they expire, one bar per day scaled to
+/// the busiest day, with the count per storage class. Empty when nothing has an expiry.
+pub fn expiry_calendar(status: &Status) -> String {
+    use std::collections::BTreeMap;
+    let mut days: BTreeMap<time::Date, BTreeMap<&'static str, u64>> = BTreeMap::new();
+    for (i, expiry) in status.expiries.iter().enumerate() {
+        let Some(expiry) = expiry else { continue };
+        if status.states.get(i) != Some(&State::Restored) {
+            continue;
+        }
+        let class = status
+            .classes
+            .get(i)
+            .copied()
+            .flatten()
+            .map_or("?", |c| c.as_str());
+        *days
+            .entry(expiry.date())
+            .or_default()
+            .entry(class)
+            .or_default() += 1;
+    }
+    if days.is_empty() {
+        return String::new();
+    }
+    let busiest = days
+        .values()
+        .map(|c| c.values().sum::<u64>())
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let mut out =
+        String::from("  expiry calendar (restored copies by the day they expire, UTC):\n");
+    for (date, classes) in days.iter().take(CALENDAR_DAYS) {
+        let n: u64 = classes.values().sum();
+        let cells = ((n as f64 / busiest as f64) * BAR as f64).ceil() as usize;
+        let by_class: Vec<String> = classes
+            .iter()
+            .map(|(c, k)| format!("{c} {}", thousands(*k)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "    {date} {:<3}  {:<BAR$}  {:>9}  {}",
+            &date.weekday().to_string()[..3],
+            "█".repeat(cells.clamp(1, BAR)),
+            thousands(n),
+            by_class.join(", ")
+        );
+    }
+    if days.len() > CALENDAR_DAYS {
+        let rest: u64 = days
+            .values()
+            .skip(CALENDAR_DAYS)
+            .map(|c| c.values().sum::<u64>())
+            .sum();
+        let _ = writeln!(
+            out,
+            "    … {} more on {} later days",
+            thousands(rest),
+            days.len() - CALENDAR_DAYS
+        );
+    }
+    out
+}
+
 /// The terminal view: a header, one line per storage class, the earliest expiry, the next
 /// expected change (`next`, on a virtual clock), and a verdict line.
 pub fn text(what: &str, status: &Status, next: Option<OffsetDateTime>) -> String {
@@ -110,6 +178,7 @@ pub fn text(what: &str, status: &Status, next: Option<OffsetDateTime>) -> String
         }
         None => {}
     }
+    out.push_str(&expiry_calendar(status));
     if let Some(n) = next
         && c.in_progress > 0
     {
@@ -247,5 +316,52 @@ mod tests {
         assert_eq!(b.chars().count(), BAR);
         assert_eq!(b.chars().filter(|c| *c == '█').count(), 12);
         assert_eq!(b.chars().filter(|c| *c == '▒').count(), 6);
+    }
+
+    #[test]
+    fn the_expiry_calendar_counts_restored_copies_by_day_and_class() {
+        use crate::backend::StorageClass;
+        use time::macros::datetime;
+        let at = datetime!(2026-12-01 10:00 UTC);
+        let status = Status {
+            counts: Counts::default(),
+            earliest_expiry: None,
+            requests: Default::default(),
+            at,
+            states: vec![
+                State::Restored,
+                State::Restored,
+                State::Restored,
+                State::InProgress,
+            ],
+            expiries: vec![
+                Some(datetime!(2026-12-03 00:00 UTC)),
+                Some(datetime!(2026-12-03 00:00 UTC)),
+                Some(datetime!(2026-12-05 00:00 UTC)),
+                None,
+            ],
+            classes: vec![
+                Some(StorageClass::Glacier),
+                Some(StorageClass::DeepArchive),
+                Some(StorageClass::Glacier),
+                Some(StorageClass::Glacier),
+            ],
+        };
+        let cal = expiry_calendar(&status);
+        let lines: Vec<&str> = cal.lines().collect();
+        assert_eq!(lines.len(), 3, "{cal}");
+        assert!(
+            lines[1].contains("2026-12-03 Thu") && lines[1].contains("DEEP_ARCHIVE 1, GLACIER 1"),
+            "{cal}"
+        );
+        assert_eq!(lines[1].matches('█').count(), BAR, "{cal}");
+        assert_eq!(lines[2].matches('█').count(), BAR / 2, "{cal}");
+        assert!(
+            expiry_calendar(&Status {
+                states: vec![State::InProgress; 4],
+                ..status
+            })
+            .is_empty()
+        );
     }
 }

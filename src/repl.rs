@@ -813,6 +813,10 @@ pub fn run(backend: &BackendArgs, script: &ScriptArgs) -> u8 {
                 break;
             }
         };
+        let line = match habit(&line) {
+            Some(command) if shared.pending.borrow().is_empty() => command,
+            _ => line,
+        };
         if shared.pending.borrow().is_empty() && line.trim_start().starts_with(':') {
             let _ = editor.add_history_entry(line.trim());
             let _ = editor.save_history(&history);
@@ -842,6 +846,22 @@ pub fn run(backend: &BackendArgs, script: &ScriptArgs) -> u8 {
     }
     let _ = editor.save_history(&history);
     0
+}
+
+/// What people type out of habit from other REPLs (Python's `exit` and `help`, psql's `\q`,
+/// IPython's `?name`): the `:` command it means, if any.
+fn habit(line: &str) -> Option<String> {
+    let t = line.trim().trim_end_matches(';').trim();
+    match t {
+        "help" | "help()" => Some(":help".to_string()),
+        "exit" | "quit" | "exit()" | "quit()" | "\\q" => Some(":quit".to_string()),
+        _ => t
+            .strip_prefix('?')
+            .or_else(|| t.strip_prefix("help "))
+            .map(str::trim)
+            .filter(|name| !name.is_empty() && !name.contains(char::is_whitespace))
+            .map(|name| format!(":help {name}")),
+    }
 }
 
 #[cfg(test)]
@@ -884,5 +904,25 @@ mod tests {
         );
         assert!(imports("fn f() { import \"x\" as y; }").is_empty());
         assert!(imports("let important = 1;").is_empty());
+    }
+}
+
+#[cfg(test)]
+mod habit_tests {
+    use super::habit;
+
+    #[test]
+    fn habits_from_other_repls_are_commands() {
+        for quit in ["exit", "quit", "exit()", "quit();", "\\q", "  quit  "] {
+            assert_eq!(habit(quit).as_deref(), Some(":quit"), "{quit}");
+        }
+        assert_eq!(habit("help").as_deref(), Some(":help"));
+        assert_eq!(
+            habit("?s3::head_object").as_deref(),
+            Some(":help s3::head_object")
+        );
+        assert_eq!(habit("help batch").as_deref(), Some(":help batch"));
+        assert_eq!(habit("let help = 1;"), None);
+        assert_eq!(habit("exit_code + 1"), None);
     }
 }

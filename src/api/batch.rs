@@ -354,7 +354,8 @@ pub mod batch_api {
 
     /// The job map of a job (DescribeJob): `#{ id, status, priority, description, role_arn,
     /// creation_time, termination_date, progress: #{ total, succeeded, failed },
-    /// failure_reasons, operation, manifest, report, status_update_reason, tags }`.
+    /// failure_reasons, operation, manifest, report, status_update_reason, tags }`. A unique
+    /// prefix of the id (the 8 characters `s3thaw jobs` shows) is enough.
     ///
     /// ```rhai
     /// let job = batch::describe(id);
@@ -363,7 +364,12 @@ pub mod batch_api {
     #[rhai_fn(return_raw)]
     pub fn describe(ctx: NativeCallContext, job: Dynamic) -> RhaiResult<Map> {
         support::call(&ctx, |host| {
-            Ok(describe_map(host.backend.as_ref(), &job_id_of(&job)?)?)
+            let mut id = job_id_of(&job)?;
+            // Short of a whole id (36 characters): a prefix, resolved among the listed jobs.
+            if id.len() < 36 && !id.is_empty() {
+                id = crate::ops::jobs::resolve_id(host.backend.as_ref(), &id)?;
+            }
+            Ok(describe_map(host.backend.as_ref(), &id)?)
         })
     }
 

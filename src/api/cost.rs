@@ -292,7 +292,12 @@ mod tests {
             text.starts_with("Restore estimate, BULK tier, 3 day(s):"),
             "{text}"
         );
-        assert!(text.contains("Total: $0.2599\n  - a note\n"), "{text}");
+        assert!(text.contains("Total: $0.26\n"), "{text}");
+        assert!(
+            text.contains("By when: every object readable within 12 h"),
+            "{text}"
+        );
+        assert!(text.ends_with("  - a note\n"), "{text}");
         let mut wrong = estimate_map(&estimate);
         wrong.insert("tier".into(), "FAST".into());
         assert!(estimate_of_map(&wrong).is_err());

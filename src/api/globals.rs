@@ -79,6 +79,16 @@ pub mod globals_api {
         })
     }
 
+    /// Dollars as people read them: cents, thousands separators, `<$0.01` for a cost that is
+    /// not zero but rounds to it.
+    ///
+    /// ```rhai
+    /// print(usd(1234.5678));   // $1,234.57
+    /// ```
+    pub fn usd(amount: f64) -> String {
+        crate::output::usd(amount)
+    }
+
     /// `"sim"` or `"aws"`.
     ///
     /// ```rhai

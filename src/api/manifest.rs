@@ -245,7 +245,7 @@ pub mod manifest_methods {
 
     #[rhai_fn(global, name = "to_debug", pure)]
     pub fn to_debug(manifest: &mut Manifest) -> String {
-        manifest.describe()
+        format!("Manifest({})", manifest.describe())
     }
 }
 

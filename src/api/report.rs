@@ -82,7 +82,7 @@ pub mod report_methods {
     /// The number of tasks reported.
     #[rhai_fn(global, get = "total", pure)]
     pub fn total(report: &mut Report) -> i64 {
-        report.rows().len() as i64
+        report.total() as i64
     }
 
     /// The number of succeeded tasks.
@@ -131,19 +131,17 @@ pub mod report_methods {
             let limit = o.int("limit")?.map_or(usize::MAX, |l| l.max(0) as usize);
             o.finish()?;
             Ok(report
-                .rows()
-                .iter()
-                .filter(|r| status.is_none_or(|s| r.status == s))
-                .take(limit)
+                .rows(status, limit)?
+                .into_iter()
                 .map(|r| {
                     Dynamic::from_map(object([
-                        ("bucket", r.bucket.clone().into()),
-                        ("key", r.key.clone().into()),
-                        ("version_id", opt_str(r.version_id.clone())),
                         ("status", r.status.as_str().into()),
                         ("http_status", (r.http_status as i64).into()),
-                        ("error_code", opt_str(r.error_code.clone())),
-                        ("message", r.message.clone().into()),
+                        ("bucket", r.bucket.into()),
+                        ("key", r.key.into()),
+                        ("version_id", opt_str(r.version_id)),
+                        ("error_code", opt_str(r.error_code)),
+                        ("message", r.message.into()),
                     ]))
                 })
                 .collect())

@@ -676,6 +676,18 @@ pub trait Backend {
     fn now(&self) -> Result<OffsetDateTime>;
     /// Waits `duration`: the simulator advances its clock instead of sleeping.
     fn sleep(&self, duration: Duration) -> Result<()>;
+    /// The clock a client paces itself on (`ops::restore::direct`, retry pauses): real time,
+    /// even against `s3thaw serve`, whose clock is shared with every other client and moves only
+    /// by explicit waits (`sleep`, `batch::wait`, `restore::wait`). The in-process simulator
+    /// paces on its virtual clock, which no one else reads.
+    fn pace_now(&self) -> Result<OffsetDateTime> {
+        Ok(OffsetDateTime::now_utc())
+    }
+    /// Waits `duration` on the pacing clock (see [`Backend::pace_now`]).
+    fn pace(&self, duration: Duration) -> Result<()> {
+        std::thread::sleep(duration);
+        Ok(())
+    }
     /// One step of a polling wait that gives up at `deadline`: the AWS backend sleeps `poll`
     /// (never past the deadline); the simulator jumps its clock to its next event, so waiting
     /// for a 5-hour restore costs nothing.
@@ -758,7 +770,9 @@ pub trait Backend {
             .map(|o| self.head_object(&o.bucket, &o.key, o.version_id.as_deref()))
             .collect()
     }
-    /// RestoreObject for many objects, answers in order; concurrency as `head_objects`.
+    /// RestoreObject for many objects, answers in order; concurrency as `head_objects`. Each is
+    /// sent once, without client retries, so the caller (which paces itself) sees every
+    /// throttle; implementations must keep it so.
     fn restore_objects(
         &self,
         requests: &[(ObjectRef, RestoreRequest)],
@@ -872,6 +886,15 @@ pub fn short_days_warning(days: u32, tier: Tier, classes: &[StorageClass]) -> Op
 
 /// Checks a bucket name against S3's rules, so bad names fail before any request.
 pub fn validate_bucket_name(name: &str) -> Result<()> {
+    if let Some(hint) = crate::hints::s3_url_hint(name) {
+        return Err(Error::new(
+            "InvalidBucketName",
+            format!("`{name}` is an S3 URL, not a bucket name"),
+        )
+        .status(400)
+        .bucket(name)
+        .hint(hint));
+    }
     let fail = |why: &str| {
         Err(Error::new("InvalidBucketName", format!("invalid bucket name `{name}`: {why}"))
             .status(400)

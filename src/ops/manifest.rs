@@ -185,12 +185,13 @@ impl Manifest {
         Ok(out)
     }
 
-    /// "3 objects in 1 bucket".
+    /// "3 objects in 1 bucket", "4,000 objects in 2 buckets, with version ids": as people
+    /// write it, so `print(`Listed ${m}.`)` reads.
     pub fn describe(&self) -> String {
         let buckets = self.rows.buckets.len();
         format!(
-            "Manifest({} object{} in {} bucket{}{})",
-            self.len(),
+            "{} object{} in {} bucket{}{}",
+            crate::readiness::thousands(self.len() as u64),
             if self.len() == 1 { "" } else { "s" },
             buckets,
             if buckets == 1 { "" } else { "s" },

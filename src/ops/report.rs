@@ -4,7 +4,8 @@
 //! transient ones (retry them) and permanent ones (fix them first).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use crate::backend::{Backend, JobStatus};
@@ -14,7 +15,10 @@ use crate::formats::report::{
 };
 use crate::ops::manifest::Manifest;
 
-/// A completion report: its rows stay in Rust, however many there are.
+/// A completion report. Its rows are never all held parsed: reading it streams them once for
+/// the counts and failures by error code, and each query (filtered rows, manifests, the retry
+/// plan) streams them again from the source, so memory stays flat in the row count (see
+/// BENCHMARKS.md).
 #[derive(Debug, Clone)]
 pub struct Report {
     inner: Rc<ReportData>,
@@ -23,18 +27,93 @@ pub struct Report {
 #[derive(Debug)]
 struct ReportData {
     job_id: Option<String>,
-    rows: Vec<ReportRow>,
+    source: Source,
+    totals: Totals,
+}
+
+/// Where the rows are streamed from.
+#[derive(Debug)]
+enum Source {
+    /// Local results files, re-read for each pass.
+    Files(Vec<PathBuf>),
+    /// Results files fetched from a bucket (checked against their MD5), kept as their CSV bytes:
+    /// about 50 bytes a row, against about 290 parsed.
+    Fetched(Vec<(String, Vec<u8>)>),
+}
+
+/// What one pass over the rows counts.
+#[derive(Debug, Default)]
+struct Totals {
+    total: usize,
+    succeeded: usize,
+    failed: usize,
+    by_error: BTreeMap<String, i64>,
+    /// The bucket of the first failed task of each error code (for hints).
+    first_bucket: BTreeMap<String, String>,
+}
+
+impl Totals {
+    fn add(&mut self, row: &ReportRow) {
+        self.total += 1;
+        match row.status {
+            TaskStatus::Succeeded => self.succeeded += 1,
+            TaskStatus::Failed => {
+                self.failed += 1;
+                let code = row.error_code.as_deref().unwrap_or("Unknown");
+                match self.by_error.get_mut(code) {
+                    Some(n) => *n += 1,
+                    None => {
+                        self.by_error.insert(code.to_string(), 1);
+                        self.first_bucket
+                            .insert(code.to_string(), row.bucket.clone());
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn invalid(message: impl Into<String>) -> Error {
     Error::new("ReportInvalid", message)
 }
 
-impl Report {
-    fn new(job_id: Option<String>, rows: Vec<ReportRow>) -> Report {
-        Report {
-            inner: Rc::new(ReportData { job_id, rows }),
+/// Streams the rows of one results file into `f`, which answers whether to go on.
+fn stream(
+    source: &str,
+    reader: impl Read,
+    f: &mut dyn FnMut(ReportRow) -> Result<bool>,
+) -> Result<bool> {
+    for row in ReportRowReader::new(reader) {
+        if !f(row.map_err(|e| invalid(format!("{source}: {e}")))?)? {
+            return Ok(false);
         }
+    }
+    Ok(true)
+}
+
+fn open(path: &Path) -> Result<BufReader<std::fs::File>> {
+    std::fs::File::open(path)
+        .map(BufReader::new)
+        .map_err(|e| Error::invalid_argument(format!("cannot read `{}`: {e}", path.display())))
+}
+
+impl Report {
+    /// A report over `source`, counted in one pass (which also checks every row parses).
+    fn new(job_id: Option<String>, source: Source) -> Result<Report> {
+        let mut data = ReportData {
+            job_id,
+            source,
+            totals: Totals::default(),
+        };
+        let mut totals = Totals::default();
+        data.for_each_row(&mut |row| {
+            totals.add(&row);
+            Ok(true)
+        })?;
+        data.totals = totals;
+        Ok(Report {
+            inner: Rc::new(data),
+        })
     }
 
     /// The job the report belongs to, when its key or file name says.
@@ -42,38 +121,56 @@ impl Report {
         self.inner.job_id.as_deref()
     }
 
-    pub fn rows(&self) -> &[ReportRow] {
-        &self.inner.rows
+    /// How many tasks the report has.
+    pub fn total(&self) -> usize {
+        self.inner.totals.total
+    }
+
+    /// Streams every row, in file order, into `f` until it answers `false`.
+    pub fn for_each_row(&self, f: &mut dyn FnMut(ReportRow) -> Result<bool>) -> Result<()> {
+        self.inner.for_each_row(f)
+    }
+
+    /// The rows with `status` (all: `None`), at most `limit` of them.
+    pub fn rows(&self, status: Option<TaskStatus>, limit: usize) -> Result<Vec<ReportRow>> {
+        let mut rows = Vec::new();
+        if limit == 0 {
+            return Ok(rows);
+        }
+        self.for_each_row(&mut |row| {
+            if status.is_none_or(|s| row.status == s) {
+                rows.push(row);
+            }
+            Ok(rows.len() < limit)
+        })?;
+        Ok(rows)
     }
 
     pub fn count(&self, status: TaskStatus) -> usize {
-        self.inner
-            .rows
-            .iter()
-            .filter(|r| r.status == status)
-            .count()
+        match status {
+            TaskStatus::Succeeded => self.inner.totals.succeeded,
+            TaskStatus::Failed => self.inner.totals.failed,
+        }
     }
 
     pub fn by_error(&self) -> BTreeMap<String, i64> {
-        let mut counts = BTreeMap::new();
-        for row in self
-            .inner
-            .rows
-            .iter()
-            .filter(|r| r.status == TaskStatus::Failed)
-        {
-            let code = row.error_code.clone().unwrap_or_else(|| "Unknown".into());
-            *counts.entry(code).or_insert(0) += 1;
-        }
-        counts
+        self.inner.totals.by_error.clone()
+    }
+
+    /// The bucket of the first task that failed with `code` (for its hint).
+    pub fn first_bucket_of(&self, code: &str) -> Option<&str> {
+        self.inner.totals.first_bucket.get(code).map(String::as_str)
     }
 
     /// The tasks with `status` as a manifest.
     pub fn manifest_of(&self, status: TaskStatus) -> Result<Manifest> {
         let mut manifest = Manifest::default();
-        for row in self.rows().iter().filter(|r| r.status == status) {
-            manifest.push(&row.bucket, &row.key, row.version_id.as_deref())?;
-        }
+        self.for_each_row(&mut |row| {
+            if row.status == status {
+                manifest.push(&row.bucket, &row.key, row.version_id.as_deref())?;
+            }
+            Ok(true)
+        })?;
         Ok(manifest)
     }
 
@@ -84,11 +181,10 @@ impl Report {
             permanent: Vec::new(),
             in_progress: 0,
         };
-        for row in self
-            .rows()
-            .iter()
-            .filter(|r| r.status == TaskStatus::Failed)
-        {
+        self.for_each_row(&mut |row| {
+            if row.status != TaskStatus::Failed {
+                return Ok(true);
+            }
             let code = row.error_code.as_deref().unwrap_or("Unknown");
             if code == "RestoreAlreadyInProgress" {
                 plan.in_progress += 1;
@@ -98,16 +194,18 @@ impl Report {
             } else {
                 let fix = crate::hints::for_task(code, &row.bucket, None)
                     .unwrap_or_else(|| "look at the message; retrying will not help".into());
+                let error_code = code.to_string();
                 plan.permanent.push(PermanentFailure {
-                    bucket: row.bucket.clone(),
-                    key: row.key.clone(),
-                    version_id: row.version_id.clone(),
-                    error_code: code.to_string(),
-                    message: row.message.clone(),
+                    bucket: row.bucket,
+                    key: row.key,
+                    version_id: row.version_id,
+                    error_code,
+                    message: row.message,
                     fix,
                 });
             }
-        }
+            Ok(true)
+        })?;
         Ok(plan)
     }
 
@@ -119,22 +217,37 @@ impl Report {
                 .as_ref()
                 .map(|id| format!(" of job {id}"))
                 .unwrap_or_default(),
-            self.inner.rows.len(),
+            self.total(),
             self.count(TaskStatus::Succeeded),
             self.count(TaskStatus::Failed)
         );
-        for (code, count) in self.by_error() {
+        for (code, count) in &self.inner.totals.by_error {
             text.push_str(&format!("\n  {code}: {count}"));
         }
         text
     }
 }
 
-fn parse_rows(source: &str, bytes: &[u8], rows: &mut Vec<ReportRow>) -> Result<()> {
-    for row in ReportRowReader::new(bytes) {
-        rows.push(row.map_err(|e| invalid(format!("{source}: {e}")))?);
+impl ReportData {
+    fn for_each_row(&self, f: &mut dyn FnMut(ReportRow) -> Result<bool>) -> Result<()> {
+        match &self.source {
+            Source::Files(paths) => {
+                for path in paths {
+                    if !stream(&path.display().to_string(), open(path)?, f)? {
+                        break;
+                    }
+                }
+            }
+            Source::Fetched(files) => {
+                for (key, body) in files {
+                    if !stream(key, body.as_slice(), f)? {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// The job id in a report key `.../job-ID/manifest.json`.
@@ -149,7 +262,7 @@ pub fn read_from_bucket(backend: &dyn Backend, bucket: &str, key: &str) -> Resul
     let json = backend.get_object(bucket, key, None)?;
     let manifest =
         ReportManifest::parse(&json).map_err(|e| invalid(format!("{bucket}/{key}: {e}")))?;
-    let mut rows = Vec::new();
+    let mut files = Vec::new();
     for file in &manifest.results {
         let body = backend.get_object(&file.bucket, &file.key, None)?;
         let md5 = hex::encode(<md5::Md5 as md5::Digest>::digest(&body));
@@ -159,34 +272,32 @@ pub fn read_from_bucket(backend: &dyn Backend, bucket: &str, key: &str) -> Resul
                 file.bucket, file.key, file.md5_checksum
             )));
         }
-        parse_rows(&file.key, &body, &mut rows)?;
+        files.push((file.key.clone(), body));
     }
-    Ok(Report::new(job_id_in(key), rows))
+    Report::new(job_id_in(key), Source::Fetched(files))
 }
 
 /// Reads a local results CSV, or a local `manifest.json` with its `results/` folder beside it.
+/// The results files are streamed from disk, now and for each query.
 pub fn read_local(path: &str) -> Result<Report> {
-    let read = |p: &Path| {
-        std::fs::read(p)
-            .map_err(|e| Error::invalid_argument(format!("cannot read `{}`: {e}", p.display())))
-    };
-    let bytes = read(Path::new(path))?;
-    let mut rows = Vec::new();
     if !path.ends_with(".json") {
-        parse_rows(path, &bytes, &mut rows)?;
-        return Ok(Report::new(job_id_in(path), rows));
+        return Report::new(job_id_in(path), Source::Files(vec![PathBuf::from(path)]));
     }
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::invalid_argument(format!("cannot read `{path}`: {e}")))?;
     let manifest = ReportManifest::parse(&bytes).map_err(|e| invalid(format!("{path}: {e}")))?;
     let dir = Path::new(path).parent().unwrap_or(Path::new("."));
-    for file in &manifest.results {
-        let name = file.key.rsplit('/').next().unwrap_or(&file.key);
-        let local = dir.join("results").join(name);
-        let body = read(&local)?;
-        parse_rows(&local.display().to_string(), &body, &mut rows)?;
-    }
+    let files = manifest
+        .results
+        .iter()
+        .map(|file| {
+            let name = file.key.rsplit('/').next().unwrap_or(&file.key);
+            dir.join("results").join(name)
+        })
+        .collect();
     let job_id =
         job_id_in(path).or_else(|| manifest.results.first().and_then(|f| job_id_in(&f.key)));
-    Ok(Report::new(job_id, rows))
+    Report::new(job_id, Source::Files(files))
 }
 
 /// Reads the completion report of a job from its report bucket.
@@ -253,6 +364,7 @@ pub struct PermanentFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::formats::report::ReportRowWriter;
 
     fn failed(key: &str, code: &str, http_status: u16) -> ReportRow {
         ReportRow {
@@ -271,18 +383,31 @@ mod tests {
         let mut ok = failed("fine", "", 202);
         ok.status = TaskStatus::Succeeded;
         ok.error_code = None;
+        let rows = vec![
+            ok,
+            failed("slow", "SlowDown", 503),
+            failed("timeout", "RequestTimeout", 400),
+            failed("throttled", "ThrottlingException", 400),
+            failed("odd", "Mystery", 500),
+            failed("denied", "AccessDenied", 403),
+            failed("running", "RestoreAlreadyInProgress", 409),
+        ];
+        let mut w = ReportRowWriter::new(Vec::new());
+        for row in &rows {
+            w.write(row).expect("written");
+        }
+        let csv = w.finish().expect("finished");
         let report = Report::new(
             Some("job-1".into()),
-            vec![
-                ok,
-                failed("slow", "SlowDown", 503),
-                failed("timeout", "RequestTimeout", 400),
-                failed("throttled", "ThrottlingException", 400),
-                failed("odd", "Mystery", 500),
-                failed("denied", "AccessDenied", 403),
-                failed("running", "RestoreAlreadyInProgress", 409),
-            ],
+            Source::Fetched(vec![("results.csv".into(), csv)]),
+        )
+        .expect("a report");
+        assert_eq!(report.rows(None, usize::MAX).expect("rows"), rows);
+        assert_eq!(
+            report.rows(Some(TaskStatus::Failed), 2).expect("rows"),
+            rows[1..3]
         );
+        assert_eq!(report.first_bucket_of("AccessDenied"), Some("b"));
         let plan = report.retry_plan().expect("a plan");
         let retried: Vec<&str> = plan.retry.iter().map(|r| r.key).collect();
         assert_eq!(retried, ["slow", "timeout", "throttled", "odd"]);

@@ -379,7 +379,7 @@ fn read_states(
             break;
         }
         check_interrupt(observer)?;
-        backend.sleep(Duration::from_secs(1 << round))?;
+        backend.pace(Duration::from_secs(1 << round))?;
         reader.head(&unknown, observer)?;
     }
     Ok(())
@@ -513,7 +513,7 @@ impl Reader<'_> {
                 Err(e) if e.is_transient() && failures < 2 => {
                     // The client retried already; one more pause, then HEAD this stretch.
                     failures += 1;
-                    self.backend.sleep(Duration::from_secs(1))?;
+                    self.backend.pace(Duration::from_secs(1))?;
                     continue;
                 }
                 Err(_) => {
@@ -822,9 +822,13 @@ impl DirectOutcome {
     }
 }
 
-/// RestoreObject's account limit, and where the adaptive rate starts.
+/// RestoreObject's account limit, and where the adaptive rate starts (it doubles each tick up
+/// to the first throttle: 100, 200, 400, 800, 1,000/s, the ceiling after 0.4 s).
 const MAX_RATE: f64 = 1_000.0;
-const START_RATE: f64 = 500.0;
+const START_RATE: f64 = 100.0;
+/// Additive increase per tick after the first throttle: 500/s per second, so the rate is back
+/// at the ceiling within a second after a competing client stops.
+const RATE_STEP: f64 = 50.0;
 const MIN_RATE: f64 = 10.0;
 /// How often the direct restorer paces itself.
 const TICK: Duration = Duration::from_millis(100);
@@ -889,11 +893,15 @@ pub fn direct(
     let mut attempts = vec![0u32; m.len()];
     let mut out = DirectOutcome::default();
     let mut rate = START_RATE;
-    let started = backend.now()?;
+    // Slow start: the rate doubles every tick until the first throttle (the ceiling within half
+    // a second), then AIMD.
+    let mut slow_start = true;
+    let started = backend.pace_now()?;
     while !queue.is_empty() {
         check_interrupt(observer)?;
-        // Pacing runs on the backend's clock: real time on AWS, virtual time on the simulator.
-        let tick_started = backend.now()?;
+        // Pacing runs on the backend's pacing clock: real time on AWS and through `serve` (whose
+        // shared clock it must not move), virtual time on the in-process simulator.
+        let tick_started = backend.pace_now()?;
         let batch = ((rate * TICK.as_secs_f64()).floor() as usize)
             .max(1)
             .min(queue.len());
@@ -933,17 +941,25 @@ pub fn direct(
         // throttled: a wall of throttling halves the rate, a sprinkle trims it, and the rate
         // settles where the throttled share balances the increase (just under a hard limit).
         let share = throttled_in_tick as f64 / indices.len() as f64;
-        rate = (rate * (1.0 - share.min(1.0) / 2.0) + 50.0).clamp(MIN_RATE, MAX_RATE);
+        if throttled_in_tick > 0 {
+            slow_start = false;
+        }
+        rate = if slow_start {
+            rate * 2.0
+        } else {
+            rate * (1.0 - share.min(1.0) / 2.0) + RATE_STEP
+        }
+        .clamp(MIN_RATE, MAX_RATE);
         let settled =
             out.requested + out.already_restored + out.in_progress + out.failed.len() as u64;
         observer.set(settled);
         if !queue.is_empty() {
-            // Pace to the rate: wait out the rest of the tick (virtual time on the simulator).
-            let spent = (backend.now()? - tick_started).unsigned_abs();
-            backend.sleep(TICK.saturating_sub(spent).max(Duration::from_millis(1)))?;
+            // Pace to the rate: wait out the rest of the tick.
+            let spent = (backend.pace_now()? - tick_started).unsigned_abs();
+            backend.pace(TICK.saturating_sub(spent).max(Duration::from_millis(1)))?;
         }
     }
-    out.seconds = (backend.now()? - started).as_seconds_f64().max(0.001);
+    out.seconds = (backend.pace_now()? - started).as_seconds_f64().max(0.001);
     Ok(out)
 }
 

@@ -680,7 +680,8 @@ fn jobs_and_report_commands_on_both_backends() {
         &env,
         home.path(),
     ));
-    for command in [vec!["jobs"], vec!["report", "JOB"]] {
+    // --wide: whole ids and times, which the normalizer replaces.
+    for command in [vec!["jobs", "--wide"], vec!["report", "JOB"]] {
         let with = |job: &str, flags: &[&str]| -> Vec<String> {
             command
                 .iter()

@@ -110,6 +110,31 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// What to do when no credentials were found, as the AWS CLI users know it.
+pub const NO_CREDENTIALS_HINT: &str = "configure credentials with `aws configure` (access keys) or `aws sso login --profile NAME` (IAM Identity Center), then pass --profile NAME; or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
+
+/// Whether an SDK failure is the credential chain finding nothing (the instance metadata
+/// service being the last place it looked), not the network.
+pub fn is_credentials_failure(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    t.contains("no credentials")
+        || t.contains("credentials provider")
+        || t.contains("no providers in chain")
+        || t.contains("credentialsnotloaded")
+        || t.contains("imds")
+}
+
+/// The AWS CLI's "Unable to locate credentials", with the fix and what the SDK said.
+pub fn no_credentials(detail: &str) -> Error {
+    let mut message = "Unable to locate credentials".to_string();
+    if !detail.is_empty() {
+        // The SDK's chain, for -v readers; never a secret (no credentials exist).
+        tracing::debug!(detail, "credential chain");
+    }
+    message.push_str(" (looked in the environment, the config and credentials files, SSO, the container and the instance metadata service)");
+    Error::new("NoCredentials", message).hint(NO_CREDENTIALS_HINT)
+}
+
 /// Maps one SDK error. Service errors keep AWS's code, message and HTTP status; failures to
 /// reach the service become `ServiceUnavailable` or `Timeout` (never with credentials in them).
 pub fn from_sdk<E>(e: SdkError<E, HttpResponse>, ctx: &Ctx) -> Error
@@ -135,13 +160,9 @@ where
             "Timeout",
             format!("the request to AWS timed out: {}", chain(&e)),
         )),
-        SdkError::DispatchFailure(_) if chain(&e).contains("no credentials") => ctx.attach(
-            Error::new(
-                "NoCredentials",
-                "no AWS credentials found (environment, profile, web identity, container or instance role)",
-            )
-            .hint("set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, pass --profile, or run `aws sso login`"),
-        ),
+        SdkError::DispatchFailure(_) if is_credentials_failure(&chain(&e)) => {
+            ctx.attach(no_credentials(&chain(&e)))
+        }
         SdkError::DispatchFailure(_) => ctx.attach(
             Error::new(
                 "ServiceUnavailable",
@@ -155,11 +176,12 @@ where
         )),
         _ => {
             let text = DisplayErrorContext(&e).to_string();
-            let mut error = Error::new("InvalidArgument", format!("the request could not be made: {text}"));
-            if text.contains("credentials") {
-                error = Error::new("NoCredentials", format!("no AWS credentials: {text}")).hint(
-                    "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, pass --profile, or run `aws sso login`",
-                );
+            let mut error = Error::new(
+                "InvalidArgument",
+                format!("the request could not be made: {text}"),
+            );
+            if is_credentials_failure(&text) {
+                error = no_credentials(&text);
             }
             ctx.attach(error)
         }

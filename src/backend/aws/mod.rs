@@ -106,8 +106,81 @@ fn smithy_time(t: Option<&aws_smithy_types::DateTime>) -> Option<OffsetDateTime>
     t.map(datetime)
 }
 
+/// The profile names of an AWS config file (`[default]`, `[profile NAME]`) and of a shared
+/// credentials file (`[NAME]`), as the AWS CLI reads them.
+fn profiles_in(config: &str, credentials: &str) -> Vec<String> {
+    let headers = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|l| {
+                let l = l.trim();
+                l.strip_prefix('[')?
+                    .strip_suffix(']')
+                    .map(|h| h.trim().to_string())
+            })
+            .collect()
+    };
+    let mut names: Vec<String> = headers(config)
+        .into_iter()
+        .filter_map(|h| match h.strip_prefix("profile ") {
+            Some(name) => Some(name.trim().to_string()),
+            None => (h == "default").then_some(h),
+        })
+        .collect();
+    for name in headers(credentials) {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// The AWS CLI's diagnosis of a profile that no config or credentials file defines:
+/// `The config profile (NAME) could not be found`, with the names that exist.
+fn check_profile(name: &str) -> Result<()> {
+    let home = std::env::var_os("HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_default();
+    let file = |var: &str, default: &str| {
+        let path = std::env::var_os(var)
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| home.join(".aws").join(default));
+        std::fs::read_to_string(path).unwrap_or_default()
+    };
+    let names = profiles_in(
+        &file("AWS_CONFIG_FILE", "config"),
+        &file("AWS_SHARED_CREDENTIALS_FILE", "credentials"),
+    );
+    if names.iter().any(|n| n == name) {
+        return Ok(());
+    }
+    let mut hint = String::new();
+    if let Some(close) = crate::hints::did_you_mean(name, names.iter().map(String::as_str)) {
+        hint.push_str(&format!("did you mean --profile {close}? "));
+    }
+    if names.is_empty() {
+        hint.push_str("no profiles are configured: ");
+    } else {
+        hint.push_str(&format!("the profiles are {}; ", names.join(", ")));
+    }
+    hint.push_str(&format!(
+        "create this one with `aws configure --profile {name}` (access keys) or `aws configure sso --profile {name}`"
+    ));
+    Err(Error::new(
+        "ProfileNotFound",
+        format!("The config profile ({name}) could not be found"),
+    )
+    .hint(hint))
+}
+
 impl AwsBackend {
     pub fn new(options: AwsOptions) -> Result<AwsBackend> {
+        let profile = options
+            .profile
+            .clone()
+            .or_else(|| std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()));
+        if let Some(profile) = &profile {
+            check_profile(profile)?;
+        }
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -215,11 +288,12 @@ impl AwsBackend {
 
     fn signing(&self) -> Result<Signing> {
         let provider = self.config.credentials_provider().ok_or_else(|| {
-            Error::new("NoCredentials", "no AWS credentials provider is configured")
+            Error::new("NoCredentials", "Unable to locate credentials")
+                .hint(errors::NO_CREDENTIALS_HINT)
         })?;
         let creds = self
             .block(provider.provide_credentials())
-            .map_err(|e| Error::new("NoCredentials", format!("no AWS credentials: {e}")))?;
+            .map_err(|e| errors::no_credentials(&e.to_string()))?;
         Ok(Signing {
             credentials: crate::sigv4::Credentials {
                 access_key_id: creds.access_key_id().to_string(),

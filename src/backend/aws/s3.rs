@@ -134,12 +134,16 @@ async fn head_async(
 }
 
 /// RestoreObject, as a future so many can run at once (`restore_objects`).
+/// RestoreObject. `sdk_retries: false` sends it once, without the SDK's retries, so a caller
+/// that paces itself (`ops::restore::direct`) sees every 503 SlowDown and slows down instead of
+/// waiting for the SDK's backoff.
 async fn restore_async(
     aws: &AwsBackend,
     bucket: &str,
     key: &str,
     version_id: Option<&str>,
     request: RestoreRequest,
+    sdk_retries: bool,
 ) -> Result<RestoreOutcome> {
     let probe = StatusProbe::default();
     let restore = aws_sdk_s3::types::RestoreRequest::builder()
@@ -151,15 +155,22 @@ async fn restore_async(
                 .map_err(build_error)?,
         )
         .build();
-    aws.s3
+    let mut call = aws
+        .s3
         .restore_object()
         .bucket(bucket)
         .key(key)
         .set_version_id(version_id.map(str::to_string))
         .restore_request(restore)
         .customize()
-        .interceptor(probe.clone())
-        .send()
+        .interceptor(probe.clone());
+    if !sdk_retries {
+        call = call.config_override(
+            aws_sdk_s3::config::Builder::default()
+                .retry_config(aws_config::retry::RetryConfig::disabled()),
+        );
+    }
+    call.send()
         .await
         .map_err(|e| from_sdk(e, &Ctx::object(bucket, key, version_id)))?;
     Ok(match probe.0.load(Ordering::Relaxed) {
@@ -692,9 +703,11 @@ pub(super) fn restore_object(
     version_id: Option<&str>,
     request: RestoreRequest,
 ) -> Result<RestoreOutcome> {
-    aws.block(restore_async(aws, bucket, key, version_id, request))
+    aws.block(restore_async(aws, bucket, key, version_id, request, true))
 }
 
+/// Many RestoreObjects, each sent once: their callers pace themselves and must see each throttle
+/// (see [`Backend::restore_objects`]).
 pub(super) fn restore_objects(
     aws: &AwsBackend,
     requests: &[(ObjectRef, RestoreRequest)],
@@ -703,7 +716,7 @@ pub(super) fn restore_objects(
     use futures_util::StreamExt;
     aws.block(
         futures_util::stream::iter(requests)
-            .map(|(o, r)| restore_async(aws, &o.bucket, &o.key, o.version_id.as_deref(), *r))
+            .map(|(o, r)| restore_async(aws, &o.bucket, &o.key, o.version_id.as_deref(), *r, false))
             .buffered(concurrency.max(1))
             .collect(),
     )

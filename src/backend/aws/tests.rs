@@ -113,6 +113,56 @@ fn restore_outcome_comes_from_the_status_line() {
 }
 
 #[test]
+fn batched_restores_are_sent_once_so_the_pacer_sees_each_throttle() {
+    // The client has our adaptive retries; restore_objects must still answer the first
+    // SlowDown instead of retrying it (ops::restore::direct paces on it), while a single
+    // restore_object keeps the SDK's retries.
+    let rule = mock!(aws_sdk_s3::Client::restore_object)
+        .sequence()
+        .http_status(
+            503,
+            s3_error("SlowDown", "Please reduce your request rate."),
+        )
+        .http_status(202, None)
+        .build();
+    let aws = backend(s3(&[&rule], fast_retries()));
+    let object = ObjectRef {
+        bucket: "b".into(),
+        key: "k".into(),
+        version_id: None,
+    };
+    let answers = aws.restore_objects(&[(object.clone(), DAYS_1)], 4);
+    let e = answers[0].clone().unwrap_err();
+    assert!(e.is_throttle(), "{e:?}");
+    assert_eq!(rule.num_calls(), 1);
+    assert_eq!(
+        aws.restore_objects(&[(object, DAYS_1)], 4)[0]
+            .clone()
+            .unwrap(),
+        RestoreOutcome::Accepted
+    );
+    assert_eq!(rule.num_calls(), 2);
+}
+
+#[test]
+fn a_single_restore_keeps_the_sdk_retries() {
+    let rule = mock!(aws_sdk_s3::Client::restore_object)
+        .sequence()
+        .http_status(
+            503,
+            s3_error("SlowDown", "Please reduce your request rate."),
+        )
+        .http_status(202, None)
+        .build();
+    let aws = backend(s3(&[&rule], fast_retries()));
+    assert_eq!(
+        aws.restore_object("b", "k", None, DAYS_1).unwrap(),
+        RestoreOutcome::Accepted
+    );
+    assert_eq!(rule.num_calls(), 2);
+}
+
+#[test]
 fn expedited_capacity_shortage_keeps_aws_code_status_and_object() {
     let rule = mock!(aws_sdk_s3::Client::restore_object)
         .sequence()
@@ -441,4 +491,30 @@ fn restore_headers_parse() {
         })
     );
     assert_eq!(parse_restore_header("garbage"), None);
+}
+
+#[test]
+fn profiles_are_read_as_the_aws_cli_reads_them() {
+    let names = profiles_in(
+        "[default]\nregion = eu-west-1\n[profile prod]\nsso_session = x\n[sso-session x]\n",
+        "[default]\n[ci]\n",
+    );
+    assert_eq!(names, ["default", "prod", "ci"]);
+}
+
+#[test]
+fn credential_chain_failures_are_named_as_the_aws_cli_names_them() {
+    let imds = "dispatch failure: other: the credential provider was not enabled: failed to load IMDS session token";
+    assert!(errors::is_credentials_failure(imds));
+    assert!(!errors::is_credentials_failure(
+        "dns error: failed to lookup address information"
+    ));
+    let e = errors::no_credentials(imds);
+    assert_eq!(e.code, "NoCredentials");
+    assert!(
+        e.message.starts_with("Unable to locate credentials"),
+        "{}",
+        e.message
+    );
+    assert!(e.hint.unwrap().contains("aws configure"));
 }

@@ -77,7 +77,7 @@ pub(super) fn admit(w: &World, request: Request) -> Result<Option<Error>> {
         set_meta(w.tx, "restore_window", &start.to_string())?;
         set_meta(w.tx, "restore_count", &count.to_string())?;
         if count > RESTORE_REQUESTS_PER_SECOND {
-            return Ok(Some(slow_down()));
+            return Ok(Some(slow_down(true)));
         }
     }
     let throttle: f64 = number(w, "fault_throttle_rate")?;
@@ -90,7 +90,7 @@ pub(super) fn admit(w: &World, request: Request) -> Result<Option<Error>> {
     set_meta(w.tx, "fault_draws", &(n + 1).to_string())?;
     let x = draw(seed, n);
     if x < throttle {
-        return Ok(Some(slow_down()));
+        return Ok(Some(slow_down(request == Request::Restore)));
     }
     if x < throttle + error {
         return Ok(Some(
@@ -133,7 +133,8 @@ impl Injector {
         let x = draw(self.seed, self.draws);
         self.draws += 1;
         if x < self.throttle {
-            Some(slow_down())
+            // A job's tasks are RestoreObject requests.
+            Some(slow_down(true))
         } else if x < self.throttle + self.error {
             Some(
                 Error::new(
@@ -152,15 +153,28 @@ impl Injector {
     }
 }
 
-fn slow_down() -> Error {
+/// S3's 503 `SlowDown`; only a RestoreObject request is told about RestoreObject's own limit.
+fn slow_down(restore: bool) -> Error {
+    let hint = if restore {
+        "back off and retry; RestoreObject is limited to about 1,000 requests per second per account"
+    } else {
+        "back off and retry: S3 asks for fewer requests per second on this prefix (poll less often or lower the concurrency)"
+    };
     Error::new("SlowDown", "Please reduce your request rate.")
         .status(503)
-        .hint("back off and retry; RestoreObject is limited to about 1,000 requests per second per account")
+        .hint(hint)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::draw;
+    use super::{draw, slow_down};
+
+    #[test]
+    fn only_restore_requests_hear_of_the_restore_limit() {
+        assert!(slow_down(true).hint.unwrap().contains("RestoreObject"));
+        let other = slow_down(false).hint.unwrap();
+        assert!(!other.contains("RestoreObject"), "{other}");
+    }
 
     #[test]
     fn draws_are_uniform_enough_and_reproducible() {

@@ -404,6 +404,15 @@ impl Backend for Simulator {
         self.advance(duration).map(drop)
     }
 
+    /// In process, no one else reads this clock: pacing runs on virtual time.
+    fn pace_now(&self) -> Result<OffsetDateTime> {
+        self.now()
+    }
+
+    fn pace(&self, duration: Duration) -> Result<()> {
+        self.sleep(duration)
+    }
+
     fn wait_step(&self, _poll: Duration, deadline: OffsetDateTime) -> Result<()> {
         let deadline = clock::from_datetime(deadline);
         let (now, target) = self.with_world(|w| {

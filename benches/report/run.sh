@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Reading a completion report of N rows (default 1,000,000; 1% failed, half of them SlowDown,
+# half AccessDenied): report::parse on a local results CSV, then the counts, by_error, the
+# retry plan and the first 20 failed rows, under /usr/bin/time (wall, peak RSS).
+#
+#   cargo build --release --bin s3thaw
+#   benches/report/run.sh            # N=1000000
+#   N=10000000 benches/report/run.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+S3THAW=${S3THAW:-$root/target/release/s3thaw}
+N=${N:-1000000}
+work=$(mktemp -d /tmp/s3thaw-report.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+awk -v n="$N" 'BEGIN {
+  for (i = 0; i < n; i++) {
+    if (i % 100 == 7) printf "archive,scans/%09d.tif,,failed,503,SlowDown,Please reduce your request rate.\n", i;
+    else if (i % 100 == 57) printf "archive,scans/%09d.tif,,failed,403,AccessDenied,\"Access Denied (Service: Amazon S3; Status Code: 403)\"\n", i;
+    else printf "archive,scans/%09d.tif,,succeeded,202,,Successful\n", i;
+  }
+}' > "$work/results.csv"
+cat > "$work/summary.rhai" <<RHAI
+let r = report::parse("$work/results.csv");
+let plan = r.retry_plan();
+let first = r.rows(#{ status: "failed", limit: 20 });
+print(\`\${r.total} rows, \${r.succeeded} succeeded, \${r.failed} failed, by_error \${r.by_error()}, retry \${plan.retry.len()}, permanent \${plan.permanent.len()}, first \${first.len()}\`);
+RHAI
+echo "results.csv: $(du -h "$work/results.csv" | cut -f1), $N rows"
+/usr/bin/time -f "wall %e s, peak RSS %M KiB" taskset -c 0 "$S3THAW" run "$work/summary.rhai"
