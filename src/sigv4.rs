@@ -49,6 +49,8 @@ pub enum AuthError {
     ContentMismatch,
     /// A presigned URL past its `X-Amz-Expires`.
     Expired,
+    /// `x-amz-*` headers the signature does not cover (AWS refuses them rather than ignore them).
+    HeadersNotSigned(String),
 }
 
 /// The parts of a request a signature covers.
@@ -164,7 +166,18 @@ pub fn uri_encode(text: &str, keep_slash: bool) -> String {
 }
 
 /// Decodes `%XX` escapes (and `+` as a space when `plus_is_space`, as in form bodies).
+/// Bytes that are not UTF-8 become U+FFFD: for keys use [`percent_decode_utf8`], which refuses
+/// them (`%FF%FE` and `%FE%FF` would otherwise be the same key).
 pub fn percent_decode(text: &str, plus_is_space: bool) -> String {
+    String::from_utf8_lossy(&percent_decode_bytes(text, plus_is_space)).into_owned()
+}
+
+/// Decodes `%XX` escapes; `None` when the bytes are not UTF-8 (S3 refuses such keys).
+pub fn percent_decode_utf8(text: &str, plus_is_space: bool) -> Option<String> {
+    String::from_utf8(percent_decode_bytes(text, plus_is_space)).ok()
+}
+
+fn percent_decode_bytes(text: &str, plus_is_space: bool) -> Vec<u8> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -186,7 +199,7 @@ pub fn percent_decode(text: &str, plus_is_space: bool) -> String {
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 /// A raw query string as decoded pairs, in order (`?restore` gives `("restore", "")`).
@@ -287,6 +300,46 @@ pub fn verify(
     credentials: &Credentials,
     now: OffsetDateTime,
 ) -> Result<Authorization, AuthError> {
+    verify_with(request, credentials, now, true)
+}
+
+/// Checks what can be checked before the body arrives (`request.body` is ignored): that there
+/// is a signature, its key, date and signed headers, and the signature itself whenever it does
+/// not cover the body's hash (an `x-amz-content-sha256` value or a presigned URL). `serve`
+/// refuses a request that fails here without reading its body; [`verify`] runs on the whole.
+pub fn verify_head(
+    request: &SignedRequest,
+    credentials: &Credentials,
+    now: OffsetDateTime,
+) -> Result<(), AuthError> {
+    verify_with(request, credentials, now, false).map(|_| ())
+}
+
+/// Every `x-amz-*` header of the request must be signed.
+fn check_amz_headers_signed(
+    request: &SignedRequest,
+    auth: &Authorization,
+) -> Result<(), AuthError> {
+    let mut unsigned: Vec<&str> = request
+        .headers
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .filter(|n| n.starts_with("x-amz-") && !auth.signed_headers.iter().any(|s| s == n))
+        .collect();
+    if unsigned.is_empty() {
+        return Ok(());
+    }
+    unsigned.sort_unstable();
+    unsigned.dedup();
+    Err(AuthError::HeadersNotSigned(unsigned.join(",")))
+}
+
+fn verify_with(
+    request: &SignedRequest,
+    credentials: &Credentials,
+    now: OffsetDateTime,
+    body_known: bool,
+) -> Result<Authorization, AuthError> {
     let Some(header) = request.header("authorization") else {
         if request.raw_query.contains("X-Amz-Signature=") {
             return verify_presigned(request, credentials, now);
@@ -318,16 +371,18 @@ pub fn verify(
             "the host header must be signed".into(),
         ));
     }
-    let body_hash = sha256_hex(request.body);
+    check_amz_headers_signed(request, &auth)?;
     let payload_hash = match request.header("x-amz-content-sha256") {
         Some(h) if is_streaming_or_unsigned(h) => h.to_string(),
         Some(h) => {
-            if !h.eq_ignore_ascii_case(&body_hash) {
+            if body_known && !h.eq_ignore_ascii_case(&sha256_hex(request.body)) {
                 return Err(AuthError::ContentMismatch);
             }
             h.to_string()
         }
-        None => body_hash,
+        // The signature covers the body's hash: it can only be checked with the body.
+        None if !body_known => return Ok(auth),
+        None => sha256_hex(request.body),
     };
     let expected = signature(
         request,
@@ -384,7 +439,10 @@ pub fn verify_chunks(
         if size == 0 {
             return Ok(());
         }
-        rest = rest.get(size + 2..).ok_or(AuthError::ContentMismatch)?;
+        rest = size
+            .checked_add(2)
+            .and_then(|end| rest.get(end..))
+            .ok_or(AuthError::ContentMismatch)?;
         previous = expected;
     }
 }
@@ -445,6 +503,7 @@ fn verify_presigned(
             "the presigned URL's scope date or signed headers are wrong".into(),
         ));
     }
+    check_amz_headers_signed(request, &auth)?;
     let payload_hash = request
         .header("x-amz-content-sha256")
         .unwrap_or("UNSIGNED-PAYLOAD");
@@ -714,6 +773,63 @@ mod tests {
         assert_eq!(
             verify(&altered, &creds(), now).unwrap_err(),
             AuthError::ContentMismatch
+        );
+    }
+
+    /// An `x-amz-*` header added after signing is refused, not honoured; the signature is
+    /// checked from the headers alone before the body arrives when the body's hash is declared.
+    #[test]
+    fn unsigned_amz_headers_are_refused_and_heads_verify_without_bodies() {
+        let now = datetime!(2026-11-25 10:00 UTC);
+        let base = vec![("host".to_string(), "127.0.0.1:9000".to_string())];
+        let body = b"object body";
+        let unsigned = SignedRequest {
+            method: "PUT",
+            raw_path: "/b/k",
+            raw_query: "",
+            headers: &base,
+            body,
+        };
+        let mut headers = base.clone();
+        headers.extend(sign(&unsigned, &creds(), None, "us-east-1", "s3", now));
+        let request = SignedRequest {
+            headers: &headers,
+            ..unsigned
+        };
+        assert!(verify(&request, &creds(), now).is_ok());
+        // The head alone verifies, whatever the body (it is checked against the hash later).
+        let no_body = SignedRequest {
+            body: b"",
+            ..request
+        };
+        assert!(verify_head(&no_body, &creds(), now).is_ok());
+        let other = Credentials {
+            secret_access_key: "not-the-secret".into(),
+            ..creds()
+        };
+        assert_eq!(
+            verify_head(&no_body, &other, now).unwrap_err(),
+            AuthError::SignatureMismatch
+        );
+        let mut added = headers.clone();
+        added.push(("x-amz-copy-source".into(), "/b/other".into()));
+        added.push(("x-amz-storage-class".into(), "GLACIER".into()));
+        let tampered = SignedRequest {
+            headers: &added,
+            ..request
+        };
+        assert_eq!(
+            verify(&tampered, &creds(), now).unwrap_err(),
+            AuthError::HeadersNotSigned("x-amz-copy-source,x-amz-storage-class".into())
+        );
+        assert!(verify_head(&tampered, &creds(), now).is_err());
+        let anonymous = SignedRequest {
+            headers: &base,
+            ..request
+        };
+        assert_eq!(
+            verify_head(&anonymous, &creds(), now).unwrap_err(),
+            AuthError::Missing
         );
     }
 

@@ -64,7 +64,24 @@ pub fn parse_http_date(text: &str) -> Option<OffsetDateTime> {
         .ok()
 }
 
-/// Parses `"90s"`, `"15m"`, `"5h"`, `"2d"`, `"500ms"` or a plain number of seconds.
+/// The longest duration s3thaw takes (a sleep, a wait's timeout, a clock advance): 100 years.
+/// Longer ones are refused with `InvalidArgument` rather than overflow a clock.
+pub const MAX_DURATION_SECS: u64 = 100 * 365 * 86_400;
+
+/// A number of seconds as a duration, refused when negative, not finite or over
+/// [`MAX_DURATION_SECS`].
+pub fn duration_from_secs(seconds: f64) -> Result<Duration> {
+    if !seconds.is_finite() || seconds < 0.0 || seconds > MAX_DURATION_SECS as f64 {
+        return Err(Error::invalid_argument(format!(
+            "a duration must be 0 to {MAX_DURATION_SECS} seconds (100 years), not {seconds}"
+        )));
+    }
+    Duration::try_from_secs_f64(seconds)
+        .map_err(|e| Error::invalid_argument(format!("bad duration {seconds}: {e}")))
+}
+
+/// Parses `"90s"`, `"15m"`, `"5h"`, `"2d"`, `"500ms"` or a plain number of seconds, up to
+/// [`MAX_DURATION_SECS`].
 pub fn parse_duration(text: &str) -> Result<Duration> {
     let text = text.trim();
     let split = text
@@ -88,7 +105,7 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
     if !seconds.is_finite() || seconds < 0.0 {
         return Err(bad());
     }
-    Ok(Duration::from_secs_f64(seconds))
+    duration_from_secs(seconds)
 }
 
 /// A duration in seconds as `45s`, `12m`, `3h20m`, `2d4h`.
@@ -128,7 +145,16 @@ mod tests {
         assert_eq!(parse_duration("1.5h").unwrap(), Duration::from_secs(5_400));
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
         assert_eq!(parse_duration("12").unwrap(), Duration::from_secs(12));
-        for bad in ["", "h", "5 weeks", "-3s", "abc"] {
+        for bad in [
+            "",
+            "h",
+            "5 weeks",
+            "-3s",
+            "abc",
+            "999999999999999999999s",
+            "99999999999999d",
+            "36501d",
+        ] {
             assert_eq!(
                 parse_duration(bad).unwrap_err().code,
                 "InvalidArgument",

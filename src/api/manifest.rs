@@ -232,7 +232,7 @@ pub mod manifest_methods {
     pub fn write(ctx: NativeCallContext, manifest: &mut Manifest, path: &str) -> RhaiResult<()> {
         support::pure(&ctx, || {
             let csv = manifest.to_csv()?;
-            std::fs::write(path, csv).map_err(|e| {
+            super::write_atomic(std::path::Path::new(path), &csv).map_err(|e| {
                 Error::invalid_argument(format!("m.write: cannot write `{path}`: {e}")).into()
             })
         })
@@ -247,4 +247,32 @@ pub mod manifest_methods {
     pub fn to_debug(manifest: &mut Manifest) -> String {
         format!("Manifest({})", manifest.describe())
     }
+}
+
+/// Writes a file whole or not at all: a temporary file in the same directory, synced, then
+/// renamed over `path` (a kill mid-write leaves the old file, never a partial one).
+fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no file name"))?;
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let written = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }

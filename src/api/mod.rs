@@ -116,6 +116,20 @@ pub fn register(engine: &mut Engine) {
     });
     MODULES.with(|modules| {
         engine.register_global_module(modules.globals.clone());
+        // `sleep(3)` and `sleep(0.5)` must be s3thaw's `sleep` (virtual clock, Ctrl-C), not
+        // Rhai's built-in, which an exact integer or float match would pick otherwise.
+        rhai::FuncRegistration::new("sleep")
+            .with_params_info(["seconds: int"])
+            .with_comments(["/// Waits `seconds` (an integer): the virtual clock on the simulator.\n///\n/// ```rhai\n/// sleep(3);\n/// ```"])
+            .register_into_engine(engine, |ctx: rhai::NativeCallContext, s: rhai::INT| {
+                globals::globals_api::sleep(ctx, Dynamic::from(s))
+            });
+        rhai::FuncRegistration::new("sleep")
+            .with_params_info(["seconds: float"])
+            .with_comments(["/// Waits `seconds` (a fraction): the virtual clock on the simulator.\n///\n/// ```rhai\n/// sleep(0.5);\n/// ```"])
+            .register_into_engine(engine, |ctx: rhai::NativeCallContext, s: rhai::FLOAT| {
+                globals::globals_api::sleep(ctx, Dynamic::from(s))
+            });
         for (name, module) in &modules.named {
             engine.register_static_module(*name, module.clone());
         }
@@ -277,8 +291,18 @@ impl Opts {
 pub fn duration_of(value: &Dynamic) -> Result<Duration> {
     if let Ok(seconds) = value.as_int() {
         return u64::try_from(seconds)
+            .ok()
+            .filter(|s| *s <= crate::timefmt::MAX_DURATION_SECS)
             .map(Duration::from_secs)
-            .map_err(|_| Error::invalid_argument("a duration cannot be negative"));
+            .ok_or_else(|| {
+                Error::invalid_argument(format!(
+                    "a duration must be 0 to {} seconds (100 years), not {seconds}",
+                    crate::timefmt::MAX_DURATION_SECS
+                ))
+            });
+    }
+    if let Ok(seconds) = value.as_float() {
+        return crate::timefmt::duration_from_secs(seconds);
     }
     if value.is_string() {
         return crate::timefmt::parse_duration(&value.to_string());

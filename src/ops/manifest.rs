@@ -24,6 +24,9 @@ pub struct Manifest {
 #[derive(Debug, Clone, Default)]
 struct Rows {
     buckets: Vec<String>,
+    /// Index of each bucket in `buckets`: a manifest of 200,000 buckets is interned in linear
+    /// time, not by a search per row.
+    bucket_index: std::collections::HashMap<String, u32>,
     bucket_of: Vec<u32>,
     text: String,
     /// End of row i's key in `text`; its version id (if any) runs to `version_ends[i]`.
@@ -147,14 +150,22 @@ impl Manifest {
         }
         let rows = Rc::make_mut(&mut self.rows);
         rows.versioned = version_id.is_some();
-        let bucket_index = match rows.buckets.iter().rposition(|b| b == bucket) {
-            Some(i) => i,
-            None => {
-                rows.buckets.push(bucket.to_string());
-                rows.buckets.len() - 1
-            }
+        // Rows of one bucket usually come together: the last row's bucket first, no hashing.
+        let bucket_index = match rows.bucket_of.last() {
+            Some(&last) if rows.buckets[last as usize] == bucket => last,
+            _ => match rows.bucket_index.get(bucket) {
+                Some(&i) => i,
+                None => {
+                    let i = u32::try_from(rows.buckets.len()).map_err(|_| {
+                        Error::new("ManifestInvalid", "a manifest names too many buckets")
+                    })?;
+                    rows.buckets.push(bucket.to_string());
+                    rows.bucket_index.insert(bucket.to_string(), i);
+                    i
+                }
+            },
         };
-        rows.bucket_of.push(bucket_index as u32);
+        rows.bucket_of.push(bucket_index);
         rows.text.push_str(key);
         rows.key_ends.push(rows.text.len());
         rows.text.push_str(version_id.unwrap_or_default());

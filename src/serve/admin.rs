@@ -75,7 +75,8 @@ pub fn handle(server: &Server, req: &Request) -> Response {
                     .ok_or_else(|| {
                         Error::invalid_argument("seconds must be a number >= 0").status(400)
                     })?;
-                controls.advance(Duration::from_secs_f64(seconds))?;
+                let by = crate::timefmt::duration_from_secs(seconds).map_err(|e| e.status(400))?;
+                controls.advance(by).map_err(|e| e.status(400))?;
                 Ok(clock(sim.now()?, sim.next_event()?).op("Admin.Advance"))
             }
             ("POST", "/_s3thaw/clock/wait-step") => {

@@ -28,6 +28,18 @@ pub(super) fn check(req: &Request, credentials: &Credentials) -> Result<(), Auth
     })
 }
 
+/// Checks what the headers alone can prove (see [`sigv4::verify_head`]).
+pub(super) fn check_head(req: &Request, credentials: &Credentials) -> Result<(), AuthError> {
+    let signed = sigv4::SignedRequest {
+        method: &req.method,
+        raw_path: &req.raw_path,
+        raw_query: &req.raw_query,
+        headers: &req.headers,
+        body: &[],
+    };
+    sigv4::verify_head(&signed, credentials, OffsetDateTime::now_utc())
+}
+
 /// The error AWS answers for a request that fails authentication.
 pub(super) fn error(e: &AuthError, face: Face) -> Error {
     let query = face == Face::Query;
@@ -65,6 +77,9 @@ pub(super) fn error(e: &AuthError, face: Face) -> Error {
         )
         .status(403),
         AuthError::Expired => Error::access_denied("Request has expired"),
+        AuthError::HeadersNotSigned(names) => Error::access_denied(format!(
+            "There were headers present in the request which were not signed: {names}"
+        )),
         AuthError::ContentMismatch => Error::new(
             "XAmzContentSHA256Mismatch",
             "The provided 'x-amz-content-sha256' header does not match what was computed.",

@@ -38,11 +38,13 @@ pub fn decode_aws_chunked(body: &[u8]) -> Result<Vec<u8>, String> {
             // Trailers (checksums) follow; the body is complete.
             return Ok(out);
         }
-        if rest.len() < size + 2 {
-            return Err("an aws-chunked chunk is cut short".into());
-        }
+        // `size` comes from the client: checked, a huge one is a cut-short chunk, not an overflow.
+        let end = size
+            .checked_add(2)
+            .filter(|end| *end <= rest.len())
+            .ok_or("an aws-chunked chunk is cut short")?;
         out.extend_from_slice(&rest[..size]);
-        rest = &rest[size + 2..];
+        rest = &rest[end..];
     }
 }
 
@@ -64,23 +66,8 @@ pub(super) fn log_line(remote: SocketAddr, req: &Request, resp: &Response, took:
     );
 }
 
-pub(super) async fn to_request(req: hyper::Request<Incoming>) -> Result<Request, Response> {
-    let (parts, body) = req.into_parts();
-    let body = Limited::new(body, MAX_BODY)
-        .collect()
-        .await
-        .map_err(|e| {
-            Response::xml(
-                400,
-                format!(
-                    "<Error><Code>IncompleteBody</Code><Message>{}</Message></Error>",
-                    xml::escape(&e.to_string())
-                ),
-            )
-            .op("ReadBody")
-        })?
-        .to_bytes()
-        .to_vec();
+/// The request line and headers, before the body is read (`body` is empty).
+pub(super) fn head_of(parts: &hyper::http::request::Parts) -> Request {
     let raw_path = parts.uri.path().to_string();
     let raw_query = parts.uri.query().unwrap_or("").to_string();
     let headers: Vec<(String, String)> = parts
@@ -100,18 +87,37 @@ pub(super) async fn to_request(req: hyper::Request<Incoming>) -> Result<Request,
         .or_else(|| parts.uri.authority().map(|a| a.to_string()))
         .unwrap_or_default();
     let host = strip_port(&host_header).to_ascii_lowercase();
-    Ok(Request {
+    Request {
         method: parts.method.as_str().to_string(),
         path: sigv4::percent_decode(&raw_path, false),
         query: sigv4::parse_query(&raw_query, false),
         raw_path,
         raw_query,
         headers,
-        body,
+        body: Vec::new(),
         host,
         request_id: new_request_id(),
         virtual_bucket: None,
-    })
+    }
+}
+
+/// Reads a whole body, up to [`MAX_BODY`].
+pub(super) async fn read_body(body: Incoming) -> Result<Vec<u8>, Response> {
+    Ok(Limited::new(body, MAX_BODY)
+        .collect()
+        .await
+        .map_err(|e| {
+            Response::xml(
+                400,
+                format!(
+                    "<Error><Code>IncompleteBody</Code><Message>{}</Message></Error>",
+                    xml::escape(&e.to_string())
+                ),
+            )
+            .op("ReadBody")
+        })?
+        .to_bytes()
+        .to_vec())
 }
 
 pub(super) fn strip_port(host: &str) -> &str {
@@ -152,27 +158,59 @@ pub(super) async fn serve_one(
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
     let started = Instant::now();
     let head = req.method() == hyper::Method::HEAD;
-    let (req, resp) = match to_request(req).await {
-        Ok(req) => {
+    let (parts, body) = req.into_parts();
+    let mut request = head_of(&parts);
+    // A request that fails authentication from its headers is refused before its body is read:
+    // an unauthenticated client cannot make `serve` buffer anything.
+    if let Some(refused) = server.refuse_head(&request) {
+        drop(body);
+        let resp = refused
+            .header("x-amz-request-id", request.request_id.clone())
+            .header("connection", "close");
+        log_line(remote, &request, &resp, started.elapsed());
+        return Ok(to_hyper(resp, head));
+    }
+    // S3 refuses a path that is not UTF-8 once decoded, rather than merge keys lossily.
+    if sigv4::percent_decode_utf8(&request.raw_path, false).is_none() {
+        drop(body);
+        let resp = s3::error_response(
+            &request,
+            &Error::new("InvalidURI", "Couldn't parse the specified URI.").status(400),
+        )
+        .op("InvalidURI")
+        .header("x-amz-request-id", request.request_id.clone())
+        .header("connection", "close");
+        log_line(remote, &request, &resp, started.elapsed());
+        return Ok(to_hyper(resp, head));
+    }
+    let resp = match read_body(body).await {
+        Ok(bytes) => {
+            request.body = bytes;
             let shared = server.clone();
             let for_log = Request {
                 body: Vec::new(),
-                ..req.clone()
+                ..request.clone()
             };
-            let resp = tokio::task::spawn_blocking(move || shared.handle(req))
+            let resp = tokio::task::spawn_blocking(move || shared.handle(request))
                 .await
                 .unwrap_or_else(|e| {
+                    // The panic's text goes to the log, never into a response body.
+                    eprintln!("request {} failed in its handler: {e}", for_log.request_id);
                     s3::error_response(
                         &for_log,
-                        &Error::internal(format!("the request handler failed: {e}")),
+                        &Error::internal("We encountered an internal error. Please try again."),
                     )
                 });
-            (for_log, resp)
+            request = for_log;
+            resp
         }
-        Err(resp) => (Request::default(), resp),
+        Err(resp) => {
+            request.body = Vec::new();
+            resp
+        }
     };
-    let resp = resp.header("x-amz-request-id", req.request_id.clone());
-    log_line(remote, &req, &resp, started.elapsed());
+    let resp = resp.header("x-amz-request-id", request.request_id.clone());
+    log_line(remote, &request, &resp, started.elapsed());
     Ok(to_hyper(resp, head))
 }
 

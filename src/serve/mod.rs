@@ -38,7 +38,7 @@ use std::time::Duration;
 use clap::Args;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 
 use crate::backend::Backend;
 use crate::backend::sim::Simulator;
@@ -82,9 +82,45 @@ pub struct ServeArgs {
     /// `localhost`, `s3.amazonaws.com` and `s3.REGION.amazonaws.com`.
     #[arg(long = "virtual-host", value_name = "DOMAIN")]
     pub virtual_hosts: Vec<String>,
-    /// Allow binding to a non-loopback address.
+    /// Allow binding to a non-loopback address (refused with the default secret: give yours).
     #[arg(long)]
     pub allow_remote: bool,
+    /// Seconds a connection may stay idle, or take to send a request's headers, before it is
+    /// closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout: u64,
+}
+
+/// Backing off after failed accepts (out of file descriptors, say): the loop sleeps 10 ms,
+/// doubling up to 1 s, and logs the first error of a burst and, once an accept succeeds again,
+/// how many there were, instead of a line per failure.
+#[derive(Debug, Default)]
+pub(crate) struct AcceptBackoff {
+    failures: u64,
+}
+
+impl AcceptBackoff {
+    const FIRST: Duration = Duration::from_millis(10);
+    const LONGEST: Duration = Duration::from_secs(1);
+
+    /// A failed accept: what to log (only the burst's first) and how long to wait.
+    pub(crate) fn failed(&mut self, error: &std::io::Error) -> (Option<String>, Duration) {
+        self.failures += 1;
+        let log = (self.failures == 1).then(|| {
+            format!("s3thaw serve: accept failed: {error}; backing off until accepts succeed")
+        });
+        let shift = u32::try_from(self.failures - 1).unwrap_or(u32::MAX).min(7);
+        let wait = (Self::FIRST * 2u32.pow(shift)).min(Self::LONGEST);
+        (log, wait)
+    }
+
+    /// A successful accept: the end of a burst, logged when there was one.
+    pub(crate) fn succeeded(&mut self) -> Option<String> {
+        let failures = std::mem::take(&mut self.failures);
+        (failures > 0)
+            .then(|| format!("s3thaw serve: accepting again after {failures} failed accepts"))
+    }
 }
 
 /// What every request handler shares.
@@ -117,6 +153,13 @@ pub fn run(args: &ServeArgs, sim: Simulator) -> Result<(), String> {
             "refusing to listen on {}: serve binds to loopback unless --allow-remote is given",
             args.bind
         ));
+    }
+    if args.allow_remote && !args.no_auth && args.secret_access_key == DEFAULT_SECRET_ACCESS_KEY {
+        return Err(
+            "refusing --allow-remote with the published default secret: anyone could sign \
+             requests; give your own with --secret-access-key or S3THAW_SERVE_SECRET_ACCESS_KEY"
+                .to_string(),
+        );
     }
     let region = sim.region();
     let account = sim.account_id().map_err(|e| e.message)?;
@@ -152,19 +195,36 @@ pub fn run(args: &ServeArgs, sim: Simulator) -> Result<(), String> {
         );
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let mut shutdown = std::pin::pin!(shutdown_signal());
+        let mut backoff = AcceptBackoff::default();
+        let header_timeout = Duration::from_secs(args.header_timeout);
         loop {
             tokio::select! {
                 accepted = listener.accept() => {
                     let (stream, remote) = match accepted {
-                        Ok(pair) => pair,
+                        Ok(pair) => {
+                            if let Some(line) = backoff.succeeded() {
+                                eprintln!("{line}");
+                            }
+                            pair
+                        }
                         Err(e) => {
-                            eprintln!("s3thaw serve: accept failed: {e}");
+                            let (log, wait) = backoff.failed(&e);
+                            if let Some(line) = log {
+                                eprintln!("{line}");
+                            }
+                            tokio::select! {
+                                _ = tokio::time::sleep(wait) => {}
+                                _ = &mut shutdown => break,
+                            }
                             continue;
                         }
                     };
                     let server = server.clone();
                     let service = service_fn(move |req| serve_one(server.clone(), remote, req));
+                    // Idle connections and slow headers are closed after `header_timeout`.
                     let conn = http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(header_timeout)
                         .serve_connection(TokioIo::new(stream), service);
                     let conn = graceful.watch(conn);
                     tokio::spawn(async move {
@@ -196,6 +256,29 @@ pub fn run(args: &ServeArgs, sim: Simulator) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn accept_errors_back_off_and_log_once_per_burst() {
+        let mut backoff = AcceptBackoff::default();
+        assert_eq!(backoff.succeeded(), None);
+        let e = std::io::Error::other("Too many open files");
+        let mut logged = 0;
+        let mut waited = Duration::ZERO;
+        for _ in 0..1_000 {
+            let (log, wait) = backoff.failed(&e);
+            logged += usize::from(log.is_some());
+            assert!(wait <= Duration::from_secs(1));
+            waited += wait;
+        }
+        assert_eq!(logged, 1);
+        // A thousand failures in a row take minutes, not microseconds.
+        assert!(waited > Duration::from_secs(900), "{waited:?}");
+        let end = backoff.succeeded().expect("the burst's summary");
+        assert!(end.contains("1000 failed accepts"), "{end}");
+        let (log, wait) = backoff.failed(&e);
+        assert!(log.is_some());
+        assert_eq!(wait, Duration::from_millis(10));
+    }
+
     use super::http::*;
     use super::*;
     use crate::sigv4;

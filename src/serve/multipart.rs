@@ -19,6 +19,8 @@ use crate::timefmt::rfc3339_millis;
 
 /// S3's limits: parts are numbered 1 to 10,000.
 const MAX_PART: u32 = 10_000;
+/// Uploads in progress at once: parts are held in memory, so their number is bounded.
+const MAX_UPLOADS: usize = 1_000;
 /// Every part but the last must be at least 5 MiB.
 const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
 /// Listing page size (ListParts' `max-parts`, ListMultipartUploads' `max-uploads`).
@@ -93,7 +95,17 @@ impl Uploads {
         // The bucket must exist now, as S3 checks.
         sim.get_bucket_versioning(bucket)?;
         let id = uuid::Uuid::new_v4().simple().to_string();
-        self.lock()?.uploads.insert(
+        let mut state = self.lock()?;
+        if state.uploads.len() >= MAX_UPLOADS {
+            return Err(Error::new(
+                "SlowDown",
+                format!(
+                    "{MAX_UPLOADS} multipart uploads are in progress: complete or abort some first"
+                ),
+            )
+            .status(503));
+        }
+        state.uploads.insert(
             id.clone(),
             Upload {
                 bucket: bucket.to_string(),
@@ -353,11 +365,16 @@ impl Uploads {
             key: upload.key.clone(),
             body,
             storage_class: upload.storage_class,
-            content_type: upload.content_type,
-            metadata: upload.metadata,
-            headers: upload.headers,
+            content_type: upload.content_type.clone(),
+            metadata: upload.metadata.clone(),
+            headers: upload.headers.clone(),
             conditions: Default::default(),
-        })?;
+        });
+        // A write that fails (an injected 500, say) keeps the upload for the client's retry too.
+        let written = match written {
+            Ok(written) => written,
+            Err(e) => return restore(upload, e),
+        };
         let done = Completed {
             bucket: upload.bucket,
             key: upload.key,

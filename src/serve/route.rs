@@ -46,6 +46,48 @@ impl Server {
         })
     }
 
+    /// The refusal of a request whose headers already fail authentication (see
+    /// [`crate::sigv4::verify_head`]), answered before its body is read.
+    pub(super) fn refuse_head(&self, req: &Request) -> Option<Response> {
+        let credentials = self.credentials.as_ref()?;
+        let mut req = Request {
+            body: Vec::new(),
+            ..req.clone()
+        };
+        if !req.raw_path.starts_with("/v20180820") {
+            req.virtual_bucket = self.virtual_bucket(&req.host);
+        }
+        let e = auth::check_head(&req, credentials).err()?;
+        if e == AuthError::Missing && face_of(&req) == Face::S3 {
+            if req.method == "OPTIONS" {
+                return None;
+            }
+            // Unsigned: refused now unless the ACLs and bucket policy let everyone do this.
+            return match s3::anonymous_allowed(self, &req) {
+                Ok(true) => None,
+                Ok(false) => Some(
+                    s3::error_response(&req, &crate::errors::Error::access_denied("Access Denied"))
+                        .op("Auth AccessDenied (anonymous)"),
+                ),
+                Err(error) => {
+                    Some(s3::error_response(&req, &error).op(format!("Anonymous {}", error.code)))
+                }
+            };
+        }
+        Some(self.auth_refusal(&req, &e))
+    }
+
+    fn auth_refusal(&self, req: &Request, e: &crate::sigv4::AuthError) -> Response {
+        let face = face_of(req);
+        let error = auth::error(e, face);
+        match face {
+            Face::S3 | Face::Admin => s3::error_response(req, &error),
+            Face::Control => control::error_response(req, &error),
+            Face::Query => iam::error_response(req, &error),
+        }
+        .op(format!("Auth {}", error.code))
+    }
+
     /// Handles one request: checks its signature, then hands it to its face.
     pub fn handle(&self, mut req: Request) -> Response {
         if !req.raw_path.starts_with("/v20180820") {
@@ -56,21 +98,14 @@ impl Server {
             // CORS preflight requests are never signed.
             return s3::preflight(&req);
         }
-        if let Some(credentials) = &self.credentials {
-            let checked = auth::check(&req, credentials);
-            if let Err(e) = checked {
-                if e == AuthError::Missing && face == Face::S3 {
-                    // Unsigned: what the ACLs and bucket policy allow everyone.
-                    return s3::anonymous(self, &req);
-                }
-                let error = auth::error(&e, face);
-                return match face {
-                    Face::S3 | Face::Admin => s3::error_response(&req, &error),
-                    Face::Control => control::error_response(&req, &error),
-                    Face::Query => iam::error_response(&req, &error),
-                }
-                .op(format!("Auth {}", error.code));
+        if let Some(credentials) = &self.credentials
+            && let Err(e) = auth::check(&req, credentials)
+        {
+            if e == AuthError::Missing && face == Face::S3 {
+                // Unsigned: what the ACLs and bucket policy allow everyone.
+                return s3::anonymous(self, &req);
             }
+            return self.auth_refusal(&req, &e);
         }
         match face {
             Face::S3 => s3::handle(self, &req),

@@ -10,7 +10,7 @@ use super::xml::{self, XmlWriter};
 use super::{Request, Response, Server, status_of};
 use crate::backend::*;
 use crate::errors::Error;
-use crate::sigv4::{percent_decode, uri_encode};
+use crate::sigv4::{percent_decode, percent_decode_utf8, uri_encode};
 use crate::timefmt::{http_date, parse_http_date, rfc3339_millis};
 
 pub const S3_NS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
@@ -1125,6 +1125,17 @@ fn acl_policy(sim: &dyn Backend, acl: CannedAcl) -> Answer {
 /// An unsigned request: served when the ACLs let everyone do what it asks (list a bucket, read
 /// an object, write into a bucket), refused with 403 `AccessDenied` otherwise.
 pub fn anonymous(server: &Server, req: &Request) -> Response {
+    match anonymous_allowed(server, req) {
+        Ok(true) => handle(server, req),
+        Ok(false) => error_response(req, &Error::access_denied("Access Denied"))
+            .op("Auth AccessDenied (anonymous)"),
+        Err(e) => error_response(req, &e).op(format!("Anonymous {}", e.code)),
+    }
+}
+
+/// Whether the ACLs and bucket policy let everyone make this unsigned request; decided from
+/// the headers alone, so `serve` refuses before reading a body.
+pub(super) fn anonymous_allowed(server: &Server, req: &Request) -> Result<bool, Error> {
     let (bucket, key) = target(req);
     let plain = req.query.iter().all(|(k, _)| is_plumbing(k));
     let listing = req.query.iter().all(|(k, _)| {
@@ -1143,17 +1154,11 @@ pub fn anonymous(server: &Server, req: &Request) -> Response {
         ("DELETE", true) if plain => Some(AnonymousAccess::Delete),
         _ => None,
     };
-    let allowed = match (access, &bucket) {
+    match (access, &bucket) {
         (Some(access), Some(bucket)) => {
             server.sim.anonymous_allowed(bucket, key.as_deref(), access)
         }
         _ => Ok(false),
-    };
-    match allowed {
-        Ok(true) => handle(server, req),
-        Ok(false) => error_response(req, &Error::access_denied("Access Denied"))
-            .op("Auth AccessDenied (anonymous)"),
-        Err(e) => error_response(req, &e).op(format!("Anonymous {}", e.code)),
     }
 }
 
@@ -1355,7 +1360,8 @@ fn copy_source(value: &str) -> Result<(String, String, Option<String>), Error> {
         Some((p, v)) => (p, Some(percent_decode(v, false))),
         None => (value, None),
     };
-    let path = percent_decode(path.trim_start_matches('/'), false);
+    let path = percent_decode_utf8(path.trim_start_matches('/'), false)
+        .ok_or_else(|| invalid_argument("Copy Source is not valid UTF-8 once decoded"))?;
     let (bucket, key) = path
         .split_once('/')
         .filter(|(b, k)| !b.is_empty() && !k.is_empty())

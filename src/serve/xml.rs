@@ -120,21 +120,47 @@ fn entity(name: &str) -> Option<char> {
     })
 }
 
-/// Parses a whole document into its root element.
+/// Deepest element nesting a request body may have: AWS's documents nest a handful of levels.
+pub const MAX_DEPTH: usize = 32;
+/// Most elements a request body may have: CompleteMultipartUpload's 10,000 parts with their
+/// checksums fit; a flood of elements does not.
+pub const MAX_ELEMENTS: usize = 100_000;
+
+/// Parses a whole document into its root element. Nesting deeper than [`MAX_DEPTH`] or more than
+/// [`MAX_ELEMENTS`] elements is refused (the callers answer `MalformedXML`).
 pub fn parse(body: &[u8]) -> Result<Node, String> {
     let text = std::str::from_utf8(body).map_err(|_| "the XML body is not UTF-8".to_string())?;
     let mut reader = Reader::from_str(text);
     let mut stack: Vec<Node> = Vec::new();
     let mut root: Option<Node> = None;
+    let mut elements = 0usize;
     loop {
         let event = reader
             .read_event()
             .map_err(|e| format!("malformed XML at byte {}: {e}", reader.buffer_position()))?;
+        if matches!(event, Event::Start(_) | Event::Empty(_)) {
+            elements += 1;
+            if elements > MAX_ELEMENTS {
+                return Err(format!(
+                    "the XML body has more than {MAX_ELEMENTS} elements"
+                ));
+            }
+            if root.is_some() {
+                return Err("the XML body has more than one root element".into());
+            }
+        }
         match event {
-            Event::Start(start) => stack.push(Node {
-                name: start.local_name().as_ref().to_string(),
-                ..Node::default()
-            }),
+            Event::Start(start) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(format!(
+                        "the XML body nests elements deeper than {MAX_DEPTH} levels"
+                    ));
+                }
+                stack.push(Node {
+                    name: start.local_name().as_ref().to_string(),
+                    ..Node::default()
+                })
+            }
             Event::Empty(start) => {
                 let node = Node {
                     name: start.local_name().as_ref().to_string(),
@@ -215,5 +241,20 @@ mod tests {
         assert_eq!(root.text_of("Quiet").as_deref(), Some(""));
         assert_eq!(root.at(&["Object", "Key"]).unwrap().text, "k1");
         assert!(parse(b"<a><b></a>").is_err());
+    }
+
+    #[test]
+    fn depth_and_element_counts_are_bounded() {
+        let deep = |n: usize| format!("{}{}", "<a>".repeat(n), "</a>".repeat(n));
+        assert!(parse(deep(MAX_DEPTH).as_bytes()).is_ok());
+        let err = parse(deep(MAX_DEPTH + 1).as_bytes()).unwrap_err();
+        assert!(err.contains("deeper"), "{err}");
+        // 50,000 levels: refused at the bound, no stack overflow on the way out.
+        assert!(parse(deep(50_000).as_bytes()).is_err());
+        let wide = |n: usize| format!("<r>{}</r>", "<b/>".repeat(n));
+        assert!(parse(wide(MAX_ELEMENTS - 1).as_bytes()).is_ok());
+        let err = parse(wide(MAX_ELEMENTS).as_bytes()).unwrap_err();
+        assert!(err.contains("more than"), "{err}");
+        assert!(parse(b"<a/><b/>").is_err());
     }
 }

@@ -4,7 +4,7 @@ use rusqlite::Transaction;
 use time::OffsetDateTime;
 
 use super::store;
-use crate::errors::Result;
+use crate::errors::{Error, Result};
 
 /// Milliseconds since the Unix epoch, UTC: how the simulator stores every instant.
 pub type Millis = i64;
@@ -30,12 +30,33 @@ pub(super) fn now(tx: &Transaction) -> Result<Millis> {
     Ok(wall_now() + offset)
 }
 
+/// The last instant the clock may show: 9999-12-31T23:59:59.999Z, the last a timestamp of
+/// AWS's formats (and of the `time` crate's default range) can write.
+pub(super) const MAX: Millis = 253_402_300_799_999;
+
+fn past_the_end(what: &str) -> Error {
+    Error::invalid_argument(format!(
+        "{what} would move the virtual clock past 9999-12-31T23:59:59Z"
+    ))
+}
+
 pub(super) fn advance(tx: &Transaction, by: Millis) -> Result<()> {
+    let target = now(tx)?
+        .checked_add(by)
+        .filter(|t| *t <= MAX)
+        .ok_or_else(|| past_the_end("advancing the clock"))?;
     if let Some(frozen) = frozen_at(tx) {
-        return store::set_meta(tx, "clock_frozen_ms", &(frozen + by).to_string());
+        let frozen = frozen
+            .checked_add(by)
+            .ok_or_else(|| past_the_end("advancing the clock"))?;
+        return store::set_meta(tx, "clock_frozen_ms", &frozen.to_string());
     }
     let offset: Millis = store::meta(tx, "clock_offset_ms")?.parse().unwrap_or(0);
-    store::set_meta(tx, "clock_offset_ms", &(offset + by).to_string())
+    let offset = offset
+        .checked_add(by)
+        .ok_or_else(|| past_the_end("advancing the clock"))?;
+    debug_assert!(target <= MAX);
+    store::set_meta(tx, "clock_offset_ms", &offset.to_string())
 }
 
 /// Sets the virtual time (`at`) and whether it stands still between waits (`frozen`), for
@@ -43,6 +64,9 @@ pub(super) fn advance(tx: &Transaction, by: Millis) -> Result<()> {
 pub(super) fn set(tx: &Transaction, at: Option<Millis>, frozen: bool) -> Result<Millis> {
     let current = now(tx)?;
     let target = at.unwrap_or(current).max(current);
+    if target > MAX {
+        return Err(past_the_end("setting the clock"));
+    }
     if frozen {
         store::set_meta(tx, "clock_frozen_ms", &target.to_string())?;
     } else {

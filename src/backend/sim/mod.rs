@@ -291,7 +291,9 @@ impl Simulator {
 
     /// Moves the virtual clock forward and returns the new time.
     pub fn advance(&self, by: Duration) -> Result<OffsetDateTime> {
-        let ms = Millis::try_from(by.as_millis()).unwrap_or(Millis::MAX / 4);
+        let ms = Millis::try_from(by.as_millis()).map_err(|_| {
+            Error::invalid_argument("advancing the clock: the duration is too long")
+        })?;
         self.transact(ms, |w| Ok(clock::to_datetime(w.now)))
     }
 

@@ -368,8 +368,23 @@ fn synthetic_body(key: &str, size: u64) -> Vec<u8> {
         .collect()
 }
 
+/// The largest synthetic body the simulator materialises (GET, range GET, copy): a seeded
+/// object can be 5 TB, and building its bytes would abort the process.
+pub(super) const MAX_SYNTHETIC_BODY: u64 = 512 * 1024 * 1024;
+
 fn body_of(w: &World, object: &StoredObject) -> Result<Vec<u8>> {
     if !object.has_body {
+        if object.size > MAX_SYNTHETIC_BODY {
+            return Err(Error::new(
+                "NotImplemented",
+                format!(
+                    "the simulator does not build the {} bytes of the seeded object `{}`: \
+                     reading or copying synthetic objects is limited to {MAX_SYNTHETIC_BODY} bytes",
+                    object.size, object.key
+                ),
+            )
+            .status(501));
+        }
         return Ok(synthetic_body(&object.key, object.size));
     }
     Ok(w.tx
