@@ -151,6 +151,28 @@ pub(super) fn to_hyper(resp: Response, head: bool) -> hyper::Response<Full<Bytes
         })
 }
 
+/// What a refused request's body may still be read (and thrown away) for, so that a client
+/// still sending it reads the error instead of a reset connection; beyond this the connection
+/// closes. Nothing read here is kept: memory stays flat whatever the body's size.
+const DRAIN_BYTES: u64 = 8 * 1024 * 1024;
+const DRAIN_TIME: Duration = Duration::from_secs(2);
+
+/// Reads and discards up to [`DRAIN_BYTES`] of `body` for at most [`DRAIN_TIME`].
+async fn drain(mut body: Incoming) {
+    let mut seen = 0u64;
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Some(data) = frame.data_ref() {
+                seen += data.len() as u64;
+                if seen > DRAIN_BYTES {
+                    break;
+                }
+            }
+        }
+    })
+    .await;
+}
+
 pub(super) async fn serve_one(
     server: Arc<Server>,
     remote: SocketAddr,
@@ -163,7 +185,7 @@ pub(super) async fn serve_one(
     // A request that fails authentication from its headers is refused before its body is read:
     // an unauthenticated client cannot make `serve` buffer anything.
     if let Some(refused) = server.refuse_head(&request) {
-        drop(body);
+        drain(body).await;
         let resp = refused
             .header("x-amz-request-id", request.request_id.clone())
             .header("connection", "close");
@@ -172,7 +194,7 @@ pub(super) async fn serve_one(
     }
     // S3 refuses a path that is not UTF-8 once decoded, rather than merge keys lossily.
     if sigv4::percent_decode_utf8(&request.raw_path, false).is_none() {
-        drop(body);
+        drain(body).await;
         let resp = s3::error_response(
             &request,
             &Error::new("InvalidURI", "Couldn't parse the specified URI.").status(400),
