@@ -6,44 +6,15 @@
 //!     S3THAW_BENCH_OBJECTS=100000 cargo bench --bench scale
 //!     taskset -c 0 /usr/bin/time -v target/release/deps/scale-*   # one core, with RSS
 
-use std::collections::BTreeMap;
-use std::time::Instant;
+mod common;
 
-use s3thaw::backend::sim::Simulator;
-use s3thaw::engine::{RunSettings, Session, error_of};
-
-fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
+use common::{env_count, peak_rss_mb, session};
 
 fn main() {
-    let objects: u64 = std::env::var("S3THAW_BENCH_OBJECTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+    let objects = env_count("S3THAW_BENCH_OBJECTS", 1_000_000);
     let dir = tempfile::tempdir().expect("temp dir");
-    let sim = Simulator::open(dir.path()).expect("simulator");
-    let settings = RunSettings {
-        vars: BTreeMap::new(),
-        yes: true,
-        quiet: true,
-    };
-    let mut session = Session::new(Box::new(sim), settings, None);
-    let mut step = |name: &str, script: &str| {
-        let start = Instant::now();
-        let value = session
-            .engine
-            .eval_with_scope::<rhai::Dynamic>(&mut session.scope, script)
-            .unwrap_or_else(|e| panic!("{name}: {:?}", error_of(&e)));
-        let seconds = start.elapsed().as_secs_f64();
-        println!("{name:<40} {seconds:>8.2} s   {value}");
-        seconds
-    };
+    let mut session = session(dir.path(), &[]);
+    let mut step = |name: &str, script: &str| common::step(&mut session, name, script);
     println!("s3thaw scale benchmark: {objects} objects");
     step(
         "setup (bucket, role)",

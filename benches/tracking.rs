@@ -10,42 +10,9 @@
 //! S3THAW_BENCH_OBJECTS=100000 S3THAW_BENCH_PREFIX_OBJECTS=40000 cargo bench --bench tracking
 //! ```
 
-use std::collections::BTreeMap;
-use std::time::Instant;
+mod common;
 
-use s3thaw::backend::sim::Simulator;
-use s3thaw::engine::{RunSettings, Session, error_of};
-
-fn env_count(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn session(dir: &std::path::Path, vars: &[(&str, String)]) -> Session {
-    let sim = Simulator::open(dir).expect("simulator");
-    let settings = RunSettings {
-        vars: vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect::<BTreeMap<_, _>>(),
-        yes: true,
-        quiet: true,
-    };
-    Session::new(Box::new(sim), settings, None)
-}
-
-fn step(session: &mut Session, name: &str, script: &str) -> f64 {
-    let start = Instant::now();
-    let value = session
-        .engine
-        .eval_with_scope::<rhai::Dynamic>(&mut session.scope, script)
-        .unwrap_or_else(|e| panic!("{name}: {:?}", error_of(&e)));
-    let seconds = start.elapsed().as_secs_f64();
-    println!("{name:<44} {seconds:>8.2} s   {value}");
-    seconds
-}
+use common::{env_count, session, step};
 
 fn main() {
     let objects = env_count("S3THAW_BENCH_OBJECTS", 1_000_000);
