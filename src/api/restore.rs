@@ -161,17 +161,9 @@ fn read_options(o: &mut Opts) -> Result<ReadOptions> {
     })
 }
 
-/// Restore days as AWS takes them: 1 or more (RestoreObject's `Days` is a 32-bit integer).
+/// Restore days, checked by the one rule (`backend::restore_days`).
 fn days_of(function: &str, days: i64) -> Result<u32> {
-    u32::try_from(days)
-        .ok()
-        .filter(|d| *d >= 1 && i32::try_from(*d).is_ok())
-        .ok_or_else(|| {
-            Error::invalid_argument(format!(
-                "{function}: `days` must be 1 to {}, not {days}",
-                i32::MAX
-            ))
-        })
+    crate::backend::restore_days(&format!("{function}: `days`"), days)
 }
 
 /// `#{ days, tier }` of `request_missing`.

@@ -530,11 +530,10 @@ pub mod s3_api {
             let version_id = o.string("version_id")?;
             o.finish()?;
             let days = match days {
-                Some(d) => Some(u32::try_from(d).map_err(|_| {
-                    Error::invalid_argument(format!(
-                        "s3::restore_object: `days` must be 1 or more, not {d}"
-                    ))
-                })?),
+                Some(d) => Some(crate::backend::restore_days(
+                    "s3::restore_object: `days`",
+                    d,
+                )?),
                 None => {
                     let head = host
                         .backend

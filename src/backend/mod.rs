@@ -567,6 +567,25 @@ pub enum JobOperation {
     PutObjectCopy(CopyOperation),
 }
 
+/// The longest-lived restore s3thaw accepts. AWS takes `Days` as a 32-bit integer, but a copy
+/// living past the year 9999 has an expiry no timestamp can hold (it would show as 1970);
+/// 1,000,000 days (about 2,700 years) is beyond any use.
+pub const MAX_RESTORE_DAYS: u32 = 1_000_000;
+
+/// A restore's days checked once for everyone: 1 to [`MAX_RESTORE_DAYS`], else
+/// `InvalidArgument` naming `what` (`"days"`, `"ExpirationInDays"`, ...).
+pub fn restore_days(what: &str, days: i64) -> Result<u32> {
+    u32::try_from(days)
+        .ok()
+        .filter(|d| (1..=MAX_RESTORE_DAYS).contains(d))
+        .ok_or_else(|| {
+            Error::invalid_argument(format!(
+                "{what} must be 1 to {MAX_RESTORE_DAYS}, not {days}"
+            ))
+            .status(400)
+        })
+}
+
 impl JobOperation {
     /// The restore operation of a job, with Batch Operations' rules checked in one place:
     /// `GlacierJobTier` is STANDARD or BULK (CreateJob refuses EXPEDITED), and
@@ -580,9 +599,7 @@ impl JobOperation {
         }
         let days = days
             .map(|d| {
-                u32::try_from(d).ok().filter(|d| *d >= 1).ok_or_else(|| {
-                    Error::invalid_request(format!("ExpirationInDays must be 1 or more, not {d}"))
-                })
+                restore_days("ExpirationInDays", d).map_err(|e| Error::invalid_request(e.message))
             })
             .transpose()?;
         Ok(JobOperation::InitiateRestore { days, tier })

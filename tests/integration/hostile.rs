@@ -608,3 +608,39 @@ fn huge_seeded_objects_are_refused_not_a_crash() {
     let (status, answer) = signed(&serve, "GET", &format!("/huge/{small}"), b"");
     assert_eq!(status, 200, "{answer}");
 }
+
+/// Day counts that overflow or that no timestamp can hold are refused by the one rule
+/// (`backend::restore_days`), wherever they come from; a long but representable one works and
+/// shows a real expiry, never 1970.
+#[test]
+fn restore_days_are_bounded_everywhere() {
+    let world = crate::common::World::new();
+    let r = world.map(
+        r#"s3::create_bucket("days");
+        s3::put_object("days", "a", "x", #{ storage_class: "GLACIER" });
+        s3::put_object("days", "b", "x", #{ storage_class: "GLACIER" });
+        let m = manifest::from_keys("days", ["b"]);
+        let codes = [];
+        for d in [4294967297, 4294967295, 1000001, 0, -1] {
+            try { s3::restore_object("days", "a", #{ days: d }); codes.push("accepted"); } catch (e) { codes.push(e.code); }
+            try { restore::direct(m, #{ days: d }); codes.push("accepted"); } catch (e) { codes.push(e.code); }
+            try { batch::restore_operation(#{ days: d, tier: "BULK" }); codes.push("accepted"); } catch (e) { codes.push(e.code); }
+        }
+        s3::restore_object("days", "a", #{ days: 1000000, tier: "EXPEDITED" });
+        sleep("1h");
+        #{ codes: codes, expiry: s3::head_object("days", "a").restore.expiry }"#,
+    );
+    let codes: Vec<String> = crate::common::a(&r, "codes")
+        .into_iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(codes.len(), 15);
+    assert!(
+        codes
+            .iter()
+            .all(|c| c == "InvalidArgument" || c == "InvalidRequest"),
+        "{codes:?}"
+    );
+    let expiry = crate::common::s(&r, "expiry");
+    assert!(expiry.as_str() > "4000-01-01", "{expiry}");
+}

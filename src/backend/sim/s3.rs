@@ -1169,8 +1169,10 @@ pub(super) fn restore(
                 ),
             );
         }
-        (false, Some(0)) => {
-            return fail("InvalidArgument", 400, "Days must be at least 1".into());
+        (false, Some(days)) => {
+            if let Err(e) = restore_days("Days", i64::from(days)) {
+                return fail("InvalidArgument", 400, e.message);
+            }
         }
         _ => {}
     }
