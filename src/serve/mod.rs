@@ -323,6 +323,26 @@ mod tests {
         String::from_utf8_lossy(&resp.body).into_owned()
     }
 
+    /// A CORS preflight (OPTIONS) is never refused by the header-first signature check, even
+    /// when its URL carries a presigned GET's query (s3-tests' `x_amz_expires_not_expired`):
+    /// the S3 face answers it (400 without a CORS configuration), as AWS does.
+    #[test]
+    fn cors_preflight_on_a_presigned_url_reaches_the_s3_face() {
+        let (mut server, _dir) = server();
+        server.credentials = Some(crate::sigv4::Credentials {
+            access_key_id: "AKID".into(),
+            secret_access_key: "secret".into(),
+        });
+        let presigned = "/bkt/foo?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20261201%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261201T000000Z&X-Amz-Expires=100000&X-Amz-SignedHeaders=host&X-Amz-Signature=00";
+        let options = request("OPTIONS", "127.0.0.1", presigned, b"");
+        assert!(server.refuse_head(&options).is_none());
+        let get = request("GET", "127.0.0.1", presigned, b"");
+        assert!(
+            server.refuse_head(&get).is_some(),
+            "a bad signature on GET is still refused"
+        );
+    }
+
     /// ListObjectsV2 with `x-amz-optional-object-attributes: RestoreStatus`: the element is
     /// present while a restore runs and while its copy lives (with the expiry), absent for an
     /// object never restored, after the copy expired, and when the header is not sent.
