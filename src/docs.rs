@@ -357,9 +357,19 @@ fn fn_doc(raw: &RawFn, module: Option<&str>) -> Option<FnDoc> {
     })
 }
 
+/// By name, then arity, then the parameters' names and types: overloads of one arity (e.g.
+/// `sleep(seconds: int)` and `sleep(seconds: float)`) come in the engine's metadata in hash
+/// order, which differs from build to build, and the reference must not.
 fn sort(functions: &mut [FnDoc]) {
-    functions
-        .sort_by(|a, b| (a.name.as_str(), a.params.len()).cmp(&(b.name.as_str(), b.params.len())));
+    let key = |f: &FnDoc| {
+        let params: Vec<(String, String)> = f
+            .params
+            .iter()
+            .map(|p| (p.name.clone(), p.ty.clone()))
+            .collect();
+        (f.name.clone(), f.params.len(), params)
+    };
+    functions.sort_by_key(key);
 }
 
 impl ApiDoc {
