@@ -28,6 +28,33 @@ fn bucket_list(function: &str, o: &mut Opts, key: &'static str) -> Result<Vec<St
         .collect()
 }
 
+/// A job role's permission document: `statements` plus, as every Batch Operations job needs,
+/// reading the manifest in `manifest_bucket` and writing the report into `report_bucket`.
+fn job_policy(
+    mut statements: Vec<serde_json::Value>,
+    manifest_bucket: Option<&str>,
+    report_bucket: Option<&str>,
+) -> serde_json::Value {
+    let objects = |b: &str| format!("{}/*", crate::backend::bucket_arn(b));
+    if let Some(bucket) = manifest_bucket {
+        statements.push(serde_json::json!({
+            "Sid": "ReadManifest",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:GetBucketLocation"],
+            "Resource": [objects(bucket)]
+        }));
+    }
+    if let Some(bucket) = report_bucket {
+        statements.push(serde_json::json!({
+            "Sid": "WriteCompletionReport",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject", "s3:GetBucketLocation"],
+            "Resource": [objects(bucket)]
+        }));
+    }
+    serde_json::json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
 /// The role Batch Operations assumes: its trust policy, least-privilege permissions, and policy
 /// simulation to check them.
 #[export_module]
@@ -80,31 +107,17 @@ pub mod iam_api {
                 .into());
             }
             let objects = |b: &String| format!("{}/*", bucket_arn(b));
-            let mut statements = vec![json!({
+            let statements = vec![json!({
                 "Sid": "RestoreArchivedObjects",
                 "Effect": "Allow",
                 "Action": ["s3:RestoreObject"],
                 "Resource": targets.iter().map(objects).collect::<Vec<_>>()
             })];
-            if let Some(bucket) = &manifest {
-                statements.push(json!({
-                    "Sid": "ReadManifest",
-                    "Effect": "Allow",
-                    "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:GetBucketLocation"],
-                    "Resource": [objects(bucket)]
-                }));
-            }
-            if let Some(bucket) = &report {
-                statements.push(json!({
-                    "Sid": "WriteCompletionReport",
-                    "Effect": "Allow",
-                    "Action": ["s3:PutObject", "s3:GetBucketLocation"],
-                    "Resource": [objects(bucket)]
-                }));
-            }
-            Ok(dynamic_of(
-                &json!({ "Version": "2012-10-17", "Statement": statements }),
-            ))
+            Ok(dynamic_of(&super::job_policy(
+                statements,
+                manifest.as_deref(),
+                report.as_deref(),
+            )))
         })
     }
 
@@ -134,7 +147,7 @@ pub mod iam_api {
                 .into());
             };
             let objects = |b: &String| format!("{}/*", bucket_arn(b));
-            let mut statements = vec![
+            let statements = vec![
                 json!({
                     "Sid": "ReadCopySources",
                     "Effect": "Allow",
@@ -148,25 +161,11 @@ pub mod iam_api {
                     "Resource": [format!("{}/{prefix}*", bucket_arn(&target))]
                 }),
             ];
-            if let Some(bucket) = &manifest {
-                statements.push(json!({
-                    "Sid": "ReadManifest",
-                    "Effect": "Allow",
-                    "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:GetBucketLocation"],
-                    "Resource": [objects(bucket)]
-                }));
-            }
-            if let Some(bucket) = &report {
-                statements.push(json!({
-                    "Sid": "WriteCompletionReport",
-                    "Effect": "Allow",
-                    "Action": ["s3:PutObject", "s3:GetBucketLocation"],
-                    "Resource": [objects(bucket)]
-                }));
-            }
-            Ok(dynamic_of(
-                &json!({ "Version": "2012-10-17", "Statement": statements }),
-            ))
+            Ok(dynamic_of(&super::job_policy(
+                statements,
+                manifest.as_deref(),
+                report.as_deref(),
+            )))
         })
     }
 
