@@ -308,6 +308,17 @@ pub struct PutObject {
     pub conditions: Conditions,
 }
 
+/// A body staged in a file rather than held in memory: `serve` streams big request bodies
+/// to disk while hashing them, and the simulator copies them into its store from there.
+#[derive(Debug, Clone)]
+pub struct BodyFile {
+    pub path: std::path::PathBuf,
+    /// Its length in bytes.
+    pub len: u64,
+    /// Its MD5 (the ETag of a PutObject, checked against `Content-MD5`).
+    pub md5: [u8; 16],
+}
+
 /// The headers an object keeps from its PutObject (besides `Content-Type`) and returns on GET.
 pub const STORED_HEADERS: [&str; 5] = [
     "cache-control",

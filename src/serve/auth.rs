@@ -17,7 +17,13 @@ pub(super) fn check(req: &Request, credentials: &Credentials) -> Result<(), Auth
         headers: &req.headers,
         body: &req.body,
     };
-    sigv4::verify(&signed, credentials, OffsetDateTime::now_utc()).and_then(|auth| {
+    let now = OffsetDateTime::now_utc();
+    if let Some(staged) = &req.staged {
+        // A staged body was hashed, and its chunks' signatures checked, as it arrived.
+        let hash = staged.raw_sha256.as_deref().unwrap_or("");
+        return sigv4::verify_hashed(&signed, credentials, now, hash).map(|_| ());
+    }
+    sigv4::verify(&signed, credentials, now).and_then(|auth| {
         // A body in signed chunks: every chunk's signature too.
         match (req.header("x-amz-content-sha256"), req.header("x-amz-date")) {
             (Some(h), Some(date)) if h.starts_with("STREAMING-AWS4-HMAC-SHA256-PAYLOAD") => {

@@ -50,7 +50,6 @@ pub const DEFAULT_ACCESS_KEY_ID: &str = "S3THAWTESTKEY0000001";
 /// The secret access key `serve` accepts unless told otherwise. A test credential, not a secret.
 pub const DEFAULT_SECRET_ACCESS_KEY: &str = "s3thaw/test/secret/0000000000000000000000";
 
-/// Largest request body accepted (objects are held in memory by the simulator).
 /// `s3thaw serve` flags.
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
@@ -316,6 +315,7 @@ mod tests {
             host: strip_port(host).into(),
             request_id: "TEST".into(),
             virtual_bucket: None,
+            staged: None,
         }
     }
 

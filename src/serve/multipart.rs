@@ -1,76 +1,27 @@
 //! S3 multipart uploads (what `aws s3 cp` uses for files of 8 MB and more): Create, UploadPart,
-//! UploadPartCopy, Complete, Abort, ListParts, ListMultipartUploads. The trait has one PutObject, so the parts wait here, in memory, until
-//! Complete hands the whole body to the simulator's PutObject; every rule about the object
-//! (storage class, versions, ETag) is the simulator's. Uploads never completed are forgotten
-//! when `serve` stops, as they would expire on AWS under a lifecycle rule.
+//! UploadPartCopy, Complete, Abort, ListParts, ListMultipartUploads, translated to the
+//! simulator's uploads (`backend::sim::uploads`), which keeps them and their parts in the
+//! state directory, bounds them and expires them, and assembles the object at Complete. Part
+//! bodies arrive staged in a file ([`super::http::stage_body`]), so nothing here holds a part,
+//! let alone an object, in memory.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
-
-use md5::{Digest, Md5};
-use time::OffsetDateTime;
-
-use super::s3::{S3_NS, metadata_headers, payload, storage_class_header, stored_headers};
+use super::s3::{
+    ObjectBody, S3_NS, metadata_headers, object_body, payload, storage_class_header, stored_headers,
+};
 use super::xml::{self, XmlWriter};
 use super::{Request, Response};
-use crate::backend::{Backend, PutObject, StorageClass};
+use crate::backend::sim::{CompletedUpload, MAX_PART, NewUpload, PartBody, Simulator};
+use crate::backend::{Backend, StorageClass};
 use crate::errors::Error;
 use crate::timefmt::rfc3339_millis;
 
-/// S3's limits: parts are numbered 1 to 10,000.
-const MAX_PART: u32 = 10_000;
-/// Uploads in progress at once: parts are held in memory, so their number is bounded.
-const MAX_UPLOADS: usize = 1_000;
-/// Every part but the last must be at least 5 MiB.
-const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
 /// Listing page size (ListParts' `max-parts`, ListMultipartUploads' `max-uploads`).
 const MAX_LISTED: usize = 1_000;
 
-/// One uploaded part.
-struct Part {
-    body: Vec<u8>,
-    etag: String,
-    uploaded: OffsetDateTime,
-}
-
-/// What Complete answered, so that completing the same upload again answers the same (as S3
-/// does for a recently completed upload).
-#[derive(Clone)]
-struct Completed {
-    bucket: String,
-    key: String,
-    etag: String,
-    version_id: Option<String>,
-}
-
+/// The multipart face; the uploads themselves are the simulator's.
 #[derive(Default)]
-struct State {
-    uploads: HashMap<String, Upload>,
-    completed: HashMap<String, Completed>,
-}
-
-/// One upload in progress.
-struct Upload {
-    bucket: String,
-    key: String,
-    storage_class: Option<StorageClass>,
-    content_type: Option<String>,
-    metadata: BTreeMap<String, String>,
-    headers: BTreeMap<String, String>,
-    parts: BTreeMap<u32, Part>,
-    initiated: OffsetDateTime,
-}
-
-/// The uploads in progress, by upload id.
-#[derive(Default)]
-pub struct Uploads(Mutex<State>);
-
-fn no_such_upload(id: &str) -> Error {
-    Error::new(
-        "NoSuchUpload",
-        format!("The specified multipart upload does not exist: {id}"),
-    )
-    .status(404)
+pub struct Uploads {
+    _face: (),
 }
 
 fn invalid_part(message: impl Into<String>) -> Error {
@@ -78,59 +29,32 @@ fn invalid_part(message: impl Into<String>) -> Error {
 }
 
 impl Uploads {
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, State>, Error> {
-        self.0
-            .lock()
-            .map_err(|_| Error::internal("the multipart upload table is poisoned"))
-    }
-
     /// `POST /bucket/key?uploads`.
     pub fn create(
         &self,
-        sim: &dyn Backend,
+        sim: &Simulator,
         req: &Request,
         bucket: &str,
         key: &str,
     ) -> Result<Response, Error> {
-        // The bucket must exist now, as S3 checks.
-        sim.get_bucket_versioning(bucket)?;
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let mut state = self.lock()?;
-        if state.uploads.len() >= MAX_UPLOADS {
-            return Err(Error::new(
-                "SlowDown",
-                format!(
-                    "{MAX_UPLOADS} multipart uploads are in progress: complete or abort some first"
-                ),
-            )
-            .status(503));
-        }
-        state.uploads.insert(
-            id.clone(),
-            Upload {
-                bucket: bucket.to_string(),
-                key: key.to_string(),
-                storage_class: storage_class_header(req)?,
-                content_type: req.header("content-type").map(str::to_string),
-                metadata: metadata_headers(req),
-                headers: stored_headers(req),
-                parts: BTreeMap::new(),
-                initiated: OffsetDateTime::now_utc(),
-            },
-        );
+        let upload = sim.create_upload(&NewUpload {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            storage_class: storage_class_header(req)?,
+            content_type: req.header("content-type").map(str::to_string),
+            metadata: metadata_headers(req),
+            headers: stored_headers(req),
+        })?;
         let mut w = XmlWriter::new("InitiateMultipartUploadResult", Some(S3_NS));
-        w.el("Bucket", bucket).el("Key", key).el("UploadId", &id);
+        w.el("Bucket", bucket)
+            .el("Key", key)
+            .el("UploadId", &upload.id);
         Ok(Response::xml(200, w.finish()).op("S3.CreateMultipartUpload"))
     }
 
     /// `PUT /bucket/key?partNumber=N&uploadId=ID`: a part from the body, or with
     /// `x-amz-copy-source` (UploadPartCopy) from an object, whole or `x-amz-copy-source-range`.
-    pub fn upload_part(
-        &self,
-        sim: &dyn Backend,
-        req: &Request,
-        id: &str,
-    ) -> Result<Response, Error> {
+    pub fn upload_part(&self, sim: &Simulator, req: &Request, id: &str) -> Result<Response, Error> {
         let number: u32 = req
             .query("partNumber")
             .and_then(|n| n.parse().ok())
@@ -142,56 +66,39 @@ impl Uploads {
                 )
                 .status(400)
             })?;
-        if !self.lock()?.uploads.contains_key(id) {
-            return Err(no_such_upload(id));
-        }
         let copy = req.header("x-amz-copy-source");
-        let body = match copy {
-            None => payload(req)?,
-            Some(source) => super::s3::copy_part_source(sim, req, source)?,
-        };
-        let etag = format!("\"{}\"", hex::encode(Md5::digest(&body)));
-        let uploaded = OffsetDateTime::now_utc();
-        let mut state = self.lock()?;
-        let upload = state
-            .uploads
-            .get_mut(id)
-            .ok_or_else(|| no_such_upload(id))?;
-        upload.parts.insert(
-            number,
-            Part {
-                body,
-                etag: etag.clone(),
-                uploaded,
+        let part = match copy {
+            None => match object_body(req)? {
+                ObjectBody::Bytes(bytes) => sim.upload_part(id, number, PartBody::Bytes(bytes))?,
+                ObjectBody::File(file) => sim.upload_part(id, number, PartBody::File(file))?,
             },
-        );
+            Some(source) => {
+                // The upload must exist before its source is read.
+                sim.list_parts(id, 0, 0)?;
+                let bytes = super::s3::copy_part_source(sim, req, source)?;
+                sim.upload_part(id, number, PartBody::Bytes(bytes))?
+            }
+        };
         if copy.is_some() {
             let mut w = XmlWriter::new("CopyPartResult", Some(S3_NS));
-            w.el("LastModified", rfc3339_millis(uploaded))
-                .el("ETag", &etag);
+            w.el("LastModified", rfc3339_millis(part.uploaded))
+                .el("ETag", &part.etag);
             return Ok(Response::xml(200, w.finish()).op("S3.UploadPartCopy"));
         }
-        Ok(Response::new(200).header("etag", etag).op("S3.UploadPart"))
+        Ok(Response::new(200)
+            .header("etag", part.etag)
+            .op("S3.UploadPart"))
     }
 
     /// `GET /bucket/key?uploadId=ID`: ListParts, `part-number-marker` and `max-parts` paging.
-    pub fn list_parts(
-        &self,
-        sim: &dyn Backend,
-        req: &Request,
-        id: &str,
-    ) -> Result<Response, Error> {
+    pub fn list_parts(&self, sim: &Simulator, req: &Request, id: &str) -> Result<Response, Error> {
         let account = sim.account_id()?;
         let marker: u32 = req
             .query("part-number-marker")
             .and_then(|m| m.parse().ok())
             .unwrap_or(0);
         let max = limit(req, "max-parts")?;
-        let state = self.lock()?;
-        let upload = state.uploads.get(id).ok_or_else(|| no_such_upload(id))?;
-        let parts: Vec<(&u32, &Part)> = upload.parts.range(marker + 1..).collect();
-        let truncated = parts.len() > max;
-        let shown = &parts[..parts.len().min(max)];
+        let (upload, parts, truncated) = sim.list_parts(id, marker, max)?;
         let mut w = XmlWriter::new("ListPartsResult", Some(S3_NS));
         w.el("Bucket", &upload.bucket)
             .el("Key", &upload.key)
@@ -208,19 +115,19 @@ impl Uploads {
         .el("PartNumberMarker", marker.to_string())
         .opt(
             "NextPartNumberMarker",
-            shown
+            parts
                 .last()
                 .filter(|_| truncated)
-                .map(|(n, _)| n.to_string()),
+                .map(|p| p.number.to_string()),
         )
         .el("MaxParts", max.to_string())
         .el("IsTruncated", truncated.to_string());
-        for (number, part) in shown {
+        for part in &parts {
             w.start("Part")
-                .el("PartNumber", number.to_string())
+                .el("PartNumber", part.number.to_string())
                 .el("LastModified", rfc3339_millis(part.uploaded))
                 .el("ETag", &part.etag)
-                .el("Size", part.body.len().to_string())
+                .el("Size", part.size.to_string())
                 .end();
         }
         Ok(Response::xml(200, w.finish()).op("S3.ListParts"))
@@ -230,46 +137,31 @@ impl Uploads {
     /// `prefix`, `key-marker`/`upload-id-marker` and `max-uploads`.
     pub fn list_uploads(
         &self,
-        sim: &dyn Backend,
+        sim: &Simulator,
         req: &Request,
         bucket: &str,
     ) -> Result<Response, Error> {
-        sim.get_bucket_versioning(bucket)?;
         let account = sim.account_id()?;
         let prefix = req.query("prefix").unwrap_or("");
         let key_marker = req.query("key-marker").unwrap_or("");
         let id_marker = req.query("upload-id-marker").unwrap_or("");
         let max = limit(req, "max-uploads")?;
-        let state = self.lock()?;
-        let mut uploads: Vec<(&String, &Upload)> = state
-            .uploads
-            .iter()
-            .filter(|(_, u)| u.bucket == bucket && u.key.starts_with(prefix))
-            .collect();
-        uploads.sort_by(|a, b| (&a.1.key, a.1.initiated, a.0).cmp(&(&b.1.key, b.1.initiated, b.0)));
-        let after_marker = |(id, u): &(&String, &Upload)| {
-            key_marker.is_empty()
-                || u.key.as_str() > key_marker
-                || (u.key == key_marker && !id_marker.is_empty() && id.as_str() > id_marker)
-        };
-        let rest: Vec<&(&String, &Upload)> = uploads.iter().filter(|u| after_marker(u)).collect();
-        let truncated = rest.len() > max;
-        let shown = &rest[..rest.len().min(max)];
+        let (shown, truncated) = sim.list_uploads(bucket, prefix, key_marker, id_marker, max)?;
         let mut w = XmlWriter::new("ListMultipartUploadsResult", Some(S3_NS));
         w.el("Bucket", bucket)
             .el("KeyMarker", key_marker)
             .el("UploadIdMarker", id_marker);
-        if truncated && let Some((id, u)) = shown.last() {
+        if truncated && let Some(u) = shown.last() {
             w.el("NextKeyMarker", &u.key)
-                .el("NextUploadIdMarker", id.as_str());
+                .el("NextUploadIdMarker", u.id.as_str());
         }
         w.opt("Prefix", req.query("prefix"))
             .el("MaxUploads", max.to_string())
             .el("IsTruncated", truncated.to_string());
-        for (id, u) in shown {
+        for u in &shown {
             w.start("Upload")
                 .el("Key", &u.key)
-                .el("UploadId", id.as_str());
+                .el("UploadId", u.id.as_str());
             owner(&mut w, "Initiator", &account);
             owner(&mut w, "Owner", &account);
             w.el(
@@ -282,8 +174,9 @@ impl Uploads {
         Ok(Response::xml(200, w.finish()).op("S3.ListMultipartUploads"))
     }
 
-    /// `POST /bucket/key?uploadId=ID`: the listed parts, in order, become the object.
-    pub fn complete(&self, sim: &dyn Backend, req: &Request, id: &str) -> Result<Response, Error> {
+    /// `POST /bucket/key?uploadId=ID`: the listed parts, in order, become the object. A refused
+    /// or failed Complete keeps the upload for the client's retry, as S3 does.
+    pub fn complete(&self, sim: &Simulator, req: &Request, id: &str) -> Result<Response, Error> {
         let doc = xml::parse(&payload(req)?).map_err(|why| {
             Error::new(
                 "MalformedXML",
@@ -301,101 +194,18 @@ impl Uploads {
                 Ok((number, p.text_of("ETag").unwrap_or_default()))
             })
             .collect::<Result<_, Error>>()?;
-        if listed.is_empty() {
-            return Err(
-                Error::new("MalformedXML", "You must specify at least one part").status(400),
-            );
-        }
-        if listed.windows(2).any(|w| w[0].0 >= w[1].0) {
-            return Err(Error::new(
-                "InvalidPartOrder",
-                "The list of parts was not in ascending order. The parts list must be specified in order of the part number.",
-            )
-            .status(400));
-        }
-        let upload = {
-            let mut state = self.lock()?;
-            match state.uploads.remove(id) {
-                Some(upload) => upload,
-                None => {
-                    let done = state
-                        .completed
-                        .get(id)
-                        .cloned()
-                        .ok_or_else(|| no_such_upload(id))?;
-                    return Ok(completed(&done));
-                }
-            }
-        };
-        let restore = |upload: Upload, e: Error| -> Result<Response, Error> {
-            // A refused Complete leaves the upload in progress, as S3 does.
-            self.lock()?.uploads.insert(id.to_string(), upload);
-            Err(e)
-        };
-        let mut body = Vec::new();
-        for (i, (number, etag)) in listed.iter().enumerate() {
-            let Some(part) = upload.parts.get(number) else {
-                return restore(
-                    upload,
-                    invalid_part(format!("Part {number} was never uploaded")),
-                );
-            };
-            if !etag.is_empty() && etag.trim_matches('"') != part.etag.trim_matches('"') {
-                return restore(
-                    upload,
-                    invalid_part(format!(
-                        "The ETag given for part {number} is not the part's"
-                    )),
-                );
-            }
-            if i + 1 < listed.len() && part.body.len() < MIN_PART_SIZE {
-                return restore(
-                    upload,
-                    Error::new(
-                        "EntityTooSmall",
-                        "Your proposed upload is smaller than the minimum allowed object size.",
-                    )
-                    .status(400),
-                );
-            }
-            body.extend_from_slice(&part.body);
-        }
-        let written = sim.put_object(PutObject {
-            bucket: upload.bucket.clone(),
-            key: upload.key.clone(),
-            body,
-            storage_class: upload.storage_class,
-            content_type: upload.content_type.clone(),
-            metadata: upload.metadata.clone(),
-            headers: upload.headers.clone(),
-            conditions: Default::default(),
-        });
-        // A write that fails (an injected 500, say) keeps the upload for the client's retry too.
-        let written = match written {
-            Ok(written) => written,
-            Err(e) => return restore(upload, e),
-        };
-        let done = Completed {
-            bucket: upload.bucket,
-            key: upload.key,
-            etag: written.etag,
-            version_id: written.version_id,
-        };
-        self.lock()?.completed.insert(id.to_string(), done.clone());
+        let done = sim.complete_upload(id, &listed)?;
         Ok(completed(&done))
     }
 
     /// `DELETE /bucket/key?uploadId=ID`.
-    pub fn abort(&self, id: &str) -> Result<Response, Error> {
-        self.lock()?
-            .uploads
-            .remove(id)
-            .ok_or_else(|| no_such_upload(id))?;
+    pub fn abort(&self, sim: &Simulator, id: &str) -> Result<Response, Error> {
+        sim.abort_upload(id)?;
         Ok(Response::new(204).op("S3.AbortMultipartUpload"))
     }
 }
 
-fn completed(done: &Completed) -> Response {
+fn completed(done: &CompletedUpload) -> Response {
     let mut w = XmlWriter::new("CompleteMultipartUploadResult", Some(S3_NS));
     w.el("Location", format!("/{}/{}", done.bucket, done.key))
         .el("Bucket", &done.bucket)

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use super::xml::{self, XmlWriter};
 use super::{Request, Response, Server, status_of};
+use crate::backend::sim::Simulator;
 use crate::backend::*;
 use crate::errors::Error;
 use crate::sigv4::{percent_decode, percent_decode_utf8, uri_encode};
@@ -127,8 +128,60 @@ fn malformed_xml(why: String) -> Error {
     .status(400)
 }
 
+/// Whether a request's body is an object's bytes (PutObject, UploadPart), which `serve`
+/// streams to a file ([`super::http::stage_body`]) instead of reading into memory.
+pub(super) fn streams_body(server: &Server, req: &Request) -> bool {
+    if req.method != "PUT" || req.raw_path.starts_with("/v20180820") {
+        return false;
+    }
+    let mut req = req.clone();
+    req.virtual_bucket = server.virtual_bucket(&req.host);
+    if super::route::face_of(&req) != super::route::Face::S3 || target(&req).1.is_none() {
+        return false;
+    }
+    let part = req.has_query("uploadId") && req.has_query("partNumber");
+    let plain = req.query.iter().all(|(k, _)| is_plumbing(k));
+    (part || plain) && req.header("x-amz-copy-source").is_none()
+}
+
+/// An object's body: in memory, or staged in a file by `serve`.
+pub(super) enum ObjectBody<'a> {
+    Bytes(Vec<u8>),
+    File(&'a crate::backend::BodyFile),
+}
+
+/// The object body of a PutObject or UploadPart, `Content-MD5` checked.
+pub(super) fn object_body(req: &Request) -> Result<ObjectBody<'_>, Error> {
+    match &req.staged {
+        Some(staged) => {
+            check_content_md5(req, &staged.body.md5)?;
+            Ok(ObjectBody::File(&staged.body))
+        }
+        None => payload(req).map(ObjectBody::Bytes),
+    }
+}
+
+/// `Content-MD5`, when given, must be the MD5 of the bytes received: 400 `BadDigest`.
+fn check_content_md5(req: &Request, md5: &[u8]) -> Result<(), Error> {
+    match req.header("content-md5") {
+        Some(given) if given.trim() != base64(md5) => Err(Error::new(
+            "BadDigest",
+            "The Content-MD5 you specified did not match what we received.",
+        )
+        .status(400)),
+        _ => Ok(()),
+    }
+}
+
 /// The body, with `aws-chunked` framing removed.
 pub(super) fn payload(req: &Request) -> Result<Vec<u8>, Error> {
+    if let Some(staged) = &req.staged {
+        // Object bodies are staged; a handler that wants one in memory reads it back.
+        let bytes = std::fs::read(&staged.body.path)
+            .map_err(|e| Error::internal(format!("cannot read a staged body: {e}")))?;
+        check_content_md5(req, &staged.body.md5)?;
+        return Ok(bytes);
+    }
     let chunked = req
         .header("content-encoding")
         .is_some_and(|c| c.split(',').any(|p| p.trim() == "aws-chunked"))
@@ -146,16 +199,8 @@ pub(super) fn payload(req: &Request) -> Result<Vec<u8>, Error> {
     } else {
         req.body.clone()
     };
-    if let Some(given) = req.header("content-md5") {
-        let actual = md5::Md5::digest(&body);
-        let matches = given.trim() == base64(actual.as_slice());
-        if !matches {
-            return Err(Error::new(
-                "BadDigest",
-                "The Content-MD5 you specified did not match what we received.",
-            )
-            .status(400));
-        }
+    if req.header("content-md5").is_some() {
+        check_content_md5(req, md5::Md5::digest(&body).as_slice())?;
     }
     Ok(body)
 }
@@ -415,7 +460,7 @@ fn bucket_op(server: &Server, req: &Request, bucket: &str) -> Answer {
             Ok(Response::xml(200, doc).op("S3.GetBucketLocation"))
         }
         "GET" if req.has_query("versions") => list_object_versions(sim, req, bucket),
-        "GET" if req.has_query("uploads") => server.uploads.list_uploads(sim, req, bucket),
+        "GET" if req.has_query("uploads") => server.uploads.list_uploads(&server.sim, req, bucket),
         "GET" if req.query("list-type") == Some("2") => list_objects_v2(sim, req, bucket),
         "GET" if req.query.iter().all(|(k, _)| is_list_v1_param(k)) => {
             list_objects_v1(sim, req, bucket)
@@ -828,15 +873,15 @@ fn object_op(server: &Server, req: &Request, bucket: &str, key: &str) -> Answer 
     let version = req.query("versionId").filter(|v| !v.is_empty());
     if let Some(upload) = req.query("uploadId") {
         return match req.method.as_str() {
-            "PUT" => server.uploads.upload_part(sim, req, upload),
-            "POST" => server.uploads.complete(sim, req, upload),
-            "DELETE" => server.uploads.abort(upload),
-            "GET" => server.uploads.list_parts(sim, req, upload),
+            "PUT" => server.uploads.upload_part(&server.sim, req, upload),
+            "POST" => server.uploads.complete(&server.sim, req, upload),
+            "DELETE" => server.uploads.abort(&server.sim, upload),
+            "GET" => server.uploads.list_parts(&server.sim, req, upload),
             _ => Err(not_implemented("this multipart upload operation")),
         };
     }
     match req.method.as_str() {
-        "POST" if req.has_query("uploads") => server.uploads.create(sim, req, bucket, key),
+        "POST" if req.has_query("uploads") => server.uploads.create(&server.sim, req, bucket, key),
         "PUT" if req.has_query("acl") => {
             server
                 .sim
@@ -862,7 +907,7 @@ fn object_op(server: &Server, req: &Request, bucket: &str, key: &str) -> Answer 
             if let Some(acl) = acl {
                 server.sim.check_acl(bucket, acl)?;
             }
-            let resp = put_object(sim, req, bucket, key)?;
+            let resp = put_object(&server.sim, req, bucket, key)?;
             with_object_acl(server, &resp, bucket, key, acl)?;
             Ok(resp)
         }
@@ -1292,11 +1337,12 @@ pub(super) fn metadata_headers(req: &Request) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn put_object(sim: &dyn Backend, req: &Request, bucket: &str, key: &str) -> Answer {
-    let written = sim.put_object(PutObject {
+fn put_object(sim: &Simulator, req: &Request, bucket: &str, key: &str) -> Answer {
+    let body = object_body(req)?;
+    let request = PutObject {
         bucket: bucket.to_string(),
         key: key.to_string(),
-        body: payload(req)?,
+        body: Vec::new(),
         storage_class: storage_class_header(req)?,
         content_type: req.header("content-type").map(str::to_string),
         metadata: metadata_headers(req),
@@ -1306,7 +1352,11 @@ fn put_object(sim: &dyn Backend, req: &Request, bucket: &str, key: &str) -> Answ
             if_none_match: req.header("if-none-match").map(str::to_string),
             ..Conditions::default()
         },
-    })?;
+    };
+    let written = match body {
+        ObjectBody::Bytes(body) => sim.put_object(PutObject { body, ..request })?,
+        ObjectBody::File(file) => sim.put_object_file(request, file)?,
+    };
     let mut resp = Response::new(200)
         .header("etag", written.etag.clone())
         .op("S3.PutObject");
@@ -1516,6 +1566,7 @@ mod tests {
             host: "127.0.0.1".into(),
             request_id: "TEST".into(),
             virtual_bucket: None,
+            staged: None,
         })
     }
 

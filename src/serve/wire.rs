@@ -3,7 +3,7 @@
 
 use crate::errors::Error;
 
-/// A request as the handlers see it: whole body, decoded path and query, lower-case header names.
+/// A request as the handlers see it: whole body (or a staged one), decoded path and query, lower-case header names.
 #[derive(Debug, Clone, Default)]
 pub struct Request {
     pub method: String,
@@ -19,6 +19,25 @@ pub struct Request {
     pub request_id: String,
     /// The bucket the Host header names (virtual-hosted style), if any.
     pub virtual_bucket: Option<String>,
+    /// An object body (PutObject, UploadPart) streamed to a file instead of `body`.
+    pub staged: Option<std::sync::Arc<Staged>>,
+}
+
+/// An object body received into a temporary file in the state directory, decoded from its
+/// `aws-chunked` framing and hashed on the way; the file is removed when the last request
+/// holding it is dropped.
+#[derive(Debug)]
+pub struct Staged {
+    /// The decoded bytes: their file, length and MD5.
+    pub body: crate::backend::BodyFile,
+    /// The SHA-256 (hex) of the bytes as received, when the signature needs it.
+    pub raw_sha256: Option<String>,
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.body.path);
+    }
 }
 
 impl Request {

@@ -19,6 +19,7 @@ mod faults;
 mod iam;
 mod s3;
 mod store;
+mod uploads;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -34,6 +35,11 @@ use super::*;
 use crate::errors::{Error, Result};
 
 pub use clock::Millis;
+pub use s3::MAX_STORED_BODY;
+pub use uploads::{
+    CompletedUpload, MAX_PART, MIN_PART_SIZE, NewUpload, PartBody, PartInfo, UPLOAD_EXPIRY,
+    UploadInfo, UploadLimits,
+};
 
 /// The default account and region of a new simulated world.
 pub const DEFAULT_ACCOUNT_ID: &str = "111122223333";
@@ -48,6 +54,8 @@ pub struct Simulator {
     client_retries: bool,
     /// Retries so far: the jitter of each backoff is drawn from it.
     retries: AtomicU64,
+    /// How many multipart uploads, and how many bytes of parts, may wait.
+    upload_limits: UploadLimits,
 }
 
 /// What one transaction sees: the connection and the virtual time of the call.
@@ -86,6 +94,7 @@ impl Simulator {
             dir: dir.to_path_buf(),
             client_retries: true,
             retries: AtomicU64::new(0),
+            upload_limits: UploadLimits::default(),
         })
     }
 
@@ -105,6 +114,70 @@ impl Simulator {
         let wait = RETRIES.backoff(attempt, jitter);
         let ms = Millis::try_from(wait.as_millis()).unwrap_or(Millis::MAX);
         self.transact(ms.max(1), |_| Ok(()))
+    }
+
+    /// The same simulator with other bounds on multipart uploads in progress.
+    pub fn with_upload_limits(mut self, limits: UploadLimits) -> Simulator {
+        self.upload_limits = limits;
+        self
+    }
+
+    /// PutObject of a body staged in a file: copied into the store without being held in
+    /// memory (see [`BodyFile`]); every rule is PutObject's.
+    pub fn put_object_file(&self, request: PutObject, body: &BodyFile) -> Result<ObjectWritten> {
+        self.s3(faults::Request::S3, |w| {
+            s3::put_object_file(w, request, body)
+        })
+    }
+
+    /// CreateMultipartUpload.
+    pub fn create_upload(&self, new: &NewUpload) -> Result<UploadInfo> {
+        let limits = self.upload_limits;
+        self.s3(faults::Request::S3, |w| uploads::create(w, limits, new))
+    }
+
+    /// UploadPart: stores (or replaces) part `number` of upload `id`.
+    pub fn upload_part(&self, id: &str, number: u32, body: PartBody) -> Result<PartInfo> {
+        let limits = self.upload_limits;
+        self.s3(faults::Request::S3, |w| {
+            uploads::put_part(w, limits, id, number, body)
+        })
+    }
+
+    /// ListParts: the upload, its parts after `marker` (at most `max`), whether more follow.
+    pub fn list_parts(
+        &self,
+        id: &str,
+        marker: u32,
+        max: usize,
+    ) -> Result<(UploadInfo, Vec<PartInfo>, bool)> {
+        self.s3(faults::Request::S3, |w| {
+            uploads::list_parts(w, id, marker, max)
+        })
+    }
+
+    /// ListMultipartUploads of `bucket` (see `uploads::list_uploads`).
+    pub fn list_uploads(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        key_marker: &str,
+        id_marker: &str,
+        max: usize,
+    ) -> Result<(Vec<UploadInfo>, bool)> {
+        self.s3(faults::Request::S3, |w| {
+            uploads::list_uploads(w, bucket, prefix, key_marker, id_marker, max)
+        })
+    }
+
+    /// CompleteMultipartUpload with the listed `(part number, ETag)`s.
+    pub fn complete_upload(&self, id: &str, listed: &[(u32, String)]) -> Result<CompletedUpload> {
+        self.s3(faults::Request::S3, |w| uploads::complete(w, id, listed))
+    }
+
+    /// AbortMultipartUpload.
+    pub fn abort_upload(&self, id: &str) -> Result<()> {
+        self.s3(faults::Request::S3, |w| uploads::abort(w, id))
     }
 
     pub fn state_dir(&self) -> &Path {

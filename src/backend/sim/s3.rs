@@ -312,7 +312,92 @@ fn supersede(w: &World, bucket: &str, key: &str) -> Result<Option<String>> {
     Ok((versioning == 1).then(new_version_id))
 }
 
-pub(super) fn put_object(w: &World, request: PutObject) -> Result<ObjectWritten> {
+/// The largest body the simulator stores: one SQLite blob (SQLite's own limit is 1e9 bytes a
+/// row). A PutObject or a completed multipart upload past it is 400 `EntityTooLarge`.
+pub const MAX_STORED_BODY: u64 = 900 * 1024 * 1024;
+
+/// What writes a new object's bytes into its blob.
+pub(super) type BlobWriter<'a> = Box<dyn FnOnce(&mut rusqlite::blob::Blob<'_>) -> Result<()> + 'a>;
+
+/// Where a new object's bytes come from.
+pub(super) enum Fill<'a> {
+    /// In memory.
+    Bytes(Vec<u8>),
+    /// `len` bytes written straight into the row's blob by `write` (from a staged file, or
+    /// from the parts of a multipart upload), so no body is ever held whole in memory.
+    Write {
+        len: u64,
+        etag: String,
+        write: BlobWriter<'a>,
+    },
+}
+
+pub(super) fn entity_too_large(bucket: &str, key: &str, size: u64) -> Error {
+    Error::new(
+        "EntityTooLarge",
+        format!(
+            "Your proposed upload exceeds the maximum allowed size: {size} bytes, and the simulator stores objects of up to {MAX_STORED_BODY} bytes"
+        ),
+    )
+    .status(400)
+    .bucket(bucket)
+    .key(key)
+}
+
+pub(super) fn put_object(w: &World, mut request: PutObject) -> Result<ObjectWritten> {
+    let body = std::mem::take(&mut request.body);
+    store_object(w, request, Fill::Bytes(body))
+}
+
+/// PutObject of a body staged in a file (see [`BodyFile`]): copied into the blob 1 MiB at a
+/// time; memory stays flat whatever its size.
+pub(super) fn put_object_file(
+    w: &World,
+    request: PutObject,
+    body: &BodyFile,
+) -> Result<ObjectWritten> {
+    let path = body.path.clone();
+    let len = body.len;
+    store_object(
+        w,
+        request,
+        Fill::Write {
+            len,
+            etag: format!("\"{}\"", hex::encode(body.md5)),
+            write: Box::new(move |blob| copy_file_into(&path, len, blob)),
+        },
+    )
+}
+
+/// Copies the `len` bytes of the file at `path` into `blob`.
+fn copy_file_into(
+    path: &std::path::Path,
+    len: u64,
+    blob: &mut rusqlite::blob::Blob<'_>,
+) -> Result<()> {
+    use std::io::{Read, Write};
+    let mut file = std::fs::File::open(path)
+        .map_err(|e| Error::internal(format!("cannot read a staged body: {e}")))?;
+    let mut buf = vec![0u8; 1024 * 1024];
+    let mut copied = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        blob.write_all(&buf[..n])?;
+        copied += n as u64;
+    }
+    if copied != len {
+        return Err(Error::internal(format!(
+            "a staged body has {copied} bytes, not the {len} it was announced with"
+        )));
+    }
+    Ok(())
+}
+
+/// The rules of every new object (key, conditions, versions, size), then its row.
+pub(super) fn store_object(w: &World, request: PutObject, fill: Fill) -> Result<ObjectWritten> {
     if request.key.is_empty() || request.key.len() > 1024 {
         return Err(Error::new(
             "KeyTooLongError",
@@ -321,33 +406,53 @@ pub(super) fn put_object(w: &World, request: PutObject) -> Result<ObjectWritten>
         .status(400)
         .bucket(&request.bucket));
     }
+    let (size, etag) = match &fill {
+        Fill::Bytes(body) => (body.len() as u64, etag_of(body)),
+        Fill::Write { len, etag, .. } => (*len, etag.clone()),
+    };
+    if size > MAX_STORED_BODY {
+        return Err(entity_too_large(&request.bucket, &request.key, size));
+    }
     check_write(w, &request.bucket, &request.key, &request.conditions)?;
     let class = request.storage_class.unwrap_or(StorageClass::Standard);
     let version_id = supersede(w, &request.bucket, &request.key)?;
-    let etag = etag_of(&request.body);
     let metadata = serde_json::to_string(&request.metadata).map_err(Error::internal)?;
     let headers = (!request.headers.is_empty())
         .then(|| serde_json::to_string(&request.headers))
         .transpose()
         .map_err(Error::internal)?;
-    w.tx.execute(
-        "INSERT INTO objects (bucket, key, version_id, is_latest, size, etag, storage_class,
-             last_modified, content_type, metadata, body, headers)
-         VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        params![
-            request.bucket,
-            request.key,
-            version_id,
-            request.body.len() as i64,
-            etag,
-            class.as_str(),
-            w.now,
-            request.content_type,
-            metadata,
-            request.body,
-            headers,
-        ],
-    )?;
+    let insert = |body: &dyn rusqlite::ToSql| {
+        w.tx.execute(
+            "INSERT INTO objects (bucket, key, version_id, is_latest, size, etag, storage_class,
+                 last_modified, content_type, metadata, body, headers)
+             VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                request.bucket,
+                request.key,
+                version_id,
+                size as i64,
+                etag,
+                class.as_str(),
+                w.now,
+                request.content_type,
+                metadata,
+                body,
+                headers,
+            ],
+        )
+    };
+    match fill {
+        Fill::Bytes(body) => {
+            insert(&body)?;
+        }
+        Fill::Write { write, .. } => {
+            // `size` is at most MAX_STORED_BODY, inside SQLite's blob limit.
+            insert(&rusqlite::blob::ZeroBlob(size))?;
+            let id = w.tx.last_insert_rowid();
+            let mut blob = w.tx.blob_open("main", "objects", "body", id, false)?;
+            write(&mut blob)?;
+        }
+    }
     Ok(ObjectWritten {
         bucket: request.bucket,
         key: request.key,

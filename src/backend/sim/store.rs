@@ -108,6 +108,41 @@ CREATE TABLE IF NOT EXISTS tasks (
     message     TEXT,
     PRIMARY KEY (job_id, seq)
 ) WITHOUT ROWID;
+-- Multipart uploads in progress (`uploads.rs`): their parts' bytes live here, not in memory,
+-- so an upload survives a restart of `serve`; each write is one transaction (kill -9 safe).
+CREATE TABLE IF NOT EXISTS uploads (
+    id            TEXT PRIMARY KEY,
+    bucket        TEXT NOT NULL,
+    key           TEXT NOT NULL,
+    storage_class TEXT,
+    content_type  TEXT,
+    metadata      TEXT NOT NULL,
+    headers       TEXT NOT NULL,
+    initiated     INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS uploads_by_key ON uploads (bucket, key, initiated);
+CREATE INDEX IF NOT EXISTS uploads_by_age ON uploads (initiated);
+CREATE TABLE IF NOT EXISTS upload_parts (
+    upload_id TEXT NOT NULL,
+    number    INTEGER NOT NULL,
+    size      INTEGER NOT NULL,
+    md5       BLOB NOT NULL,
+    uploaded  INTEGER NOT NULL,
+    body      BLOB NOT NULL,
+    PRIMARY KEY (upload_id, number)
+);
+-- What a completed upload answered, so that completing it again answers the same.
+CREATE TABLE IF NOT EXISTS completed_uploads (
+    id         TEXT PRIMARY KEY,
+    bucket     TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    etag       TEXT NOT NULL,
+    version_id TEXT,
+    completed  INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS upload_parts_follow AFTER DELETE ON uploads BEGIN
+    DELETE FROM upload_parts WHERE upload_id = old.id;
+END;
 CREATE TABLE IF NOT EXISTS roles (
     name         TEXT PRIMARY KEY,
     id           TEXT NOT NULL,
@@ -149,6 +184,9 @@ const WORLD_TABLES: &[&str] = &[
     "policies",
     "role_attachments",
     "role_inline",
+    "uploads",
+    "upload_parts",
+    "completed_uploads",
 ];
 
 pub(super) fn open(path: &Path) -> Result<Connection> {

@@ -1,0 +1,523 @@
+//! S3 multipart uploads: uploads in progress and their parts live in the state's SQLite
+//! database (tables `uploads`, `upload_parts`, `completed_uploads`), never only in memory, so an
+//! upload survives a restart of `serve` and a kill -9 leaves each call whole or undone. Their
+//! rules: part numbers, the 5 MiB minimum part, ETags (`md5-of-part-md5s-N`, as S3), a failed
+//! Complete keeping the upload, how many uploads and bytes may wait, and when they expire.
+//!
+//! Complete copies the parts' blobs into the new object's blob one part at a time (SQLite
+//! incremental blob I/O): the object is never assembled in memory.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+
+use md5::{Digest, Md5};
+use rusqlite::{OptionalExtension, params};
+use time::OffsetDateTime;
+
+use super::World;
+use super::clock::{self, Millis};
+use super::s3::{self, Fill};
+use crate::backend::{BodyFile, PutObject, StorageClass};
+use crate::errors::{Error, Result};
+
+/// S3's limits: parts are numbered 1 to 10,000.
+pub const MAX_PART: u32 = 10_000;
+/// Every part but the last must be at least 5 MiB.
+pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
+/// How long an upload may stay incomplete, on the simulator's clock: AWS keeps them until a
+/// lifecycle rule's `AbortIncompleteMultipartUpload` (`DaysAfterInitiation`) removes them; the
+/// simulator behaves as if every bucket had that rule with 7 days. A completed upload's answer
+/// (for a repeated Complete) is kept as long.
+pub const UPLOAD_EXPIRY: Millis = 7 * clock::DAY;
+
+/// How many uploads may be in progress at once, and how many bytes their parts may hold
+/// together (they are on disk, in the state directory).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct UploadLimits {
+    pub max_uploads: u64,
+    pub max_bytes: u64,
+}
+
+impl Default for UploadLimits {
+    fn default() -> Self {
+        UploadLimits {
+            max_uploads: 1_000,
+            max_bytes: 16 * 1024 * 1024 * 1024,
+        }
+    }
+}
+
+/// A new upload: what the object will be once completed.
+#[derive(Debug, Clone, Default)]
+pub struct NewUpload {
+    pub bucket: String,
+    pub key: String,
+    pub storage_class: Option<StorageClass>,
+    pub content_type: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    pub headers: BTreeMap<String, String>,
+}
+
+/// An upload in progress.
+#[derive(Debug, Clone)]
+pub struct UploadInfo {
+    pub id: String,
+    pub bucket: String,
+    pub key: String,
+    pub storage_class: Option<StorageClass>,
+    pub initiated: OffsetDateTime,
+}
+
+/// One uploaded part.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartInfo {
+    pub number: u32,
+    pub size: u64,
+    pub etag: String,
+    pub uploaded: OffsetDateTime,
+}
+
+/// A part's bytes: in memory (UploadPartCopy, small bodies) or staged in a file.
+pub enum PartBody<'a> {
+    Bytes(Vec<u8>),
+    File(&'a BodyFile),
+}
+
+/// What Complete answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompletedUpload {
+    pub bucket: String,
+    pub key: String,
+    pub etag: String,
+    pub version_id: Option<String>,
+}
+
+pub(super) fn no_such_upload(id: &str) -> Error {
+    Error::new(
+        "NoSuchUpload",
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
+    )
+    .status(404)
+    .hint(format!(
+        "upload `{id}`: incomplete uploads are removed {} days after they start",
+        UPLOAD_EXPIRY / clock::DAY
+    ))
+}
+
+fn invalid_part(message: impl Into<String>) -> Error {
+    Error::new("InvalidPart", message).status(400)
+}
+
+/// Removes uploads (with their parts) older than [`UPLOAD_EXPIRY`] and old Complete answers.
+fn expire(w: &World) -> Result<()> {
+    let before = w.now.saturating_sub(UPLOAD_EXPIRY);
+    w.tx.execute("DELETE FROM uploads WHERE initiated <= ?1", [before])?;
+    w.tx.execute(
+        "DELETE FROM completed_uploads WHERE completed <= ?1",
+        [before],
+    )?;
+    Ok(())
+}
+
+fn upload_of(w: &World, id: &str) -> Result<Option<(UploadInfo, NewUpload)>> {
+    let row =
+        w.tx.query_row(
+            "SELECT bucket, key, storage_class, content_type, metadata, headers, initiated
+             FROM uploads WHERE id = ?1",
+            [id],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, Millis>(6)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((bucket, key, class, content_type, metadata, headers, initiated)) = row else {
+        return Ok(None);
+    };
+    let storage_class = class.map(|c| c.parse()).transpose()?;
+    let info = UploadInfo {
+        id: id.to_string(),
+        bucket: bucket.clone(),
+        key: key.clone(),
+        storage_class,
+        initiated: clock::to_datetime(initiated),
+    };
+    let new = NewUpload {
+        bucket,
+        key,
+        storage_class,
+        content_type,
+        metadata: serde_json::from_str(&metadata).map_err(Error::internal)?,
+        headers: serde_json::from_str(&headers).map_err(Error::internal)?,
+    };
+    Ok(Some((info, new)))
+}
+
+fn require_upload(w: &World, id: &str) -> Result<(UploadInfo, NewUpload)> {
+    upload_of(w, id)?.ok_or_else(|| no_such_upload(id))
+}
+
+/// CreateMultipartUpload: the bucket must exist; at most `limits.max_uploads` at once.
+pub(super) fn create(w: &World, limits: UploadLimits, new: &NewUpload) -> Result<UploadInfo> {
+    s3::require_bucket(w, &new.bucket)?;
+    if new.key.is_empty() || new.key.len() > 1024 {
+        return Err(Error::new(
+            "KeyTooLongError",
+            "Object keys must be 1 to 1,024 bytes long.",
+        )
+        .status(400)
+        .bucket(&new.bucket));
+    }
+    expire(w)?;
+    let open: u64 =
+        w.tx.query_row("SELECT COUNT(*) FROM uploads", [], |r| r.get::<_, i64>(0))?
+            .try_into()
+            .unwrap_or(0);
+    if open >= limits.max_uploads {
+        return Err(Error::new(
+            "SlowDown",
+            format!(
+                "{open} multipart uploads are in progress, the most this simulator keeps: complete or abort some first (incomplete uploads expire {} days after they start)",
+                UPLOAD_EXPIRY / clock::DAY
+            ),
+        )
+        .status(503)
+        .bucket(&new.bucket)
+        .key(&new.key));
+    }
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    w.tx.execute(
+        "INSERT INTO uploads (id, bucket, key, storage_class, content_type, metadata, headers, initiated)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            id,
+            new.bucket,
+            new.key,
+            new.storage_class.map(|c| c.as_str()),
+            new.content_type,
+            serde_json::to_string(&new.metadata).map_err(Error::internal)?,
+            serde_json::to_string(&new.headers).map_err(Error::internal)?,
+            w.now,
+        ],
+    )?;
+    Ok(UploadInfo {
+        id,
+        bucket: new.bucket.clone(),
+        key: new.key.clone(),
+        storage_class: new.storage_class,
+        initiated: clock::to_datetime(w.now),
+    })
+}
+
+/// UploadPart (and UploadPartCopy's bytes): stores or replaces part `number`. The parts of all
+/// uploads in progress may hold `limits.max_bytes` together.
+pub(super) fn put_part(
+    w: &World,
+    limits: UploadLimits,
+    id: &str,
+    number: u32,
+    body: PartBody,
+) -> Result<PartInfo> {
+    if !(1..=MAX_PART).contains(&number) {
+        return Err(Error::new(
+            "InvalidArgument",
+            "Part number must be an integer between 1 and 10000, inclusive",
+        )
+        .status(400));
+    }
+    expire(w)?;
+    let (upload, _) = require_upload(w, id)?;
+    let (size, md5) = match &body {
+        PartBody::Bytes(b) => (b.len() as u64, <[u8; 16]>::from(Md5::digest(b))),
+        PartBody::File(f) => (f.len, f.md5),
+    };
+    if size > s3::MAX_STORED_BODY {
+        return Err(s3::entity_too_large(&upload.bucket, &upload.key, size));
+    }
+    let held: i64 = w.tx.query_row(
+        "SELECT COALESCE(SUM(size), 0) FROM upload_parts
+         WHERE NOT (upload_id = ?1 AND number = ?2)",
+        params![id, number],
+        |r| r.get(0),
+    )?;
+    let held = u64::try_from(held).unwrap_or(0);
+    if held.saturating_add(size) > limits.max_bytes {
+        return Err(Error::new(
+            "EntityTooLarge",
+            format!(
+                "the parts of the multipart uploads in progress would hold {} bytes, more than the {} this simulator keeps: complete or abort some uploads first",
+                held.saturating_add(size),
+                limits.max_bytes
+            ),
+        )
+        .status(400)
+        .bucket(&upload.bucket)
+        .key(&upload.key));
+    }
+    w.tx.execute(
+        "DELETE FROM upload_parts WHERE upload_id = ?1 AND number = ?2",
+        params![id, number],
+    )?;
+    let insert = |body: &dyn rusqlite::ToSql| {
+        w.tx.execute(
+            "INSERT INTO upload_parts (upload_id, number, size, md5, uploaded, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![id, number, size as i64, md5.as_slice(), w.now, body],
+        )
+    };
+    match body {
+        PartBody::Bytes(bytes) => {
+            insert(&bytes)?;
+        }
+        PartBody::File(file) => {
+            // At most MAX_STORED_BODY, inside SQLite's blob limit.
+            insert(&rusqlite::blob::ZeroBlob(size))?;
+            let rowid = w.tx.last_insert_rowid();
+            let mut blob =
+                w.tx.blob_open("main", "upload_parts", "body", rowid, false)?;
+            copy(&mut std::fs::File::open(&file.path)?, &mut blob, size)?;
+        }
+    }
+    Ok(PartInfo {
+        number,
+        size,
+        etag: format!("\"{}\"", hex::encode(md5)),
+        uploaded: clock::to_datetime(w.now),
+    })
+}
+
+/// Copies exactly `len` bytes from `from` to `to`, 1 MiB at a time.
+fn copy(from: &mut dyn Read, to: &mut dyn Write, len: u64) -> Result<()> {
+    let mut buf = vec![0u8; 1024 * 1024];
+    let mut left = len;
+    while left > 0 {
+        let want = usize::try_from(left.min(buf.len() as u64)).unwrap_or(buf.len());
+        let n = from.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(Error::internal(format!(
+                "a body ended {left} bytes short of its {len}"
+            )));
+        }
+        to.write_all(&buf[..n])?;
+        left -= n as u64;
+    }
+    Ok(())
+}
+
+/// ListParts: the upload and its parts after `marker`, at most `max`, and whether more follow.
+pub(super) fn list_parts(
+    w: &World,
+    id: &str,
+    marker: u32,
+    max: usize,
+) -> Result<(UploadInfo, Vec<PartInfo>, bool)> {
+    expire(w)?;
+    let (upload, _) = require_upload(w, id)?;
+    let mut stmt = w.tx.prepare_cached(
+        "SELECT number, size, md5, uploaded FROM upload_parts
+         WHERE upload_id = ?1 AND number > ?2 ORDER BY number LIMIT ?3",
+    )?;
+    let mut parts = stmt
+        .query_map(
+            params![id, marker, i64::try_from(max).unwrap_or(i64::MAX - 1) + 1],
+            part_of,
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let truncated = parts.len() > max;
+    parts.truncate(max);
+    Ok((upload, parts, truncated))
+}
+
+fn part_of(r: &rusqlite::Row) -> rusqlite::Result<PartInfo> {
+    let md5: Vec<u8> = r.get(2)?;
+    Ok(PartInfo {
+        number: r.get(0)?,
+        size: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+        etag: format!("\"{}\"", hex::encode(md5)),
+        uploaded: clock::to_datetime(r.get(3)?),
+    })
+}
+
+/// ListMultipartUploads: a bucket's uploads by key then initiation (then id), after the
+/// `key_marker`/`id_marker` pair, under `prefix`, at most `max`, and whether more follow.
+pub(super) fn list_uploads(
+    w: &World,
+    bucket: &str,
+    prefix: &str,
+    key_marker: &str,
+    id_marker: &str,
+    max: usize,
+) -> Result<(Vec<UploadInfo>, bool)> {
+    s3::require_bucket(w, bucket)?;
+    expire(w)?;
+    let mut stmt = w.tx.prepare_cached(
+        "SELECT id, key, storage_class, initiated FROM uploads
+         WHERE bucket = ?1 AND substr(key, 1, length(?2)) = ?2
+         ORDER BY key, initiated, id",
+    )?;
+    let rows = stmt.query_map(params![bucket, prefix], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, Millis>(3)?,
+        ))
+    })?;
+    let mut shown = Vec::new();
+    let mut truncated = false;
+    for row in rows {
+        let (id, key, class, initiated) = row?;
+        let after = key_marker.is_empty()
+            || key.as_str() > key_marker
+            || (key == key_marker && !id_marker.is_empty() && id.as_str() > id_marker);
+        if !after {
+            continue;
+        }
+        if shown.len() == max {
+            truncated = true;
+            break;
+        }
+        shown.push(UploadInfo {
+            id,
+            bucket: bucket.to_string(),
+            key,
+            storage_class: class.map(|c| c.parse()).transpose()?,
+            initiated: clock::to_datetime(initiated),
+        });
+    }
+    Ok((shown, truncated))
+}
+
+/// CompleteMultipartUpload: the listed parts, in order, become the object (its ETag is S3's:
+/// the MD5 of the parts' MD5s, `-N`). A refused or failed Complete leaves the upload as it was
+/// (one transaction); completing a completed upload again answers the same.
+pub(super) fn complete(w: &World, id: &str, listed: &[(u32, String)]) -> Result<CompletedUpload> {
+    expire(w)?;
+    let Some((_, new)) = upload_of(w, id)? else {
+        let done =
+            w.tx.query_row(
+                "SELECT bucket, key, etag, version_id FROM completed_uploads WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(CompletedUpload {
+                        bucket: r.get(0)?,
+                        key: r.get(1)?,
+                        etag: r.get(2)?,
+                        version_id: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?;
+        return done.ok_or_else(|| no_such_upload(id));
+    };
+    if listed.is_empty() {
+        return Err(Error::new("MalformedXML", "You must specify at least one part").status(400));
+    }
+    if listed.windows(2).any(|p| p[0].0 >= p[1].0) {
+        return Err(Error::new(
+            "InvalidPartOrder",
+            "The list of parts was not in ascending order. The parts list must be specified in order of the part number.",
+        )
+        .status(400));
+    }
+    let mut rows = Vec::with_capacity(listed.len());
+    let mut total = 0u64;
+    let mut md5s = Md5::new();
+    for (i, (number, etag)) in listed.iter().enumerate() {
+        let part =
+            w.tx.query_row(
+                "SELECT rowid, size, md5 FROM upload_parts WHERE upload_id = ?1 AND number = ?2",
+                params![id, number],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                        r.get::<_, Vec<u8>>(2)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((rowid, size, md5)) = part else {
+            return Err(invalid_part(format!(
+                "One or more of the specified parts could not be found: part {number} was never uploaded"
+            )));
+        };
+        if !etag.is_empty()
+            && !etag
+                .trim_matches('"')
+                .eq_ignore_ascii_case(&hex::encode(&md5))
+        {
+            return Err(invalid_part(format!(
+                "One or more of the specified parts could not be found: the ETag given for part {number} is not the part's"
+            )));
+        }
+        if i + 1 < listed.len() && size < MIN_PART_SIZE {
+            return Err(Error::new(
+                "EntityTooSmall",
+                "Your proposed upload is smaller than the minimum allowed object size.",
+            )
+            .status(400)
+            .bucket(&new.bucket)
+            .key(&new.key));
+        }
+        md5s.update(&md5);
+        total = total.saturating_add(size);
+        rows.push((rowid, size));
+    }
+    let etag = format!("\"{}-{}\"", hex::encode(md5s.finalize()), listed.len());
+    let request = PutObject {
+        bucket: new.bucket.clone(),
+        key: new.key.clone(),
+        body: Vec::new(),
+        storage_class: new.storage_class,
+        content_type: new.content_type,
+        metadata: new.metadata,
+        headers: new.headers,
+        conditions: Default::default(),
+    };
+    let tx = w.tx;
+    let written = s3::store_object(
+        w,
+        request,
+        Fill::Write {
+            len: total,
+            etag,
+            write: Box::new(move |blob| {
+                for (rowid, size) in rows {
+                    let mut part = tx.blob_open("main", "upload_parts", "body", rowid, true)?;
+                    copy(&mut part, blob, size)?;
+                }
+                Ok(())
+            }),
+        },
+    )?;
+    w.tx.execute("DELETE FROM uploads WHERE id = ?1", [id])?;
+    let done = CompletedUpload {
+        bucket: written.bucket,
+        key: written.key,
+        etag: written.etag,
+        version_id: written.version_id,
+    };
+    w.tx.execute(
+        "INSERT OR REPLACE INTO completed_uploads (id, bucket, key, etag, version_id, completed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![id, done.bucket, done.key, done.etag, done.version_id, w.now],
+    )?;
+    Ok(done)
+}
+
+/// AbortMultipartUpload: the upload and its parts are gone.
+pub(super) fn abort(w: &World, id: &str) -> Result<()> {
+    expire(w)?;
+    if w.tx.execute("DELETE FROM uploads WHERE id = ?1", [id])? == 0 {
+        return Err(no_such_upload(id));
+    }
+    Ok(())
+}
