@@ -907,6 +907,81 @@ mod tests {
         );
     }
 
+    /// The streaming decoder on AWS's example: whatever the pieces the bytes arrive in (one at a
+    /// time, odd sizes, all at once), the decoded bytes are the 66,560 `a`s and every chunk
+    /// signature is checked; a changed byte, a changed signature, a missing final chunk or a
+    /// broken frame are refused.
+    #[test]
+    fn streamed_chunks_decode_in_any_pieces_and_check_each_signature() {
+        let header = "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9";
+        let chunk = |data: &[u8], sig: &str| {
+            let mut c = format!("{:x};chunk-signature={sig}\r\n", data.len()).into_bytes();
+            c.extend_from_slice(data);
+            c.extend_from_slice(b"\r\n");
+            c
+        };
+        let mut body = chunk(
+            &[b'a'; 65536],
+            "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648",
+        );
+        body.extend(chunk(
+            &[b'a'; 1024],
+            "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497",
+        ));
+        body.extend(chunk(
+            b"",
+            "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9",
+        ));
+        let decode = |body: &[u8], piece: usize, signed: bool| {
+            let signing =
+                signed.then(|| ChunkSigning::new(header, "20130524T000000Z", &creds()).unwrap());
+            let mut decoder = ChunkDecoder::new(signing);
+            let mut out = Vec::new();
+            for part in body.chunks(piece) {
+                decoder.feed(part, &mut |d| out.extend_from_slice(d))?;
+            }
+            decoder.finish().map(|()| out)
+        };
+        for piece in [1, 7, 4096, body.len()] {
+            assert_eq!(decode(&body, piece, true), Ok(vec![b'a'; 66560]), "{piece}");
+        }
+        let mut changed = body.clone();
+        let at = changed.len() - 200;
+        changed[at] = b'b';
+        assert_eq!(
+            decode(&changed, 4096, true),
+            Err(ChunkError::SignatureMismatch)
+        );
+        // Unsigned decoding takes the changed byte (nothing to check it against).
+        assert!(decode(&changed, 4096, false).is_ok());
+        let cut = &body[..body.len() - 90];
+        assert!(matches!(
+            decode(cut, 4096, true),
+            Err(ChunkError::Malformed(_))
+        ));
+        assert!(matches!(
+            decode(b"zz\r\nab\r\n0\r\n\r\n", 3, false),
+            Err(ChunkError::Malformed(_))
+        ));
+        assert!(matches!(
+            decode(b"2\r\nabX\n0\r\n\r\n", 3, false),
+            Err(ChunkError::Malformed(_))
+        ));
+        assert!(matches!(
+            decode(&vec![b'1'; 10_000], 100, false),
+            Err(ChunkError::Malformed(_))
+        ));
+        // Trailers after the final chunk are accepted and not part of the bytes.
+        assert_eq!(
+            decode(
+                b"3\r\nabc\r\n0\r\nx-amz-checksum-crc32:AAAA\r\n\r\n",
+                2,
+                false
+            ),
+            Ok(b"abc".to_vec())
+        );
+    }
+
     /// AWS's documented presigned URL example (S3 User Guide, sigv4-query-string-auth).
     #[test]
     fn aws_documented_presigned_url_example() {

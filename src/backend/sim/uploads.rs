@@ -521,3 +521,160 @@ pub(super) fn abort(w: &World, id: &str) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::sim::Simulator;
+    use crate::backend::{Backend, Faults};
+
+    fn world(limits: UploadLimits) -> (Simulator, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let sim = Simulator::open(dir.path())
+            .unwrap()
+            .without_client_retries()
+            .with_upload_limits(limits);
+        sim.create_bucket("bkt", None).unwrap();
+        (sim, dir)
+    }
+
+    fn new(key: &str) -> NewUpload {
+        NewUpload {
+            bucket: "bkt".into(),
+            key: key.into(),
+            ..NewUpload::default()
+        }
+    }
+
+    /// Parts are kept in the state: a second handle on the same directory (a restarted
+    /// `serve`) lists them and completes the upload, from a staged file and from memory; the
+    /// object's ETag is S3's (MD5 of the parts' MD5s, `-2`) and its bytes are the parts'.
+    #[test]
+    fn uploads_outlive_their_handle_and_complete_from_files_and_bytes() {
+        let (sim, dir) = world(UploadLimits::default());
+        let id = sim.create_upload(&new("k")).unwrap().id;
+        let first = vec![7u8; MIN_PART_SIZE as usize];
+        let staged = dir.path().join("staged");
+        std::fs::write(&staged, &first).unwrap();
+        let file = BodyFile {
+            path: staged,
+            len: first.len() as u64,
+            md5: Md5::digest(&first).into(),
+        };
+        let one = sim.upload_part(&id, 1, PartBody::File(&file)).unwrap();
+        assert_eq!(one.etag, format!("\"{}\"", hex::encode(file.md5)));
+        drop(sim);
+        let sim = Simulator::open(dir.path()).unwrap();
+        let two = sim
+            .upload_part(&id, 2, PartBody::Bytes(b"tail".to_vec()))
+            .unwrap();
+        let (_, parts, truncated) = sim.list_parts(&id, 0, 1_000).unwrap();
+        assert_eq!(parts.len(), 2);
+        assert!(!truncated);
+        assert_eq!((parts[0].size, parts[1].size), (MIN_PART_SIZE, 4));
+        let done = sim
+            .complete_upload(&id, &[(1, one.etag.clone()), (2, two.etag.clone())])
+            .unwrap();
+        let mut md5s = Md5::new();
+        md5s.update(file.md5);
+        md5s.update(Md5::digest(b"tail"));
+        assert_eq!(done.etag, format!("\"{}-2\"", hex::encode(md5s.finalize())));
+        let mut expected = first;
+        expected.extend_from_slice(b"tail");
+        assert_eq!(sim.get_object("bkt", "k", None).unwrap(), expected);
+        // Completing again answers the same; the upload itself is gone.
+        assert_eq!(sim.complete_upload(&id, &[(1, one.etag)]).unwrap(), done);
+        assert_eq!(sim.abort_upload(&id).unwrap_err().code, "NoSuchUpload");
+    }
+
+    /// A Complete that fails (an injected 500, a wrong ETag, a missing part) leaves the upload
+    /// and every part as they were, so the client's retry succeeds.
+    #[test]
+    fn a_failed_complete_changes_nothing() {
+        let (sim, _dir) = world(UploadLimits::default());
+        let id = sim.create_upload(&new("k")).unwrap().id;
+        let part = sim
+            .upload_part(&id, 1, PartBody::Bytes(b"only".to_vec()))
+            .unwrap();
+        sim.set_faults(Faults {
+            throttle_rate: 0.0,
+            error_rate: 1.0,
+            seed: 1,
+        })
+        .unwrap();
+        let e = sim
+            .complete_upload(&id, &[(1, part.etag.clone())])
+            .unwrap_err();
+        assert_eq!(e.code, "InternalError");
+        sim.set_faults(Faults::default()).unwrap();
+        let wrong = sim
+            .complete_upload(&id, &[(1, "\"00000000000000000000000000000000\"".into())])
+            .unwrap_err();
+        assert_eq!(wrong.code, "InvalidPart");
+        let missing = sim.complete_upload(&id, &[(2, String::new())]).unwrap_err();
+        assert_eq!(missing.code, "InvalidPart");
+        assert_eq!(sim.list_parts(&id, 0, 10).unwrap().1, vec![part.clone()]);
+        sim.complete_upload(&id, &[(1, part.etag)]).unwrap();
+        assert_eq!(sim.get_object("bkt", "k", None).unwrap(), b"only");
+    }
+
+    /// At most `max_uploads` uploads and `max_bytes` of parts wait at once (a replaced part
+    /// counts once); an abort or a completion makes room again.
+    #[test]
+    fn uploads_and_their_bytes_are_bounded() {
+        let (sim, _dir) = world(UploadLimits {
+            max_uploads: 2,
+            max_bytes: 10,
+        });
+        let a = sim.create_upload(&new("a")).unwrap().id;
+        let b = sim.create_upload(&new("b")).unwrap().id;
+        let third = sim.create_upload(&new("c")).unwrap_err();
+        assert_eq!((third.code.as_str(), third.status), ("SlowDown", Some(503)));
+        sim.upload_part(&a, 1, PartBody::Bytes(vec![1; 6])).unwrap();
+        // Replacing part 1 with 6 bytes again still holds 6 in all.
+        sim.upload_part(&a, 1, PartBody::Bytes(vec![2; 6])).unwrap();
+        let over = sim
+            .upload_part(&b, 1, PartBody::Bytes(vec![3; 5]))
+            .unwrap_err();
+        assert_eq!(
+            (over.code.as_str(), over.status),
+            ("EntityTooLarge", Some(400))
+        );
+        assert!(over.message.contains("11 bytes"), "{}", over.message);
+        sim.upload_part(&b, 1, PartBody::Bytes(vec![3; 4])).unwrap();
+        sim.abort_upload(&a).unwrap();
+        sim.upload_part(&b, 2, PartBody::Bytes(vec![4; 6])).unwrap();
+        sim.create_upload(&new("c")).unwrap();
+    }
+
+    /// Incomplete uploads expire `UPLOAD_EXPIRY` (7 days) after they start, on the simulator's
+    /// clock, as under an `AbortIncompleteMultipartUpload` lifecycle rule.
+    #[test]
+    fn incomplete_uploads_expire_after_seven_days() {
+        let (sim, _dir) = world(UploadLimits::default());
+        let old = sim.create_upload(&new("old")).unwrap().id;
+        sim.upload_part(&old, 1, PartBody::Bytes(b"x".to_vec()))
+            .unwrap();
+        sim.advance(std::time::Duration::from_secs(6 * 86_400))
+            .unwrap();
+        let young = sim.create_upload(&new("young")).unwrap().id;
+        assert_eq!(sim.list_uploads("bkt", "", "", "", 10).unwrap().0.len(), 2);
+        sim.advance(std::time::Duration::from_secs(86_400)).unwrap();
+        let (left, _) = sim.list_uploads("bkt", "", "", "", 10).unwrap();
+        assert_eq!(
+            left.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
+            [young.as_str()]
+        );
+        let gone = sim.list_parts(&old, 0, 10).unwrap_err();
+        assert_eq!(
+            (gone.code.as_str(), gone.status),
+            ("NoSuchUpload", Some(404))
+        );
+        assert_eq!(
+            sim.complete_upload(&old, &[(1, String::new())])
+                .unwrap_err()
+                .code,
+            "NoSuchUpload"
+        );
+    }
+}
