@@ -516,7 +516,7 @@ impl ChunkSigning {
         })
     }
 
-    fn check(&mut self, data_sha256: &str, given: &str) -> Result<(), ChunkError> {
+    fn expected(&self, data_sha256: &str) -> String {
         let string_to_sign = format!(
             "AWS4-HMAC-SHA256-PAYLOAD\n{}\n{}\n{}\n{}\n{data_sha256}",
             self.amz_date,
@@ -524,7 +524,18 @@ impl ChunkSigning {
             self.previous,
             sha256_hex(b"")
         );
-        let expected = hex::encode(hmac(&self.key, string_to_sign.as_bytes()));
+        hex::encode(hmac(&self.key, string_to_sign.as_bytes()))
+    }
+
+    /// The signature of the next chunk, `data` (what a client sends; the last chunk is empty).
+    pub fn sign_next(&mut self, data: &[u8]) -> String {
+        let signature = self.expected(&sha256_hex(data));
+        self.previous = signature.clone();
+        signature
+    }
+
+    fn check(&mut self, data_sha256: &str, given: &str) -> Result<(), ChunkError> {
+        let expected = self.expected(data_sha256);
         if !constant_time_eq(&expected, given.trim()) {
             return Err(ChunkError::SignatureMismatch);
         }
@@ -762,11 +773,35 @@ pub fn sign(
     service: &str,
     now: OffsetDateTime,
 ) -> Vec<(String, String)> {
+    let payload_hash = sha256_hex(request.body);
+    sign_payload(
+        request,
+        &payload_hash,
+        credentials,
+        session_token,
+        region,
+        service,
+        now,
+    )
+}
+
+/// [`sign`] with the `x-amz-content-sha256` value given (`UNSIGNED-PAYLOAD`,
+/// `STREAMING-AWS4-HMAC-SHA256-PAYLOAD`, or the hash of a body streamed separately) instead of
+/// the hash of `request.body`.
+pub fn sign_payload(
+    request: &SignedRequest,
+    payload_hash: &str,
+    credentials: &Credentials,
+    session_token: Option<&str>,
+    region: &str,
+    service: &str,
+    now: OffsetDateTime,
+) -> Vec<(String, String)> {
     let amz_date = now
         .to_offset(time::UtcOffset::UTC)
         .format(AMZ_DATE)
         .unwrap_or_default();
-    let payload_hash = sha256_hex(request.body);
+    let payload_hash = payload_hash.to_string();
     let mut all: Vec<(String, String)> = request.headers.to_vec();
     let mut added = vec![
         ("x-amz-date".to_string(), amz_date.clone()),
