@@ -13,7 +13,7 @@ use hyper::body::Incoming;
 use time::OffsetDateTime;
 
 use super::route::Face;
-use super::wire::{Staged, new_request_id};
+use super::wire::{FileBody, Staged, new_request_id};
 use super::{Request, Response, Server, auth, s3, xml};
 use crate::errors::Error;
 use crate::sigv4;
@@ -67,7 +67,7 @@ pub(super) fn log_line(remote: SocketAddr, req: &Request, resp: &Response, took:
             resp.operation.as_str()
         },
         resp.status,
-        resp.body.len(),
+        resp.size(),
         took.as_millis()
     );
 }
@@ -373,7 +373,64 @@ pub(super) fn strip_port(host: &str) -> &str {
     host.rsplit_once(':').map_or(host, |(h, _)| h)
 }
 
-pub(super) fn to_hyper(resp: Response, head: bool) -> hyper::Response<Full<Bytes>> {
+/// A response body: in memory, or streamed from a file.
+pub(super) type Body = http_body_util::Either<Full<Bytes>, FileStream>;
+
+/// A file's bytes as they are read, by a blocking task that sends at most a few pieces ahead.
+pub(super) struct FileStream {
+    pieces: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
+}
+
+impl hyper::body::Body for FileStream {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, std::io::Error>>> {
+        self.pieces
+            .poll_recv(cx)
+            .map(|piece| piece.map(|r| r.map(hyper::body::Frame::data)))
+    }
+}
+
+/// Streams `body` (its file's `len` bytes from `offset`) in 256 KiB pieces; a client that
+/// goes away stops the reading, and the file is removed once the task lets go of it.
+fn stream_file(body: FileBody) -> FileStream {
+    use std::io::{Read, Seek, SeekFrom};
+    const PIECE: u64 = 256 * 1024;
+    let (sender, pieces) = tokio::sync::mpsc::channel(4);
+    tokio::task::spawn_blocking(move || {
+        let opened = std::fs::File::open(&body.file.body.path).and_then(|mut f| {
+            f.seek(SeekFrom::Start(body.offset))?;
+            Ok(f)
+        });
+        // Unlinked once open: the bytes stay readable here and nothing is left behind,
+        // however the connection ends.
+        let _ = std::fs::remove_file(&body.file.body.path);
+        let mut file = match opened {
+            Ok(file) => file,
+            Err(e) => {
+                let _ = sender.blocking_send(Err(e));
+                return;
+            }
+        };
+        let mut left = body.len;
+        while left > 0 {
+            let mut piece = vec![0u8; left.min(PIECE) as usize];
+            let read = file.read_exact(&mut piece).map(|()| Bytes::from(piece));
+            let failed = read.is_err();
+            if sender.blocking_send(read).is_err() || failed {
+                return;
+            }
+            left -= left.min(PIECE);
+        }
+    });
+    FileStream { pieces }
+}
+
+pub(super) fn to_hyper(resp: Response, head: bool) -> hyper::Response<Body> {
     let mut builder = hyper::Response::builder().status(resp.status);
     let mut has_length = false;
     for (name, value) in &resp.headers {
@@ -381,16 +438,18 @@ pub(super) fn to_hyper(resp: Response, head: bool) -> hyper::Response<Full<Bytes
         builder = builder.header(name.as_str(), value.as_str());
     }
     if !has_length {
-        builder = builder.header("content-length", resp.body.len().to_string());
+        builder = builder.header("content-length", resp.size().to_string());
     }
-    let body = if head { Vec::new() } else { resp.body };
-    builder
-        .body(Full::new(Bytes::from(body)))
-        .unwrap_or_else(|_| {
-            let mut r = hyper::Response::new(Full::new(Bytes::new()));
-            *r.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
-            r
-        })
+    let body = match (head, resp.file) {
+        (true, _) => http_body_util::Either::Left(Full::new(Bytes::new())),
+        (false, Some(file)) => http_body_util::Either::Right(stream_file(file)),
+        (false, None) => http_body_util::Either::Left(Full::new(Bytes::from(resp.body))),
+    };
+    builder.body(body).unwrap_or_else(|_| {
+        let mut r = hyper::Response::new(http_body_util::Either::Left(Full::new(Bytes::new())));
+        *r.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+        r
+    })
 }
 
 /// What a refused request's body may still be read (and thrown away) for, so that a client
@@ -419,7 +478,7 @@ pub(super) async fn serve_one(
     server: Arc<Server>,
     remote: SocketAddr,
     req: hyper::Request<Incoming>,
-) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+) -> Result<hyper::Response<Body>, Infallible> {
     let started = Instant::now();
     let head = req.method() == hyper::Method::HEAD;
     let (parts, body) = req.into_parts();

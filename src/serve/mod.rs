@@ -132,6 +132,25 @@ pub struct Server {
     pub uploads: multipart::Uploads,
 }
 
+/// Removes bodies staged more than an hour ago in the state's `tmp/` (left by a `serve` that
+/// was killed mid-request); younger ones may belong to another `serve` on the same state.
+fn clear_stale_bodies(tmp: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > Duration::from_secs(3600));
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Host names whose sub-domains are buckets.
 fn virtual_bases(args: &ServeArgs, region: &str) -> Vec<String> {
     let mut bases = vec![
@@ -160,6 +179,7 @@ pub fn run(args: &ServeArgs, sim: Simulator) -> Result<(), String> {
                 .to_string(),
         );
     }
+    clear_stale_bodies(&sim.state_dir().join("tmp"));
     let region = sim.region();
     let account = sim.account_id().map_err(|e| e.message)?;
     let server = Arc::new(Server {

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::xml::{self, XmlWriter};
 use super::{Request, Response, Server, status_of};
-use crate::backend::sim::Simulator;
+use crate::backend::sim::{ObjectBytes, Simulator};
 use crate::backend::*;
 use crate::errors::Error;
 use crate::sigv4::{percent_decode, percent_decode_utf8, uri_encode};
@@ -912,12 +912,19 @@ fn object_op(server: &Server, req: &Request, bucket: &str, key: &str) -> Answer 
             Ok(resp)
         }
         "GET" if version_only(req) => {
-            let read = sim.get_object_with(&GetObject {
-                bucket: bucket.to_string(),
-                key: key.to_string(),
-                version_id: version.map(str::to_string),
-                conditions: conditions(req, ""),
-            });
+            let tmp = server.sim.state_dir().join("tmp");
+            std::fs::create_dir_all(&tmp)
+                .map_err(|e| Error::internal(format!("cannot make {}: {e}", tmp.display())))?;
+            let read = server.sim.get_object_spooled(
+                &GetObject {
+                    bucket: bucket.to_string(),
+                    key: key.to_string(),
+                    version_id: version.map(str::to_string),
+                    conditions: conditions(req, ""),
+                },
+                &tmp.join(format!("get-{}", req.request_id)),
+                SPOOL_ABOVE,
+            );
             let (head, body) = match read {
                 Err(e) if status_of(&e) == 304 => {
                     return not_modified(sim, req, bucket, key, version);
@@ -926,6 +933,10 @@ fn object_op(server: &Server, req: &Request, bucket: &str, key: &str) -> Answer 
             };
             let resp =
                 response_overrides(req, head_headers(Response::new(200), &head)).op("S3.GetObject");
+            let body = match body {
+                ObjectBytes::Bytes(body) => body,
+                ObjectBytes::File(path, len) => return file_response(req, resp, path, len),
+            };
             match req.header("range") {
                 None => Ok(resp.body(body)),
                 Some(range) => {
@@ -970,6 +981,34 @@ fn object_op(server: &Server, req: &Request, bucket: &str, key: &str) -> Answer 
         "POST" if req.has_query("restore") => restore_object(sim, req, bucket, key, version),
         _ => Err(not_implemented("this object operation")),
     }
+}
+
+/// Objects larger than this are streamed out of a spooled file rather than sent from memory.
+const SPOOL_ABOVE: u64 = 1024 * 1024;
+
+/// A GetObject answer whose body is `len` bytes of the file at `path` (removed once sent),
+/// whole or the `Range` asked for.
+fn file_response(req: &Request, resp: Response, path: std::path::PathBuf, len: u64) -> Answer {
+    let file = std::sync::Arc::new(super::wire::Staged {
+        body: BodyFile {
+            path,
+            len,
+            md5: [0; 16],
+        },
+        raw_sha256: None,
+    });
+    let size = usize::try_from(len).map_err(Error::internal)?;
+    let (mut resp, offset, len) = match req.header("range") {
+        None => (resp, 0, len),
+        Some(range) => {
+            let (start, end) = byte_range(range, size)?;
+            let mut resp = resp.header("content-range", format!("bytes {start}-{end}/{size}"));
+            resp.status = 206;
+            (resp, start as u64, (end - start + 1) as u64)
+        }
+    };
+    resp.file = Some(super::wire::FileBody { file, offset, len });
+    Ok(resp)
 }
 
 /// The preconditions a request's headers carry: `If-*`, or with `prefix`

@@ -68,6 +68,17 @@ pub struct Response {
     pub body: Vec<u8>,
     /// For the log line: `S3.PutObject`, `IAM.CreateRole`...
     pub operation: String,
+    /// A body streamed from a file instead of `body` (a big object's GET).
+    pub file: Option<FileBody>,
+}
+
+/// `len` bytes of a file from `offset`, sent as they are read; the file goes with the last
+/// holder of `file`.
+#[derive(Debug, Clone)]
+pub struct FileBody {
+    pub file: std::sync::Arc<Staged>,
+    pub offset: u64,
+    pub len: u64,
 }
 
 impl Response {
@@ -77,6 +88,7 @@ impl Response {
             headers: Vec::new(),
             body: Vec::new(),
             operation: String::new(),
+            file: None,
         }
     }
 
@@ -94,6 +106,11 @@ impl Response {
     pub fn body(mut self, body: Vec<u8>) -> Response {
         self.body = body;
         self
+    }
+
+    /// The body's length, whether in memory or in a file.
+    pub fn size(&self) -> u64 {
+        self.file.as_ref().map_or(self.body.len() as u64, |f| f.len)
     }
 
     pub fn op(mut self, operation: impl Into<String>) -> Response {

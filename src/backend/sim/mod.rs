@@ -35,7 +35,7 @@ use super::*;
 use crate::errors::{Error, Result};
 
 pub use clock::Millis;
-pub use s3::MAX_STORED_BODY;
+pub use s3::{MAX_STORED_BODY, ObjectBytes};
 pub use uploads::{
     CompletedUpload, MAX_PART, MIN_PART_SIZE, NewUpload, PartBody, PartInfo, UPLOAD_EXPIRY,
     UploadInfo, UploadLimits,
@@ -127,6 +127,19 @@ impl Simulator {
     pub fn put_object_file(&self, request: PutObject, body: &BodyFile) -> Result<ObjectWritten> {
         self.s3(faults::Request::S3, |w| {
             s3::put_object_file(w, request, body)
+        })
+    }
+
+    /// GetObject whose body, past `in_memory_up_to` bytes, is copied into the file `spool`
+    /// instead of memory (see [`ObjectBytes`]); the caller removes the file.
+    pub fn get_object_spooled(
+        &self,
+        request: &GetObject,
+        spool: &Path,
+        in_memory_up_to: u64,
+    ) -> Result<(ObjectHead, ObjectBytes)> {
+        self.s3(faults::Request::S3, |w| {
+            s3::get_object_spooled(w, request, spool, in_memory_up_to)
         })
     }
 

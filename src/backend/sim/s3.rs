@@ -594,6 +594,55 @@ fn check_write(w: &World, bucket: &str, key: &str, c: &Conditions) -> Result<()>
 }
 
 /// GetObject with preconditions: the head and the bytes, in one transaction.
+/// An object's bytes as GetObject hands them out: small ones in memory, big ones copied
+/// into a file (which the caller removes), so serving them never holds them whole.
+#[derive(Debug)]
+pub enum ObjectBytes {
+    Bytes(Vec<u8>),
+    /// The file and its length.
+    File(std::path::PathBuf, u64),
+}
+
+/// GetObject (every rule of [`get_object_with`]) whose body, when stored and larger than
+/// `in_memory_up_to`, is copied blob to file at `spool` 1 MiB at a time.
+pub(super) fn get_object_spooled(
+    w: &World,
+    request: &GetObject,
+    spool: &std::path::Path,
+    in_memory_up_to: u64,
+) -> Result<(ObjectHead, ObjectBytes)> {
+    let object = find(
+        w,
+        &request.bucket,
+        &request.key,
+        request.version_id.as_deref(),
+    )?;
+    check_read(&request.conditions, &object, false)?;
+    if !object.is_readable(w.now) {
+        return Err(not_readable(&object));
+    }
+    if !object.has_body || object.size <= in_memory_up_to {
+        let body = body_of(w, &object)?;
+        return Ok((head_of(w, object), ObjectBytes::Bytes(body)));
+    }
+    let copied = (|| -> Result<()> {
+        let mut blob = w.tx.blob_open("main", "objects", "body", object.id, true)?;
+        let mut file = std::io::BufWriter::new(std::fs::File::create(spool)?);
+        super::uploads::copy(&mut blob, &mut file, object.size)?;
+        std::io::Write::flush(&mut file)?;
+        Ok(())
+    })();
+    if let Err(e) = copied {
+        let _ = std::fs::remove_file(spool);
+        return Err(e);
+    }
+    let size = object.size;
+    Ok((
+        head_of(w, object),
+        ObjectBytes::File(spool.to_path_buf(), size),
+    ))
+}
+
 pub(super) fn get_object_with(w: &World, request: &GetObject) -> Result<(ObjectHead, Vec<u8>)> {
     let object = find(
         w,

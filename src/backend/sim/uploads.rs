@@ -294,7 +294,7 @@ pub(super) fn put_part(
 }
 
 /// Copies exactly `len` bytes from `from` to `to`, 1 MiB at a time.
-fn copy(from: &mut dyn Read, to: &mut dyn Write, len: u64) -> Result<()> {
+pub(super) fn copy(from: &mut dyn Read, to: &mut dyn Write, len: u64) -> Result<()> {
     let mut buf = vec![0u8; 1024 * 1024];
     let mut left = len;
     while left > 0 {
