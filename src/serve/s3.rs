@@ -924,6 +924,15 @@ fn object_op(server: &Server, req: &Request, bucket: &str, key: &str) -> Answer 
                 },
                 &tmp.join(format!("get-{}", req.request_id)),
                 SPOOL_ABOVE,
+                &|size| {
+                    req.header("range")
+                        .map(|r| {
+                            let (first, last) =
+                                byte_range(r, usize::try_from(size).unwrap_or(usize::MAX))?;
+                            Ok((first as u64, last as u64))
+                        })
+                        .transpose()
+                },
             );
             let (head, body) = match read {
                 Err(e) if status_of(&e) == 304 => {
@@ -935,7 +944,9 @@ fn object_op(server: &Server, req: &Request, bucket: &str, key: &str) -> Answer 
                 response_overrides(req, head_headers(Response::new(200), &head)).op("S3.GetObject");
             let body = match body {
                 ObjectBytes::Bytes(body) => body,
-                ObjectBytes::File(path, len) => return file_response(req, resp, path, len),
+                ObjectBytes::File { path, range, size } => {
+                    return Ok(file_response(resp, path, range, size));
+                }
             };
             match req.header("range") {
                 None => Ok(resp.body(body)),
@@ -986,9 +997,24 @@ fn object_op(server: &Server, req: &Request, bucket: &str, key: &str) -> Answer 
 /// Objects larger than this are streamed out of a spooled file rather than sent from memory.
 const SPOOL_ABOVE: u64 = 1024 * 1024;
 
-/// A GetObject answer whose body is `len` bytes of the file at `path` (removed once sent),
-/// whole or the `Range` asked for.
-fn file_response(req: &Request, resp: Response, path: std::path::PathBuf, len: u64) -> Answer {
+/// A GetObject answer whose body is the file at `path` (removed once sent): the object's
+/// bytes `range` (206) or all `size` of them.
+fn file_response(
+    resp: Response,
+    path: std::path::PathBuf,
+    range: Option<(u64, u64)>,
+    size: u64,
+) -> Response {
+    let (first, last) = range.unwrap_or((0, size.saturating_sub(1)));
+    let mut resp = match range {
+        None => resp,
+        Some((first, last)) => {
+            let mut resp = resp.header("content-range", format!("bytes {first}-{last}/{size}"));
+            resp.status = 206;
+            resp
+        }
+    };
+    let len = last - first + 1;
     let file = std::sync::Arc::new(super::wire::Staged {
         body: BodyFile {
             path,
@@ -997,18 +1023,12 @@ fn file_response(req: &Request, resp: Response, path: std::path::PathBuf, len: u
         },
         raw_sha256: None,
     });
-    let size = usize::try_from(len).map_err(Error::internal)?;
-    let (mut resp, offset, len) = match req.header("range") {
-        None => (resp, 0, len),
-        Some(range) => {
-            let (start, end) = byte_range(range, size)?;
-            let mut resp = resp.header("content-range", format!("bytes {start}-{end}/{size}"));
-            resp.status = 206;
-            (resp, start as u64, (end - start + 1) as u64)
-        }
-    };
-    resp.file = Some(super::wire::FileBody { file, offset, len });
-    Ok(resp)
+    resp.file = Some(super::wire::FileBody {
+        file,
+        offset: 0,
+        len,
+    });
+    resp
 }
 
 /// The preconditions a request's headers carry: `If-*`, or with `prefix`

@@ -35,7 +35,7 @@ use super::*;
 use crate::errors::{Error, Result};
 
 pub use clock::Millis;
-pub use s3::{MAX_STORED_BODY, ObjectBytes};
+pub use s3::{MAX_STORED_BODY, ObjectBytes, RangeOf};
 pub use uploads::{
     CompletedUpload, MAX_PART, MIN_PART_SIZE, NewUpload, PartBody, PartInfo, UPLOAD_EXPIRY,
     UploadInfo, UploadLimits,
@@ -131,15 +131,17 @@ impl Simulator {
     }
 
     /// GetObject whose body, past `in_memory_up_to` bytes, is copied into the file `spool`
-    /// instead of memory (see [`ObjectBytes`]); the caller removes the file.
+    /// instead of memory (only the range `range_of` asks for; see [`ObjectBytes`]); the caller
+    /// removes the file.
     pub fn get_object_spooled(
         &self,
         request: &GetObject,
         spool: &Path,
         in_memory_up_to: u64,
+        range_of: RangeOf,
     ) -> Result<(ObjectHead, ObjectBytes)> {
         self.s3(faults::Request::S3, |w| {
-            s3::get_object_spooled(w, request, spool, in_memory_up_to)
+            s3::get_object_spooled(w, request, spool, in_memory_up_to, range_of)
         })
     }
 

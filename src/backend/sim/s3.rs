@@ -59,7 +59,7 @@ pub(super) enum RestorePhase {
 macro_rules! object_columns {
     () => {
         "id, bucket, key, version_id, is_latest, is_delete_marker, size, etag, storage_class, \
-         archive_tier, last_modified, content_type, metadata, body IS NOT NULL, restore_tier, \
+         archive_tier, last_modified, content_type, metadata, typeof(body) <> 'null', restore_tier, \
          restore_days, restore_done, restore_expiry, headers"
     };
 }
@@ -599,17 +599,27 @@ fn check_write(w: &World, bucket: &str, key: &str, c: &Conditions) -> Result<()>
 #[derive(Debug)]
 pub enum ObjectBytes {
     Bytes(Vec<u8>),
-    /// The file and its length.
-    File(std::path::PathBuf, u64),
+    /// A file holding the object's bytes `first..=last` (all of them unless a range was asked
+    /// for) of its `size`.
+    File {
+        path: std::path::PathBuf,
+        range: Option<(u64, u64)>,
+        size: u64,
+    },
 }
 
+/// The inclusive byte range a request asks of an object of the given size, if any.
+pub type RangeOf<'a> = &'a dyn Fn(u64) -> Result<Option<(u64, u64)>>;
+
 /// GetObject (every rule of [`get_object_with`]) whose body, when stored and larger than
-/// `in_memory_up_to`, is copied blob to file at `spool` 1 MiB at a time.
+/// `in_memory_up_to`, is copied blob to file at `spool` 1 MiB at a time: only the bytes of
+/// the range `range_of` asks for, if any.
 pub(super) fn get_object_spooled(
     w: &World,
     request: &GetObject,
     spool: &std::path::Path,
     in_memory_up_to: u64,
+    range_of: RangeOf,
 ) -> Result<(ObjectHead, ObjectBytes)> {
     let object = find(
         w,
@@ -625,10 +635,14 @@ pub(super) fn get_object_spooled(
         let body = body_of(w, &object)?;
         return Ok((head_of(w, object), ObjectBytes::Bytes(body)));
     }
+    let range = range_of(object.size)?;
+    let (first, last) = range.unwrap_or((0, object.size - 1));
     let copied = (|| -> Result<()> {
+        use std::io::{Seek, SeekFrom};
         let mut blob = w.tx.blob_open("main", "objects", "body", object.id, true)?;
+        blob.seek(SeekFrom::Start(first))?;
         let mut file = std::io::BufWriter::new(std::fs::File::create(spool)?);
-        super::uploads::copy(&mut blob, &mut file, object.size)?;
+        super::uploads::copy(&mut blob, &mut file, last - first + 1)?;
         std::io::Write::flush(&mut file)?;
         Ok(())
     })();
@@ -639,7 +653,11 @@ pub(super) fn get_object_spooled(
     let size = object.size;
     Ok((
         head_of(w, object),
-        ObjectBytes::File(spool.to_path_buf(), size),
+        ObjectBytes::File {
+            path: spool.to_path_buf(),
+            range,
+            size,
+        },
     ))
 }
 
