@@ -678,6 +678,57 @@ mod tests {
         assert!(text(&resp).contains("<ListAllMyBucketsResult"));
     }
 
+    /// Only an object's bytes (PutObject, UploadPart) are streamed to a file; every other body
+    /// (bucket and sub-resource PUTs, copies, XML posts, S3 Control) is read into memory.
+    #[test]
+    fn object_bodies_stream_and_the_rest_stay_in_memory() {
+        let (server, _dir) = server();
+        let streams = |method: &str, host: &str, target: &str, copy: bool| {
+            let mut req = request(method, host, target, b"");
+            if copy {
+                req.headers
+                    .push(("x-amz-copy-source".into(), "/b/src".into()));
+            }
+            s3::streams_body(&server, &req)
+        };
+        assert!(streams("PUT", "127.0.0.1", "/bkt/key", false));
+        assert!(streams("PUT", "bkt.localhost", "/key", false));
+        assert!(streams(
+            "PUT",
+            "127.0.0.1",
+            "/bkt/key?partNumber=3&uploadId=abc",
+            false
+        ));
+        assert!(streams(
+            "PUT",
+            "127.0.0.1",
+            "/bkt/key?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=00",
+            false
+        ));
+        assert!(!streams("PUT", "127.0.0.1", "/bkt", false));
+        assert!(!streams("PUT", "bkt.localhost", "/", false));
+        assert!(!streams("PUT", "127.0.0.1", "/bkt/key?acl", false));
+        assert!(!streams("PUT", "127.0.0.1", "/bkt/key", true));
+        assert!(!streams(
+            "PUT",
+            "127.0.0.1",
+            "/bkt/key?partNumber=3&uploadId=abc",
+            true
+        ));
+        assert!(!streams(
+            "POST",
+            "127.0.0.1",
+            "/bkt/key?uploadId=abc",
+            false
+        ));
+        assert!(!streams(
+            "PUT",
+            "127.0.0.1",
+            "/v20180820/jobs/x/tagging",
+            false
+        ));
+    }
+
     #[test]
     fn ports_are_stripped_from_hosts() {
         assert_eq!(strip_port("127.0.0.1:9000"), "127.0.0.1");
