@@ -4,7 +4,7 @@
 Standard library only (no boto3, no AWS CLI): SigV4 by hand, bodies streamed from a file.
 
     python3 benches/big_upload.py [--serve target/debug/s3thaw] [--mb 400] [--part-mb 8]
-                                  [--skip-put | --stop-after-put]
+                                  [--skip-put | --stop-after-put] [--chunked]
 
 Starts `serve` on a fresh state in a temporary directory, creates a bucket, then
   1. PUTs one MB-sized object signed over its SHA-256 (`x-amz-content-sha256: <hash>`),
@@ -47,6 +47,48 @@ def sign(method, path, query, headers, payload_hash, host):
         f"AWS4-HMAC-SHA256 Credential={KEY_ID}/{scope}, SignedHeaders={signed}, Signature={sig}"
     )
     return headers
+
+
+def chunk_signer(headers, amz_date):
+    """Signs each chunk of a STREAMING-AWS4-HMAC-SHA256-PAYLOAD body over the previous
+    signature, starting from the request's own."""
+    seed = headers["authorization"].rsplit("Signature=", 1)[1]
+    day = amz_date[:8]
+    scope = f"{day}/{REGION}/s3/aws4_request"
+    k = ("AWS4" + SECRET).encode()
+    for part in (day, REGION, "s3", "aws4_request"):
+        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+    empty = hashlib.sha256(b"").hexdigest()
+    state = {"previous": seed}
+
+    def sign_chunk(data):
+        sts = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", amz_date, scope, state["previous"], empty,
+                         hashlib.sha256(data).hexdigest()])
+        state["previous"] = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
+        return state["previous"]
+
+    return sign_chunk
+
+
+def put_chunked(port, path, data, size, chunk):
+    """A PUT in signed aws-chunked framing, streamed from the file."""
+    host = f"127.0.0.1:{port}"
+    h = sign("PUT", path, "", {"content-encoding": "aws-chunked",
+                              "x-amz-decoded-content-length": str(size)},
+             "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", host)
+    sign_chunk = chunk_signer(h, h["x-amz-date"])
+    sizes = [min(chunk, size - o) for o in range(0, size, chunk)] + [0]
+    h["content-length"] = str(sum(len(f"{n:x};chunk-signature=") + 64 + 4 + n for n in sizes))
+
+    def frames():
+        with open(data, "rb") as f:
+            for n in sizes:
+                piece = f.read(n)
+                yield f"{n:x};chunk-signature={sign_chunk(piece)}\r\n".encode() + piece + b"\r\n"
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    conn.request("PUT", path, body=frames(), headers=h)
+    return conn.getresponse()
 
 
 def file_range_hash(path, offset, length):
@@ -125,6 +167,8 @@ def main():
     ap.add_argument("--part-mb", type=int, default=8)
     ap.add_argument("--skip-put", action="store_true", help="only the multipart upload")
     ap.add_argument("--stop-after-put", action="store_true", help="only the single PUT")
+    ap.add_argument("--chunked", action="store_true",
+                    help="send the single PUT in signed aws-chunked framing (64 KiB chunks)")
     args = ap.parse_args()
     size = args.mb * 1000 * 1000
     work = tempfile.mkdtemp(prefix="s3thaw-big-")
@@ -155,11 +199,15 @@ def main():
         read_all(request(port, "PUT", "/big")[0])
         if not args.skip_put:
             t = time.time()
-            resp, _ = request(port, "PUT", "/big/put", body=Range(data, 0, size), length=size,
-                              payload_hash=whole)
+            if args.chunked:
+                resp = put_chunked(port, "/big/put", data, size, 64 * 1024)
+            else:
+                resp, _ = request(port, "PUT", "/big/put", body=Range(data, 0, size), length=size,
+                                  payload_hash=whole)
             read_all(resp)
             took = time.time() - t
-            print(f"signed {args.mb} MB PUT: {took:.1f} s; serve peak {peak(serve.pid)} MB")
+            how = "in signed 64 KiB chunks" if args.chunked else "signed over its SHA-256"
+            print(f"{args.mb} MB PUT {how}: {took:.1f} s; serve peak {peak(serve.pid)} MB")
             got, n = get_hash(port, "/big/put")
             assert (got, n) == (whole, size), "PUT read back differs"
             print(f"  GET of it: read back identical; serve peak {peak(serve.pid)} MB")
