@@ -173,10 +173,20 @@ fn check_content_md5(req: &Request, md5: &[u8]) -> Result<(), Error> {
     }
 }
 
+/// The most of a staged body [`payload`] reads back into memory.
+const MAX_STAGED_IN_MEMORY: u64 = 16 * 1024 * 1024;
+
 /// The body, with `aws-chunked` framing removed.
 pub(super) fn payload(req: &Request) -> Result<Vec<u8>, Error> {
     if let Some(staged) = &req.staged {
-        // Object bodies are staged; a handler that wants one in memory reads it back.
+        // Object bodies are staged; a handler that wants one in memory reads it back, if small.
+        if staged.body.len > MAX_STAGED_IN_MEMORY {
+            return Err(Error::new(
+                "MaxMessageLengthExceeded",
+                format!("Your request was too big: this request's body is limited to {MAX_STAGED_IN_MEMORY} bytes."),
+            )
+            .status(400));
+        }
         let bytes = std::fs::read(&staged.body.path)
             .map_err(|e| Error::internal(format!("cannot read a staged body: {e}")))?;
         check_content_md5(req, &staged.body.md5)?;
