@@ -199,6 +199,9 @@ pub(super) fn open(path: &Path) -> Result<Connection> {
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // A big object passes through the write-ahead log: truncate the log back to 64 MiB after
+    // checkpoints instead of keeping it at its largest.
+    conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
     conn.execute_batch(SCHEMA)?;
     // Columns added after the first release: older state directories gain them here.
     let has_headers: bool = conn.query_row(
