@@ -1,5 +1,6 @@
 //! HTTP plumbing: hyper requests into [`Request`]s and [`Response`]s back, one request on the
-//! blocking pool (simulator calls block on SQLite), the access log, `aws-chunked` bodies, and
+//! blocking pool (simulator calls block on SQLite), the access log, object bodies streamed to
+//! a file as they arrive ([`stage_body`]) and big ones streamed out, `aws-chunked` bodies, and
 //! the shutdown signal.
 
 use std::convert::Infallible;

@@ -7,7 +7,8 @@
 //! - a simulator-only admin endpoint under `/_s3thaw/` in `admin.rs` (clock and `sim::` controls),
 //! - `route.rs`: which face a request is for, and the one entry point (`Server::handle`),
 //! - `auth.rs`: SigV4 checks (with `crate::sigv4`, shared with the aws backend) and their errors,
-//! - `http.rs`: hyper in and out, the blocking pool, the access log, `aws-chunked` bodies,
+//! - `http.rs`: hyper in and out, the blocking pool, the access log, object bodies streamed to
+//!   the state directory (decoded, hashed, chunk signatures checked) and big GETs streamed out,
 //! - `wire.rs`: the `Request`/`Response` the faces see, and an error's HTTP status.
 //!
 //! This file holds the flags, the server state and the start-up (`main`, `run`).
