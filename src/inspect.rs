@@ -108,7 +108,7 @@ pub fn report(args: &BackendArgs, job_id: &str, json: bool) -> u8 {
     match report {
         Ok(r) => {
             let role = job.get("role_arn").map(|r| r.to_string());
-            let text = crate::output::report_text(&r, role.as_deref());
+            let text = crate::output::report_text(&r, role.as_deref(), true);
             crate::progress::print_line(&format!("\n{text}"));
             let transient = r
                 .by_error()

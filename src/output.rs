@@ -43,7 +43,7 @@ pub fn show(value: &Dynamic) -> String {
         return value.to_string();
     }
     if let Some(report) = value.read_lock::<Report>() {
-        return report_text(&report, None);
+        return report_text(&report, None, false);
     }
     if let Some(manifest) = value.read_lock::<Manifest>() {
         return manifest_text(&manifest);
@@ -505,8 +505,9 @@ fn block(open: &str, close: &str, parts: &[String], indent: usize, cut: Option<u
 }
 
 /// A completion report: counts, failures by error code with a hint each, and the first failed
-/// tasks. `role_arn` (the job's role) makes the permission hints exact.
-pub fn report_text(report: &Report, role_arn: Option<&str>) -> String {
+/// tasks. `role_arn` (the job's role) makes the permission hints exact; `cli` words the hints
+/// as commands to type (`s3thaw report`) instead of script calls.
+pub fn report_text(report: &Report, role_arn: Option<&str>, cli: bool) -> String {
     let mut out = report
         .summary()
         .lines()
@@ -524,7 +525,12 @@ pub fn report_text(report: &Report, role_arn: Option<&str>) -> String {
         t.add_row([
             code.clone(),
             count.to_string(),
-            crate::hints::for_task(code, bucket, role_arn).unwrap_or_default(),
+            if cli {
+                crate::hints::for_task_cli(code, bucket, role_arn, report.job_id().unwrap_or("JOB"))
+            } else {
+                crate::hints::for_task(code, bucket, role_arn)
+            }
+            .unwrap_or_default(),
         ]);
     }
     let _ = write!(out, "\n\n{}", table_text(&t));
