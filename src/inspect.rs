@@ -79,8 +79,9 @@ pub fn jobs(args: &BackendArgs, statuses: &[String], json: bool, wide: bool) -> 
     }
 }
 
-/// `s3thaw report JOB_ID`: the job's card, then its completion report.
-pub fn report(args: &BackendArgs, job_id: &str, json: bool) -> u8 {
+/// `s3thaw report JOB_ID`: the job's card, then its completion report; with `html`, also the
+/// page of [`crate::html`] written to that file.
+pub fn report(args: &BackendArgs, job_id: &str, json: bool, html: Option<&std::path::Path>) -> u8 {
     let backend = match backend(args) {
         Ok(b) => b,
         Err(code) => return code,
@@ -93,6 +94,11 @@ pub fn report(args: &BackendArgs, job_id: &str, json: bool) -> u8 {
         Ok(found) => found,
         Err(e) => return fail(&e),
     };
+    if let Some(path) = html
+        && let Err(e) = write_html(backend.as_ref(), &job, report.as_ref(), path)
+    {
+        return fail(&e);
+    }
     if json {
         let report = report
             .as_ref()
@@ -124,6 +130,48 @@ pub fn report(args: &BackendArgs, job_id: &str, json: bool) -> u8 {
         }
         Err(e) => fail(&e),
     }
+}
+
+/// Writes the HTML page of a job to `path`; for a restore job, the readiness of its objects
+/// is read first (listing pages, as `s3thaw status JOB` does).
+fn write_html(
+    backend: &dyn Backend,
+    job: &Map,
+    report: Result<&Report, &Error>,
+    path: &std::path::Path,
+) -> Result<(), Error> {
+    let op = job
+        .get("operation")
+        .and_then(|v| v.read_lock::<Map>().map(|m| m.clone()))
+        .unwrap_or_default();
+    let restores = op
+        .get("operation")
+        .is_some_and(|o| o.to_string() == "S3InitiateRestoreObject");
+    let readiness = if restores {
+        let id = job.get("id").map(|v| v.to_string()).unwrap_or_default();
+        let args = StatusArgs {
+            target: &id,
+            classes: &[],
+            via: "auto",
+            json: false,
+            csv: false,
+        };
+        Some(status_manifest(backend, &args).and_then(|(m, _)| {
+            let mut progress = crate::progress::Counter::new(false, "objects checked");
+            crate::ops::restore::status(backend, &m, Default::default(), &mut progress)
+        }))
+    } else {
+        None
+    };
+    let page = crate::html::report_page(&crate::html::ReportPage {
+        job,
+        report,
+        readiness: readiness.as_ref().map(|r| r.as_ref()),
+    });
+    std::fs::write(path, &page)
+        .map_err(|e| Error::invalid_argument(format!("cannot write {}: {e}", path.display())))?;
+    eprintln!("Wrote {} ({} bytes).", path.display(), page.len());
+    Ok(())
 }
 
 /// The arguments of `s3thaw status`.

@@ -16,6 +16,7 @@ mod formats;
 mod fuzz;
 mod golden;
 mod hostile;
+mod html;
 mod jobs;
 mod repl;
 mod restore;
