@@ -12,6 +12,7 @@ mod clients;
 mod contract;
 mod copy;
 mod doc_examples;
+mod estimate;
 mod formats;
 mod fuzz;
 mod golden;
