@@ -266,6 +266,23 @@ fn report_html_is_one_self_contained_page_with_every_value_escaped() {
         assert!(dom.contains("id=\"failed-tasks\""), "{dom}");
         assert!(dom.contains("&lt;script&gt;alert"), "{dom}");
         assert!(!dom.contains("<script"), "{dom}");
+        for id in [
+            "card",
+            "timeline",
+            "failures-chart",
+            "failures",
+            "readiness-chart",
+        ] {
+            assert!(
+                dom.contains(&format!("id=\"{id}\"")),
+                "{id} missing from {dom}"
+            );
+        }
+        assert_eq!(
+            dom.matches("<tr>").count(),
+            4,
+            "header and row of two tables: {dom}"
+        );
     }
 }
 
