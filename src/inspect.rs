@@ -156,7 +156,7 @@ fn write_html(
             json: false,
             csv: false,
         };
-        Some(status_manifest(backend, &args).and_then(|(m, _)| {
+        Some(status_manifest(backend, &args).and_then(|(m, _, _)| {
             let mut progress = crate::progress::Counter::new(false, "objects checked");
             crate::ops::restore::status(backend, &m, Default::default(), &mut progress)
         }))
@@ -183,11 +183,19 @@ pub struct StatusArgs<'a> {
     pub csv: bool,
 }
 
-/// What `s3thaw status` looks at, as a manifest and its name.
+/// What `s3thaw status` looks at, as a manifest and its name, and for a restore job, when it
+/// started and its tier (so the chart can draw when the rest is due).
 fn status_manifest(
     backend: &dyn Backend,
     args: &StatusArgs,
-) -> Result<(crate::ops::manifest::Manifest, String), Error> {
+) -> Result<
+    (
+        crate::ops::manifest::Manifest,
+        String,
+        Option<crate::readiness::Expected>,
+    ),
+    Error,
+> {
     use crate::backend::StorageClass;
     use crate::ops::manifest::{ListingFilter, from_listing, parse_csv};
     if let Some(rest) = args.target.strip_prefix("s3://") {
@@ -210,7 +218,7 @@ fn status_manifest(
             versions: false,
         };
         let m = from_listing(backend, bucket, &filter)?;
-        return Ok((m, format!("s3://{bucket}/{prefix}")));
+        return Ok((m, format!("s3://{bucket}/{prefix}"), None));
     }
     if !args.classes.is_empty() {
         return Err(Error::invalid_argument(
@@ -222,7 +230,7 @@ fn status_manifest(
         let bytes = std::fs::read(path)
             .map_err(|e| Error::invalid_argument(format!("cannot read {}: {e}", path.display())))?;
         let m = parse_csv(args.target, &bytes)?;
-        return Ok((m, args.target.to_string()));
+        return Ok((m, args.target.to_string(), None));
     }
     let not_found = |e: Error| {
         if e.code == "NotFoundException" {
@@ -252,7 +260,17 @@ fn status_manifest(
         &format!("s3://{}/{}", location.bucket, location.key),
         &bytes,
     )?;
-    Ok((m, format!("job {id}")))
+    let expected = match job.operation {
+        crate::backend::JobOperation::InitiateRestore { tier, .. } => {
+            Some(crate::readiness::Expected {
+                start: job.creation_time,
+                tier,
+                from_batch: true,
+            })
+        }
+        _ => None,
+    };
+    Ok((m, format!("job {id}"), expected))
 }
 
 /// `s3thaw status TARGET`: readiness at a glance, as JSON or as CSV rows.
@@ -274,7 +292,7 @@ pub fn status(args: &BackendArgs, status_args: &StatusArgs) -> u8 {
         let _ = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed));
     }
     let read = || -> Result<_, Error> {
-        let (m, what) = status_manifest(backend.as_ref(), status_args)?;
+        let (m, what, expected) = status_manifest(backend.as_ref(), status_args)?;
         let mut progress = StatusProgress {
             counter: crate::progress::Counter::new(false, "objects checked"),
             interrupted: &interrupted,
@@ -288,9 +306,9 @@ pub fn status(args: &BackendArgs, status_args: &StatusArgs) -> u8 {
             Some(sim) => sim.next_event()?,
             None => None,
         };
-        Ok((m, what, status, next))
+        Ok((m, what, status, next, expected))
     };
-    let (m, what, status, next) = match read() {
+    let (m, what, status, next, expected) = match read() {
         Ok(found) => found,
         Err(e) => return fail(&e),
     };
@@ -302,7 +320,12 @@ pub fn status(args: &BackendArgs, status_args: &StatusArgs) -> u8 {
             Err(e) => return fail(&e),
         }
     } else {
-        crate::progress::write_stdout(&crate::readiness::text(&what, &status, next));
+        crate::progress::write_stdout(&crate::readiness::text_expecting(
+            &what,
+            &status,
+            next,
+            expected.as_ref(),
+        ));
     }
     if status.complete() {
         0

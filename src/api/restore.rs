@@ -98,6 +98,12 @@ fn status_map(m: &crate::api::manifest::Manifest, status: &Status, detail: bool)
         .map(|(class, counts)| (class.as_str().into(), Dynamic::from_map(counts_map(counts))))
         .collect();
     map.insert("by_class".into(), by_class.into());
+    let chart = format!(
+        "{}{}",
+        crate::readiness::readiness_chart(status, None),
+        crate::readiness::expiry_calendar(status)
+    );
+    map.insert("chart".into(), chart.trim_end().into());
     if detail {
         let objects: Array = (0..m.len())
             .map(|i| {
@@ -201,8 +207,10 @@ pub mod restore_api {
 
     /// Where the restores of a manifest's objects stand: `#{ total, restored, in_progress,
     /// not_requested, not_archived, missing, unknown, earliest_expiry, requests: #{ list,
-    /// head }, complete, at, by_class }`. `unknown` counts objects whose state could not be
-    /// read after retries; `complete` is true when every archived object is readable now.
+    /// head }, complete, at, by_class, chart }`. `unknown` counts objects whose state could not
+    /// be read after retries; `complete` is true when every archived object is readable now;
+    /// `chart` is a picture to print: readiness over time per storage class (as `restore::wait`
+    /// saw the objects become readable) and the calendar of the restored copies' expiries.
     /// Options: `via` (`"auto"` default: listings where the manifest covers a key range
     /// densely, HEAD for the rest; `"list"`; `"head"`), `detail` (default `false`; `true` adds
     /// `objects`: `#{ bucket, key, version_id, state, storage_class, expiry }` per row),

@@ -160,3 +160,74 @@ fn the_estimate_playbook_compares_the_tiers_in_one_table() {
     );
     assert!(stdout.contains("LIST page(s) a pass"), "{stdout}");
 }
+
+/// Issue 15 item 8: `s3thaw status JOB` draws readiness over time per storage class, on to
+/// when the job's restores are due; the end of restore-prefix draws what its wait saw.
+#[test]
+fn status_and_restore_prefix_draw_readiness_over_time() {
+    let world = World::new();
+    world.run(
+        r#"s3::create_bucket("pics");
+        sim::seed_objects("pics", 40, #{ prefix: "g/", storage_class: "GLACIER" });
+        sim::seed_objects("pics", 20, #{ prefix: "d/", storage_class: "DEEP_ARCHIVE" });"#,
+    );
+    // A BULK job over both classes, looked at while it runs: GLACIER due within 12 h of its
+    // start, DEEP_ARCHIVE within 48 h.
+    let job = world.map(
+        r#"let m = manifest::from_listing("pics");
+        let role = iam::create_role("pics-role", iam::batch_trust_policy());
+        iam::put_role_policy("pics-role", "restore", iam::restore_policy(#{
+            targets: ["pics"], manifest_bucket: "pics", report_bucket: "pics" }));
+        let job = batch::create_job(#{ manifest: manifest::upload(m, "pics", "m.csv"),
+            operation: batch::restore_operation(#{ tier: "BULK", days: 3 }), role_arn: role.arn,
+            priority: 1, report: false, confirmation_required: false });
+        batch::wait(job.id);
+        #{ id: job.id }"#,
+    );
+    let id = s(&job, "id");
+    let status = |world: &World| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_s3thaw"))
+            .args(["status", &id[..8]])
+            .env("S3THAW_STATE", world.state())
+            .output()
+            .unwrap();
+        text(&out.stdout)
+    };
+    let stdout = status(&world);
+    assert!(stdout.contains("readiness over time"), "{stdout}");
+    assert!(stdout.contains("BULK window"), "{stdout}");
+    let row = |stdout: &str, class: &str| -> String {
+        stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(class) && l.contains("% now"))
+            .unwrap_or_else(|| panic!("no chart row for {class}: {stdout}"))
+            .to_string()
+    };
+    let deep = row(&stdout, "DEEP_ARCHIVE");
+    assert!(deep.contains('│') && deep.contains("due 20"), "{stdout}");
+    assert!(row(&stdout, "GLACIER").contains('█'), "{stdout}");
+
+    // restore-prefix over the same objects: its wait saw them become readable.
+    let out = world.cli(&[
+        "run",
+        "restore-prefix",
+        "--var",
+        "bucket=pics",
+        "--var",
+        "days=3",
+        "--yes",
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("readiness over time"), "{stdout}");
+    let glacier = row(&stdout, "GLACIER");
+    let deep = row(&stdout, "DEEP_ARCHIVE");
+    assert!(
+        glacier.contains("100.0% now") && deep.contains("100.0% now"),
+        "{stdout}"
+    );
+    // GLACIER was readable before DEEP_ARCHIVE: more full cells on its row.
+    let full = |r: &str| r.matches('█').count();
+    assert!(full(&glacier) > full(&deep), "{stdout}");
+    assert!(stdout.contains("expiry calendar"), "{stdout}");
+}
