@@ -54,15 +54,29 @@ impl Observer for Terminal<'_> {
         let total = status.counts.total;
         let bar = self
             .waiting
-            .get_or_insert_with(|| crate::progress::Tally::new(quiet, "objects readable", total));
+            .get_or_insert_with(|| crate::progress::Tally::new(quiet, "readable", total));
+        // Objects by storage class: readable of all, per class.
+        let by_class: Vec<String> = status
+            .by_class()
+            .iter()
+            .map(|(class, c)| {
+                format!(
+                    "{class} {}/{}",
+                    crate::readiness::thousands(c.restored + c.not_archived),
+                    crate::readiness::thousands(c.total)
+                )
+            })
+            .collect();
         bar.set(
             status.counts.restored + status.counts.not_archived,
-            format!(
-                "{}; next read {}",
-                status.counts.describe(),
-                crate::timefmt::rfc3339(next_read)
-            ),
+            by_class.join(" · "),
         );
+        bar.clock(format!(
+            "clock {} · next read {} · {}",
+            crate::timefmt::rfc3339(status.at),
+            crate::timefmt::rfc3339(next_read),
+            status.counts.describe()
+        ));
     }
 }
 
@@ -193,7 +207,7 @@ fn direct_map(r: &ops::DirectOutcome) -> Map {
         ("throttled", (r.throttled as i64).into()),
         ("requests_sent", (r.requests_sent as i64).into()),
         ("seconds", r.seconds.into()),
-        ("rate", r.rate().into()),
+        ("rate", ((r.rate() * 10.0).round() / 10.0).into()),
     ])
 }
 
