@@ -81,6 +81,11 @@ fn int(map: &Map, key: &str) -> i64 {
     map.get(key).and_then(|v| v.as_int().ok()).unwrap_or(0)
 }
 
+/// A count with thousands separators.
+fn count(n: i64) -> String {
+    crate::readiness::thousands(n.max(0) as u64)
+}
+
 fn sub(map: &Map, key: &str) -> Map {
     map.get(key)
         .and_then(|v| v.read_lock::<Map>().map(|m| m.clone()))
@@ -273,12 +278,17 @@ pub fn jobs_table(jobs: &[Map], wide: bool) -> String {
             let failed = int(&p, "failed");
             let tasks = if wide || failed > 0 {
                 format!(
-                    "{}/{} ok, {failed} failed",
-                    int(&p, "succeeded"),
-                    int(&p, "total")
+                    "{}/{} ok, {} failed",
+                    count(int(&p, "succeeded")),
+                    count(int(&p, "total")),
+                    count(failed)
                 )
             } else {
-                format!("{}/{} ok", int(&p, "succeeded"), int(&p, "total"))
+                format!(
+                    "{}/{} ok",
+                    count(int(&p, "succeeded")),
+                    count(int(&p, "total"))
+                )
             };
             let id = text(job, "id");
             let created = text(job, "creation_time");
