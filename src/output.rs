@@ -661,7 +661,7 @@ pub fn estimate_text(e: &RestoreEstimate) -> String {
     }
     if let Some(t) = &e.tracking {
         text.push_str(&format!(
-            "Tracking until readable (restore::wait): about {} LIST requests ({} a pass, a pass an hour for {} h), {}; no HEAD per object.\n",
+            "Tracking until readable (restore::wait): about {} LIST requests ({} a pass, a pass an hour for {} h, a page a poll between), {}; no HEAD per object.\n",
             crate::readiness::thousands(t.list_requests),
             crate::readiness::thousands(t.pages_per_pass),
             t.passes.saturating_sub(1),

@@ -231,7 +231,8 @@ pub mod cost_api {
     /// one: the map then has `already: #{ restored, in_progress, of }` and a note says how
     /// many were not counted). The map's `tracking: #{ pages_per_pass, passes, list_requests,
     /// head_requests, usd }` is what following the restore with `restore::wait` requests: a
-    /// pass of LIST pages at the start and each hour until the slowest class is readable.
+    /// pass of LIST pages at the start and each hour until the slowest class is readable, and
+    /// a page at each 15-minute poll between.
     ///
     /// ```rhai
     /// let e = cost::estimate(m, #{ tier: "BULK", days: 7 });
@@ -439,7 +440,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("about 13 LIST requests (1 a pass, a pass an hour for 12 h), <$0.01; no HEAD per object"),
+            text.contains("about 49 LIST requests (1 a pass, a pass an hour for 12 h, a page a poll between), <$0.01; no HEAD per object"),
             "{text}"
         );
         assert!(

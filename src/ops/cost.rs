@@ -149,14 +149,19 @@ pub struct Already {
     pub of: u64,
 }
 
-/// The requests that following the restore with `restore::wait` makes: full status passes by
-/// listing pages (1,000 keys a page), no HEAD per object.
+/// The requests that following the restore with `restore::wait` makes (its defaults: a poll
+/// every 15 minutes, every pending object read at least once an hour): full status passes by
+/// listing pages (1,000 keys a page), and at each poll between them at least the page of the
+/// first objects still in progress; no HEAD per object. Objects spread thinly over many keys
+/// take more pages.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Tracking {
     /// LIST pages one pass over the objects reads.
     pub pages_per_pass: u64,
-    /// Passes until the slowest class is readable: one at the start, then one an hour.
+    /// Full passes until the slowest class is readable: one at the start, then one an hour.
     pub passes: u64,
+    /// LIST requests in all: the passes, and a page at each of the three polls an hour
+    /// between them.
     pub list_requests: u64,
     pub usd: f64,
 }
@@ -166,7 +171,7 @@ impl Tracking {
     pub fn new(objects: u64, hours: u64) -> Tracking {
         let pages_per_pass = objects.div_ceil(1000).max(1);
         let passes = hours + 1;
-        let list_requests = pages_per_pass * passes;
+        let list_requests = pages_per_pass * passes + 3 * hours;
         Tracking {
             pages_per_pass,
             passes,
