@@ -30,6 +30,8 @@ pub struct ReportPage<'a> {
     /// The readiness of a restore job's objects, or why it could not be read; `None` for jobs
     /// that restore nothing.
     pub readiness: Option<Result<&'a Status, &'a Error>>,
+    /// The job's start and tier, to draw when the restores still running are due.
+    pub expected: Option<crate::readiness::Expected>,
 }
 
 /// Escapes text for HTML element content and attribute values.
@@ -117,7 +119,7 @@ pub fn report_page(page: &ReportPage) -> String {
         }
     }
     match page.readiness {
-        Some(Ok(status)) => readiness(&mut out, status),
+        Some(Ok(status)) => readiness(&mut out, status, page.expected.as_ref()),
         Some(Err(e)) => {
             let _ = writeln!(
                 out,
@@ -338,7 +340,7 @@ fn failures(out: &mut String, report: &Report, job: &Map) {
 
 /// Per storage class, one stacked bar (readable, in progress, not requested, other), and the
 /// expiry calendar: restored copies by the UTC day they expire.
-fn readiness(out: &mut String, status: &Status) {
+fn readiness(out: &mut String, status: &Status, expected: Option<&crate::readiness::Expected>) {
     let by_class = status.by_class();
     let c = &status.counts;
     let _ = writeln!(
@@ -406,6 +408,14 @@ fn readiness(out: &mut String, status: &Status) {
         );
     }
     out.push_str("\n</svg>\n");
+    let over_time = crate::readiness::readiness_chart(status, expected);
+    if !over_time.is_empty() {
+        let _ = writeln!(
+            out,
+            "<h3>Readiness over time</h3>\n<pre id=\"readiness-over-time\">{}</pre>",
+            escape(over_time.trim_end())
+        );
+    }
     expiry_calendar(out, status);
 }
 

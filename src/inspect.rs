@@ -147,7 +147,7 @@ fn write_html(
     let restores = op
         .get("operation")
         .is_some_and(|o| o.to_string() == "S3InitiateRestoreObject");
-    let readiness = if restores {
+    let (readiness, expected) = if restores {
         let id = job.get("id").map(|v| v.to_string()).unwrap_or_default();
         let args = StatusArgs {
             target: &id,
@@ -156,17 +156,23 @@ fn write_html(
             json: false,
             csv: false,
         };
-        Some(status_manifest(backend, &args).and_then(|(m, _, _)| {
-            let mut progress = crate::progress::Counter::new(false, "objects checked");
-            crate::ops::restore::status(backend, &m, Default::default(), &mut progress)
-        }))
+        match status_manifest(backend, &args) {
+            Ok((m, _, expected)) => {
+                let mut progress = crate::progress::Counter::new(false, "objects checked");
+                let status =
+                    crate::ops::restore::status(backend, &m, Default::default(), &mut progress);
+                (Some(status), expected)
+            }
+            Err(e) => (Some(Err(e)), None),
+        }
     } else {
-        None
+        (None, None)
     };
     let page = crate::html::report_page(&crate::html::ReportPage {
         job,
         report,
         readiness: readiness.as_ref().map(|r| r.as_ref()),
+        expected,
     });
     std::fs::write(path, &page)
         .map_err(|e| Error::invalid_argument(format!("cannot write {}: {e}", path.display())))?;

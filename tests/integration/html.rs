@@ -260,6 +260,17 @@ fn report_html_is_one_self_contained_page_with_every_value_escaped() {
     let classes = within(&elements, chart, "g");
     assert_eq!(classes.len(), 1);
     assert_eq!(classes[0].attrs["data-class"], "GLACIER");
+    // Over time: the GLACIER row, due within BULK's window from the job's start.
+    let (_, over_time) = by_id(&elements, "readiness-over-time");
+    assert!(over_time.text.contains("BULK window"), "{}", over_time.text);
+    assert!(
+        over_time
+            .text
+            .lines()
+            .any(|l| l.trim_start().starts_with("GLACIER") && l.contains("due 20")),
+        "{}",
+        over_time.text
+    );
 
     if let Some(dom) = chromium_dom(&file) {
         // A real browser parsed the same page: the key is text in a cell, no script ran.
