@@ -323,7 +323,7 @@ pub mod cost_api {
     ///
     /// ```rhai
     /// let c = cost::early_deletion(m);
-    /// print(`deleting now costs $${c.usd} for ${c.objects} objects`);
+    /// print(`deleting now costs ${usd(c.usd)} for ${c.objects} objects`);
     /// ```
     #[rhai_fn(return_raw)]
     pub fn early_deletion(ctx: NativeCallContext, m: Manifest) -> RhaiResult<Map> {
