@@ -31,16 +31,7 @@ pub fn thousands(n: u64) -> String {
 
 /// "1,313 restored, 1,687 in progress": the non-zero counts, as people read them.
 fn describe(c: &Counts) -> String {
-    let parts: Vec<String> = State::ALL
-        .iter()
-        .filter(|s| c.get(**s) > 0)
-        .map(|s| format!("{} {}", thousands(c.get(*s)), s.name().replace('_', " ")))
-        .collect();
-    if parts.is_empty() {
-        "no objects".into()
-    } else {
-        parts.join(", ")
-    }
+    c.describe()
 }
 
 /// A bar of `total` cells: readable objects `█`, in progress `▒`, the rest `·`.

@@ -192,7 +192,13 @@ impl Counts {
         let parts: Vec<String> = State::ALL
             .iter()
             .filter(|s| self.get(**s) > 0)
-            .map(|s| format!("{} {}", self.get(*s), s.name().replace('_', " ")))
+            .map(|s| {
+                format!(
+                    "{} {}",
+                    crate::readiness::thousands(self.get(*s)),
+                    s.name().replace('_', " ")
+                )
+            })
             .collect();
         if parts.is_empty() {
             "no objects".into()
