@@ -824,7 +824,7 @@ pub(super) fn bucket_policy(w: &World, bucket: &str) -> Result<Option<String>> {
 }
 
 /// The smallest string greater than every string starting with `prefix`, for range scans.
-fn prefix_end(prefix: &str) -> String {
+pub(super) fn prefix_end(prefix: &str) -> String {
     format!("{prefix}\u{10FFFF}")
 }
 
