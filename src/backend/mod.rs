@@ -1253,6 +1253,63 @@ mod tests {
     }
 
     #[test]
+    fn generator_filters_match_any_within_a_criterion_and_every_criterion() {
+        use StorageClass::*;
+        let t = |s: i64| OffsetDateTime::from_unix_timestamp(s).unwrap();
+        let f = GeneratorFilter {
+            prefixes: vec!["a/".into(), "b/".into()],
+            suffixes: vec![".txt".into()],
+            storage_classes: vec![Glacier, DeepArchive],
+            created_after: Some(t(100)),
+            size_greater_than: Some(10),
+            size_less_than: Some(20),
+            ..GeneratorFilter::default()
+        };
+        assert!(f.matches("a/x.txt", 11, Glacier, t(101)));
+        assert!(f.matches("b/x.txt", 19, DeepArchive, t(101)));
+        // Each bound is exclusive, and each criterion must hold.
+        assert!(!f.matches("a/x.txt", 10, Glacier, t(101)));
+        assert!(!f.matches("a/x.txt", 20, Glacier, t(101)));
+        assert!(!f.matches("a/x.txt", 11, Glacier, t(100)));
+        assert!(!f.matches("c/x.txt", 11, Glacier, t(101)));
+        assert!(!f.matches("a/x.bin", 11, Glacier, t(101)));
+        assert!(!f.matches("a/x.txt", 11, Standard, t(101)));
+        assert_eq!(f.listing_prefix(), None);
+        assert!(GeneratorFilter::default().matches("any", 0, Standard, t(0)));
+        let generator = |filter| ManifestGenerator {
+            source_bucket: "arn:aws:s3:::src".into(),
+            filter,
+            output: None,
+        };
+        assert_eq!(
+            generator(GeneratorFilter::default())
+                .check()
+                .unwrap()
+                .source_bucket,
+            "src"
+        );
+        for bad in [
+            GeneratorFilter {
+                size_greater_than: Some(5),
+                size_less_than: Some(6),
+                ..GeneratorFilter::default()
+            },
+            GeneratorFilter {
+                created_after: Some(t(5)),
+                created_before: Some(t(5)),
+                ..GeneratorFilter::default()
+            },
+            GeneratorFilter {
+                storage_classes: vec![ReducedRedundancy],
+                ..GeneratorFilter::default()
+            },
+        ] {
+            let e = generator(bad).check().unwrap_err();
+            assert_eq!(e.code, "InvalidRequest");
+        }
+    }
+
+    #[test]
     fn enums_parse_case_insensitively() {
         assert_eq!("bulk".parse::<Tier>().unwrap(), Tier::Bulk);
         assert_eq!(

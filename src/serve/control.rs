@@ -289,6 +289,19 @@ fn parse_generator(node: &Node) -> Result<ManifestGenerator, Error> {
         }
     };
     let filter = g.child("Filter");
+    for unsupported in [
+        "EligibleForReplication",
+        "ObjectReplicationStatuses",
+        "MatchAnyObjectEncryption",
+    ] {
+        if filter.and_then(|f| f.child(unsupported)).is_some() {
+            return Err(Error::new(
+                "NotImplemented",
+                format!("s3thaw serve does not filter generated manifests by {unsupported}"),
+            )
+            .status(501));
+        }
+    }
     let text = |name: &str| filter.and_then(|f| f.text_of(name));
     let time = |name: &str| {
         text(name)
@@ -640,6 +653,62 @@ mod tests {
         assert_eq!(spec.tags.get("k").map(String::as_str), Some("v"));
         assert!(spec.confirmation_required);
         assert_eq!(spec.client_request_token, "tok-1");
+    }
+
+    #[test]
+    fn manifest_generators_parse_and_write_back_as_aws_shapes_them() {
+        let body = |generator: &str| {
+            format!(
+                r#"<CreateJobRequest><ClientRequestToken>t</ClientRequestToken>
+            <ManifestGenerator><S3JobManifestGenerator>{generator}</S3JobManifestGenerator></ManifestGenerator>
+            <Operation><S3InitiateRestoreObject><ExpirationInDays>1</ExpirationInDays></S3InitiateRestoreObject></Operation>
+            <Priority>1</Priority><RoleArn>arn:aws:iam::111122223333:role/r</RoleArn></CreateJobRequest>"#
+            )
+        };
+        let full = r#"<SourceBucket>arn:aws:s3:::src</SourceBucket>
+            <ManifestOutputLocation><Bucket>arn:aws:s3:::out</Bucket><ManifestPrefix>gen</ManifestPrefix>
+            <ManifestFormat>S3InventoryReport_CSV_20211130</ManifestFormat></ManifestOutputLocation>
+            <Filter><CreatedAfter>2026-01-01T00:00:00Z</CreatedAfter>
+            <KeyNameConstraint><MatchAnyPrefix><member>a/</member><member>b/</member></MatchAnyPrefix>
+            <MatchAnySuffix><member>.txt</member></MatchAnySuffix></KeyNameConstraint>
+            <ObjectSizeGreaterThanBytes>10</ObjectSizeGreaterThanBytes>
+            <MatchAnyStorageClass><member>GLACIER</member><member>DEEP_ARCHIVE</member></MatchAnyStorageClass></Filter>
+            <EnableManifestOutput>true</EnableManifestOutput>"#;
+        let spec = parse_spec(&xml::parse(body(full).as_bytes()).unwrap()).unwrap();
+        let g = spec.manifest.generator().expect("a generator").clone();
+        assert_eq!(g.source_bucket, "src");
+        assert_eq!(g.filter.prefixes, ["a/", "b/"]);
+        assert_eq!(g.filter.suffixes, [".txt"]);
+        assert_eq!(
+            g.filter.storage_classes,
+            [StorageClass::Glacier, StorageClass::DeepArchive]
+        );
+        assert_eq!(g.filter.size_greater_than, Some(10));
+        assert_eq!(g.filter.size_less_than, None);
+        assert_eq!(
+            g.output,
+            Some(ManifestOutput {
+                bucket: "out".into(),
+                prefix: Some("gen".into())
+            })
+        );
+        // What DescribeJob writes reads back as the same generator.
+        let mut w = XmlWriter::new("Job", None);
+        write_generator(&mut w, &g);
+        let doc = xml::parse(w.finish().as_bytes()).unwrap();
+        let again = parse_generator(doc.child("ManifestGenerator").unwrap()).unwrap();
+        assert_eq!(again, g);
+        // AWS's rules: output needs its location; a source is a bucket ARN.
+        let no_location = "<SourceBucket>arn:aws:s3:::src</SourceBucket><EnableManifestOutput>true</EnableManifestOutput>";
+        let e = parse_spec(&xml::parse(body(no_location).as_bytes()).unwrap()).unwrap_err();
+        assert_eq!(e.code, "InvalidRequest", "{e:?}");
+        let plain =
+            "<SourceBucket>src</SourceBucket><EnableManifestOutput>false</EnableManifestOutput>";
+        let e = parse_spec(&xml::parse(body(plain).as_bytes()).unwrap()).unwrap_err();
+        assert_eq!(e.code, "InvalidRequest", "{e:?}");
+        let replication = "<SourceBucket>arn:aws:s3:::src</SourceBucket><Filter><EligibleForReplication>true</EligibleForReplication></Filter><EnableManifestOutput>false</EnableManifestOutput>";
+        let e = parse_spec(&xml::parse(body(replication).as_bytes()).unwrap()).unwrap_err();
+        assert_eq!(e.code, "NotImplemented", "{e:?}");
     }
 
     #[test]
