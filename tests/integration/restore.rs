@@ -391,3 +391,39 @@ fn restore_prefix_with_a_manifest_generator_restores_and_reruns_into_the_same_jo
     assert_eq!(s(&job, "source"), "gen");
     assert_eq!(i(&job, "manifests"), 0, "no manifest was uploaded");
 }
+
+/// restore-and-copy with `--var generate=true`: the restore job is a generator job and every
+/// object is kept.
+#[test]
+fn restore_and_copy_with_a_manifest_generator_keeps_every_object() {
+    let world = World::new();
+    world.run(
+        r#"
+            s3::create_bucket("gcopy");
+            s3::create_bucket("gkept");
+            sim::seed_objects("gcopy", 120, #{ prefix: "data/g/", storage_class: "GLACIER" });
+            sim::seed_objects("gcopy", 80, #{ prefix: "data/d/", storage_class: "DEEP_ARCHIVE" });"#,
+    );
+    let result = world
+        .eval_with(
+            &playbook("restore-and-copy.rhai"),
+            &[
+                ("bucket", "gcopy"),
+                ("prefix", "data/"),
+                ("target_bucket", "gkept"),
+                ("days", "3"),
+                ("generate", "true"),
+            ],
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .try_cast::<rhai::Map>()
+        .unwrap();
+    assert_eq!(i(&result, "verified"), 200);
+    let job = world.map(&format!(
+        r#"let job = batch::describe("{}");
+        #{{ total: job.progress.total, prefix: job.manifest_generator.prefix }}"#,
+        s(&result, "restore_job")
+    ));
+    assert_eq!(i(&job, "total"), 200);
+    assert_eq!(s(&job, "prefix"), "data/");
+}
