@@ -630,7 +630,9 @@ pub mod batch_api {
 
     /// The job map of a job (DescribeJob): `#{ id, status, priority, description, role_arn,
     /// creation_time, termination_date, progress: #{ total, succeeded, failed },
-    /// failure_reasons, operation, manifest, report, status_update_reason, tags }`. A unique
+    /// failure_reasons, operation, manifest, manifest_generator, generated_manifest, report,
+    /// status_update_reason, tags }` (`manifest` is `()` for a generator job, whose
+    /// `generated_manifest` names the manifest it wrote, if asked to). A unique
     /// prefix of the id (the 8 characters `s3thaw jobs` shows) is enough.
     ///
     /// ```rhai

@@ -79,7 +79,13 @@ struct StoredGenerator {
     created_before: Option<Millis>,
     size_greater_than: Option<u64>,
     size_less_than: Option<u64>,
-    output: Option<StoredReport>,
+    output: Option<StoredOutput>,
+}
+
+#[derive(Serialize, Deserialize, PartialEq)]
+struct StoredOutput {
+    bucket: String,
+    prefix: Option<String>,
 }
 
 impl StoredGenerator {
@@ -99,10 +105,9 @@ impl StoredGenerator {
             created_before: f.created_before.map(clock::from_datetime),
             size_greater_than: f.size_greater_than,
             size_less_than: f.size_less_than,
-            output: g.output.as_ref().map(|o| StoredReport {
+            output: g.output.as_ref().map(|o| StoredOutput {
                 bucket: o.bucket.clone(),
                 prefix: o.prefix.clone(),
-                scope: String::new(),
             }),
         }
     }
