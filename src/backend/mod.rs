@@ -653,10 +653,177 @@ pub struct ReportSpec {
     pub scope: ReportScope,
 }
 
+/// The format of the manifest a generator job writes (`GeneratedManifestFormat`): an S3
+/// Inventory-style `manifest.json` listing gzipped CSV data files.
+pub const GENERATED_MANIFEST_FORMAT: &str = "S3InventoryReport_CSV_20211130";
+
+/// `JobManifestGeneratorFilter`: which objects of the source bucket a generator job takes.
+/// Empty lists and `None` bounds match everything; within a list any entry may match
+/// (`MatchAny...`), and every given criterion must hold.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GeneratorFilter {
+    /// `KeyNameConstraint.MatchAnyPrefix`.
+    pub prefixes: Vec<String>,
+    /// `KeyNameConstraint.MatchAnySuffix`.
+    pub suffixes: Vec<String>,
+    /// `KeyNameConstraint.MatchAnySubstring`.
+    pub substrings: Vec<String>,
+    /// `MatchAnyStorageClass`.
+    pub storage_classes: Vec<StorageClass>,
+    /// `CreatedAfter` (exclusive): the object (its current version) was written after it.
+    pub created_after: Option<OffsetDateTime>,
+    /// `CreatedBefore` (exclusive).
+    pub created_before: Option<OffsetDateTime>,
+    /// `ObjectSizeGreaterThanBytes` (exclusive).
+    pub size_greater_than: Option<u64>,
+    /// `ObjectSizeLessThanBytes` (exclusive).
+    pub size_less_than: Option<u64>,
+}
+
+impl GeneratorFilter {
+    /// Whether an object (its current version) is one the generated manifest lists.
+    pub fn matches(
+        &self,
+        key: &str,
+        size: u64,
+        class: StorageClass,
+        created: OffsetDateTime,
+    ) -> bool {
+        let any = |list: &[String], f: &dyn Fn(&str) -> bool| {
+            list.is_empty() || list.iter().any(|s| f(s))
+        };
+        any(&self.prefixes, &|p| key.starts_with(p))
+            && any(&self.suffixes, &|s| key.ends_with(s))
+            && any(&self.substrings, &|s| key.contains(s))
+            && (self.storage_classes.is_empty() || self.storage_classes.contains(&class))
+            && self.created_after.is_none_or(|t| created > t)
+            && self.created_before.is_none_or(|t| created < t)
+            && self.size_greater_than.is_none_or(|n| size > n)
+            && self.size_less_than.is_none_or(|n| size < n)
+    }
+
+    /// The one key prefix every match starts with, when the filter names a single prefix: a
+    /// listing need only read that range.
+    pub fn listing_prefix(&self) -> Option<&str> {
+        match self.prefixes.as_slice() {
+            [one] => Some(one),
+            _ => None,
+        }
+    }
+}
+
+/// `ManifestOutputLocation`: where a generator job writes the manifest it generated
+/// (`EnableManifestOutput`), in [`GENERATED_MANIFEST_FORMAT`], under `prefix/job-ID/`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManifestOutput {
+    pub bucket: String,
+    pub prefix: Option<String>,
+}
+
+/// `S3JobManifestGenerator`: the job lists `source_bucket` when it is prepared and takes the
+/// current versions that pass `filter`, in key order, instead of reading a manifest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManifestGenerator {
+    pub source_bucket: String,
+    pub filter: GeneratorFilter,
+    /// `None`: `EnableManifestOutput` false.
+    pub output: Option<ManifestOutput>,
+}
+
+impl ManifestGenerator {
+    /// CreateJob's rules for a generator, in one place: valid bucket names (or bucket ARNs,
+    /// turned into names), storage classes `MatchAnyStorageClass` accepts, bounds that are
+    /// not negative and leave room, a manifest prefix of at most 512 bytes.
+    pub fn check(mut self) -> Result<ManifestGenerator> {
+        self.source_bucket = bucket_of(&self.source_bucket).to_string();
+        if self.source_bucket.is_empty() {
+            return Err(Error::invalid_request(
+                "ManifestGenerator.SourceBucket is required",
+            ));
+        }
+        validate_bucket_name(&self.source_bucket)?;
+        if let Some(output) = &mut self.output {
+            output.bucket = bucket_of(&output.bucket).to_string();
+            validate_bucket_name(&output.bucket)?;
+            if output.prefix.as_deref().is_some_and(|p| p.len() > 512) {
+                return Err(Error::invalid_request(
+                    "ManifestOutputLocation.ManifestPrefix is limited to 512 bytes",
+                ));
+            }
+        }
+        let f = &self.filter;
+        if let Some(class) = f
+            .storage_classes
+            .iter()
+            .find(|c| **c == StorageClass::ReducedRedundancy)
+        {
+            return Err(Error::invalid_request(format!(
+                "MatchAnyStorageClass does not accept {class}; it takes STANDARD, STANDARD_IA, ONEZONE_IA, GLACIER, INTELLIGENT_TIERING, DEEP_ARCHIVE or GLACIER_IR"
+            )));
+        }
+        if let (Some(low), Some(high)) = (f.size_greater_than, f.size_less_than)
+            && low.saturating_add(1) >= high
+        {
+            return Err(Error::invalid_request(format!(
+                "ObjectSizeGreaterThanBytes ({low}) and ObjectSizeLessThanBytes ({high}) leave no size to match"
+            )));
+        }
+        if let (Some(after), Some(before)) = (f.created_after, f.created_before)
+            && after >= before
+        {
+            return Err(Error::invalid_request(
+                "CreatedAfter must be earlier than CreatedBefore",
+            ));
+        }
+        Ok(self)
+    }
+}
+
+/// What a job's tasks come from: a manifest object, or a listing the job makes itself.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobManifest {
+    /// `Manifest`: a CSV manifest or an inventory report.
+    Location(ManifestLocation),
+    /// `ManifestGenerator.S3JobManifestGenerator`.
+    Generator(ManifestGenerator),
+}
+
+impl JobManifest {
+    pub fn location(&self) -> Option<&ManifestLocation> {
+        match self {
+            JobManifest::Location(l) => Some(l),
+            JobManifest::Generator(_) => None,
+        }
+    }
+
+    pub fn generator(&self) -> Option<&ManifestGenerator> {
+        match self {
+            JobManifest::Location(_) => None,
+            JobManifest::Generator(g) => Some(g),
+        }
+    }
+}
+
+/// `GeneratedManifestDescriptor`: the `manifest.json` a generator job wrote (its format is
+/// [`GENERATED_MANIFEST_FORMAT`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GeneratedManifest {
+    pub bucket: String,
+    pub key: String,
+    pub version_id: Option<String>,
+    pub etag: String,
+}
+
+impl GeneratedManifest {
+    pub fn arn(&self) -> String {
+        object_arn(&self.bucket, &self.key)
+    }
+}
+
 /// CreateJob's input.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobSpec {
-    pub manifest: ManifestLocation,
+    pub manifest: JobManifest,
     pub operation: JobOperation,
     pub role_arn: String,
     pub priority: i32,
@@ -694,7 +861,9 @@ pub struct Job {
     pub progress: JobProgress,
     pub failure_reasons: Vec<FailureReason>,
     pub operation: JobOperation,
-    pub manifest: ManifestLocation,
+    pub manifest: JobManifest,
+    /// Where a generator job wrote its manifest, once it has (`EnableManifestOutput`).
+    pub generated_manifest: Option<GeneratedManifest>,
     pub report: Option<ReportSpec>,
     pub confirmation_required: bool,
     pub status_update_reason: Option<String>,
@@ -1081,6 +1250,63 @@ mod tests {
         assert!(short_days_warning(1, Tier::Bulk, &[Glacier]).is_none());
         // Nothing archived: nothing to warn about.
         assert!(short_days_warning(1, Tier::Bulk, &[Standard]).is_none());
+    }
+
+    #[test]
+    fn generator_filters_match_any_within_a_criterion_and_every_criterion() {
+        use StorageClass::*;
+        let t = |s: i64| OffsetDateTime::from_unix_timestamp(s).unwrap();
+        let f = GeneratorFilter {
+            prefixes: vec!["a/".into(), "b/".into()],
+            suffixes: vec![".txt".into()],
+            storage_classes: vec![Glacier, DeepArchive],
+            created_after: Some(t(100)),
+            size_greater_than: Some(10),
+            size_less_than: Some(20),
+            ..GeneratorFilter::default()
+        };
+        assert!(f.matches("a/x.txt", 11, Glacier, t(101)));
+        assert!(f.matches("b/x.txt", 19, DeepArchive, t(101)));
+        // Each bound is exclusive, and each criterion must hold.
+        assert!(!f.matches("a/x.txt", 10, Glacier, t(101)));
+        assert!(!f.matches("a/x.txt", 20, Glacier, t(101)));
+        assert!(!f.matches("a/x.txt", 11, Glacier, t(100)));
+        assert!(!f.matches("c/x.txt", 11, Glacier, t(101)));
+        assert!(!f.matches("a/x.bin", 11, Glacier, t(101)));
+        assert!(!f.matches("a/x.txt", 11, Standard, t(101)));
+        assert_eq!(f.listing_prefix(), None);
+        assert!(GeneratorFilter::default().matches("any", 0, Standard, t(0)));
+        let generator = |filter| ManifestGenerator {
+            source_bucket: "arn:aws:s3:::src".into(),
+            filter,
+            output: None,
+        };
+        assert_eq!(
+            generator(GeneratorFilter::default())
+                .check()
+                .unwrap()
+                .source_bucket,
+            "src"
+        );
+        for bad in [
+            GeneratorFilter {
+                size_greater_than: Some(5),
+                size_less_than: Some(6),
+                ..GeneratorFilter::default()
+            },
+            GeneratorFilter {
+                created_after: Some(t(5)),
+                created_before: Some(t(5)),
+                ..GeneratorFilter::default()
+            },
+            GeneratorFilter {
+                storage_classes: vec![ReducedRedundancy],
+                ..GeneratorFilter::default()
+            },
+        ] {
+            let e = generator(bad).check().unwrap_err();
+            assert_eq!(e.code, "InvalidRequest");
+        }
     }
 
     #[test]

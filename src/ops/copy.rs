@@ -11,8 +11,8 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::backend::{
-    Backend, CopyOperation, JobOperation, JobSpec, JobStatus, MAX_COPY_SIZE, ObjectHead, ObjectRef,
-    ReportScope, ReportSpec, StorageClass,
+    Backend, CopyOperation, JobManifest, JobOperation, JobSpec, JobStatus, MAX_COPY_SIZE,
+    ObjectHead, ObjectRef, ReportScope, ReportSpec, StorageClass,
 };
 use crate::errors::{Error, Result};
 use crate::formats::report::TaskStatus;
@@ -352,7 +352,7 @@ fn job(
             metadata_directive: None,
         })?;
         let spec = JobSpec {
-            manifest: location,
+            manifest: JobManifest::Location(location),
             operation,
             role_arn: role_arn.clone(),
             priority: 10,

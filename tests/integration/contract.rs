@@ -741,3 +741,25 @@ fn copy_jobs_on_both_backends() {
         assert!(out.contains(line), "missing `{line}` in:\n{out}");
     }
 }
+
+#[test]
+fn generated_manifests_on_both_backends() {
+    let out = contract(&contract_script("generator.rhai"), &[], "ok: generator");
+    for line in [
+        "preflight: 0 findings",
+        "created: contract-gen logs/ [\"GLACIER\", \"DEEP_ARCHIVE\"] min 2",
+        "restore job: Complete 3/3; a listing with the same filter: 3",
+        "tasks: [\"logs/a.txt\", \"logs/b.txt\", \"logs/f.txt\"]",
+        "generated: S3InventoryReport_CSV_20211130 in contract-gen-out true true",
+        "job from the generated manifest: 3 tasks",
+        "copy job: Complete 1/1 kept/logs/d.txt dddddd",
+        "mixed preflight: error MixedArchiveTiers",
+        "mixed job: Failed InvalidManifestContent 0 tasks",
+        "no-list preflight: error GeneratorPermission",
+        "no-list job: Failed AccessDenied",
+        "empty size range: InvalidRequest",
+        "bad class: InvalidRequest",
+    ] {
+        assert!(out.contains(line), "missing `{line}` in:\n{out}");
+    }
+}

@@ -156,34 +156,50 @@ pub(super) fn find(
     key: &str,
     version_id: Option<&str>,
 ) -> Result<StoredObject> {
-    require_bucket(w, bucket)?;
+    // The bucket is looked up only when no object is found (to tell NoSuchBucket from
+    // NoSuchKey): a job's task finds its object with one statement.
     let found = match version_id {
         Some(v) => {
             let version = (v != "null").then_some(v);
-            w.tx.prepare_cached(concat!(
-                "SELECT ",
-                object_columns!(),
-                " FROM objects WHERE bucket = ?1 AND key = ?2 AND version_id IS ?3"
-            ))?
-            .query_row(params![bucket, key, version], StoredObject::from_row)
-            .optional()?
-            .ok_or_else(|| {
-                Error::new("NoSuchVersion", "The specified version does not exist.")
+            let found =
+                w.tx.prepare_cached(concat!(
+                    "SELECT ",
+                    object_columns!(),
+                    " FROM objects WHERE bucket = ?1 AND key = ?2 AND version_id IS ?3"
+                ))?
+                .query_row(params![bucket, key, version], StoredObject::from_row)
+                .optional()?;
+            match found {
+                Some(found) => found,
+                None => {
+                    require_bucket(w, bucket)?;
+                    return Err(Error::new(
+                        "NoSuchVersion",
+                        "The specified version does not exist.",
+                    )
                     .status(404)
                     .bucket(bucket)
                     .key(key)
-                    .version_id(Some(v))
-            })?
+                    .version_id(Some(v)));
+                }
+            }
         }
         None => {
-            w.tx.prepare_cached(concat!(
-                "SELECT ",
-                object_columns!(),
-                " FROM objects WHERE bucket = ?1 AND key = ?2 AND is_latest = 1"
-            ))?
-            .query_row(params![bucket, key], StoredObject::from_row)
-            .optional()?
-            .ok_or_else(|| Error::no_such_key(bucket, key))?
+            let found =
+                w.tx.prepare_cached(concat!(
+                    "SELECT ",
+                    object_columns!(),
+                    " FROM objects WHERE bucket = ?1 AND key = ?2 AND is_latest = 1"
+                ))?
+                .query_row(params![bucket, key], StoredObject::from_row)
+                .optional()?;
+            match found {
+                Some(found) => found,
+                None => {
+                    require_bucket(w, bucket)?;
+                    return Err(Error::no_such_key(bucket, key));
+                }
+            }
         }
     };
     if found.is_delete_marker {
@@ -298,17 +314,23 @@ fn new_version_id() -> String {
 /// Makes room for a new current version of `key` and returns the version id it gets.
 fn supersede(w: &World, bucket: &str, key: &str) -> Result<Option<String>> {
     let versioning = require_bucket(w, bucket)?;
+    // Cached statements, and only those the bucket's versioning needs: a copy job runs this
+    // once per task, a million times.
     if versioning != 1 {
         // Unversioned or suspended: the new object replaces the `null` version.
-        w.tx.execute(
+        w.tx.prepare_cached(
             "DELETE FROM objects WHERE bucket = ?1 AND key = ?2 AND version_id IS NULL",
-            params![bucket, key],
-        )?;
+        )?
+        .execute(params![bucket, key])?;
     }
-    w.tx.execute(
-        "UPDATE objects SET is_latest = 0 WHERE bucket = ?1 AND key = ?2 AND is_latest = 1",
-        params![bucket, key],
-    )?;
+    // A bucket never versioned holds only `null` versions, just deleted; with versioning
+    // (enabled or suspended) older versions stay and stop being the latest.
+    if versioning != 0 {
+        w.tx.prepare_cached(
+            "UPDATE objects SET is_latest = 0 WHERE bucket = ?1 AND key = ?2 AND is_latest = 1",
+        )?
+        .execute(params![bucket, key])?;
+    }
     Ok((versioning == 1).then(new_version_id))
 }
 
@@ -824,7 +846,7 @@ pub(super) fn bucket_policy(w: &World, bucket: &str) -> Result<Option<String>> {
 }
 
 /// The smallest string greater than every string starting with `prefix`, for range scans.
-fn prefix_end(prefix: &str) -> String {
+pub(super) fn prefix_end(prefix: &str) -> String {
     format!("{prefix}\u{10FFFF}")
 }
 
@@ -1340,7 +1362,8 @@ pub(super) fn copy_for_job(
         .key(key)
         .hint("copy objects over 5 GB with restore::copy(m, #{ via: \"direct\" }) (multipart UploadPartCopy)"));
     }
-    require_bucket(w, &copy.target_bucket)?;
+    // A missing target bucket is found by `supersede` (NoSuchBucket) before anything is
+    // written; a copy in place has its bucket.
     if copy.is_in_place(bucket, key) && !copy.changes(source.storage_class) {
         return Err(Error::new(
             "InvalidRequest",

@@ -93,7 +93,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     status_update_reason TEXT,
     next_at              INTEGER,       -- when the current status's step is due; NULL waits for a caller
     active_since         INTEGER,       -- start of the current run of tasks
-    tasks_at_active      INTEGER NOT NULL DEFAULT 0   -- tasks done when that run started
+    tasks_at_active      INTEGER NOT NULL DEFAULT 0,  -- tasks done when that run started
+    generated_manifest   TEXT           -- JSON: where a generator job wrote its manifest
 );
 CREATE INDEX IF NOT EXISTS jobs_next ON jobs (next_at) WHERE next_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS tasks (
@@ -170,6 +171,14 @@ pub(super) fn open(path: &Path) -> Result<Connection> {
     )?;
     if !has_headers {
         conn.execute_batch("ALTER TABLE objects ADD COLUMN headers TEXT")?;
+    }
+    let has_generated: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('jobs') WHERE name = 'generated_manifest'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_generated {
+        conn.execute_batch("ALTER TABLE jobs ADD COLUMN generated_manifest TEXT")?;
     }
     let defaults = [
         ("account_id", DEFAULT_ACCOUNT_ID.to_string()),
