@@ -34,6 +34,39 @@ use super::*;
 use crate::errors::{Error, Result};
 
 pub use clock::Millis;
+pub use s3::{
+    BodySource, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, OpenedObject, SyntheticBody,
+    check_part_sizes, multipart_etag, part_copy_range, synthetic_part_md5,
+};
+
+/// A stored body read a chunk at a time (see [`Simulator::read_body`]).
+struct StoredReader<'a> {
+    sim: &'a Simulator,
+    source: BodySource,
+    pos: u64,
+    end: u64,
+}
+
+impl std::io::Read for StoredReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let want = (self.end - self.pos).min(buf.len() as u64) as usize;
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self
+            .sim
+            .read_body(&self.source, self.pos, &mut buf[..want])
+            .map_err(std::io::Error::other)?;
+        if n == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the stored body ended early",
+            ));
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
 
 /// The default account and region of a new simulated world.
 pub const DEFAULT_ACCOUNT_ID: &str = "111122223333";
@@ -105,6 +138,61 @@ impl Simulator {
         let wait = RETRIES.backoff(attempt, jitter);
         let ms = Millis::try_from(wait.as_millis()).unwrap_or(Millis::MAX);
         self.transact(ms.max(1), |_| Ok(()))
+    }
+
+    /// GetObject's rules for a streamed read: the head, the bytes to return and where they are;
+    /// read them with [`Simulator::read_body`] a chunk at a time.
+    pub fn open_object(
+        &self,
+        request: &GetObject,
+        range: Option<RangeRequest>,
+    ) -> Result<OpenedObject> {
+        self.s3(faults::Request::S3, |w| s3::open_object(w, request, range))
+    }
+
+    /// Reads the bytes of an opened object from `offset` into `buf`: a synthetic body is
+    /// computed, a stored one read from the store (only those bytes).
+    pub fn read_body(&self, source: &BodySource, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        match source {
+            BodySource::Synthetic { pattern_key } => {
+                let mut body = SyntheticBody::new(pattern_key, offset..offset + buf.len() as u64);
+                Ok(std::io::Read::read(&mut body, buf)?)
+            }
+            BodySource::Stored { id, etag } => {
+                let conn = self
+                    .conn
+                    .lock()
+                    .map_err(|_| Error::internal("simulator state lock poisoned"))?;
+                s3::read_stored(&conn, *id, etag, offset, buf)
+            }
+        }
+    }
+
+    /// PutObject of `size` synthetic bytes of `pattern_key`'s pattern with `etag` (`request`'s
+    /// body is ignored): see `s3::put_synthetic`.
+    pub fn put_synthetic(
+        &self,
+        request: &PutObject,
+        pattern_key: &str,
+        size: u64,
+        etag: &str,
+    ) -> Result<ObjectWritten> {
+        self.s3(faults::Request::S3, |w| {
+            s3::put_synthetic(w, request, pattern_key, size, etag)
+        })
+    }
+
+    /// Gives the object just written (`written`) another ETag: a multipart upload's
+    /// (`md5-of-part-md5s-N`), which its assembled bytes' MD5 is not.
+    pub fn set_etag(&self, written: &ObjectWritten, etag: &str) -> Result<()> {
+        self.with_world(|w| {
+            w.tx.execute(
+                "UPDATE objects SET etag = ?4 WHERE bucket = ?1 AND key = ?2 AND version_id IS ?3
+                 AND is_latest = 1",
+                rusqlite::params![written.bucket, written.key, written.version_id, etag],
+            )?;
+            Ok(())
+        })
     }
 
     pub fn state_dir(&self) -> &Path {
@@ -489,6 +577,36 @@ impl Backend for Simulator {
 
     fn get_object_with(&self, request: &GetObject) -> Result<(ObjectHead, Vec<u8>)> {
         self.s3(faults::Request::S3, |w| s3::get_object_with(w, request))
+    }
+
+    fn get_object_stream(
+        &self,
+        request: &GetObject,
+        range: Option<RangeRequest>,
+    ) -> Result<ObjectStream<'_>> {
+        let opened = self.open_object(request, range)?;
+        let reader: Box<dyn std::io::Read + Send + '_> = match opened.source {
+            BodySource::Synthetic { pattern_key } => {
+                Box::new(SyntheticBody::new(&pattern_key, opened.range.clone()))
+            }
+            source @ BodySource::Stored { .. } => Box::new(StoredReader {
+                sim: self,
+                source,
+                pos: opened.range.start,
+                end: opened.range.end,
+            }),
+        };
+        Ok(ObjectStream {
+            head: opened.head,
+            range: opened.range,
+            reader,
+        })
+    }
+
+    fn copy_object_multipart(&self, request: &CopyObject, part_size: u64) -> Result<ObjectWritten> {
+        self.s3(faults::Request::S3, |w| {
+            s3::copy_object_multipart(w, request, part_size)
+        })
     }
 
     fn head_object_with(&self, request: &GetObject) -> Result<ObjectHead> {
