@@ -846,3 +846,147 @@ impl Backend for Simulator {
         self.with_world(|w| iam::simulate(w, role_arn, action, resource))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use md5::{Digest, Md5};
+
+    use super::*;
+
+    fn world() -> (Simulator, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let sim = Simulator::open(dir.path()).expect("a simulator");
+        sim.create_bucket("bkt", None).expect("a bucket");
+        (sim, dir)
+    }
+
+    fn copy(source: &str, key: &str) -> CopyObject {
+        CopyObject {
+            source: ObjectRef {
+                bucket: "bkt".into(),
+                key: source.into(),
+                version_id: None,
+            },
+            bucket: "bkt".into(),
+            key: key.into(),
+            ..CopyObject::default()
+        }
+    }
+
+    #[test]
+    fn part_copies_follow_aws_rules() {
+        let gib = 1024 * 1024 * 1024;
+        assert_eq!(part_copy_range(None, 10).unwrap(), 0..10);
+        assert_eq!(part_copy_range(Some("bytes=2-5"), 10).unwrap(), 2..6);
+        for bad in ["2-5", "bytes=a-5", "bytes=5", "bytes=-5"] {
+            assert_eq!(
+                part_copy_range(Some(bad), 10).unwrap_err().code,
+                "InvalidArgument",
+                "{bad}"
+            );
+        }
+        for outside in ["bytes=5-2", "bytes=0-10", "bytes=10-12"] {
+            assert_eq!(
+                part_copy_range(Some(outside), 10).unwrap_err().code,
+                "InvalidRange",
+                "{outside}"
+            );
+        }
+        let whole = format!("bytes=0-{}", 5 * gib);
+        assert_eq!(
+            part_copy_range(Some(&whole), 6 * gib).unwrap_err().code,
+            "EntityTooLarge"
+        );
+        assert!(check_part_sizes(&[MIN_PART_SIZE, MIN_PART_SIZE, 1]).is_ok());
+        assert_eq!(
+            check_part_sizes(&[MIN_PART_SIZE, 1, 1]).unwrap_err().code,
+            "EntityTooSmall"
+        );
+        assert_eq!(
+            check_part_sizes(&vec![MIN_PART_SIZE; 10_001])
+                .unwrap_err()
+                .code,
+            "InvalidArgument"
+        );
+        // The AWS CLI's part sizes: 8 MiB, doubled to stay within 10,000 parts.
+        assert_eq!(multipart_part_size(6 * gib), 8 * 1024 * 1024);
+        assert_eq!(multipart_part_size(1024 * gib), 128 * 1024 * 1024);
+        assert!((5 * 1024 * gib).div_ceil(multipart_part_size(5 * 1024 * gib)) <= 10_000);
+    }
+
+    #[test]
+    fn multipart_copies_have_multipart_etags_and_refuse_what_aws_refuses() {
+        let (sim, _dir) = world();
+        let mib = 1024 * 1024;
+        let body: Vec<u8> = (0..11 * mib).map(|i| (i % 251) as u8).collect();
+        sim.put_object(PutObject {
+            bucket: "bkt".into(),
+            key: "stored".into(),
+            body: body.clone(),
+            ..PutObject::default()
+        })
+        .unwrap();
+        // 5 MiB parts: 5 + 5 + 1; the ETag is the MD5 of the parts' MD5s, and the bytes are
+        // the source's.
+        let written = sim
+            .copy_object_multipart(&copy("stored", "copy"), 5 * mib)
+            .unwrap();
+        let md5s: Vec<[u8; 16]> = body
+            .chunks(5 * mib as usize)
+            .map(|c| Md5::digest(c).into())
+            .collect();
+        assert_eq!(written.etag, multipart_etag(&md5s));
+        assert!(written.etag.ends_with("-3\""), "{}", written.etag);
+        assert_eq!(sim.get_object("bkt", "copy", None).unwrap(), body);
+        assert_eq!(
+            sim.head_object("bkt", "copy", None).unwrap().etag,
+            written.etag
+        );
+        // Parts under 5 MiB (but the last): EntityTooSmall, and nothing written.
+        let e = sim
+            .copy_object_multipart(&copy("stored", "small-parts"), mib)
+            .unwrap_err();
+        assert_eq!(e.code, "EntityTooSmall");
+        assert_eq!(
+            sim.head_object("bkt", "small-parts", None).unwrap_err().code,
+            "NoSuchKey"
+        );
+        // An archived source not restored: InvalidObjectState.
+        sim.seed_objects("bkt", 1, "cold/", StorageClass::Glacier, 6 << 30)
+            .unwrap();
+        let e = sim
+            .copy_object_multipart(&copy("cold/000000", "cold-copy"), 8 * mib)
+            .unwrap_err();
+        assert_eq!(e.code, "InvalidObjectState");
+        // A seeded 6 GB source stays synthetic: same bytes at any offset, 768 parts.
+        sim.seed_objects("bkt", 1, "six/", StorageClass::Standard, 6 << 30)
+            .unwrap();
+        let written = sim
+            .copy_object_multipart(&copy("six/000000", "six-copy"), 8 * mib)
+            .unwrap();
+        assert!(written.etag.ends_with("-768\""), "{}", written.etag);
+        let read = |key: &str| {
+            let request = GetObject {
+                bucket: "bkt".into(),
+                key: key.into(),
+                ..GetObject::default()
+            };
+            let mut s = sim
+                .get_object_stream(
+                    &request,
+                    Some(RangeRequest::FromTo(5 << 30, (5 << 30) + 99)),
+                )
+                .unwrap();
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(&mut s.reader, &mut out).unwrap();
+            out
+        };
+        assert_eq!(read("six-copy"), read("six/000000"));
+        assert_eq!(read("six-copy").len(), 100);
+        // CopyObject refuses it: over 5 GB.
+        let e = sim
+            .copy_object_with(&copy("six/000000", "direct"))
+            .unwrap_err();
+        assert_eq!(e.code, "InvalidRequest");
+    }
+}
