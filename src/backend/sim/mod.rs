@@ -948,7 +948,9 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.code, "EntityTooSmall");
         assert_eq!(
-            sim.head_object("bkt", "small-parts", None).unwrap_err().code,
+            sim.head_object("bkt", "small-parts", None)
+                .unwrap_err()
+                .code,
             "NoSuchKey"
         );
         // An archived source not restored: InvalidObjectState.
