@@ -783,7 +783,7 @@ fn large_stored_bodies_stream_back_whole_and_in_ranges() {
     let a = addr(&serve);
     // 9 MiB + 3 of ASCII digits, different at every offset modulo 10,007.
     let body: Vec<u8> = (0..9 * 1024 * 1024 + 3u32)
-        .map(|i| b'0' + ((i % 10_007) % 10) as u8 ^ (((i / 10_007) % 2) as u8))
+        .map(|i| (b'0' + ((i % 10_007) % 10) as u8) ^ (((i / 10_007) % 2) as u8))
         .collect();
     let (status, answer) = signed(&serve, "PUT", "/streamed/nine", &body);
     assert_eq!(status, 200, "{answer}");
