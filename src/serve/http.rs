@@ -178,9 +178,10 @@ impl hyper::body::Body for Body {
     }
 }
 
-/// Bytes read from the simulator per chunk of a streamed body, and chunks buffered ahead.
-const STREAM_CHUNK: u64 = 1024 * 1024;
-const STREAM_AHEAD: usize = 4;
+/// Bytes read from the simulator per chunk of a streamed body (each read reopens a stored
+/// blob, so chunks are large), and chunks buffered ahead: at most 12 MiB per streamed GET.
+const STREAM_CHUNK: u64 = 4 * 1024 * 1024;
+const STREAM_AHEAD: usize = 2;
 
 /// Streams `stream` out of the simulator on a blocking thread; a read that fails ends the
 /// body with an error (the client sees a short body), and a client that goes away stops it.

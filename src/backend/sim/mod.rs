@@ -39,31 +39,49 @@ pub use s3::{
     check_part_sizes, multipart_etag, part_copy_range, synthetic_part_md5,
 };
 
-/// A stored body read a chunk at a time (see [`Simulator::read_body`]).
+/// A stored body read a chunk at a time (see [`Simulator::read_body`]), [`STORED_CHUNK`]
+/// bytes per read of the store: each read reopens the blob, and SQLite walks its overflow
+/// pages from the start to the offset, so small reads of a big body cost much more.
 struct StoredReader<'a> {
     sim: &'a Simulator,
     source: BodySource,
     pos: u64,
     end: u64,
+    buf: Vec<u8>,
+    at: usize,
 }
 
+/// Bytes of a stored body read from the store at once by [`StoredReader`].
+const STORED_CHUNK: u64 = 8 * 1024 * 1024;
+
 impl std::io::Read for StoredReader<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let want = (self.end - self.pos).min(buf.len() as u64) as usize;
-        if want == 0 {
-            return Ok(0);
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.at == self.buf.len() {
+            let want = (self.end - self.pos).min(STORED_CHUNK) as usize;
+            if want == 0 {
+                return Ok(0);
+            }
+            self.buf.resize(want, 0);
+            self.at = 0;
+            let mut filled = 0;
+            while filled < want {
+                let n = self
+                    .sim
+                    .read_body(&self.source, self.pos, &mut self.buf[filled..])
+                    .map_err(std::io::Error::other)?;
+                if n == 0 {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "the stored body ended early",
+                    ));
+                }
+                filled += n;
+                self.pos += n as u64;
+            }
         }
-        let n = self
-            .sim
-            .read_body(&self.source, self.pos, &mut buf[..want])
-            .map_err(std::io::Error::other)?;
-        if n == 0 {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "the stored body ended early",
-            ));
-        }
-        self.pos += n as u64;
+        let n = out.len().min(self.buf.len() - self.at);
+        out[..n].copy_from_slice(&self.buf[self.at..self.at + n]);
+        self.at += n;
         Ok(n)
     }
 }
@@ -594,6 +612,8 @@ impl Backend for Simulator {
                 source,
                 pos: opened.range.start,
                 end: opened.range.end,
+                buf: Vec::new(),
+                at: 0,
             }),
         };
         Ok(ObjectStream {
