@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS objects (
     restore_requested INTEGER,
     restore_done      INTEGER,
     restore_expiry    INTEGER,
-    headers           TEXT      -- JSON: Cache-Control, Content-Disposition... (STORED_HEADERS)
+    headers           TEXT,     -- JSON: Cache-Control, Content-Disposition... (STORED_HEADERS)
+    synthetic         TEXT      -- a synthetic object's pattern key (NULL: its own key; see s3.rs)
 );
 CREATE INDEX IF NOT EXISTS objects_by_key ON objects (bucket, key, is_latest);
 -- ListObjectVersions' order: by key, newest version first.
@@ -179,6 +180,14 @@ pub(super) fn open(path: &Path) -> Result<Connection> {
     )?;
     if !has_generated {
         conn.execute_batch("ALTER TABLE jobs ADD COLUMN generated_manifest TEXT")?;
+    }
+    let has_synthetic: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('objects') WHERE name = 'synthetic'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_synthetic {
+        conn.execute_batch("ALTER TABLE objects ADD COLUMN synthetic TEXT")?;
     }
     let defaults = [
         ("account_id", DEFAULT_ACCOUNT_ID.to_string()),
