@@ -9,12 +9,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use time::OffsetDateTime;
 
 use super::route::Face;
-use super::wire::{FileBody, Staged, new_request_id};
+use super::wire::{Staged, new_request_id};
 use super::{Request, Response, Server, auth, s3, xml};
 use crate::errors::Error;
 use crate::sigv4;
@@ -374,64 +374,97 @@ pub(super) fn strip_port(host: &str) -> &str {
     host.rsplit_once(':').map_or(host, |(h, _)| h)
 }
 
-/// A response body: in memory, or streamed from a file.
-pub(super) type Body = http_body_util::Either<Full<Bytes>, FileStream>;
-
-/// A file's bytes as they are read, by a blocking task that sends at most a few pieces ahead.
-pub(super) struct FileStream {
-    pieces: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
+/// A response body: whole, or streamed from the simulator by a blocking reader through a
+/// small channel (so memory stays flat whatever the object's size).
+pub(super) enum Body {
+    Full(Option<Bytes>),
+    Stream {
+        rx: tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>,
+        len: u64,
+    },
 }
 
-impl hyper::body::Body for FileStream {
+impl hyper::body::Body for Body {
     type Data = Bytes;
     type Error = std::io::Error;
 
     fn poll_frame(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, std::io::Error>>> {
-        self.pieces
-            .poll_recv(cx)
-            .map(|piece| piece.map(|r| r.map(hyper::body::Frame::data)))
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        match &mut *self {
+            Body::Full(bytes) => std::task::Poll::Ready(
+                bytes
+                    .take()
+                    .filter(|b| !b.is_empty())
+                    .map(|b| Ok(hyper::body::Frame::data(b))),
+            ),
+            Body::Stream { rx, .. } => rx
+                .poll_recv(cx)
+                .map(|chunk| chunk.map(|c| c.map(hyper::body::Frame::data))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, Body::Full(None))
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match self {
+            Body::Full(bytes) => {
+                hyper::body::SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
+            Body::Stream { len, .. } => hyper::body::SizeHint::with_exact(*len),
+        }
     }
 }
 
-/// Streams `body` (its file's `len` bytes from `offset`) in 256 KiB pieces; a client that
-/// goes away stops the reading, and the file is removed once the task lets go of it.
-fn stream_file(body: FileBody) -> FileStream {
-    use std::io::{Read, Seek, SeekFrom};
-    const PIECE: u64 = 256 * 1024;
-    let (sender, pieces) = tokio::sync::mpsc::channel(4);
+/// Bytes read from the simulator per chunk of a streamed body (each read reopens a stored
+/// blob, so chunks are large), and chunks buffered ahead: at most 12 MiB per streamed GET.
+const STREAM_CHUNK: u64 = 4 * 1024 * 1024;
+const STREAM_AHEAD: usize = 2;
+
+/// Streams `stream` out of the simulator on a blocking thread; a read that fails ends the
+/// body with an error (the client sees a short body), and a client that goes away stops it.
+fn stream_body(server: Arc<Server>, stream: super::wire::Streamed) -> Body {
+    let (tx, rx) = tokio::sync::mpsc::channel(STREAM_AHEAD);
+    let len = stream.range.end - stream.range.start;
     tokio::task::spawn_blocking(move || {
-        let opened = std::fs::File::open(&body.file.body.path).and_then(|mut f| {
-            f.seek(SeekFrom::Start(body.offset))?;
-            Ok(f)
-        });
-        // Unlinked once open: the bytes stay readable here and nothing is left behind,
-        // however the connection ends.
-        let _ = std::fs::remove_file(&body.file.body.path);
-        let mut file = match opened {
-            Ok(file) => file,
-            Err(e) => {
-                let _ = sender.blocking_send(Err(e));
+        let mut pos = stream.range.start;
+        while pos < stream.range.end {
+            let n = (stream.range.end - pos).min(STREAM_CHUNK) as usize;
+            let mut buf = vec![0u8; n];
+            let mut filled = 0;
+            while filled < n {
+                match server
+                    .sim
+                    .read_body(&stream.source, pos + filled as u64, &mut buf[filled..])
+                {
+                    Ok(0) => {
+                        let _ = tx.blocking_send(Err(std::io::Error::new(
+                            std::io::ErrorKind::UnexpectedEof,
+                            "the object's body ended early",
+                        )));
+                        return;
+                    }
+                    Ok(k) => filled += k,
+                    Err(e) => {
+                        eprintln!("a streamed body failed: {e}");
+                        let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+                        return;
+                    }
+                }
+            }
+            if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
                 return;
             }
-        };
-        let mut left = body.len;
-        while left > 0 {
-            let mut piece = vec![0u8; left.min(PIECE) as usize];
-            let read = file.read_exact(&mut piece).map(|()| Bytes::from(piece));
-            let failed = read.is_err();
-            if sender.blocking_send(read).is_err() || failed {
-                return;
-            }
-            left -= left.min(PIECE);
+            pos += n as u64;
         }
     });
-    FileStream { pieces }
+    Body::Stream { rx, len }
 }
 
-pub(super) fn to_hyper(resp: Response, head: bool) -> hyper::Response<Body> {
+pub(super) fn to_hyper(server: &Arc<Server>, resp: Response, head: bool) -> hyper::Response<Body> {
     let mut builder = hyper::Response::builder().status(resp.status);
     let mut has_length = false;
     for (name, value) in &resp.headers {
@@ -441,13 +474,13 @@ pub(super) fn to_hyper(resp: Response, head: bool) -> hyper::Response<Body> {
     if !has_length {
         builder = builder.header("content-length", resp.size().to_string());
     }
-    let body = match (head, resp.file) {
-        (true, _) => http_body_util::Either::Left(Full::new(Bytes::new())),
-        (false, Some(file)) => http_body_util::Either::Right(stream_file(file)),
-        (false, None) => http_body_util::Either::Left(Full::new(Bytes::from(resp.body))),
+    let body = match (head, resp.stream) {
+        (true, _) => Body::Full(None),
+        (false, Some(stream)) => stream_body(server.clone(), stream),
+        (false, None) => Body::Full(Some(Bytes::from(resp.body))),
     };
     builder.body(body).unwrap_or_else(|_| {
-        let mut r = hyper::Response::new(http_body_util::Either::Left(Full::new(Bytes::new())));
+        let mut r = hyper::Response::new(Body::Full(None));
         *r.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
         r
     })
@@ -492,7 +525,7 @@ pub(super) async fn serve_one(
             .header("x-amz-request-id", request.request_id.clone())
             .header("connection", "close");
         log_line(remote, &request, &resp, started.elapsed());
-        return Ok(to_hyper(resp, head));
+        return Ok(to_hyper(&server, resp, head));
     }
     // S3 refuses a path that is not UTF-8 once decoded, rather than merge keys lossily.
     if sigv4::percent_decode_utf8(&request.raw_path, false).is_none() {
@@ -505,7 +538,7 @@ pub(super) async fn serve_one(
         .header("x-amz-request-id", request.request_id.clone())
         .header("connection", "close");
         log_line(remote, &request, &resp, started.elapsed());
-        return Ok(to_hyper(resp, head));
+        return Ok(to_hyper(&server, resp, head));
     }
     let read = if s3::streams_body(&server, &request) {
         stage_body(&server, &request, body)
@@ -543,7 +576,7 @@ pub(super) async fn serve_one(
     };
     let resp = resp.header("x-amz-request-id", request.request_id.clone());
     log_line(remote, &request, &resp, started.elapsed());
-    Ok(to_hyper(resp, head))
+    Ok(to_hyper(&server, resp, head))
 }
 
 pub(super) async fn shutdown_signal() {

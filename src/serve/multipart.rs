@@ -3,14 +3,16 @@
 //! simulator's uploads (`backend::sim::uploads`), which keeps them and their parts in the
 //! state directory, bounds them and expires them, and assembles the object at Complete. Part
 //! bodies arrive staged in a file ([`super::http::stage_body`]), so nothing here holds a part,
-//! let alone an object, in memory.
+//! let alone an object, in memory. UploadPartCopy of a seeded (synthetic) object hands the
+//! simulator the range it copies, not bytes (see [`super::s3::copy_part_source`]), so a
+//! multipart copy of a 6 GB or 1 TB seeded object builds nothing.
 
 use super::s3::{
     ObjectBody, S3_NS, metadata_headers, object_body, payload, storage_class_header, stored_headers,
 };
 use super::xml::{self, XmlWriter};
 use super::{Request, Response};
-use crate::backend::sim::{CompletedUpload, MAX_PART, NewUpload, PartBody, Simulator};
+use crate::backend::sim::{CompletedUpload, MAX_PARTS, NewUpload, PartBody, Simulator};
 use crate::backend::{Backend, StorageClass};
 use crate::errors::Error;
 use crate::timefmt::rfc3339_millis;
@@ -58,7 +60,7 @@ impl Uploads {
         let number: u32 = req
             .query("partNumber")
             .and_then(|n| n.parse().ok())
-            .filter(|n| (1..=MAX_PART).contains(n))
+            .filter(|n| (1..=MAX_PARTS).contains(&u64::from(*n)))
             .ok_or_else(|| {
                 Error::new(
                     "InvalidArgument",
@@ -75,8 +77,8 @@ impl Uploads {
             Some(source) => {
                 // The upload must exist before its source is read.
                 sim.list_parts(id, 0, 0)?;
-                let bytes = super::s3::copy_part_source(sim, req, source)?;
-                sim.upload_part(id, number, PartBody::Bytes(bytes))?
+                let body = super::s3::copy_part_source(sim, req, source)?;
+                sim.upload_part(id, number, body)?
             }
         };
         if copy.is_some() {

@@ -66,19 +66,18 @@ pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// A body streamed from the simulator instead of `body` (GetObject of a large or
+    /// synthetic object): read a chunk at a time as the client takes it.
+    pub stream: Option<Streamed>,
     /// For the log line: `S3.PutObject`, `IAM.CreateRole`...
     pub operation: String,
-    /// A body streamed from a file instead of `body` (a big object's GET).
-    pub file: Option<FileBody>,
 }
 
-/// `len` bytes of a file from `offset`, sent as they are read; the file goes with the last
-/// holder of `file`.
+/// The bytes `range` of an object opened in the simulator, to be streamed out.
 #[derive(Debug, Clone)]
-pub struct FileBody {
-    pub file: std::sync::Arc<Staged>,
-    pub offset: u64,
-    pub len: u64,
+pub struct Streamed {
+    pub source: crate::backend::sim::BodySource,
+    pub range: std::ops::Range<u64>,
 }
 
 impl Response {
@@ -87,8 +86,8 @@ impl Response {
             status,
             headers: Vec::new(),
             body: Vec::new(),
+            stream: None,
             operation: String::new(),
-            file: None,
         }
     }
 
@@ -108,9 +107,11 @@ impl Response {
         self
     }
 
-    /// The body's length, whether in memory or in a file.
+    /// The body's length, whether in memory or streamed from the simulator.
     pub fn size(&self) -> u64 {
-        self.file.as_ref().map_or(self.body.len() as u64, |f| f.len)
+        self.stream
+            .as_ref()
+            .map_or(self.body.len() as u64, |s| s.range.end - s.range.start)
     }
 
     pub fn op(mut self, operation: impl Into<String>) -> Response {

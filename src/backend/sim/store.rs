@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS objects (
     restore_requested INTEGER,
     restore_done      INTEGER,
     restore_expiry    INTEGER,
-    headers           TEXT      -- JSON: Cache-Control, Content-Disposition... (STORED_HEADERS)
+    headers           TEXT,     -- JSON: Cache-Control, Content-Disposition... (STORED_HEADERS)
+    synthetic         TEXT      -- a synthetic object's pattern key (NULL: its own key; see s3.rs)
 );
 CREATE INDEX IF NOT EXISTS objects_by_key ON objects (bucket, key, is_latest);
 -- ListObjectVersions' order: by key, newest version first.
@@ -93,7 +94,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     status_update_reason TEXT,
     next_at              INTEGER,       -- when the current status's step is due; NULL waits for a caller
     active_since         INTEGER,       -- start of the current run of tasks
-    tasks_at_active      INTEGER NOT NULL DEFAULT 0   -- tasks done when that run started
+    tasks_at_active      INTEGER NOT NULL DEFAULT 0,  -- tasks done when that run started
+    generated_manifest   TEXT           -- JSON: where a generator job wrote its manifest
 );
 CREATE INDEX IF NOT EXISTS jobs_next ON jobs (next_at) WHERE next_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS tasks (
@@ -128,7 +130,9 @@ CREATE TABLE IF NOT EXISTS upload_parts (
     size      INTEGER NOT NULL,
     md5       BLOB NOT NULL,
     uploaded  INTEGER NOT NULL,
-    body      BLOB NOT NULL,
+    body      BLOB NOT NULL,  -- empty for a range of a seeded object (UploadPartCopy of one)
+    pattern_key TEXT,         -- that seeded object's pattern key (NULL: the part is `body`)
+    range_start INTEGER,      -- and where the range starts in it (it is `size` bytes long)
     PRIMARY KEY (upload_id, number)
 );
 -- What a completed upload answered, so that completing it again answers the same.
@@ -211,6 +215,33 @@ pub(super) fn open(path: &Path) -> Result<Connection> {
     )?;
     if !has_headers {
         conn.execute_batch("ALTER TABLE objects ADD COLUMN headers TEXT")?;
+    }
+    let has_generated: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('jobs') WHERE name = 'generated_manifest'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_generated {
+        conn.execute_batch("ALTER TABLE jobs ADD COLUMN generated_manifest TEXT")?;
+    }
+    let has_synthetic: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('objects') WHERE name = 'synthetic'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_synthetic {
+        conn.execute_batch("ALTER TABLE objects ADD COLUMN synthetic TEXT")?;
+    }
+    let has_part_ranges: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('upload_parts') WHERE name = 'pattern_key'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_part_ranges {
+        conn.execute_batch(
+            "ALTER TABLE upload_parts ADD COLUMN pattern_key TEXT;
+             ALTER TABLE upload_parts ADD COLUMN range_start INTEGER;",
+        )?;
     }
     let defaults = [
         ("account_id", DEFAULT_ACCOUNT_ID.to_string()),

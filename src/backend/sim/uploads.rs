@@ -16,14 +16,12 @@ use time::OffsetDateTime;
 
 use super::World;
 use super::clock::{self, Millis};
-use super::s3::{self, Fill};
+use super::s3::{
+    self, Fill, MAX_PARTS, SyntheticBody, check_part_sizes, multipart_etag, synthetic_part_md5,
+};
 use crate::backend::{BodyFile, PutObject, StorageClass};
 use crate::errors::{Error, Result};
 
-/// S3's limits: parts are numbered 1 to 10,000.
-pub const MAX_PART: u32 = 10_000;
-/// Every part but the last must be at least 5 MiB.
-pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 /// How long an upload may stay incomplete, on the simulator's clock: AWS keeps them until a
 /// lifecycle rule's `AbortIncompleteMultipartUpload` (`DaysAfterInitiation`) removes them; the
 /// simulator behaves as if every bucket had that rule with 7 days. A completed upload's answer
@@ -77,10 +75,16 @@ pub struct PartInfo {
     pub uploaded: OffsetDateTime,
 }
 
-/// A part's bytes: in memory (UploadPartCopy, small bodies) or staged in a file.
+/// A part's bytes: in memory (UploadPartCopy of a stored object, small bodies), staged in a
+/// file, or the bytes `range` of a seeded (synthetic) object, kept as that range and never
+/// built (UploadPartCopy of a seeded object: a 1 TB source's parts cost nothing).
 pub enum PartBody<'a> {
     Bytes(Vec<u8>),
     File(&'a BodyFile),
+    Synthetic {
+        pattern_key: String,
+        range: std::ops::Range<u64>,
+    },
 }
 
 /// What Complete answered.
@@ -225,7 +229,7 @@ pub(super) fn put_part(
     number: u32,
     body: PartBody,
 ) -> Result<PartInfo> {
-    if !(1..=MAX_PART).contains(&number) {
+    if !(1..=MAX_PARTS).contains(&u64::from(number)) {
         return Err(Error::new(
             "InvalidArgument",
             "Part number must be an integer between 1 and 10000, inclusive",
@@ -237,18 +241,27 @@ pub(super) fn put_part(
     let (size, md5) = match &body {
         PartBody::Bytes(b) => (b.len() as u64, <[u8; 16]>::from(Md5::digest(b))),
         PartBody::File(f) => (f.len, f.md5),
+        PartBody::Synthetic { pattern_key, range } => (
+            range.end - range.start,
+            synthetic_part_md5(pattern_key, range),
+        ),
     };
-    if size > s3::MAX_STORED_BODY {
+    // A range of a seeded object holds no bytes: it is not bounded by what is stored.
+    let stored = match &body {
+        PartBody::Synthetic { .. } => 0,
+        _ => size,
+    };
+    if stored > s3::MAX_STORED_BODY {
         return Err(s3::entity_too_large(&upload.bucket, &upload.key, size));
     }
     let held: i64 = w.tx.query_row(
         "SELECT COALESCE(SUM(size), 0) FROM upload_parts
-         WHERE NOT (upload_id = ?1 AND number = ?2)",
+         WHERE NOT (upload_id = ?1 AND number = ?2) AND pattern_key IS NULL",
         params![id, number],
         |r| r.get(0),
     )?;
     let held = u64::try_from(held).unwrap_or(0);
-    if held.saturating_add(size) > limits.max_bytes {
+    if stored > 0 && held.saturating_add(stored) > limits.max_bytes {
         return Err(Error::new(
             "EntityTooLarge",
             format!(
@@ -275,6 +288,22 @@ pub(super) fn put_part(
     match body {
         PartBody::Bytes(bytes) => {
             insert(&bytes)?;
+        }
+        PartBody::Synthetic { pattern_key, range } => {
+            w.tx.execute(
+                "INSERT INTO upload_parts (upload_id, number, size, md5, uploaded, body,
+                     pattern_key, range_start)
+                 VALUES (?1, ?2, ?3, ?4, ?5, x'', ?6, ?7)",
+                params![
+                    id,
+                    number,
+                    size as i64,
+                    md5.as_slice(),
+                    w.now,
+                    pattern_key,
+                    range.start as i64
+                ],
+            )?;
         }
         PartBody::File(file) => {
             // At most MAX_STORED_BODY, inside SQLite's blob limit.
@@ -427,24 +456,32 @@ pub(super) fn complete(w: &World, id: &str, listed: &[(u32, String)]) -> Result<
         )
         .status(400));
     }
-    let mut rows = Vec::with_capacity(listed.len());
-    let mut total = 0u64;
-    let mut md5s = Md5::new();
-    for (i, (number, etag)) in listed.iter().enumerate() {
+    let mut parts = Vec::with_capacity(listed.len());
+    let mut sizes = Vec::with_capacity(listed.len());
+    let mut md5s = Vec::with_capacity(listed.len());
+    for (number, etag) in listed {
         let part =
             w.tx.query_row(
-                "SELECT rowid, size, md5 FROM upload_parts WHERE upload_id = ?1 AND number = ?2",
+                "SELECT rowid, size, md5, pattern_key, range_start FROM upload_parts
+                 WHERE upload_id = ?1 AND number = ?2",
                 params![id, number],
                 |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
-                        r.get::<_, Vec<u8>>(2)?,
-                    ))
+                    let size = u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0);
+                    let content = match r.get::<_, Option<String>>(3)? {
+                        None => Stored::Blob(r.get(0)?),
+                        Some(pattern_key) => {
+                            let start = u64::try_from(r.get::<_, i64>(4)?).unwrap_or(0);
+                            Stored::Range {
+                                pattern_key,
+                                range: start..start + size,
+                            }
+                        }
+                    };
+                    Ok((content, size, r.get::<_, Vec<u8>>(2)?))
                 },
             )
             .optional()?;
-        let Some((rowid, size, md5)) = part else {
+        let Some((content, size, md5)) = part else {
             return Err(invalid_part(format!(
                 "One or more of the specified parts could not be found: part {number} was never uploaded"
             )));
@@ -458,20 +495,15 @@ pub(super) fn complete(w: &World, id: &str, listed: &[(u32, String)]) -> Result<
                 "One or more of the specified parts could not be found: the ETag given for part {number} is not the part's"
             )));
         }
-        if i + 1 < listed.len() && size < MIN_PART_SIZE {
-            return Err(Error::new(
-                "EntityTooSmall",
-                "Your proposed upload is smaller than the minimum allowed object size.",
-            )
-            .status(400)
-            .bucket(&new.bucket)
-            .key(&new.key));
-        }
-        md5s.update(&md5);
-        total = total.saturating_add(size);
-        rows.push((rowid, size));
+        let md5: [u8; 16] = md5
+            .try_into()
+            .map_err(|_| Error::internal("a part's MD5 is not 16 bytes"))?;
+        parts.push((content, size));
+        sizes.push(size);
+        md5s.push(md5);
     }
-    let etag = format!("\"{}-{}\"", hex::encode(md5s.finalize()), listed.len());
+    check_part_sizes(&sizes).map_err(|e| e.bucket(&new.bucket).key(&new.key))?;
+    let etag = multipart_etag(&md5s);
     let request = PutObject {
         bucket: new.bucket.clone(),
         key: new.key.clone(),
@@ -482,22 +514,38 @@ pub(super) fn complete(w: &World, id: &str, listed: &[(u32, String)]) -> Result<
         headers: new.headers,
         conditions: Default::default(),
     };
-    let tx = w.tx;
-    let written = s3::store_object(
-        w,
-        request,
-        Fill::Write {
-            len: total,
-            etag,
-            write: Box::new(move |blob| {
-                for (rowid, size) in rows {
-                    let mut part = tx.blob_open("main", "upload_parts", "body", rowid, true)?;
-                    copy(&mut part, blob, size)?;
-                }
-                Ok(())
-            }),
-        },
-    )?;
+    let written = match one_synthetic_object(&parts) {
+        // The parts copy one seeded object in order from its first byte: the object stays
+        // synthetic (nothing is built, whatever its size).
+        Some((pattern_key, size)) => s3::put_synthetic(w, &request, &pattern_key, size, &etag)?,
+        None => {
+            let total = sizes.iter().fold(0u64, |t, s| t.saturating_add(*s));
+            let tx = w.tx;
+            s3::store_object(
+                w,
+                request,
+                Fill::Write {
+                    len: total,
+                    etag,
+                    write: Box::new(move |blob| {
+                        for (content, size) in parts {
+                            match content {
+                                Stored::Blob(rowid) => {
+                                    let mut part =
+                                        tx.blob_open("main", "upload_parts", "body", rowid, true)?;
+                                    copy(&mut part, blob, size)?;
+                                }
+                                Stored::Range { pattern_key, range } => {
+                                    copy(&mut SyntheticBody::new(&pattern_key, range), blob, size)?;
+                                }
+                            }
+                        }
+                        Ok(())
+                    }),
+                },
+            )?
+        }
+    };
     w.tx.execute("DELETE FROM uploads WHERE id = ?1", [id])?;
     let done = CompletedUpload {
         bucket: written.bucket,
@@ -513,6 +561,34 @@ pub(super) fn complete(w: &World, id: &str, listed: &[(u32, String)]) -> Result<
     Ok(done)
 }
 
+/// Where a listed part's bytes are, at Complete.
+enum Stored {
+    /// The blob of the `upload_parts` row with this rowid.
+    Blob(i64),
+    /// The bytes `range` of a seeded object's synthetic body.
+    Range {
+        pattern_key: String,
+        range: std::ops::Range<u64>,
+    },
+}
+
+/// The seeded object the parts copy, in order, from its first byte to their end (its pattern
+/// key and that size), if they do and nothing else.
+fn one_synthetic_object(parts: &[(Stored, u64)]) -> Option<(String, u64)> {
+    let mut whole: Option<(&str, u64)> = None;
+    for (content, _) in parts {
+        let Stored::Range { pattern_key, range } = content else {
+            return None;
+        };
+        whole = match whole {
+            None if range.start == 0 => Some((pattern_key, range.end)),
+            Some((key, end)) if key == pattern_key && range.start == end => Some((key, range.end)),
+            _ => return None,
+        };
+    }
+    whole.map(|(key, size)| (key.to_string(), size))
+}
+
 /// AbortMultipartUpload: the upload and its parts are gone.
 pub(super) fn abort(w: &World, id: &str) -> Result<()> {
     expire(w)?;
@@ -525,6 +601,7 @@ pub(super) fn abort(w: &World, id: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::sim::MIN_PART_SIZE;
     use crate::backend::sim::Simulator;
     use crate::backend::{Backend, Faults};
 
@@ -585,6 +662,68 @@ mod tests {
         // Completing again answers the same; the upload itself is gone.
         assert_eq!(sim.complete_upload(&id, &[(1, one.etag)]).unwrap(), done);
         assert_eq!(sim.abort_upload(&id).unwrap_err().code, "NoSuchUpload");
+    }
+
+    /// Parts that are ranges of a seeded object (UploadPartCopy of one) hold no bytes: parts
+    /// copying one seeded object in order make a synthetic object of any size (6 GiB here,
+    /// nothing built), with the multipart ETag of the ranges; a range mixed with uploaded bytes
+    /// is computed into the object's blob at Complete.
+    #[test]
+    fn parts_copied_from_a_seeded_object_stay_ranges() {
+        let (sim, _dir) = world(UploadLimits {
+            max_uploads: 10,
+            max_bytes: 1024,
+        });
+        let range = |start: u64, end: u64| PartBody::Synthetic {
+            pattern_key: "src".into(),
+            range: start..end,
+        };
+        let id = sim.create_upload(&new("big")).unwrap().id;
+        let one = sim.upload_part(&id, 1, range(0, 4 << 30)).unwrap();
+        let two = sim.upload_part(&id, 2, range(4 << 30, 6 << 30)).unwrap();
+        let done = sim
+            .complete_upload(&id, &[(1, one.etag), (2, two.etag)])
+            .unwrap();
+        let etag = multipart_etag(&[
+            synthetic_part_md5("src", &(0..4 << 30)),
+            synthetic_part_md5("src", &((4 << 30)..(6 << 30))),
+        ]);
+        assert_eq!(done.etag, etag);
+        let head = sim.head_object("bkt", "big", None).unwrap();
+        assert_eq!((head.size, head.etag), (6 << 30, etag));
+        let opened = sim
+            .open_object(
+                &crate::backend::GetObject {
+                    bucket: "bkt".into(),
+                    key: "big".into(),
+                    version_id: None,
+                    conditions: Default::default(),
+                },
+                None,
+            )
+            .unwrap();
+        assert_eq!(
+            opened.source,
+            s3::BodySource::Synthetic {
+                pattern_key: "src".into()
+            }
+        );
+
+        let id = sim.create_upload(&new("mixed")).unwrap().id;
+        let start = 3;
+        let end = start + MIN_PART_SIZE;
+        let one = sim.upload_part(&id, 1, range(start, end)).unwrap();
+        let two = sim
+            .upload_part(&id, 2, PartBody::Bytes(b"tail".to_vec()))
+            .unwrap();
+        sim.complete_upload(&id, &[(1, one.etag), (2, two.etag)])
+            .unwrap();
+        let mut expected = Vec::new();
+        SyntheticBody::new("src", start..end)
+            .read_to_end(&mut expected)
+            .unwrap();
+        expected.extend_from_slice(b"tail");
+        assert_eq!(sim.get_object("bkt", "mixed", None).unwrap(), expected);
     }
 
     /// A Complete that fails (an injected 500, a wrong ETag, a missing part) leaves the upload
