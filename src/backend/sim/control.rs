@@ -11,10 +11,10 @@ use md5::{Digest, Md5};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use super::World;
 use super::clock::{self, Millis, SECOND};
 use super::iam::{self, AssumedRole};
 use super::s3;
+use super::{Budget, World};
 use crate::backend::*;
 use crate::errors::{Error, Result};
 use crate::formats::inventory::{InventoryDataReader, InventoryManifest, verify_md5};
@@ -26,8 +26,9 @@ use crate::formats::report::{
 
 /// Tasks per second of virtual time while a job is Active.
 const TASK_RATE: i64 = 1_000;
-/// Tasks handled per chunk, bounding memory whatever the job's size.
-const CHUNK: i64 = 10_000;
+/// Tasks handled per chunk, bounding memory whatever the job's size; a slice of work
+/// (`sim::SLICE`) may end after any chunk.
+const CHUNK: i64 = 2_000;
 /// Batch Operations' failure threshold: after this many tasks, more than half failed fails the job.
 const FAILURE_THRESHOLD_MIN_TASKS: i64 = 1_000;
 
@@ -527,8 +528,13 @@ pub(super) fn next_event(w: &World) -> Result<Option<Millis>> {
 }
 
 /// Runs every job step due by now, in time order, and the tasks of active jobs due by now.
-pub(super) fn advance_all(w: &World) -> Result<()> {
+/// Stops at a consistent point once `budget` is spent: `false` says due work is left for the
+/// next slice (in its own transaction), `true` that the world is up to now.
+pub(super) fn advance_all(w: &World, budget: &Budget) -> Result<bool> {
     loop {
+        if budget.spent() {
+            return Ok(false);
+        }
         let due: Option<(String, Millis)> =
             w.tx.query_row(
                 "SELECT id, next_at FROM jobs WHERE next_at IS NOT NULL AND next_at <= ?1
@@ -539,7 +545,7 @@ pub(super) fn advance_all(w: &World) -> Result<()> {
             .optional()?;
         let Some((id, at)) = due else { break };
         let mut job = load(w, &id)?;
-        step(w, &mut job, at)?;
+        step(w, &mut job, at, budget)?;
         save(w, &job)?;
         schedule(w, at)?;
     }
@@ -551,14 +557,18 @@ pub(super) fn advance_all(w: &World) -> Result<()> {
         .collect::<rusqlite::Result<_>>()?;
     for id in active {
         let mut job = load(w, &id)?;
-        run_tasks(w, &mut job, w.now)?;
+        let caught_up = run_tasks(w, &mut job, w.now, budget)?;
         save(w, &job)?;
+        if !caught_up {
+            return Ok(false);
+        }
     }
-    Ok(())
+    Ok(true)
 }
 
-/// Performs the step of `job` due at `at`.
-fn step(w: &World, job: &mut JobRow, at: Millis) -> Result<()> {
+/// Performs the step of `job` due at `at` (an Active job's run of tasks may stop when `budget`
+/// is spent: the step then stays due).
+fn step(w: &World, job: &mut JobRow, at: Millis, budget: &Budget) -> Result<()> {
     job.next_at = None;
     match job.status {
         JobStatus::New => {
@@ -568,7 +578,13 @@ fn step(w: &World, job: &mut JobRow, at: Millis) -> Result<()> {
         JobStatus::Preparing => prepare(w, job, at)?,
         // Ready jobs wait (next_at NULL) until `schedule` gives them capacity.
         JobStatus::Ready => {}
-        JobStatus::Active => run_tasks(w, job, at)?,
+        JobStatus::Active => {
+            let caught_up = run_tasks(w, job, at, budget)?;
+            // Cut short by the slice's budget, the run stays due at the same instant.
+            if !caught_up {
+                job.next_at = Some(at);
+            }
+        }
         JobStatus::Pausing => job.status = JobStatus::Paused,
         JobStatus::Completing => finish(w, job, at, JobStatus::Complete)?,
         JobStatus::Failing => finish(w, job, at, JobStatus::Failed)?,
@@ -638,7 +654,8 @@ fn schedule(w: &World, at: Millis) -> Result<()> {
             .optional()?;
         if let (0, Some(lowest)) = (pausing, lowest) {
             let mut job = load(w, &lowest)?;
-            run_tasks(w, &mut job, at)?;
+            // The tasks due before the pause all run (a pause is rare and follows a caller).
+            run_tasks(w, &mut job, at, &Budget::unlimited())?;
             if job.status == JobStatus::Active {
                 job.status = JobStatus::Pausing;
                 job.status_update_reason = Some(format!(
@@ -883,10 +900,11 @@ fn load_tasks(
     Ok(count)
 }
 
-/// Runs the tasks due by `until` (at the simulated rate since the job became Active).
-fn run_tasks(w: &World, job: &mut JobRow, until: Millis) -> Result<()> {
+/// Runs the tasks due by `until` (at the simulated rate since the job became Active); `false`
+/// when `budget` ran out first (the job's counts say how far it got: the rest runs next slice).
+fn run_tasks(w: &World, job: &mut JobRow, until: Millis, budget: &Budget) -> Result<bool> {
     if job.status != JobStatus::Active {
-        return Ok(());
+        return Ok(true);
     }
     let since = job.active_since.unwrap_or(until);
     let due = (job.tasks_at_active + (until - since) * TASK_RATE / SECOND + 1).min(job.total);
@@ -898,7 +916,15 @@ fn run_tasks(w: &World, job: &mut JobRow, until: Millis) -> Result<()> {
         JobOperation::PutObjectCopy(copy) => TaskOp::Copy(copy),
     };
     let mut faults = super::faults::Injector::load(w)?;
-    let result = run_due_tasks(w, job, role.as_ref(), &request, faults.as_mut(), since, due);
+    let result = run_due_tasks(
+        w,
+        job,
+        role.as_ref(),
+        &request,
+        faults.as_mut(),
+        (since, due),
+        budget,
+    );
     if let Some(faults) = &faults {
         faults.save(w)?;
     }
@@ -911,26 +937,34 @@ fn run_due_tasks(
     role: Option<&AssumedRole>,
     request: &TaskOp,
     mut faults: Option<&mut super::faults::Injector>,
-    since: Millis,
-    due: i64,
-) -> Result<()> {
+    (since, due): (Millis, i64),
+    budget: &Budget,
+) -> Result<bool> {
+    let mut ran_a_chunk = false;
     loop {
         let done = job.succeeded + job.failed;
         if done >= due {
             break;
         }
+        // At least one chunk per call, so every slice makes progress.
+        if ran_a_chunk && budget.spent() {
+            return Ok(false);
+        }
+        ran_a_chunk = true;
         let mut select = w.tx.prepare_cached(
             "SELECT seq, bucket, key, version_id FROM tasks
              WHERE job_id = ?1 AND seq >= ?2 AND seq < ?3 ORDER BY seq",
         )?;
+        let size = CHUNK.min(i64::try_from(budget.tasks_left()).unwrap_or(CHUNK));
         let chunk: Vec<(i64, String, String, Option<String>)> = select
-            .query_map(params![job.id, done, (done + CHUNK).min(due)], |r| {
+            .query_map(params![job.id, done, (done + size).min(due)], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })?
             .collect::<rusqlite::Result<_>>()?;
         if chunk.is_empty() {
             break;
         }
+        budget.ran(chunk.len() as u64);
         let mut record = w.tx.prepare_cached(
             "UPDATE tasks SET status = ?3, http_status = ?4, error_code = ?5, message = ?6
              WHERE job_id = ?1 AND seq = ?2",
@@ -970,7 +1004,7 @@ fn run_due_tasks(
                 ));
                 job.status = JobStatus::Failing;
                 job.next_at = Some(at + SECOND);
-                return Ok(());
+                return Ok(true);
             }
         }
     }
@@ -979,7 +1013,7 @@ fn run_due_tasks(
         let last = since + run_length(job.total - job.tasks_at_active);
         job.next_at = Some(last + SECOND);
     }
-    Ok(())
+    Ok(true)
 }
 
 /// What each task of a job does.

@@ -1275,6 +1275,7 @@ pub(super) fn next_event(w: &World) -> Result<Option<Millis>> {
 
 /// Bulk-creates synthetic objects. Their ETags derive from key and size (not the MD5 of the
 /// bytes), so seeding a million objects hashes nothing large.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn seed(
     w: &World,
     bucket: &str,
@@ -1282,6 +1283,7 @@ pub(super) fn seed(
     prefix: &str,
     storage_class: StorageClass,
     size: u64,
+    stop: &dyn Fn() -> Result<()>,
 ) -> Result<u64> {
     if require_bucket(w, bucket)? == 1 {
         return Err(Error::not_supported(
@@ -1290,6 +1292,13 @@ pub(super) fn seed(
         .bucket(bucket));
     }
     let width = count.saturating_sub(1).to_string().len().max(6);
+    // Re-seeding replaces what is there; into an empty prefix (the usual case) nothing is
+    // looked up per object.
+    let existing: bool = w.tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = ?1 AND key >= ?2 AND key < ?2 || x'ffff')",
+        params![bucket, prefix],
+        |r| r.get(0),
+    )?;
     let mut delete = w.tx.prepare_cached(
         "DELETE FROM objects WHERE bucket = ?1 AND key = ?2 AND version_id IS NULL",
     )?;
@@ -1297,10 +1306,18 @@ pub(super) fn seed(
         "INSERT INTO objects (bucket, key, is_latest, size, etag, storage_class, last_modified)
          VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6)",
     )?;
+    let mut key = String::with_capacity(prefix.len() + width);
     for i in 0..count {
-        let key = format!("{prefix}{i:0width$}");
+        if i % 4096 == 0 {
+            stop()?;
+        }
+        key.clear();
+        use std::fmt::Write as _;
+        let _ = write!(key, "{prefix}{i:0width$}");
         let etag = etag_of(format!("s3thaw-synthetic:{key}:{size}").as_bytes());
-        delete.execute(params![bucket, key])?;
+        if existing {
+            delete.execute(params![bucket, key])?;
+        }
         insert.execute(params![
             bucket,
             key,

@@ -151,25 +151,73 @@ const WORLD_TABLES: &[&str] = &[
     "role_inline",
 ];
 
-pub(super) fn open(path: &Path) -> Result<Connection> {
+pub(super) fn open(
+    path: &Path,
+    busy_try: std::time::Duration,
+    busy_limit: std::time::Duration,
+) -> Result<Connection> {
     let conn = Connection::open(path).map_err(|e| {
         Error::invalid_argument(format!(
             "cannot open simulator state {}: {e}",
             path.display()
         ))
     })?;
-    conn.busy_timeout(std::time::Duration::from_secs(30))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // One try at a lock waits `busy_try` (SQLite's busy handler backs off between polls);
+    // the simulator retries whole tries up to `BUSY_LIMIT`, checking for Ctrl-C between them.
+    conn.busy_timeout(busy_try)?;
+    let started = std::time::Instant::now();
+    loop {
+        match prepare_schema(&conn) {
+            Err(e) if is_busy(&e) && started.elapsed() < busy_limit => continue,
+            Err(e) if is_busy(&e) => {
+                return Err(Error::state_busy(format!(
+                    "the simulator state {} stayed locked by another process for {} s",
+                    path.display(),
+                    busy_limit.as_secs_f64()
+                )));
+            }
+            other => other?,
+        }
+        break;
+    }
+    Ok(conn)
+}
+
+/// Whether SQLite refused for a lock another connection holds.
+pub(super) fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// Creates what is missing of the schema and the meta defaults, writing only when something is
+/// missing (so opening a state another process is writing to waits for nothing).
+fn prepare_schema(conn: &Connection) -> rusqlite::Result<()> {
+    let expected = SCHEMA.matches("IF NOT EXISTS").count() as i64;
+    let ready: bool = conn
+        .query_row(
+            "SELECT (SELECT COUNT(*) FROM sqlite_master
+                     WHERE type IN ('table', 'index', 'trigger') AND name NOT LIKE 'sqlite_%') >= ?1
+                AND (SELECT COUNT(*) FROM meta WHERE name IN
+                     ('account_id', 'region', 'seed', 'clock_offset_ms', 'job_seq')) = 5",
+            [expected],
+            |r| r.get(0),
+        )
+        .unwrap_or(false);
+    let wal: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+    if !wal.eq_ignore_ascii_case("wal") {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+    }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.execute_batch(SCHEMA)?;
+    if ready && has_headers(conn)? {
+        return Ok(());
+    }
+    let tx = Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    tx.execute_batch(SCHEMA)?;
     // Columns added after the first release: older state directories gain them here.
-    let has_headers: bool = conn.query_row(
-        "SELECT COUNT(*) > 0 FROM pragma_table_info('objects') WHERE name = 'headers'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !has_headers {
-        conn.execute_batch("ALTER TABLE objects ADD COLUMN headers TEXT")?;
+    if !has_headers(&tx)? {
+        tx.execute_batch("ALTER TABLE objects ADD COLUMN headers TEXT")?;
     }
     let defaults = [
         ("account_id", DEFAULT_ACCOUNT_ID.to_string()),
@@ -179,12 +227,20 @@ pub(super) fn open(path: &Path) -> Result<Connection> {
         ("job_seq", "0".to_string()),
     ];
     for (name, value) in defaults {
-        conn.execute(
+        tx.execute(
             "INSERT OR IGNORE INTO meta (name, value) VALUES (?1, ?2)",
             params![name, value],
         )?;
     }
-    Ok(conn)
+    tx.commit()
+}
+
+fn has_headers(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('objects') WHERE name = 'headers'",
+        [],
+        |r| r.get(0),
+    )
 }
 
 pub(super) fn meta(tx: &Transaction, name: &str) -> Result<String> {
