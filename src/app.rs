@@ -15,7 +15,8 @@ use crate::backend::sim::Simulator;
 use crate::engine::{RunSettings, ScriptFailure, Session, compile_all_errors, render};
 use crate::errors::Error;
 
-/// Exit codes: 0 success, 1 a runtime error in the script, 2 usage or compile errors.
+/// Exit codes: 0 success, 1 a runtime error in the script (`StateBusy` included: see
+/// [`open_failure_code`]), 2 usage or compile errors.
 pub const EXIT_RUNTIME: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// `s3thaw status`: read fine, but not every archived object is readable yet.

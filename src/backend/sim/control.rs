@@ -29,6 +29,10 @@ const TASK_RATE: i64 = 1_000;
 /// Tasks handled per chunk, bounding memory whatever the job's size; a slice of work
 /// (`sim::SLICE`) may end after any chunk.
 const CHUNK: i64 = 2_000;
+/// Rows per results file of a completion report (about 27 MB of CSV): a bigger job's report
+/// has several files per status, each listed in its manifest.json (which has room for any
+/// number of them).
+const REPORT_FILE_ROWS: u64 = 500_000;
 /// Batch Operations' failure threshold: after this many tasks, more than half failed fails the job.
 const FAILURE_THRESHOLD_MIN_TASKS: i64 = 1_000;
 
@@ -966,9 +970,11 @@ fn run_due_tasks(
         }
         budget.ran(chunk.len() as u64);
         let mut record = w.tx.prepare_cached(
-            "UPDATE tasks SET status = ?3, http_status = ?4, error_code = ?5, message = ?6
+            "UPDATE tasks SET status = 'failed', http_status = ?3, error_code = ?4, message = ?5
              WHERE job_id = ?1 AND seq = ?2",
         )?;
+        // Runs of successes with one HTTP status are recorded by one statement each.
+        let mut succeeded = SuccessRun::default();
         for (seq, bucket, key, version_id) in chunk {
             let at = since + run_length(seq - job.tasks_at_active);
             let fault = faults.as_mut().and_then(|f| f.draw());
@@ -976,25 +982,25 @@ fn run_due_tasks(
                 Some(fault) => Err(fault),
                 None => run_task(w, role, &bucket, &key, version_id.as_deref(), request, at),
             };
-            let (status, http, code, message) = match outcome {
-                Ok(http) => ("succeeded", http, None, "Successful".to_string()),
+            match outcome {
+                Ok(http) => {
+                    succeeded.add(w, &job.id, seq, http)?;
+                    job.succeeded += 1;
+                }
                 Err(e) => {
+                    succeeded.flush(w, &job.id)?;
                     let status = e.status.unwrap_or(500);
                     let message = format!(
                         "{} (Service: Amazon S3; Status Code: {status}; Error Code: {})",
                         e.message, e.code
                     );
-                    ("failed", status, Some(e.code), message)
+                    record.execute(params![job.id, seq, status, e.code, message])?;
+                    job.failed += 1;
                 }
-            };
-            record.execute(params![job.id, seq, status, http, code, message])?;
-            if status == "succeeded" {
-                job.succeeded += 1;
-            } else {
-                job.failed += 1;
             }
             let ran = job.succeeded + job.failed;
             if ran >= FAILURE_THRESHOLD_MIN_TASKS && job.failed * 2 > ran {
+                succeeded.flush(w, &job.id)?;
                 job.failure_reasons.push((
                     "TaskFailureThresholdExceeded".into(),
                     format!(
@@ -1007,6 +1013,7 @@ fn run_due_tasks(
                 return Ok(true);
             }
         }
+        succeeded.flush(w, &job.id)?;
     }
     if job.succeeded + job.failed >= job.total {
         job.status = JobStatus::Completing;
@@ -1014,6 +1021,38 @@ fn run_due_tasks(
         job.next_at = Some(last + SECOND);
     }
     Ok(true)
+}
+
+/// Consecutive succeeded tasks with one HTTP status, not yet recorded.
+#[derive(Default)]
+struct SuccessRun {
+    /// First and one-past-last task, and their status.
+    run: Option<(i64, i64, u16)>,
+}
+
+impl SuccessRun {
+    fn add(&mut self, w: &World, job_id: &str, seq: i64, http: u16) -> Result<()> {
+        match &mut self.run {
+            Some((_, end, status)) if *end == seq && *status == http => *end += 1,
+            _ => {
+                self.flush(w, job_id)?;
+                self.run = Some((seq, seq + 1, http));
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, w: &World, job_id: &str) -> Result<()> {
+        if let Some((start, end, http)) = self.run.take() {
+            w.tx.prepare_cached(
+                "UPDATE tasks SET status = 'succeeded', http_status = ?4, error_code = NULL,
+                     message = 'Successful'
+                 WHERE job_id = ?1 AND seq >= ?2 AND seq < ?3",
+            )?
+            .execute(params![job_id, start, end, http])?;
+        }
+        Ok(())
+    }
 }
 
 /// What each task of a job does.
@@ -1109,49 +1148,58 @@ fn write_report(w: &World, job: &JobRow, report: &ReportSpec, at: Millis) -> Res
         ReportScope::FailedTasksOnly => &[TaskStatus::Failed],
     };
     for &outcome in outcomes {
-        let mut writer = ReportRowWriter::new(Vec::new());
-        let mut rows = 0u64;
         let mut stmt = w.tx.prepare_cached(
             "SELECT bucket, key, version_id, http_status, error_code, message FROM tasks
              WHERE job_id = ?1 AND status = ?2 ORDER BY seq",
         )?;
         let mut query = stmt.query(params![job.id, outcome.as_str()])?;
-        while let Some(r) = query.next()? {
-            writer
-                .write(&ReportRow {
-                    bucket: r.get(0)?,
-                    key: r.get(1)?,
-                    version_id: r.get(2)?,
-                    status: outcome,
-                    http_status: r.get(3)?,
-                    error_code: r.get(4)?,
-                    message: r.get(5)?,
-                })
-                .map_err(Error::internal)?;
-            rows += 1;
-        }
-        if rows == 0 {
-            continue;
-        }
-        let body = writer.finish().map_err(Error::internal)?;
-        let md5 = hex::encode(Md5::digest(&body));
-        let key = results_file_key(report.prefix.as_deref(), &job.id, &md5, outcome);
-        s3::put_object(
-            &at_world,
-            PutObject {
+        // A results file holds at most REPORT_FILE_ROWS rows, so the report's memory stays
+        // bounded whatever the job's size; its manifest lists every file.
+        let mut more = true;
+        while more {
+            let mut writer = ReportRowWriter::new(Vec::new());
+            let mut rows = 0u64;
+            while rows < REPORT_FILE_ROWS {
+                let Some(r) = query.next()? else {
+                    more = false;
+                    break;
+                };
+                writer
+                    .write(&ReportRow {
+                        bucket: r.get(0)?,
+                        key: r.get(1)?,
+                        version_id: r.get(2)?,
+                        status: outcome,
+                        http_status: r.get(3)?,
+                        error_code: r.get(4)?,
+                        message: r.get(5)?,
+                    })
+                    .map_err(Error::internal)?;
+                rows += 1;
+            }
+            if rows == 0 {
+                break;
+            }
+            let body = writer.finish().map_err(Error::internal)?;
+            let md5 = hex::encode(Md5::digest(&body));
+            let key = results_file_key(report.prefix.as_deref(), &job.id, &md5, outcome);
+            s3::put_object(
+                &at_world,
+                PutObject {
+                    bucket: report.bucket.clone(),
+                    key: key.clone(),
+                    body,
+                    content_type: Some("text/csv".into()),
+                    ..PutObject::default()
+                },
+            )?;
+            results.push(ReportResultFile {
+                task_execution_status: outcome.as_str().to_string(),
                 bucket: report.bucket.clone(),
-                key: key.clone(),
-                body,
-                content_type: Some("text/csv".into()),
-                ..PutObject::default()
-            },
-        )?;
-        results.push(ReportResultFile {
-            task_execution_status: outcome.as_str().to_string(),
-            bucket: report.bucket.clone(),
-            md5_checksum: md5,
-            key,
-        });
+                md5_checksum: md5,
+                key,
+            });
+        }
     }
     let manifest = ReportManifest {
         format: REPORT_FORMAT.to_string(),

@@ -1191,33 +1191,33 @@ pub(super) fn restore(
             let done = current
                 .done
                 .min(at + restore_duration(w.seed, object, request.tier, at, from_batch));
-            w.tx.execute(
+            w.tx.prepare_cached(
                 "UPDATE objects SET restore_tier = ?2, restore_done = ?3 WHERE id = ?1",
-                params![object.id, request.tier.as_str(), done],
-            )?;
+            )?
+            .execute(params![object.id, request.tier.as_str(), done])?;
             Ok(RestoreOutcome::Accepted)
         }
         (RestorePhase::Restored { .. }, _) => {
-            w.tx.execute(
+            w.tx.prepare_cached(
                 "UPDATE objects SET restore_days = ?2, restore_expiry = ?3 WHERE id = ?1",
-                params![object.id, request.days, expiry],
-            )?;
+            )?
+            .execute(params![object.id, request.days, expiry])?;
             Ok(RestoreOutcome::AlreadyRestored)
         }
         _ => {
             let done = at + restore_duration(w.seed, object, request.tier, at, from_batch);
-            w.tx.execute(
+            w.tx.prepare_cached(
                 "UPDATE objects SET restore_tier = ?2, restore_days = ?3, restore_requested = ?4,
                      restore_done = ?5, restore_expiry = ?6 WHERE id = ?1",
-                params![
-                    object.id,
-                    request.tier.as_str(),
-                    request.days,
-                    at,
-                    done,
-                    expiry
-                ],
-            )?;
+            )?
+            .execute(params![
+                object.id,
+                request.tier.as_str(),
+                request.days,
+                at,
+                done,
+                expiry
+            ])?;
             Ok(RestoreOutcome::Accepted)
         }
     }
