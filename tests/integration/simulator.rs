@@ -768,3 +768,36 @@ fn slices_do_not_change_what_a_job_does() {
     // Compared without printing 3,000 rows.
     assert!(sliced == whole, "the sliced run differs from the whole one");
 }
+
+/// A completion report bigger than one results file (500,000 rows; 1,000 here through the
+/// state's `report_file_rows`) is written as several files per status, every one listed in
+/// manifest.json, and read back whole, in task order.
+#[test]
+fn big_reports_are_written_in_several_results_files() {
+    let world = World::new();
+    let id = job_of(&world, 2_500);
+    let conn = rusqlite::Connection::open(world.state().join("sim.sqlite3")).unwrap();
+    conn.execute(
+        "INSERT INTO meta (name, value) VALUES ('report_file_rows', '1000')",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let r = world.map(&format!(
+        r#"let job = batch::wait("{id}");
+        let files = s3::list_objects("slices", #{{ prefix: "reports/job-{id}/results/" }});
+        let manifest = parse_json(s3::get_text("slices", "reports/job-{id}/manifest.json"));
+        let r = report::read("slices", "reports/job-{id}/manifest.json");
+        let rows = r.rows();
+        #{{ status: job.status, files: files.len(), listed: manifest.Results.len(),
+           total: r.total, succeeded: r.succeeded,
+           first: rows[0].key, last: rows[rows.len() - 1].key }}"#
+    ));
+    assert_eq!(s(&r, "status"), "Complete");
+    assert_eq!((i(&r, "files"), i(&r, "listed")), (3, 3), "{r:?}");
+    assert_eq!((i(&r, "total"), i(&r, "succeeded")), (2_500, 2_500));
+    assert_eq!(
+        (s(&r, "first"), s(&r, "last")),
+        ("o/000000".into(), "o/002499".into())
+    );
+}

@@ -763,7 +763,8 @@ fn prepare(w: &World, job: &mut JobRow, at: Millis) -> Result<()> {
         fail(job, at, "AccessDenied", reason);
         return Ok(());
     }
-    let body = s3::get_object(
+    // Read in pieces: a 10M-row manifest (180 MB) is never held whole.
+    let body = s3::open_object(
         w,
         &manifest.bucket,
         &manifest.key,
@@ -781,7 +782,7 @@ fn prepare(w: &World, job: &mut JobRow, at: Millis) -> Result<()> {
             return Ok(());
         }
     };
-    match load_tasks(w, job, &role, &manifest, &body) {
+    match load_tasks(w, job, &role, &manifest, body) {
         Ok(0) => {
             fail(
                 job,
@@ -839,7 +840,7 @@ fn load_tasks(
     job: &JobRow,
     role: &AssumedRole,
     manifest: &ManifestLocation,
-    body: &[u8],
+    mut body: impl std::io::Read,
 ) -> std::result::Result<i64, String> {
     let mut insert =
         w.tx.prepare_cached(
@@ -870,7 +871,11 @@ fn load_tasks(
             }
         }
         ManifestFormat::InventoryCsv => {
-            let inventory = InventoryManifest::parse(body)
+            // A manifest.json: small, read whole.
+            let mut json = Vec::new();
+            body.read_to_end(&mut json)
+                .map_err(|e| format!("Reading the inventory manifest.json failed: {e}"))?;
+            let inventory = InventoryManifest::parse(&json)
                 .map_err(|e| format!("Invalid inventory manifest.json: {e}"))?;
             let columns = inventory.columns();
             for file in &inventory.files {
@@ -1147,6 +1152,12 @@ fn write_report(w: &World, job: &JobRow, report: &ReportSpec, at: Millis) -> Res
         ReportScope::AllTasks => &[TaskStatus::Succeeded, TaskStatus::Failed],
         ReportScope::FailedTasksOnly => &[TaskStatus::Failed],
     };
+    // `report_file_rows` in the state's meta table sets a smaller size (tests of many files).
+    let file_rows = super::store::meta(w.tx, "report_file_rows")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(REPORT_FILE_ROWS);
     for &outcome in outcomes {
         let mut stmt = w.tx.prepare_cached(
             "SELECT bucket, key, version_id, http_status, error_code, message FROM tasks
@@ -1159,7 +1170,7 @@ fn write_report(w: &World, job: &JobRow, report: &ReportSpec, at: Millis) -> Res
         while more {
             let mut writer = ReportRowWriter::new(Vec::new());
             let mut rows = 0u64;
-            while rows < REPORT_FILE_ROWS {
+            while rows < file_rows {
                 let Some(r) = query.next()? else {
                     more = false;
                     break;

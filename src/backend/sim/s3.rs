@@ -393,6 +393,29 @@ fn body_of(w: &World, object: &StoredObject) -> Result<Vec<u8>> {
         })?)
 }
 
+/// GetObject's rules, with the body as a reader: a stored body is read from the database in
+/// pieces (SQLite's incremental BLOB I/O), so a 200 MB manifest never sits in memory whole.
+pub(super) fn open_object<'a>(
+    w: &'a World,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+) -> Result<Box<dyn std::io::Read + 'a>> {
+    let object = find(w, bucket, key, version_id)?;
+    if !object.is_readable(w.now) {
+        return Err(not_readable(&object));
+    }
+    if !object.has_body {
+        return Ok(Box::new(std::io::Cursor::new(body_of(w, &object)?)));
+    }
+    let blob =
+        w.tx.blob_open(rusqlite::MAIN_DB, "objects", "body", object.id, true)?;
+    Ok(Box::new(std::io::BufReader::with_capacity(
+        256 * 1024,
+        blob,
+    )))
+}
+
 fn not_readable(object: &StoredObject) -> Error {
     Error::new(
         "InvalidObjectState",
