@@ -681,6 +681,19 @@ fn job_of(world: &World, n: u64) -> String {
         .to_string()
 }
 
+/// The raw row of a job (looking through the API is a call, which would carry the job on).
+fn raw_job(world: &World, id: &str) -> (String, i64, i64) {
+    let conn = rusqlite::Connection::open(world.state().join("sim.sqlite3")).unwrap();
+    conn.query_row(
+        "SELECT status, succeeded + failed,
+             (SELECT COUNT(*) FROM tasks WHERE job_id = ?1 AND status IS NOT NULL)
+         FROM jobs WHERE id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .unwrap()
+}
+
 /// Ctrl-C between two slices of a long catch-up: the call stops with `Interrupted`, what ran is
 /// saved (whole chunks of tasks, counted), and the next call carries on to the same end as an
 /// uninterrupted run: every task once, the report complete.
@@ -693,36 +706,68 @@ fn ctrl_c_stops_long_work_between_slices_and_the_next_call_carries_on() {
 
     let world = World::new();
     let id = job_of(&world, 5_000);
-    // Slices of 1,000 tasks; Ctrl-C already pressed.
-    let sim = Simulator::open(world.state())
-        .unwrap()
-        .with_slices(Duration::from_secs(3600), 1_000);
+    // Slices of 1,000 tasks. The job gets Active and runs some of its tasks first.
+    let open = || {
+        Simulator::open(world.state())
+            .unwrap()
+            .with_slices(Duration::from_secs(3600), 1_000)
+    };
+    open().advance(Duration::from_secs(5)).unwrap();
+    let (status, before, _) = raw_job(&world, &id);
+    assert_eq!(status, "Active");
+    assert!(before < 4_000, "{before} tasks ran in the first seconds");
+    // Ctrl-C pressed: one slice runs, then the call stops.
+    let sim = open();
     sim.watch_interrupt(Arc::new(AtomicBool::new(true)));
     let e = sim.advance(Duration::from_secs(3600)).unwrap_err();
     assert_eq!(e.code, "Interrupted", "{e:?}");
     drop(sim);
-    let sim = Simulator::open(world.state()).unwrap();
-    // Looking is a call too: it would carry on, so look at the raw job row first.
-    let conn = rusqlite::Connection::open(world.state().join("sim.sqlite3")).unwrap();
-    let (status, succeeded, failed, ran): (String, i64, i64, i64) = conn
-        .query_row(
-            "SELECT status, succeeded, failed,
-                 (SELECT COUNT(*) FROM tasks WHERE job_id = ?1 AND status IS NOT NULL)
-             FROM jobs WHERE id = ?1",
-            [&id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .unwrap();
+    let (status, ran, recorded) = raw_job(&world, &id);
     assert_eq!(status, "Active");
-    assert_eq!((succeeded + failed, ran), (1_000, 1_000), "one slice ran");
-    drop(conn);
-    let job = sim.describe_job(&id).unwrap();
+    assert_eq!(
+        (ran, recorded),
+        (before + 1_000, before + 1_000),
+        "one slice ran"
+    );
+    // The next call carries on.
+    let job = open().describe_job(&id).unwrap();
     assert_eq!(job.status.as_str(), "Complete");
     assert_eq!((job.progress.succeeded, job.progress.total), (5_000, 5_000));
     let r = world.map(&format!(
         r#"let r = report::read("slices", "reports/job-{id}/manifest.json"); #{{ total: r.total, succeeded: r.succeeded }}"#
     ));
     assert_eq!((i(&r, "total"), i(&r, "succeeded")), (5_000, 5_000));
+}
+
+/// Ctrl-C while a job's manifest is read into tasks (one step, one transaction): the step rolls
+/// back whole, no task is left behind, and the next call prepares and runs the job.
+#[test]
+fn ctrl_c_during_preparation_rolls_it_back_whole() {
+    use s3thaw::backend::Backend;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    use std::time::Duration;
+
+    let world = World::new();
+    let id = job_of(&world, 3_000);
+    let sim = Simulator::open(world.state()).unwrap();
+    sim.watch_interrupt(Arc::new(AtomicBool::new(true)));
+    let e = sim.advance(Duration::from_secs(3600)).unwrap_err();
+    assert_eq!(e.code, "Interrupted", "{e:?}");
+    drop(sim);
+    let conn = rusqlite::Connection::open(world.state().join("sim.sqlite3")).unwrap();
+    let tasks: i64 = conn
+        .query_row("SELECT COUNT(*) FROM tasks WHERE job_id = ?1", [&id], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    drop(conn);
+    assert_eq!((raw_job(&world, &id).0, tasks), ("New".to_string(), 0));
+    let sim = Simulator::open(world.state()).unwrap();
+    sim.advance(Duration::from_secs(3600)).unwrap();
+    let job = sim.describe_job(&id).unwrap();
+    assert_eq!(job.status.as_str(), "Complete");
+    assert_eq!((job.progress.succeeded, job.progress.total), (3_000, 3_000));
 }
 
 /// A job of many slices gives the same world as one run in a single slice: the same counts,

@@ -579,7 +579,7 @@ fn step(w: &World, job: &mut JobRow, at: Millis, budget: &Budget) -> Result<()> 
             job.status = JobStatus::Preparing;
             job.next_at = Some(at + 2 * SECOND);
         }
-        JobStatus::Preparing => prepare(w, job, at)?,
+        JobStatus::Preparing => prepare(w, job, at, budget)?,
         // Ready jobs wait (next_at NULL) until `schedule` gives them capacity.
         JobStatus::Ready => {}
         JobStatus::Active => {
@@ -692,7 +692,7 @@ fn can_assume(w: &World, job: &JobRow) -> Result<Option<AssumedRole>> {
 }
 
 /// Preparing: assume the role, read and check the manifest, create the tasks.
-fn prepare(w: &World, job: &mut JobRow, at: Millis) -> Result<()> {
+fn prepare(w: &World, job: &mut JobRow, at: Millis, budget: &Budget) -> Result<()> {
     let Some(role) = can_assume(w, job)? else {
         fail(
             job,
@@ -782,7 +782,19 @@ fn prepare(w: &World, job: &mut JobRow, at: Millis) -> Result<()> {
             return Ok(());
         }
     };
-    match load_tasks(w, job, &role, &manifest, body) {
+    // Ctrl-C while the tasks are read: the step's transaction rolls back whole (the job stays
+    // Preparing) and the next call prepares it again.
+    let stopped = std::cell::Cell::new(false);
+    let stop = || {
+        let interrupted = budget.interrupted();
+        stopped.set(interrupted);
+        interrupted
+    };
+    let loaded = load_tasks(w, job, &role, &manifest, body, &stop);
+    if stopped.get() {
+        return Err(super::interrupted_error());
+    }
+    match loaded {
         Ok(0) => {
             fail(
                 job,
@@ -841,6 +853,7 @@ fn load_tasks(
     role: &AssumedRole,
     manifest: &ManifestLocation,
     mut body: impl std::io::Read,
+    stop: &dyn Fn() -> bool,
 ) -> std::result::Result<i64, String> {
     let mut insert =
         w.tx.prepare_cached(
@@ -849,6 +862,9 @@ fn load_tasks(
         .map_err(|e| e.to_string())?;
     let mut count = 0i64;
     let mut add = |bucket: &str, key: &str, version: Option<&str>| {
+        if count % 8192 == 0 && stop() {
+            return Err("interrupted".to_string());
+        }
         insert
             .execute(params![job.id, count, bucket, key, version])
             .map_err(|e| e.to_string())?;

@@ -98,13 +98,16 @@ pub(crate) struct World<'a> {
 pub(crate) struct Budget {
     deadline: Option<Instant>,
     tasks: std::cell::Cell<u64>,
+    /// Ctrl-C's flag, for the steps that cannot stop at a slice's end (a job's preparation).
+    interrupt: Option<Arc<AtomicBool>>,
 }
 
 impl Budget {
-    fn slice(limits: Slices) -> Budget {
+    fn slice(limits: Slices, interrupt: Option<Arc<AtomicBool>>) -> Budget {
         Budget {
             deadline: Some(Instant::now() + limits.time),
             tasks: std::cell::Cell::new(limits.tasks.max(1)),
+            interrupt,
         }
     }
 
@@ -112,7 +115,15 @@ impl Budget {
         Budget {
             deadline: None,
             tasks: std::cell::Cell::new(u64::MAX),
+            interrupt: None,
         }
+    }
+
+    /// Whether Ctrl-C was pressed.
+    pub(crate) fn interrupted(&self) -> bool {
+        self.interrupt
+            .as_ref()
+            .is_some_and(|flag| flag.load(Ordering::Relaxed))
     }
 
     /// Whether the slice is used up: the work stops at its next consistent point.
@@ -129,6 +140,14 @@ impl Budget {
     pub(crate) fn ran(&self, n: u64) {
         self.tasks.set(self.tasks.get().saturating_sub(n));
     }
+}
+
+/// Ctrl-C stopped the simulator's work at a consistent point.
+fn interrupted_error() -> Error {
+    Error::new(
+        "Interrupted",
+        "stopped by Ctrl-C between two slices of the simulator's work; what was done is saved and the next call carries on",
+    )
 }
 
 /// The bounds of one slice of work (see [`Simulator::with_slices`]).
@@ -220,7 +239,7 @@ impl Simulator {
                 advance = 0;
             }
             let world = World::load(&tx)?;
-            let budget = Budget::slice(self.slices);
+            let budget = Budget::slice(self.slices, self.interrupt.get().cloned());
             if control::advance_all(&world, &budget)? {
                 let out = f(&world)?;
                 tx.commit()?;
@@ -254,10 +273,7 @@ impl Simulator {
 
     fn check_interrupt(&self) -> Result<()> {
         if self.interrupted() {
-            return Err(Error::new(
-                "Interrupted",
-                "stopped by Ctrl-C between two slices of the simulator's work; what was done is saved and the next call carries on",
-            ));
+            return Err(interrupted_error());
         }
         Ok(())
     }
@@ -484,7 +500,15 @@ impl Simulator {
         storage_class: StorageClass,
         size: u64,
     ) -> Result<u64> {
-        let stop = || self.check_interrupt();
+        let stop = || {
+            if self.interrupted() {
+                return Err(Error::new(
+                    "Interrupted",
+                    "stopped by Ctrl-C: the seed was rolled back, no object of it was created",
+                ));
+            }
+            Ok(())
+        };
         self.with_world(|w| s3::seed(w, bucket, count, prefix, storage_class, size, &stop))
     }
 }
