@@ -846,3 +846,67 @@ fn big_reports_are_written_in_several_results_files() {
         ("o/000000".into(), "o/002499".into())
     );
 }
+
+/// A chunk of restore tasks over sorted keys looks its objects up with one range query; an
+/// unsorted manifest looks each one up. Both give every task the same outcome: restored,
+/// missing, behind a delete marker, not archived, a non-current version left alone.
+#[test]
+fn sorted_and_unsorted_manifests_give_each_task_the_same_outcome() {
+    let world = World::new();
+    let r = world.map(&format!(
+        r#"{}
+        s3::put_object("jobs", "a", "1", #{{ storage_class: "GLACIER" }});
+        s3::put_object("jobs", "b", "2", #{{ storage_class: "GLACIER" }});
+        s3::delete_object("jobs", "b");
+        s3::put_object("jobs", "d", "4", #{{ storage_class: "STANDARD" }});
+        s3::put_object("jobs", "e", "5", #{{ storage_class: "DEEP_ARCHIVE" }});
+        s3::put_object("jobs", "f", "6", #{{ storage_class: "GLACIER" }});
+        s3::put_object("jobs", "f", "7", #{{ storage_class: "STANDARD" }});
+        let op = batch::restore_operation(#{{ days: 1, tier: "BULK" }});
+        let sorted = batch::wait(job_over(["a", "b", "c", "d", "e", "f"], op, role.arn, "sorted").id);
+        let op = batch::restore_operation(#{{ days: 2, tier: "BULK" }});
+        let unsorted = batch::wait(job_over(["f", "e", "d", "c", "b", "a"], op, role.arn, "unsorted").id);
+        #{{ sorted: report::load(sorted).rows(), unsorted: report::load(unsorted).rows() }}"#,
+        JOBS.replace(
+            r#"s3::create_bucket("jobs");"#,
+            r#"s3::create_bucket("jobs", #{ versioning: true });"#
+        )
+    ));
+    let outcomes = |k: &str| -> Vec<(String, String, String)> {
+        let mut rows: Vec<_> = r[k]
+            .clone()
+            .into_array()
+            .unwrap()
+            .into_iter()
+            .map(|row| {
+                let row = row.try_cast::<rhai::Map>().unwrap();
+                let code = row["error_code"].clone();
+                let code = if code.is_unit() {
+                    String::new()
+                } else {
+                    code.to_string()
+                };
+                (s(&row, "key"), s(&row, "http_status"), code)
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    let expected: Vec<(String, String, String)> = [
+        ("a", "202", ""),
+        ("b", "404", "NoSuchKey"),
+        ("c", "404", "NoSuchKey"),
+        ("d", "403", "InvalidObjectState"),
+        ("e", "202", ""),
+        ("f", "403", "InvalidObjectState"),
+    ]
+    .iter()
+    .map(|(k, h, c)| (k.to_string(), h.to_string(), c.to_string()))
+    .collect();
+    assert_eq!(outcomes("sorted"), expected);
+    // The second job finds a and e already being restored.
+    let mut again = expected.clone();
+    again[0] = ("a".into(), "409".into(), "RestoreAlreadyInProgress".into());
+    again[4] = ("e".into(), "409".into(), "RestoreAlreadyInProgress".into());
+    assert_eq!(outcomes("unsorted"), again);
+}

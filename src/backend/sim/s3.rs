@@ -186,6 +186,57 @@ pub(super) fn find(
             .ok_or_else(|| Error::no_such_key(bucket, key))?
         }
     };
+    checked(found, bucket, key, version_id)
+}
+
+/// What `find` answers for the latest version of `key` from a lookup made beforehand for a
+/// whole chunk of job tasks ([`latest_in_range`]), the bucket known to exist.
+pub(super) fn latest_found(
+    bucket: &str,
+    key: &str,
+    found: Option<StoredObject>,
+) -> Result<StoredObject> {
+    let found = found.ok_or_else(|| Error::no_such_key(bucket, key))?;
+    checked(found, bucket, key, None)
+}
+
+/// The latest versions of the keys from `first` to `last` (inclusive) of `bucket`, by key:
+/// one range query for a chunk of job tasks instead of one lookup per task. `None` when the
+/// range holds more than `limit` objects (a sparse manifest: look each key up instead).
+pub(super) fn latest_in_range(
+    w: &World,
+    bucket: &str,
+    first: &str,
+    last: &str,
+    limit: usize,
+) -> Result<Option<std::collections::HashMap<String, StoredObject>>> {
+    let mut stmt = w.tx.prepare_cached(concat!(
+        "SELECT ",
+        object_columns!(),
+        " FROM objects WHERE bucket = ?1 AND key >= ?2 AND key <= ?3 AND is_latest = 1 LIMIT ?4"
+    ))?;
+    let rows = stmt.query_map(
+        params![bucket, first, last, limit as i64 + 1],
+        StoredObject::from_row,
+    )?;
+    let mut found = std::collections::HashMap::with_capacity(limit.min(16_384));
+    for row in rows {
+        if found.len() == limit {
+            return Ok(None);
+        }
+        let object = row?;
+        found.insert(object.key.clone(), object);
+    }
+    Ok(Some(found))
+}
+
+/// `find`'s answer for what it found: a delete marker is not an object.
+fn checked(
+    found: StoredObject,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+) -> Result<StoredObject> {
     if found.is_delete_marker {
         // The current version is a delete marker: 404, saying so; naming a marker's version
         // is 405, as S3 answers.
