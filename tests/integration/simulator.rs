@@ -814,7 +814,7 @@ fn slices_do_not_change_what_a_job_does() {
     assert!(sliced == whole, "the sliced run differs from the whole one");
 }
 
-/// A completion report bigger than one results file (500,000 rows; 1,000 here through the
+/// A completion report bigger than one results file (200,000 rows; 1,000 here through the
 /// state's `report_file_rows`) is written as several files per status, every one listed in
 /// manifest.json, and read back whole, in task order.
 #[test]

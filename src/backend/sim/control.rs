@@ -29,10 +29,10 @@ const TASK_RATE: i64 = 1_000;
 /// Tasks handled per chunk, bounding memory whatever the job's size; a slice of work
 /// (`sim::SLICE`) may end after any chunk.
 const CHUNK: i64 = 2_000;
-/// Rows per results file of a completion report (about 27 MB of CSV): a bigger job's report
+/// Rows per results file of a completion report (about 11 MB of CSV): a bigger job's report
 /// has several files per status, each listed in its manifest.json (which has room for any
 /// number of them).
-const REPORT_FILE_ROWS: u64 = 500_000;
+const REPORT_FILE_ROWS: u64 = 200_000;
 /// Batch Operations' failure threshold: after this many tasks, more than half failed fails the job.
 const FAILURE_THRESHOLD_MIN_TASKS: i64 = 1_000;
 
