@@ -190,8 +190,11 @@ fn overlapping_restores_inside_a_job() {
 #[test]
 fn failure_threshold_fails_the_job_after_1000_tasks() {
     let world = World::new();
+    // A frozen clock moves only by the wait's jumps, so the one second the job is `Failing` is
+    // seen however long a loaded machine takes to run its tasks.
     let r = world.map(&format!(
-        r#"{JOBS}
+        r#"{FROZEN}
+        {JOBS}
         sim::seed_objects("jobs", 1500, #{{ prefix: "std/", storage_class: "STANDARD" }});
         let m = manifest::from_listing("jobs", #{{ prefix: "std/" }});
         let loc = manifest::upload(m, "jobs", "manifests/std.csv");
