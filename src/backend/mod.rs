@@ -1058,6 +1058,9 @@ pub trait Backend {
     fn sim_controls(&self) -> Option<&dyn SimControls> {
         None
     }
+    /// The flag Ctrl-C sets in the session running on this backend: the simulator stops long
+    /// calls between two slices of its work when it is set.
+    fn watch_interrupt(&self, _flag: std::sync::Arc<std::sync::atomic::AtomicBool>) {}
     /// Whether time is virtual: `wait_step` then jumps a clock instead of sleeping, so callers
     /// must not loop on it for real time. True wherever there are simulator controls.
     fn clock_is_virtual(&self) -> bool {

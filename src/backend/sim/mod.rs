@@ -23,9 +23,9 @@ mod uploads;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, Transaction};
 use serde_json::Value as Json;
@@ -94,10 +94,45 @@ impl std::io::Read for StoredReader<'_> {
 pub const DEFAULT_ACCOUNT_ID: &str = "111122223333";
 pub const DEFAULT_REGION: &str = "us-east-1";
 
+/// How long a call waits for another process's (or `serve` thread's) transaction on the same
+/// state before it gives up with `StateBusy` (exit code 1); `S3THAW_BUSY_LIMIT` (seconds)
+/// changes it. Every transaction of the
+/// simulator's own is bounded by [`SLICE`] (seeding excepted, see [`Simulator::seed_objects`]),
+/// so this is only reached when another program holds the database.
+pub const BUSY_LIMIT: Duration = Duration::from_secs(60);
+
+/// [`BUSY_LIMIT`], or `S3THAW_BUSY_LIMIT` seconds (0 and up) from the environment.
+fn busy_limit() -> Duration {
+    std::env::var("S3THAW_BUSY_LIMIT")
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .unwrap_or(BUSY_LIMIT)
+}
+
+/// How long one slice of catch-up work (job steps and tasks due by now) may hold the state's
+/// write lock. A call that finds more due work commits it slice by slice, lets other
+/// processes and threads in between, and checks for Ctrl-C after each.
+pub const SLICE: Duration = Duration::from_millis(250);
+
+/// At most this many job tasks run in one slice, whatever the time.
+pub const SLICE_TASKS: u64 = 200_000;
+
+/// One try at the write lock waits this long (SQLite's busy handler, which backs off from 1 to
+/// 100 ms between polls) before s3thaw checks for Ctrl-C and [`BUSY_LIMIT`] and tries again.
+const BUSY_TRY: Duration = Duration::from_millis(250);
+
 /// The simulator: a handle on one state directory.
 pub struct Simulator {
     conn: Mutex<Connection>,
     dir: PathBuf,
+    /// Set by Ctrl-C (the session's flag): long calls stop between slices.
+    interrupt: OnceLock<Arc<AtomicBool>>,
+    slices: Slices,
+    /// How long to wait for another process's transaction (`BUSY_LIMIT`, or
+    /// `S3THAW_BUSY_LIMIT` seconds).
+    busy_limit: Duration,
     /// Whether injected faults are retried here as the AWS SDK would retry them (see
     /// [`Simulator::without_client_retries`]).
     client_retries: bool,
@@ -114,6 +149,69 @@ pub(crate) struct World<'a> {
     pub account_id: String,
     pub region: String,
     pub seed: u64,
+}
+
+/// How much catch-up work one transaction may do: [`SLICE`] of time and [`SLICE_TASKS`] tasks.
+pub(crate) struct Budget {
+    deadline: Option<Instant>,
+    tasks: std::cell::Cell<u64>,
+    /// Ctrl-C's flag, for the steps that cannot stop at a slice's end (a job's preparation).
+    interrupt: Option<Arc<AtomicBool>>,
+}
+
+impl Budget {
+    fn slice(limits: Slices, interrupt: Option<Arc<AtomicBool>>) -> Budget {
+        Budget {
+            deadline: Some(Instant::now() + limits.time),
+            tasks: std::cell::Cell::new(limits.tasks.max(1)),
+            interrupt,
+        }
+    }
+
+    pub(crate) fn unlimited() -> Budget {
+        Budget {
+            deadline: None,
+            tasks: std::cell::Cell::new(u64::MAX),
+            interrupt: None,
+        }
+    }
+
+    /// Whether Ctrl-C was pressed.
+    pub(crate) fn interrupted(&self) -> bool {
+        self.interrupt
+            .as_ref()
+            .is_some_and(|flag| flag.load(Ordering::Relaxed))
+    }
+
+    /// Whether the slice is used up: the work stops at its next consistent point.
+    pub(crate) fn spent(&self) -> bool {
+        self.tasks.get() == 0 || self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// How many more tasks this slice may run (at least one).
+    pub(crate) fn tasks_left(&self) -> u64 {
+        self.tasks.get().max(1)
+    }
+
+    /// Counts `n` tasks run.
+    pub(crate) fn ran(&self, n: u64) {
+        self.tasks.set(self.tasks.get().saturating_sub(n));
+    }
+}
+
+/// Ctrl-C stopped the simulator's work at a consistent point.
+fn interrupted_error() -> Error {
+    Error::new(
+        "Interrupted",
+        "stopped by Ctrl-C between two slices of the simulator's work; what was done is saved and the next call carries on",
+    )
+}
+
+/// The bounds of one slice of work (see [`Simulator::with_slices`]).
+#[derive(Clone, Copy, Debug)]
+struct Slices {
+    time: Duration,
+    tasks: u64,
 }
 
 impl<'a> World<'a> {
@@ -137,10 +235,16 @@ impl Simulator {
                 dir.display()
             ))
         })?;
-        let conn = store::open(&dir.join("sim.sqlite3"))?;
+        let conn = store::open(&dir.join("sim.sqlite3"), BUSY_TRY, busy_limit())?;
         Ok(Simulator {
             conn: Mutex::new(conn),
             dir: dir.to_path_buf(),
+            interrupt: OnceLock::new(),
+            slices: Slices {
+                time: SLICE,
+                tasks: SLICE_TASKS,
+            },
+            busy_limit: busy_limit(),
             client_retries: true,
             retries: AtomicU64::new(0),
             upload_limits: UploadLimits::default(),
@@ -294,20 +398,83 @@ impl Simulator {
     }
 
     /// Like `with_world`, but first moves the clock forward by `advance` milliseconds.
+    ///
+    /// The world is first brought up to now in slices of at most [`SLICE`], each its own
+    /// transaction: a slice leaves the state whole (a job's tasks run in order and its counts
+    /// say how far it got), so a kill between slices loses nothing and the next call carries on.
+    /// `f` runs in the transaction of the last slice, on a world that is up to date.
     fn transact<T>(&self, advance: Millis, f: impl FnOnce(&World) -> Result<T>) -> Result<T> {
-        let mut conn = self
-            .conn
-            .lock()
-            .map_err(|_| Error::internal("simulator state lock poisoned"))?;
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        if advance > 0 {
-            clock::advance(&tx, advance)?;
+        let mut advance = advance;
+        loop {
+            let conn = self
+                .conn
+                .lock()
+                .map_err(|_| Error::internal("simulator state lock poisoned"))?;
+            let tx = self.begin(&conn)?;
+            if advance > 0 {
+                clock::advance(&tx, advance)?;
+                advance = 0;
+            }
+            let world = World::load(&tx)?;
+            let budget = Budget::slice(self.slices, self.interrupt.get().cloned());
+            if control::advance_all(&world, &budget)? {
+                let out = f(&world)?;
+                tx.commit()?;
+                return Ok(out);
+            }
+            // Due work is left: commit this slice, let others in, and stop here on Ctrl-C.
+            tx.commit()?;
+            drop(conn);
+            self.check_interrupt()?;
+            std::thread::yield_now();
         }
-        let world = World::load(&tx)?;
-        control::advance_all(&world)?;
-        let out = f(&world)?;
-        tx.commit()?;
-        Ok(out)
+    }
+
+    /// Smaller slices of catch-up work than [`SLICE`] and [`SLICE_TASKS`]: for tests and
+    /// benchmarks of what happens between slices.
+    pub fn with_slices(mut self, time: Duration, tasks: u64) -> Simulator {
+        self.slices = Slices { time, tasks };
+        self
+    }
+
+    /// Ctrl-C's flag, from the session that runs scripts on this simulator.
+    pub fn watch_interrupt(&self, flag: Arc<AtomicBool>) {
+        let _ = self.interrupt.set(flag);
+    }
+
+    fn interrupted(&self) -> bool {
+        self.interrupt
+            .get()
+            .is_some_and(|flag| flag.load(Ordering::Relaxed))
+    }
+
+    fn check_interrupt(&self) -> Result<()> {
+        if self.interrupted() {
+            return Err(interrupted_error());
+        }
+        Ok(())
+    }
+
+    /// Takes the state's write lock, waiting up to [`BUSY_LIMIT`] while another process holds
+    /// it, in tries of [`BUSY_TRY`] with Ctrl-C checked between them.
+    fn begin<'c>(&self, conn: &'c Connection) -> Result<Transaction<'c>> {
+        let started = Instant::now();
+        loop {
+            match Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate) {
+                Ok(tx) => return Ok(tx),
+                Err(e) if store::is_busy(&e) => {
+                    self.check_interrupt()?;
+                    if started.elapsed() >= self.busy_limit {
+                        return Err(Error::state_busy(format!(
+                            "the simulator state {} stayed locked by another process for {} s",
+                            self.dir.display(),
+                            self.busy_limit.as_secs_f64()
+                        )));
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// An S3 request: first admitted (or refused) by the fault injector and rate limits, whose
@@ -443,16 +610,21 @@ impl Simulator {
 
     /// Sets the virtual time (never backwards) and whether it stands still between waits.
     pub fn set_clock(&self, at: Option<OffsetDateTime>, frozen: bool) -> Result<OffsetDateTime> {
-        let mut conn = self
-            .conn
-            .lock()
-            .map_err(|_| Error::internal("simulator state lock poisoned"))?;
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        // Bring the world up to the current time first, so nothing due is skipped.
-        control::advance_all(&World::load(&tx)?)?;
-        let target = clock::set(&tx, at.map(clock::from_datetime), frozen)?;
-        control::advance_all(&World::load(&tx)?)?;
-        tx.commit()?;
+        // Bring the world up to the current time first, so nothing due is skipped; the steps
+        // the new time makes due then run in slices, in time order, as after any jump.
+        self.with_world(|_| Ok(()))?;
+        let target = {
+            let conn = self
+                .conn
+                .lock()
+                .map_err(|_| Error::internal("simulator state lock poisoned"))?;
+            let tx = self.begin(&conn)?;
+            control::advance_all(&World::load(&tx)?, &Budget::unlimited())?;
+            let target = clock::set(&tx, at.map(clock::from_datetime), frozen)?;
+            tx.commit()?;
+            target
+        };
+        self.with_world(|_| Ok(()))?;
         Ok(clock::to_datetime(target))
     }
 
@@ -491,6 +663,12 @@ impl Simulator {
     }
 
     /// Bulk-creates `count` synthetic objects named `prefix` + zero-padded index.
+    ///
+    /// All or nothing: the objects appear together in one transaction, so a kill or Ctrl-C
+    /// (checked every few thousand objects: the seed then rolls back) leaves none of them, and
+    /// running the same call again gives the same objects. It is the one transaction of the
+    /// simulator longer than a [`SLICE`] (about 2 s per million objects on a release build);
+    /// other processes wait for it, up to [`BUSY_LIMIT`].
     pub fn seed_objects(
         &self,
         bucket: &str,
@@ -499,7 +677,16 @@ impl Simulator {
         storage_class: StorageClass,
         size: u64,
     ) -> Result<u64> {
-        self.with_world(|w| s3::seed(w, bucket, count, prefix, storage_class, size))
+        let stop = || {
+            if self.interrupted() {
+                return Err(Error::new(
+                    "Interrupted",
+                    "stopped by Ctrl-C: the seed was rolled back, no object of it was created",
+                ));
+            }
+            Ok(())
+        };
+        self.with_world(|w| s3::seed(w, bucket, count, prefix, storage_class, size, &stop))
     }
 }
 
@@ -602,6 +789,10 @@ impl Backend for Simulator {
 
     fn sim_controls(&self) -> Option<&dyn SimControls> {
         Some(self)
+    }
+
+    fn watch_interrupt(&self, flag: Arc<AtomicBool>) {
+        Simulator::watch_interrupt(self, flag);
     }
 
     fn create_bucket(&self, name: &str, region: Option<&str>) -> Result<BucketInfo> {

@@ -208,6 +208,57 @@ pub(super) fn find(
             }
         }
     };
+    checked(found, bucket, key, version_id)
+}
+
+/// What `find` answers for the latest version of `key` from a lookup made beforehand for a
+/// whole chunk of job tasks ([`latest_in_range`]), the bucket known to exist.
+pub(super) fn latest_found(
+    bucket: &str,
+    key: &str,
+    found: Option<StoredObject>,
+) -> Result<StoredObject> {
+    let found = found.ok_or_else(|| Error::no_such_key(bucket, key))?;
+    checked(found, bucket, key, None)
+}
+
+/// The latest versions of the keys from `first` to `last` (inclusive) of `bucket`, by key:
+/// one range query for a chunk of job tasks instead of one lookup per task. `None` when the
+/// range holds more than `limit` objects (a sparse manifest: look each key up instead).
+pub(super) fn latest_in_range(
+    w: &World,
+    bucket: &str,
+    first: &str,
+    last: &str,
+    limit: usize,
+) -> Result<Option<std::collections::HashMap<String, StoredObject>>> {
+    let mut stmt = w.tx.prepare_cached(concat!(
+        "SELECT ",
+        object_columns!(),
+        " FROM objects WHERE bucket = ?1 AND key >= ?2 AND key <= ?3 AND is_latest = 1 LIMIT ?4"
+    ))?;
+    let rows = stmt.query_map(
+        params![bucket, first, last, limit as i64 + 1],
+        StoredObject::from_row,
+    )?;
+    let mut found = std::collections::HashMap::with_capacity(limit.min(16_384));
+    for row in rows {
+        if found.len() == limit {
+            return Ok(None);
+        }
+        let object = row?;
+        found.insert(object.key.clone(), object);
+    }
+    Ok(Some(found))
+}
+
+/// `find`'s answer for what it found: a delete marker is not an object.
+fn checked(
+    found: StoredObject,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+) -> Result<StoredObject> {
     if found.is_delete_marker {
         // The current version is a delete marker: 404, saying so; naming a marker's version
         // is 405, as S3 answers.
@@ -576,6 +627,29 @@ fn body_of(w: &World, object: &StoredObject) -> Result<Vec<u8>> {
         .query_row("SELECT body FROM objects WHERE id = ?1", [object.id], |r| {
             r.get(0)
         })?)
+}
+
+/// GetObject's rules, with the body as a reader: a stored body is read from the database in
+/// pieces (SQLite's incremental BLOB I/O), so a 200 MB manifest never sits in memory whole.
+pub(super) fn open_body<'a>(
+    w: &'a World,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+) -> Result<Box<dyn std::io::Read + 'a>> {
+    let object = find(w, bucket, key, version_id)?;
+    if !object.is_readable(w.now) {
+        return Err(not_readable(&object));
+    }
+    if !object.has_body {
+        return Ok(Box::new(std::io::Cursor::new(body_of(w, &object)?)));
+    }
+    let blob =
+        w.tx.blob_open(rusqlite::MAIN_DB, "objects", "body", object.id, true)?;
+    Ok(Box::new(std::io::BufReader::with_capacity(
+        256 * 1024,
+        blob,
+    )))
 }
 
 /// Where the bytes of an object being read come from.
@@ -1698,33 +1772,33 @@ pub(super) fn restore(
             let done = current
                 .done
                 .min(at + restore_duration(w.seed, object, request.tier, at, from_batch));
-            w.tx.execute(
+            w.tx.prepare_cached(
                 "UPDATE objects SET restore_tier = ?2, restore_done = ?3 WHERE id = ?1",
-                params![object.id, request.tier.as_str(), done],
-            )?;
+            )?
+            .execute(params![object.id, request.tier.as_str(), done])?;
             Ok(RestoreOutcome::Accepted)
         }
         (RestorePhase::Restored { .. }, _) => {
-            w.tx.execute(
+            w.tx.prepare_cached(
                 "UPDATE objects SET restore_days = ?2, restore_expiry = ?3 WHERE id = ?1",
-                params![object.id, request.days, expiry],
-            )?;
+            )?
+            .execute(params![object.id, request.days, expiry])?;
             Ok(RestoreOutcome::AlreadyRestored)
         }
         _ => {
             let done = at + restore_duration(w.seed, object, request.tier, at, from_batch);
-            w.tx.execute(
+            w.tx.prepare_cached(
                 "UPDATE objects SET restore_tier = ?2, restore_days = ?3, restore_requested = ?4,
                      restore_done = ?5, restore_expiry = ?6 WHERE id = ?1",
-                params![
-                    object.id,
-                    request.tier.as_str(),
-                    request.days,
-                    at,
-                    done,
-                    expiry
-                ],
-            )?;
+            )?
+            .execute(params![
+                object.id,
+                request.tier.as_str(),
+                request.days,
+                at,
+                done,
+                expiry
+            ])?;
             Ok(RestoreOutcome::Accepted)
         }
     }
@@ -1782,6 +1856,7 @@ pub(super) fn next_event(w: &World) -> Result<Option<Millis>> {
 
 /// Bulk-creates synthetic objects. Their ETags derive from key and size (not the MD5 of the
 /// bytes), so seeding a million objects hashes nothing large.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn seed(
     w: &World,
     bucket: &str,
@@ -1789,6 +1864,7 @@ pub(super) fn seed(
     prefix: &str,
     storage_class: StorageClass,
     size: u64,
+    stop: &dyn Fn() -> Result<()>,
 ) -> Result<u64> {
     if require_bucket(w, bucket)? == 1 {
         return Err(Error::not_supported(
@@ -1797,6 +1873,13 @@ pub(super) fn seed(
         .bucket(bucket));
     }
     let width = count.saturating_sub(1).to_string().len().max(6);
+    // Re-seeding replaces what is there; into an empty prefix (the usual case) nothing is
+    // looked up per object.
+    let existing: bool = w.tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = ?1 AND key >= ?2 AND key < ?2 || x'ffff')",
+        params![bucket, prefix],
+        |r| r.get(0),
+    )?;
     let mut delete = w.tx.prepare_cached(
         "DELETE FROM objects WHERE bucket = ?1 AND key = ?2 AND version_id IS NULL",
     )?;
@@ -1804,10 +1887,18 @@ pub(super) fn seed(
         "INSERT INTO objects (bucket, key, is_latest, size, etag, storage_class, last_modified)
          VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6)",
     )?;
+    let mut key = String::with_capacity(prefix.len() + width);
     for i in 0..count {
-        let key = format!("{prefix}{i:0width$}");
+        if i % 4096 == 0 {
+            stop()?;
+        }
+        key.clear();
+        use std::fmt::Write as _;
+        let _ = write!(key, "{prefix}{i:0width$}");
         let etag = synthetic_etag(&key, size);
-        delete.execute(params![bucket, key])?;
+        if existing {
+            delete.execute(params![bucket, key])?;
+        }
         insert.execute(params![
             bucket,
             key,
