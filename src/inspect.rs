@@ -222,6 +222,7 @@ fn status_manifest(
             prefix: (!prefix.is_empty()).then(|| prefix.to_string()),
             storage_classes: Some(classes),
             versions: false,
+            needs_restore: false,
         };
         let m = from_listing(backend, bucket, &filter)?;
         return Ok((m, format!("s3://{bucket}/{prefix}"), None));

@@ -69,7 +69,10 @@ pub mod manifest_api {
     /// A manifest of the objects in a bucket, built by listing it page by page (millions of
     /// keys stay in Rust, never as script values). Options: `prefix`, `storage_classes`
     /// (array; default: every class), `versions` (default `false`: current versions only,
-    /// without version ids; `true`: every version, with version ids, delete markers skipped).
+    /// without version ids; `true`: every version, with version ids, delete markers skipped),
+    /// `needs_restore` (default `false`; `true`: only objects with neither a restore running
+    /// nor a restored copy, from the same listing's `RestoreStatus`: what a restore job still
+    /// has to request; not with `versions`).
     ///
     /// ```rhai
     /// let m = manifest::from_listing("my-archive", #{ prefix: "2019/", storage_classes: ["GLACIER", "DEEP_ARCHIVE"] });
@@ -87,6 +90,7 @@ pub mod manifest_api {
                 prefix: o.string("prefix")?,
                 storage_classes: o.parse_list::<StorageClass>("storage_classes")?,
                 versions: o.bool("versions")?.unwrap_or(false),
+                needs_restore: o.bool("needs_restore")?.unwrap_or(false),
             };
             o.finish()?;
             Ok(ops::from_listing(host.backend.as_ref(), bucket, &filter)?)

@@ -226,6 +226,9 @@ pub struct ListingFilter {
     pub storage_classes: Option<Vec<StorageClass>>,
     /// Every version (with version ids, delete markers skipped) instead of current objects.
     pub versions: bool,
+    /// Only objects with neither a restore running nor a restored copy, as the listing's
+    /// `RestoreStatus` says (current objects only): what a restore request is still needed for.
+    pub needs_restore: bool,
 }
 
 /// A manifest of the objects in `bucket`, listed page by page, with each row's listing facts.
@@ -239,6 +242,11 @@ pub fn from_listing(
         (Some(list), Some(class)) => list.contains(&class),
         (Some(_), None) => false,
     };
+    if filter.versions && filter.needs_restore {
+        return Err(Error::invalid_argument(
+            "needs_restore reads the restore status of current objects: it cannot be combined with versions",
+        ));
+    }
     let mut manifest = Manifest::default();
     let mut next: Option<String> = None;
     loop {
@@ -264,9 +272,12 @@ pub fn from_listing(
                 bucket: bucket.to_string(),
                 prefix: filter.prefix.clone(),
                 continuation: next.take(),
+                restore_status: filter.needs_restore,
                 ..ListObjects::default()
             })?;
-            for o in page.items.iter().filter(|o| wanted(Some(o.storage_class))) {
+            for o in page.items.iter().filter(|o| {
+                wanted(Some(o.storage_class)) && !(filter.needs_restore && o.restore.is_some())
+            }) {
                 let listed = Listed {
                     size: o.size,
                     storage_class: o.storage_class,
