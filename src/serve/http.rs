@@ -98,6 +98,7 @@ pub(super) fn head_of(parts: &hyper::http::request::Parts) -> Request {
         host,
         request_id: new_request_id(),
         virtual_bucket: None,
+        caller: None,
     }
 }
 

@@ -10,10 +10,12 @@ use std::sync::Mutex;
 use md5::{Digest, Md5};
 use time::OffsetDateTime;
 
-use super::s3::{S3_NS, metadata_headers, payload, storage_class_header, stored_headers};
+use super::s3::{
+    S3_NS, metadata_headers, owner_element, payload, storage_class_header, stored_headers,
+};
 use super::xml::{self, XmlWriter};
 use super::{Request, Response};
-use crate::backend::{Backend, PutObject, StorageClass};
+use crate::backend::{Backend, Owner, PutObject, StorageClass};
 use crate::errors::Error;
 use crate::timefmt::rfc3339_millis;
 
@@ -59,6 +61,8 @@ struct Upload {
     headers: BTreeMap<String, String>,
     parts: BTreeMap<u32, Part>,
     initiated: OffsetDateTime,
+    /// Who started it (its Initiator and Owner).
+    initiator: Owner,
 }
 
 /// The uploads in progress, by upload id.
@@ -84,16 +88,16 @@ impl Uploads {
             .map_err(|_| Error::internal("the multipart upload table is poisoned"))
     }
 
-    /// `POST /bucket/key?uploads`.
+    /// `POST /bucket/key?uploads`, by `initiator` (the caller checks that it may write into
+    /// the bucket, which also tells that the bucket exists).
     pub fn create(
         &self,
-        sim: &dyn Backend,
+        _sim: &dyn Backend,
         req: &Request,
         bucket: &str,
         key: &str,
+        initiator: Owner,
     ) -> Result<Response, Error> {
-        // The bucket must exist now, as S3 checks.
-        sim.get_bucket_versioning(bucket)?;
         let id = uuid::Uuid::new_v4().simple().to_string();
         let mut state = self.lock()?;
         if state.uploads.len() >= MAX_UPLOADS {
@@ -116,6 +120,7 @@ impl Uploads {
                 headers: stored_headers(req),
                 parts: BTreeMap::new(),
                 initiated: OffsetDateTime::now_utc(),
+                initiator,
             },
         );
         let mut w = XmlWriter::new("InitiateMultipartUploadResult", Some(S3_NS));
@@ -177,11 +182,10 @@ impl Uploads {
     /// `GET /bucket/key?uploadId=ID`: ListParts, `part-number-marker` and `max-parts` paging.
     pub fn list_parts(
         &self,
-        sim: &dyn Backend,
+        _sim: &dyn Backend,
         req: &Request,
         id: &str,
     ) -> Result<Response, Error> {
-        let account = sim.account_id()?;
         let marker: u32 = req
             .query("part-number-marker")
             .and_then(|m| m.parse().ok())
@@ -196,8 +200,8 @@ impl Uploads {
         w.el("Bucket", &upload.bucket)
             .el("Key", &upload.key)
             .el("UploadId", id);
-        owner(&mut w, "Initiator", &account);
-        owner(&mut w, "Owner", &account);
+        owner_element(&mut w, "Initiator", &upload.initiator);
+        owner_element(&mut w, "Owner", &upload.initiator);
         w.el(
             "StorageClass",
             upload
@@ -230,12 +234,10 @@ impl Uploads {
     /// `prefix`, `key-marker`/`upload-id-marker` and `max-uploads`.
     pub fn list_uploads(
         &self,
-        sim: &dyn Backend,
+        _sim: &dyn Backend,
         req: &Request,
         bucket: &str,
     ) -> Result<Response, Error> {
-        sim.get_bucket_versioning(bucket)?;
-        let account = sim.account_id()?;
         let prefix = req.query("prefix").unwrap_or("");
         let key_marker = req.query("key-marker").unwrap_or("");
         let id_marker = req.query("upload-id-marker").unwrap_or("");
@@ -270,8 +272,8 @@ impl Uploads {
             w.start("Upload")
                 .el("Key", &u.key)
                 .el("UploadId", id.as_str());
-            owner(&mut w, "Initiator", &account);
-            owner(&mut w, "Owner", &account);
+            owner_element(&mut w, "Initiator", &u.initiator);
+            owner_element(&mut w, "Owner", &u.initiator);
             w.el(
                 "StorageClass",
                 u.storage_class.unwrap_or(StorageClass::Standard).as_str(),
@@ -406,13 +408,6 @@ fn completed(done: &Completed) -> Response {
         resp = resp.header("x-amz-version-id", v.clone());
     }
     resp
-}
-
-fn owner(w: &mut XmlWriter, element: &'static str, account: &str) {
-    w.start(element)
-        .el("ID", account)
-        .el("DisplayName", "s3thaw")
-        .end();
 }
 
 /// `max-parts` / `max-uploads`: at most 1,000.

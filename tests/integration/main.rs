@@ -19,6 +19,7 @@ mod hostile;
 mod jobs;
 mod repl;
 mod restore;
+mod script_limits;
 mod simulator;
 mod stands_alone;
 mod tracking;

@@ -1031,6 +1031,7 @@ fn run_task(
                 account_id: w.account_id.clone(),
                 region: w.region.clone(),
                 seed: w.seed,
+                caller: w.caller.clone(),
             };
             s3::copy_for_job(&at_world, bucket, key, version_id, copy)?;
             Ok(200)
@@ -1068,6 +1069,7 @@ fn write_report(w: &World, job: &JobRow, report: &ReportSpec, at: Millis) -> Res
         account_id: w.account_id.clone(),
         region: w.region.clone(),
         seed: w.seed,
+        caller: w.caller.clone(),
     };
     let mut results = Vec::new();
     let outcomes: &[TaskStatus] = match report.scope {

@@ -16,7 +16,9 @@ CREATE TABLE IF NOT EXISTS buckets (
     name       TEXT PRIMARY KEY,
     region     TEXT NOT NULL,
     created    INTEGER NOT NULL,
-    versioning INTEGER NOT NULL DEFAULT 0   -- 0 never enabled, 1 enabled, 2 suspended
+    versioning INTEGER NOT NULL DEFAULT 0,  -- 0 never enabled, 1 enabled, 2 suspended
+    owner_id   TEXT,                        -- NULL: the world's own account
+    owner_name TEXT
 );
 -- One row per object version (unversioned objects have version_id NULL) or delete marker.
 -- A NULL body means a synthetic object whose bytes derive from its key (sim::seed_objects).
@@ -42,7 +44,9 @@ CREATE TABLE IF NOT EXISTS objects (
     restore_requested INTEGER,
     restore_done      INTEGER,
     restore_expiry    INTEGER,
-    headers           TEXT      -- JSON: Cache-Control, Content-Disposition... (STORED_HEADERS)
+    headers           TEXT,     -- JSON: Cache-Control, Content-Disposition... (STORED_HEADERS)
+    owner_id          TEXT,     -- NULL: the world's own account
+    owner_name        TEXT
 );
 CREATE INDEX IF NOT EXISTS objects_by_key ON objects (bucket, key, is_latest);
 -- ListObjectVersions' order: by key, newest version first.
@@ -163,13 +167,22 @@ pub(super) fn open(path: &Path) -> Result<Connection> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.execute_batch(SCHEMA)?;
     // Columns added after the first release: older state directories gain them here.
-    let has_headers: bool = conn.query_row(
-        "SELECT COUNT(*) > 0 FROM pragma_table_info('objects') WHERE name = 'headers'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !has_headers {
-        conn.execute_batch("ALTER TABLE objects ADD COLUMN headers TEXT")?;
+    let added = [
+        ("objects", "headers"),
+        ("objects", "owner_id"),
+        ("objects", "owner_name"),
+        ("buckets", "owner_id"),
+        ("buckets", "owner_name"),
+    ];
+    for (table, column) in added {
+        let has: bool = conn.query_row(
+            &format!("SELECT COUNT(*) > 0 FROM pragma_table_info('{table}') WHERE name = ?1"),
+            [column],
+            |r| r.get(0),
+        )?;
+        if !has {
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} TEXT"))?;
+        }
     }
     let defaults = [
         ("account_id", DEFAULT_ACCOUNT_ID.to_string()),
