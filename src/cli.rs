@@ -93,7 +93,7 @@ pub enum Command {
     /// Show a job and its completion report: counts, failures by error code with hints
     /// (batch::describe and report::load).
     #[command(
-        after_help = "Examples:\n  s3thaw report 6f0c2a52-9d3e-4b8e-a0f4-3c1d2b7e9a10\n  s3thaw report 6f0c2a52 --json    # a unique prefix of the id is enough"
+        after_help = "Examples:\n  s3thaw report 6f0c2a52-9d3e-4b8e-a0f4-3c1d2b7e9a10\n  s3thaw report 6f0c2a52 --json    # a unique prefix of the id is enough\n  s3thaw report 6f0c2a52 --html job.html   # one page to open in a browser or attach"
     )]
     Report {
         /// The job's id, or a unique prefix of it.
@@ -101,6 +101,10 @@ pub enum Command {
         /// Print the job map and the report's counts as JSON.
         #[arg(long)]
         json: bool,
+        /// Also write one self-contained HTML page to FILE (job card, timeline, failures by
+        /// code, the readiness of a restore job's objects): opens in a browser with no network.
+        #[arg(long, value_name = "FILE")]
+        html: Option<std::path::PathBuf>,
         #[command(flatten)]
         backend: BackendArgs,
     },
@@ -189,8 +193,9 @@ pub fn main() -> u8 {
         Command::Report {
             job_id,
             json,
+            html,
             backend,
-        } => crate::inspect::report(backend, job_id, *json),
+        } => crate::inspect::report(backend, job_id, *json, html.as_deref()),
         Command::Status {
             target,
             classes,

@@ -99,7 +99,8 @@ pub fn retry_command(job_id: &str) -> String {
     format!("Retry the transient failures in a new job: s3thaw run retry-failed --var job={job_id}")
 }
 
-/// A hint for the failed tasks of a job with `code`, on objects of `bucket`, run by `role_arn`.
+/// A hint for the failed tasks of a job with `code`, on objects of `bucket`, run by `role_arn`,
+/// as a script reads it (the functions to call).
 pub fn for_task(code: &str, bucket: &str, role_arn: Option<&str>) -> Option<String> {
     let role = role_arn.unwrap_or("the job's role");
     let hint = match code {
@@ -121,6 +122,43 @@ pub fn for_task(code: &str, bucket: &str, role_arn: Option<&str>) -> Option<Stri
             "transient: retry the failed tasks with r.failed_manifest() in a new job".into()
         }
         _ => return None,
+    };
+    Some(hint)
+}
+
+/// A hint for the failed tasks of job `job_id` with `code`, as `s3thaw report` shows it: the
+/// commands to type, not script calls.
+pub fn for_task_cli(
+    code: &str,
+    bucket: &str,
+    role_arn: Option<&str>,
+    job_id: &str,
+) -> Option<String> {
+    let role_name = role_arn
+        .and_then(|arn| arn.rsplit_once('/'))
+        .map(|(_, name)| name.to_string());
+    let hint = match code {
+        "AccessDenied" => {
+            let role = role_arn.unwrap_or("the job's role");
+            let grant = match &role_name {
+                Some(name) => format!(
+                    "`aws iam put-role-policy --role-name {name} --policy-name restore --policy-document file://policy.json`"
+                ),
+                None => "`aws iam put-role-policy` on the job's role".to_string(),
+            };
+            format!(
+                "{role} lacks s3:RestoreObject on arn:aws:s3:::{bucket}/*: grant it ({grant}), then restore these objects again"
+            )
+        }
+        transient if is_transient_code(transient) => {
+            format!(
+                "transient: `s3thaw run retry-failed --var job={job_id}` retries them in a new job"
+            )
+        }
+        "InvalidObjectState" => {
+            "the object is not archived (nothing to restore): leave it out of the manifest".into()
+        }
+        _ => return for_task(code, bucket, role_arn),
     };
     Some(hint)
 }
@@ -186,5 +224,41 @@ mod tests {
         let timeout = for_task("RequestTimeout", "my-archive", None).unwrap();
         assert!(timeout.starts_with("transient"), "{timeout}");
         assert!(for_task("AccessDenied", "b", None).is_some_and(|h| !h.starts_with("transient")));
+    }
+
+    #[test]
+    fn the_report_command_hints_commands_not_script_calls() {
+        let role = Some("arn:aws:iam::1:role/restorer");
+        for code in [
+            "AccessDenied",
+            "RequestTimeout",
+            "SlowDown",
+            "InvalidObjectState",
+            "NoSuchKey",
+        ] {
+            let hint = for_task_cli(code, "my-archive", role, "6f0c2a52").unwrap();
+            assert!(
+                !hint.contains("::") || hint.contains("arn:aws"),
+                "{code}: {hint}"
+            );
+            assert!(
+                !hint.contains("iam::restore_policy") && !hint.contains("r.failed_manifest"),
+                "{code}: {hint}"
+            );
+        }
+        let denied = for_task_cli("AccessDenied", "my-archive", role, "6f0c2a52").unwrap();
+        assert!(
+            denied.contains("aws iam put-role-policy --role-name restorer"),
+            "{denied}"
+        );
+        assert!(
+            denied.contains("lacks s3:RestoreObject on arn:aws:s3:::my-archive/*"),
+            "{denied}"
+        );
+        let transient = for_task_cli("SlowDown", "my-archive", None, "6f0c2a52").unwrap();
+        assert!(
+            transient.contains("`s3thaw run retry-failed --var job=6f0c2a52`"),
+            "{transient}"
+        );
     }
 }

@@ -79,8 +79,9 @@ pub fn jobs(args: &BackendArgs, statuses: &[String], json: bool, wide: bool) -> 
     }
 }
 
-/// `s3thaw report JOB_ID`: the job's card, then its completion report.
-pub fn report(args: &BackendArgs, job_id: &str, json: bool) -> u8 {
+/// `s3thaw report JOB_ID`: the job's card, then its completion report; with `html`, also the
+/// page of [`crate::html`] written to that file.
+pub fn report(args: &BackendArgs, job_id: &str, json: bool, html: Option<&std::path::Path>) -> u8 {
     let backend = match backend(args) {
         Ok(b) => b,
         Err(code) => return code,
@@ -93,6 +94,11 @@ pub fn report(args: &BackendArgs, job_id: &str, json: bool) -> u8 {
         Ok(found) => found,
         Err(e) => return fail(&e),
     };
+    if let Some(path) = html
+        && let Err(e) = write_html(backend.as_ref(), &job, report.as_ref(), path)
+    {
+        return fail(&e);
+    }
     if json {
         let report = report
             .as_ref()
@@ -108,7 +114,7 @@ pub fn report(args: &BackendArgs, job_id: &str, json: bool) -> u8 {
     match report {
         Ok(r) => {
             let role = job.get("role_arn").map(|r| r.to_string());
-            let text = crate::output::report_text(&r, role.as_deref());
+            let text = crate::output::report_text(&r, role.as_deref(), true);
             crate::progress::print_line(&format!("\n{text}"));
             let transient = r
                 .by_error()
@@ -126,6 +132,54 @@ pub fn report(args: &BackendArgs, job_id: &str, json: bool) -> u8 {
     }
 }
 
+/// Writes the HTML page of a job to `path`; for a restore job, the readiness of its objects
+/// is read first (listing pages, as `s3thaw status JOB` does).
+fn write_html(
+    backend: &dyn Backend,
+    job: &Map,
+    report: Result<&Report, &Error>,
+    path: &std::path::Path,
+) -> Result<(), Error> {
+    let op = job
+        .get("operation")
+        .and_then(|v| v.read_lock::<Map>().map(|m| m.clone()))
+        .unwrap_or_default();
+    let restores = op
+        .get("operation")
+        .is_some_and(|o| o.to_string() == "S3InitiateRestoreObject");
+    let (readiness, expected) = if restores {
+        let id = job.get("id").map(|v| v.to_string()).unwrap_or_default();
+        let args = StatusArgs {
+            target: &id,
+            classes: &[],
+            via: "auto",
+            json: false,
+            csv: false,
+        };
+        match status_manifest(backend, &args) {
+            Ok((m, _, expected)) => {
+                let mut progress = crate::progress::Counter::new(false, "objects checked");
+                let status =
+                    crate::ops::restore::status(backend, &m, Default::default(), &mut progress);
+                (Some(status), expected)
+            }
+            Err(e) => (Some(Err(e)), None),
+        }
+    } else {
+        (None, None)
+    };
+    let page = crate::html::report_page(&crate::html::ReportPage {
+        job,
+        report,
+        readiness: readiness.as_ref().map(|r| r.as_ref()),
+        expected,
+    });
+    std::fs::write(path, &page)
+        .map_err(|e| Error::invalid_argument(format!("cannot write {}: {e}", path.display())))?;
+    eprintln!("Wrote {} ({} bytes).", path.display(), page.len());
+    Ok(())
+}
+
 /// The arguments of `s3thaw status`.
 pub struct StatusArgs<'a> {
     pub target: &'a str,
@@ -135,11 +189,19 @@ pub struct StatusArgs<'a> {
     pub csv: bool,
 }
 
-/// What `s3thaw status` looks at, as a manifest and its name.
+/// What `s3thaw status` looks at, as a manifest and its name, and for a restore job, when it
+/// started and its tier (so the chart can draw when the rest is due).
 fn status_manifest(
     backend: &dyn Backend,
     args: &StatusArgs,
-) -> Result<(crate::ops::manifest::Manifest, String), Error> {
+) -> Result<
+    (
+        crate::ops::manifest::Manifest,
+        String,
+        Option<crate::readiness::Expected>,
+    ),
+    Error,
+> {
     use crate::backend::StorageClass;
     use crate::ops::manifest::{ListingFilter, from_listing, parse_csv};
     if let Some(rest) = args.target.strip_prefix("s3://") {
@@ -162,7 +224,7 @@ fn status_manifest(
             versions: false,
         };
         let m = from_listing(backend, bucket, &filter)?;
-        return Ok((m, format!("s3://{bucket}/{prefix}")));
+        return Ok((m, format!("s3://{bucket}/{prefix}"), None));
     }
     if !args.classes.is_empty() {
         return Err(Error::invalid_argument(
@@ -174,7 +236,7 @@ fn status_manifest(
         let bytes = std::fs::read(path)
             .map_err(|e| Error::invalid_argument(format!("cannot read {}: {e}", path.display())))?;
         let m = parse_csv(args.target, &bytes)?;
-        return Ok((m, args.target.to_string()));
+        return Ok((m, args.target.to_string(), None));
     }
     let not_found = |e: Error| {
         if e.code == "NotFoundException" {
@@ -204,7 +266,17 @@ fn status_manifest(
         &format!("s3://{}/{}", location.bucket, location.key),
         &bytes,
     )?;
-    Ok((m, format!("job {id}")))
+    let expected = match job.operation {
+        crate::backend::JobOperation::InitiateRestore { tier, .. } => {
+            Some(crate::readiness::Expected {
+                start: job.creation_time,
+                tier,
+                from_batch: true,
+            })
+        }
+        _ => None,
+    };
+    Ok((m, format!("job {id}"), expected))
 }
 
 /// `s3thaw status TARGET`: readiness at a glance, as JSON or as CSV rows.
@@ -226,7 +298,7 @@ pub fn status(args: &BackendArgs, status_args: &StatusArgs) -> u8 {
         let _ = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed));
     }
     let read = || -> Result<_, Error> {
-        let (m, what) = status_manifest(backend.as_ref(), status_args)?;
+        let (m, what, expected) = status_manifest(backend.as_ref(), status_args)?;
         let mut progress = StatusProgress {
             counter: crate::progress::Counter::new(false, "objects checked"),
             interrupted: &interrupted,
@@ -240,9 +312,9 @@ pub fn status(args: &BackendArgs, status_args: &StatusArgs) -> u8 {
             Some(sim) => sim.next_event()?,
             None => None,
         };
-        Ok((m, what, status, next))
+        Ok((m, what, status, next, expected))
     };
-    let (m, what, status, next) = match read() {
+    let (m, what, status, next, expected) = match read() {
         Ok(found) => found,
         Err(e) => return fail(&e),
     };
@@ -254,7 +326,12 @@ pub fn status(args: &BackendArgs, status_args: &StatusArgs) -> u8 {
             Err(e) => return fail(&e),
         }
     } else {
-        crate::progress::write_stdout(&crate::readiness::text(&what, &status, next));
+        crate::progress::write_stdout(&crate::readiness::text_expecting(
+            &what,
+            &status,
+            next,
+            expected.as_ref(),
+        ));
     }
     if status.complete() {
         0

@@ -16,6 +16,7 @@ pub mod engine;
 pub mod errors;
 pub mod formats;
 pub mod hints;
+pub mod html;
 pub mod inspect;
 pub mod ops;
 pub mod output;

@@ -43,7 +43,7 @@ pub fn show(value: &Dynamic) -> String {
         return value.to_string();
     }
     if let Some(report) = value.read_lock::<Report>() {
-        return report_text(&report, None);
+        return report_text(&report, None, false);
     }
     if let Some(manifest) = value.read_lock::<Manifest>() {
         return manifest_text(&manifest);
@@ -79,6 +79,11 @@ fn text(map: &Map, key: &str) -> String {
 
 fn int(map: &Map, key: &str) -> i64 {
     map.get(key).and_then(|v| v.as_int().ok()).unwrap_or(0)
+}
+
+/// A count with thousands separators.
+fn count(n: i64) -> String {
+    crate::readiness::thousands(n.max(0) as u64)
 }
 
 fn sub(map: &Map, key: &str) -> Map {
@@ -273,12 +278,17 @@ pub fn jobs_table(jobs: &[Map], wide: bool) -> String {
             let failed = int(&p, "failed");
             let tasks = if wide || failed > 0 {
                 format!(
-                    "{}/{} ok, {failed} failed",
-                    int(&p, "succeeded"),
-                    int(&p, "total")
+                    "{}/{} ok, {} failed",
+                    count(int(&p, "succeeded")),
+                    count(int(&p, "total")),
+                    count(failed)
                 )
             } else {
-                format!("{}/{} ok", int(&p, "succeeded"), int(&p, "total"))
+                format!(
+                    "{}/{} ok",
+                    count(int(&p, "succeeded")),
+                    count(int(&p, "total"))
+                )
             };
             let id = text(job, "id");
             let created = text(job, "creation_time");
@@ -505,8 +515,9 @@ fn block(open: &str, close: &str, parts: &[String], indent: usize, cut: Option<u
 }
 
 /// A completion report: counts, failures by error code with a hint each, and the first failed
-/// tasks. `role_arn` (the job's role) makes the permission hints exact.
-pub fn report_text(report: &Report, role_arn: Option<&str>) -> String {
+/// tasks. `role_arn` (the job's role) makes the permission hints exact; `cli` words the hints
+/// as commands to type (`s3thaw report`) instead of script calls.
+pub fn report_text(report: &Report, role_arn: Option<&str>, cli: bool) -> String {
     let mut out = report
         .summary()
         .lines()
@@ -524,7 +535,12 @@ pub fn report_text(report: &Report, role_arn: Option<&str>) -> String {
         t.add_row([
             code.clone(),
             count.to_string(),
-            crate::hints::for_task(code, bucket, role_arn).unwrap_or_default(),
+            if cli {
+                crate::hints::for_task_cli(code, bucket, role_arn, report.job_id().unwrap_or("JOB"))
+            } else {
+                crate::hints::for_task(code, bucket, role_arn)
+            }
+            .unwrap_or_default(),
         ]);
     }
     let _ = write!(out, "\n\n{}", table_text(&t));
@@ -555,19 +571,7 @@ pub fn report_text(report: &Report, role_arn: Option<&str>) -> String {
     out
 }
 
-/// Dollars as people read them: cents (`$0.25`), thousands separators (`$1,234.57`), and
-/// `<$0.01` for an amount that is not zero but rounds to it.
-pub fn usd(amount: f64) -> String {
-    if amount > 0.0 && amount < 0.005 {
-        return "<$0.01".to_string();
-    }
-    let cents = (amount * 100.0).round() as u64;
-    format!(
-        "${}.{:02}",
-        crate::readiness::thousands(cents / 100),
-        cents % 100
-    )
-}
+pub use crate::pricing::usd;
 
 /// Hours as a range people plan with: `5-12 h`, `1 min-5 h`, `24-48 h`.
 fn window_text(low: std::time::Duration, high: std::time::Duration) -> String {
@@ -617,13 +621,35 @@ pub fn estimate_text(e: &RestoreEstimate) -> String {
         ]);
     }
     let mut text = format!(
-        "Restore estimate, {} tier, {} day(s):\n{table}\n",
-        e.tier, e.days
+        "Restore estimate, {} tier, {} day(s), {}:\n{table}\n",
+        e.tier,
+        e.days,
+        objects_text(e.objects)
     );
     if e.batch_usd > 0.0 {
         text.push_str(&format!("Batch Operations fees: {}\n", usd(e.batch_usd)));
     }
-    text.push_str(&format!("Total: {}\n", usd(e.total_usd)));
+    if let Some(c) = &e.copy {
+        text.push_str(&format!(
+            "Copy to {} (kept once the restored copies expire): {} requests{}, then {} a month of storage\n",
+            c.storage_class,
+            usd(c.request_usd),
+            if c.batch_usd > 0.0 {
+                format!(" and {} job fees", usd(c.batch_usd))
+            } else {
+                String::new()
+            },
+            usd(c.storage_usd_per_month)
+        ));
+        text.push_str(&format!(
+            "Total: {} (the restore {}, the copy and its first month {})\n",
+            usd(e.total_usd),
+            usd(e.total_usd - c.total_usd()),
+            usd(c.total_usd())
+        ));
+    } else {
+        text.push_str(&format!("Total: {}\n", usd(e.total_usd)));
+    }
     if !e.by_class.is_empty() {
         let within = window_text(slowest, slowest);
         let within = within.split('-').next_back().unwrap_or_default();
@@ -633,10 +659,95 @@ pub fn estimate_text(e: &RestoreEstimate) -> String {
             crate::timefmt::human_duration((slowest.as_secs() + u64::from(e.days) * 86_400) as f64),
         ));
     }
+    if let Some(t) = &e.tracking {
+        text.push_str(&format!(
+            "Tracking until readable (restore::wait): about {} LIST requests ({} a pass, a pass an hour for {} h, a page a poll between), {}; no HEAD per object.\n",
+            crate::readiness::thousands(t.list_requests),
+            crate::readiness::thousands(t.pages_per_pass),
+            t.passes.saturating_sub(1),
+            usd(t.usd)
+        ));
+    }
     for note in &e.notes {
         text.push_str(&format!("  - {note}\n"));
     }
     text
+}
+
+fn objects_text(n: u64) -> String {
+    format!(
+        "{} object{}",
+        crate::readiness::thousands(n),
+        if n == 1 { "" } else { "s" }
+    )
+}
+
+/// Estimates of the same objects with different tiers, side by side in one table: per tier
+/// the cost, how long each archive class takes to be readable, and when the restored copies
+/// expire (from the start), then the notes they share.
+pub fn tiers_text(estimates: &[RestoreEstimate]) -> String {
+    let mut classes: Vec<&String> = estimates.iter().flat_map(|e| e.by_class.keys()).collect();
+    classes.sort();
+    classes.dedup();
+    let mut t = table();
+    let mut header = vec!["tier".to_string(), "cost".to_string()];
+    header.extend(classes.iter().map(|c| format!("{c} readable in")));
+    header.push("copies expire after".into());
+    t.set_header(header);
+    for e in estimates {
+        let mut row = vec![e.tier.to_string(), usd(e.total_usd)];
+        for class in &classes {
+            row.push(match e.by_class.get(*class) {
+                Some(_) => {
+                    let (low, high) = crate::backend::restore_window(
+                        class.contains("DEEP_ARCHIVE"),
+                        e.tier,
+                        e.method == crate::ops::cost::Method::Batch,
+                    );
+                    window_text(low, high)
+                }
+                None if class.contains("DEEP_ARCHIVE")
+                    && e.tier == crate::backend::Tier::Expedited =>
+                {
+                    "not possible".into()
+                }
+                None => "-".into(),
+            });
+        }
+        let slowest = e.slowest();
+        row.push(if e.by_class.is_empty() {
+            "-".into()
+        } else {
+            let first = crate::timefmt::human_duration((u64::from(e.days) * 86_400) as f64);
+            let last = crate::timefmt::human_duration(
+                (slowest.as_secs() + u64::from(e.days) * 86_400) as f64,
+            );
+            if first == last {
+                first
+            } else {
+                format!("{first}-{last}")
+            }
+        });
+        t.add_row(row);
+    }
+    let mut out = table_text(&t);
+    out.push('\n');
+    if let Some(first) = estimates.first() {
+        if first.method == crate::ops::cost::Method::Batch
+            || estimates
+                .iter()
+                .any(|e| e.method == crate::ops::cost::Method::Batch)
+        {
+            out.push_str("Costs include Batch Operations fees where a job restores (not EXPEDITED: client-side restores).\n");
+        }
+        for note in &first.notes {
+            if note.contains("cannot be restored with EXPEDITED") {
+                continue;
+            }
+            out.push_str(&format!("  - {note}\n"));
+        }
+    }
+    out
 }
 
 /// A manifest: its size and first rows.

@@ -66,6 +66,20 @@ pub fn early_deletion_usd(class: StorageClass, size: u64, age_days: f64) -> f64 
     billed as f64 / GIB * storage_usd_per_gb_month(class) * remaining / 30.0
 }
 
+/// Dollars as people read them: cents (`$0.25`), thousands separators (`$1,234.57`), and
+/// `<$0.01` for an amount that is not zero but rounds to it.
+pub fn usd(amount: f64) -> String {
+    if amount > 0.0 && amount < 0.005 {
+        return "<$0.01".to_string();
+    }
+    let cents = (amount * 100.0).round() as u64;
+    format!(
+        "${}.{:02}",
+        crate::readiness::thousands(cents / 100),
+        cents % 100
+    )
+}
+
 /// Rounds to a millionth of a dollar: sums print sensibly and small charges stay visible.
 pub fn round_usd(usd: f64) -> f64 {
     (usd * 1_000_000.0).round() / 1_000_000.0
@@ -290,7 +304,7 @@ pub fn estimate(
         e.request_usd += c.request_usd;
         e.restored_storage_usd += c.restored_storage_usd;
     }
-    if batch {
+    if batch && processed > 0 {
         e.batch_usd =
             prices.batch_per_job + processed as f64 / 1e6 * prices.batch_per_million_objects;
     }

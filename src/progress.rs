@@ -9,12 +9,105 @@ use std::cell::RefCell;
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use time::OffsetDateTime;
 
+/// The lines of the one display, top to bottom. Each kind of progress has one line: a
+/// second piece of work of the same kind (a read inside a wait, a wait inside a job's
+/// `on_change`) takes over that line instead of stacking a new bar under it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Line {
+    /// A batch job: its status and tasks done of total.
+    Job,
+    /// Objects: read, listed, priced or readable (by storage class).
+    Objects,
+    /// The backend's clock (virtual on the simulator), the rate and the time left.
+    Clock,
+    /// One long call (an upload).
+    Call,
+}
+
+/// All bars on stderr, in one `MultiProgress`; `None` when nothing is shown.
+struct Display {
+    multi: MultiProgress,
+    /// Each line's bar and how many pieces of work use it.
+    lines: Vec<(Line, ProgressBar, usize)>,
+}
+
 thread_local! {
-    /// The bar on screen, so prints can suspend it.
-    static ACTIVE: RefCell<Option<ProgressBar>> = const { RefCell::new(None) };
+    static DISPLAY: RefCell<Option<Display>> = const { RefCell::new(None) };
+    /// Where a new display draws: stderr (hidden by indicatif when it is not a terminal), or,
+    /// in tests, nowhere.
+    static HIDDEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The bar of line `which`, created (in its place among the lines) or shared.
+fn acquire(which: Line) -> ProgressBar {
+    DISPLAY.with(|d| {
+        let mut d = d.borrow_mut();
+        let display = d.get_or_insert_with(|| {
+            let target = if HIDDEN.with(|h| h.get()) {
+                ProgressDrawTarget::hidden()
+            } else {
+                ProgressDrawTarget::stderr()
+            };
+            Display {
+                multi: MultiProgress::with_draw_target(target),
+                lines: Vec::new(),
+            }
+        });
+        if let Some((_, bar, users)) = display.lines.iter_mut().find(|(l, _, _)| *l == which) {
+            *users += 1;
+            return bar.clone();
+        }
+        let at = display
+            .lines
+            .iter()
+            .position(|(l, _, _)| *l > which)
+            .unwrap_or(display.lines.len());
+        let bar = display.multi.insert(at, ProgressBar::new_spinner());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        display.lines.insert(at, (which, bar.clone(), 1));
+        bar
+    })
+}
+
+/// One piece of work is done with line `which`: the line goes when nothing uses it, and the
+/// display when no line is left.
+fn release(which: Line) {
+    DISPLAY.with(|d| {
+        let mut d = d.borrow_mut();
+        let Some(display) = d.as_mut() else { return };
+        if let Some(i) = display.lines.iter().position(|(l, _, _)| *l == which) {
+            display.lines[i].2 -= 1;
+            if display.lines[i].2 == 0 {
+                let (_, bar, _) = display.lines.remove(i);
+                bar.finish_and_clear();
+                display.multi.remove(&bar);
+            }
+        }
+        if display.lines.is_empty() {
+            let _ = display.multi.clear();
+            *d = None;
+        }
+    });
+}
+
+/// The lines on display, top to bottom (for tests).
+#[cfg(test)]
+fn lines() -> Vec<Line> {
+    DISPLAY.with(|d| {
+        d.borrow()
+            .as_ref()
+            .map(|d| d.lines.iter().map(|(l, _, _)| *l).collect())
+            .unwrap_or_default()
+    })
+}
+
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_spinner())
+        .progress_chars("=> ")
 }
 
 /// Writes to stdout. A reader that went away (`s3thaw jobs | head -1`) ends the process as
@@ -38,8 +131,8 @@ pub fn prints_to_stderr(on: bool) {
     PRINTS_TO_STDERR.store(on, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// Prints a line of script output on stdout (stderr under `run --json`), around the progress
-/// bar if one is drawn.
+/// Prints a line of script output on stdout (stderr under `run --json`), above the progress
+/// lines if they are drawn.
 pub fn print_line(text: &str) {
     let line = format!("{text}\n");
     let write = |line: &str| {
@@ -49,51 +142,41 @@ pub fn print_line(text: &str) {
             write_stdout(line);
         }
     };
-    let bar = ACTIVE.with(|a| a.borrow().clone());
-    match bar {
-        Some(bar) if !bar.is_finished() => bar.suspend(|| write(&line)),
-        _ => write(&line),
+    let multi = DISPLAY.with(|d| d.borrow().as_ref().map(|d| d.multi.clone()));
+    match multi {
+        Some(multi) => multi.suspend(|| write(&line)),
+        None => write(&line),
     }
 }
 
-fn activate(bar: &ProgressBar) {
-    ACTIVE.with(|a| *a.borrow_mut() = Some(bar.clone()));
-}
-
-fn deactivate(bar: &ProgressBar) {
-    bar.finish_and_clear();
-    ACTIVE.with(|a| {
-        let mut active = a.borrow_mut();
-        if active.as_ref().is_some_and(|b| b.is_finished()) {
-            *active = None;
-        }
-    });
-}
-
-/// The bar of `batch::wait`: the job's status, its tasks done of total, and the rate and time
-/// left measured on the backend's clock (the simulator's virtual one, or AWS's real one).
+/// The job line of `batch::wait` (status, tasks done of total) and the clock line (the
+/// backend's time, the rate and the time left, measured on that clock: the simulator's
+/// virtual one, or AWS's real one).
 pub struct JobBar {
-    bar: ProgressBar,
+    job: ProgressBar,
+    clock: ProgressBar,
+    short: String,
     /// When tasks were first seen running, and how many were done then.
     start: Option<(OffsetDateTime, u64)>,
 }
 
 impl JobBar {
-    /// A bar for `job_id`, or `None` when progress is off (`quiet`).
+    /// The lines for `job_id`, or `None` when progress is off (`quiet`).
     pub fn new(quiet: bool, job_id: &str) -> Option<JobBar> {
         if quiet {
             return None;
         }
-        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {prefix} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
+        let job = acquire(Line::Job);
+        let clock = acquire(Line::Clock);
         let short: String = job_id.chars().take(8).collect();
-        bar.set_prefix(format!("job {short}"));
-        bar.enable_steady_tick(Duration::from_millis(120));
-        activate(&bar);
-        Some(JobBar { bar, start: None })
+        job.set_style(style("{spinner} job {prefix} {msg}"));
+        job.set_prefix(short.clone());
+        Some(JobBar {
+            job,
+            clock,
+            short,
+            start: None,
+        })
     }
 
     /// Shows the job as described at `now` on the backend's clock.
@@ -106,37 +189,41 @@ impl JobBar {
         now: Option<OffsetDateTime>,
     ) {
         let done = succeeded + failed;
-        if total > 0 && self.bar.length().is_none() {
-            self.bar.set_style(
-                ProgressStyle::with_template("{spinner} {prefix} [{bar:30}] {pos}/{len} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-            );
-            self.bar.set_length(total);
+        if total > 0 {
+            self.job.set_style(style(
+                "{spinner} job {prefix} [{bar:24}] {human_pos}/{human_len} {msg}",
+            ));
+            self.job.set_length(total);
         }
-        self.bar.set_position(done);
+        self.job.set_prefix(self.short.clone());
+        self.job.set_position(done);
         if status == "Active"
             && let Some(now) = now
         {
             self.start.get_or_insert((now, done));
         }
-        let msg = job_message(status, total, succeeded, failed, self.start, now);
-        self.bar.set_message(msg);
-        self.bar.tick();
+        self.job.set_message(job_message(status, succeeded, failed));
+        self.clock.set_style(style("  {msg}"));
+        self.clock
+            .set_message(clock_message(status, total, done, self.start, now));
+        self.job.tick();
     }
 }
 
 impl Drop for JobBar {
     fn drop(&mut self) {
-        deactivate(&self.bar);
+        release(Line::Clock);
+        release(Line::Job);
     }
 }
 
-/// A counter for long listings and bulk calls: shown once the work turns out to be long.
+/// A counter for long listings and bulk calls, on the objects line: shown once the work turns
+/// out to be long.
 pub struct Counter {
     bar: Option<ProgressBar>,
     quiet: bool,
     what: String,
+    started: std::time::Instant,
 }
 
 impl Counter {
@@ -147,27 +234,28 @@ impl Counter {
             bar: None,
             quiet,
             what: what.into(),
+            started: std::time::Instant::now(),
         }
     }
 
-    /// Shows `count` so far.
+    /// Shows `count` so far, with the rate.
     pub fn set(&mut self, count: u64) {
         if self.quiet {
             return;
         }
-        let what = &self.what;
-        let bar = self.bar.get_or_insert_with(|| {
-            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {human_pos} {msg} ({per_sec})")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
-            bar.set_message(what.clone());
-            bar.enable_steady_tick(Duration::from_millis(120));
-            activate(&bar);
-            bar
-        });
-        bar.set_position(count);
+        let bar = self.bar.get_or_insert_with(|| acquire(Line::Objects));
+        bar.set_style(style("{spinner} {msg}"));
+        let seconds = self.started.elapsed().as_secs_f64();
+        let rate = if seconds > 0.5 {
+            format!(" ({}/s)", human_rate(count as f64 / seconds))
+        } else {
+            String::new()
+        };
+        bar.set_message(format!(
+            "{} {}{rate}",
+            crate::readiness::thousands(count),
+            self.what
+        ));
     }
 }
 
@@ -179,32 +267,42 @@ impl crate::ops::Progress for Counter {
 
 impl Drop for Counter {
     fn drop(&mut self) {
-        if let Some(bar) = &self.bar {
-            deactivate(bar);
+        if self.bar.is_some() {
+            release(Line::Objects);
         }
     }
 }
 
-/// "Active: 1200 succeeded, 3 failed, 1000 tasks/s, ETA 8s": the rate and the time left are
+/// "Active: 1,200 succeeded, 3 failed".
+fn job_message(status: &str, succeeded: u64, failed: u64) -> String {
+    format!(
+        "{status}: {} succeeded, {} failed",
+        crate::readiness::thousands(succeeded),
+        crate::readiness::thousands(failed)
+    )
+}
+
+/// "clock 2026-11-25T10:00:10Z · 1.0k tasks/s · ETA 1m29s": the rate and the time left are
 /// measured from `start` (when tasks were first seen running, and how many were done then)
 /// to `now`, on the backend's clock.
-fn job_message(
+fn clock_message(
     status: &str,
     total: u64,
-    succeeded: u64,
-    failed: u64,
+    done: u64,
     start: Option<(OffsetDateTime, u64)>,
     now: Option<OffsetDateTime>,
 ) -> String {
-    let done = succeeded + failed;
-    let mut msg = format!("{status}: {succeeded} succeeded, {failed} failed");
-    if let (Some((t0, done0)), Some(now)) = (start, now) {
+    let Some(now) = now else {
+        return String::new();
+    };
+    let mut msg = format!("clock {}", crate::timefmt::rfc3339(now));
+    if let Some((t0, done0)) = start {
         let seconds = (now - t0).as_seconds_f64();
         if status == "Active" && seconds > 0.0 && done > done0 {
             let rate = (done - done0) as f64 / seconds;
             let left = total.saturating_sub(done) as f64 / rate;
             msg.push_str(&format!(
-                ", {} tasks/s, ETA {}",
+                " · {} tasks/s · ETA {}",
                 human_rate(rate),
                 crate::timefmt::human_duration(left)
             ));
@@ -213,45 +311,63 @@ fn job_message(
     msg
 }
 
-/// A bar of work with a known size (objects restored of a manifest, objects deleted): shown
-/// with the count, the total and a detail message.
+/// A bar of work with a known size (objects readable of a manifest, by storage class), on the
+/// objects line, with the clock line for when the next step is due.
 pub struct Tally {
     bar: Option<ProgressBar>,
+    clock: Option<ProgressBar>,
+    what: String,
 }
 
 impl Tally {
     /// A bar of `total` items named by `what`, or nothing when `quiet`.
     pub fn new(quiet: bool, what: &str, total: u64) -> Tally {
         if quiet {
-            return Tally { bar: None };
+            return Tally {
+                bar: None,
+                clock: None,
+                what: what.into(),
+            };
         }
-        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {prefix} [{bar:30}] {human_pos}/{human_len} {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
-        bar.set_prefix(what.to_string());
-        bar.enable_steady_tick(Duration::from_millis(120));
-        activate(&bar);
-        Tally { bar: Some(bar) }
+        let bar = acquire(Line::Objects);
+        bar.set_length(total);
+        Tally {
+            bar: Some(bar),
+            clock: None,
+            what: what.into(),
+        }
     }
 
-    /// Shows `done` of the total, with a detail (e.g. "2 in progress").
+    /// Shows `done` of the total, with a detail (e.g. "GLACIER 800/1,000").
     pub fn set(&self, done: u64, detail: impl Into<String>) {
         if let Some(bar) = &self.bar {
+            bar.set_style(style(
+                "{spinner} [{bar:24}] {human_pos}/{human_len} {prefix} {msg}",
+            ));
+            bar.set_prefix(self.what.clone());
             bar.set_position(done);
             bar.set_message(detail.into());
         }
+    }
+
+    /// Shows the clock line (e.g. "clock 2026-12-01T10:00:00Z · next read 10:15").
+    pub fn clock(&mut self, text: impl Into<String>) {
+        if self.bar.is_none() {
+            return;
+        }
+        let clock = self.clock.get_or_insert_with(|| acquire(Line::Clock));
+        clock.set_style(style("  {msg}"));
+        clock.set_message(text.into());
     }
 }
 
 impl Drop for Tally {
     fn drop(&mut self) {
-        if let Some(bar) = &self.bar {
-            deactivate(bar);
+        if self.clock.is_some() {
+            release(Line::Clock);
+        }
+        if self.bar.is_some() {
+            release(Line::Objects);
         }
     }
 }
@@ -269,33 +385,31 @@ impl Spinner {
         if quiet {
             return Spinner { bar: None };
         }
-        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
+        let bar = acquire(Line::Call);
+        bar.set_style(style("{spinner} {msg} ({elapsed})"));
         bar.set_message(what);
-        bar.enable_steady_tick(Duration::from_millis(120));
-        activate(&bar);
         Spinner { bar: Some(bar) }
     }
 }
 
 impl Drop for Spinner {
     fn drop(&mut self) {
-        if let Some(bar) = &self.bar {
-            deactivate(bar);
+        if self.bar.is_some() {
+            release(Line::Call);
         }
     }
 }
 
-fn human_rate(rate: f64) -> String {
-    if rate >= 100.0 {
-        format!("{:.0}", rate)
-    } else if rate >= 1.0 {
+/// A rate as people read it: `0.5`, `12`, `850`, `1.2k`, `3.4M`.
+pub fn human_rate(rate: f64) -> String {
+    if rate < 10.0 {
         format!("{rate:.1}")
+    } else if rate < 1_000.0 {
+        format!("{rate:.0}")
+    } else if rate < 1_000_000.0 {
+        format!("{:.1}k", rate / 1_000.0)
     } else {
-        format!("{rate:.3}")
+        format!("{:.1}M", rate / 1_000_000.0)
     }
 }
 
@@ -344,18 +458,63 @@ mod tests {
         let start = Some((t0, 1_000));
         let later = Some(t0 + time::Duration::seconds(10));
         assert_eq!(
-            job_message("Active", 100_000, 10_990, 10, start, later),
-            "Active: 10990 succeeded, 10 failed, 1000 tasks/s, ETA 1m29s"
+            job_message("Active", 10_990, 10),
+            "Active: 10,990 succeeded, 10 failed"
+        );
+        assert_eq!(
+            clock_message("Active", 100_000, 11_000, start, later),
+            "clock 2026-11-25T10:00:10Z · 1.0k tasks/s · ETA 1m29s"
         );
         // No rate before tasks ran, or outside Active.
         assert_eq!(
-            job_message("Active", 100, 0, 0, start, Some(t0)),
-            "Active: 0 succeeded, 0 failed"
+            clock_message("Active", 100, 0, start, Some(t0)),
+            "clock 2026-11-25T10:00:00Z"
         );
         assert_eq!(
-            job_message("Complete", 100, 100, 0, start, later),
-            "Complete: 100 succeeded, 0 failed"
+            clock_message("Complete", 100, 100, start, later),
+            "clock 2026-11-25T10:00:10Z"
         );
+        assert_eq!(clock_message("Active", 100, 0, None, None), "");
+    }
+
+    #[test]
+    fn rates_read_at_a_glance() {
+        assert_eq!(human_rate(0.25), "0.2");
+        assert_eq!(human_rate(12.4), "12");
+        assert_eq!(human_rate(850.0), "850");
+        assert_eq!(human_rate(1_234.0), "1.2k");
+        assert_eq!(human_rate(3_400_000.0), "3.4M");
+    }
+
+    /// A wait inside a job (`restore::wait` in `batch::wait`'s `on_change`), a read inside
+    /// the wait, a job inside a job: each kind keeps its one line, in order, and the display
+    /// goes when the last piece of work ends.
+    #[test]
+    fn bars_never_stack() {
+        HIDDEN.with(|h| h.set(true));
+        {
+            let mut job = JobBar::new(false, "6f0c2a52-aaaa").expect("a bar");
+            job.update("Active", 100, 10, 0, None);
+            assert_eq!(lines(), [Line::Job, Line::Clock]);
+            let mut wait = Tally::new(false, "objects readable", 50);
+            wait.set(5, "GLACIER 5/50");
+            wait.clock("clock 2026-12-01T10:00:00Z");
+            assert_eq!(lines(), [Line::Job, Line::Objects, Line::Clock]);
+            {
+                let mut read = Counter::new(false, "objects checked");
+                read.set(1_000);
+                let mut inner = JobBar::new(false, "7a1b2c3d-bbbb").expect("a bar");
+                inner.update("Preparing", 0, 0, 0, None);
+                let _upload = Spinner::new(false, "uploading".into());
+                assert_eq!(lines(), [Line::Job, Line::Objects, Line::Clock, Line::Call]);
+            }
+            // The outer work keeps its lines.
+            assert_eq!(lines(), [Line::Job, Line::Objects, Line::Clock]);
+            drop(wait);
+            assert_eq!(lines(), [Line::Job, Line::Clock]);
+        }
+        assert!(lines().is_empty());
+        assert!(DISPLAY.with(|d| d.borrow().is_none()));
     }
 
     #[test]

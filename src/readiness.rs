@@ -31,16 +31,7 @@ pub fn thousands(n: u64) -> String {
 
 /// "1,313 restored, 1,687 in progress": the non-zero counts, as people read them.
 fn describe(c: &Counts) -> String {
-    let parts: Vec<String> = State::ALL
-        .iter()
-        .filter(|s| c.get(**s) > 0)
-        .map(|s| format!("{} {}", thousands(c.get(*s)), s.name().replace('_', " ")))
-        .collect();
-    if parts.is_empty() {
-        "no objects".into()
-    } else {
-        parts.join(", ")
-    }
+    c.describe()
 }
 
 /// A bar of `total` cells: readable objects `█`, in progress `▒`, the rest `·`.
@@ -136,9 +127,177 @@ pub fn expiry_calendar(status: &Status) -> String {
     out
 }
 
+/// What is known of the restores still running: when the job that started them began, and
+/// its tier. With it the readiness chart draws when the rest is expected (SEMANTICS.md's
+/// windows, `backend::restore_window`).
+#[derive(Debug, Clone, Copy)]
+pub struct Expected {
+    pub start: OffsetDateTime,
+    pub tier: crate::backend::Tier,
+    pub from_batch: bool,
+}
+
+/// Cells of the readiness chart's time axis.
+const CHART: usize = 24;
+
+/// The share of a class readable by a time: ' ' for none, then eighths.
+fn level(share: f64) -> char {
+    const LEVELS: [char; 9] = ['·', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    if share <= 0.0 {
+        return LEVELS[0];
+    }
+    LEVELS[((share * 8.0).ceil() as usize).clamp(1, 8)]
+}
+
+/// Readiness over time per storage class: one row per class, the share of its objects
+/// readable at each step from the first read (or the job's start) to now, from when each
+/// object was first seen readable (`Status::readable_at`), and, with `expected`, on to when
+/// the restores still running are due at the latest. Empty when there is no time to show
+/// (one read and nothing expected).
+pub fn readiness_chart(status: &Status, expected: Option<&Expected>) -> String {
+    use std::collections::BTreeMap;
+    struct Class {
+        total: u64,
+        always: u64,
+        readable: Vec<OffsetDateTime>,
+        in_progress: u64,
+        deep: bool,
+    }
+    let mut classes: BTreeMap<&'static str, Class> = BTreeMap::new();
+    for (i, state) in status.states.iter().enumerate() {
+        let class = status.classes.get(i).copied().flatten();
+        let entry = classes
+            .entry(class.map_or("unknown", |c| c.as_str()))
+            .or_insert(Class {
+                total: 0,
+                always: 0,
+                readable: Vec::new(),
+                in_progress: 0,
+                deep: false,
+            });
+        entry.total += 1;
+        entry.deep |= class.is_some_and(|c| crate::backend::is_deep(c, None));
+        match state {
+            State::NotArchived => entry.always += 1,
+            State::Restored => entry
+                .readable
+                .push(status.readable_at[i].unwrap_or(status.at).min(status.at)),
+            State::InProgress => entry.in_progress += 1,
+            _ => {}
+        }
+    }
+    // Each running restore is due within its class's window from the job's start.
+    let window = |c: &Class| {
+        expected.map(|e| {
+            let (low, high) = crate::backend::restore_window(c.deep, e.tier, e.from_batch);
+            (e.start + low, e.start + high)
+        })
+    };
+    let mut t0 = status.at;
+    let mut t1 = status.at;
+    for c in classes.values() {
+        if let Some(first) = c.readable.iter().min() {
+            t0 = t0.min(*first);
+        }
+        if c.in_progress > 0
+            && let Some((_, high)) = window(c)
+        {
+            t1 = t1.max(high);
+        }
+    }
+    if let Some(e) = expected {
+        t0 = t0.min(e.start);
+    }
+    let span = (t1 - t0).as_seconds_f64();
+    if span < 60.0 || classes.is_empty() {
+        return String::new();
+    }
+    let step = span / CHART as f64;
+    let at_cell = (((status.at - t0).as_seconds_f64() / step).round() as usize).min(CHART);
+    let width = classes.keys().map(|k| k.len()).max().unwrap_or(7).max(7);
+    let mut out = format!(
+        "  readiness over time (share of each class readable), {} to {}:\n",
+        rfc3339(t0),
+        rfc3339(t1),
+    );
+    if let Some(e) = expected
+        && t1 > status.at
+    {
+        let _ = writeln!(
+            out,
+            "  (│ is now; after it, the restores still running, due within the {} window)",
+            e.tier
+        );
+    }
+    // Before the first read nothing was seen: blank, not "none readable".
+    let first_read = classes
+        .values()
+        .filter_map(|c| c.readable.iter().min())
+        .min()
+        .copied()
+        .unwrap_or(status.at);
+    for (name, c) in &classes {
+        let total = c.total.max(1) as f64;
+        let mut row = String::new();
+        for cell in 0..CHART {
+            if cell == at_cell && at_cell < CHART && t1 > status.at {
+                row.push('│');
+            }
+            let t = t0 + time::Duration::seconds_f64(step * (cell + 1) as f64);
+            if t < first_read && c.always == 0 {
+                row.push(' ');
+                continue;
+            }
+            let seen = c
+                .readable
+                .iter()
+                .filter(|r| **r <= t.min(status.at))
+                .count() as u64;
+            let mut readable = (c.always + seen) as f64;
+            if t > status.at
+                && c.in_progress > 0
+                && let Some((low, high)) = window(c)
+            {
+                let from = low.max(status.at);
+                let share = if t >= high {
+                    1.0
+                } else if t <= from || high <= from {
+                    0.0
+                } else {
+                    (t - from).as_seconds_f64() / (high - from).as_seconds_f64()
+                };
+                readable += c.in_progress as f64 * share;
+            }
+            row.push(level(readable / total));
+        }
+        let now_share = 100.0 * (c.always + c.readable.len() as u64) as f64 / total;
+        let due = match window(c) {
+            Some((_, high)) if c.in_progress > 0 => {
+                format!("  due {}", rfc3339(high))
+            }
+            _ if c.in_progress > 0 => {
+                format!("  {} still being restored", thousands(c.in_progress))
+            }
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "    {name:<width$}  {row}  {now_share:>5.1}% now{due}");
+    }
+    out
+}
+
 /// The terminal view: a header, one line per storage class, the earliest expiry, the next
 /// expected change (`next`, on a virtual clock), and a verdict line.
 pub fn text(what: &str, status: &Status, next: Option<OffsetDateTime>) -> String {
+    text_expecting(what, status, next, None)
+}
+
+/// [`text`], with the readiness chart drawn on to when the restores still running are due.
+pub fn text_expecting(
+    what: &str,
+    status: &Status,
+    next: Option<OffsetDateTime>,
+    expected: Option<&Expected>,
+) -> String {
     let c = &status.counts;
     let mut out = String::new();
     let _ = writeln!(
@@ -178,6 +337,7 @@ pub fn text(what: &str, status: &Status, next: Option<OffsetDateTime>) -> String
         }
         None => {}
     }
+    out.push_str(&readiness_chart(status, expected));
     out.push_str(&expiry_calendar(status));
     if let Some(n) = next
         && c.in_progress > 0
@@ -346,6 +506,7 @@ mod tests {
                 Some(StorageClass::Glacier),
                 Some(StorageClass::Glacier),
             ],
+            readable_at: vec![None; 4],
         };
         let cal = expiry_calendar(&status);
         let lines: Vec<&str> = cal.lines().collect();
@@ -363,5 +524,99 @@ mod tests {
             })
             .is_empty()
         );
+    }
+
+    #[test]
+    fn the_readiness_chart_draws_what_was_seen_and_what_is_due() {
+        use crate::backend::{StorageClass, Tier};
+        use time::macros::datetime;
+        let start = datetime!(2026-12-01 00:00 UTC);
+        let at = datetime!(2026-12-01 12:00 UTC);
+        // Four GLACIER objects seen readable at 6h, 6h, 12h and 12h; two DEEP_ARCHIVE ones
+        // still being restored by a BULK job started at 0h (due by 48h).
+        let status = Status {
+            counts: Counts::default(),
+            earliest_expiry: None,
+            requests: Default::default(),
+            at,
+            states: vec![
+                State::Restored,
+                State::Restored,
+                State::Restored,
+                State::Restored,
+                State::InProgress,
+                State::InProgress,
+            ],
+            expiries: vec![None; 6],
+            classes: [StorageClass::Glacier; 4]
+                .into_iter()
+                .chain([StorageClass::DeepArchive; 2])
+                .map(Some)
+                .collect(),
+            readable_at: vec![
+                Some(datetime!(2026-12-01 06:00 UTC)),
+                Some(datetime!(2026-12-01 06:00 UTC)),
+                Some(at),
+                Some(at),
+                None,
+                None,
+            ],
+        };
+        // Without the job: only what was seen, from 6h to 12h.
+        let seen = readiness_chart(&status, None);
+        let lines: Vec<&str> = seen.lines().collect();
+        assert_eq!(lines.len(), 3, "{seen}");
+        assert!(
+            lines[0].contains("2026-12-01T06:00:00Z to 2026-12-01T12:00:00Z"),
+            "{seen}"
+        );
+        let glacier = lines.iter().find(|l| l.contains("GLACIER")).unwrap();
+        assert!(
+            glacier.contains("▄▄▄"),
+            "half readable from the start: {seen}"
+        );
+        assert!(glacier.contains("█  100.0% now"), "{seen}");
+        let deep = lines.iter().find(|l| l.contains("DEEP_ARCHIVE")).unwrap();
+        assert!(deep.contains("0.0% now  2 still being restored"), "{seen}");
+        assert!(
+            !seen.contains('│'),
+            "nothing expected: no now marker: {seen}"
+        );
+
+        // With the job: from its start to 48h, with the now marker at a quarter.
+        let expected = Expected {
+            start,
+            tier: Tier::Bulk,
+            from_batch: true,
+        };
+        let chart = readiness_chart(&status, Some(&expected));
+        let lines: Vec<&str> = chart.lines().collect();
+        assert!(
+            lines[0].contains("2026-12-01T00:00:00Z to 2026-12-03T00:00:00Z"),
+            "{chart}"
+        );
+        assert!(lines[1].contains("BULK window"), "{chart}");
+        let deep = lines.iter().find(|l| l.contains("DEEP_ARCHIVE")).unwrap();
+        let cells: String = deep["    DEEP_ARCHIVE  ".len()..]
+            .chars()
+            .take(CHART + 1)
+            .collect();
+        assert_eq!(
+            cells.chars().position(|c| c == '│'),
+            Some(CHART / 4),
+            "{chart}"
+        );
+        // Not seen before the first read (6h), nothing before 24h (the window's start), all
+        // by 48h.
+        assert!(cells.starts_with("  ·"), "{chart}");
+        assert!(cells.contains(&"·".repeat(CHART / 4)), "{chart}");
+        assert!(cells.ends_with('█'), "{chart}");
+        assert!(deep.contains("due 2026-12-03T00:00:00Z"), "{chart}");
+        // One read and nothing expected: nothing to draw.
+        let once = Status {
+            readable_at: vec![Some(at); 6],
+            ..status
+        };
+        assert_eq!(readiness_chart(&once, None), "");
     }
 }

@@ -6,6 +6,7 @@
 #   cargo build --release --bin s3thaw
 #   benches/peers/run.sh                       # N=2000, no faults, 3 runs each (medians)
 #   N=20000 THROTTLE=0.01 RUNS=1 benches/peers/run.sh
+#   N=20000 COMPETE=5000 RUNS=1 TOOLS=s3thaw benches/peers/run.sh   # with a competing boto3 client
 #
 # Installs what is missing where it can: rclone from the Debian package (apt-get, as root);
 # boto3, the AWS CLI and s3cmd from PyPI into a venv under target/peers-venv. A tool that cannot
@@ -24,6 +25,9 @@ N=${N:-2000}
 RUNS=${RUNS:-3}
 THROTTLE=${THROTTLE:-0}
 AWSCLI_N=${AWSCLI_N:-50}
+# COMPETE=M: a boto3 client (32 threads) restores M objects of another bucket at the same time,
+# started just before each measured tool; the table then also gives both clients' combined rate.
+COMPETE=${COMPETE:-0}
 TOOLS=${TOOLS:-"s3thaw rclone rclone-c32 boto3-32 s3cmd awscli"}
 PORT=${PORT:-18733}
 venv=$root/target/peers-venv
@@ -72,6 +76,7 @@ start_world() {
     cat > "$work/seed.rhai" <<RHAI
 s3::create_bucket("peers");
 sim::seed_objects("peers", $N, #{ prefix: "o/", storage_class: "GLACIER" });
+if $COMPETE > 0 { s3::create_bucket("rivals"); sim::seed_objects("rivals", $COMPETE, #{ prefix: "r/", storage_class: "GLACIER" }); }
 if $THROTTLE > 0.0 { sim::set_faults(#{ throttle_rate: $THROTTLE, error_rate: 0.0, seed: 7 }); }
 RHAI
     "$S3THAW" run "$work/seed.rhai" --state "$work/world" >/dev/null
@@ -99,6 +104,22 @@ RHAI
     "$S3THAW" run "$work/verify.rhai" --state "$work/world" 2>/dev/null | tail -1
 }
 
+# boto3 with 32 threads: lists a bucket (argv[2], default peers) and restores every object.
+boto_script() {
+    cat > "$work/boto.py" <<'PY'
+import sys, boto3
+from concurrent.futures import ThreadPoolExecutor
+from botocore.config import Config
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], config=Config(max_pool_connections=32, s3={"addressing_style": "path"}))
+bucket = sys.argv[2] if len(sys.argv) > 2 else "peers"
+keys = [o["Key"] for p in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket) for o in p.get("Contents", [])]
+def restore(k):
+    s3.restore_object(Bucket=bucket, Key=k, RestoreRequest={"Days": 1, "GlacierJobParameters": {"Tier": "Bulk"}})
+with ThreadPoolExecutor(32) as pool:
+    list(pool.map(restore, keys))
+PY
+}
+
 # Runs one tool against the current world under /usr/bin/time; prints "seconds rss_kib objects".
 run_tool() {
     local tool=$1 n=$N
@@ -114,17 +135,7 @@ RHAI
             cmd=(rclone backend restore ":s3,provider=Other,endpoint='$url',access_key_id=$AWS_ACCESS_KEY_ID,secret_access_key='$AWS_SECRET_ACCESS_KEY',region=us-east-1,force_path_style=true,list_version=2:peers" -o priority=Bulk -o lifetime=1)
             [ "$tool" = rclone-c32 ] && cmd+=(--checkers 32) ;;
         boto3-32)
-            cat > "$work/boto.py" <<'PY'
-import sys, boto3
-from concurrent.futures import ThreadPoolExecutor
-from botocore.config import Config
-s3 = boto3.client("s3", endpoint_url=sys.argv[1], config=Config(max_pool_connections=32, s3={"addressing_style": "path"}))
-keys = [o["Key"] for p in s3.get_paginator("list_objects_v2").paginate(Bucket="peers") for o in p.get("Contents", [])]
-def restore(k):
-    s3.restore_object(Bucket="peers", Key=k, RestoreRequest={"Days": 1, "GlacierJobParameters": {"Tier": "Bulk"}})
-with ThreadPoolExecutor(32) as pool:
-    list(pool.map(restore, keys))
-PY
+            boto_script
             cmd=("$venv/bin/python" "$work/boto.py" "$url") ;;
         s3cmd)
             cmd=("$venv/bin/s3cmd" --no-ssl --host="127.0.0.1:$PORT" --host-bucket="127.0.0.1:$PORT"
@@ -141,10 +152,22 @@ done
 SH
             cmd=(bash "$work/awscli.sh") ;;
     esac
-    local start end
+    local start end rival=
+    if [ "$COMPETE" -gt 0 ]; then
+        boto_script
+        ( "$venv/bin/python" "$work/boto.py" "$url" rivals >/dev/null 2>&1; date +%s.%N > "$work/rival_end" ) &
+        rival=$!
+    fi
     start=$(date +%s.%N)
     /usr/bin/time -f "%M" -o "$work/time" "${cmd[@]}" >"$work/out" 2>&1 || echo "$tool exited non-zero: $(tail -3 "$work/out")" >&2
     end=$(date +%s.%N)
+    if [ -n "$rival" ]; then
+        wait "$rival" || true
+        local rend last
+        rend=$(cat "$work/rival_end" 2>/dev/null || date +%s.%N)
+        last=$(echo "if ($rend > $end) $rend else $end" | bc)
+        echo "competing boto3: $COMPETE objects done $(echo "$rend - $start" | bc) s after the start; $tool done after $(echo "$end - $start" | bc) s; together $(echo "($n + $COMPETE) / ($last - $start)" | bc) objects/s" >&2
+    fi
     echo "$(echo "$end - $start" | bc) $(tail -1 "$work/time") $n"
 }
 

@@ -5,9 +5,9 @@ use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map};
 
 use crate::api::object;
-use crate::backend::Tier;
+use crate::backend::{StorageClass, Tier};
 use crate::errors::{Error, Result};
-use crate::ops::cost::{ClassCost, Method, RestoreEstimate};
+use crate::ops::cost::{Already, ClassCost, CopyCost, Method, RestoreEstimate, Tracking};
 
 fn int(n: u64) -> Dynamic {
     (n as i64).into()
@@ -30,7 +30,7 @@ pub fn estimate_map(e: &RestoreEstimate) -> Map {
         })
         .collect();
     let notes: Array = e.notes.iter().map(|n| n.clone().into()).collect();
-    object([
+    let mut map = object([
         ("objects", int(e.objects)),
         ("bytes", int(e.bytes)),
         ("retrieval_usd", e.retrieval_usd.into()),
@@ -51,7 +51,42 @@ pub fn estimate_map(e: &RestoreEstimate) -> Map {
         ("method", e.method.as_str().into()),
         ("prices", e.prices.clone().into()),
         ("notes", notes.into()),
-    ])
+    ]);
+    if let Some(a) = &e.already {
+        map.insert(
+            "already".into(),
+            Dynamic::from_map(object([
+                ("restored", int(a.restored)),
+                ("in_progress", int(a.in_progress)),
+                ("of", int(a.of)),
+            ])),
+        );
+    }
+    if let Some(c) = &e.copy {
+        map.insert(
+            "copy".into(),
+            Dynamic::from_map(object([
+                ("storage_class", c.storage_class.as_str().into()),
+                ("request_usd", c.request_usd.into()),
+                ("batch_usd", c.batch_usd.into()),
+                ("storage_usd_per_month", c.storage_usd_per_month.into()),
+                ("total_usd", c.total_usd().into()),
+            ])),
+        );
+    }
+    if let Some(t) = &e.tracking {
+        map.insert(
+            "tracking".into(),
+            Dynamic::from_map(object([
+                ("pages_per_pass", int(t.pages_per_pass)),
+                ("passes", int(t.passes)),
+                ("list_requests", int(t.list_requests)),
+                ("head_requests", int(0)),
+                ("usd", t.usd.into()),
+            ])),
+        );
+    }
+    map
 }
 
 /// Reads an estimate map back (a script may have changed it): amounts and counts that are
@@ -95,6 +130,37 @@ pub fn estimate_of_map(e: &Map) -> Result<RestoreEstimate> {
         Some("direct") => Method::Direct,
         _ => Method::Batch,
     };
+    let sub = |k: &str| {
+        e.get(k)
+            .and_then(|v| v.read_lock::<Map>().map(|m| m.clone()))
+    };
+    let already = sub("already").map(|a| Already {
+        restored: count(&a, "restored"),
+        in_progress: count(&a, "in_progress"),
+        of: count(&a, "of"),
+    });
+    let copy = match sub("copy") {
+        None => None,
+        Some(c) => Some(CopyCost {
+            storage_class: c
+                .get("storage_class")
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "STANDARD".into())
+                .parse::<StorageClass>()
+                .map_err(|err| {
+                    Error::invalid_argument(format!("cost::breakdown: copy: {}", err.message))
+                })?,
+            request_usd: num(&c, "request_usd"),
+            batch_usd: num(&c, "batch_usd"),
+            storage_usd_per_month: num(&c, "storage_usd_per_month"),
+        }),
+    };
+    let tracking = sub("tracking").map(|t| Tracking {
+        pages_per_pass: count(&t, "pages_per_pass"),
+        passes: count(&t, "passes"),
+        list_requests: count(&t, "list_requests"),
+        usd: num(&t, "usd"),
+    });
     let notes = e
         .get("notes")
         .and_then(|v| v.read_lock::<Array>().map(|a| a.clone()))
@@ -120,6 +186,9 @@ pub fn estimate_of_map(e: &Map) -> Result<RestoreEstimate> {
         method,
         prices: e.get("prices").map(|v| v.to_string()).unwrap_or_default(),
         notes,
+        already,
+        copy,
+        tracking,
     })
 }
 
@@ -157,7 +226,13 @@ pub mod cost_api {
     /// `storage_class`, default `"STANDARD"`, by a job (`via: "job"`, default, adds its fees)
     /// or `"direct"`; the map then has `copy: #{ storage_class, request_usd, batch_usd,
     /// storage_usd_per_month, total_usd }` and `total_usd` includes the copy's requests, fees
-    /// and first month of storage).
+    /// and first month of storage), `skip_restored` (default `false`; `true` first reads where
+    /// each object's restore stands, by listing pages, and prices only the objects that need
+    /// one: the map then has `already: #{ restored, in_progress, of }` and a note says how
+    /// many were not counted). The map's `tracking: #{ pages_per_pass, passes, list_requests,
+    /// head_requests, usd }` is what following the restore with `restore::wait` requests: a
+    /// pass of LIST pages at the start and each hour until the slowest class is readable, and
+    /// a page at each 15-minute poll between.
     ///
     /// ```rhai
     /// let e = cost::estimate(m, #{ tier: "BULK", days: 7 });
@@ -173,6 +248,7 @@ pub mod cost_api {
             let prices_given = o.map("prices")?;
             let region = o.string("region")?;
             let copy = o.map("copy")?;
+            let skip_restored = o.bool("skip_restored")?.unwrap_or(false);
             o.finish()?;
             let copy = copy
                 .map(|c| -> Result<(StorageClass, bool)> {
@@ -222,35 +298,12 @@ pub mod cost_api {
                 method,
                 prices,
                 region,
+                skip_restored,
+                copy,
             };
             let mut progress = Counter::new(host.quiet, "objects priced");
             let estimate = ops::estimate(host.backend.as_ref(), &m, &request, &mut progress)?;
-            let mut map = estimate_map(&estimate);
-            if let Some((class, job)) = copy {
-                // Every object of the manifest is copied, archived or not.
-                let c = ops::copy_cost(
-                    estimate.objects + estimate.not_archived,
-                    estimate.bytes,
-                    class,
-                    job,
-                    &request.prices,
-                );
-                map.insert(
-                    "copy".into(),
-                    Dynamic::from_map(object([
-                        ("storage_class", class.as_str().into()),
-                        ("request_usd", c.request_usd.into()),
-                        ("batch_usd", c.batch_usd.into()),
-                        ("storage_usd_per_month", c.storage_usd_per_month.into()),
-                        ("total_usd", c.total_usd().into()),
-                    ])),
-                );
-                map.insert(
-                    "total_usd".into(),
-                    crate::pricing::round_usd(estimate.total_usd + c.total_usd()).into(),
-                );
-            }
-            Ok(map)
+            Ok(estimate_map(&estimate))
         })
     }
 
@@ -270,7 +323,7 @@ pub mod cost_api {
     ///
     /// ```rhai
     /// let c = cost::early_deletion(m);
-    /// print(`deleting now costs $${c.usd} for ${c.objects} objects`);
+    /// print(`deleting now costs ${usd(c.usd)} for ${c.objects} objects`);
     /// ```
     #[rhai_fn(return_raw)]
     pub fn early_deletion(ctx: NativeCallContext, m: Manifest) -> RhaiResult<Map> {
@@ -281,6 +334,31 @@ pub mod cost_api {
                 ("usd", charge.usd.into()),
                 ("objects", (charge.objects as i64).into()),
             ]))
+        })
+    }
+
+    /// Estimates of the same objects with different tiers in one table: per tier its cost,
+    /// how long each archive class takes to be readable and when the restored copies expire.
+    ///
+    /// ```rhai
+    /// let tiers = ["BULK", "STANDARD"].map(|t| cost::estimate(m, #{ tier: t, days: 7 }));
+    /// print(cost::compare(tiers));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn compare(ctx: NativeCallContext, estimates: rhai::Array) -> RhaiResult<String> {
+        support::pure(&ctx, || {
+            let estimates = estimates
+                .iter()
+                .map(|e| {
+                    let map = e.read_lock::<Map>().map(|m| m.clone()).ok_or_else(|| {
+                        Error::invalid_argument(
+                            "cost::compare: give an array of cost::estimate maps",
+                        )
+                    })?;
+                    estimate_of_map(&map)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(crate::output::tiers_text(&estimates))
         })
     }
 
@@ -332,15 +410,39 @@ mod tests {
             method: Method::Batch,
             prices: "us-east-1 (2024)".into(),
             notes: vec!["a note".into()],
+            already: Some(Already {
+                restored: 5,
+                in_progress: 1,
+                of: 10,
+            }),
+            copy: Some(crate::ops::cost::copy_cost(
+                4,
+                3 << 30,
+                StorageClass::Standard,
+                false,
+                &crate::pricing::PriceTable::default(),
+            )),
+            tracking: Some(Tracking::new(4, 12)),
         };
         let read = estimate_of_map(&estimate_map(&estimate)).expect("an estimate");
         assert_eq!(read, estimate);
         let text = crate::output::estimate_text(&read);
         assert!(
-            text.starts_with("Restore estimate, BULK tier, 3 day(s):"),
+            text.starts_with("Restore estimate, BULK tier, 3 day(s), 4 objects:"),
             "{text}"
         );
-        assert!(text.contains("Total: $0.26\n"), "{text}");
+        assert!(
+            text.contains("Total: $0.26 (the restore $0.19, the copy and its first month $0.07)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Copy to STANDARD (kept once the restored copies expire): <$0.01 requests, then $0.07 a month of storage\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("about 49 LIST requests (1 a pass, a pass an hour for 12 h, a page a poll between), <$0.01; no HEAD per object"),
+            "{text}"
+        );
         assert!(
             text.contains("By when: every object readable within 12 h"),
             "{text}"

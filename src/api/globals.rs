@@ -89,6 +89,16 @@ pub mod globals_api {
         crate::output::usd(amount)
     }
 
+    /// A count as people read it, with thousands separators.
+    ///
+    /// ```rhai
+    /// print(`${thousands(1234567)} objects`);   // 1,234,567 objects
+    /// ```
+    pub fn thousands(n: i64) -> String {
+        let digits = crate::readiness::thousands(n.unsigned_abs());
+        if n < 0 { format!("-{digits}") } else { digits }
+    }
+
     /// `"sim"` or `"aws"`.
     ///
     /// ```rhai

@@ -54,15 +54,29 @@ impl Observer for Terminal<'_> {
         let total = status.counts.total;
         let bar = self
             .waiting
-            .get_or_insert_with(|| crate::progress::Tally::new(quiet, "objects readable", total));
+            .get_or_insert_with(|| crate::progress::Tally::new(quiet, "readable", total));
+        // Objects by storage class: readable of all, per class.
+        let by_class: Vec<String> = status
+            .by_class()
+            .iter()
+            .map(|(class, c)| {
+                format!(
+                    "{class} {}/{}",
+                    crate::readiness::thousands(c.restored + c.not_archived),
+                    crate::readiness::thousands(c.total)
+                )
+            })
+            .collect();
         bar.set(
             status.counts.restored + status.counts.not_archived,
-            format!(
-                "{}; next read {}",
-                status.counts.describe(),
-                crate::timefmt::rfc3339(next_read)
-            ),
+            by_class.join(" · "),
         );
+        bar.clock(format!(
+            "clock {} · next read {} · {}",
+            crate::timefmt::rfc3339(status.at),
+            crate::timefmt::rfc3339(next_read),
+            status.counts.describe()
+        ));
     }
 }
 
@@ -98,6 +112,12 @@ fn status_map(m: &crate::api::manifest::Manifest, status: &Status, detail: bool)
         .map(|(class, counts)| (class.as_str().into(), Dynamic::from_map(counts_map(counts))))
         .collect();
     map.insert("by_class".into(), by_class.into());
+    let chart = format!(
+        "{}{}",
+        crate::readiness::readiness_chart(status, None),
+        crate::readiness::expiry_calendar(status)
+    );
+    map.insert("chart".into(), chart.trim_end().into());
     if detail {
         let objects: Array = (0..m.len())
             .map(|i| {
@@ -187,7 +207,7 @@ fn direct_map(r: &ops::DirectOutcome) -> Map {
         ("throttled", (r.throttled as i64).into()),
         ("requests_sent", (r.requests_sent as i64).into()),
         ("seconds", r.seconds.into()),
-        ("rate", r.rate().into()),
+        ("rate", ((r.rate() * 10.0).round() / 10.0).into()),
     ])
 }
 
@@ -201,8 +221,10 @@ pub mod restore_api {
 
     /// Where the restores of a manifest's objects stand: `#{ total, restored, in_progress,
     /// not_requested, not_archived, missing, unknown, earliest_expiry, requests: #{ list,
-    /// head }, complete, at, by_class }`. `unknown` counts objects whose state could not be
-    /// read after retries; `complete` is true when every archived object is readable now.
+    /// head }, complete, at, by_class, chart }`. `unknown` counts objects whose state could not
+    /// be read after retries; `complete` is true when every archived object is readable now;
+    /// `chart` is a picture to print: readiness over time per storage class (as `restore::wait`
+    /// saw the objects become readable) and the calendar of the restored copies' expiries.
     /// Options: `via` (`"auto"` default: listings where the manifest covers a key range
     /// densely, HEAD for the rest; `"list"`; `"head"`), `detail` (default `false`; `true` adds
     /// `objects`: `#{ bucket, key, version_id, state, storage_class, expiry }` per row),

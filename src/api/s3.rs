@@ -654,7 +654,7 @@ pub mod s3_api {
     ///
     /// ```rhai
     /// let r = s3::empty_bucket("my-archive");
-    /// print(`deleted ${r.deleted}, early deletion $${r.early_deletion_usd}`);
+    /// print(`deleted ${r.deleted}, early deletion ${usd(r.early_deletion_usd)}`);
     /// ```
     #[rhai_fn(return_raw)]
     pub fn empty_bucket(ctx: NativeCallContext, bucket: &str) -> RhaiResult<Map> {

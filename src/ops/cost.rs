@@ -32,33 +32,53 @@ pub fn for_each_object(
     progress: &mut dyn Progress,
     mut f: impl FnMut(&ObjectFacts),
 ) -> Result<u64> {
+    for_rows(backend, m, None, progress, |_, facts| f(facts))
+}
+
+/// [`for_each_object`] over the rows `only` (all rows: `None`), with each row's index.
+fn for_rows(
+    backend: &dyn Backend,
+    m: &Manifest,
+    only: Option<&[bool]>,
+    progress: &mut dyn Progress,
+    mut f: impl FnMut(usize, &ObjectFacts),
+) -> Result<u64> {
     let mut missing = 0;
-    let indices: Vec<usize> = (0..m.len()).collect();
+    let indices: Vec<usize> = (0..m.len())
+        .filter(|&i| only.is_none_or(|keep| keep.get(i).copied().unwrap_or(false)))
+        .collect();
     for chunk in indices.chunks(CHUNK) {
         let mut ask = Vec::new();
         for &i in chunk {
             match m.listed(i) {
-                Some(l) if l.storage_class != StorageClass::IntelligentTiering => f(&ObjectFacts {
-                    class: l.storage_class,
-                    access_tier: None,
-                    size: l.size,
-                    last_modified: l.last_modified,
-                }),
-                _ => ask.push(m.object_ref(i)),
+                Some(l) if l.storage_class != StorageClass::IntelligentTiering => f(
+                    i,
+                    &ObjectFacts {
+                        class: l.storage_class,
+                        access_tier: None,
+                        size: l.size,
+                        last_modified: l.last_modified,
+                    },
+                ),
+                _ => ask.push(i),
             }
         }
-        for head in backend.head_objects(&ask, 64) {
+        let refs: Vec<_> = ask.iter().map(|&i| m.object_ref(i)).collect();
+        for (&i, head) in ask.iter().zip(backend.head_objects(&refs, 64)) {
             if state_of_head(&head) == State::Missing {
                 missing += 1;
                 continue;
             }
             let h = head?;
-            f(&ObjectFacts {
-                class: h.storage_class,
-                access_tier: h.archive_status,
-                size: h.size,
-                last_modified: h.last_modified,
-            });
+            f(
+                i,
+                &ObjectFacts {
+                    class: h.storage_class,
+                    access_tier: h.archive_status,
+                    size: h.size,
+                    last_modified: h.last_modified,
+                },
+            );
         }
         progress.set(chunk.last().map_or(0, |last| *last as u64 + 1));
     }
@@ -109,6 +129,59 @@ pub struct EstimateRequest {
     pub prices: PriceTable,
     /// The region the restore runs in, when the caller knows it (prices are one region's).
     pub region: Option<String>,
+    /// Read where each object's restore stands first (listing pages) and price only the
+    /// objects that need one: copies already readable and restores already running are
+    /// counted in [`RestoreEstimate::already`], not priced.
+    pub skip_restored: bool,
+    /// Also price keeping the objects: a copy of each into this class, by a job (`true`) or
+    /// directly.
+    pub copy: Option<(StorageClass, bool)>,
+}
+
+/// Objects an estimate left out because they need no restore now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Already {
+    /// Objects with a readable restored copy.
+    pub restored: u64,
+    /// Objects whose restore is running.
+    pub in_progress: u64,
+    /// Rows of the manifest the status read looked at.
+    pub of: u64,
+}
+
+/// The requests that following the restore with `restore::wait` makes (its defaults: a poll
+/// every 15 minutes, every pending object read at least once an hour): full status passes by
+/// listing pages (1,000 keys a page), and at each poll between them at least the page of the
+/// first objects still in progress; no HEAD per object. Objects spread thinly over many keys
+/// take more pages.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tracking {
+    /// LIST pages one pass over the objects reads.
+    pub pages_per_pass: u64,
+    /// Full passes until the slowest class is readable: one at the start, then one an hour.
+    pub passes: u64,
+    /// LIST requests in all: the passes, and a page at each of the three polls an hour
+    /// between them.
+    pub list_requests: u64,
+    pub usd: f64,
+}
+
+impl Tracking {
+    /// Tracking `objects` objects for up to `hours` (the slowest restore window).
+    pub fn new(objects: u64, hours: u64) -> Tracking {
+        let pages_per_pass = objects.div_ceil(1000).max(1);
+        let passes = hours + 1;
+        let list_requests = pages_per_pass * passes + 3 * hours;
+        Tracking {
+            pages_per_pass,
+            passes,
+            list_requests,
+            usd: round_usd(
+                list_requests as f64 / 1000.0
+                    * crate::pricing::put_usd_per_1000(StorageClass::Standard),
+            ),
+        }
+    }
 }
 
 /// The cost of one archive class's share.
@@ -143,6 +216,31 @@ pub struct RestoreEstimate {
     /// The price table used: "region (as of)".
     pub prices: String,
     pub notes: Vec<String>,
+    /// Objects left out because they need no restore (with `skip_restored`).
+    pub already: Option<Already>,
+    /// Keeping the objects (with `copy`): its requests, fees and storage per month;
+    /// `total_usd` then includes them (with the first month of storage).
+    pub copy: Option<CopyCost>,
+    /// What following the restore costs in requests.
+    pub tracking: Option<Tracking>,
+}
+
+impl RestoreEstimate {
+    /// The slowest restore window of the classes priced, from the start.
+    pub fn slowest(&self) -> std::time::Duration {
+        self.by_class
+            .keys()
+            .map(|class| {
+                crate::backend::restore_window(
+                    class.contains("DEEP_ARCHIVE"),
+                    self.tier,
+                    self.method == Method::Batch,
+                )
+                .1
+            })
+            .max()
+            .unwrap_or_default()
+    }
 }
 
 /// Prices restoring the objects of `m` as `request` says.
@@ -164,10 +262,29 @@ pub fn estimate(
         Some(method) => method,
     };
     let prices = &request.prices;
+    let (only, already) = if request.skip_restored {
+        let status = crate::ops::restore::status(backend, m, Default::default(), progress)?;
+        let keep: Vec<bool> = status
+            .states
+            .iter()
+            .map(|s| !matches!(s, State::Restored | State::InProgress))
+            .collect();
+        let already = Already {
+            restored: status.counts.restored,
+            in_progress: status.counts.in_progress,
+            of: status.counts.total,
+        };
+        (Some(keep), Some(already))
+    } else {
+        (None, None)
+    };
     let mut objects = Vec::new();
     let mut classes = std::collections::BTreeSet::new();
-    let missing = for_each_object(backend, m, progress, |facts| {
+    let (mut all_objects, mut all_bytes) = (0u64, 0u64);
+    let missing = for_rows(backend, m, only.as_deref(), progress, |_, facts| {
         classes.insert(facts.class);
+        all_objects += 1;
+        all_bytes += facts.size;
         objects.push((source_of(facts), facts.size))
     })?;
     let e = crate::pricing::estimate(objects, tier, request.days, method == Method::Batch, prices);
@@ -190,13 +307,23 @@ pub fn estimate(
     if missing > 0 {
         notes.push(format!("{missing} objects of the manifest do not exist"));
     }
+    if let Some(a) = already.filter(|a| a.restored + a.in_progress > 0) {
+        notes.insert(
+            0,
+            format!(
+                "{} of {} already restored or in progress: not counted",
+                crate::readiness::thousands(a.restored + a.in_progress),
+                crate::readiness::thousands(a.of)
+            ),
+        );
+    }
     let classes: Vec<StorageClass> = classes.into_iter().collect();
     if let Some(warning) = crate::backend::short_days_warning(request.days, tier, &classes) {
         notes.push(warning);
     }
     notes.push(format!(
-        "while archived, each GLACIER/DEEP_ARCHIVE object also bills 32 KB at the archive rate and 8 KB at Standard: ${:.4} per month for these",
-        round_usd(e.archive_overhead_usd_per_month)
+        "while archived, each GLACIER/DEEP_ARCHIVE object also bills 32 KB at the archive rate and 8 KB at Standard: {} per month for these",
+        crate::pricing::usd(e.archive_overhead_usd_per_month)
     ));
     let by_class = e
         .by_source
@@ -212,7 +339,19 @@ pub fn estimate(
             (source.name().to_string(), cost)
         })
         .collect();
-    Ok(RestoreEstimate {
+    // Every object priced is copied, archived or not; objects already restored are copied too
+    // (they are listed: their bytes are the listing's).
+    let copy = request.copy.map(|(class, job)| {
+        let (n, bytes) = match already {
+            Some(_) => (
+                m.len() as u64 - missing,
+                total_bytes(m).unwrap_or(all_bytes),
+            ),
+            None => (all_objects, all_bytes),
+        };
+        copy_cost(n, bytes, class, job, prices)
+    });
+    let mut estimate = RestoreEstimate {
         objects: e.objects,
         bytes: e.bytes,
         retrieval_usd: round_usd(e.retrieval_usd),
@@ -230,7 +369,23 @@ pub fn estimate(
         method,
         prices: format!("{} ({})", prices.region, prices.as_of),
         notes,
-    })
+        already,
+        copy,
+        tracking: None,
+    };
+    if let Some(c) = &estimate.copy {
+        estimate.total_usd = round_usd(estimate.total_usd + c.total_usd());
+    }
+    if estimate.objects > 0 {
+        let hours = estimate.slowest().as_secs().div_ceil(3600);
+        estimate.tracking = Some(Tracking::new(estimate.objects, hours));
+    }
+    Ok(estimate)
+}
+
+/// The bytes of every row, when the manifest has the listing's sizes for all of them.
+fn total_bytes(m: &Manifest) -> Option<u64> {
+    (0..m.len()).map(|i| m.listed(i).map(|l| l.size)).sum()
 }
 
 /// The early-deletion charge of deleting objects now.

@@ -217,12 +217,15 @@ impl Report {
                 .as_ref()
                 .map(|id| format!(" of job {id}"))
                 .unwrap_or_default(),
-            self.total(),
-            self.count(TaskStatus::Succeeded),
-            self.count(TaskStatus::Failed)
+            crate::readiness::thousands(self.total() as u64),
+            crate::readiness::thousands(self.count(TaskStatus::Succeeded) as u64),
+            crate::readiness::thousands(self.count(TaskStatus::Failed) as u64)
         );
         for (code, count) in &self.inner.totals.by_error {
-            text.push_str(&format!("\n  {code}: {count}"));
+            text.push_str(&format!(
+                "\n  {code}: {}",
+                crate::readiness::thousands((*count).max(0) as u64)
+            ));
         }
         text
     }

@@ -192,7 +192,13 @@ impl Counts {
         let parts: Vec<String> = State::ALL
             .iter()
             .filter(|s| self.get(**s) > 0)
-            .map(|s| format!("{} {}", self.get(*s), s.name().replace('_', " ")))
+            .map(|s| {
+                format!(
+                    "{} {}",
+                    crate::readiness::thousands(self.get(*s)),
+                    s.name().replace('_', " ")
+                )
+            })
             .collect();
         if parts.is_empty() {
             "no objects".into()
@@ -224,6 +230,10 @@ pub struct Status {
     pub expiries: Vec<Option<OffsetDateTime>>,
     /// Storage class of row i, when a read told it.
     pub classes: Vec<Option<StorageClass>>,
+    /// When row i was first seen readable (restored) by the reads behind this status: the
+    /// start of the read that found its copy. A wait's reads make this the readiness over
+    /// time; a single read gives its own time to every restored object.
+    pub readable_at: Vec<Option<OffsetDateTime>>,
 }
 
 impl Status {
@@ -236,6 +246,7 @@ impl Status {
             states: vec![State::Unknown; len],
             expiries: vec![None; len],
             classes: vec![None; len],
+            readable_at: vec![None; len],
         }
     }
 
@@ -247,10 +258,16 @@ impl Status {
     /// Recomputes the counts and the earliest expiry from the per-object states, at `at`: a
     /// restored copy whose expiry has passed is gone, so its object is not requested again.
     fn recount(&mut self) {
-        for (state, expiry) in self.states.iter_mut().zip(self.expiries.iter_mut()) {
+        for ((state, expiry), readable) in self
+            .states
+            .iter_mut()
+            .zip(self.expiries.iter_mut())
+            .zip(self.readable_at.iter_mut())
+        {
             if *state == State::Restored && expiry.is_some_and(|e| e <= self.at) {
                 *state = State::NotRequested;
                 *expiry = None;
+                *readable = None;
             }
         }
         let mut counts = Counts::default();
@@ -362,6 +379,7 @@ fn read_states(
         backend,
         m,
         options,
+        read_at: backend.now()?,
         status,
         done: 0,
         total: indices.len() as u64,
@@ -399,6 +417,8 @@ struct Reader<'a> {
     backend: &'a dyn Backend,
     m: &'a Manifest,
     options: ReadOptions,
+    /// When this read started, on the backend's clock.
+    read_at: OffsetDateTime,
     status: &'a mut Status,
     done: u64,
     total: u64,
@@ -418,6 +438,11 @@ impl Reader<'_> {
         } else {
             None
         };
+        if state == State::Restored {
+            self.status.readable_at[i].get_or_insert(self.read_at);
+        } else if state != State::Unknown {
+            self.status.readable_at[i] = None;
+        }
         if class.is_some() {
             self.status.classes[i] = class;
         }

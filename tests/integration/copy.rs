@@ -306,7 +306,7 @@ fn restore_and_copy_playbook_keeps_every_object_in_another_bucket() {
     assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
     for line in [
         "Listed 300 objects, 300 of them archived.",
-        "copy to STANDARD_IA: $0.003 requests",
+        "Copy to STANDARD_IA (kept once the restored copies expire): <$0.01 requests and $0.25 job fees",
         "Copied 300 objects (819200 bytes) by job",
         "Verified 300 of 300 copies (size and class).",
         "Done: all 300 objects are kept to s3://kept/copy/ as STANDARD_IA.",

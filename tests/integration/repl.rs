@@ -274,9 +274,10 @@ fn batch_wait_draws_a_progress_bar_on_a_terminal_only() {
     // The bar: the job, its status and its tasks done of total, up to the end. (How often it
     // moves depends on the simulator's steps; its rate and time left are tested in
     // src/progress.rs.)
-    p.expect("/20000 Active: ")
+    p.expect("/20,000 Active: ")
         .expect("a bar counting tasks while the job runs");
-    p.expect("20000/20000").expect("the bar at the end");
+    p.expect("clock 20").expect("the clock line under the job");
+    p.expect("20,000/20,000").expect("the bar at the end");
     p.expect("job Complete").expect("the script's own output");
     p.expect(expectrl::Eof).unwrap();
 
@@ -285,5 +286,36 @@ fn batch_wait_draws_a_progress_bar_on_a_terminal_only() {
     let out = world.cli(&["run", "tests/golden/scripts/big-job.rhai"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "job Complete\n");
+    assert_eq!(text(&out.stderr), "", "progress must not reach a pipe");
+}
+
+/// Issue 15 item 7: a wait inside a job's wait joins the job's display (the objects line by
+/// storage class and the clock line under the job line) instead of a second bar; piped, none
+/// of it is drawn. (That each kind keeps one line is tested in src/progress.rs.)
+#[test]
+fn a_wait_inside_a_job_shares_one_display() {
+    let world = World::new();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3thaw"));
+    cmd.args(["run", "tests/golden/scripts/nested-wait.rhai"])
+        .current_dir(project_root())
+        .env("S3THAW_STATE", world.state())
+        .env("TERM", "xterm");
+    let mut p = Session::spawn(cmd).expect("spawn s3thaw run in a pty");
+    p.set_expect_timeout(Some(Duration::from_secs(120)));
+    p.get_process_mut()
+        .set_window_size(160, 50)
+        .expect("window size");
+    p.expect("/5,000 Active: ").expect("the job line");
+    p.expect("readable DEEP_ARCHIVE ")
+        .expect("the objects line, by storage class, while the job line is up");
+    p.expect("next read").expect("the clock line");
+    p.expect("job Complete, 5000 readable")
+        .expect("the script's own output");
+    p.expect(expectrl::Eof).unwrap();
+
+    let world = World::new();
+    let out = world.cli(&["run", "tests/golden/scripts/nested-wait.rhai"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "job Complete, 5000 readable\n");
     assert_eq!(text(&out.stderr), "", "progress must not reach a pipe");
 }

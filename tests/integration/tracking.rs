@@ -395,7 +395,7 @@ fn restore_prefix_survives_kill_9_and_rerun() {
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
     assert!(
-        stdout.contains("Done: all 4000 archived objects are readable"),
+        stdout.contains("Done: all 4,000 archived objects are readable"),
         "{stdout}"
     );
     let r = world.map(
