@@ -97,31 +97,45 @@ pub fn new_engine() -> Engine {
 }
 
 fn too_large(what: &str, len: rhai::INT) -> Box<EvalAltResult> {
-    EvalAltResult::ErrorRuntime(
-        Dynamic::from_map(
-            Error::new(
-                "ScriptTooLarge",
-                format!(
-                    "{what} of {len} asked for in one call; at most {MAX_ONE_ALLOCATION} are allowed"
-                ),
-            )
-            .to_map(),
-        ),
-        Position::NONE,
+    Error::new(
+        "ScriptTooLarge",
+        format!("{what} of {len} asked for in one call; at most {MAX_ONE_ALLOCATION} are allowed"),
     )
     .into()
 }
 
-/// The length a growing call asks for, refused past [`MAX_ONE_ALLOCATION`]; `None`: nothing
-/// to do (zero or negative, as Rhai treats them).
+/// The length a growing call asks for, refused past [`MAX_ONE_ALLOCATION`] or when it would
+/// take the process past the memory bound (the guard between operations could not see one big
+/// allocation coming); `None`: nothing to do (zero or negative, as Rhai treats them).
 fn bounded(what: &str, len: rhai::INT) -> Result<Option<usize>, Box<EvalAltResult>> {
     if len <= 0 {
         return Ok(None);
     }
-    match usize::try_from(len) {
-        Ok(n) if n <= MAX_ONE_ALLOCATION => Ok(Some(n)),
-        _ => Err(too_large(what, len)),
+    let n = match usize::try_from(len) {
+        Ok(n) if n <= MAX_ONE_ALLOCATION => n,
+        _ => return Err(too_large(what, len)),
+    };
+    if let Some(used) = resident_bytes() {
+        // At least a byte an item (BLOBs); array items and characters take more.
+        let after = used.saturating_add(n as u64);
+        if after > memory_bound() {
+            return Err(memory_error(after, memory_bound()).into());
+        }
     }
+    Ok(Some(n))
+}
+
+/// `ScriptTooLarge` for a process past (or about to pass) its memory bound.
+fn memory_error(used: u64, bound: u64) -> Error {
+    Error::new(
+        "ScriptTooLarge",
+        format!(
+            "the script's data passed the memory bound ({} MiB resident, bound {} MiB)",
+            used / (1024 * 1024),
+            bound / (1024 * 1024)
+        ),
+    )
+    .hint("set S3THAW_SCRIPT_MEMORY_MB to allow more, or keep less in arrays and maps")
 }
 
 /// Rhai's standard functions that [`new_engine`] registers again with a bound (left out of
@@ -218,12 +232,15 @@ fn register_bounded_allocations(engine: &mut Engine) {
 /// The memory bound of a running script, in bytes (`S3THAW_SCRIPT_MEMORY_MB`, else
 /// [`DEFAULT_MEMORY_MB`]).
 fn memory_bound() -> u64 {
-    std::env::var("S3THAW_SCRIPT_MEMORY_MB")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .filter(|mb| *mb > 0)
-        .unwrap_or(DEFAULT_MEMORY_MB)
-        .saturating_mul(1024 * 1024)
+    static BOUND: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *BOUND.get_or_init(|| {
+        std::env::var("S3THAW_SCRIPT_MEMORY_MB")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|mb| *mb > 0)
+            .unwrap_or(DEFAULT_MEMORY_MB)
+            .saturating_mul(1024 * 1024)
+    })
 }
 
 /// This process's resident set in bytes, where the system tells it (`/proc/self/status`).
@@ -269,16 +286,7 @@ impl Session {
                 && let Some(used) = resident_bytes()
                 && used > bound
             {
-                let error = Error::new(
-                    "ScriptTooLarge",
-                    format!(
-                        "the script's data passed the memory bound ({} MiB resident, bound {} MiB)",
-                        used / (1024 * 1024),
-                        bound / (1024 * 1024)
-                    ),
-                )
-                .hint("set S3THAW_SCRIPT_MEMORY_MB to allow more, or keep less in arrays and maps");
-                return Some(Dynamic::from_map(error.to_map()));
+                return Some(Dynamic::from_map(memory_error(used, bound).to_map()));
             }
             None
         });

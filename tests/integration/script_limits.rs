@@ -37,25 +37,30 @@ fn huge_allocations_in_one_call_are_refused() {
 }
 
 /// A runaway script (pushing forever) is stopped by the memory guard with `ScriptTooLarge`
-/// and exit code 1, while the process can still say so.
+/// and exit code 1, while the process can still say so; so is one big allocation that would
+/// pass the bound at once.
 #[test]
 fn a_runaway_script_is_stopped_by_the_memory_bound() {
     let world = World::new();
-    let script = world.state().join("runaway.rhai");
-    std::fs::write(
-        &script,
-        "let a = [];\nloop { a.push(\"some text to keep\"); }\n",
-    )
-    .unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_s3thaw"))
-        .args(["run", script.to_str().unwrap(), "--state"])
-        .arg(world.state())
-        .env("S3THAW_SCRIPT_MEMORY_MB", "200")
-        .output()
-        .expect("run s3thaw");
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("error[ScriptTooLarge]"), "{stderr}");
-    assert!(stderr.contains("bound 200 MiB"), "{stderr}");
-    assert!(stderr.contains("S3THAW_SCRIPT_MEMORY_MB"), "{stderr}");
+    for (name, body) in [
+        ("runaway", "let a = [];\nloop { a.push(blob(10000, 1)); }\n"),
+        ("one-big", "let b = blob(250_000_000, 1);\nb.len()\n"),
+    ] {
+        let script = world.state().join(format!("{name}.rhai"));
+        std::fs::write(&script, body).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_s3thaw"))
+            .args(["run", script.to_str().unwrap(), "--state"])
+            .arg(world.state())
+            .env("S3THAW_SCRIPT_MEMORY_MB", "200")
+            .output()
+            .expect("run s3thaw");
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        assert!(stderr.contains("error[ScriptTooLarge]"), "{name}: {stderr}");
+        assert!(stderr.contains("bound 200 MiB"), "{name}: {stderr}");
+        assert!(
+            stderr.contains("S3THAW_SCRIPT_MEMORY_MB"),
+            "{name}: {stderr}"
+        );
+    }
 }
