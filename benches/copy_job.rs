@@ -5,6 +5,8 @@
 //!
 //!     cargo bench --bench copy_job                    # 1,000,000 objects
 //!     S3THAW_BENCH_OBJECTS=100000 cargo bench --bench copy_job
+//!     S3THAW_BENCH_GENERATOR=1 cargo bench --bench copy_job   # then the same copy by a
+//!                                                             # manifest generator
 
 mod common;
 
@@ -54,6 +56,24 @@ fn main() {
         "copies in the target bucket",
         r#"manifest::from_listing("kept", #{ prefix: "archive/" }).len()"#,
     );
+    if env_count("S3THAW_BENCH_GENERATOR", 0) == 1 {
+        // The same copy without a manifest: the job lists the bucket when it is prepared and
+        // writes the manifest it generated.
+        step(
+            "generator copy job .. Complete (report)",
+            r#"
+            s3::create_bucket("kept-gen");
+            let gen = #{ source_bucket: "scale", prefix: "archive/", output: #{ bucket: "scale", prefix: "generated" } };
+            iam::put_role_policy("copy-role", "copy-gen", iam::copy_policy(#{
+                manifest_generator: gen, target_bucket: "kept-gen", report_bucket: "scale" }));
+            let job = batch::create_job(#{ manifest_generator: gen,
+                operation: batch::copy_operation(#{ target_bucket: "kept-gen", storage_class: "STANDARD_IA" }),
+                role_arn: role.arn, confirmation_required: false,
+                report: #{ bucket: "scale", prefix: "reports", scope: "AllTasks" } });
+            job = batch::wait(job.id);
+            `${job.status} ${job.progress.succeeded}/${job.progress.total} generated ${job.generated_manifest.key}`"#,
+        );
+    }
     println!(
         "{:<40} {:>8.2} s",
         "total (seed + list + upload + job)",

@@ -250,7 +250,17 @@ fn status_manifest(
     };
     let id = crate::ops::jobs::resolve_id(backend, args.target).map_err(not_found)?;
     let job = backend.describe_job(&id).map_err(not_found)?;
-    let location = &job.manifest;
+    let location = match &job.manifest {
+        crate::backend::JobManifest::Location(location) => location,
+        crate::backend::JobManifest::Generator(g) => {
+            let prefix = g.filter.listing_prefix().unwrap_or("");
+            return Err(Error::not_supported(format!(
+                "job {id} lists bucket {} itself (a manifest generator): run `s3thaw status s3://{}/{prefix}` instead",
+                g.source_bucket, g.source_bucket
+            ))
+            .job_id(&id));
+        }
+    };
     if location.format != crate::backend::ManifestFormat::BatchOperationsCsv {
         return Err(Error::not_supported(format!(
             "job {id} reads an S3 Inventory report: run `s3thaw status s3://BUCKET/PREFIX` on the inventoried objects instead"

@@ -148,6 +148,43 @@ pub fn job_card(job: &Map) -> String {
             ),
         );
     }
+    let generator = sub(job, "manifest_generator");
+    if !generator.is_empty() {
+        let classes = generator
+            .get("storage_classes")
+            .and_then(|c| c.read_lock::<Array>().map(|a| a.clone()))
+            .map(|a| {
+                a.iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default();
+        line(
+            "manifest",
+            format!(
+                "generated from s3://{}/{}*{}",
+                text(&generator, "source_bucket"),
+                text(&generator, "prefix"),
+                if classes.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({classes})")
+                }
+            ),
+        );
+    }
+    let generated = sub(job, "generated_manifest");
+    if !generated.is_empty() {
+        line(
+            "generated",
+            format!(
+                "s3://{}/{}",
+                text(&generated, "bucket"),
+                text(&generated, "key")
+            ),
+        );
+    }
     let report = sub(job, "report");
     if !report.is_empty() {
         let prefix = text(&report, "prefix");
@@ -859,6 +896,25 @@ mod tests {
         ));
         assert!(rows.contains("k19") && !rows.contains("k20"), "{rows}");
         assert!(rows.ends_with("… 5 more (25 in all)"), "{rows}");
+    }
+
+    #[test]
+    fn a_generator_jobs_card_says_where_its_manifest_comes_from() {
+        let job = eval(
+            r#"#{ id: "j", status: "Complete", priority: 10, manifest: (),
+                manifest_generator: #{ source_bucket: "arch", prefix: "2019/", storage_classes: ["GLACIER", "DEEP_ARCHIVE"] },
+                generated_manifest: #{ bucket: "out", key: "gen/job-j/manifest.json" } }"#,
+        )
+        .cast::<Map>();
+        let card = job_card(&job);
+        assert!(
+            card.contains("manifest    generated from s3://arch/2019/* (GLACIER, DEEP_ARCHIVE)"),
+            "{card}"
+        );
+        assert!(
+            card.contains("generated   s3://out/gen/job-j/manifest.json"),
+            "{card}"
+        );
     }
 
     #[test]

@@ -739,6 +739,18 @@ fn arn_like(pattern: &str, arn: &str) -> bool {
 /// Wildcard match (`*` any run, `?` one character), whole string. Iterative, O(len^2) worst
 /// case: on a mismatch only the most recent `*` is widened, never earlier ones.
 fn glob(pattern: &str, text: &str, ignore_case: bool) -> bool {
+    // ASCII (every ARN and action s3thaw meets) is matched byte by byte without allocating:
+    // a job evaluates a policy several times per task, a million tasks per job.
+    if pattern.is_ascii() && text.is_ascii() {
+        let eq = |p: u8, t: u8| {
+            if ignore_case {
+                p.eq_ignore_ascii_case(&t)
+            } else {
+                p == t
+            }
+        };
+        return glob_units(pattern.as_bytes(), text.as_bytes(), b'*', b'?', eq);
+    }
     let chars = |s: &str| -> Vec<char> {
         if ignore_case {
             s.to_lowercase().chars().collect()
@@ -747,15 +759,26 @@ fn glob(pattern: &str, text: &str, ignore_case: bool) -> bool {
         }
     };
     let (p, t) = (chars(pattern), chars(text));
+    glob_units(&p, &t, '*', '?', |p, t| p == t)
+}
+
+/// [`glob`] over characters or bytes: `star` matches any run, `one` any single unit.
+fn glob_units<T: Copy + PartialEq>(
+    p: &[T],
+    t: &[T],
+    star_unit: T,
+    one: T,
+    eq: impl Fn(T, T) -> bool,
+) -> bool {
     let (mut pi, mut ti) = (0, 0);
     let mut star: Option<(usize, usize)> = None; // (pattern index of '*', text index it covers to)
     while ti < t.len() {
         match p.get(pi) {
-            Some('*') => {
+            Some(&c) if c == star_unit => {
                 star = Some((pi, ti));
                 pi += 1;
             }
-            Some(&c) if c == '?' || c == t[ti] => {
+            Some(&c) if c == one || eq(c, t[ti]) => {
                 pi += 1;
                 ti += 1;
             }
@@ -769,7 +792,7 @@ fn glob(pattern: &str, text: &str, ignore_case: bool) -> bool {
             },
         }
     }
-    p[pi..].iter().all(|&c| c == '*')
+    p[pi..].iter().all(|&c| c == star_unit)
 }
 #[cfg(test)]
 mod tests {

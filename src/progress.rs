@@ -317,6 +317,9 @@ pub struct Tally {
     bar: Option<ProgressBar>,
     clock: Option<ProgressBar>,
     what: String,
+    /// Whether the first detail was drawn: a wait can end within indicatif's refresh interval,
+    /// so the first state of the line is drawn at once rather than left to the rate limit.
+    shown: std::cell::Cell<bool>,
 }
 
 impl Tally {
@@ -327,6 +330,7 @@ impl Tally {
                 bar: None,
                 clock: None,
                 what: what.into(),
+                shown: Default::default(),
             };
         }
         let bar = acquire(Line::Objects);
@@ -335,6 +339,7 @@ impl Tally {
             bar: Some(bar),
             clock: None,
             what: what.into(),
+            shown: Default::default(),
         }
     }
 
@@ -347,6 +352,9 @@ impl Tally {
             bar.set_prefix(self.what.clone());
             bar.set_position(done);
             bar.set_message(detail.into());
+            if !self.shown.replace(true) {
+                bar.force_draw();
+            }
         }
     }
 

@@ -42,14 +42,34 @@ pub(crate) fn session(dir: &Path, vars: &[(&str, String)]) -> Session {
     Session::new(Box::new(sim), settings, None)
 }
 
-/// Runs `script` in `session`, prints its wall time and value, and returns the seconds.
+/// The CPU time (user + system) this process has used so far, in seconds: on a machine
+/// shared with other work the wall time of a step says little, its CPU time does.
+pub(crate) fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) : utime is the 14th field of the
+    // line, stime the 15th, in clock ticks (100 per second on Linux).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Runs `script` in `session`, prints its wall time, its CPU time and its value, and returns
+/// the wall seconds.
 pub(crate) fn step(session: &mut Session, name: &str, script: &str) -> f64 {
     let start = Instant::now();
+    let cpu = cpu_seconds();
     let value = session
         .engine
         .eval_with_scope::<rhai::Dynamic>(&mut session.scope, script)
         .unwrap_or_else(|e| panic!("{name}: {:?}", error_of(&e)));
     let seconds = start.elapsed().as_secs_f64();
-    println!("{name:<44} {seconds:>8.2} s   {value}");
+    let cpu = cpu_seconds() - cpu;
+    println!("{name:<44} {seconds:>8.2} s  (cpu {cpu:>6.2} s)   {value}");
     seconds
 }

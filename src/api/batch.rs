@@ -32,7 +32,24 @@ pub fn job_map(job: &Job, tags: &BTreeMap<String, String>) -> Map {
         ("progress", progress_map(job.progress).into()),
         ("failure_reasons", reasons.into()),
         ("operation", operation_map(&job.operation).into()),
-        ("manifest", location_map(&job.manifest).into()),
+        (
+            "manifest",
+            job.manifest
+                .location()
+                .map_or(Dynamic::UNIT, |l| location_map(l).into()),
+        ),
+        (
+            "manifest_generator",
+            job.manifest
+                .generator()
+                .map_or(Dynamic::UNIT, |g| generator_map(g).into()),
+        ),
+        (
+            "generated_manifest",
+            job.generated_manifest
+                .as_ref()
+                .map_or(Dynamic::UNIT, |g| generated_map(g).into()),
+        ),
         (
             "report",
             job.report
@@ -108,6 +125,172 @@ pub fn location_map(m: &ManifestLocation) -> Map {
         ("format", m.format.as_str().into()),
         ("fields", fields.into()),
     ])
+}
+
+/// A generator as scripts write it: `#{ source_bucket, prefix, suffix, substring,
+/// storage_classes, created_after, created_before, min_size, max_size, output }` (unset
+/// criteria are `()`; a single prefix is a string).
+pub fn generator_map(g: &ManifestGenerator) -> Map {
+    let f = &g.filter;
+    let strings = |list: &[String]| -> Dynamic {
+        match list {
+            [] => Dynamic::UNIT,
+            [one] => one.clone().into(),
+            many => many
+                .iter()
+                .map(|s| Dynamic::from(s.clone()))
+                .collect::<Array>()
+                .into(),
+        }
+    };
+    let classes: Array = f
+        .storage_classes
+        .iter()
+        .map(|c| c.as_str().into())
+        .collect();
+    let size = |n: Option<u64>| n.map_or(Dynamic::UNIT, |n| (n.min(i64::MAX as u64) as i64).into());
+    object([
+        ("source_bucket", g.source_bucket.clone().into()),
+        ("prefix", strings(&f.prefixes)),
+        ("suffix", strings(&f.suffixes)),
+        ("substring", strings(&f.substrings)),
+        (
+            "storage_classes",
+            if classes.is_empty() {
+                Dynamic::UNIT
+            } else {
+                classes.into()
+            },
+        ),
+        ("created_after", opt_time(f.created_after)),
+        ("created_before", opt_time(f.created_before)),
+        (
+            "min_size",
+            size(f.size_greater_than.map(|n| n.saturating_add(1))),
+        ),
+        (
+            "max_size",
+            size(f.size_less_than.map(|n| n.saturating_sub(1))),
+        ),
+        (
+            "output",
+            g.output.as_ref().map_or(Dynamic::UNIT, |o| {
+                object([
+                    ("bucket", o.bucket.clone().into()),
+                    ("prefix", opt_str(o.prefix.clone())),
+                ])
+                .into()
+            }),
+        ),
+    ])
+}
+
+/// The manifest a generator job wrote: `#{ bucket, key, etag, version_id, arn, format }`.
+fn generated_map(g: &GeneratedManifest) -> Map {
+    object([
+        ("bucket", g.bucket.clone().into()),
+        ("key", g.key.clone().into()),
+        ("etag", g.etag.clone().into()),
+        ("version_id", opt_str(g.version_id.clone())),
+        ("arn", g.arn().into()),
+        ("format", GENERATED_MANIFEST_FORMAT.into()),
+    ])
+}
+
+/// Reads one string or an array of strings (`MatchAnyPrefix` and its kin).
+fn strings_of(function: &str, key: &str, value: Option<Dynamic>) -> Result<Vec<String>> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    if value.is_unit() {
+        return Ok(Vec::new());
+    }
+    let items = if value.is_array() {
+        value.into_array().unwrap_or_default()
+    } else {
+        vec![value]
+    };
+    items
+        .into_iter()
+        .map(|v| {
+            v.into_immutable_string()
+                .map(|s| s.to_string())
+                .map_err(|t| {
+                    Error::invalid_argument(format!(
+                        "{function}: `{key}` is a string or an array of strings, not {t}"
+                    ))
+                })
+        })
+        .collect()
+}
+
+/// Reads a `manifest_generator` map (AWS's `S3JobManifestGenerator`). Sizes are inclusive
+/// bounds (`min_size` is `ObjectSizeGreaterThanBytes` + 1); times are RFC 3339.
+pub fn parse_generator(map: Map) -> Result<ManifestGenerator> {
+    const WHAT: &str = "batch::create_job: manifest_generator";
+    let mut o = Opts::new(WHAT, map);
+    let source_bucket = o.string("source_bucket")?.ok_or_else(|| {
+        Error::invalid_argument(format!("{WHAT} needs `source_bucket` (the bucket to list)"))
+    })?;
+    let prefixes = strings_of(WHAT, "prefix", o.take("prefix"))?;
+    let suffixes = strings_of(WHAT, "suffix", o.take("suffix"))?;
+    let substrings = strings_of(WHAT, "substring", o.take("substring"))?;
+    let storage_classes = o
+        .parse_list::<StorageClass>("storage_classes")?
+        .unwrap_or_default();
+    let time = |o: &mut Opts, key: &'static str| -> Result<Option<time::OffsetDateTime>> {
+        o.string(key)?
+            .map(|t| {
+                crate::timefmt::parse_rfc3339(&t)
+                    .map_err(|e| Error::invalid_argument(format!("{WHAT}: `{key}`: {}", e.message)))
+            })
+            .transpose()
+    };
+    let created_after = time(&mut o, "created_after")?;
+    let created_before = time(&mut o, "created_before")?;
+    let bound = |o: &mut Opts, key: &'static str| -> Result<Option<u64>> {
+        o.int(key)?
+            .map(|n| {
+                u64::try_from(n).map_err(|_| {
+                    Error::invalid_argument(format!("{WHAT}: `{key}` must be 0 or more, not {n}"))
+                })
+            })
+            .transpose()
+    };
+    let min_size = bound(&mut o, "min_size")?;
+    let max_size = bound(&mut o, "max_size")?;
+    let output = match o.take("output") {
+        None => None,
+        Some(v) if v.is_unit() || v.as_bool() == Ok(false) => None,
+        Some(v) => {
+            let map = v.try_cast::<Map>().ok_or_else(|| {
+                Error::invalid_argument(format!("{WHAT}: `output` is a map #{{ bucket, prefix? }}"))
+            })?;
+            let mut out = Opts::new("batch::create_job: manifest_generator.output", map);
+            let bucket = out.string("bucket")?.ok_or_else(|| {
+                Error::invalid_argument(format!("{WHAT}: `output` needs a `bucket`"))
+            })?;
+            let prefix = out.string("prefix")?.filter(|p| !p.is_empty());
+            out.finish()?;
+            Some(ManifestOutput { bucket, prefix })
+        }
+    };
+    o.finish()?;
+    ManifestGenerator {
+        source_bucket,
+        filter: GeneratorFilter {
+            prefixes,
+            suffixes,
+            substrings,
+            storage_classes,
+            created_after,
+            created_before,
+            size_greater_than: min_size.filter(|n| *n > 0).map(|n| n - 1),
+            size_less_than: max_size.map(|n| n.saturating_add(1)),
+        },
+        output,
+    }
+    .check()
 }
 
 fn report_map(r: &ReportSpec) -> Map {
@@ -262,11 +445,22 @@ pub fn parse_spec_as_written(spec: Map) -> Result<JobSpec> {
 
 fn read_spec(spec: Map, rules: Rules) -> Result<JobSpec> {
     let mut o = Opts::new("batch::create_job", spec);
-    let manifest = o.map("manifest")?.ok_or_else(|| {
-        Error::invalid_argument(
-            "batch::create_job: `manifest` is required (a location from manifest::upload)",
-        )
-    })?;
+    let manifest = o.map("manifest")?;
+    let generator = o.map("manifest_generator")?;
+    let manifest = match (manifest, generator) {
+        (Some(m), None) => JobManifest::Location(parse_location(m)?),
+        (None, Some(g)) => JobManifest::Generator(parse_generator(g)?),
+        (None, None) => {
+            return Err(Error::invalid_argument(
+                "batch::create_job: `manifest` (a location from manifest::upload) or `manifest_generator` is required",
+            ));
+        }
+        (Some(_), Some(_)) => {
+            return Err(Error::invalid_request(
+                "a job takes either a manifest or a manifest generator, not both",
+            ));
+        }
+    };
     let operation = o.map("operation")?.ok_or_else(|| {
         Error::invalid_argument(
             "batch::create_job: `operation` is required (batch::restore_operation(..))",
@@ -287,7 +481,7 @@ fn read_spec(spec: Map, rules: Rules) -> Result<JobSpec> {
     let token = o.string("client_request_token")?;
     o.finish()?;
     Ok(JobSpec {
-        manifest: parse_location(manifest)?,
+        manifest,
         operation: parse_operation(operation, rules)?,
         role_arn,
         priority: i32::try_from(priority)
@@ -401,7 +595,12 @@ pub mod batch_api {
     }
 
     /// Creates a job (CreateJob) and returns its job map. `spec`: `manifest` (from
-    /// `manifest::upload`), `operation` (from `batch::restore_operation`), `role_arn`,
+    /// `manifest::upload`) or `manifest_generator` (AWS's S3JobManifestGenerator: the job
+    /// lists the bucket itself when it is prepared: `#{ source_bucket, prefix?, suffix?,
+    /// substring?, storage_classes?, created_after?, created_before?, min_size?, max_size?,
+    /// output?: #{ bucket, prefix? } }`, sizes inclusive, times RFC 3339; `output` writes the
+    /// generated manifest, shown as the job map's `generated_manifest`), `operation` (from
+    /// `batch::restore_operation` or `batch::copy_operation`), `role_arn`,
     /// `priority` (default 10), `report` (`#{ bucket, prefix?, scope: "AllTasks" or
     /// "FailedTasksOnly" }` or `false`, the default), `description`, `confirmation_required`
     /// (default `true`), `tags` (map), `client_request_token` (the same spec and token return
@@ -414,6 +613,10 @@ pub mod batch_api {
     ///     report: #{ bucket: "my-archive", prefix: "reports", scope: "AllTasks" },
     /// });
     /// print(job.id);
+    /// let listed = batch::create_job(#{
+    ///     manifest_generator: #{ source_bucket: "my-archive", prefix: "2019/", storage_classes: ["GLACIER"] },
+    ///     operation: batch::restore_operation(#{ days: 7, tier: "BULK" }), role_arn: role.arn,
+    /// });
     /// ```
     #[rhai_fn(return_raw)]
     pub fn create_job(ctx: NativeCallContext, spec: Map) -> RhaiResult<Map> {
@@ -427,7 +630,9 @@ pub mod batch_api {
 
     /// The job map of a job (DescribeJob): `#{ id, status, priority, description, role_arn,
     /// creation_time, termination_date, progress: #{ total, succeeded, failed },
-    /// failure_reasons, operation, manifest, report, status_update_reason, tags }`. A unique
+    /// failure_reasons, operation, manifest, manifest_generator, generated_manifest, report,
+    /// status_update_reason, tags }` (`manifest` is `()` for a generator job, whose
+    /// `generated_manifest` names the manifest it wrote, if asked to). A unique
     /// prefix of the id (the 8 characters `s3thaw jobs` shows) is enough.
     ///
     /// ```rhai

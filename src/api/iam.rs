@@ -28,14 +28,50 @@ fn bucket_list(function: &str, o: &mut Opts, key: &'static str) -> Result<Vec<St
         .collect()
 }
 
+/// The `manifest_generator` option of the policy functions: the same map a job spec takes.
+fn generator_option(o: &mut Opts) -> Result<Option<crate::backend::ManifestGenerator>, Error> {
+    match o.take("manifest_generator") {
+        None => Ok(None),
+        Some(v) if v.is_unit() => Ok(None),
+        Some(v) => {
+            let map = v.try_cast::<rhai::Map>().ok_or_else(|| {
+                Error::invalid_argument(
+                    "`manifest_generator` is the map the job spec takes: #{ source_bucket, prefix?, .., output? }",
+                )
+            })?;
+            crate::api::batch::parse_generator(map).map(Some)
+        }
+    }
+}
+
 /// A job role's permission document: `statements` plus, as every Batch Operations job needs,
 /// reading the manifest in `manifest_bucket` and writing the report into `report_bucket`.
+/// With a manifest generator (`generator`), also listing its source bucket and, when it writes
+/// the manifest it generated, putting objects under its output prefix (`PREFIX/job-*`).
 fn job_policy(
     mut statements: Vec<serde_json::Value>,
     manifest_bucket: Option<&str>,
     report_bucket: Option<&str>,
+    generator: Option<&crate::backend::ManifestGenerator>,
 ) -> serde_json::Value {
     let objects = |b: &str| format!("{}/*", crate::backend::bucket_arn(b));
+    if let Some(g) = generator {
+        statements.push(serde_json::json!({
+            "Sid": "ListForManifestGenerator",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [crate::backend::bucket_arn(&g.source_bucket)]
+        }));
+        if let Some(o) = &g.output {
+            let prefix = crate::formats::report::report_prefix(o.prefix.as_deref(), "*");
+            statements.push(serde_json::json!({
+                "Sid": "WriteGeneratedManifest",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:GetBucketLocation"],
+                "Resource": [crate::backend::object_arn(&o.bucket, &prefix)]
+            }));
+        }
+    }
     if let Some(bucket) = manifest_bucket {
         statements.push(serde_json::json!({
             "Sid": "ReadManifest",
@@ -87,7 +123,9 @@ pub mod iam_api {
     /// The least-privilege permissions of a restore job's role, as AWS documents them:
     /// `s3:RestoreObject` on every target bucket's objects, `s3:GetObject`/`s3:GetObjectVersion`
     /// on the manifest bucket, `s3:PutObject` on the report bucket. Options: `targets` (bucket
-    /// names), `manifest_bucket`, `report_bucket` (optional).
+    /// names), `manifest_bucket`, `report_bucket` (optional), `manifest_generator` (the job's
+    /// generator map: adds `s3:ListBucket` on its source bucket, which is then the default
+    /// target, and `s3:PutObject` under its output prefix when it writes the manifest).
     ///
     /// ```rhai
     /// let doc = iam::restore_policy(#{ targets: ["my-archive"], manifest_bucket: "my-archive", report_bucket: "my-archive" });
@@ -96,10 +134,16 @@ pub mod iam_api {
     pub fn restore_policy(ctx: NativeCallContext, options: Map) -> RhaiResult<Dynamic> {
         support::pure(&ctx, || {
             let mut o = Opts::new("iam::restore_policy", options);
-            let targets = bucket_list("iam::restore_policy", &mut o, "targets")?;
+            let mut targets = bucket_list("iam::restore_policy", &mut o, "targets")?;
             let manifest = o.string("manifest_bucket")?;
             let report = o.string("report_bucket")?;
+            let generator = super::generator_option(&mut o)?;
             o.finish()?;
+            if let Some(g) = &generator
+                && targets.is_empty()
+            {
+                targets.push(g.source_bucket.clone());
+            }
             if targets.is_empty() {
                 return Err(Error::invalid_argument(
                     "iam::restore_policy: `targets` must name at least one bucket",
@@ -117,6 +161,7 @@ pub mod iam_api {
                 statements,
                 manifest.as_deref(),
                 report.as_deref(),
+                generator.as_ref(),
             )))
         })
     }
@@ -125,7 +170,9 @@ pub mod iam_api {
     /// `restore::copy`: `s3:GetObject`/`s3:GetObjectVersion` on the source buckets' objects,
     /// `s3:PutObject` on the target (under `target_prefix` when given), and, as for restores,
     /// reading the manifest and writing the report. Options: `sources` (bucket names),
-    /// `target_bucket`, `target_prefix`, `manifest_bucket`, `report_bucket` (optional).
+    /// `target_bucket`, `target_prefix`, `manifest_bucket`, `report_bucket` (optional),
+    /// `manifest_generator` (as for `iam::restore_policy`; its source bucket is then the
+    /// default source).
     ///
     /// ```rhai
     /// let doc = iam::copy_policy(#{ sources: ["my-archive"], target_bucket: "kept", manifest_bucket: "my-archive", report_bucket: "my-archive" });
@@ -134,12 +181,18 @@ pub mod iam_api {
     pub fn copy_policy(ctx: NativeCallContext, options: Map) -> RhaiResult<Dynamic> {
         support::pure(&ctx, || {
             let mut o = Opts::new("iam::copy_policy", options);
-            let sources = bucket_list("iam::copy_policy", &mut o, "sources")?;
+            let mut sources = bucket_list("iam::copy_policy", &mut o, "sources")?;
             let target = o.string("target_bucket")?;
             let prefix = o.string("target_prefix")?.unwrap_or_default();
             let manifest = o.string("manifest_bucket")?;
             let report = o.string("report_bucket")?;
+            let generator = super::generator_option(&mut o)?;
             o.finish()?;
+            if let Some(g) = &generator
+                && sources.is_empty()
+            {
+                sources.push(g.source_bucket.clone());
+            }
             let Some(target) = target.filter(|_| !sources.is_empty()) else {
                 return Err(Error::invalid_argument(
                     "iam::copy_policy: `sources` must name at least one bucket and `target_bucket` the bucket copies go to",
@@ -165,6 +218,7 @@ pub mod iam_api {
                 statements,
                 manifest.as_deref(),
                 report.as_deref(),
+                generator.as_ref(),
             )))
         })
     }

@@ -390,10 +390,12 @@ pub mod restore_api {
     /// `S3PutObjectCopy` job per target bucket, with `role_arn`, its manifest and report under
     /// `s3thaw-copy/` in the target bucket), `as_ready: true` (copy each object as soon as it
     /// is readable, in waves, waiting while restores run; `poll`, `timeout`). Copies already
-    /// made (the wanted class, same size and ETag) are skipped, so a re-run copies only what
+    /// made (the wanted class, same size and ETag, or for a multipart copy the source ETag it
+    /// recorded in `x-amz-meta-s3thaw-source-etag`) are skipped, so a re-run copies only what
     /// is missing; archived objects not readable are counted, not errors. Objects over 5 GB
-    /// fail with `EntityTooLarge` (direct) or `InvalidRequest` (job): multipart copy is not
-    /// done yet. Returns `#{ copied, bytes, skipped, not_readable, failed: [..], job_id,
+    /// are copied by multipart upload with `UploadPartCopy` (direct; parts of 8 MiB, doubled
+    /// until at most 10,000, as the AWS CLI); a copy job fails them with `InvalidRequest`, as
+    /// AWS's does. Returns `#{ copied, bytes, skipped, not_readable, failed: [..], job_id,
     /// waves, seconds }`.
     ///
     /// ```rhai

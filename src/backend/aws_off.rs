@@ -70,7 +70,7 @@ impl Backend for AwsBackend {
         match self.never {}
     }
 
-    fn get_bucket_versioning(&self, bucket: &str) -> Result<bool> {
+    fn get_bucket_versioning(&self, bucket: &str) -> Result<Option<VersioningStatus>> {
         match self.never {}
     }
 
@@ -104,6 +104,22 @@ impl Backend for AwsBackend {
         prefix: Option<&str>,
         continuation: Option<&str>,
     ) -> Result<Page<ObjectVersion>> {
+        match self.never {}
+    }
+
+    fn get_object_with(&self, request: &GetObject) -> Result<(ObjectHead, Vec<u8>)> {
+        match self.never {}
+    }
+
+    fn head_object_with(&self, request: &GetObject) -> Result<ObjectHead> {
+        match self.never {}
+    }
+
+    fn copy_object_with(&self, request: &CopyObject) -> Result<ObjectWritten> {
+        match self.never {}
+    }
+
+    fn copy_object_multipart(&self, request: &CopyObject, part_size: u64) -> Result<ObjectWritten> {
         match self.never {}
     }
 

@@ -351,6 +351,90 @@ pub struct GetObject {
     pub conditions: Conditions,
 }
 
+/// A `Range: bytes=..` request, before the object's size is known: `first-last`, `first-` or
+/// the suffix `-n`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeRequest {
+    FromTo(u64, u64),
+    From(u64),
+    Suffix(u64),
+}
+
+fn invalid_range() -> Error {
+    Error::new("InvalidRange", "The requested range is not satisfiable").status(416)
+}
+
+impl RangeRequest {
+    /// Parses `bytes=first-last`, `bytes=first-` or `bytes=-n` (one range: S3 serves no
+    /// multi-range requests); anything else is 416 `InvalidRange`, as S3 answers.
+    pub fn parse(header: &str) -> Result<RangeRequest> {
+        let spec = header
+            .trim()
+            .strip_prefix("bytes=")
+            .filter(|s| !s.contains(','))
+            .ok_or_else(invalid_range)?;
+        let (first, last) = spec.split_once('-').ok_or_else(invalid_range)?;
+        let number = |s: &str| s.trim().parse::<u64>().map_err(|_| invalid_range());
+        match (first.trim().is_empty(), last.trim().is_empty()) {
+            (true, false) => Ok(RangeRequest::Suffix(number(last)?)),
+            (false, true) => Ok(RangeRequest::From(number(first)?)),
+            (false, false) => {
+                let (a, b) = (number(first)?, number(last)?);
+                if a > b {
+                    return Err(invalid_range());
+                }
+                Ok(RangeRequest::FromTo(a, b))
+            }
+            (true, true) => Err(invalid_range()),
+        }
+    }
+
+    /// The bytes `start..end` this asks of an object of `len` bytes (a last byte past the end
+    /// is clipped to it); none of them inside the object is 416 `InvalidRange`.
+    pub fn resolve(self, len: u64) -> Result<std::ops::Range<u64>> {
+        let (start, end) = match self {
+            RangeRequest::Suffix(0) => return Err(invalid_range()),
+            RangeRequest::Suffix(n) => (len.saturating_sub(n), len),
+            RangeRequest::From(a) => (a, len),
+            RangeRequest::FromTo(a, b) => (a, b.saturating_add(1).min(len)),
+        };
+        if start >= len || start >= end {
+            return Err(invalid_range());
+        }
+        Ok(start..end)
+    }
+}
+
+/// A GetObject read a chunk at a time: the object's head, the bytes it returns (the whole
+/// object, or the range asked for) and a reader of exactly those bytes. Memory stays flat
+/// whatever the object's size.
+pub struct ObjectStream<'a> {
+    pub head: ObjectHead,
+    /// The bytes returned, `start..end` of the object's `head.size`.
+    pub range: std::ops::Range<u64>,
+    pub reader: Box<dyn std::io::Read + Send + 'a>,
+}
+
+impl fmt::Debug for ObjectStream<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ObjectStream")
+            .field("head", &self.head)
+            .field("range", &self.range)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The part size a multipart copy of `size` bytes uses, as the AWS CLI chooses it: 8 MiB, doubled
+/// until the copy needs at most 10,000 parts (and never over 5 GiB a part).
+pub fn multipart_part_size(size: u64) -> u64 {
+    const MIB: u64 = 1024 * 1024;
+    let mut part = 8 * MIB;
+    while size.div_ceil(part) > 10_000 && part < MAX_COPY_SIZE {
+        part *= 2;
+    }
+    part.min(MAX_COPY_SIZE)
+}
+
 /// What `MetadataDirective: REPLACE` gives a copy instead of the source's.
 #[derive(Debug, Clone, Default)]
 pub struct Replaced {
@@ -665,10 +749,177 @@ pub struct ReportSpec {
     pub scope: ReportScope,
 }
 
+/// The format of the manifest a generator job writes (`GeneratedManifestFormat`): an S3
+/// Inventory-style `manifest.json` listing gzipped CSV data files.
+pub const GENERATED_MANIFEST_FORMAT: &str = "S3InventoryReport_CSV_20211130";
+
+/// `JobManifestGeneratorFilter`: which objects of the source bucket a generator job takes.
+/// Empty lists and `None` bounds match everything; within a list any entry may match
+/// (`MatchAny...`), and every given criterion must hold.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GeneratorFilter {
+    /// `KeyNameConstraint.MatchAnyPrefix`.
+    pub prefixes: Vec<String>,
+    /// `KeyNameConstraint.MatchAnySuffix`.
+    pub suffixes: Vec<String>,
+    /// `KeyNameConstraint.MatchAnySubstring`.
+    pub substrings: Vec<String>,
+    /// `MatchAnyStorageClass`.
+    pub storage_classes: Vec<StorageClass>,
+    /// `CreatedAfter` (exclusive): the object (its current version) was written after it.
+    pub created_after: Option<OffsetDateTime>,
+    /// `CreatedBefore` (exclusive).
+    pub created_before: Option<OffsetDateTime>,
+    /// `ObjectSizeGreaterThanBytes` (exclusive).
+    pub size_greater_than: Option<u64>,
+    /// `ObjectSizeLessThanBytes` (exclusive).
+    pub size_less_than: Option<u64>,
+}
+
+impl GeneratorFilter {
+    /// Whether an object (its current version) is one the generated manifest lists.
+    pub fn matches(
+        &self,
+        key: &str,
+        size: u64,
+        class: StorageClass,
+        created: OffsetDateTime,
+    ) -> bool {
+        let any = |list: &[String], f: &dyn Fn(&str) -> bool| {
+            list.is_empty() || list.iter().any(|s| f(s))
+        };
+        any(&self.prefixes, &|p| key.starts_with(p))
+            && any(&self.suffixes, &|s| key.ends_with(s))
+            && any(&self.substrings, &|s| key.contains(s))
+            && (self.storage_classes.is_empty() || self.storage_classes.contains(&class))
+            && self.created_after.is_none_or(|t| created > t)
+            && self.created_before.is_none_or(|t| created < t)
+            && self.size_greater_than.is_none_or(|n| size > n)
+            && self.size_less_than.is_none_or(|n| size < n)
+    }
+
+    /// The one key prefix every match starts with, when the filter names a single prefix: a
+    /// listing need only read that range.
+    pub fn listing_prefix(&self) -> Option<&str> {
+        match self.prefixes.as_slice() {
+            [one] => Some(one),
+            _ => None,
+        }
+    }
+}
+
+/// `ManifestOutputLocation`: where a generator job writes the manifest it generated
+/// (`EnableManifestOutput`), in [`GENERATED_MANIFEST_FORMAT`], under `prefix/job-ID/`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManifestOutput {
+    pub bucket: String,
+    pub prefix: Option<String>,
+}
+
+/// `S3JobManifestGenerator`: the job lists `source_bucket` when it is prepared and takes the
+/// current versions that pass `filter`, in key order, instead of reading a manifest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManifestGenerator {
+    pub source_bucket: String,
+    pub filter: GeneratorFilter,
+    /// `None`: `EnableManifestOutput` false.
+    pub output: Option<ManifestOutput>,
+}
+
+impl ManifestGenerator {
+    /// CreateJob's rules for a generator, in one place: valid bucket names (or bucket ARNs,
+    /// turned into names), storage classes `MatchAnyStorageClass` accepts, bounds that are
+    /// not negative and leave room, a manifest prefix of at most 512 bytes.
+    pub fn check(mut self) -> Result<ManifestGenerator> {
+        self.source_bucket = bucket_of(&self.source_bucket).to_string();
+        if self.source_bucket.is_empty() {
+            return Err(Error::invalid_request(
+                "ManifestGenerator.SourceBucket is required",
+            ));
+        }
+        validate_bucket_name(&self.source_bucket)?;
+        if let Some(output) = &mut self.output {
+            output.bucket = bucket_of(&output.bucket).to_string();
+            validate_bucket_name(&output.bucket)?;
+            if output.prefix.as_deref().is_some_and(|p| p.len() > 512) {
+                return Err(Error::invalid_request(
+                    "ManifestOutputLocation.ManifestPrefix is limited to 512 bytes",
+                ));
+            }
+        }
+        let f = &self.filter;
+        if let Some(class) = f
+            .storage_classes
+            .iter()
+            .find(|c| **c == StorageClass::ReducedRedundancy)
+        {
+            return Err(Error::invalid_request(format!(
+                "MatchAnyStorageClass does not accept {class}; it takes STANDARD, STANDARD_IA, ONEZONE_IA, GLACIER, INTELLIGENT_TIERING, DEEP_ARCHIVE or GLACIER_IR"
+            )));
+        }
+        if let (Some(low), Some(high)) = (f.size_greater_than, f.size_less_than)
+            && low.saturating_add(1) >= high
+        {
+            return Err(Error::invalid_request(format!(
+                "ObjectSizeGreaterThanBytes ({low}) and ObjectSizeLessThanBytes ({high}) leave no size to match"
+            )));
+        }
+        if let (Some(after), Some(before)) = (f.created_after, f.created_before)
+            && after >= before
+        {
+            return Err(Error::invalid_request(
+                "CreatedAfter must be earlier than CreatedBefore",
+            ));
+        }
+        Ok(self)
+    }
+}
+
+/// What a job's tasks come from: a manifest object, or a listing the job makes itself.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobManifest {
+    /// `Manifest`: a CSV manifest or an inventory report.
+    Location(ManifestLocation),
+    /// `ManifestGenerator.S3JobManifestGenerator`.
+    Generator(ManifestGenerator),
+}
+
+impl JobManifest {
+    pub fn location(&self) -> Option<&ManifestLocation> {
+        match self {
+            JobManifest::Location(l) => Some(l),
+            JobManifest::Generator(_) => None,
+        }
+    }
+
+    pub fn generator(&self) -> Option<&ManifestGenerator> {
+        match self {
+            JobManifest::Location(_) => None,
+            JobManifest::Generator(g) => Some(g),
+        }
+    }
+}
+
+/// `GeneratedManifestDescriptor`: the `manifest.json` a generator job wrote (its format is
+/// [`GENERATED_MANIFEST_FORMAT`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GeneratedManifest {
+    pub bucket: String,
+    pub key: String,
+    pub version_id: Option<String>,
+    pub etag: String,
+}
+
+impl GeneratedManifest {
+    pub fn arn(&self) -> String {
+        object_arn(&self.bucket, &self.key)
+    }
+}
+
 /// CreateJob's input.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobSpec {
-    pub manifest: ManifestLocation,
+    pub manifest: JobManifest,
     pub operation: JobOperation,
     pub role_arn: String,
     pub priority: i32,
@@ -706,7 +957,9 @@ pub struct Job {
     pub progress: JobProgress,
     pub failure_reasons: Vec<FailureReason>,
     pub operation: JobOperation,
-    pub manifest: ManifestLocation,
+    pub manifest: JobManifest,
+    /// Where a generator job wrote its manifest, once it has (`EnableManifestOutput`).
+    pub generated_manifest: Option<GeneratedManifest>,
     pub report: Option<ReportSpec>,
     pub confirmation_required: bool,
     pub status_update_reason: Option<String>,
@@ -840,8 +1093,35 @@ pub trait Backend {
     fn get_object_with(&self, request: &GetObject) -> Result<(ObjectHead, Vec<u8>)>;
     /// HeadObject with preconditions.
     fn head_object_with(&self, request: &GetObject) -> Result<ObjectHead>;
+    /// GetObject (whole, or the bytes `range` asks for) streamed: the bytes are read as the
+    /// caller reads them, never held whole (the aws backend reads the SDK's `ByteStream`, the
+    /// simulator its store a chunk at a time, or a seeded object's synthetic bytes). The
+    /// default reads the whole object and slices it.
+    fn get_object_stream(
+        &self,
+        request: &GetObject,
+        range: Option<RangeRequest>,
+    ) -> Result<ObjectStream<'_>> {
+        let (head, body) = self.get_object_with(request)?;
+        let range = match range {
+            Some(r) => r.resolve(body.len() as u64)?,
+            None => 0..body.len() as u64,
+        };
+        let bytes = body[range.start as usize..range.end as usize].to_vec();
+        Ok(ObjectStream {
+            head,
+            range,
+            reader: Box::new(std::io::Cursor::new(bytes)),
+        })
+    }
     /// CopyObject: storage class, metadata directive, preconditions on the source.
     fn copy_object_with(&self, request: &CopyObject) -> Result<ObjectWritten>;
+    /// A copy by multipart upload, for sources over 5 GB (CopyObject's limit):
+    /// CreateMultipartUpload, UploadPartCopy of each `part_size` bytes of the source
+    /// (`x-amz-copy-source-range`), CompleteMultipartUpload; an upload that fails is aborted.
+    /// Storage class, metadata directive and preconditions on the source as CopyObject. The
+    /// copy has a multipart ETag (`…-N`).
+    fn copy_object_multipart(&self, request: &CopyObject, part_size: u64) -> Result<ObjectWritten>;
     fn copy_object(
         &self,
         (bucket, key, version_id): (&str, &str, Option<&str>),
@@ -1093,6 +1373,63 @@ mod tests {
         assert!(short_days_warning(1, Tier::Bulk, &[Glacier]).is_none());
         // Nothing archived: nothing to warn about.
         assert!(short_days_warning(1, Tier::Bulk, &[Standard]).is_none());
+    }
+
+    #[test]
+    fn generator_filters_match_any_within_a_criterion_and_every_criterion() {
+        use StorageClass::*;
+        let t = |s: i64| OffsetDateTime::from_unix_timestamp(s).unwrap();
+        let f = GeneratorFilter {
+            prefixes: vec!["a/".into(), "b/".into()],
+            suffixes: vec![".txt".into()],
+            storage_classes: vec![Glacier, DeepArchive],
+            created_after: Some(t(100)),
+            size_greater_than: Some(10),
+            size_less_than: Some(20),
+            ..GeneratorFilter::default()
+        };
+        assert!(f.matches("a/x.txt", 11, Glacier, t(101)));
+        assert!(f.matches("b/x.txt", 19, DeepArchive, t(101)));
+        // Each bound is exclusive, and each criterion must hold.
+        assert!(!f.matches("a/x.txt", 10, Glacier, t(101)));
+        assert!(!f.matches("a/x.txt", 20, Glacier, t(101)));
+        assert!(!f.matches("a/x.txt", 11, Glacier, t(100)));
+        assert!(!f.matches("c/x.txt", 11, Glacier, t(101)));
+        assert!(!f.matches("a/x.bin", 11, Glacier, t(101)));
+        assert!(!f.matches("a/x.txt", 11, Standard, t(101)));
+        assert_eq!(f.listing_prefix(), None);
+        assert!(GeneratorFilter::default().matches("any", 0, Standard, t(0)));
+        let generator = |filter| ManifestGenerator {
+            source_bucket: "arn:aws:s3:::src".into(),
+            filter,
+            output: None,
+        };
+        assert_eq!(
+            generator(GeneratorFilter::default())
+                .check()
+                .unwrap()
+                .source_bucket,
+            "src"
+        );
+        for bad in [
+            GeneratorFilter {
+                size_greater_than: Some(5),
+                size_less_than: Some(6),
+                ..GeneratorFilter::default()
+            },
+            GeneratorFilter {
+                created_after: Some(t(5)),
+                created_before: Some(t(5)),
+                ..GeneratorFilter::default()
+            },
+            GeneratorFilter {
+                storage_classes: vec![ReducedRedundancy],
+                ..GeneratorFilter::default()
+            },
+        ] {
+            let e = generator(bad).check().unwrap_err();
+            assert_eq!(e.code, "InvalidRequest");
+        }
     }
 
     #[test]

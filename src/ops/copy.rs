@@ -11,8 +11,9 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::backend::{
-    Backend, CopyOperation, JobOperation, JobSpec, JobStatus, MAX_COPY_SIZE, ObjectHead, ObjectRef,
-    ReportScope, ReportSpec, StorageClass,
+    Backend, Conditions, CopyObject, CopyOperation, JobManifest, JobOperation, JobSpec, JobStatus,
+    MAX_COPY_SIZE, ObjectHead, ObjectRef, RETRIES, Replaced, ReportScope, ReportSpec, StorageClass,
+    multipart_part_size,
 };
 use crate::errors::{Error, Result};
 use crate::formats::report::TaskStatus;
@@ -117,14 +118,27 @@ fn target_of(options: &CopyOptions, bucket: &str) -> CopyOperation {
     }
 }
 
-/// Whether `target` is already the permanent copy of `source`: the wanted class, the same
-/// size, and the same ETag (a multipart ETag, `…-N`, differs between copies of the same bytes,
-/// so then the size decides).
+/// The metadata entry (`x-amz-meta-s3thaw-source-etag`) a multipart copy records its source's
+/// ETag in: a multipart copy's ETag is the MD5 of its parts' MD5s, which nothing but the bytes
+/// tells, so a re-run recognises the copy by the source ETag it was made from.
+pub const SOURCE_ETAG_META: &str = "s3thaw-source-etag";
+
+/// Whether `target` is already the permanent copy of `source`: the wanted class, the same size,
+/// and the same bytes as far as the ETags tell. A single-request copy (CopyObject) has the
+/// MD5 of its bytes, so the source's ETag when the source is not multipart; a multipart copy
+/// (over 5 GB) records the source's ETag in [`SOURCE_ETAG_META`]; a single-request copy of a
+/// multipart source has an MD5 nothing can be compared with, so the size decides.
 pub fn is_copy_of(target: &ObjectHead, source: &ObjectHead, class: StorageClass) -> bool {
     let multipart = |etag: &str| etag.trim_matches('"').contains('-');
+    let bare = |etag: &str| etag.trim_matches('"').to_string();
     target.storage_class == class
         && target.size == source.size
-        && (target.etag == source.etag || multipart(&target.etag) || multipart(&source.etag))
+        && (target.etag == source.etag
+            || target
+                .metadata
+                .get(SOURCE_ETAG_META)
+                .is_some_and(|e| bare(e) == bare(&source.etag))
+            || (multipart(&source.etag) && !multipart(&target.etag)))
 }
 
 fn failure(m: &Manifest, i: usize, error: Error) -> Failure {
@@ -239,23 +253,25 @@ fn direct(
     observer: &mut dyn Progress,
 ) -> Result<()> {
     let mut queue: VecDeque<(usize, u64)> = VecDeque::new();
+    let mut large = Vec::new();
     for &(i, size) in todo {
         if size > MAX_COPY_SIZE {
-            out.failed.push(failure(
-                m,
-                i,
-                Error::new(
-                    "EntityTooLarge",
-                    format!(
-                        "the object is {size} bytes: CopyObject copies up to {MAX_COPY_SIZE}, and s3thaw does not yet copy larger objects by multipart UploadPartCopy"
-                    ),
-                )
-                .bucket(m.row(i).bucket)
-                .key(m.row(i).key),
-            ));
+            large.push((i, size));
         } else {
             queue.push_back((i, size));
         }
+    }
+    for (i, size) in large {
+        check_interrupt(observer)?;
+        match multipart(backend, m, i, options, out) {
+            Ok(()) => {
+                out.copied += 1;
+                out.bytes += size;
+            }
+            Err(e) if e.code == "InvalidObjectState" => out.not_readable += 1,
+            Err(e) => out.failed.push(failure(m, i, e)),
+        }
+        observer.set(out.copied + out.skipped + out.not_readable + out.failed.len() as u64);
     }
     let mut attempts = vec![0u32; m.len()];
     let mut pacer = Pacer::new(START_RATE, MIN_RATE, MAX_RATE);
@@ -297,6 +313,57 @@ fn direct(
         }
     }
     Ok(())
+}
+
+/// A copy of row `i` over 5 GB by multipart upload (UploadPartCopy), with part sizes chosen
+/// as the AWS CLI chooses them ([`multipart_part_size`]): the source's content type, metadata
+/// and headers, plus its ETag under [`SOURCE_ETAG_META`], and only from the source as it was
+/// read (`x-amz-copy-source-if-match`). Transient failures are retried after the SDK's backoff.
+fn multipart(
+    backend: &dyn Backend,
+    m: &Manifest,
+    i: usize,
+    options: &CopyOptions,
+    out: &mut CopyOutcome,
+) -> Result<()> {
+    let row = m.row(i);
+    let target = target_of(options, row.bucket);
+    let mut attempt = 1;
+    loop {
+        let answer = backend
+            .head_object(row.bucket, row.key, row.version_id)
+            .and_then(|source| {
+                let mut metadata = source.metadata.clone();
+                metadata.insert(SOURCE_ETAG_META.to_string(), source.etag.clone());
+                let request = CopyObject {
+                    source: m.object_ref(i),
+                    bucket: target.target_bucket.clone(),
+                    key: target.target_key(row.key),
+                    storage_class: target.storage_class,
+                    replace: Some(Replaced {
+                        content_type: source.content_type.clone(),
+                        metadata,
+                        headers: source.headers.clone(),
+                    }),
+                    conditions: Conditions {
+                        if_match: Some(source.etag.clone()),
+                        ..Conditions::default()
+                    },
+                };
+                backend.copy_object_multipart(&request, multipart_part_size(source.size))
+            });
+        match answer {
+            Ok(_) => return Ok(()),
+            Err(e) if e.is_transient() && attempt < MAX_ATTEMPTS => {
+                if e.is_throttle() {
+                    out.throttled += 1;
+                }
+                backend.pace(RETRIES.backoff(attempt, 0.5))?;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// An `S3PutObjectCopy` job over the rows of `todo`, one per target bucket and prefix: the
@@ -352,7 +419,7 @@ fn job(
             metadata_directive: None,
         })?;
         let spec = JobSpec {
-            manifest: location,
+            manifest: JobManifest::Location(location),
             operation,
             role_arn: role_arn.clone(),
             priority: 10,

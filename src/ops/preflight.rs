@@ -139,6 +139,150 @@ fn manifest_rows(
     Ok((rows, more))
 }
 
+/// A manifest location: readable by the role, and unchanged since its ETag was taken.
+fn check_location(
+    backend: &dyn Backend,
+    spec: &JobSpec,
+    m: &ManifestLocation,
+    f: &mut Findings,
+) -> Result<()> {
+    match backend.head_object(&m.bucket, &m.key, m.version_id.as_deref()) {
+        Err(e) => f.error("ManifestUnreadable", format!("the manifest {} cannot be read: {} ({})", m.arn(), e.message, e.code)),
+        Ok(head) if head.etag.trim_matches('"') != m.etag.trim_matches('"') => f.error(
+            "ManifestEtagStale",
+            format!("the manifest {} changed: its ETag is {} but the job names {} (upload it again and use the new location)", m.arn(), head.etag, m.etag),
+        ),
+        Ok(_) => {}
+    }
+    let mut manifest_actions = vec!["s3:GetObject"];
+    if m.version_id.is_some() {
+        manifest_actions.push("s3:GetObjectVersion");
+    }
+    for action in manifest_actions {
+        if allowed(backend, &spec.role_arn, action, &m.arn())? != Some(Decision::Allowed) {
+            f.error(
+                "ManifestPermission",
+                format!("the role may not {action} the manifest {}", m.arn()),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A manifest generator: the source bucket exists and the role may list it; the output
+/// location, when asked for, exists and the role may write there.
+fn check_generator(
+    backend: &dyn Backend,
+    spec: &JobSpec,
+    g: &ManifestGenerator,
+    f: &mut Findings,
+) -> Result<()> {
+    if let Err(e) = g.clone().check() {
+        f.error(&e.code, e.message);
+    }
+    let probe = |bucket: &str| {
+        backend.list_objects(&ListObjects {
+            bucket: bucket.to_string(),
+            max_keys: Some(1),
+            ..ListObjects::default()
+        })
+    };
+    if let Err(e) = probe(&g.source_bucket) {
+        f.error(
+            "SourceBucketMissing",
+            format!(
+                "the manifest generator's source bucket {} cannot be listed: {} ({})",
+                g.source_bucket, e.message, e.code
+            ),
+        );
+    }
+    let source = bucket_arn(&g.source_bucket);
+    if allowed(backend, &spec.role_arn, "s3:ListBucket", &source)? != Some(Decision::Allowed) {
+        f.error(
+            "GeneratorPermission",
+            format!("the role may not s3:ListBucket {source}: the job would fail while generating its manifest (iam::restore_policy and iam::copy_policy grant it given `manifest_generator`)"),
+        );
+    }
+    if let Some(output) = &g.output {
+        if let Err(e) = probe(&output.bucket) {
+            f.error(
+                "ManifestOutputBucketMissing",
+                format!(
+                    "the generated manifest's bucket {} cannot be used: {} ({})",
+                    output.bucket, e.message, e.code
+                ),
+            );
+        }
+        let key = format!(
+            "{}/manifest.json",
+            report_prefix(output.prefix.as_deref(), "ID")
+        );
+        if allowed(
+            backend,
+            &spec.role_arn,
+            "s3:PutObject",
+            &object_arn(&output.bucket, &key),
+        )? != Some(Decision::Allowed)
+        {
+            f.error("ManifestOutputPermission", format!(
+                "the role may not s3:PutObject under {}: the job would fail when writing its generated manifest",
+                object_arn(&output.bucket, &report_prefix(output.prefix.as_deref(), "*"))
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The objects a generator job would take now (at most `limit`, and whether there are more):
+/// the current versions that pass its filter, listed as the job lists them. At most ten times
+/// `limit` objects are listed, so a sparse filter over a huge bucket stays quick (the rest
+/// counts as not checked).
+fn generated_rows(
+    backend: &dyn Backend,
+    g: &ManifestGenerator,
+    limit: usize,
+) -> std::result::Result<(Vec<ObjectRef>, bool), String> {
+    let mut rows = Vec::new();
+    let mut request = ListObjects {
+        bucket: g.source_bucket.clone(),
+        prefix: g.filter.listing_prefix().map(str::to_string),
+        ..ListObjects::default()
+    };
+    let mut scanned = 0usize;
+    loop {
+        if scanned >= limit.saturating_mul(10) {
+            return Ok((rows, true));
+        }
+        let page = backend.list_objects(&request).map_err(|e| {
+            format!(
+                "listing bucket {} failed: {} ({})",
+                g.source_bucket, e.message, e.code
+            )
+        })?;
+        scanned += page.items.len();
+        for o in page.items {
+            if !g
+                .filter
+                .matches(&o.key, o.size, o.storage_class, o.last_modified)
+            {
+                continue;
+            }
+            if rows.len() == limit {
+                return Ok((rows, true));
+            }
+            rows.push(ObjectRef {
+                bucket: g.source_bucket.clone(),
+                key: o.key,
+                version_id: None,
+            });
+        }
+        match page.next {
+            Some(next) => request.continuation = Some(next),
+            None => return Ok((rows, false)),
+        }
+    }
+}
+
 /// Runs every check on a job spec. The spec is taken as written: an operation CreateJob would
 /// refuse (EXPEDITED) is reported, and the rest is checked as if it were STANDARD.
 pub fn preflight(backend: &dyn Backend, spec: &JobSpec) -> Result<Vec<Finding>> {
@@ -216,27 +360,9 @@ pub fn preflight(backend: &dyn Backend, spec: &JobSpec) -> Result<Vec<Finding>> 
             }
         }
     }
-    // The manifest: readable by the role, and unchanged since its ETag was taken.
-    let m = &spec.manifest;
-    match backend.head_object(&m.bucket, &m.key, m.version_id.as_deref()) {
-        Err(e) => f.error("ManifestUnreadable", format!("the manifest {} cannot be read: {} ({})", m.arn(), e.message, e.code)),
-        Ok(head) if head.etag.trim_matches('"') != m.etag.trim_matches('"') => f.error(
-            "ManifestEtagStale",
-            format!("the manifest {} changed: its ETag is {} but the job names {} (upload it again and use the new location)", m.arn(), head.etag, m.etag),
-        ),
-        Ok(_) => {}
-    }
-    let mut manifest_actions = vec!["s3:GetObject"];
-    if m.version_id.is_some() {
-        manifest_actions.push("s3:GetObjectVersion");
-    }
-    for action in manifest_actions {
-        if allowed(backend, &spec.role_arn, action, &m.arn())? != Some(Decision::Allowed) {
-            f.error(
-                "ManifestPermission",
-                format!("the role may not {action} the manifest {}", m.arn()),
-            );
-        }
+    match &spec.manifest {
+        JobManifest::Location(m) => check_location(backend, spec, m, &mut f)?,
+        JobManifest::Generator(g) => check_generator(backend, spec, g, &mut f)?,
     }
     if let Some(report) = &spec.report {
         let probe = ListObjects {
@@ -271,18 +397,27 @@ pub fn preflight(backend: &dyn Backend, spec: &JobSpec) -> Result<Vec<Finding>> 
         }
     }
     // The objects: permission, class and state, rule by rule.
-    let (rows, more) = match manifest_rows(backend, m, CHECKED_OBJECTS) {
+    let listed = match &spec.manifest {
+        JobManifest::Location(m) => manifest_rows(backend, m, CHECKED_OBJECTS)
+            .map_err(|why| format!("the manifest {} cannot be parsed: {why}", m.arn())),
+        JobManifest::Generator(g) => generated_rows(backend, g, CHECKED_OBJECTS),
+    };
+    let (rows, more) = match listed {
         Ok(rows) => rows,
         Err(why) => {
-            f.error(
-                "ManifestInvalid",
-                format!("the manifest {} cannot be parsed: {why}", m.arn()),
-            );
+            f.error("ManifestInvalid", why);
             return Ok(f.0);
         }
     };
     if rows.is_empty() {
-        f.error("ManifestEmpty", "the manifest lists no objects".into());
+        let message = match &spec.manifest {
+            JobManifest::Location(_) => "the manifest lists no objects".to_string(),
+            JobManifest::Generator(g) => format!(
+                "no object of bucket {} matches the manifest generator's filter: the job would fail",
+                g.source_bucket
+            ),
+        };
+        f.error("ManifestEmpty", message);
         return Ok(f.0);
     }
     if more {
@@ -322,9 +457,25 @@ pub fn preflight(backend: &dyn Backend, spec: &JobSpec) -> Result<Vec<Finding>> 
         }
     }
     let mut classes = std::collections::BTreeSet::new();
+    // AWS's rule for restore jobs: GLACIER/DEEP_ARCHIVE or Intelligent-Tiering archive tiers,
+    // never both in one job (a key of each, for the message).
+    let (mut glacier, mut tiered) = ((0usize, None), (0usize, None));
     for (row, head) in rows.iter().zip(backend.head_objects(&rows, 64)) {
         if let Ok(h) = &head {
             classes.insert(h.storage_class);
+            let kind = if h.storage_class.is_archive() {
+                Some(&mut glacier)
+            } else if h.storage_class == StorageClass::IntelligentTiering
+                && h.archive_status.is_some()
+            {
+                Some(&mut tiered)
+            } else {
+                None
+            };
+            if let Some((count, first)) = kind {
+                *count += 1;
+                first.get_or_insert_with(|| row.key.clone());
+            }
         }
         if let Some(c) = copy {
             match state_of_head(&head) {
@@ -359,6 +510,16 @@ pub fn preflight(backend: &dyn Backend, spec: &JobSpec) -> Result<Vec<Finding>> 
                 tally("DaysRequired", &row.key);
             }
         }
+    }
+    if copy.is_none()
+        && let ((g, Some(g_key)), (t, Some(t_key))) = (&glacier, &tiered)
+    {
+        f.error(
+            "MixedArchiveTiers",
+            format!(
+                "{g} GLACIER/DEEP_ARCHIVE objects (e.g. {g_key}) and {t} Intelligent-Tiering archive objects (e.g. {t_key}) in one restore job: S3 Batch Operations restores either kind, not both in the same job; create one job per kind (a manifest generator's storage_classes filter splits them)"
+            ),
+        );
     }
     if let Some(days) = days {
         let classes: Vec<StorageClass> = classes.into_iter().collect();
@@ -436,14 +597,14 @@ mod tests {
 
     fn spec(tier: Tier, days: Option<u32>) -> JobSpec {
         JobSpec {
-            manifest: ManifestLocation {
+            manifest: JobManifest::Location(ManifestLocation {
                 bucket: "b".into(),
                 key: "manifest.csv".into(),
                 version_id: None,
                 etag: "\"0\"".into(),
                 format: ManifestFormat::BatchOperationsCsv,
                 fields: vec![ManifestField::Bucket, ManifestField::Key],
-            },
+            }),
             operation: JobOperation::InitiateRestore { days, tier },
             role_arn: "arn:aws:iam::111122223333:role/nobody".into(),
             priority: 10,

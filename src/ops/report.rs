@@ -8,7 +8,7 @@ use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use crate::backend::{Backend, JobStatus};
+use crate::backend::{Backend, GetObject, JobStatus};
 use crate::errors::{Error, Result, is_transient_code};
 use crate::formats::report::{
     ReportManifest, ReportRow, ReportRowReader, TaskStatus, report_prefix,
@@ -36,9 +36,37 @@ struct ReportData {
 enum Source {
     /// Local results files, re-read for each pass.
     Files(Vec<PathBuf>),
-    /// Results files fetched from a bucket (checked against their MD5), kept as their CSV bytes:
-    /// about 50 bytes a row, against about 290 parsed.
+    /// Results files streamed from a bucket into a temporary directory (checked against their
+    /// MD5 on the way), re-read from there for each pass: one GET each, memory flat in the
+    /// row count.
+    Spilled(Vec<PathBuf>, #[allow(dead_code)] SpillDir),
+    /// Results files in memory.
+    #[cfg(test)]
     Fetched(Vec<(String, Vec<u8>)>),
+}
+
+/// A temporary directory removed with the report (held, never read: its `Drop` removes it).
+#[derive(Debug)]
+struct SpillDir(PathBuf);
+
+impl SpillDir {
+    fn new() -> Result<SpillDir> {
+        let dir =
+            std::env::temp_dir().join(format!("s3thaw-report-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            Error::internal(format!(
+                "cannot create a temporary directory for the report ({}): {e}",
+                dir.display()
+            ))
+        })?;
+        Ok(SpillDir(dir))
+    }
+}
+
+impl Drop for SpillDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// What one pass over the rows counts.
@@ -241,6 +269,14 @@ impl ReportData {
                     }
                 }
             }
+            Source::Spilled(paths, _) => {
+                for path in paths {
+                    if !stream(&path.display().to_string(), open(path)?, f)? {
+                        break;
+                    }
+                }
+            }
+            #[cfg(test)]
             Source::Fetched(files) => {
                 for (key, body) in files {
                     if !stream(key, body.as_slice(), f)? {
@@ -260,24 +296,63 @@ fn job_id_in(key: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Reads a report through its `manifest.json` in a bucket, checking each results file's MD5.
+/// Reads a report through its `manifest.json` in a bucket: each results file is streamed
+/// (`Backend::get_object_stream`) into a temporary file while its MD5 is checked, then counted
+/// and queried from there, so memory stays flat whatever the row count.
 pub fn read_from_bucket(backend: &dyn Backend, bucket: &str, key: &str) -> Result<Report> {
     let json = backend.get_object(bucket, key, None)?;
     let manifest =
         ReportManifest::parse(&json).map_err(|e| invalid(format!("{bucket}/{key}: {e}")))?;
+    let dir = SpillDir::new()?;
     let mut files = Vec::new();
-    for file in &manifest.results {
-        let body = backend.get_object(&file.bucket, &file.key, None)?;
-        let md5 = hex::encode(<md5::Md5 as md5::Digest>::digest(&body));
-        if !md5.eq_ignore_ascii_case(&file.md5_checksum) {
-            return Err(invalid(format!(
-                "{}/{}: MD5 {md5} does not match the report's {}",
-                file.bucket, file.key, file.md5_checksum
-            )));
-        }
-        files.push((file.key.clone(), body));
+    for (i, file) in manifest.results.iter().enumerate() {
+        let path = dir.0.join(format!("{i}.csv"));
+        spill(backend, &file.bucket, &file.key, &file.md5_checksum, &path)?;
+        files.push(path);
     }
-    Report::new(job_id_in(key), Source::Fetched(files))
+    Report::new(job_id_in(key), Source::Spilled(files, dir))
+}
+
+/// Streams one results file into `path`, checking its MD5 against the report's.
+fn spill(backend: &dyn Backend, bucket: &str, key: &str, md5_hex: &str, path: &Path) -> Result<()> {
+    use md5::Digest;
+    use std::io::Write;
+    let mut stream = backend.get_object_stream(
+        &GetObject {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            ..GetObject::default()
+        },
+        None,
+    )?;
+    let file = std::fs::File::create(path)
+        .map_err(|e| Error::internal(format!("cannot write `{}`: {e}", path.display())))?;
+    let mut out = std::io::BufWriter::new(file);
+    let mut md5 = md5::Md5::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = stream.reader.read(&mut buf).map_err(|e| {
+            Error::new(
+                "ServiceUnavailable",
+                format!("reading {bucket}/{key} failed: {e}"),
+            )
+            .bucket(bucket)
+            .key(key)
+        })?;
+        if n == 0 {
+            break;
+        }
+        md5.update(&buf[..n]);
+        out.write_all(&buf[..n])?;
+    }
+    out.flush()?;
+    let got = hex::encode(md5.finalize());
+    if !got.eq_ignore_ascii_case(md5_hex) {
+        return Err(invalid(format!(
+            "{bucket}/{key}: MD5 {got} does not match the report's {md5_hex}"
+        )));
+    }
+    Ok(())
 }
 
 /// Reads a local results CSV, or a local `manifest.json` with its `results/` folder beside it.

@@ -205,18 +205,8 @@ fn parse_copy(copy: &Node) -> Result<JobOperation, Error> {
     })
 }
 
-/// CreateJob's body as a job spec.
-fn parse_spec(doc: &Node) -> Result<JobSpec, Error> {
-    let operation = doc
-        .child("Operation")
-        .ok_or_else(|| invalid_request("Operation is required"))?;
-    let operation = match operation.child("S3PutObjectCopy") {
-        Some(copy) => parse_copy(copy)?,
-        None => parse_restore(operation)?,
-    };
-    let manifest = doc
-        .child("Manifest")
-        .ok_or_else(|| invalid_request("Manifest is required"))?;
+/// CreateJob's `Manifest`.
+fn parse_location(manifest: &Node) -> Result<ManifestLocation, Error> {
     let spec = manifest
         .child("Spec")
         .ok_or_else(|| invalid_request("Manifest.Spec is required"))?;
@@ -243,6 +233,194 @@ fn parse_spec(doc: &Node) -> Result<JobSpec, Error> {
             .collect::<Result<Vec<_>, Error>>()
             .map_err(|e| invalid_request(e.message))?,
     };
+    Ok(ManifestLocation {
+        bucket: bucket.to_string(),
+        key: key.to_string(),
+        version_id: location
+            .text_of("ObjectVersionId")
+            .filter(|v| !v.is_empty()),
+        etag: location.text_of("ETag").unwrap_or_default(),
+        format,
+        fields,
+    })
+}
+
+/// A list of `<member>` strings.
+fn members(node: Option<&Node>) -> Vec<String> {
+    node.map(|n| {
+        n.children_named("member")
+            .map(|m| m.text.trim().to_string())
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// CreateJob's `ManifestGenerator` (`S3JobManifestGenerator`, the only kind there is).
+fn parse_generator(node: &Node) -> Result<ManifestGenerator, Error> {
+    let g = node
+        .child("S3JobManifestGenerator")
+        .ok_or_else(|| invalid_request("ManifestGenerator needs an S3JobManifestGenerator"))?;
+    let source = required(g, "SourceBucket")?;
+    if !source.starts_with("arn:") {
+        return Err(invalid_request(format!(
+            "SourceBucket `{source}` is not a bucket ARN"
+        )));
+    }
+    let enabled = parse_bool(g, "EnableManifestOutput")?
+        .ok_or_else(|| invalid_request("EnableManifestOutput is required"))?;
+    let output = match (enabled, g.child("ManifestOutputLocation")) {
+        (false, _) => None,
+        (true, None) => {
+            return Err(invalid_request(
+                "ManifestOutputLocation is required when EnableManifestOutput is true",
+            ));
+        }
+        (true, Some(o)) => {
+            let format = required(o, "ManifestFormat")?;
+            if format != GENERATED_MANIFEST_FORMAT {
+                return Err(invalid_request(format!(
+                    "ManifestFormat must be {GENERATED_MANIFEST_FORMAT}, not `{format}`"
+                )));
+            }
+            Some(ManifestOutput {
+                bucket: required(o, "Bucket")?,
+                prefix: o.text_of("ManifestPrefix").filter(|p| !p.is_empty()),
+            })
+        }
+    };
+    let filter = g.child("Filter");
+    for unsupported in [
+        "EligibleForReplication",
+        "ObjectReplicationStatuses",
+        "MatchAnyObjectEncryption",
+    ] {
+        if filter.and_then(|f| f.child(unsupported)).is_some() {
+            return Err(Error::new(
+                "NotImplemented",
+                format!("s3thaw serve does not filter generated manifests by {unsupported}"),
+            )
+            .status(501));
+        }
+    }
+    let text = |name: &str| filter.and_then(|f| f.text_of(name));
+    let time = |name: &str| {
+        text(name)
+            .map(|t| {
+                crate::timefmt::parse_rfc3339(&t)
+                    .map_err(|_| invalid_request(format!("{name} `{t}` is not a timestamp")))
+            })
+            .transpose()
+    };
+    let size = |name: &str| {
+        text(name)
+            .map(|n| {
+                n.trim().parse::<u64>().map_err(|_| {
+                    invalid_request(format!("{name} `{n}` is not a whole number of bytes"))
+                })
+            })
+            .transpose()
+    };
+    let keys = filter.and_then(|f| f.child("KeyNameConstraint"));
+    let storage_classes = members(filter.and_then(|f| f.child("MatchAnyStorageClass")))
+        .iter()
+        .map(|c| {
+            c.parse::<StorageClass>().map_err(|_| {
+                invalid_request(format!("MatchAnyStorageClass `{c}` is not a storage class"))
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    ManifestGenerator {
+        source_bucket: source,
+        filter: GeneratorFilter {
+            prefixes: members(keys.and_then(|k| k.child("MatchAnyPrefix"))),
+            suffixes: members(keys.and_then(|k| k.child("MatchAnySuffix"))),
+            substrings: members(keys.and_then(|k| k.child("MatchAnySubstring"))),
+            storage_classes,
+            created_after: time("CreatedAfter")?,
+            created_before: time("CreatedBefore")?,
+            size_greater_than: size("ObjectSizeGreaterThanBytes")?,
+            size_less_than: size("ObjectSizeLessThanBytes")?,
+        },
+        output,
+    }
+    .check()
+}
+
+/// DescribeJob's `ManifestGenerator`, as CreateJob took it.
+fn write_generator(w: &mut XmlWriter, g: &ManifestGenerator) {
+    let f = &g.filter;
+    w.start("ManifestGenerator").start("S3JobManifestGenerator");
+    w.el("SourceBucket", bucket_arn(&g.source_bucket));
+    if let Some(o) = &g.output {
+        w.start("ManifestOutputLocation")
+            .el("Bucket", bucket_arn(&o.bucket))
+            .opt("ManifestPrefix", o.prefix.as_deref())
+            .el("ManifestFormat", GENERATED_MANIFEST_FORMAT)
+            .end();
+    }
+    w.start("Filter");
+    w.opt("CreatedAfter", f.created_after.map(rfc3339_millis))
+        .opt("CreatedBefore", f.created_before.map(rfc3339_millis));
+    let lists = [
+        ("MatchAnyPrefix", &f.prefixes),
+        ("MatchAnySuffix", &f.suffixes),
+        ("MatchAnySubstring", &f.substrings),
+    ];
+    if lists.iter().any(|(_, l)| !l.is_empty()) {
+        w.start("KeyNameConstraint");
+        for (name, list) in lists {
+            if list.is_empty() {
+                continue;
+            }
+            w.start(name);
+            for item in list {
+                w.el("member", item);
+            }
+            w.end();
+        }
+        w.end();
+    }
+    w.opt(
+        "ObjectSizeGreaterThanBytes",
+        f.size_greater_than.map(|n| n.to_string()),
+    )
+    .opt(
+        "ObjectSizeLessThanBytes",
+        f.size_less_than.map(|n| n.to_string()),
+    );
+    if !f.storage_classes.is_empty() {
+        w.start("MatchAnyStorageClass");
+        for c in &f.storage_classes {
+            w.el("member", c.as_str());
+        }
+        w.end();
+    }
+    w.end();
+    w.el("EnableManifestOutput", g.output.is_some().to_string());
+    w.end().end();
+}
+
+/// CreateJob's body as a job spec.
+fn parse_spec(doc: &Node) -> Result<JobSpec, Error> {
+    let operation = doc
+        .child("Operation")
+        .ok_or_else(|| invalid_request("Operation is required"))?;
+    let operation = match operation.child("S3PutObjectCopy") {
+        Some(copy) => parse_copy(copy)?,
+        None => parse_restore(operation)?,
+    };
+    let manifest = match (doc.child("Manifest"), doc.child("ManifestGenerator")) {
+        (Some(_), Some(_)) => {
+            return Err(invalid_request(
+                "Specify either Manifest or ManifestGenerator, not both",
+            ));
+        }
+        (Some(m), None) => JobManifest::Location(parse_location(m)?),
+        (None, Some(g)) => JobManifest::Generator(parse_generator(g)?),
+        (None, None) => {
+            return Err(invalid_request("Manifest or ManifestGenerator is required"));
+        }
+    };
     let report = match doc.child("Report") {
         None => None,
         Some(r) if parse_bool(r, "Enabled")? != Some(true) => None,
@@ -261,16 +439,7 @@ fn parse_spec(doc: &Node) -> Result<JobSpec, Error> {
     };
     let priority = required(doc, "Priority")?;
     Ok(JobSpec {
-        manifest: ManifestLocation {
-            bucket: bucket.to_string(),
-            key: key.to_string(),
-            version_id: location
-                .text_of("ObjectVersionId")
-                .filter(|v| !v.is_empty()),
-            etag: location.text_of("ETag").unwrap_or_default(),
-            format,
-            fields,
-        },
+        manifest,
         operation,
         role_arn: required(doc, "RoleArn")?,
         priority: priority
@@ -317,20 +486,35 @@ fn describe_job(sim: &dyn Backend, id: &str) -> Answer {
             format!("arn:aws:s3:{}:{account}:job/{}", sim.region(), job.id),
         )
         .el("Status", job.status.as_str());
-    w.start("Manifest")
-        .start("Spec")
-        .el("Format", job.manifest.format.as_str());
-    w.start("Fields");
-    for f in &job.manifest.fields {
-        w.el("member", f.as_str());
+    match &job.manifest {
+        JobManifest::Location(m) => {
+            w.start("Manifest")
+                .start("Spec")
+                .el("Format", m.format.as_str());
+            w.start("Fields");
+            for f in &m.fields {
+                w.el("member", f.as_str());
+            }
+            w.end().end();
+            w.start("Location")
+                .el("ObjectArn", m.arn())
+                .opt("ObjectVersionId", m.version_id.as_deref())
+                .el("ETag", &m.etag)
+                .end()
+                .end();
+        }
+        JobManifest::Generator(g) => write_generator(&mut w, g),
     }
-    w.end().end();
-    w.start("Location")
-        .el("ObjectArn", job.manifest.arn())
-        .opt("ObjectVersionId", job.manifest.version_id.as_deref())
-        .el("ETag", &job.manifest.etag)
-        .end()
-        .end();
+    if let Some(g) = &job.generated_manifest {
+        w.start("GeneratedManifestDescriptor")
+            .el("Format", GENERATED_MANIFEST_FORMAT)
+            .start("Location")
+            .el("ObjectArn", g.arn())
+            .opt("ObjectVersionId", g.version_id.as_deref())
+            .el("ETag", &g.etag)
+            .end()
+            .end();
+    }
     w.start("Operation");
     match &job.operation {
         JobOperation::InitiateRestore { days, tier } => {
@@ -454,9 +638,10 @@ mod tests {
             <Priority>10</Priority><Report><Bucket>arn:aws:s3:::b</Bucket><Format>Report_CSV_20180820</Format><Enabled>true</Enabled><Prefix>reports</Prefix><ReportScope>AllTasks</ReportScope></Report>
             <RoleArn>arn:aws:iam::111122223333:role/r</RoleArn><Tags><member><Key>k</Key><Value>v</Value></member></Tags></CreateJobRequest>"#;
         let spec = parse_spec(&xml::parse(body).unwrap()).unwrap();
-        assert_eq!(spec.manifest.bucket, "b");
-        assert_eq!(spec.manifest.key, "manifests/m.csv");
-        assert_eq!(spec.manifest.etag, "\"abc\"");
+        let m = spec.manifest.location().expect("a manifest location");
+        assert_eq!(m.bucket, "b");
+        assert_eq!(m.key, "manifests/m.csv");
+        assert_eq!(m.etag, "\"abc\"");
         assert_eq!(
             spec.operation,
             JobOperation::InitiateRestore {
@@ -468,6 +653,62 @@ mod tests {
         assert_eq!(spec.tags.get("k").map(String::as_str), Some("v"));
         assert!(spec.confirmation_required);
         assert_eq!(spec.client_request_token, "tok-1");
+    }
+
+    #[test]
+    fn manifest_generators_parse_and_write_back_as_aws_shapes_them() {
+        let body = |generator: &str| {
+            format!(
+                r#"<CreateJobRequest><ClientRequestToken>t</ClientRequestToken>
+            <ManifestGenerator><S3JobManifestGenerator>{generator}</S3JobManifestGenerator></ManifestGenerator>
+            <Operation><S3InitiateRestoreObject><ExpirationInDays>1</ExpirationInDays></S3InitiateRestoreObject></Operation>
+            <Priority>1</Priority><RoleArn>arn:aws:iam::111122223333:role/r</RoleArn></CreateJobRequest>"#
+            )
+        };
+        let full = r#"<SourceBucket>arn:aws:s3:::src</SourceBucket>
+            <ManifestOutputLocation><Bucket>arn:aws:s3:::out</Bucket><ManifestPrefix>gen</ManifestPrefix>
+            <ManifestFormat>S3InventoryReport_CSV_20211130</ManifestFormat></ManifestOutputLocation>
+            <Filter><CreatedAfter>2026-01-01T00:00:00Z</CreatedAfter>
+            <KeyNameConstraint><MatchAnyPrefix><member>a/</member><member>b/</member></MatchAnyPrefix>
+            <MatchAnySuffix><member>.txt</member></MatchAnySuffix></KeyNameConstraint>
+            <ObjectSizeGreaterThanBytes>10</ObjectSizeGreaterThanBytes>
+            <MatchAnyStorageClass><member>GLACIER</member><member>DEEP_ARCHIVE</member></MatchAnyStorageClass></Filter>
+            <EnableManifestOutput>true</EnableManifestOutput>"#;
+        let spec = parse_spec(&xml::parse(body(full).as_bytes()).unwrap()).unwrap();
+        let g = spec.manifest.generator().expect("a generator").clone();
+        assert_eq!(g.source_bucket, "src");
+        assert_eq!(g.filter.prefixes, ["a/", "b/"]);
+        assert_eq!(g.filter.suffixes, [".txt"]);
+        assert_eq!(
+            g.filter.storage_classes,
+            [StorageClass::Glacier, StorageClass::DeepArchive]
+        );
+        assert_eq!(g.filter.size_greater_than, Some(10));
+        assert_eq!(g.filter.size_less_than, None);
+        assert_eq!(
+            g.output,
+            Some(ManifestOutput {
+                bucket: "out".into(),
+                prefix: Some("gen".into())
+            })
+        );
+        // What DescribeJob writes reads back as the same generator.
+        let mut w = XmlWriter::new("Job", None);
+        write_generator(&mut w, &g);
+        let doc = xml::parse(w.finish().as_bytes()).unwrap();
+        let again = parse_generator(doc.child("ManifestGenerator").unwrap()).unwrap();
+        assert_eq!(again, g);
+        // AWS's rules: output needs its location; a source is a bucket ARN.
+        let no_location = "<SourceBucket>arn:aws:s3:::src</SourceBucket><EnableManifestOutput>true</EnableManifestOutput>";
+        let e = parse_spec(&xml::parse(body(no_location).as_bytes()).unwrap()).unwrap_err();
+        assert_eq!(e.code, "InvalidRequest", "{e:?}");
+        let plain =
+            "<SourceBucket>src</SourceBucket><EnableManifestOutput>false</EnableManifestOutput>";
+        let e = parse_spec(&xml::parse(body(plain).as_bytes()).unwrap()).unwrap_err();
+        assert_eq!(e.code, "InvalidRequest", "{e:?}");
+        let replication = "<SourceBucket>arn:aws:s3:::src</SourceBucket><Filter><EligibleForReplication>true</EligibleForReplication></Filter><EnableManifestOutput>false</EnableManifestOutput>";
+        let e = parse_spec(&xml::parse(body(replication).as_bytes()).unwrap()).unwrap_err();
+        assert_eq!(e.code, "NotImplemented", "{e:?}");
     }
 
     #[test]

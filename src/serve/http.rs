@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use time::OffsetDateTime;
 
@@ -61,7 +61,9 @@ pub(super) fn log_line(remote: SocketAddr, req: &Request, resp: &Response, took:
             resp.operation.as_str()
         },
         resp.status,
-        resp.body.len(),
+        resp.stream
+            .as_ref()
+            .map_or(resp.body.len() as u64, |s| s.range.end - s.range.start),
         took.as_millis()
     );
 }
@@ -132,7 +134,97 @@ pub(super) fn strip_port(host: &str) -> &str {
     host.rsplit_once(':').map_or(host, |(h, _)| h)
 }
 
-pub(super) fn to_hyper(resp: Response, head: bool) -> hyper::Response<Full<Bytes>> {
+/// A response body: whole, or streamed from the simulator by a blocking reader through a
+/// small channel (so memory stays flat whatever the object's size).
+pub(super) enum Body {
+    Full(Option<Bytes>),
+    Stream {
+        rx: tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>,
+        len: u64,
+    },
+}
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        match &mut *self {
+            Body::Full(bytes) => std::task::Poll::Ready(
+                bytes
+                    .take()
+                    .filter(|b| !b.is_empty())
+                    .map(|b| Ok(hyper::body::Frame::data(b))),
+            ),
+            Body::Stream { rx, .. } => rx
+                .poll_recv(cx)
+                .map(|chunk| chunk.map(|c| c.map(hyper::body::Frame::data))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, Body::Full(None))
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match self {
+            Body::Full(bytes) => {
+                hyper::body::SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
+            Body::Stream { len, .. } => hyper::body::SizeHint::with_exact(*len),
+        }
+    }
+}
+
+/// Bytes read from the simulator per chunk of a streamed body (each read reopens a stored
+/// blob, so chunks are large), and chunks buffered ahead: at most 12 MiB per streamed GET.
+const STREAM_CHUNK: u64 = 4 * 1024 * 1024;
+const STREAM_AHEAD: usize = 2;
+
+/// Streams `stream` out of the simulator on a blocking thread; a read that fails ends the
+/// body with an error (the client sees a short body), and a client that goes away stops it.
+fn stream_body(server: Arc<Server>, stream: super::wire::Streamed) -> Body {
+    let (tx, rx) = tokio::sync::mpsc::channel(STREAM_AHEAD);
+    let len = stream.range.end - stream.range.start;
+    tokio::task::spawn_blocking(move || {
+        let mut pos = stream.range.start;
+        while pos < stream.range.end {
+            let n = (stream.range.end - pos).min(STREAM_CHUNK) as usize;
+            let mut buf = vec![0u8; n];
+            let mut filled = 0;
+            while filled < n {
+                match server
+                    .sim
+                    .read_body(&stream.source, pos + filled as u64, &mut buf[filled..])
+                {
+                    Ok(0) => {
+                        let _ = tx.blocking_send(Err(std::io::Error::new(
+                            std::io::ErrorKind::UnexpectedEof,
+                            "the object's body ended early",
+                        )));
+                        return;
+                    }
+                    Ok(k) => filled += k,
+                    Err(e) => {
+                        eprintln!("a streamed body failed: {e}");
+                        let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+                        return;
+                    }
+                }
+            }
+            if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
+                return;
+            }
+            pos += n as u64;
+        }
+    });
+    Body::Stream { rx, len }
+}
+
+pub(super) fn to_hyper(server: &Arc<Server>, resp: Response, head: bool) -> hyper::Response<Body> {
     let mut builder = hyper::Response::builder().status(resp.status);
     let mut has_length = false;
     for (name, value) in &resp.headers {
@@ -140,16 +232,22 @@ pub(super) fn to_hyper(resp: Response, head: bool) -> hyper::Response<Full<Bytes
         builder = builder.header(name.as_str(), value.as_str());
     }
     if !has_length {
-        builder = builder.header("content-length", resp.body.len().to_string());
+        let len = match &resp.stream {
+            Some(s) => s.range.end - s.range.start,
+            None => resp.body.len() as u64,
+        };
+        builder = builder.header("content-length", len.to_string());
     }
-    let body = if head { Vec::new() } else { resp.body };
-    builder
-        .body(Full::new(Bytes::from(body)))
-        .unwrap_or_else(|_| {
-            let mut r = hyper::Response::new(Full::new(Bytes::new()));
-            *r.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
-            r
-        })
+    let body = match (head, resp.stream) {
+        (true, _) => Body::Full(None),
+        (false, Some(stream)) => stream_body(server.clone(), stream),
+        (false, None) => Body::Full(Some(Bytes::from(resp.body))),
+    };
+    builder.body(body).unwrap_or_else(|_| {
+        let mut r = hyper::Response::new(Body::Full(None));
+        *r.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+        r
+    })
 }
 
 /// What a refused request's body may still be read (and thrown away) for, so that a client
@@ -178,7 +276,7 @@ pub(super) async fn serve_one(
     server: Arc<Server>,
     remote: SocketAddr,
     req: hyper::Request<Incoming>,
-) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+) -> Result<hyper::Response<Body>, Infallible> {
     let started = Instant::now();
     let head = req.method() == hyper::Method::HEAD;
     let (parts, body) = req.into_parts();
@@ -191,7 +289,7 @@ pub(super) async fn serve_one(
             .header("x-amz-request-id", request.request_id.clone())
             .header("connection", "close");
         log_line(remote, &request, &resp, started.elapsed());
-        return Ok(to_hyper(resp, head));
+        return Ok(to_hyper(&server, resp, head));
     }
     // S3 refuses a path that is not UTF-8 once decoded, rather than merge keys lossily.
     if sigv4::percent_decode_utf8(&request.raw_path, false).is_none() {
@@ -204,7 +302,7 @@ pub(super) async fn serve_one(
         .header("x-amz-request-id", request.request_id.clone())
         .header("connection", "close");
         log_line(remote, &request, &resp, started.elapsed());
-        return Ok(to_hyper(resp, head));
+        return Ok(to_hyper(&server, resp, head));
     }
     let resp = match read_body(body).await {
         Ok(bytes) => {
@@ -234,7 +332,7 @@ pub(super) async fn serve_one(
     };
     let resp = resp.header("x-amz-request-id", request.request_id.clone());
     log_line(remote, &request, &resp, started.elapsed());
-    Ok(to_hyper(resp, head))
+    Ok(to_hyper(&server, resp, head))
 }
 
 pub(super) async fn shutdown_signal() {

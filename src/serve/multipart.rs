@@ -15,7 +15,8 @@ use super::s3::{
 };
 use super::xml::{self, XmlWriter};
 use super::{Request, Response};
-use crate::backend::{Backend, Owner, PutObject, StorageClass};
+use crate::backend::sim::{Simulator, SyntheticBody, check_part_sizes, multipart_etag};
+use crate::backend::{Backend, ObjectWritten, Owner, PutObject, StorageClass};
 use crate::errors::Error;
 use crate::timefmt::rfc3339_millis;
 
@@ -23,16 +24,34 @@ use crate::timefmt::rfc3339_millis;
 const MAX_PART: u32 = 10_000;
 /// Uploads in progress at once: parts are held in memory, so their number is bounded.
 const MAX_UPLOADS: usize = 1_000;
-/// Every part but the last must be at least 5 MiB.
-const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
 /// Listing page size (ListParts' `max-parts`, ListMultipartUploads' `max-uploads`).
 const MAX_LISTED: usize = 1_000;
 
 /// One uploaded part.
 struct Part {
-    body: Vec<u8>,
+    content: PartContent,
+    md5: [u8; 16],
     etag: String,
     uploaded: OffsetDateTime,
+}
+
+/// A part's bytes: uploaded (or copied from a stored object), or a range of a seeded
+/// object's synthetic bytes, kept as that range, never built.
+pub(super) enum PartContent {
+    Bytes(Vec<u8>),
+    Synthetic {
+        pattern_key: String,
+        range: std::ops::Range<u64>,
+    },
+}
+
+impl Part {
+    fn size(&self) -> u64 {
+        match &self.content {
+            PartContent::Bytes(b) => b.len() as u64,
+            PartContent::Synthetic { range, .. } => range.end - range.start,
+        }
+    }
 }
 
 /// What Complete answered, so that completing the same upload again answers the same (as S3
@@ -130,12 +149,7 @@ impl Uploads {
 
     /// `PUT /bucket/key?partNumber=N&uploadId=ID`: a part from the body, or with
     /// `x-amz-copy-source` (UploadPartCopy) from an object, whole or `x-amz-copy-source-range`.
-    pub fn upload_part(
-        &self,
-        sim: &dyn Backend,
-        req: &Request,
-        id: &str,
-    ) -> Result<Response, Error> {
+    pub fn upload_part(&self, sim: &Simulator, req: &Request, id: &str) -> Result<Response, Error> {
         let number: u32 = req
             .query("partNumber")
             .and_then(|n| n.parse().ok())
@@ -151,11 +165,15 @@ impl Uploads {
             return Err(no_such_upload(id));
         }
         let copy = req.header("x-amz-copy-source");
-        let body = match copy {
-            None => payload(req)?,
+        let (content, md5) = match copy {
+            None => {
+                let body = payload(req)?;
+                let md5: [u8; 16] = Md5::digest(&body).into();
+                (PartContent::Bytes(body), md5)
+            }
             Some(source) => super::s3::copy_part_source(sim, req, source)?,
         };
-        let etag = format!("\"{}\"", hex::encode(Md5::digest(&body)));
+        let etag = format!("\"{}\"", hex::encode(md5));
         let uploaded = OffsetDateTime::now_utc();
         let mut state = self.lock()?;
         let upload = state
@@ -165,7 +183,8 @@ impl Uploads {
         upload.parts.insert(
             number,
             Part {
-                body,
+                content,
+                md5,
                 etag: etag.clone(),
                 uploaded,
             },
@@ -224,7 +243,7 @@ impl Uploads {
                 .el("PartNumber", number.to_string())
                 .el("LastModified", rfc3339_millis(part.uploaded))
                 .el("ETag", &part.etag)
-                .el("Size", part.body.len().to_string())
+                .el("Size", part.size().to_string())
                 .end();
         }
         Ok(Response::xml(200, w.finish()).op("S3.ListParts"))
@@ -285,7 +304,7 @@ impl Uploads {
     }
 
     /// `POST /bucket/key?uploadId=ID`: the listed parts, in order, become the object.
-    pub fn complete(&self, sim: &dyn Backend, req: &Request, id: &str) -> Result<Response, Error> {
+    pub fn complete(&self, sim: &Simulator, req: &Request, id: &str) -> Result<Response, Error> {
         let doc = xml::parse(&payload(req)?).map_err(|why| {
             Error::new(
                 "MalformedXML",
@@ -334,8 +353,9 @@ impl Uploads {
             self.lock()?.uploads.insert(id.to_string(), upload);
             Err(e)
         };
-        let mut body = Vec::new();
-        for (i, (number, etag)) in listed.iter().enumerate() {
+        let mut sizes = Vec::with_capacity(listed.len());
+        let mut md5s = Vec::with_capacity(listed.len());
+        for (number, etag) in &listed {
             let Some(part) = upload.parts.get(number) else {
                 return restore(
                     upload,
@@ -350,28 +370,39 @@ impl Uploads {
                     )),
                 );
             }
-            if i + 1 < listed.len() && part.body.len() < MIN_PART_SIZE {
-                return restore(
-                    upload,
-                    Error::new(
-                        "EntityTooSmall",
-                        "Your proposed upload is smaller than the minimum allowed object size.",
-                    )
-                    .status(400),
-                );
-            }
-            body.extend_from_slice(&part.body);
+            sizes.push(part.size());
+            md5s.push(part.md5);
         }
-        let written = sim.put_object(PutObject {
+        if let Err(e) = check_part_sizes(&sizes) {
+            return restore(upload, e);
+        }
+        let parts: Vec<&Part> = listed
+            .iter()
+            .filter_map(|(n, _)| upload.parts.get(n))
+            .collect();
+        let request = PutObject {
             bucket: upload.bucket.clone(),
             key: upload.key.clone(),
-            body,
+            body: Vec::new(),
             storage_class: upload.storage_class,
             content_type: upload.content_type.clone(),
             metadata: upload.metadata.clone(),
             headers: upload.headers.clone(),
             conditions: Default::default(),
-        });
+        };
+        let etag = multipart_etag(&md5s);
+        let written = match assemble(&parts) {
+            Ok(Assembled::Synthetic { pattern_key, size }) => {
+                sim.put_synthetic(&request, &pattern_key, size, &etag)
+            }
+            Ok(Assembled::Bytes(body)) => {
+                sim.put_object(PutObject { body, ..request }).and_then(|w| {
+                    sim.set_etag(&w, &etag)?;
+                    Ok(ObjectWritten { etag, ..w })
+                })
+            }
+            Err(e) => return restore(upload, e),
+        };
         // A write that fails (an injected 500, say) keeps the upload for the client's retry too.
         let written = match written {
             Ok(written) => written,
@@ -396,6 +427,67 @@ impl Uploads {
         Ok(Response::new(204).op("S3.AbortMultipartUpload"))
     }
 }
+
+/// What the listed parts make.
+enum Assembled {
+    /// The parts copy one seeded object from its first byte to its last, in order: the object
+    /// stays synthetic (nothing is built, whatever its size).
+    Synthetic {
+        pattern_key: String,
+        size: u64,
+    },
+    Bytes(Vec<u8>),
+}
+
+fn assemble(parts: &[&Part]) -> Result<Assembled, Error> {
+    let mut whole: Option<(&str, u64)> = None;
+    let mut contiguous = true;
+    for part in parts {
+        match (&part.content, whole) {
+            (PartContent::Synthetic { pattern_key, range }, None) if range.start == 0 => {
+                whole = Some((pattern_key, range.end));
+            }
+            (PartContent::Synthetic { pattern_key, range }, Some((key, end)))
+                if key == pattern_key && range.start == end =>
+            {
+                whole = Some((key, range.end));
+            }
+            _ => contiguous = false,
+        }
+    }
+    if contiguous && let Some((key, size)) = whole {
+        return Ok(Assembled::Synthetic {
+            pattern_key: key.to_string(),
+            size,
+        });
+    }
+    let total: u64 = parts.iter().map(|p| p.size()).sum();
+    if total > MAX_ASSEMBLED {
+        return Err(Error::new(
+            "NotImplemented",
+            format!(
+                "s3thaw serve builds multipart objects of up to {MAX_ASSEMBLED} bytes unless their parts copy one seeded object in order; these parts make {total}"
+            ),
+        )
+        .status(501));
+    }
+    let mut body = Vec::with_capacity(total as usize);
+    for part in parts {
+        match &part.content {
+            PartContent::Bytes(b) => body.extend_from_slice(b),
+            PartContent::Synthetic { pattern_key, range } => {
+                std::io::Read::read_to_end(
+                    &mut SyntheticBody::new(pattern_key, range.clone()),
+                    &mut body,
+                )?;
+            }
+        }
+    }
+    Ok(Assembled::Bytes(body))
+}
+
+/// The largest object Complete builds in memory from parts (see [`Assembled`]).
+const MAX_ASSEMBLED: u64 = 512 * 1024 * 1024;
 
 fn completed(done: &Completed) -> Response {
     let mut w = XmlWriter::new("CompleteMultipartUploadResult", Some(S3_NS));

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::xml::{self, XmlWriter};
 use super::{Request, Response, Server, status_of};
-use crate::backend::sim::Access;
+use crate::backend::sim::{Access, BodySource, Simulator, part_copy_range, synthetic_part_md5};
 use crate::backend::*;
 use crate::errors::Error;
 use crate::sigv4::{percent_decode, percent_decode_utf8, uri_encode};
@@ -824,8 +824,8 @@ fn object_op(server: &Server, req: &Request, bucket: &str, key: &str) -> Answer 
     let version = req.query("versionId").filter(|v| !v.is_empty());
     if let Some(upload) = req.query("uploadId") {
         return match req.method.as_str() {
-            "PUT" => server.uploads.upload_part(sim, req, upload),
-            "POST" => server.uploads.complete(sim, req, upload),
+            "PUT" => server.uploads.upload_part(&caller, req, upload),
+            "POST" => server.uploads.complete(&caller, req, upload),
             "DELETE" => server.uploads.abort(upload),
             "GET" => server.uploads.list_parts(sim, req, upload),
             _ => Err(not_implemented("this multipart upload operation")),
@@ -865,32 +865,37 @@ fn object_op(server: &Server, req: &Request, bucket: &str, key: &str) -> Answer 
             Ok(resp)
         }
         "GET" if version_only(req) => {
-            let read = sim.get_object_with(&GetObject {
-                bucket: bucket.to_string(),
-                key: key.to_string(),
-                version_id: version.map(str::to_string),
-                conditions: conditions(req, ""),
-            });
-            let (head, body) = match read {
+            let range = req.header("range").map(RangeRequest::parse).transpose()?;
+            let read = caller.open_object(
+                &GetObject {
+                    bucket: bucket.to_string(),
+                    key: key.to_string(),
+                    version_id: version.map(str::to_string),
+                    conditions: conditions(req, ""),
+                },
+                range,
+            );
+            let opened = match read {
                 Err(e) if status_of(&e) == 304 => {
                     return not_modified(sim, req, bucket, key, version);
                 }
                 other => other?,
             };
-            let resp =
-                response_overrides(req, head_headers(Response::new(200), &head)).op("S3.GetObject");
-            match req.header("range") {
-                None => Ok(resp.body(body)),
-                Some(range) => {
-                    let (start, end) = byte_range(range, body.len())?;
-                    let mut resp = resp.header(
-                        "content-range",
-                        format!("bytes {start}-{end}/{}", body.len()),
-                    );
-                    resp.status = 206;
-                    Ok(resp.body(body[start..=end].to_vec()))
-                }
+            let mut resp = response_overrides(req, head_headers(Response::new(200), &opened.head))
+                .op("S3.GetObject");
+            if range.is_some() {
+                resp = resp.header(
+                    "content-range",
+                    format!(
+                        "bytes {}-{}/{}",
+                        opened.range.start,
+                        opened.range.end - 1,
+                        opened.head.size
+                    ),
+                );
+                resp.status = 206;
             }
+            Ok(body_of(&server.sim, resp, opened.source, opened.range)?)
         }
         "HEAD" if version_only(req) => {
             let read = sim.head_object_with(&GetObject {
@@ -1165,34 +1170,34 @@ pub(super) fn anonymous_allowed(server: &Server, req: &Request) -> Result<bool, 
     }
 }
 
-/// The inclusive byte range a `Range: bytes=..` header asks of a body of `len` bytes:
-/// `a-b`, `a-` or the suffix `-n`. Outside the body: 416 `InvalidRange`, as S3 answers.
-fn byte_range(header: &str, len: usize) -> Result<(usize, usize), Error> {
-    let invalid =
-        || Error::new("InvalidRange", "The requested range is not satisfiable").status(416);
-    let spec = header
-        .trim()
-        .strip_prefix("bytes=")
-        .filter(|s| !s.contains(','))
-        .ok_or_else(invalid)?;
-    let (first, last) = spec.split_once('-').ok_or_else(invalid)?;
-    let number = |s: &str| s.trim().parse::<usize>().map_err(|_| invalid());
-    let (start, end) = match (first.trim().is_empty(), last.trim().is_empty()) {
-        (true, false) => {
-            let suffix = number(last)?;
-            if suffix == 0 || len == 0 {
-                return Err(invalid());
-            }
-            (len.saturating_sub(suffix), len - 1)
-        }
-        (false, true) => (number(first)?, len.saturating_sub(1)),
-        (false, false) => (number(first)?, number(last)?.min(len.saturating_sub(1))),
-        (true, true) => return Err(invalid()),
-    };
-    if start >= len || start > end {
-        return Err(invalid());
+/// Bodies up to this size are read whole into the response; larger ones (and every
+/// synthetic one past it: a seeded object may be 1 TB) are streamed.
+const INLINE_BODY: u64 = 8 * 1024 * 1024;
+
+/// The response's body: the bytes `range` of an opened object, inline when small, else
+/// streamed out a chunk at a time (see `http::to_hyper`).
+fn body_of(
+    sim: &Simulator,
+    resp: Response,
+    source: BodySource,
+    range: std::ops::Range<u64>,
+) -> Answer {
+    let len = range.end - range.start;
+    if len > INLINE_BODY {
+        let mut resp = resp;
+        resp.stream = Some(super::wire::Streamed { source, range });
+        return Ok(resp);
     }
-    Ok((start, end))
+    let mut body = vec![0u8; len as usize];
+    let mut filled = 0;
+    while filled < body.len() {
+        let n = sim.read_body(&source, range.start + filled as u64, &mut body[filled..])?;
+        if n == 0 {
+            return Err(Error::internal("the object's body ended early"));
+        }
+        filled += n;
+    }
+    Ok(resp.body(body))
 }
 
 /// True when the query holds nothing but `versionId` (and SDKs' `x-id` markers).
@@ -1319,42 +1324,59 @@ fn put_object(sim: &dyn Backend, req: &Request, bucket: &str, key: &str) -> Answ
     Ok(resp)
 }
 
-/// UploadPartCopy's bytes: the source object (with its `x-amz-copy-source-if-*`
-/// preconditions), whole or the `x-amz-copy-source-range: bytes=first-last` asked for. A range
-/// not of that form is 400 `InvalidArgument`; one outside the object is 400 `InvalidRange`.
+/// UploadPartCopy's bytes and their MD5: the source object (with its
+/// `x-amz-copy-source-if-*` preconditions), whole or the `x-amz-copy-source-range:
+/// bytes=first-last` asked for, by the simulator's one rule (`part_copy_range`). A seeded
+/// object's range stays a range of its synthetic bytes: nothing is built, whatever its size.
 pub(super) fn copy_part_source(
-    sim: &dyn Backend,
+    sim: &Simulator,
     req: &Request,
     source: &str,
-) -> Result<Vec<u8>, Error> {
+) -> Result<(super::multipart::PartContent, [u8; 16]), Error> {
+    use super::multipart::PartContent;
     let (bucket, key, version_id) = copy_source(source)?;
-    let (_, body) = sim.get_object_with(&GetObject {
-        bucket,
-        key,
-        version_id,
-        conditions: conditions(req, "x-amz-copy-source-"),
-    })?;
-    let Some(range) = req.header("x-amz-copy-source-range") else {
-        return Ok(body);
-    };
-    let improper = || {
-        invalid_argument(format!(
-            "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy, not `{range}`"
-        ))
-    };
-    let (first, last) = range
-        .trim()
-        .strip_prefix("bytes=")
-        .and_then(|r| r.split_once('-'))
-        .ok_or_else(improper)?;
-    let first: usize = first.parse().map_err(|_| improper())?;
-    let last: usize = last.parse().map_err(|_| improper())?;
-    if first > last || last >= body.len() {
-        return Err(
-            Error::new("InvalidRange", "The requested range is not satisfiable").status(400),
-        );
+    let opened = sim
+        .open_object(
+            &GetObject {
+                bucket,
+                key,
+                version_id,
+                conditions: conditions(req, "x-amz-copy-source-"),
+            },
+            None,
+        )
+        .map_err(|e| {
+            if status_of(&e) == 304 {
+                Error::new(
+                    "PreconditionFailed",
+                    "At least one of the pre-conditions you specified did not hold",
+                )
+                .status(412)
+            } else {
+                e
+            }
+        })?;
+    let range = part_copy_range(req.header("x-amz-copy-source-range"), opened.head.size)?;
+    match opened.source {
+        BodySource::Synthetic { pattern_key } => {
+            let md5 = synthetic_part_md5(&pattern_key, &range);
+            Ok((PartContent::Synthetic { pattern_key, range }, md5))
+        }
+        source @ BodySource::Stored { .. } => {
+            let len = usize::try_from(range.end - range.start).map_err(Error::internal)?;
+            let mut body = vec![0u8; len];
+            let mut filled = 0;
+            while filled < len {
+                let n = sim.read_body(&source, range.start + filled as u64, &mut body[filled..])?;
+                if n == 0 {
+                    return Err(Error::internal("the source's stored body ended early"));
+                }
+                filled += n;
+            }
+            let md5: [u8; 16] = md5::Md5::digest(&body).into();
+            Ok((PartContent::Bytes(body), md5))
+        }
     }
-    Ok(body[first..=last].to_vec())
 }
 
 /// `x-amz-copy-source`: `[/]bucket/key[?versionId=..]`, URL-encoded.
@@ -1975,6 +1997,11 @@ mod tests {
 
     #[test]
     fn byte_ranges_as_s3_reads_them() {
+        let byte_range = |h: &str, len: u64| {
+            RangeRequest::parse(h)
+                .and_then(|r| r.resolve(len))
+                .map(|r| (r.start, r.end - 1))
+        };
         assert_eq!(byte_range("bytes=0-9", 100).unwrap(), (0, 9));
         assert_eq!(byte_range("bytes=90-", 100).unwrap(), (90, 99));
         assert_eq!(byte_range("bytes=-10", 100).unwrap(), (90, 99));

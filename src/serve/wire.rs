@@ -50,8 +50,18 @@ pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// A body streamed from the simulator instead of `body` (GetObject of a large or
+    /// synthetic object): read a chunk at a time as the client takes it.
+    pub stream: Option<Streamed>,
     /// For the log line: `S3.PutObject`, `IAM.CreateRole`...
     pub operation: String,
+}
+
+/// The bytes `range` of an object opened in the simulator, to be streamed out.
+#[derive(Debug, Clone)]
+pub struct Streamed {
+    pub source: crate::backend::sim::BodySource,
+    pub range: std::ops::Range<u64>,
 }
 
 impl Response {
@@ -60,6 +70,7 @@ impl Response {
             status,
             headers: Vec::new(),
             body: Vec::new(),
+            stream: None,
             operation: String::new(),
         }
     }

@@ -297,3 +297,63 @@ fn cancelling_and_idempotent_creation() {
     assert_eq!(s(&result, "err"), "JobStatusException");
     assert_eq!(i(&result, "listed"), 1);
 }
+
+/// A generator job on a versioned bucket: the tasks carry the version ids the listing saw,
+/// delete markers and noncurrent versions are left out, suffix and substring filters apply,
+/// and a role that may not write the output location fails the job before any task.
+#[test]
+fn generator_jobs_on_versioned_buckets_and_their_output_permission() {
+    let world = World::new();
+    let result = world.map(
+        r#"
+        s3::create_bucket("vgen", #{ versioning: true });
+        s3::put_object("vgen", "a/one.log", "v1", #{ storage_class: "GLACIER" });
+        let current = s3::put_object("vgen", "a/one.log", "v2", #{ storage_class: "GLACIER" });
+        s3::put_object("vgen", "a/two.log", "x", #{ storage_class: "GLACIER" });
+        s3::delete_object("vgen", "a/two.log");
+        s3::put_object("vgen", "a/three.txt", "x", #{ storage_class: "GLACIER" });
+        s3::put_object("vgen", "a/four-keep.log", "x", #{ storage_class: "GLACIER" });
+        let gen = #{ source_bucket: "vgen", suffix: ".log", output: #{ bucket: "vgen", prefix: "gen" } };
+        let role = iam::create_role("vgen-role", iam::batch_trust_policy());
+        iam::put_role_policy("vgen-role", "p", iam::restore_policy(#{ manifest_generator: gen, report_bucket: "vgen" }));
+        let job = batch::wait(batch::create_job(#{ manifest_generator: gen, role_arn: role.arn,
+            confirmation_required: false, operation: batch::restore_operation(#{ days: 1 }),
+            report: #{ bucket: "vgen", prefix: "reports" } }).id);
+        let rows = report::load(job).rows();
+        let versions = #{};
+        for r in rows { versions[r.key] = r.version_id; }
+        let narrow = #{ source_bucket: "vgen", substring: "keep" };
+        let only = batch::wait(batch::create_job(#{ manifest_generator: narrow, role_arn: role.arn,
+            confirmation_required: false, operation: batch::restore_operation(#{ days: 1 }), report: false }).id);
+        // A role without s3:PutObject on the output location.
+        let reader = iam::create_role("vgen-reader", iam::batch_trust_policy());
+        iam::put_role_policy("vgen-reader", "p", iam::restore_policy(#{ manifest_generator: #{ source_bucket: "vgen" } }));
+        let refused = batch::wait(batch::create_job(#{ manifest_generator: gen, role_arn: reader.arn,
+            confirmation_required: false, operation: batch::restore_operation(#{ days: 1 }), report: false }).id);
+        #{ status: job.status, total: job.progress.total, versions: versions, current: current.version_id,
+           generated: job.generated_manifest.key, only: only.progress.total,
+           refused: refused.status, reason: refused.failure_reasons[0].code,
+           refused_message: refused.failure_reasons[0].reason, refused_generated: refused.generated_manifest == () }"#,
+    );
+    assert_eq!(s(&result, "status"), "Complete");
+    // a/one.log (its current version) and a/four-keep.log; a/two.log is deleted, a/three.txt
+    // is not a .log.
+    assert_eq!(i(&result, "total"), 2);
+    let versions = m(&result, "versions");
+    assert_eq!(versions.len(), 2, "{versions:?}");
+    assert_eq!(
+        versions["a/one.log"].to_string(),
+        s(&result, "current"),
+        "the task names the current version"
+    );
+    assert!(s(&result, "generated").starts_with("gen/job-"));
+    assert_eq!(i(&result, "only"), 1);
+    assert_eq!(s(&result, "refused"), "Failed");
+    assert_eq!(s(&result, "reason"), "AccessDenied");
+    assert!(
+        s(&result, "refused_message").contains("s3:PutObject"),
+        "{}",
+        s(&result, "refused_message")
+    );
+    assert!(b(&result, "refused_generated"));
+}

@@ -350,3 +350,80 @@ fn direct_restores_approach_but_respect_the_account_rate_limit() {
     assert!((700.0..=1000.0).contains(&rate), "achieved {rate}/s");
     assert_eq!(i(&r, "throttled"), 0, "{r:?}");
 }
+
+/// `--var generate=true`: the job lists the prefix itself (manifest generator), no manifest is
+/// uploaded, and a second run finds the same job.
+#[test]
+fn restore_prefix_with_a_manifest_generator_restores_and_reruns_into_the_same_job() {
+    let world = World::new();
+    world.run(
+        r#"
+            s3::create_bucket("gen");
+            sim::seed_objects("gen", 300, #{ prefix: "data/g/", storage_class: "GLACIER" });
+            sim::seed_objects("gen", 200, #{ prefix: "data/d/", storage_class: "DEEP_ARCHIVE" });
+            sim::seed_objects("gen", 100, #{ prefix: "data/s/", storage_class: "STANDARD" });
+            sim::seed_objects("gen", 50, #{ prefix: "other/", storage_class: "GLACIER" });"#,
+    );
+    let vars = [
+        ("bucket", "gen"),
+        ("prefix", "data/"),
+        ("days", "3"),
+        ("generate", "true"),
+    ];
+    let run = || {
+        world
+            .eval_with(&playbook("restore-prefix.rhai"), &vars)
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .try_cast::<rhai::Map>()
+            .unwrap()
+    };
+    let first = run();
+    assert_eq!(i(&first, "restored"), 500);
+    let second = run();
+    assert_eq!(s(&second, "job"), s(&first, "job"));
+    let job = world.map(&format!(
+        r#"let job = batch::describe("{}");
+        #{{ total: job.progress.total, source: job.manifest_generator.source_bucket,
+           manifests: manifest::from_listing("gen", #{{ prefix: "s3thaw/manifests/" }}).len() }}"#,
+        s(&first, "job")
+    ));
+    assert_eq!(i(&job, "total"), 500);
+    assert_eq!(s(&job, "source"), "gen");
+    assert_eq!(i(&job, "manifests"), 0, "no manifest was uploaded");
+}
+
+/// restore-and-copy with `--var generate=true`: the restore job is a generator job and every
+/// object is kept.
+#[test]
+fn restore_and_copy_with_a_manifest_generator_keeps_every_object() {
+    let world = World::new();
+    world.run(
+        r#"
+            s3::create_bucket("gcopy");
+            s3::create_bucket("gkept");
+            sim::seed_objects("gcopy", 120, #{ prefix: "data/g/", storage_class: "GLACIER" });
+            sim::seed_objects("gcopy", 80, #{ prefix: "data/d/", storage_class: "DEEP_ARCHIVE" });"#,
+    );
+    let result = world
+        .eval_with(
+            &playbook("restore-and-copy.rhai"),
+            &[
+                ("bucket", "gcopy"),
+                ("prefix", "data/"),
+                ("target_bucket", "gkept"),
+                ("days", "3"),
+                ("generate", "true"),
+            ],
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .try_cast::<rhai::Map>()
+        .unwrap();
+    assert_eq!(i(&result, "verified"), 200);
+    let job = world.map(&format!(
+        r#"let job = batch::describe("{}");
+        #{{ total: job.progress.total, prefix: job.manifest_generator.prefix }}"#,
+        s(&result, "restore_job")
+    ));
+    assert_eq!(i(&job, "total"), 200);
+    assert_eq!(s(&job, "prefix"), "data/");
+}

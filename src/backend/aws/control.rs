@@ -7,6 +7,8 @@ use time::OffsetDateTime;
 
 use super::errors::{Ctx, build_error, from_sdk};
 use super::{AwsBackend, smithy_time};
+use aws_sdk_s3control::types as t;
+
 use crate::backend::*;
 use crate::errors::{Error, Result};
 
@@ -29,16 +31,28 @@ async fn describe(aws: &AwsBackend, job_id: &str) -> Result<Job> {
 fn job_of(job: &aws_sdk_s3control::types::JobDescriptor) -> Result<Job> {
     let id = job.job_id().unwrap_or_default().to_string();
     let bad = |what: &str| Error::internal(format!("DescribeJob {id}: {what}"));
-    let manifest = job.manifest().ok_or_else(|| bad("no manifest"))?;
-    let location = manifest
-        .location()
-        .ok_or_else(|| bad("no manifest location"))?;
-    let spec = manifest.spec().ok_or_else(|| bad("no manifest spec"))?;
-    let arn = location.object_arn();
-    let (bucket, key) = match parse_s3_arn(arn) {
-        Some((bucket, Some(key))) => (bucket, key),
-        _ => return Err(bad("the manifest ARN is not an S3 object ARN")),
+    let manifest = match (job.manifest(), job.manifest_generator()) {
+        (_, Some(t::JobManifestGenerator::S3JobManifestGenerator(g))) => {
+            JobManifest::Generator(generator_of(g)?)
+        }
+        (Some(manifest), _) => JobManifest::Location(location_of(manifest).map_err(|e| bad(&e))?),
+        (None, _) => return Err(bad("no manifest and no manifest generator")),
     };
+    let generated_manifest = job
+        .generated_manifest_descriptor()
+        .and_then(|d| d.location())
+        .and_then(|l| {
+            let (bucket, key) = match parse_s3_arn(l.object_arn()) {
+                Some((bucket, Some(key))) => (bucket, key),
+                _ => return None,
+            };
+            Some(GeneratedManifest {
+                bucket: bucket.to_string(),
+                key: key.to_string(),
+                version_id: l.object_version_id().map(str::to_string),
+                etag: l.e_tag().to_string(),
+            })
+        });
     let operation = match (
         job.operation().and_then(|o| o.s3_initiate_restore_object()),
         job.operation().and_then(|o| o.s3_put_object_copy()),
@@ -117,18 +131,8 @@ fn job_of(job: &aws_sdk_s3control::types::JobDescriptor) -> Result<Job> {
             })
             .collect(),
         operation,
-        manifest: ManifestLocation {
-            bucket: bucket.to_string(),
-            key: key.to_string(),
-            version_id: location.object_version_id().map(str::to_string),
-            etag: location.e_tag().to_string(),
-            format: spec.format().as_str().parse()?,
-            fields: spec
-                .fields()
-                .iter()
-                .map(|f| f.as_str().parse())
-                .collect::<Result<_>>()?,
-        },
+        manifest,
+        generated_manifest,
         report: report.transpose()?,
         confirmation_required: job.confirmation_required().unwrap_or(false),
         status_update_reason: job.status_update_reason().map(str::to_string),
@@ -136,8 +140,147 @@ fn job_of(job: &aws_sdk_s3control::types::JobDescriptor) -> Result<Job> {
     })
 }
 
+/// A DescribeJob manifest as a location.
+fn location_of(manifest: &t::JobManifest) -> std::result::Result<ManifestLocation, String> {
+    let location = manifest.location().ok_or("no manifest location")?;
+    let spec = manifest.spec().ok_or("no manifest spec")?;
+    let (bucket, key) = match parse_s3_arn(location.object_arn()) {
+        Some((bucket, Some(key))) => (bucket, key),
+        _ => return Err("the manifest ARN is not an S3 object ARN".into()),
+    };
+    Ok(ManifestLocation {
+        bucket: bucket.to_string(),
+        key: key.to_string(),
+        version_id: location.object_version_id().map(str::to_string),
+        etag: location.e_tag().to_string(),
+        format: spec
+            .format()
+            .as_str()
+            .parse()
+            .map_err(|e: Error| e.message)?,
+        fields: spec
+            .fields()
+            .iter()
+            .map(|f| f.as_str().parse())
+            .collect::<Result<_>>()
+            .map_err(|e| e.message)?,
+    })
+}
+
+/// A DescribeJob `S3JobManifestGenerator` as ours.
+fn generator_of(g: &t::S3JobManifestGenerator) -> Result<ManifestGenerator> {
+    let f = g.filter();
+    let keys = f.and_then(|f| f.key_name_constraint());
+    let list = |l: Option<&[String]>| l.map(<[String]>::to_vec).unwrap_or_default();
+    let size = |n: Option<i64>| n.and_then(|n| u64::try_from(n).ok());
+    Ok(ManifestGenerator {
+        source_bucket: bucket_of(g.source_bucket()).to_string(),
+        filter: GeneratorFilter {
+            prefixes: list(keys.map(|k| k.match_any_prefix())),
+            suffixes: list(keys.map(|k| k.match_any_suffix())),
+            substrings: list(keys.map(|k| k.match_any_substring())),
+            storage_classes: f
+                .map(|f| f.match_any_storage_class())
+                .unwrap_or_default()
+                .iter()
+                .map(|c| c.as_str().parse())
+                .collect::<Result<_>>()?,
+            created_after: smithy_time(f.and_then(|f| f.created_after())),
+            created_before: smithy_time(f.and_then(|f| f.created_before())),
+            size_greater_than: size(f.and_then(|f| f.object_size_greater_than_bytes())),
+            size_less_than: size(f.and_then(|f| f.object_size_less_than_bytes())),
+        },
+        output: g
+            .manifest_output_location()
+            .filter(|_| g.enable_manifest_output())
+            .map(|o| ManifestOutput {
+                bucket: bucket_of(o.bucket()).to_string(),
+                prefix: o.manifest_prefix().map(str::to_string),
+            }),
+    })
+}
+
+fn smithy_of(t: OffsetDateTime) -> aws_smithy_types::DateTime {
+    aws_smithy_types::DateTime::from_nanos(t.unix_timestamp_nanos())
+        .unwrap_or(aws_smithy_types::DateTime::from_secs(0))
+}
+
+/// Our generator as CreateJob's `ManifestGenerator`.
+fn sdk_generator(g: &ManifestGenerator) -> Result<t::JobManifestGenerator> {
+    let f = &g.filter;
+    let some = |l: &[String]| (!l.is_empty()).then(|| l.to_vec());
+    let keys =
+        (!(f.prefixes.is_empty() && f.suffixes.is_empty() && f.substrings.is_empty())).then(|| {
+            t::KeyNameConstraint::builder()
+                .set_match_any_prefix(some(&f.prefixes))
+                .set_match_any_suffix(some(&f.suffixes))
+                .set_match_any_substring(some(&f.substrings))
+                .build()
+        });
+    let size = |n: Option<u64>| n.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+    let filter = t::JobManifestGeneratorFilter::builder()
+        .set_key_name_constraint(keys)
+        .set_match_any_storage_class((!f.storage_classes.is_empty()).then(|| {
+            f.storage_classes
+                .iter()
+                .map(|c| t::S3StorageClass::from(c.as_str()))
+                .collect()
+        }))
+        .set_created_after(f.created_after.map(smithy_of))
+        .set_created_before(f.created_before.map(smithy_of))
+        .set_object_size_greater_than_bytes(size(f.size_greater_than))
+        .set_object_size_less_than_bytes(size(f.size_less_than))
+        .build();
+    let output = g
+        .output
+        .as_ref()
+        .map(|o| {
+            t::S3ManifestOutputLocation::builder()
+                .bucket(bucket_arn(&o.bucket))
+                .set_manifest_prefix(o.prefix.clone())
+                .manifest_format(t::GeneratedManifestFormat::S3InventoryReportCsv20211130)
+                .build()
+                .map_err(build_error)
+        })
+        .transpose()?;
+    Ok(t::JobManifestGenerator::S3JobManifestGenerator(
+        t::S3JobManifestGenerator::builder()
+            .source_bucket(bucket_arn(&g.source_bucket))
+            .enable_manifest_output(output.is_some())
+            .set_manifest_output_location(output)
+            .filter(filter)
+            .build()
+            .map_err(build_error)?,
+    ))
+}
+
+/// Our location as CreateJob's `Manifest`.
+fn sdk_manifest(m: &ManifestLocation) -> Result<t::JobManifest> {
+    Ok(t::JobManifest::builder()
+        .spec(
+            t::JobManifestSpec::builder()
+                .format(t::JobManifestFormat::from(m.format.as_str()))
+                .set_fields(Some(
+                    m.fields
+                        .iter()
+                        .map(|f| t::JobManifestFieldName::from(f.as_str()))
+                        .collect(),
+                ))
+                .build()
+                .map_err(build_error)?,
+        )
+        .location(
+            t::JobManifestLocation::builder()
+                .object_arn(m.arn())
+                .set_object_version_id(m.version_id.clone())
+                .e_tag(&m.etag)
+                .build()
+                .map_err(build_error)?,
+        )
+        .build())
+}
+
 pub(super) fn create_job(aws: &AwsBackend, spec: &JobSpec) -> Result<String> {
-    use aws_sdk_s3control::types as t;
     let account = aws.account()?;
     let operation = match &spec.operation {
         JobOperation::InitiateRestore { days, tier } => t::JobOperation::builder()
@@ -162,29 +305,10 @@ pub(super) fn create_job(aws: &AwsBackend, spec: &JobSpec) -> Result<String> {
             )
             .build(),
     };
-    let manifest = t::JobManifest::builder()
-        .spec(
-            t::JobManifestSpec::builder()
-                .format(t::JobManifestFormat::from(spec.manifest.format.as_str()))
-                .set_fields(Some(
-                    spec.manifest
-                        .fields
-                        .iter()
-                        .map(|f| t::JobManifestFieldName::from(f.as_str()))
-                        .collect(),
-                ))
-                .build()
-                .map_err(build_error)?,
-        )
-        .location(
-            t::JobManifestLocation::builder()
-                .object_arn(spec.manifest.arn())
-                .set_object_version_id(spec.manifest.version_id.clone())
-                .e_tag(&spec.manifest.etag)
-                .build()
-                .map_err(build_error)?,
-        )
-        .build();
+    let (manifest, generator) = match &spec.manifest {
+        JobManifest::Location(m) => (Some(sdk_manifest(m)?), None),
+        JobManifest::Generator(g) => (None, Some(sdk_generator(g)?)),
+    };
     let report = match &spec.report {
         None => t::JobReport::builder().enabled(false).build(),
         Some(r) => t::JobReport::builder()
@@ -213,7 +337,8 @@ pub(super) fn create_job(aws: &AwsBackend, spec: &JobSpec) -> Result<String> {
                 .account_id(account)
                 .confirmation_required(spec.confirmation_required)
                 .operation(operation)
-                .manifest(manifest)
+                .set_manifest(manifest)
+                .set_manifest_generator(generator)
                 .report(report)
                 .client_request_token(&spec.client_request_token)
                 .set_description(spec.description.clone())

@@ -521,6 +521,18 @@ impl Backend for AwsBackend {
         s3::copy_object_with(self, request)
     }
 
+    fn copy_object_multipart(&self, request: &CopyObject, part_size: u64) -> Result<ObjectWritten> {
+        s3::copy_object_multipart(self, request, part_size)
+    }
+
+    fn get_object_stream(
+        &self,
+        request: &GetObject,
+        range: Option<RangeRequest>,
+    ) -> Result<ObjectStream<'_>> {
+        s3::get_object_stream(self, request, range)
+    }
+
     fn copy_objects(
         &self,
         requests: &[(ObjectRef, CopyOperation)],

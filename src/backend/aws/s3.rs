@@ -581,17 +581,7 @@ pub(super) fn copy_objects(
 
 async fn copy_async(aws: &AwsBackend, request: &CopyObject) -> Result<ObjectWritten> {
     let src = &request.source;
-    let mut source = format!(
-        "{}/{}",
-        src.bucket,
-        crate::sigv4::uri_encode(&src.key, true)
-    );
-    if let Some(v) = &src.version_id {
-        source.push_str(&format!(
-            "?versionId={}",
-            crate::sigv4::uri_encode(v, false)
-        ));
-    }
+    let source = copy_source_of(src);
     let class = request.storage_class.unwrap_or(StorageClass::Standard);
     let c = &request.conditions;
     let mut call = aws
@@ -636,6 +626,255 @@ async fn copy_async(aws: &AwsBackend, request: &CopyObject) -> Result<ObjectWrit
             .to_string(),
         version_id: out.version_id().map(str::to_string),
         storage_class: class,
+    })
+}
+
+/// `x-amz-copy-source` for an object: `bucket/key[?versionId=..]`, the key URL-encoded.
+fn copy_source_of(src: &ObjectRef) -> String {
+    let mut source = format!(
+        "{}/{}",
+        src.bucket,
+        crate::sigv4::uri_encode(&src.key, true)
+    );
+    if let Some(v) = &src.version_id {
+        source.push_str(&format!(
+            "?versionId={}",
+            crate::sigv4::uri_encode(v, false)
+        ));
+    }
+    source
+}
+
+/// GetObject streamed: the head (with the request's preconditions), then the bytes of exactly
+/// that version, `range` of them, read from the SDK's `ByteStream` as the caller reads.
+pub(super) fn get_object_stream<'a>(
+    aws: &'a AwsBackend,
+    request: &GetObject,
+    range: Option<RangeRequest>,
+) -> Result<ObjectStream<'a>> {
+    let head = head_object_with(aws, request)?;
+    let version = head.version_id.clone().or(request.version_id.clone());
+    let range = match range {
+        Some(r) => r.resolve(head.size)?,
+        None => 0..head.size,
+    };
+    let ctx = Ctx::object(&request.bucket, &request.key, version.as_deref());
+    if range.is_empty() {
+        return Ok(ObjectStream {
+            head,
+            range,
+            reader: Box::new(std::io::empty()),
+        });
+    }
+    let out = aws
+        .block(
+            aws.s3
+                .get_object()
+                .bucket(&request.bucket)
+                .key(&request.key)
+                .set_version_id(version.clone())
+                .if_match(head.etag.clone())
+                .range(format!("bytes={}-{}", range.start, range.end - 1))
+                .send(),
+        )
+        .map_err(|e| from_sdk(e, &ctx))?;
+    Ok(ObjectStream {
+        head,
+        range,
+        reader: Box::new(ByteStreamReader {
+            aws,
+            body: out.body,
+            chunk: bytes::Bytes::new(),
+        }),
+    })
+}
+
+/// A blocking reader over an SDK body: one chunk held at a time.
+struct ByteStreamReader<'a> {
+    aws: &'a AwsBackend,
+    body: ByteStream,
+    chunk: bytes::Bytes,
+}
+
+impl std::io::Read for ByteStreamReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.chunk.is_empty() {
+            match self.aws.block(self.body.next()) {
+                None => return Ok(0),
+                Some(Ok(chunk)) => self.chunk = chunk,
+                Some(Err(e)) => {
+                    return Err(std::io::Error::other(format!(
+                        "reading the object's body failed: {e}"
+                    )));
+                }
+            }
+        }
+        let n = buf.len().min(self.chunk.len());
+        buf[..n].copy_from_slice(&self.chunk.split_to(n));
+        Ok(n)
+    }
+}
+
+/// Part copies in flight at once in a multipart copy.
+const PART_COPIES_IN_FLIGHT: usize = 8;
+
+/// A copy by multipart upload: CreateMultipartUpload (with the source's content type,
+/// metadata and stored headers unless replaced, as the AWS CLI does), UploadPartCopy of each
+/// `part_size` bytes (pinned to the source's ETag, so every part comes from the same version),
+/// CompleteMultipartUpload; any failure aborts the upload, so no parts are left to pay for.
+pub(super) fn copy_object_multipart(
+    aws: &AwsBackend,
+    request: &CopyObject,
+    part_size: u64,
+) -> Result<ObjectWritten> {
+    let src = &request.source;
+    let ctx = Ctx::object(&src.bucket, &src.key, src.version_id.as_deref());
+    let source = head_object_with(
+        aws,
+        &GetObject {
+            bucket: src.bucket.clone(),
+            key: src.key.clone(),
+            version_id: src.version_id.clone(),
+            conditions: request.conditions.clone(),
+        },
+    )
+    .map_err(|e| {
+        if e.status == Some(304) {
+            Error::new(
+                "PreconditionFailed",
+                "At least one of the pre-conditions you specified did not hold",
+            )
+            .status(412)
+            .bucket(&src.bucket)
+            .key(&src.key)
+        } else {
+            e
+        }
+    })?;
+    if part_size == 0 {
+        return Err(Error::invalid_argument(
+            "the part size must be at least 1 byte",
+        ));
+    }
+    let mut ranges = Vec::new();
+    let mut start = 0u64;
+    while start < source.size || ranges.is_empty() {
+        let end = start.saturating_add(part_size).min(source.size);
+        ranges.push(start..end);
+        start = end;
+        if source.size == 0 {
+            break;
+        }
+    }
+    let class = request.storage_class.unwrap_or(StorageClass::Standard);
+    let (content_type, metadata, headers) = match &request.replace {
+        Some(r) => (
+            r.content_type.clone(),
+            r.metadata.clone(),
+            r.headers.clone(),
+        ),
+        None => (
+            source.content_type.clone(),
+            source.metadata.clone(),
+            source.headers.clone(),
+        ),
+    };
+    let pinned = GetObject {
+        version_id: source.version_id.clone().or(src.version_id.clone()),
+        ..Default::default()
+    };
+    let copy_source = copy_source_of(&ObjectRef {
+        version_id: pinned.version_id.clone(),
+        ..src.clone()
+    });
+    aws.block(async {
+        let created = aws
+            .s3
+            .create_multipart_upload()
+            .bucket(&request.bucket)
+            .key(&request.key)
+            .storage_class(s3_class(class))
+            .set_content_type(content_type)
+            .set_cache_control(headers.get("cache-control").cloned())
+            .set_content_disposition(headers.get("content-disposition").cloned())
+            .set_content_encoding(headers.get("content-encoding").cloned())
+            .set_content_language(headers.get("content-language").cloned())
+            .set_metadata(Some(metadata.into_iter().collect()))
+            .send()
+            .await
+            .map_err(|e| from_sdk(e, &Ctx::object(&request.bucket, &request.key, None)))?;
+        let upload_id = created.upload_id().unwrap_or_default().to_string();
+        let parts = async {
+            use futures_util::StreamExt;
+            let answers: Vec<Result<aws_sdk_s3::types::CompletedPart>> =
+                futures_util::stream::iter(ranges.iter().enumerate())
+                    .map(|(i, r)| {
+                        let number = i as i32 + 1;
+                        let call = aws
+                            .s3
+                            .upload_part_copy()
+                            .bucket(&request.bucket)
+                            .key(&request.key)
+                            .upload_id(&upload_id)
+                            .part_number(number)
+                            .copy_source(&copy_source)
+                            .copy_source_if_match(&source.etag)
+                            .set_copy_source_range(
+                                (!r.is_empty()).then(|| format!("bytes={}-{}", r.start, r.end - 1)),
+                            );
+                        let ctx = &ctx;
+                        async move {
+                            let out = call.send().await.map_err(|e| from_sdk(e, ctx))?;
+                            Ok(aws_sdk_s3::types::CompletedPart::builder()
+                                .part_number(number)
+                                .set_e_tag(
+                                    out.copy_part_result()
+                                        .and_then(|p| p.e_tag())
+                                        .map(str::to_string),
+                                )
+                                .build())
+                        }
+                    })
+                    .buffered(PART_COPIES_IN_FLIGHT)
+                    .collect()
+                    .await;
+            let parts = answers.into_iter().collect::<Result<Vec<_>>>()?;
+            aws.s3
+                .complete_multipart_upload()
+                .bucket(&request.bucket)
+                .key(&request.key)
+                .upload_id(&upload_id)
+                .multipart_upload(
+                    aws_sdk_s3::types::CompletedMultipartUpload::builder()
+                        .set_parts(Some(parts))
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| from_sdk(e, &Ctx::object(&request.bucket, &request.key, None)))
+        }
+        .await;
+        match parts {
+            Ok(out) => Ok(ObjectWritten {
+                bucket: request.bucket.clone(),
+                key: request.key.clone(),
+                etag: out.e_tag().unwrap_or_default().to_string(),
+                version_id: out.version_id().map(str::to_string),
+                storage_class: class,
+            }),
+            Err(e) => {
+                // Best effort: the error that stopped the copy is the one to report.
+                let _ = aws
+                    .s3
+                    .abort_multipart_upload()
+                    .bucket(&request.bucket)
+                    .key(&request.key)
+                    .upload_id(&upload_id)
+                    .send()
+                    .await;
+                Err(e)
+            }
+        }
     })
 }
 

@@ -518,3 +518,141 @@ fn credential_chain_failures_are_named_as_the_aws_cli_names_them() {
     );
     assert!(e.hint.unwrap().contains("aws configure"));
 }
+
+fn big_head() -> Rule {
+    mock!(aws_sdk_s3::Client::head_object).then_output(|| {
+        aws_sdk_s3::operation::head_object::HeadObjectOutput::builder()
+            .content_length(20 * 1024 * 1024 + 1)
+            .e_tag("\"source-etag\"")
+            .content_type("text/plain")
+            .metadata("owner", "ops")
+            .build()
+    })
+}
+
+fn copy_request() -> CopyObject {
+    CopyObject {
+        source: ObjectRef {
+            bucket: "src".into(),
+            key: "big file".into(),
+            version_id: None,
+        },
+        bucket: "dst".into(),
+        key: "kept".into(),
+        storage_class: Some(StorageClass::StandardIa),
+        ..CopyObject::default()
+    }
+}
+
+#[test]
+fn multipart_copies_send_each_range_pinned_to_the_source_etag_then_complete() {
+    let head = big_head();
+    let create = mock!(aws_sdk_s3::Client::create_multipart_upload)
+        .match_requests(|r| {
+            r.bucket() == Some("dst")
+                && r.key() == Some("kept")
+                && r.content_type() == Some("text/plain")
+                && r.metadata()
+                    .and_then(|m| m.get("owner"))
+                    .map(String::as_str)
+                    == Some("ops")
+        })
+        .then_output(|| {
+            aws_sdk_s3::operation::create_multipart_upload::CreateMultipartUploadOutput::builder()
+                .upload_id("u1")
+                .build()
+        });
+    let mib = 1024 * 1024;
+    let ranges = [
+        format!("bytes=0-{}", 8 * mib - 1),
+        format!("bytes={}-{}", 8 * mib, 16 * mib - 1),
+        format!("bytes={}-{}", 16 * mib, 20 * mib),
+    ];
+    let part = mock!(aws_sdk_s3::Client::upload_part_copy)
+        .match_requests(move |r| {
+            r.upload_id() == Some("u1")
+                && r.copy_source() == Some("src/big%20file")
+                && r.copy_source_if_match() == Some("\"source-etag\"")
+                && r.part_number()
+                    .and_then(|n| ranges.get(n as usize - 1))
+                    .map(String::as_str)
+                    == r.copy_source_range()
+        })
+        .then_output(|| {
+            aws_sdk_s3::operation::upload_part_copy::UploadPartCopyOutput::builder()
+                .copy_part_result(
+                    aws_sdk_s3::types::CopyPartResult::builder()
+                        .e_tag("\"part\"")
+                        .build(),
+                )
+                .build()
+        });
+    let complete = mock!(aws_sdk_s3::Client::complete_multipart_upload)
+        .match_requests(|r| {
+            r.upload_id() == Some("u1")
+                && r.multipart_upload()
+                    .map(|m| m.parts().iter().map(|p| p.part_number()).collect::<Vec<_>>())
+                    == Some(vec![Some(1), Some(2), Some(3)])
+        })
+        .then_output(|| {
+            aws_sdk_s3::operation::complete_multipart_upload::CompleteMultipartUploadOutput::builder()
+                .e_tag("\"whole-3\"")
+                .build()
+        });
+    let abort = mock!(aws_sdk_s3::Client::abort_multipart_upload).then_output(|| {
+        aws_sdk_s3::operation::abort_multipart_upload::AbortMultipartUploadOutput::builder().build()
+    });
+    let aws = backend(s3(
+        &[&head, &create, &part, &complete, &abort],
+        RetryConfig::disabled(),
+    ));
+    let written = aws
+        .copy_object_multipart(&copy_request(), 8 * mib as u64)
+        .unwrap();
+    assert_eq!(written.etag, "\"whole-3\"");
+    assert_eq!(written.storage_class, StorageClass::StandardIa);
+    assert_eq!(part.num_calls(), 3);
+    assert_eq!(complete.num_calls(), 1);
+    assert_eq!(abort.num_calls(), 0);
+}
+
+#[test]
+fn a_failed_part_copy_aborts_the_upload_and_reports_aws_error() {
+    let head = big_head();
+    let create = mock!(aws_sdk_s3::Client::create_multipart_upload).then_output(|| {
+        aws_sdk_s3::operation::create_multipart_upload::CreateMultipartUploadOutput::builder()
+            .upload_id("u2")
+            .build()
+    });
+    let part = mock!(aws_sdk_s3::Client::upload_part_copy)
+        .sequence()
+        .http_status(
+            403,
+            s3_error(
+                "InvalidObjectState",
+                "The operation is not valid for the object's storage class",
+            ),
+        )
+        .times(3)
+        .build();
+    let complete = mock!(aws_sdk_s3::Client::complete_multipart_upload).then_output(|| {
+        aws_sdk_s3::operation::complete_multipart_upload::CompleteMultipartUploadOutput::builder()
+            .build()
+    });
+    let abort = mock!(aws_sdk_s3::Client::abort_multipart_upload)
+        .match_requests(|r| r.upload_id() == Some("u2"))
+        .then_output(|| {
+            aws_sdk_s3::operation::abort_multipart_upload::AbortMultipartUploadOutput::builder()
+                .build()
+        });
+    let aws = backend(s3(
+        &[&head, &create, &part, &complete, &abort],
+        RetryConfig::disabled(),
+    ));
+    let e = aws
+        .copy_object_multipart(&copy_request(), 8 * 1024 * 1024)
+        .unwrap_err();
+    assert_eq!(e.code, "InvalidObjectState");
+    assert_eq!(complete.num_calls(), 0);
+    assert_eq!(abort.num_calls(), 1);
+}

@@ -17,7 +17,15 @@ use super::iam::{self, AssumedRole};
 use super::s3;
 use crate::backend::*;
 use crate::errors::{Error, Result};
-use crate::formats::inventory::{InventoryDataReader, InventoryManifest, verify_md5};
+use std::io::Write;
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+
+use crate::formats::inventory::{
+    InventoryDataReader, InventoryFile, InventoryManifest, verify_md5,
+};
+use crate::formats::keys::encode_key;
 use crate::formats::manifest::CsvManifestReader;
 use crate::formats::report::{
     REPORT_FORMAT, REPORT_SCHEMA, ReportManifest, ReportResultFile, ReportRow, ReportRowWriter,
@@ -45,6 +53,9 @@ struct StoredSpec {
     /// An `S3PutObjectCopy` job's operation (absent: a restore job, as stored before copies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     copy: Option<StoredCopy>,
+    /// A generator job's `S3JobManifestGenerator` (the `manifest_*` fields are then empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    generator: Option<StoredGenerator>,
     report: Option<StoredReport>,
     confirmation_required: bool,
 }
@@ -55,6 +66,75 @@ struct StoredCopy {
     target_prefix: Option<String>,
     storage_class: Option<String>,
     metadata_directive: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, PartialEq)]
+struct StoredGenerator {
+    source_bucket: String,
+    prefixes: Vec<String>,
+    suffixes: Vec<String>,
+    substrings: Vec<String>,
+    storage_classes: Vec<String>,
+    created_after: Option<Millis>,
+    created_before: Option<Millis>,
+    size_greater_than: Option<u64>,
+    size_less_than: Option<u64>,
+    output: Option<StoredOutput>,
+}
+
+#[derive(Serialize, Deserialize, PartialEq)]
+struct StoredOutput {
+    bucket: String,
+    prefix: Option<String>,
+}
+
+impl StoredGenerator {
+    fn from_generator(g: &ManifestGenerator) -> StoredGenerator {
+        let f = &g.filter;
+        StoredGenerator {
+            source_bucket: g.source_bucket.clone(),
+            prefixes: f.prefixes.clone(),
+            suffixes: f.suffixes.clone(),
+            substrings: f.substrings.clone(),
+            storage_classes: f
+                .storage_classes
+                .iter()
+                .map(|c| c.as_str().to_string())
+                .collect(),
+            created_after: f.created_after.map(clock::from_datetime),
+            created_before: f.created_before.map(clock::from_datetime),
+            size_greater_than: f.size_greater_than,
+            size_less_than: f.size_less_than,
+            output: g.output.as_ref().map(|o| StoredOutput {
+                bucket: o.bucket.clone(),
+                prefix: o.prefix.clone(),
+            }),
+        }
+    }
+
+    fn generator(&self) -> Result<ManifestGenerator> {
+        Ok(ManifestGenerator {
+            source_bucket: self.source_bucket.clone(),
+            filter: GeneratorFilter {
+                prefixes: self.prefixes.clone(),
+                suffixes: self.suffixes.clone(),
+                substrings: self.substrings.clone(),
+                storage_classes: self
+                    .storage_classes
+                    .iter()
+                    .map(|c| c.parse())
+                    .collect::<Result<_>>()?,
+                created_after: self.created_after.map(clock::to_datetime),
+                created_before: self.created_before.map(clock::to_datetime),
+                size_greater_than: self.size_greater_than,
+                size_less_than: self.size_less_than,
+            },
+            output: self.output.as_ref().map(|o| ManifestOutput {
+                bucket: o.bucket.clone(),
+                prefix: o.prefix.clone(),
+            }),
+        })
+    }
 }
 
 #[derive(Serialize, Deserialize, PartialEq)]
@@ -79,21 +159,26 @@ impl StoredSpec {
                 }),
             ),
         };
+        let (location, generator) = match &spec.manifest {
+            JobManifest::Location(l) => (Some(l), None),
+            JobManifest::Generator(g) => (None, Some(StoredGenerator::from_generator(g))),
+        };
         StoredSpec {
-            manifest_bucket: spec.manifest.bucket.clone(),
-            manifest_key: spec.manifest.key.clone(),
-            manifest_version_id: spec.manifest.version_id.clone(),
-            manifest_etag: spec.manifest.etag.clone(),
-            manifest_format: spec.manifest.format.as_str().to_string(),
-            manifest_fields: spec
-                .manifest
-                .fields
-                .iter()
-                .map(|f| f.as_str().to_string())
-                .collect(),
+            manifest_bucket: location.map(|l| l.bucket.clone()).unwrap_or_default(),
+            manifest_key: location.map(|l| l.key.clone()).unwrap_or_default(),
+            manifest_version_id: location.and_then(|l| l.version_id.clone()),
+            manifest_etag: location.map(|l| l.etag.clone()).unwrap_or_default(),
+            manifest_format: location
+                .map_or(ManifestFormat::BatchOperationsCsv, |l| l.format)
+                .as_str()
+                .to_string(),
+            manifest_fields: location
+                .map(|l| l.fields.iter().map(|f| f.as_str().to_string()).collect())
+                .unwrap_or_default(),
             days,
             tier: tier.as_str().to_string(),
             copy,
+            generator,
             report: spec.report.as_ref().map(|r| StoredReport {
                 bucket: r.bucket.clone(),
                 prefix: r.prefix.clone(),
@@ -103,8 +188,11 @@ impl StoredSpec {
         }
     }
 
-    fn manifest(&self) -> Result<ManifestLocation> {
-        Ok(ManifestLocation {
+    fn manifest(&self) -> Result<JobManifest> {
+        if let Some(g) = &self.generator {
+            return Ok(JobManifest::Generator(g.generator()?));
+        }
+        Ok(JobManifest::Location(ManifestLocation {
             bucket: self.manifest_bucket.clone(),
             key: self.manifest_key.clone(),
             version_id: self.manifest_version_id.clone(),
@@ -115,7 +203,7 @@ impl StoredSpec {
                 .iter()
                 .map(|f| f.parse())
                 .collect::<Result<_>>()?,
-        })
+        }))
     }
 
     fn operation(&self) -> Result<JobOperation> {
@@ -283,10 +371,16 @@ fn validate(w: &World, spec: &JobSpec) -> Result<()> {
             "ClientRequestToken must be 1 to 64 characters long",
         ));
     }
-    if spec.manifest.etag.is_empty() {
-        return Err(Error::invalid_request(
-            "the manifest location needs its ETag",
-        ));
+    match &spec.manifest {
+        JobManifest::Location(m) if m.etag.is_empty() => {
+            return Err(Error::invalid_request(
+                "the manifest location needs its ETag",
+            ));
+        }
+        JobManifest::Location(_) => {}
+        JobManifest::Generator(g) => {
+            g.clone().check()?;
+        }
     }
     let role_prefix = format!("arn:aws:iam::{}:role/", w.account_id);
     if !spec.role_arn.starts_with(&role_prefix) {
@@ -361,6 +455,7 @@ pub(super) fn describe(w: &World, job_id: &str) -> Result<Job> {
         progress: progress(&job),
         operation: job.spec.operation()?,
         manifest: job.spec.manifest()?,
+        generated_manifest: generated_manifest(w, &job.id)?,
         report: job.spec.report()?,
         confirmation_required: job.spec.confirmation_required,
         id: job.id,
@@ -685,7 +780,12 @@ fn prepare(w: &World, job: &mut JobRow, at: Millis) -> Result<()> {
         );
         return Ok(());
     };
-    let manifest = job.spec.manifest()?;
+    let manifest = match job.spec.manifest()? {
+        JobManifest::Location(manifest) => manifest,
+        JobManifest::Generator(generator) => {
+            return prepare_generated(w, job, &role, &generator, at);
+        }
+    };
     let mut readable = role.allows("s3:GetObject", &manifest.arn());
     if manifest.version_id.is_some() {
         readable = readable && role.allows("s3:GetObjectVersion", &manifest.arn());
@@ -777,13 +877,292 @@ fn prepare(w: &World, job: &mut JobRow, at: Millis) -> Result<()> {
             return Ok(());
         }
     }
+    prepared(job, at);
+    Ok(())
+}
+
+/// The tasks are in place: the job waits for confirmation or is ready to run.
+fn prepared(job: &mut JobRow, at: Millis) {
     if job.spec.confirmation_required {
         job.status = JobStatus::Suspended;
     } else {
         job.status = JobStatus::Ready;
         job.next_at = Some(at + SECOND);
     }
+}
+
+/// Where a generator job writes its manifest: `PREFIX/job-ID/manifest.json` and one gzipped
+/// CSV data file beside it, under `data/`.
+fn generated_keys(output: &ManifestOutput, job_id: &str) -> (String, String) {
+    let base = report_prefix(output.prefix.as_deref(), job_id);
+    (format!("{base}/manifest.json"), format!("{base}/data/"))
+}
+
+/// The columns of a generated manifest's data file.
+const GENERATED_SCHEMA: &str = "Bucket, Key, VersionId, Size, StorageClass";
+
+/// Which restore-job objects AWS does not let one job mix: GLACIER/DEEP_ARCHIVE objects and
+/// Intelligent-Tiering objects in an archive access tier, counted with a key of each.
+#[derive(Default)]
+struct ArchiveKinds {
+    glacier: (u64, Option<String>),
+    tiered: (u64, Option<String>),
+}
+
+impl ArchiveKinds {
+    fn count(kind: &mut (u64, Option<String>), key: &str) {
+        kind.0 += 1;
+        if kind.1.is_none() {
+            kind.1 = Some(key.to_string());
+        }
+    }
+
+    /// AWS's rule, in its words, when both kinds are present.
+    fn mixed(&self) -> Option<String> {
+        let (glacier, tiered) = (&self.glacier, &self.tiered);
+        (glacier.0 > 0 && tiered.0 > 0).then(|| {
+            format!(
+                "S3 Batch Operations restore jobs can operate either on S3 Glacier Flexible Retrieval and S3 Glacier Deep Archive objects or on S3 Intelligent-Tiering Archive Access and Deep Archive Access objects, but not both in the same job: the generated manifest lists {} GLACIER/DEEP_ARCHIVE objects (e.g. {}) and {} Intelligent-Tiering archive objects (e.g. {}); create separate jobs (filter on the storage class)",
+                glacier.0,
+                glacier.1.as_deref().unwrap_or_default(),
+                tiered.0,
+                tiered.1.as_deref().unwrap_or_default()
+            )
+        })
+    }
+}
+
+/// Preparing a generator job: the source bucket is listed as it is now (current versions, the
+/// filter applied, in key order) straight into the job's tasks in one pass, with bounded
+/// memory; the generated manifest is written when asked (its data file is gzipped as it is
+/// produced); a restore job mixing GLACIER/DEEP_ARCHIVE with Intelligent-Tiering archive tiers
+/// fails before any restore is requested.
+fn prepare_generated(
+    w: &World,
+    job: &mut JobRow,
+    role: &AssumedRole,
+    generator: &ManifestGenerator,
+    at: Millis,
+) -> Result<()> {
+    let source = &generator.source_bucket;
+    if let Err(e) = s3::require_bucket(w, source) {
+        let reason = format!(
+            "Generating the manifest failed: the source bucket {source} does not exist ({})",
+            e.message
+        );
+        fail(job, at, &e.code, reason);
+        return Ok(());
+    }
+    let source_arn = bucket_arn(source);
+    if !role.allows("s3:ListBucket", &source_arn) {
+        let reason = format!(
+            "Generating the manifest failed: the role {} is not allowed s3:ListBucket on {source_arn}",
+            job.role_arn
+        );
+        fail(job, at, "AccessDenied", reason);
+        return Ok(());
+    }
+    let output = generator
+        .output
+        .as_ref()
+        .map(|o| (o, generated_keys(o, &job.id)));
+    if let Some((o, (manifest_key, _))) = &output {
+        if s3::require_bucket(w, &o.bucket).is_err() {
+            let reason = format!(
+                "Writing the generated manifest failed: the bucket {} does not exist",
+                o.bucket
+            );
+            fail(job, at, "NoSuchBucket", reason);
+            return Ok(());
+        }
+        let arn = object_arn(&o.bucket, manifest_key);
+        if !role.allows("s3:PutObject", &arn) {
+            let reason = format!(
+                "Writing the generated manifest failed: the role {} is not allowed s3:PutObject on {arn}",
+                job.role_arn
+            );
+            fail(job, at, "AccessDenied", reason);
+            return Ok(());
+        }
+    }
+    if let Some(report) = job.spec.report()?
+        && let Err(reason) = check_report_writable(w, role, job, &report)
+    {
+        fail(job, at, "AccessDenied", reason);
+        return Ok(());
+    }
+    let restore = matches!(job.spec.operation()?, JobOperation::InitiateRestore { .. });
+    let filter = &generator.filter;
+    let prefix = filter.listing_prefix().unwrap_or("");
+    let mut data = output
+        .as_ref()
+        .map(|_| GzEncoder::new(Vec::new(), Compression::fast()));
+    let mut kinds = ArchiveKinds::default();
+    let mut count = 0i64;
+    {
+        let mut select = w.tx.prepare_cached(
+            "SELECT key, version_id, size, storage_class, archive_tier, last_modified, restore_done
+             FROM objects
+             WHERE bucket = ?1 AND is_latest = 1 AND is_delete_marker = 0
+               AND key >= ?2 AND key < ?3
+             ORDER BY key",
+        )?;
+        let mut insert = w.tx.prepare_cached(
+            "INSERT INTO tasks (job_id, seq, bucket, key, version_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        let mut rows = select.query(params![source, prefix, s3::prefix_end(prefix)])?;
+        while let Some(r) = rows.next()? {
+            let key = r.get_ref(0)?.as_str().map_err(Error::internal)?;
+            let size = r.get::<_, i64>(2)?.max(0) as u64;
+            let class: StorageClass = r.get_ref(3)?.as_str().map_err(Error::internal)?.parse()?;
+            let created = clock::to_datetime(r.get(5)?);
+            if !filter.matches(key, size, class, created) {
+                continue;
+            }
+            let version: Option<String> = r.get(1)?;
+            insert.execute(params![job.id, count, source, key, version])?;
+            count += 1;
+            if let Some(data) = &mut data {
+                writeln!(
+                    data,
+                    "\"{source}\",\"{}\",\"{}\",\"{size}\",\"{class}\"",
+                    encode_key(key),
+                    version.as_deref().unwrap_or("")
+                )
+                .map_err(Error::internal)?;
+            }
+            if restore {
+                let archive_tier = r
+                    .get_ref(4)?
+                    .as_str_or_null()
+                    .map_err(Error::internal)?
+                    .is_some();
+                let restored = r
+                    .get::<_, Option<Millis>>(6)?
+                    .is_some_and(|done| done <= at);
+                if class.is_archive() {
+                    ArchiveKinds::count(&mut kinds.glacier, key);
+                } else if class == StorageClass::IntelligentTiering && archive_tier && !restored {
+                    ArchiveKinds::count(&mut kinds.tiered, key);
+                }
+            }
+        }
+    }
+    let refusal = if count == 0 {
+        Some(format!(
+            "The manifest generator found no objects in bucket {source} that match its filter"
+        ))
+    } else {
+        kinds.mixed()
+    };
+    if let Some(reason) = refusal {
+        w.tx.execute("DELETE FROM tasks WHERE job_id = ?1", [&job.id])?;
+        fail(job, at, "InvalidManifestContent", reason);
+        return Ok(());
+    }
+    job.total = count;
+    if let (Some((o, (manifest_key, data_prefix))), Some(data)) = (output, data) {
+        let data = data.finish().map_err(Error::internal)?;
+        let written = write_generated(w, at, generator, o, (&manifest_key, &data_prefix), data)?;
+        w.tx.execute(
+            "UPDATE jobs SET generated_manifest = ?2 WHERE id = ?1",
+            params![
+                job.id,
+                serde_json::to_string(&written).map_err(Error::internal)?
+            ],
+        )?;
+    }
+    prepared(job, at);
     Ok(())
+}
+
+/// A generated manifest as the jobs table keeps it.
+#[derive(Serialize, Deserialize)]
+struct StoredGenerated {
+    bucket: String,
+    key: String,
+    version_id: Option<String>,
+    etag: String,
+}
+
+/// Writes the generated manifest: the gzipped data file, then the `manifest.json` naming it
+/// (S3 Inventory's layout, format `S3InventoryReport_CSV_20211130`).
+fn write_generated(
+    w: &World,
+    at: Millis,
+    generator: &ManifestGenerator,
+    output: &ManifestOutput,
+    (manifest_key, data_prefix): (&str, &str),
+    data: Vec<u8>,
+) -> Result<StoredGenerated> {
+    let at_world = World {
+        tx: w.tx,
+        now: at,
+        account_id: w.account_id.clone(),
+        region: w.region.clone(),
+        seed: w.seed,
+        caller: w.caller.clone(),
+    };
+    let md5 = hex::encode(Md5::digest(&data));
+    let data_key = format!("{data_prefix}{md5}.csv.gz");
+    let size = data.len() as u64;
+    s3::put_object(
+        &at_world,
+        PutObject {
+            bucket: output.bucket.clone(),
+            key: data_key.clone(),
+            body: data,
+            content_type: Some("application/x-gzip".into()),
+            ..PutObject::default()
+        },
+    )?;
+    let manifest = InventoryManifest {
+        source_bucket: generator.source_bucket.clone(),
+        destination_bucket: bucket_arn(&output.bucket),
+        version: "2021-11-30".into(),
+        creation_timestamp: at.to_string(),
+        file_format: "CSV".into(),
+        file_schema: GENERATED_SCHEMA.into(),
+        files: vec![InventoryFile {
+            key: data_key,
+            size,
+            md5_checksum: md5,
+        }],
+    };
+    let body = serde_json::to_vec_pretty(&manifest).map_err(Error::internal)?;
+    let written = s3::put_object(
+        &at_world,
+        PutObject {
+            bucket: output.bucket.clone(),
+            key: manifest_key.to_string(),
+            body,
+            content_type: Some("application/json".into()),
+            ..PutObject::default()
+        },
+    )?;
+    Ok(StoredGenerated {
+        bucket: written.bucket,
+        key: written.key,
+        version_id: written.version_id,
+        etag: written.etag,
+    })
+}
+
+/// The manifest a generator job wrote, if it has.
+fn generated_manifest(w: &World, job_id: &str) -> Result<Option<GeneratedManifest>> {
+    let text: Option<String> =
+        w.tx.prepare_cached("SELECT generated_manifest FROM jobs WHERE id = ?1")?
+            .query_row([job_id], |r| r.get(0))
+            .optional()?
+            .flatten();
+    let Some(text) = text else { return Ok(None) };
+    let g: StoredGenerated = serde_json::from_str(&text).map_err(Error::internal)?;
+    Ok(Some(GeneratedManifest {
+        bucket: g.bucket,
+        key: g.key,
+        version_id: g.version_id,
+        etag: g.etag,
+    }))
 }
 
 fn check_report_writable(

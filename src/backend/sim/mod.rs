@@ -36,6 +36,57 @@ use crate::errors::{Error, Result};
 
 pub use clock::Millis;
 pub use identity::{Access, Caller};
+pub use s3::{
+    BodySource, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, OpenedObject, SyntheticBody,
+    check_part_sizes, multipart_etag, part_copy_range, synthetic_part_md5,
+};
+
+/// A stored body read a chunk at a time (see [`Simulator::read_body`]), [`STORED_CHUNK`]
+/// bytes per read of the store: each read reopens the blob, and SQLite walks its overflow
+/// pages from the start to the offset, so small reads of a big body cost much more.
+struct StoredReader<'a> {
+    sim: &'a Simulator,
+    source: BodySource,
+    pos: u64,
+    end: u64,
+    buf: Vec<u8>,
+    at: usize,
+}
+
+/// Bytes of a stored body read from the store at once by [`StoredReader`].
+const STORED_CHUNK: u64 = 8 * 1024 * 1024;
+
+impl std::io::Read for StoredReader<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.at == self.buf.len() {
+            let want = (self.end - self.pos).min(STORED_CHUNK) as usize;
+            if want == 0 {
+                return Ok(0);
+            }
+            self.buf.resize(want, 0);
+            self.at = 0;
+            let mut filled = 0;
+            while filled < want {
+                let n = self
+                    .sim
+                    .read_body(&self.source, self.pos, &mut self.buf[filled..])
+                    .map_err(std::io::Error::other)?;
+                if n == 0 {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "the stored body ended early",
+                    ));
+                }
+                filled += n;
+                self.pos += n as u64;
+            }
+        }
+        let n = out.len().min(self.buf.len() - self.at);
+        out[..n].copy_from_slice(&self.buf[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
 
 /// The default account and region of a new simulated world.
 pub const DEFAULT_ACCOUNT_ID: &str = "111122223333";
@@ -152,6 +203,71 @@ impl Simulator {
         let wait = RETRIES.backoff(attempt, jitter);
         let ms = Millis::try_from(wait.as_millis()).unwrap_or(Millis::MAX);
         self.transact(ms.max(1), |_| Ok(()))
+    }
+
+    /// GetObject's rules for a streamed read: the head, the bytes to return and where they are;
+    /// read them with [`Simulator::read_body`] a chunk at a time.
+    pub fn open_object(
+        &self,
+        request: &GetObject,
+        range: Option<RangeRequest>,
+    ) -> Result<OpenedObject> {
+        self.s3(faults::Request::S3, |w| {
+            let key = Some((request.key.as_str(), request.version_id.as_deref()));
+            allow(w, &request.bucket, key, Access::Read)?;
+            s3::open_object(w, request, range)
+        })
+    }
+
+    /// Reads the bytes of an opened object from `offset` into `buf`: a synthetic body is
+    /// computed, a stored one read from the store (only those bytes).
+    pub fn read_body(&self, source: &BodySource, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        match source {
+            BodySource::Synthetic { pattern_key } => {
+                let mut body = SyntheticBody::new(pattern_key, offset..offset + buf.len() as u64);
+                Ok(std::io::Read::read(&mut body, buf)?)
+            }
+            BodySource::Stored { id, etag } => {
+                let conn = self
+                    .conn
+                    .lock()
+                    .map_err(|_| Error::internal("simulator state lock poisoned"))?;
+                s3::read_stored(&conn, *id, etag, offset, buf)
+            }
+        }
+    }
+
+    /// PutObject of `size` synthetic bytes of `pattern_key`'s pattern with `etag` (`request`'s
+    /// body is ignored): see `s3::put_synthetic`.
+    pub fn put_synthetic(
+        &self,
+        request: &PutObject,
+        pattern_key: &str,
+        size: u64,
+        etag: &str,
+    ) -> Result<ObjectWritten> {
+        self.s3(faults::Request::S3, |w| {
+            allow(
+                w,
+                &request.bucket,
+                Some((&request.key, None)),
+                Access::Write,
+            )?;
+            s3::put_synthetic(w, request, pattern_key, size, etag)
+        })
+    }
+
+    /// Gives the object just written (`written`) another ETag: a multipart upload's
+    /// (`md5-of-part-md5s-N`), which its assembled bytes' MD5 is not.
+    pub fn set_etag(&self, written: &ObjectWritten, etag: &str) -> Result<()> {
+        self.with_world(|w| {
+            w.tx.execute(
+                "UPDATE objects SET etag = ?4 WHERE bucket = ?1 AND key = ?2 AND version_id IS ?3
+                 AND is_latest = 1",
+                rusqlite::params![written.bucket, written.key, written.version_id, etag],
+            )?;
+            Ok(())
+        })
     }
 
     pub fn state_dir(&self) -> &Path {
@@ -620,6 +736,38 @@ impl Backend for Simulator {
         })
     }
 
+    fn get_object_stream(
+        &self,
+        request: &GetObject,
+        range: Option<RangeRequest>,
+    ) -> Result<ObjectStream<'_>> {
+        let opened = self.open_object(request, range)?;
+        let reader: Box<dyn std::io::Read + Send + '_> = match opened.source {
+            BodySource::Synthetic { pattern_key } => {
+                Box::new(SyntheticBody::new(&pattern_key, opened.range.clone()))
+            }
+            source @ BodySource::Stored { .. } => Box::new(StoredReader {
+                sim: self,
+                source,
+                pos: opened.range.start,
+                end: opened.range.end,
+                buf: Vec::new(),
+                at: 0,
+            }),
+        };
+        Ok(ObjectStream {
+            head: opened.head,
+            range: opened.range,
+            reader,
+        })
+    }
+
+    fn copy_object_multipart(&self, request: &CopyObject, part_size: u64) -> Result<ObjectWritten> {
+        self.s3(faults::Request::S3, |w| {
+            s3::copy_object_multipart(w, request, part_size)
+        })
+    }
+
     fn head_object_with(&self, request: &GetObject) -> Result<ObjectHead> {
         self.s3(faults::Request::S3, |w| {
             let key = Some((request.key.as_str(), request.version_id.as_deref()));
@@ -875,5 +1023,151 @@ impl Backend for Simulator {
         resource: &str,
     ) -> Result<crate::policy::Decision> {
         self.with_world(|w| iam::simulate(w, role_arn, action, resource))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use md5::{Digest, Md5};
+
+    use super::*;
+
+    fn world() -> (Simulator, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let sim = Simulator::open(dir.path()).expect("a simulator");
+        sim.create_bucket("bkt", None).expect("a bucket");
+        (sim, dir)
+    }
+
+    fn copy(source: &str, key: &str) -> CopyObject {
+        CopyObject {
+            source: ObjectRef {
+                bucket: "bkt".into(),
+                key: source.into(),
+                version_id: None,
+            },
+            bucket: "bkt".into(),
+            key: key.into(),
+            ..CopyObject::default()
+        }
+    }
+
+    #[test]
+    fn part_copies_follow_aws_rules() {
+        let gib = 1024 * 1024 * 1024;
+        assert_eq!(part_copy_range(None, 10).unwrap(), 0..10);
+        assert_eq!(part_copy_range(Some("bytes=2-5"), 10).unwrap(), 2..6);
+        for bad in ["2-5", "bytes=a-5", "bytes=5", "bytes=-5"] {
+            assert_eq!(
+                part_copy_range(Some(bad), 10).unwrap_err().code,
+                "InvalidArgument",
+                "{bad}"
+            );
+        }
+        for outside in ["bytes=5-2", "bytes=0-10", "bytes=10-12"] {
+            assert_eq!(
+                part_copy_range(Some(outside), 10).unwrap_err().code,
+                "InvalidRange",
+                "{outside}"
+            );
+        }
+        let whole = format!("bytes=0-{}", 5 * gib);
+        assert_eq!(
+            part_copy_range(Some(&whole), 6 * gib).unwrap_err().code,
+            "EntityTooLarge"
+        );
+        assert!(check_part_sizes(&[MIN_PART_SIZE, MIN_PART_SIZE, 1]).is_ok());
+        assert_eq!(
+            check_part_sizes(&[MIN_PART_SIZE, 1, 1]).unwrap_err().code,
+            "EntityTooSmall"
+        );
+        assert_eq!(
+            check_part_sizes(&vec![MIN_PART_SIZE; 10_001])
+                .unwrap_err()
+                .code,
+            "InvalidArgument"
+        );
+        // The AWS CLI's part sizes: 8 MiB, doubled to stay within 10,000 parts.
+        assert_eq!(multipart_part_size(6 * gib), 8 * 1024 * 1024);
+        assert_eq!(multipart_part_size(1024 * gib), 128 * 1024 * 1024);
+        assert!((5 * 1024 * gib).div_ceil(multipart_part_size(5 * 1024 * gib)) <= 10_000);
+    }
+
+    #[test]
+    fn multipart_copies_have_multipart_etags_and_refuse_what_aws_refuses() {
+        let (sim, _dir) = world();
+        let mib = 1024 * 1024;
+        let body: Vec<u8> = (0..11 * mib).map(|i| (i % 251) as u8).collect();
+        sim.put_object(PutObject {
+            bucket: "bkt".into(),
+            key: "stored".into(),
+            body: body.clone(),
+            ..PutObject::default()
+        })
+        .unwrap();
+        // 5 MiB parts: 5 + 5 + 1; the ETag is the MD5 of the parts' MD5s, and the bytes are
+        // the source's.
+        let written = sim
+            .copy_object_multipart(&copy("stored", "copy"), 5 * mib)
+            .unwrap();
+        let md5s: Vec<[u8; 16]> = body
+            .chunks(5 * mib as usize)
+            .map(|c| Md5::digest(c).into())
+            .collect();
+        assert_eq!(written.etag, multipart_etag(&md5s));
+        assert!(written.etag.ends_with("-3\""), "{}", written.etag);
+        assert_eq!(sim.get_object("bkt", "copy", None).unwrap(), body);
+        assert_eq!(
+            sim.head_object("bkt", "copy", None).unwrap().etag,
+            written.etag
+        );
+        // Parts under 5 MiB (but the last): EntityTooSmall, and nothing written.
+        let e = sim
+            .copy_object_multipart(&copy("stored", "small-parts"), mib)
+            .unwrap_err();
+        assert_eq!(e.code, "EntityTooSmall");
+        assert_eq!(
+            sim.head_object("bkt", "small-parts", None)
+                .unwrap_err()
+                .code,
+            "NoSuchKey"
+        );
+        // An archived source not restored: InvalidObjectState.
+        sim.seed_objects("bkt", 1, "cold/", StorageClass::Glacier, 6 << 30)
+            .unwrap();
+        let e = sim
+            .copy_object_multipart(&copy("cold/000000", "cold-copy"), 8 * mib)
+            .unwrap_err();
+        assert_eq!(e.code, "InvalidObjectState");
+        // A seeded 6 GB source stays synthetic: same bytes at any offset, 768 parts.
+        sim.seed_objects("bkt", 1, "six/", StorageClass::Standard, 6 << 30)
+            .unwrap();
+        let written = sim
+            .copy_object_multipart(&copy("six/000000", "six-copy"), 8 * mib)
+            .unwrap();
+        assert!(written.etag.ends_with("-768\""), "{}", written.etag);
+        let read = |key: &str| {
+            let request = GetObject {
+                bucket: "bkt".into(),
+                key: key.into(),
+                ..GetObject::default()
+            };
+            let mut s = sim
+                .get_object_stream(
+                    &request,
+                    Some(RangeRequest::FromTo(5 << 30, (5 << 30) + 99)),
+                )
+                .unwrap();
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(&mut s.reader, &mut out).unwrap();
+            out
+        };
+        assert_eq!(read("six-copy"), read("six/000000"));
+        assert_eq!(read("six-copy").len(), 100);
+        // CopyObject refuses it: over 5 GB.
+        let e = sim
+            .copy_object_with(&copy("six/000000", "direct"))
+            .unwrap_err();
+        assert_eq!(e.code, "InvalidRequest");
     }
 }

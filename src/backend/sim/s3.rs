@@ -36,6 +36,9 @@ pub(super) struct StoredObject {
     pub metadata: BTreeMap<String, String>,
     pub headers: BTreeMap<String, String>,
     pub has_body: bool,
+    /// A synthetic object's pattern key (see [`SyntheticBody`]): its own key when seeded, the
+    /// source's when copied.
+    pub synthetic: Option<String>,
     pub restore: Option<StoredRestore>,
     /// `owner_id`, `owner_name` (NULL: the world's own account).
     pub owner: (Option<String>, Option<String>),
@@ -58,12 +61,15 @@ pub(super) enum RestorePhase {
 }
 
 /// The columns `StoredObject::from_row` reads, as a macro so queries stay `&'static str`
-/// (and their prepared statements are cached).
+/// (and their prepared statements are cached). Whether a body is stored is asked with
+/// `typeof(body)`, which SQLite answers from the record header: `body IS NOT NULL` loads the
+/// whole blob (a HEAD of a 56 MB object cost 55 MB of memory).
 macro_rules! object_columns {
     () => {
         "id, bucket, key, version_id, is_latest, is_delete_marker, size, etag, storage_class, \
-         archive_tier, last_modified, content_type, metadata, body IS NOT NULL, restore_tier, \
-         restore_days, restore_done, restore_expiry, headers, owner_id, owner_name"
+         archive_tier, last_modified, content_type, metadata, typeof(body) <> 'null', restore_tier, \
+         restore_days, restore_done, restore_expiry, headers, synthetic, \
+         owner_id, owner_name"
     };
 }
 
@@ -109,8 +115,9 @@ impl StoredObject {
                 .and_then(|h| serde_json::from_str(&h).ok())
                 .unwrap_or_default(),
             has_body: r.get(13)?,
+            synthetic: r.get(19)?,
             restore,
-            owner: (r.get(19)?, r.get(20)?),
+            owner: (r.get(20)?, r.get(21)?),
         })
     }
 
@@ -160,34 +167,50 @@ pub(super) fn find(
     key: &str,
     version_id: Option<&str>,
 ) -> Result<StoredObject> {
-    require_bucket(w, bucket)?;
+    // The bucket is looked up only when no object is found (to tell NoSuchBucket from
+    // NoSuchKey): a job's task finds its object with one statement.
     let found = match version_id {
         Some(v) => {
             let version = (v != "null").then_some(v);
-            w.tx.prepare_cached(concat!(
-                "SELECT ",
-                object_columns!(),
-                " FROM objects WHERE bucket = ?1 AND key = ?2 AND version_id IS ?3"
-            ))?
-            .query_row(params![bucket, key, version], StoredObject::from_row)
-            .optional()?
-            .ok_or_else(|| {
-                Error::new("NoSuchVersion", "The specified version does not exist.")
+            let found =
+                w.tx.prepare_cached(concat!(
+                    "SELECT ",
+                    object_columns!(),
+                    " FROM objects WHERE bucket = ?1 AND key = ?2 AND version_id IS ?3"
+                ))?
+                .query_row(params![bucket, key, version], StoredObject::from_row)
+                .optional()?;
+            match found {
+                Some(found) => found,
+                None => {
+                    require_bucket(w, bucket)?;
+                    return Err(Error::new(
+                        "NoSuchVersion",
+                        "The specified version does not exist.",
+                    )
                     .status(404)
                     .bucket(bucket)
                     .key(key)
-                    .version_id(Some(v))
-            })?
+                    .version_id(Some(v)));
+                }
+            }
         }
         None => {
-            w.tx.prepare_cached(concat!(
-                "SELECT ",
-                object_columns!(),
-                " FROM objects WHERE bucket = ?1 AND key = ?2 AND is_latest = 1"
-            ))?
-            .query_row(params![bucket, key], StoredObject::from_row)
-            .optional()?
-            .ok_or_else(|| Error::no_such_key(bucket, key))?
+            let found =
+                w.tx.prepare_cached(concat!(
+                    "SELECT ",
+                    object_columns!(),
+                    " FROM objects WHERE bucket = ?1 AND key = ?2 AND is_latest = 1"
+                ))?
+                .query_row(params![bucket, key], StoredObject::from_row)
+                .optional()?;
+            match found {
+                Some(found) => found,
+                None => {
+                    require_bucket(w, bucket)?;
+                    return Err(Error::no_such_key(bucket, key));
+                }
+            }
         }
     };
     if found.is_delete_marker {
@@ -330,17 +353,23 @@ fn new_version_id() -> String {
 /// Makes room for a new current version of `key` and returns the version id it gets.
 fn supersede(w: &World, bucket: &str, key: &str) -> Result<Option<String>> {
     let versioning = require_bucket(w, bucket)?;
+    // Cached statements, and only those the bucket's versioning needs: a copy job runs this
+    // once per task, a million times.
     if versioning != 1 {
         // Unversioned or suspended: the new object replaces the `null` version.
-        w.tx.execute(
+        w.tx.prepare_cached(
             "DELETE FROM objects WHERE bucket = ?1 AND key = ?2 AND version_id IS NULL",
-            params![bucket, key],
-        )?;
+        )?
+        .execute(params![bucket, key])?;
     }
-    w.tx.execute(
-        "UPDATE objects SET is_latest = 0 WHERE bucket = ?1 AND key = ?2 AND is_latest = 1",
-        params![bucket, key],
-    )?;
+    // A bucket never versioned holds only `null` versions, just deleted; with versioning
+    // (enabled or suspended) older versions stay and stop being the latest.
+    if versioning != 0 {
+        w.tx.prepare_cached(
+            "UPDATE objects SET is_latest = 0 WHERE bucket = ?1 AND key = ?2 AND is_latest = 1",
+        )?
+        .execute(params![bucket, key])?;
+    }
     Ok((versioning == 1).then(new_version_id))
 }
 
@@ -392,19 +421,63 @@ pub(super) fn put_object(w: &World, request: PutObject) -> Result<ObjectWritten>
     })
 }
 
-/// The bytes of a synthetic object: its key and a newline, repeated to its size.
-fn synthetic_body(key: &str, size: u64) -> Vec<u8> {
-    let pattern = format!("{key}\n").into_bytes();
-    pattern
-        .iter()
-        .copied()
-        .cycle()
-        .take(size as usize)
-        .collect()
+/// The bytes of a synthetic object: its pattern key (its own key when seeded, the source's
+/// when copied) and a newline, repeated to its size. Any range is computed from its offset,
+/// so a 1 TB seeded object is read, ranged and copied without building its bytes.
+#[derive(Debug, Clone)]
+pub struct SyntheticBody {
+    pattern: Vec<u8>,
+    pos: u64,
+    end: u64,
 }
 
-/// The largest synthetic body the simulator materialises (GET, range GET, copy): a seeded
-/// object can be 5 TB, and building its bytes would abort the process.
+impl SyntheticBody {
+    /// The bytes `range` of the synthetic object whose pattern key is `pattern_key`.
+    pub fn new(pattern_key: &str, range: std::ops::Range<u64>) -> SyntheticBody {
+        SyntheticBody {
+            pattern: format!("{pattern_key}\n").into_bytes(),
+            pos: range.start,
+            end: range.end.max(range.start),
+        }
+    }
+
+    /// Bytes left to read.
+    pub fn remaining(&self) -> u64 {
+        self.end - self.pos
+    }
+}
+
+impl std::io::Read for SyntheticBody {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let want = (self.remaining().min(buf.len() as u64)) as usize;
+        let period = self.pattern.len() as u64;
+        let mut filled = 0;
+        while filled < want {
+            let at = (self.pos % period) as usize;
+            let n = (self.pattern.len() - at).min(want - filled);
+            buf[filled..filled + n].copy_from_slice(&self.pattern[at..at + n]);
+            filled += n;
+            self.pos += n as u64;
+        }
+        Ok(filled)
+    }
+}
+
+/// The key whose pattern a synthetic object repeats.
+fn pattern_key(object: &StoredObject) -> &str {
+    object.synthetic.as_deref().unwrap_or(&object.key)
+}
+
+/// What stands for the MD5 of `size` synthetic bytes of `pattern_key` from offset 0: the ETag
+/// of a seeded object, and of a single-request copy of one (S3 gives such a copy the MD5 of its
+/// bytes, which are the same). Seeding a million objects hashes nothing large.
+pub(super) fn synthetic_etag(pattern_key: &str, size: u64) -> String {
+    etag_of(format!("s3thaw-synthetic:{pattern_key}:{size}").as_bytes())
+}
+
+/// The largest synthetic body the simulator builds in memory (`s3::get_object` and the other
+/// calls that return a whole body): a seeded object can be 5 TB. Streamed reads
+/// (`get_object_stream`, `serve`) and copies have no such limit.
 pub(super) const MAX_SYNTHETIC_BODY: u64 = 512 * 1024 * 1024;
 
 fn body_of(w: &World, object: &StoredObject) -> Result<Vec<u8>> {
@@ -413,19 +486,217 @@ fn body_of(w: &World, object: &StoredObject) -> Result<Vec<u8>> {
             return Err(Error::new(
                 "NotImplemented",
                 format!(
-                    "the simulator does not build the {} bytes of the seeded object `{}`: \
-                     reading or copying synthetic objects is limited to {MAX_SYNTHETIC_BODY} bytes",
+                    "the simulator does not build the {} bytes of the seeded object `{}` in memory: \
+                     whole synthetic bodies are limited to {MAX_SYNTHETIC_BODY} bytes",
                     object.size, object.key
                 ),
             )
-            .status(501));
+            .status(501)
+            .bucket(&object.bucket)
+            .key(&object.key)
+            .hint("read it in ranges or streamed (s3thaw serve streams GETs of any size), or copy it"));
         }
-        return Ok(synthetic_body(&object.key, object.size));
+        let mut body = Vec::with_capacity(object.size as usize);
+        std::io::Read::read_to_end(
+            &mut SyntheticBody::new(pattern_key(object), 0..object.size),
+            &mut body,
+        )?;
+        return Ok(body);
     }
     Ok(w.tx
         .query_row("SELECT body FROM objects WHERE id = ?1", [object.id], |r| {
             r.get(0)
         })?)
+}
+
+/// Where the bytes of an object being read come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BodySource {
+    /// The stored body of row `id`, as long as it still has `etag`.
+    Stored { id: i64, etag: String },
+    /// A synthetic body (see [`SyntheticBody`]).
+    Synthetic { pattern_key: String },
+}
+
+/// An object opened for a streamed read: its head, the bytes to return, where they are.
+#[derive(Debug, Clone)]
+pub struct OpenedObject {
+    pub head: ObjectHead,
+    pub range: std::ops::Range<u64>,
+    pub source: BodySource,
+}
+
+/// GetObject's rules (preconditions, a readable object, a satisfiable range) for a read that
+/// streams the bytes afterwards (see [`read_stored`]).
+pub(super) fn open_object(
+    w: &World,
+    request: &GetObject,
+    range: Option<RangeRequest>,
+) -> Result<OpenedObject> {
+    let object = find(
+        w,
+        &request.bucket,
+        &request.key,
+        request.version_id.as_deref(),
+    )?;
+    check_read(&request.conditions, &object, false)?;
+    if !object.is_readable(w.now) {
+        return Err(not_readable(&object));
+    }
+    let range = match range {
+        Some(r) => r.resolve(object.size).map_err(|e| {
+            e.bucket(&object.bucket)
+                .key(&object.key)
+                .hint(format!("the object is {} bytes", object.size))
+        })?,
+        None => 0..object.size,
+    };
+    let source = if object.has_body {
+        BodySource::Stored {
+            id: object.id,
+            etag: object.etag.clone(),
+        }
+    } else {
+        BodySource::Synthetic {
+            pattern_key: pattern_key(&object).to_string(),
+        }
+    };
+    Ok(OpenedObject {
+        head: head_of(w, object),
+        range,
+        source,
+    })
+}
+
+/// Reads stored bytes of row `id` from `offset` into `buf` (SQLite's incremental blob I/O: only
+/// those bytes are read), refusing if the row no longer holds the object with `etag` (it was
+/// replaced or deleted during the read).
+pub(super) fn read_stored(
+    conn: &rusqlite::Connection,
+    id: i64,
+    etag: &str,
+    offset: u64,
+    buf: &mut [u8],
+) -> Result<usize> {
+    let current: Option<String> = conn
+        .prepare_cached("SELECT etag FROM objects WHERE id = ?1 AND typeof(body) <> 'null'")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    if current.as_deref() != Some(etag) {
+        return Err(Error::new(
+            "InternalError",
+            "the object was replaced or deleted while it was being read",
+        )
+        .status(500));
+    }
+    let blob = conn.blob_open(rusqlite::MAIN_DB, "objects", "body", id, true)?;
+    let offset = usize::try_from(offset).map_err(Error::internal)?;
+    Ok(blob.read_at(buf, offset)?)
+}
+
+/// The largest part UploadPartCopy copies, and the smallest every part but the last must be
+/// (checked at Complete); a multipart upload has at most [`MAX_PARTS`] parts.
+pub const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
+pub const MAX_PARTS: u64 = 10_000;
+
+/// UploadPartCopy's `x-amz-copy-source-range` against a source of `size` bytes: the bytes
+/// `first..=last` it names (the whole source without one). Not `bytes=first-last`: 400
+/// `InvalidArgument`; outside the source: 400 `InvalidRange`; over 5 GB: 400
+/// `EntityTooLarge`. The one rule of part copies: the simulator's multipart copy and `serve`'s
+/// UploadPartCopy both use it.
+pub fn part_copy_range(header: Option<&str>, size: u64) -> Result<std::ops::Range<u64>> {
+    let range = match header {
+        None => 0..size,
+        Some(value) => {
+            let improper = || {
+                Error::invalid_argument(format!(
+                    "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy, not `{value}`"
+                ))
+                .status(400)
+            };
+            let (first, last) = value
+                .trim()
+                .strip_prefix("bytes=")
+                .and_then(|r| r.split_once('-'))
+                .ok_or_else(improper)?;
+            let first: u64 = first.trim().parse().map_err(|_| improper())?;
+            let last: u64 = last.trim().parse().map_err(|_| improper())?;
+            if first > last || last >= size {
+                return Err(Error::new(
+                    "InvalidRange",
+                    format!(
+                        "The requested range is not satisfiable: bytes={first}-{last} of a source of {size} bytes"
+                    ),
+                )
+                .status(400));
+            }
+            first..last + 1
+        }
+    };
+    if range.end - range.start > MAX_PART_SIZE {
+        return Err(Error::new(
+            "EntityTooLarge",
+            format!(
+                "Your proposed upload exceeds the maximum allowed size: a part copies at most {MAX_PART_SIZE} bytes, not {}",
+                range.end - range.start
+            ),
+        )
+        .status(400));
+    }
+    Ok(range)
+}
+
+/// CompleteMultipartUpload's size rules over the parts' sizes, in order: at least one part, at
+/// most [`MAX_PARTS`], every part but the last at least [`MIN_PART_SIZE`] (400 `EntityTooSmall`).
+pub fn check_part_sizes(sizes: &[u64]) -> Result<()> {
+    if sizes.is_empty() {
+        return Err(Error::new("MalformedXML", "You must specify at least one part").status(400));
+    }
+    if sizes.len() as u64 > MAX_PARTS {
+        return Err(Error::invalid_argument(format!(
+            "Part number must be an integer between 1 and {MAX_PARTS}, inclusive: {} parts",
+            sizes.len()
+        ))
+        .status(400));
+    }
+    if let Some(i) = sizes[..sizes.len() - 1]
+        .iter()
+        .position(|&s| s < MIN_PART_SIZE)
+    {
+        return Err(Error::new(
+            "EntityTooSmall",
+            format!(
+                "Your proposed upload is smaller than the minimum allowed object size: part {} is {} bytes, and every part but the last must be at least {MIN_PART_SIZE}",
+                i + 1,
+                sizes[i]
+            ),
+        )
+        .status(400));
+    }
+    Ok(())
+}
+
+/// S3's ETag of a multipart object: the MD5 of its parts' MD5s, a dash and the part count.
+pub fn multipart_etag(part_md5s: &[[u8; 16]]) -> String {
+    let mut all = Md5::new();
+    for md5 in part_md5s {
+        all.update(md5);
+    }
+    format!("\"{}-{}\"", hex::encode(all.finalize()), part_md5s.len())
+}
+
+/// What stands for the MD5 of the bytes `range` of a synthetic object: the same bytes (same
+/// pattern, offset within the pattern and length) give the same digest, and the whole object
+/// from offset 0 gives its [`synthetic_etag`].
+pub fn synthetic_part_md5(pattern_key: &str, range: &std::ops::Range<u64>) -> [u8; 16] {
+    let period = pattern_key.len() as u64 + 1;
+    let len = range.end - range.start;
+    let text = match range.start % period {
+        0 => format!("s3thaw-synthetic:{pattern_key}:{len}"),
+        phase => format!("s3thaw-synthetic:{pattern_key}:{phase}:{len}"),
+    };
+    Md5::digest(text.as_bytes()).into()
 }
 
 fn not_readable(object: &StoredObject) -> Error {
@@ -861,7 +1132,7 @@ pub(super) fn bucket_policy(w: &World, bucket: &str) -> Result<Option<String>> {
 }
 
 /// The smallest string greater than every string starting with `prefix`, for range scans.
-fn prefix_end(prefix: &str) -> String {
+pub(super) fn prefix_end(prefix: &str) -> String {
     format!("{prefix}\u{10FFFF}")
 }
 
@@ -1036,15 +1307,40 @@ pub(super) fn copy_object(w: &World, request: &CopyObject) -> Result<ObjectWritt
         .bucket(&request.bucket)
         .key(&request.key));
     }
-    let body = body_of(w, &source)?;
+    if source.size > MAX_COPY_SIZE {
+        return Err(copy_source_too_large(&source));
+    }
     let (content_type, metadata, headers) = match &request.replace {
         Some(r) => (
             r.content_type.clone(),
             r.metadata.clone(),
             r.headers.clone(),
         ),
-        None => (source.content_type, source.metadata, source.headers),
+        None => (
+            source.content_type.clone(),
+            source.metadata.clone(),
+            source.headers.clone(),
+        ),
     };
+    if !source.has_body {
+        // A copy of a seeded object stays synthetic; its ETag is the MD5 of its bytes, as a
+        // single-request copy's is on S3: the seeded source's own ETag.
+        return insert_synthetic(
+            w,
+            Synthetic {
+                bucket: &request.bucket,
+                key: &request.key,
+                pattern_key: pattern_key(&source),
+                size: source.size,
+                etag: &synthetic_etag(pattern_key(&source), source.size),
+                class,
+                content_type,
+                metadata: &metadata,
+                headers: &headers,
+            },
+        );
+    }
+    let body = body_of(w, &source)?;
     put_object(
         w,
         PutObject {
@@ -1058,6 +1354,113 @@ pub(super) fn copy_object(w: &World, request: &CopyObject) -> Result<ObjectWritt
             conditions: Conditions::default(),
         },
     )
+}
+
+/// A copy by multipart upload, as a client makes one for objects over 5 GB:
+/// CreateMultipartUpload, one UploadPartCopy per `part_size` bytes of the source
+/// (`x-amz-copy-source-range`), CompleteMultipartUpload, with their rules ([`part_copy_range`],
+/// [`check_part_sizes`]), in one transaction. The copy has the multipart ETag of its parts
+/// (`…-N`); a seeded source's copy stays synthetic. Metadata is the source's unless replaced
+/// (the client reads it and gives it to CreateMultipartUpload).
+pub(super) fn copy_object_multipart(
+    w: &World,
+    request: &CopyObject,
+    part_size: u64,
+) -> Result<ObjectWritten> {
+    let src = &request.source;
+    let source = find(w, &src.bucket, &src.key, src.version_id.as_deref())?;
+    check_read(&request.conditions, &source, true)?;
+    if !source.is_readable(w.now) {
+        return Err(not_readable(&source));
+    }
+    require_bucket(w, &request.bucket)?;
+    if request.key.is_empty() || request.key.len() > 1024 {
+        return Err(Error::new(
+            "KeyTooLongError",
+            "Object keys must be 1 to 1,024 bytes long.",
+        )
+        .status(400)
+        .bucket(&request.bucket));
+    }
+    if part_size == 0 {
+        return Err(Error::invalid_argument("the part size must be at least 1 byte").status(400));
+    }
+    let mut ranges = Vec::new();
+    let mut start = 0u64;
+    loop {
+        let end = start.saturating_add(part_size).min(source.size);
+        let header = format!("bytes={start}-{}", end.saturating_sub(1));
+        let range = if source.size == 0 {
+            part_copy_range(None, 0)
+        } else {
+            part_copy_range(Some(&header), source.size)
+        }
+        .map_err(|e| e.bucket(&source.bucket).key(&source.key))?;
+        ranges.push(range);
+        start = end;
+        if start >= source.size {
+            break;
+        }
+    }
+    let sizes: Vec<u64> = ranges.iter().map(|r| r.end - r.start).collect();
+    check_part_sizes(&sizes).map_err(|e| e.bucket(&request.bucket).key(&request.key))?;
+    let class = request.storage_class.unwrap_or(StorageClass::Standard);
+    let (content_type, metadata, headers) = match &request.replace {
+        Some(r) => (
+            r.content_type.clone(),
+            r.metadata.clone(),
+            r.headers.clone(),
+        ),
+        None => (
+            source.content_type.clone(),
+            source.metadata.clone(),
+            source.headers.clone(),
+        ),
+    };
+    if !source.has_body {
+        let md5s: Vec<[u8; 16]> = ranges
+            .iter()
+            .map(|r| synthetic_part_md5(pattern_key(&source), r))
+            .collect();
+        return insert_synthetic(
+            w,
+            Synthetic {
+                bucket: &request.bucket,
+                key: &request.key,
+                pattern_key: pattern_key(&source),
+                size: source.size,
+                etag: &multipart_etag(&md5s),
+                class,
+                content_type,
+                metadata: &metadata,
+                headers: &headers,
+            },
+        );
+    }
+    let body = body_of(w, &source)?;
+    let md5s: Vec<[u8; 16]> = ranges
+        .iter()
+        .map(|r| Md5::digest(&body[r.start as usize..r.end as usize]).into())
+        .collect();
+    let etag = multipart_etag(&md5s);
+    let written = put_object(
+        w,
+        PutObject {
+            bucket: request.bucket.clone(),
+            key: request.key.clone(),
+            body,
+            storage_class: Some(class),
+            content_type,
+            metadata,
+            headers,
+            conditions: Conditions::default(),
+        },
+    )?;
+    w.tx.execute(
+        "UPDATE objects SET etag = ?3 WHERE bucket = ?1 AND key = ?2 AND is_latest = 1",
+        params![request.bucket, request.key, etag],
+    )?;
+    Ok(ObjectWritten { etag, ..written })
 }
 
 pub(super) fn delete_object(
@@ -1352,7 +1755,7 @@ pub(super) fn seed(
     )?;
     for i in 0..count {
         let key = format!("{prefix}{i:0width$}");
-        let etag = etag_of(format!("s3thaw-synthetic:{key}:{size}").as_bytes());
+        let etag = synthetic_etag(&key, size);
         delete.execute(params![bucket, key])?;
         insert.execute(params![
             bucket,
@@ -1364,6 +1767,20 @@ pub(super) fn seed(
         ])?;
     }
     Ok(count)
+}
+
+/// CopyObject's (and so an `S3PutObjectCopy` task's) refusal of a source over 5 GB.
+fn copy_source_too_large(source: &StoredObject) -> Error {
+    Error::new(
+        "InvalidRequest",
+        format!(
+            "The specified copy source is larger than the maximum allowable size for a copy source: {MAX_COPY_SIZE}"
+        ),
+    )
+    .status(400)
+    .bucket(&source.bucket)
+    .key(&source.key)
+    .hint("copy objects over 5 GB by multipart upload (UploadPartCopy): restore::copy(m, #{ via: \"direct\" }) does")
 }
 
 /// One `S3PutObjectCopy` task: CopyObject's rules for a job's copy of `bucket`/`key` (a
@@ -1382,18 +1799,10 @@ pub(super) fn copy_for_job(
         return Err(not_readable(&source));
     }
     if source.size > MAX_COPY_SIZE {
-        return Err(Error::new(
-            "InvalidRequest",
-            format!(
-                "The specified copy source is larger than the maximum allowable size for a copy source: {MAX_COPY_SIZE}"
-            ),
-        )
-        .status(400)
-        .bucket(bucket)
-        .key(key)
-        .hint("copy objects over 5 GB with restore::copy(m, #{ via: \"direct\" }) (multipart UploadPartCopy)"));
+        return Err(copy_source_too_large(&source));
     }
-    require_bucket(w, &copy.target_bucket)?;
+    // A missing target bucket is found by `supersede` (NoSuchBucket) before anything is
+    // written; a copy in place has its bucket.
     if copy.is_in_place(bucket, key) && !copy.changes(source.storage_class) {
         return Err(Error::new(
             "InvalidRequest",
@@ -1431,34 +1840,104 @@ pub(super) fn copy_for_job(
             },
         );
     }
-    let version = supersede(w, &copy.target_bucket, &target_key)?;
-    let metadata_text = serde_json::to_string(&metadata).map_err(Error::internal)?;
-    let headers_text = (!headers.is_empty())
-        .then(|| serde_json::to_string(&headers))
+    insert_synthetic(
+        w,
+        Synthetic {
+            bucket: &copy.target_bucket,
+            key: &target_key,
+            pattern_key: pattern_key(&source),
+            size: source.size,
+            etag: &synthetic_etag(pattern_key(&source), source.size),
+            class,
+            content_type,
+            metadata: &metadata,
+            headers: &headers,
+        },
+    )
+}
+
+/// PutObject of a synthetic body (`serve` completing a multipart upload whose parts all copied
+/// one seeded object, in order, from its first byte): PutObject's rules, no stored bytes.
+pub(super) fn put_synthetic(
+    w: &World,
+    request: &PutObject,
+    pattern_key: &str,
+    size: u64,
+    etag: &str,
+) -> Result<ObjectWritten> {
+    if request.key.is_empty() || request.key.len() > 1024 {
+        return Err(Error::new(
+            "KeyTooLongError",
+            "Object keys must be 1 to 1,024 bytes long.",
+        )
+        .status(400)
+        .bucket(&request.bucket));
+    }
+    check_write(w, &request.bucket, &request.key, &request.conditions)?;
+    insert_synthetic(
+        w,
+        Synthetic {
+            bucket: &request.bucket,
+            key: &request.key,
+            pattern_key,
+            size,
+            etag,
+            class: request.storage_class.unwrap_or(StorageClass::Standard),
+            content_type: request.content_type.clone(),
+            metadata: &request.metadata,
+            headers: &request.headers,
+        },
+    )
+}
+
+/// A new synthetic object version: no stored bytes, `size` bytes of `pattern_key`'s pattern.
+struct Synthetic<'a> {
+    bucket: &'a str,
+    key: &'a str,
+    pattern_key: &'a str,
+    size: u64,
+    etag: &'a str,
+    class: StorageClass,
+    content_type: Option<String>,
+    metadata: &'a BTreeMap<String, String>,
+    headers: &'a BTreeMap<String, String>,
+}
+
+fn insert_synthetic(w: &World, s: Synthetic) -> Result<ObjectWritten> {
+    let version = supersede(w, s.bucket, s.key)?;
+    let metadata_text = serde_json::to_string(s.metadata).map_err(Error::internal)?;
+    let headers_text = (!s.headers.is_empty())
+        .then(|| serde_json::to_string(s.headers))
         .transpose()
         .map_err(Error::internal)?;
+    // A pattern key equal to the key is left implicit (NULL), as seeded objects have it.
+    let pattern = (s.pattern_key != s.key).then_some(s.pattern_key);
+    let owner = identity::owner_of_new_object(w, s.bucket)?;
     w.tx.prepare_cached(
         "INSERT INTO objects (bucket, key, version_id, is_latest, size, etag, storage_class,
-             last_modified, content_type, metadata, headers)
-         VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             last_modified, content_type, metadata, headers, synthetic, owner_id, owner_name)
+         VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
-        copy.target_bucket,
-        target_key,
+        s.bucket,
+        s.key,
         version,
-        source.size as i64,
-        source.etag,
-        class.as_str(),
+        s.size as i64,
+        s.etag,
+        s.class.as_str(),
         w.now,
-        content_type,
+        s.content_type,
         metadata_text,
         headers_text,
+        pattern,
+        owner.id,
+        owner.display_name,
     ])?;
     Ok(ObjectWritten {
-        bucket: copy.target_bucket.clone(),
-        key: target_key,
-        etag: source.etag,
+        bucket: s.bucket.to_string(),
+        key: s.key.to_string(),
+        etag: s.etag.to_string(),
         version_id: version,
-        storage_class: class,
+        storage_class: s.class,
     })
 }

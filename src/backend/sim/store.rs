@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS objects (
     restore_done      INTEGER,
     restore_expiry    INTEGER,
     headers           TEXT,     -- JSON: Cache-Control, Content-Disposition... (STORED_HEADERS)
+    synthetic         TEXT,     -- a synthetic object's pattern key (NULL: its own key; see s3.rs)
     owner_id          TEXT,     -- NULL: the world's own account
     owner_name        TEXT
 );
@@ -97,7 +98,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     status_update_reason TEXT,
     next_at              INTEGER,       -- when the current status's step is due; NULL waits for a caller
     active_since         INTEGER,       -- start of the current run of tasks
-    tasks_at_active      INTEGER NOT NULL DEFAULT 0   -- tasks done when that run started
+    tasks_at_active      INTEGER NOT NULL DEFAULT 0,  -- tasks done when that run started
+    generated_manifest   TEXT           -- JSON: where a generator job wrote its manifest
 );
 CREATE INDEX IF NOT EXISTS jobs_next ON jobs (next_at) WHERE next_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS tasks (
@@ -183,6 +185,22 @@ pub(super) fn open(path: &Path) -> Result<Connection> {
         if !has {
             conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} TEXT"))?;
         }
+    }
+    let has_generated: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('jobs') WHERE name = 'generated_manifest'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_generated {
+        conn.execute_batch("ALTER TABLE jobs ADD COLUMN generated_manifest TEXT")?;
+    }
+    let has_synthetic: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('objects') WHERE name = 'synthetic'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_synthetic {
+        conn.execute_batch("ALTER TABLE objects ADD COLUMN synthetic TEXT")?;
     }
     let defaults = [
         ("account_id", DEFAULT_ACCOUNT_ID.to_string()),
