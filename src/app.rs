@@ -15,7 +15,8 @@ use crate::backend::sim::Simulator;
 use crate::engine::{RunSettings, ScriptFailure, Session, compile_all_errors, render};
 use crate::errors::Error;
 
-/// Exit codes: 0 success, 1 a runtime error in the script, 2 usage or compile errors.
+/// Exit codes: 0 success, 1 a runtime error in the script (`StateBusy` included: see
+/// [`open_failure_code`]), 2 usage or compile errors.
 pub const EXIT_RUNTIME: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// `s3thaw status`: read fine, but not every archived object is readable yet.
@@ -126,6 +127,17 @@ pub fn settings(run: &ScriptArgs) -> RunSettings {
     }
 }
 
+/// The exit code when the backend cannot be opened: 1 when the simulator's state is busy
+/// (another process holds it: a runtime condition, worth running again), 2 otherwise (a bad
+/// `--state`, flags or credentials).
+pub fn open_failure_code(e: &Error) -> u8 {
+    if e.code == "StateBusy" {
+        EXIT_RUNTIME
+    } else {
+        EXIT_USAGE
+    }
+}
+
 fn usage_error(message: String) -> u8 {
     eprintln!("error: {message}");
     EXIT_USAGE
@@ -149,7 +161,17 @@ pub fn run(script: &Path, backend: &BackendArgs, run: &ScriptArgs, json: bool) -
         Ok(b) => b,
         Err(e) => {
             let details = crate::engine::error_details(&e);
-            return usage_error(format!("{}\n{}", e.message, details).trim_end().to_string());
+            let code = open_failure_code(&e);
+            let prefix = if e.code == "StateBusy" {
+                "StateBusy: "
+            } else {
+                ""
+            };
+            eprintln!(
+                "error: {}",
+                format!("{prefix}{}\n{}", e.message, details).trim_end()
+            );
+            return code;
         }
     };
     // With --json, stdout is the one JSON document: the script's prints go to stderr.
@@ -234,10 +256,14 @@ pub fn check(scripts: &[PathBuf]) -> u8 {
 
 /// `s3thaw serve`: opens the state directory and serves it until Ctrl-C; returns the exit code.
 pub fn serve(args: &crate::serve::ServeArgs) -> u8 {
-    let served = open_simulator(args.state.as_deref(), args.seed)
-        .map_err(|e| e.message)
-        .and_then(|sim| crate::serve::run(args, sim.without_client_retries()));
-    match served {
+    let sim = match open_simulator(args.state.as_deref(), args.seed) {
+        Ok(sim) => sim,
+        Err(e) => {
+            eprintln!("error: {}", e.message);
+            return open_failure_code(&e);
+        }
+    };
+    match crate::serve::run(args, sim.without_client_retries()) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("error: {e}");

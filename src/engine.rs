@@ -266,6 +266,7 @@ impl Session {
         script_dir: Option<&Path>,
     ) -> Session {
         let interrupted = Arc::new(AtomicBool::new(false));
+        backend.watch_interrupt(interrupted.clone());
         let host = Rc::new(Host {
             backend,
             vars: settings.vars,

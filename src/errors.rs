@@ -94,6 +94,14 @@ impl Error {
         Error::new("InternalError", message.to_string()).status(500)
     }
 
+    /// Another process (or `serve`) kept the simulator's state locked for longer than
+    /// s3thaw waits (`sim::BUSY_LIMIT`): nothing was changed; the same call can be run again.
+    pub fn state_busy(message: impl Into<String>) -> Self {
+        Error::new("StateBusy", message)
+            .status(503)
+            .hint("another s3thaw process is using this state directory; run again when it is done, or give this run its own --state DIR")
+    }
+
     pub fn no_such_bucket(bucket: &str) -> Self {
         Error::new("NoSuchBucket", "The specified bucket does not exist")
             .status(404)
@@ -179,7 +187,12 @@ impl From<Error> for Box<EvalAltResult> {
 
 impl From<rusqlite::Error> for Error {
     fn from(error: rusqlite::Error) -> Self {
-        Error::internal(format!("simulator state: {error}"))
+        match error.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                Error::state_busy(format!("the simulator state stayed locked: {error}"))
+            }
+            _ => Error::internal(format!("simulator state: {error}")),
+        }
     }
 }
 

@@ -28,7 +28,7 @@ pub fn error_text(e: &Error) -> String {
 fn backend(args: &BackendArgs) -> Result<Box<dyn Backend>, u8> {
     open_backend(args).map_err(|e| {
         eprintln!("error: {}", e.message);
-        EXIT_USAGE
+        crate::app::open_failure_code(&e)
     })
 }
 

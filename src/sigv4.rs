@@ -303,7 +303,38 @@ pub fn verify(
     credentials: &Credentials,
     now: OffsetDateTime,
 ) -> Result<Authorization, AuthError> {
-    verify_with(request, credentials, now, true)
+    verify_with(request, credentials, now, Payload::Bytes(request.body))
+}
+
+/// [`verify`] for a body that was streamed elsewhere (`request.body` is ignored): `sha256_hex`
+/// is the SHA-256 of the bytes received, computed as they arrived.
+pub fn verify_hashed(
+    request: &SignedRequest,
+    credentials: &Credentials,
+    now: OffsetDateTime,
+    sha256_hex: &str,
+) -> Result<Authorization, AuthError> {
+    verify_with(request, credentials, now, Payload::Hash(sha256_hex))
+}
+
+/// What is known of the body when a signature is checked.
+#[derive(Clone, Copy)]
+enum Payload<'a> {
+    /// Not yet received.
+    Unknown,
+    Bytes(&'a [u8]),
+    /// Its SHA-256, hex.
+    Hash(&'a str),
+}
+
+impl Payload<'_> {
+    fn sha256(self) -> Option<String> {
+        match self {
+            Payload::Unknown => None,
+            Payload::Bytes(b) => Some(sha256_hex(b)),
+            Payload::Hash(h) => Some(h.to_ascii_lowercase()),
+        }
+    }
 }
 
 /// Checks what can be checked before the body arrives (`request.body` is ignored): that there
@@ -315,7 +346,7 @@ pub fn verify_head(
     credentials: &Credentials,
     now: OffsetDateTime,
 ) -> Result<(), AuthError> {
-    verify_with(request, credentials, now, false).map(|_| ())
+    verify_with(request, credentials, now, Payload::Unknown).map(|_| ())
 }
 
 /// Every `x-amz-*` header of the request must be signed.
@@ -341,7 +372,7 @@ fn verify_with(
     request: &SignedRequest,
     credentials: &Credentials,
     now: OffsetDateTime,
-    body_known: bool,
+    payload: Payload,
 ) -> Result<Authorization, AuthError> {
     let Some(header) = request.header("authorization") else {
         if request.raw_query.contains("X-Amz-Signature=") {
@@ -378,14 +409,18 @@ fn verify_with(
     let payload_hash = match request.header("x-amz-content-sha256") {
         Some(h) if is_streaming_or_unsigned(h) => h.to_string(),
         Some(h) => {
-            if body_known && !h.eq_ignore_ascii_case(&sha256_hex(request.body)) {
+            if let Some(actual) = payload.sha256()
+                && !h.eq_ignore_ascii_case(&actual)
+            {
                 return Err(AuthError::ContentMismatch);
             }
             h.to_string()
         }
         // The signature covers the body's hash: it can only be checked with the body.
-        None if !body_known => return Ok(auth),
-        None => sha256_hex(request.body),
+        None => match payload.sha256() {
+            None => return Ok(auth),
+            Some(actual) => actual,
+        },
     };
     let expected = signature(
         request,
@@ -447,6 +482,206 @@ pub fn verify_chunks(
             .and_then(|end| rest.get(end..))
             .ok_or(AuthError::ContentMismatch)?;
         previous = expected;
+    }
+}
+
+/// Why a streamed `aws-chunked` body was refused.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChunkError {
+    /// The framing is broken (a bad size, a missing CRLF, a header line too long, cut short).
+    Malformed(String),
+    /// A chunk's signature is not the one its bytes call for.
+    SignatureMismatch,
+}
+
+/// What checks each chunk's signature of a `STREAMING-AWS4-HMAC-SHA256-PAYLOAD` body: each
+/// chunk is signed over the previous signature, starting from the request's own (the seed).
+pub struct ChunkSigning {
+    key: Vec<u8>,
+    scope: String,
+    amz_date: String,
+    previous: String,
+}
+
+impl ChunkSigning {
+    /// From the request's `Authorization` header (already verified) and `x-amz-date`.
+    pub fn new(
+        authorization: &str,
+        amz_date: &str,
+        credentials: &Credentials,
+    ) -> Result<ChunkSigning, AuthError> {
+        let auth = Authorization::parse(authorization)?;
+        Ok(ChunkSigning {
+            key: signing_key(&credentials.secret_access_key, &auth),
+            scope: auth.scope(),
+            amz_date: amz_date.to_string(),
+            previous: auth.signature,
+        })
+    }
+
+    fn expected(&self, data_sha256: &str) -> String {
+        let string_to_sign = format!(
+            "AWS4-HMAC-SHA256-PAYLOAD\n{}\n{}\n{}\n{}\n{data_sha256}",
+            self.amz_date,
+            self.scope,
+            self.previous,
+            sha256_hex(b"")
+        );
+        hex::encode(hmac(&self.key, string_to_sign.as_bytes()))
+    }
+
+    /// The signature of the next chunk, `data` (what a client sends; the last chunk is empty).
+    pub fn sign_next(&mut self, data: &[u8]) -> String {
+        let signature = self.expected(&sha256_hex(data));
+        self.previous = signature.clone();
+        signature
+    }
+
+    fn check(&mut self, data_sha256: &str, given: &str) -> Result<(), ChunkError> {
+        let expected = self.expected(data_sha256);
+        if !constant_time_eq(&expected, given.trim()) {
+            return Err(ChunkError::SignatureMismatch);
+        }
+        self.previous = expected;
+        Ok(())
+    }
+}
+
+/// The longest chunk header (`SIZE;chunk-signature=SIG`) a streamed body may have.
+const MAX_CHUNK_HEADER: usize = 4096;
+
+/// Where a [`ChunkDecoder`] is in the framing.
+enum ChunkState {
+    /// Reading a `SIZE[;ext]` line.
+    Header(Vec<u8>),
+    /// Inside a chunk's data: bytes left, the chunk's signature (if signed) and its hash.
+    Data {
+        left: u64,
+        signature: Option<String>,
+        hash: Sha256,
+    },
+    /// The CRLF after a chunk's data: how many of its two bytes were seen.
+    DataEnd(u8),
+    /// After the last (zero-size) chunk: trailers, ignored.
+    Done,
+}
+
+/// Decodes an `aws-chunked` body as it arrives (`SIZE[;chunk-signature=SIG]\r\nDATA\r\n` ...
+/// `0[;chunk-signature=SIG]\r\n` then trailers), in bounded memory, checking each chunk's
+/// signature as it completes when given a [`ChunkSigning`].
+pub struct ChunkDecoder {
+    state: ChunkState,
+    signing: Option<ChunkSigning>,
+}
+
+impl ChunkDecoder {
+    pub fn new(signing: Option<ChunkSigning>) -> ChunkDecoder {
+        ChunkDecoder {
+            state: ChunkState::Header(Vec::new()),
+            signing,
+        }
+    }
+
+    /// Feeds the next bytes received; the decoded data goes to `out`, in order.
+    pub fn feed(&mut self, mut input: &[u8], out: &mut dyn FnMut(&[u8])) -> Result<(), ChunkError> {
+        while !input.is_empty() {
+            match &mut self.state {
+                ChunkState::Header(line) => {
+                    let Some(end) = input.iter().position(|b| *b == b'\n') else {
+                        line.extend_from_slice(input);
+                        if line.len() > MAX_CHUNK_HEADER {
+                            return Err(ChunkError::Malformed(
+                                "an aws-chunked chunk header is too long".into(),
+                            ));
+                        }
+                        return Ok(());
+                    };
+                    line.extend_from_slice(&input[..end]);
+                    input = &input[end + 1..];
+                    if line.len() > MAX_CHUNK_HEADER || line.pop() != Some(b'\r') {
+                        return Err(ChunkError::Malformed(
+                            "an aws-chunked chunk header does not end in CRLF".into(),
+                        ));
+                    }
+                    let header = std::str::from_utf8(line)
+                        .map_err(|_| ChunkError::Malformed("bad chunk header".into()))?;
+                    let mut parts = header.split(';');
+                    let size_text = parts.next().unwrap_or("").trim();
+                    let size = u64::from_str_radix(size_text, 16).map_err(|_| {
+                        ChunkError::Malformed(format!("bad aws-chunked chunk size `{size_text}`"))
+                    })?;
+                    let signature = parts
+                        .find_map(|p| p.trim().strip_prefix("chunk-signature="))
+                        .map(str::to_string);
+                    if self.signing.is_some() && signature.is_none() {
+                        return Err(ChunkError::Malformed(
+                            "a chunk lacks its chunk-signature".into(),
+                        ));
+                    }
+                    if size == 0 {
+                        if let (Some(signing), Some(given)) = (&mut self.signing, &signature) {
+                            signing.check(&sha256_hex(b""), given)?;
+                        }
+                        self.state = ChunkState::Done;
+                    } else {
+                        self.state = ChunkState::Data {
+                            left: size,
+                            signature,
+                            hash: Sha256::new(),
+                        };
+                    }
+                }
+                ChunkState::Data {
+                    left,
+                    signature,
+                    hash,
+                } => {
+                    let n = usize::try_from(*left)
+                        .unwrap_or(usize::MAX)
+                        .min(input.len());
+                    let (data, rest) = input.split_at(n);
+                    if self.signing.is_some() {
+                        hash.update(data);
+                    }
+                    out(data);
+                    *left -= n as u64;
+                    input = rest;
+                    if *left == 0 {
+                        if let (Some(signing), Some(given)) = (&mut self.signing, signature) {
+                            let digest = hex::encode(std::mem::take(hash).finalize());
+                            signing.check(&digest, given)?;
+                        }
+                        self.state = ChunkState::DataEnd(0);
+                    }
+                }
+                ChunkState::DataEnd(seen) => {
+                    let want = if *seen == 0 { b'\r' } else { b'\n' };
+                    if input[0] != want {
+                        return Err(ChunkError::Malformed(
+                            "an aws-chunked chunk's data does not end in CRLF".into(),
+                        ));
+                    }
+                    input = &input[1..];
+                    if *seen == 0 {
+                        *seen = 1;
+                    } else {
+                        self.state = ChunkState::Header(Vec::new());
+                    }
+                }
+                ChunkState::Done => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the body ended where it may: after its last (zero-size) chunk.
+    pub fn finish(&self) -> Result<(), ChunkError> {
+        match self.state {
+            ChunkState::Done => Ok(()),
+            _ => Err(ChunkError::Malformed(
+                "the aws-chunked body is cut short: it has no final zero-size chunk".into(),
+            )),
+        }
     }
 }
 
@@ -550,11 +785,35 @@ pub fn sign(
     service: &str,
     now: OffsetDateTime,
 ) -> Vec<(String, String)> {
+    let payload_hash = sha256_hex(request.body);
+    sign_payload(
+        request,
+        &payload_hash,
+        credentials,
+        session_token,
+        region,
+        service,
+        now,
+    )
+}
+
+/// [`sign`] with the `x-amz-content-sha256` value given (`UNSIGNED-PAYLOAD`,
+/// `STREAMING-AWS4-HMAC-SHA256-PAYLOAD`, or the hash of a body streamed separately) instead of
+/// the hash of `request.body`.
+pub fn sign_payload(
+    request: &SignedRequest,
+    payload_hash: &str,
+    credentials: &Credentials,
+    session_token: Option<&str>,
+    region: &str,
+    service: &str,
+    now: OffsetDateTime,
+) -> Vec<(String, String)> {
     let amz_date = now
         .to_offset(time::UtcOffset::UTC)
         .format(AMZ_DATE)
         .unwrap_or_default();
-    let payload_hash = sha256_hex(request.body);
+    let payload_hash = payload_hash.to_string();
     let mut all: Vec<(String, String)> = request.headers.to_vec();
     let mut added = vec![
         ("x-amz-date".to_string(), amz_date.clone()),
@@ -692,6 +951,81 @@ mod tests {
         assert_eq!(
             verify_chunks(&body, &auth, &creds(), "20130524T000000Z"),
             Err(AuthError::SignatureMismatch)
+        );
+    }
+
+    /// The streaming decoder on AWS's example: whatever the pieces the bytes arrive in (one at a
+    /// time, odd sizes, all at once), the decoded bytes are the 66,560 `a`s and every chunk
+    /// signature is checked; a changed byte, a changed signature, a missing final chunk or a
+    /// broken frame are refused.
+    #[test]
+    fn streamed_chunks_decode_in_any_pieces_and_check_each_signature() {
+        let header = "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9";
+        let chunk = |data: &[u8], sig: &str| {
+            let mut c = format!("{:x};chunk-signature={sig}\r\n", data.len()).into_bytes();
+            c.extend_from_slice(data);
+            c.extend_from_slice(b"\r\n");
+            c
+        };
+        let mut body = chunk(
+            &[b'a'; 65536],
+            "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648",
+        );
+        body.extend(chunk(
+            &[b'a'; 1024],
+            "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497",
+        ));
+        body.extend(chunk(
+            b"",
+            "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9",
+        ));
+        let decode = |body: &[u8], piece: usize, signed: bool| {
+            let signing =
+                signed.then(|| ChunkSigning::new(header, "20130524T000000Z", &creds()).unwrap());
+            let mut decoder = ChunkDecoder::new(signing);
+            let mut out = Vec::new();
+            for part in body.chunks(piece) {
+                decoder.feed(part, &mut |d| out.extend_from_slice(d))?;
+            }
+            decoder.finish().map(|()| out)
+        };
+        for piece in [1, 7, 4096, body.len()] {
+            assert_eq!(decode(&body, piece, true), Ok(vec![b'a'; 66560]), "{piece}");
+        }
+        let mut changed = body.clone();
+        let at = changed.len() - 200;
+        changed[at] = b'b';
+        assert_eq!(
+            decode(&changed, 4096, true),
+            Err(ChunkError::SignatureMismatch)
+        );
+        // Unsigned decoding takes the changed byte (nothing to check it against).
+        assert!(decode(&changed, 4096, false).is_ok());
+        let cut = &body[..body.len() - 90];
+        assert!(matches!(
+            decode(cut, 4096, true),
+            Err(ChunkError::Malformed(_))
+        ));
+        assert!(matches!(
+            decode(b"zz\r\nab\r\n0\r\n\r\n", 3, false),
+            Err(ChunkError::Malformed(_))
+        ));
+        assert!(matches!(
+            decode(b"2\r\nabX\n0\r\n\r\n", 3, false),
+            Err(ChunkError::Malformed(_))
+        ));
+        assert!(matches!(
+            decode(&vec![b'1'; 10_000], 100, false),
+            Err(ChunkError::Malformed(_))
+        ));
+        // Trailers after the final chunk are accepted and not part of the bytes.
+        assert_eq!(
+            decode(
+                b"3\r\nabc\r\n0\r\nx-amz-checksum-crc32:AAAA\r\n\r\n",
+                2,
+                false
+            ),
+            Ok(b"abc".to_vec())
         );
     }
 

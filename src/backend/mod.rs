@@ -316,6 +316,17 @@ pub struct PutObject {
     pub conditions: Conditions,
 }
 
+/// A body staged in a file rather than held in memory: `serve` streams big request bodies
+/// to disk while hashing them, and the simulator copies them into its store from there.
+#[derive(Debug, Clone)]
+pub struct BodyFile {
+    pub path: std::path::PathBuf,
+    /// Its length in bytes.
+    pub len: u64,
+    /// Its MD5 (the ETag of a PutObject, checked against `Content-MD5`).
+    pub md5: [u8; 16],
+}
+
 /// The headers an object keeps from its PutObject (besides `Content-Type`) and returns on GET.
 pub const STORED_HEADERS: [&str; 5] = [
     "cache-control",
@@ -1059,6 +1070,9 @@ pub trait Backend {
     fn sim_controls(&self) -> Option<&dyn SimControls> {
         None
     }
+    /// The flag Ctrl-C sets in the session running on this backend: the simulator stops long
+    /// calls between two slices of its work when it is set.
+    fn watch_interrupt(&self, _flag: std::sync::Arc<std::sync::atomic::AtomicBool>) {}
     /// Whether time is virtual: `wait_step` then jumps a clock instead of sleeping, so callers
     /// must not loop on it for real time. True wherever there are simulator controls.
     fn clock_is_virtual(&self) -> bool {

@@ -116,7 +116,7 @@ impl Identities {
     /// The identity whose access key a request names (in its `Authorization` header or a
     /// presigned URL's `X-Amz-Credential`); the first one when it names none or an unknown
     /// key, whose check then fails as it should (`Missing`, `UnknownAccessKey`).
-    fn for_request(&self, req: &Request) -> &Identity {
+    pub(super) fn for_request(&self, req: &Request) -> &Identity {
         let named = match req.header("authorization") {
             Some(h) => h
                 .split_once("Credential=")
@@ -146,7 +146,13 @@ fn check_with(req: &Request, credentials: &Credentials) -> Result<(), AuthError>
         headers: &req.headers,
         body: &req.body,
     };
-    sigv4::verify(&signed, credentials, OffsetDateTime::now_utc()).and_then(|auth| {
+    let now = OffsetDateTime::now_utc();
+    if let Some(staged) = &req.staged {
+        // A staged body was hashed, and its chunks' signatures checked, as it arrived.
+        let hash = staged.raw_sha256.as_deref().unwrap_or("");
+        return sigv4::verify_hashed(&signed, credentials, now, hash).map(|_| ());
+    }
+    sigv4::verify(&signed, credentials, now).and_then(|auth| {
         // A body in signed chunks: every chunk's signature too.
         match (req.header("x-amz-content-sha256"), req.header("x-amz-date")) {
             (Some(h), Some(date)) if h.starts_with("STREAMING-AWS4-HMAC-SHA256-PAYLOAD") => {
@@ -329,6 +335,7 @@ AKIDBOB000000000002\tbob/secret\t222222222222\tbob
             request_id: "TEST".into(),
             virtual_bucket: None,
             caller: None,
+            staged: None,
         })
     }
 

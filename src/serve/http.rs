@@ -1,5 +1,6 @@
 //! HTTP plumbing: hyper requests into [`Request`]s and [`Response`]s back, one request on the
-//! blocking pool (simulator calls block on SQLite), the access log, `aws-chunked` bodies, and
+//! blocking pool (simulator calls block on SQLite), the access log, object bodies streamed to
+//! a file as they arrive ([`stage_body`]) and big ones streamed out, `aws-chunked` bodies, and
 //! the shutdown signal.
 
 use std::convert::Infallible;
@@ -12,13 +13,19 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use time::OffsetDateTime;
 
-use super::wire::new_request_id;
-use super::{Request, Response, Server, s3, xml};
+use super::route::Face;
+use super::wire::{Staged, new_request_id};
+use super::{Request, Response, Server, auth, s3, xml};
 use crate::errors::Error;
 use crate::sigv4;
 
-/// Largest request body accepted (objects are held in memory by the simulator).
-const MAX_BODY: usize = 512 * 1024 * 1024;
+/// Largest body read into memory: every request but an object's bytes (XML, JSON, forms), as
+/// AWS's own limits on those documents are far smaller. Past it: 400 `MaxMessageLengthExceeded`.
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// Frames of an object body in flight between the connection and the thread that decodes,
+/// hashes and writes them: with hyper's frames of at most a few hundred KB, a bounded handful.
+const STAGE_QUEUE: usize = 8;
 
 /// Decodes an `aws-chunked` body (`SIZE[;chunk-signature=..]\r\nDATA\r\n ... 0\r\ntrailers\r\n\r\n`).
 pub fn decode_aws_chunked(body: &[u8]) -> Result<Vec<u8>, String> {
@@ -61,9 +68,7 @@ pub(super) fn log_line(remote: SocketAddr, req: &Request, resp: &Response, took:
             resp.operation.as_str()
         },
         resp.status,
-        resp.stream
-            .as_ref()
-            .map_or(resp.body.len() as u64, |s| s.range.end - s.range.start),
+        resp.size(),
         took.as_millis()
     );
 }
@@ -101,6 +106,7 @@ pub(super) fn head_of(parts: &hyper::http::request::Parts) -> Request {
         request_id: new_request_id(),
         virtual_bucket: None,
         caller: None,
+        staged: None,
     }
 }
 
@@ -110,17 +116,253 @@ pub(super) async fn read_body(body: Incoming) -> Result<Vec<u8>, Response> {
         .collect()
         .await
         .map_err(|e| {
+            let too_big = e.is::<http_body_util::LengthLimitError>();
+            let (code, message) = if too_big {
+                (
+                    "MaxMessageLengthExceeded",
+                    format!("Your request was too big: bodies other than an object's are limited to {MAX_BODY} bytes."),
+                )
+            } else {
+                ("IncompleteBody", e.to_string())
+            };
             Response::xml(
                 400,
                 format!(
-                    "<Error><Code>IncompleteBody</Code><Message>{}</Message></Error>",
-                    xml::escape(&e.to_string())
+                    "<Error><Code>{code}</Code><Message>{}</Message></Error>",
+                    xml::escape(&message)
                 ),
             )
+            .header("connection", "close")
             .op("ReadBody")
         })?
         .to_bytes()
         .to_vec())
+}
+
+/// Why staging a body failed, as the error S3 answers.
+fn stage_error(req: &Request, error: Error) -> Response {
+    s3::error_response(req, &error)
+        .header("connection", "close")
+        .op(format!("ReadBody {}", error.code))
+}
+
+/// Streams an object body (PutObject, UploadPart) into a temporary file in the state
+/// directory, in bounded memory: `aws-chunked` framing is decoded on the way, each signed
+/// chunk's signature checked as it completes, the decoded bytes hashed (MD5, for the ETag and
+/// `Content-MD5`) and, when the signature needs it, the received bytes too (SHA-256). A body
+/// refused here leaves nothing behind; one accepted is checked against its signature by
+/// `Server::handle` (`auth::check`) before anything is stored.
+pub(super) async fn stage_body(
+    server: &Server,
+    req: &Request,
+    mut body: Incoming,
+) -> Result<Staged, Response> {
+    use md5::{Digest, Md5};
+    use sha2::Sha256;
+    use std::io::Write;
+
+    let content_sha = req.header("x-amz-content-sha256").unwrap_or("");
+    let chunked = req
+        .header("content-encoding")
+        .is_some_and(|c| c.split(',').any(|p| p.trim() == "aws-chunked"))
+        || content_sha.starts_with("STREAMING-");
+    let announced = req
+        .header(if chunked {
+            "x-amz-decoded-content-length"
+        } else {
+            "content-length"
+        })
+        .and_then(|n| n.trim().parse::<u64>().ok());
+    if let Some(size) = announced.filter(|n| *n > crate::backend::sim::MAX_STORED_BODY) {
+        drain(body).await;
+        return Err(stage_error(req, too_large(size)));
+    }
+    let signing = match &server.credentials {
+        Some(identities) if content_sha.starts_with("STREAMING-AWS4-HMAC-SHA256-PAYLOAD") => {
+            // The chunks are signed with the key of the identity the request names.
+            let made = sigv4::ChunkSigning::new(
+                req.header("authorization").unwrap_or(""),
+                req.header("x-amz-date").unwrap_or(""),
+                &identities.for_request(req).credentials,
+            );
+            match made {
+                Ok(signing) => Some(signing),
+                Err(e) => {
+                    drain(body).await;
+                    return Err(server.auth_refusal(req, &e));
+                }
+            }
+        }
+        _ => None,
+    };
+    // The received bytes' SHA-256 is what a signature over the payload covers.
+    let hash_raw = server.credentials.is_some()
+        && !content_sha.starts_with("STREAMING-")
+        && content_sha != "UNSIGNED-PAYLOAD";
+    let dir = server.sim.state_dir().join("tmp");
+    let path = dir.join(format!("body-{}", req.request_id));
+    let opened = std::fs::create_dir_all(&dir).and_then(|()| std::fs::File::create(&path));
+    let file = match opened {
+        Ok(file) => file,
+        Err(e) => {
+            drain(body).await;
+            return Err(stage_error(
+                req,
+                Error::internal(format!("cannot stage the body: {e}")),
+            ));
+        }
+    };
+    // From here on, `guard` removes the file unless the body is accepted.
+    let guard = Staged {
+        body: crate::backend::BodyFile {
+            path: path.clone(),
+            len: 0,
+            md5: [0; 16],
+        },
+        raw_sha256: None,
+    };
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(STAGE_QUEUE);
+    let writer =
+        tokio::task::spawn_blocking(move || -> Result<(u64, [u8; 16], Option<String>), Error> {
+            /// Where decoded bytes go: counted, hashed, written.
+            struct Sink {
+                out: std::io::BufWriter<std::fs::File>,
+                md5: Md5,
+                len: u64,
+                failed: Option<Error>,
+            }
+            impl Sink {
+                fn take(&mut self, data: &[u8]) {
+                    if self.failed.is_some() {
+                        return;
+                    }
+                    self.len += data.len() as u64;
+                    if self.len > crate::backend::sim::MAX_STORED_BODY {
+                        self.failed = Some(too_large(self.len));
+                        return;
+                    }
+                    self.md5.update(data);
+                    if let Err(e) = self.out.write_all(data) {
+                        self.failed = Some(Error::internal(format!("cannot stage the body: {e}")));
+                    }
+                }
+            }
+            let mut sink = Sink {
+                out: std::io::BufWriter::with_capacity(256 * 1024, file),
+                md5: Md5::new(),
+                len: 0,
+                failed: None,
+            };
+            let mut decoder = chunked.then(|| sigv4::ChunkDecoder::new(signing));
+            let mut raw = hash_raw.then(Sha256::new);
+            while let Some(frame) = receiver.blocking_recv() {
+                if let Some(raw) = &mut raw {
+                    raw.update(&frame);
+                }
+                match &mut decoder {
+                    Some(decoder) => decoder
+                        .feed(&frame, &mut |data| sink.take(data))
+                        .map_err(chunk_error)?,
+                    None => sink.take(&frame),
+                }
+                if let Some(e) = sink.failed.take() {
+                    return Err(e);
+                }
+            }
+            if let Some(decoder) = &decoder {
+                decoder.finish().map_err(chunk_error)?;
+            }
+            sink.out
+                .flush()
+                .map_err(|e| Error::internal(format!("cannot stage the body: {e}")))?;
+            Ok((
+                sink.len,
+                sink.md5.finalize().into(),
+                raw.map(|r| hex::encode(r.finalize())),
+            ))
+        });
+    let mut incomplete = None;
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(frame) => {
+                if let Ok(data) = frame.into_data()
+                    && sender.send(data).await.is_err()
+                {
+                    // The writer stopped: its error is the answer.
+                    break;
+                }
+            }
+            Err(e) => {
+                incomplete = Some(e.to_string());
+                break;
+            }
+        }
+    }
+    drop(sender);
+    let written = writer
+        .await
+        .unwrap_or_else(|e| Err(Error::internal(format!("staging the body failed: {e}"))));
+    let (len, md5, raw_sha256) = match (incomplete, written) {
+        (Some(why), _) => {
+            return Err(stage_error(
+                req,
+                Error::new(
+                    "IncompleteBody",
+                    format!("You did not provide the number of bytes specified by the Content-Length HTTP header: {why}"),
+                )
+                .status(400),
+            ));
+        }
+        (None, Err(e)) => {
+            drain(body).await;
+            return Err(stage_error(req, e));
+        }
+        (None, Ok(done)) => done,
+    };
+    if chunked
+        && let Some(announced) = announced
+        && announced != len
+    {
+        return Err(stage_error(
+            req,
+            Error::new(
+                "IncompleteBody",
+                format!("The aws-chunked body decodes to {len} bytes, not the {announced} of x-amz-decoded-content-length"),
+            )
+            .status(400),
+        ));
+    }
+    let mut staged = guard;
+    staged.body.len = len;
+    staged.body.md5 = md5;
+    staged.raw_sha256 = raw_sha256;
+    Ok(staged)
+}
+
+/// An object body past what the simulator stores.
+fn too_large(size: u64) -> Error {
+    Error::new(
+        "EntityTooLarge",
+        format!(
+            "Your proposed upload exceeds the maximum allowed size: {size} bytes, and serve stores objects of up to {} bytes",
+            crate::backend::sim::MAX_STORED_BODY
+        ),
+    )
+    .status(400)
+}
+
+/// A refused `aws-chunked` body, as S3 answers it.
+fn chunk_error(e: sigv4::ChunkError) -> Error {
+    match e {
+        sigv4::ChunkError::SignatureMismatch => {
+            auth::error(&sigv4::AuthError::SignatureMismatch, Face::S3)
+        }
+        sigv4::ChunkError::Malformed(why) => Error::new(
+            "IncompleteBody",
+            format!("The aws-chunked body is malformed: {why}"),
+        )
+        .status(400),
+    }
 }
 
 pub(super) fn strip_port(host: &str) -> &str {
@@ -232,11 +474,7 @@ pub(super) fn to_hyper(server: &Arc<Server>, resp: Response, head: bool) -> hype
         builder = builder.header(name.as_str(), value.as_str());
     }
     if !has_length {
-        let len = match &resp.stream {
-            Some(s) => s.range.end - s.range.start,
-            None => resp.body.len() as u64,
-        };
-        builder = builder.header("content-length", len.to_string());
+        builder = builder.header("content-length", resp.size().to_string());
     }
     let body = match (head, resp.stream) {
         (true, _) => Body::Full(None),
@@ -304,12 +542,19 @@ pub(super) async fn serve_one(
         log_line(remote, &request, &resp, started.elapsed());
         return Ok(to_hyper(&server, resp, head));
     }
-    let resp = match read_body(body).await {
-        Ok(bytes) => {
-            request.body = bytes;
+    let read = if s3::streams_body(&server, &request) {
+        stage_body(&server, &request, body)
+            .await
+            .map(|staged| request.staged = Some(Arc::new(staged)))
+    } else {
+        read_body(body).await.map(|bytes| request.body = bytes)
+    };
+    let resp = match read {
+        Ok(()) => {
             let shared = server.clone();
             let for_log = Request {
                 body: Vec::new(),
+                staged: None,
                 ..request.clone()
             };
             let resp = tokio::task::spawn_blocking(move || shared.handle(request))
@@ -327,6 +572,7 @@ pub(super) async fn serve_one(
         }
         Err(resp) => {
             request.body = Vec::new();
+            request.staged = None;
             resp
         }
     };

@@ -7,7 +7,8 @@
 //! - a simulator-only admin endpoint under `/_s3thaw/` in `admin.rs` (clock and `sim::` controls),
 //! - `route.rs`: which face a request is for, and the one entry point (`Server::handle`),
 //! - `auth.rs`: SigV4 checks (with `crate::sigv4`, shared with the aws backend) and their errors,
-//! - `http.rs`: hyper in and out, the blocking pool, the access log, `aws-chunked` bodies,
+//! - `http.rs`: hyper in and out, the blocking pool, the access log, object bodies streamed to
+//!   the state directory (decoded, hashed, chunk signatures checked) and big GETs streamed out,
 //! - `wire.rs`: the `Request`/`Response` the faces see, and an error's HTTP status.
 //!
 //! This file holds the flags, the server state and the start-up (`main`, `run`).
@@ -51,7 +52,6 @@ pub const DEFAULT_ACCESS_KEY_ID: &str = "S3THAWTESTKEY0000001";
 /// The secret access key `serve` accepts unless told otherwise. A test credential, not a secret.
 pub const DEFAULT_SECRET_ACCESS_KEY: &str = "s3thaw/test/secret/0000000000000000000000";
 
-/// Largest request body accepted (objects are held in memory by the simulator).
 /// `s3thaw serve` flags.
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
@@ -140,6 +140,25 @@ pub struct Server {
     pub uploads: multipart::Uploads,
 }
 
+/// Removes bodies staged more than an hour ago in the state's `tmp/` (left by a `serve` that
+/// was killed mid-request); younger ones may belong to another `serve` on the same state.
+fn clear_stale_bodies(tmp: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > Duration::from_secs(3600));
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Host names whose sub-domains are buckets.
 fn virtual_bases(args: &ServeArgs, region: &str) -> Vec<String> {
     let mut bases = vec![
@@ -180,6 +199,7 @@ pub fn run(args: &ServeArgs, sim: Simulator) -> Result<(), String> {
                 .to_string(),
         );
     }
+    clear_stale_bodies(&sim.state_dir().join("tmp"));
     let region = sim.region();
     let account = sim.account_id().map_err(|e| e.message)?;
     let server = Arc::new(Server {
@@ -343,6 +363,7 @@ mod tests {
             request_id: "TEST".into(),
             virtual_bucket: None,
             caller: None,
+            staged: None,
         }
     }
 
@@ -692,6 +713,57 @@ mod tests {
         let resp = server.handle(signed);
         assert_eq!(resp.status, 200, "{}", text(&resp));
         assert!(text(&resp).contains("<ListAllMyBucketsResult"));
+    }
+
+    /// Only an object's bytes (PutObject, UploadPart) are streamed to a file; every other body
+    /// (bucket and sub-resource PUTs, copies, XML posts, S3 Control) is read into memory.
+    #[test]
+    fn object_bodies_stream_and_the_rest_stay_in_memory() {
+        let (server, _dir) = server();
+        let streams = |method: &str, host: &str, target: &str, copy: bool| {
+            let mut req = request(method, host, target, b"");
+            if copy {
+                req.headers
+                    .push(("x-amz-copy-source".into(), "/b/src".into()));
+            }
+            s3::streams_body(&server, &req)
+        };
+        assert!(streams("PUT", "127.0.0.1", "/bkt/key", false));
+        assert!(streams("PUT", "bkt.localhost", "/key", false));
+        assert!(streams(
+            "PUT",
+            "127.0.0.1",
+            "/bkt/key?partNumber=3&uploadId=abc",
+            false
+        ));
+        assert!(streams(
+            "PUT",
+            "127.0.0.1",
+            "/bkt/key?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=00",
+            false
+        ));
+        assert!(!streams("PUT", "127.0.0.1", "/bkt", false));
+        assert!(!streams("PUT", "bkt.localhost", "/", false));
+        assert!(!streams("PUT", "127.0.0.1", "/bkt/key?acl", false));
+        assert!(!streams("PUT", "127.0.0.1", "/bkt/key", true));
+        assert!(!streams(
+            "PUT",
+            "127.0.0.1",
+            "/bkt/key?partNumber=3&uploadId=abc",
+            true
+        ));
+        assert!(!streams(
+            "POST",
+            "127.0.0.1",
+            "/bkt/key?uploadId=abc",
+            false
+        ));
+        assert!(!streams(
+            "PUT",
+            "127.0.0.1",
+            "/v20180820/jobs/x/tagging",
+            false
+        ));
     }
 
     #[test]

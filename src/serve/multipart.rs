@@ -1,99 +1,30 @@
 //! S3 multipart uploads (what `aws s3 cp` uses for files of 8 MB and more): Create, UploadPart,
-//! UploadPartCopy, Complete, Abort, ListParts, ListMultipartUploads. The trait has one PutObject, so the parts wait here, in memory, until
-//! Complete hands the whole body to the simulator's PutObject; every rule about the object
-//! (storage class, versions, ETag) is the simulator's. Uploads never completed are forgotten
-//! when `serve` stops, as they would expire on AWS under a lifecycle rule.
-
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
-
-use md5::{Digest, Md5};
-use time::OffsetDateTime;
+//! UploadPartCopy, Complete, Abort, ListParts, ListMultipartUploads, translated to the
+//! simulator's uploads (`backend::sim::uploads`), which keeps them and their parts in the
+//! state directory, bounds them and expires them, and assembles the object at Complete. Part
+//! bodies arrive staged in a file ([`super::http::stage_body`]), so nothing here holds a part,
+//! let alone an object, in memory. UploadPartCopy of a seeded (synthetic) object hands the
+//! simulator the range it copies, not bytes (see [`super::s3::copy_part_source`]), so a
+//! multipart copy of a 6 GB or 1 TB seeded object builds nothing.
 
 use super::s3::{
-    S3_NS, metadata_headers, owner_element, payload, storage_class_header, stored_headers,
+    ObjectBody, S3_NS, metadata_headers, object_body, owner_element, payload, storage_class_header,
+    stored_headers,
 };
 use super::xml::{self, XmlWriter};
 use super::{Request, Response};
-use crate::backend::sim::{Simulator, SyntheticBody, check_part_sizes, multipart_etag};
-use crate::backend::{Backend, ObjectWritten, Owner, PutObject, StorageClass};
+use crate::backend::StorageClass;
+use crate::backend::sim::{CompletedUpload, MAX_PARTS, NewUpload, PartBody, Simulator};
 use crate::errors::Error;
 use crate::timefmt::rfc3339_millis;
 
-/// S3's limits: parts are numbered 1 to 10,000.
-const MAX_PART: u32 = 10_000;
-/// Uploads in progress at once: parts are held in memory, so their number is bounded.
-const MAX_UPLOADS: usize = 1_000;
 /// Listing page size (ListParts' `max-parts`, ListMultipartUploads' `max-uploads`).
 const MAX_LISTED: usize = 1_000;
 
-/// One uploaded part.
-struct Part {
-    content: PartContent,
-    md5: [u8; 16],
-    etag: String,
-    uploaded: OffsetDateTime,
-}
-
-/// A part's bytes: uploaded (or copied from a stored object), or a range of a seeded
-/// object's synthetic bytes, kept as that range, never built.
-pub(super) enum PartContent {
-    Bytes(Vec<u8>),
-    Synthetic {
-        pattern_key: String,
-        range: std::ops::Range<u64>,
-    },
-}
-
-impl Part {
-    fn size(&self) -> u64 {
-        match &self.content {
-            PartContent::Bytes(b) => b.len() as u64,
-            PartContent::Synthetic { range, .. } => range.end - range.start,
-        }
-    }
-}
-
-/// What Complete answered, so that completing the same upload again answers the same (as S3
-/// does for a recently completed upload).
-#[derive(Clone)]
-struct Completed {
-    bucket: String,
-    key: String,
-    etag: String,
-    version_id: Option<String>,
-}
-
+/// The multipart face; the uploads themselves are the simulator's.
 #[derive(Default)]
-struct State {
-    uploads: HashMap<String, Upload>,
-    completed: HashMap<String, Completed>,
-}
-
-/// One upload in progress.
-struct Upload {
-    bucket: String,
-    key: String,
-    storage_class: Option<StorageClass>,
-    content_type: Option<String>,
-    metadata: BTreeMap<String, String>,
-    headers: BTreeMap<String, String>,
-    parts: BTreeMap<u32, Part>,
-    initiated: OffsetDateTime,
-    /// Who started it (its Initiator and Owner).
-    initiator: Owner,
-}
-
-/// The uploads in progress, by upload id.
-#[derive(Default)]
-pub struct Uploads(Mutex<State>);
-
-fn no_such_upload(id: &str) -> Error {
-    Error::new(
-        "NoSuchUpload",
-        format!("The specified multipart upload does not exist: {id}"),
-    )
-    .status(404)
+pub struct Uploads {
+    _face: (),
 }
 
 fn invalid_part(message: impl Into<String>) -> Error {
@@ -101,49 +32,27 @@ fn invalid_part(message: impl Into<String>) -> Error {
 }
 
 impl Uploads {
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, State>, Error> {
-        self.0
-            .lock()
-            .map_err(|_| Error::internal("the multipart upload table is poisoned"))
-    }
-
-    /// `POST /bucket/key?uploads`, by `initiator` (the caller checks that it may write into
-    /// the bucket, which also tells that the bucket exists).
+    /// `POST /bucket/key?uploads`, by `sim`'s caller (its initiator and owner), who must be
+    /// able to write into the bucket.
     pub fn create(
         &self,
-        _sim: &dyn Backend,
+        sim: &Simulator,
         req: &Request,
         bucket: &str,
         key: &str,
-        initiator: Owner,
     ) -> Result<Response, Error> {
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let mut state = self.lock()?;
-        if state.uploads.len() >= MAX_UPLOADS {
-            return Err(Error::new(
-                "SlowDown",
-                format!(
-                    "{MAX_UPLOADS} multipart uploads are in progress: complete or abort some first"
-                ),
-            )
-            .status(503));
-        }
-        state.uploads.insert(
-            id.clone(),
-            Upload {
-                bucket: bucket.to_string(),
-                key: key.to_string(),
-                storage_class: storage_class_header(req)?,
-                content_type: req.header("content-type").map(str::to_string),
-                metadata: metadata_headers(req),
-                headers: stored_headers(req),
-                parts: BTreeMap::new(),
-                initiated: OffsetDateTime::now_utc(),
-                initiator,
-            },
-        );
+        let upload = sim.create_upload(&NewUpload {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            storage_class: storage_class_header(req)?,
+            content_type: req.header("content-type").map(str::to_string),
+            metadata: metadata_headers(req),
+            headers: stored_headers(req),
+        })?;
         let mut w = XmlWriter::new("InitiateMultipartUploadResult", Some(S3_NS));
-        w.el("Bucket", bucket).el("Key", key).el("UploadId", &id);
+        w.el("Bucket", bucket)
+            .el("Key", key)
+            .el("UploadId", &upload.id);
         Ok(Response::xml(200, w.finish()).op("S3.CreateMultipartUpload"))
     }
 
@@ -153,7 +62,7 @@ impl Uploads {
         let number: u32 = req
             .query("partNumber")
             .and_then(|n| n.parse().ok())
-            .filter(|n| (1..=MAX_PART).contains(n))
+            .filter(|n| (1..=MAX_PARTS).contains(&u64::from(*n)))
             .ok_or_else(|| {
                 Error::new(
                     "InvalidArgument",
@@ -161,60 +70,38 @@ impl Uploads {
                 )
                 .status(400)
             })?;
-        if !self.lock()?.uploads.contains_key(id) {
-            return Err(no_such_upload(id));
-        }
         let copy = req.header("x-amz-copy-source");
-        let (content, md5) = match copy {
-            None => {
-                let body = payload(req)?;
-                let md5: [u8; 16] = Md5::digest(&body).into();
-                (PartContent::Bytes(body), md5)
-            }
-            Some(source) => super::s3::copy_part_source(sim, req, source)?,
-        };
-        let etag = format!("\"{}\"", hex::encode(md5));
-        let uploaded = OffsetDateTime::now_utc();
-        let mut state = self.lock()?;
-        let upload = state
-            .uploads
-            .get_mut(id)
-            .ok_or_else(|| no_such_upload(id))?;
-        upload.parts.insert(
-            number,
-            Part {
-                content,
-                md5,
-                etag: etag.clone(),
-                uploaded,
+        let part = match copy {
+            None => match object_body(req)? {
+                ObjectBody::Bytes(bytes) => sim.upload_part(id, number, PartBody::Bytes(bytes))?,
+                ObjectBody::File(file) => sim.upload_part(id, number, PartBody::File(file))?,
             },
-        );
+            Some(source) => {
+                // The upload must exist before its source is read.
+                sim.list_parts(id, 0, 0)?;
+                let body = super::s3::copy_part_source(sim, req, source)?;
+                sim.upload_part(id, number, body)?
+            }
+        };
         if copy.is_some() {
             let mut w = XmlWriter::new("CopyPartResult", Some(S3_NS));
-            w.el("LastModified", rfc3339_millis(uploaded))
-                .el("ETag", &etag);
+            w.el("LastModified", rfc3339_millis(part.uploaded))
+                .el("ETag", &part.etag);
             return Ok(Response::xml(200, w.finish()).op("S3.UploadPartCopy"));
         }
-        Ok(Response::new(200).header("etag", etag).op("S3.UploadPart"))
+        Ok(Response::new(200)
+            .header("etag", part.etag)
+            .op("S3.UploadPart"))
     }
 
     /// `GET /bucket/key?uploadId=ID`: ListParts, `part-number-marker` and `max-parts` paging.
-    pub fn list_parts(
-        &self,
-        _sim: &dyn Backend,
-        req: &Request,
-        id: &str,
-    ) -> Result<Response, Error> {
+    pub fn list_parts(&self, sim: &Simulator, req: &Request, id: &str) -> Result<Response, Error> {
         let marker: u32 = req
             .query("part-number-marker")
             .and_then(|m| m.parse().ok())
             .unwrap_or(0);
         let max = limit(req, "max-parts")?;
-        let state = self.lock()?;
-        let upload = state.uploads.get(id).ok_or_else(|| no_such_upload(id))?;
-        let parts: Vec<(&u32, &Part)> = upload.parts.range(marker + 1..).collect();
-        let truncated = parts.len() > max;
-        let shown = &parts[..parts.len().min(max)];
+        let (upload, parts, truncated) = sim.list_parts(id, marker, max)?;
         let mut w = XmlWriter::new("ListPartsResult", Some(S3_NS));
         w.el("Bucket", &upload.bucket)
             .el("Key", &upload.key)
@@ -231,19 +118,19 @@ impl Uploads {
         .el("PartNumberMarker", marker.to_string())
         .opt(
             "NextPartNumberMarker",
-            shown
+            parts
                 .last()
                 .filter(|_| truncated)
-                .map(|(n, _)| n.to_string()),
+                .map(|p| p.number.to_string()),
         )
         .el("MaxParts", max.to_string())
         .el("IsTruncated", truncated.to_string());
-        for (number, part) in shown {
+        for part in &parts {
             w.start("Part")
-                .el("PartNumber", number.to_string())
+                .el("PartNumber", part.number.to_string())
                 .el("LastModified", rfc3339_millis(part.uploaded))
                 .el("ETag", &part.etag)
-                .el("Size", part.size().to_string())
+                .el("Size", part.size.to_string())
                 .end();
         }
         Ok(Response::xml(200, w.finish()).op("S3.ListParts"))
@@ -253,7 +140,7 @@ impl Uploads {
     /// `prefix`, `key-marker`/`upload-id-marker` and `max-uploads`.
     pub fn list_uploads(
         &self,
-        _sim: &dyn Backend,
+        sim: &Simulator,
         req: &Request,
         bucket: &str,
     ) -> Result<Response, Error> {
@@ -261,36 +148,22 @@ impl Uploads {
         let key_marker = req.query("key-marker").unwrap_or("");
         let id_marker = req.query("upload-id-marker").unwrap_or("");
         let max = limit(req, "max-uploads")?;
-        let state = self.lock()?;
-        let mut uploads: Vec<(&String, &Upload)> = state
-            .uploads
-            .iter()
-            .filter(|(_, u)| u.bucket == bucket && u.key.starts_with(prefix))
-            .collect();
-        uploads.sort_by(|a, b| (&a.1.key, a.1.initiated, a.0).cmp(&(&b.1.key, b.1.initiated, b.0)));
-        let after_marker = |(id, u): &(&String, &Upload)| {
-            key_marker.is_empty()
-                || u.key.as_str() > key_marker
-                || (u.key == key_marker && !id_marker.is_empty() && id.as_str() > id_marker)
-        };
-        let rest: Vec<&(&String, &Upload)> = uploads.iter().filter(|u| after_marker(u)).collect();
-        let truncated = rest.len() > max;
-        let shown = &rest[..rest.len().min(max)];
+        let (shown, truncated) = sim.list_uploads(bucket, prefix, key_marker, id_marker, max)?;
         let mut w = XmlWriter::new("ListMultipartUploadsResult", Some(S3_NS));
         w.el("Bucket", bucket)
             .el("KeyMarker", key_marker)
             .el("UploadIdMarker", id_marker);
-        if truncated && let Some((id, u)) = shown.last() {
+        if truncated && let Some(u) = shown.last() {
             w.el("NextKeyMarker", &u.key)
-                .el("NextUploadIdMarker", id.as_str());
+                .el("NextUploadIdMarker", u.id.as_str());
         }
         w.opt("Prefix", req.query("prefix"))
             .el("MaxUploads", max.to_string())
             .el("IsTruncated", truncated.to_string());
-        for (id, u) in shown {
+        for u in &shown {
             w.start("Upload")
                 .el("Key", &u.key)
-                .el("UploadId", id.as_str());
+                .el("UploadId", u.id.as_str());
             owner_element(&mut w, "Initiator", &u.initiator);
             owner_element(&mut w, "Owner", &u.initiator);
             w.el(
@@ -303,7 +176,8 @@ impl Uploads {
         Ok(Response::xml(200, w.finish()).op("S3.ListMultipartUploads"))
     }
 
-    /// `POST /bucket/key?uploadId=ID`: the listed parts, in order, become the object.
+    /// `POST /bucket/key?uploadId=ID`: the listed parts, in order, become the object. A refused
+    /// or failed Complete keeps the upload for the client's retry, as S3 does.
     pub fn complete(&self, sim: &Simulator, req: &Request, id: &str) -> Result<Response, Error> {
         let doc = xml::parse(&payload(req)?).map_err(|why| {
             Error::new(
@@ -322,174 +196,18 @@ impl Uploads {
                 Ok((number, p.text_of("ETag").unwrap_or_default()))
             })
             .collect::<Result<_, Error>>()?;
-        if listed.is_empty() {
-            return Err(
-                Error::new("MalformedXML", "You must specify at least one part").status(400),
-            );
-        }
-        if listed.windows(2).any(|w| w[0].0 >= w[1].0) {
-            return Err(Error::new(
-                "InvalidPartOrder",
-                "The list of parts was not in ascending order. The parts list must be specified in order of the part number.",
-            )
-            .status(400));
-        }
-        let upload = {
-            let mut state = self.lock()?;
-            match state.uploads.remove(id) {
-                Some(upload) => upload,
-                None => {
-                    let done = state
-                        .completed
-                        .get(id)
-                        .cloned()
-                        .ok_or_else(|| no_such_upload(id))?;
-                    return Ok(completed(&done));
-                }
-            }
-        };
-        let restore = |upload: Upload, e: Error| -> Result<Response, Error> {
-            // A refused Complete leaves the upload in progress, as S3 does.
-            self.lock()?.uploads.insert(id.to_string(), upload);
-            Err(e)
-        };
-        let mut sizes = Vec::with_capacity(listed.len());
-        let mut md5s = Vec::with_capacity(listed.len());
-        for (number, etag) in &listed {
-            let Some(part) = upload.parts.get(number) else {
-                return restore(
-                    upload,
-                    invalid_part(format!("Part {number} was never uploaded")),
-                );
-            };
-            if !etag.is_empty() && etag.trim_matches('"') != part.etag.trim_matches('"') {
-                return restore(
-                    upload,
-                    invalid_part(format!(
-                        "The ETag given for part {number} is not the part's"
-                    )),
-                );
-            }
-            sizes.push(part.size());
-            md5s.push(part.md5);
-        }
-        if let Err(e) = check_part_sizes(&sizes) {
-            return restore(upload, e);
-        }
-        let parts: Vec<&Part> = listed
-            .iter()
-            .filter_map(|(n, _)| upload.parts.get(n))
-            .collect();
-        let request = PutObject {
-            bucket: upload.bucket.clone(),
-            key: upload.key.clone(),
-            body: Vec::new(),
-            storage_class: upload.storage_class,
-            content_type: upload.content_type.clone(),
-            metadata: upload.metadata.clone(),
-            headers: upload.headers.clone(),
-            conditions: Default::default(),
-        };
-        let etag = multipart_etag(&md5s);
-        let written = match assemble(&parts) {
-            Ok(Assembled::Synthetic { pattern_key, size }) => {
-                sim.put_synthetic(&request, &pattern_key, size, &etag)
-            }
-            Ok(Assembled::Bytes(body)) => {
-                sim.put_object(PutObject { body, ..request }).and_then(|w| {
-                    sim.set_etag(&w, &etag)?;
-                    Ok(ObjectWritten { etag, ..w })
-                })
-            }
-            Err(e) => return restore(upload, e),
-        };
-        // A write that fails (an injected 500, say) keeps the upload for the client's retry too.
-        let written = match written {
-            Ok(written) => written,
-            Err(e) => return restore(upload, e),
-        };
-        let done = Completed {
-            bucket: upload.bucket,
-            key: upload.key,
-            etag: written.etag,
-            version_id: written.version_id,
-        };
-        self.lock()?.completed.insert(id.to_string(), done.clone());
+        let done = sim.complete_upload(id, &listed)?;
         Ok(completed(&done))
     }
 
     /// `DELETE /bucket/key?uploadId=ID`.
-    pub fn abort(&self, id: &str) -> Result<Response, Error> {
-        self.lock()?
-            .uploads
-            .remove(id)
-            .ok_or_else(|| no_such_upload(id))?;
+    pub fn abort(&self, sim: &Simulator, id: &str) -> Result<Response, Error> {
+        sim.abort_upload(id)?;
         Ok(Response::new(204).op("S3.AbortMultipartUpload"))
     }
 }
 
-/// What the listed parts make.
-enum Assembled {
-    /// The parts copy one seeded object from its first byte to its last, in order: the object
-    /// stays synthetic (nothing is built, whatever its size).
-    Synthetic {
-        pattern_key: String,
-        size: u64,
-    },
-    Bytes(Vec<u8>),
-}
-
-fn assemble(parts: &[&Part]) -> Result<Assembled, Error> {
-    let mut whole: Option<(&str, u64)> = None;
-    let mut contiguous = true;
-    for part in parts {
-        match (&part.content, whole) {
-            (PartContent::Synthetic { pattern_key, range }, None) if range.start == 0 => {
-                whole = Some((pattern_key, range.end));
-            }
-            (PartContent::Synthetic { pattern_key, range }, Some((key, end)))
-                if key == pattern_key && range.start == end =>
-            {
-                whole = Some((key, range.end));
-            }
-            _ => contiguous = false,
-        }
-    }
-    if contiguous && let Some((key, size)) = whole {
-        return Ok(Assembled::Synthetic {
-            pattern_key: key.to_string(),
-            size,
-        });
-    }
-    let total: u64 = parts.iter().map(|p| p.size()).sum();
-    if total > MAX_ASSEMBLED {
-        return Err(Error::new(
-            "NotImplemented",
-            format!(
-                "s3thaw serve builds multipart objects of up to {MAX_ASSEMBLED} bytes unless their parts copy one seeded object in order; these parts make {total}"
-            ),
-        )
-        .status(501));
-    }
-    let mut body = Vec::with_capacity(total as usize);
-    for part in parts {
-        match &part.content {
-            PartContent::Bytes(b) => body.extend_from_slice(b),
-            PartContent::Synthetic { pattern_key, range } => {
-                std::io::Read::read_to_end(
-                    &mut SyntheticBody::new(pattern_key, range.clone()),
-                    &mut body,
-                )?;
-            }
-        }
-    }
-    Ok(Assembled::Bytes(body))
-}
-
-/// The largest object Complete builds in memory from parts (see [`Assembled`]).
-const MAX_ASSEMBLED: u64 = 512 * 1024 * 1024;
-
-fn completed(done: &Completed) -> Response {
+fn completed(done: &CompletedUpload) -> Response {
     let mut w = XmlWriter::new("CompleteMultipartUploadResult", Some(S3_NS));
     w.el("Location", format!("/{}/{}", done.bucket, done.key))
         .el("Bucket", &done.bucket)

@@ -80,7 +80,7 @@ impl Server {
         Some(self.auth_refusal(&req, &e))
     }
 
-    fn auth_refusal(&self, req: &Request, e: &crate::sigv4::AuthError) -> Response {
+    pub(super) fn auth_refusal(&self, req: &Request, e: &crate::sigv4::AuthError) -> Response {
         let face = face_of(req);
         let error = auth::error(e, face);
         match face {

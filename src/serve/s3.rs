@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::xml::{self, XmlWriter};
 use super::{Request, Response, Server, status_of};
-use crate::backend::sim::{Access, BodySource, Simulator, part_copy_range, synthetic_part_md5};
+use crate::backend::sim::{BodySource, PartBody, Simulator, part_copy_range};
 use crate::backend::*;
 use crate::errors::Error;
 use crate::sigv4::{percent_decode, percent_decode_utf8, uri_encode};
@@ -128,8 +128,70 @@ fn malformed_xml(why: String) -> Error {
     .status(400)
 }
 
+/// Whether a request's body is an object's bytes (PutObject, UploadPart), which `serve`
+/// streams to a file ([`super::http::stage_body`]) instead of reading into memory.
+pub(super) fn streams_body(server: &Server, req: &Request) -> bool {
+    if req.method != "PUT" || req.raw_path.starts_with("/v20180820") {
+        return false;
+    }
+    let mut req = req.clone();
+    req.virtual_bucket = server.virtual_bucket(&req.host);
+    if super::route::face_of(&req) != super::route::Face::S3 || target(&req).1.is_none() {
+        return false;
+    }
+    let part = req.has_query("uploadId") && req.has_query("partNumber");
+    let plain = req.query.iter().all(|(k, _)| is_plumbing(k));
+    (part || plain) && req.header("x-amz-copy-source").is_none()
+}
+
+/// An object's body: in memory, or staged in a file by `serve`.
+pub(super) enum ObjectBody<'a> {
+    Bytes(Vec<u8>),
+    File(&'a crate::backend::BodyFile),
+}
+
+/// The object body of a PutObject or UploadPart, `Content-MD5` checked.
+pub(super) fn object_body(req: &Request) -> Result<ObjectBody<'_>, Error> {
+    match &req.staged {
+        Some(staged) => {
+            check_content_md5(req, &staged.body.md5)?;
+            Ok(ObjectBody::File(&staged.body))
+        }
+        None => payload(req).map(ObjectBody::Bytes),
+    }
+}
+
+/// `Content-MD5`, when given, must be the MD5 of the bytes received: 400 `BadDigest`.
+fn check_content_md5(req: &Request, md5: &[u8]) -> Result<(), Error> {
+    match req.header("content-md5") {
+        Some(given) if given.trim() != base64(md5) => Err(Error::new(
+            "BadDigest",
+            "The Content-MD5 you specified did not match what we received.",
+        )
+        .status(400)),
+        _ => Ok(()),
+    }
+}
+
+/// The most of a staged body [`payload`] reads back into memory.
+const MAX_STAGED_IN_MEMORY: u64 = 16 * 1024 * 1024;
+
 /// The body, with `aws-chunked` framing removed.
 pub(super) fn payload(req: &Request) -> Result<Vec<u8>, Error> {
+    if let Some(staged) = &req.staged {
+        // Object bodies are staged; a handler that wants one in memory reads it back, if small.
+        if staged.body.len > MAX_STAGED_IN_MEMORY {
+            return Err(Error::new(
+                "MaxMessageLengthExceeded",
+                format!("Your request was too big: this request's body is limited to {MAX_STAGED_IN_MEMORY} bytes."),
+            )
+            .status(400));
+        }
+        let bytes = std::fs::read(&staged.body.path)
+            .map_err(|e| Error::internal(format!("cannot read a staged body: {e}")))?;
+        check_content_md5(req, &staged.body.md5)?;
+        return Ok(bytes);
+    }
     let chunked = req
         .header("content-encoding")
         .is_some_and(|c| c.split(',').any(|p| p.trim() == "aws-chunked"))
@@ -147,16 +209,8 @@ pub(super) fn payload(req: &Request) -> Result<Vec<u8>, Error> {
     } else {
         req.body.clone()
     };
-    if let Some(given) = req.header("content-md5") {
-        let actual = md5::Md5::digest(&body);
-        let matches = given.trim() == base64(actual.as_slice());
-        if !matches {
-            return Err(Error::new(
-                "BadDigest",
-                "The Content-MD5 you specified did not match what we received.",
-            )
-            .status(400));
-        }
+    if req.header("content-md5").is_some() {
+        check_content_md5(req, md5::Md5::digest(&body).as_slice())?;
     }
     Ok(body)
 }
@@ -418,10 +472,7 @@ fn bucket_op(server: &Server, req: &Request, bucket: &str) -> Answer {
             Ok(Response::xml(200, doc).op("S3.GetBucketLocation"))
         }
         "GET" if req.has_query("versions") => list_object_versions(sim, req, bucket),
-        "GET" if req.has_query("uploads") => {
-            caller.authorize(bucket, None, Access::List)?;
-            server.uploads.list_uploads(sim, req, bucket)
-        }
+        "GET" if req.has_query("uploads") => server.uploads.list_uploads(&caller, req, bucket),
         "GET" if req.query("list-type") == Some("2") => list_objects_v2(sim, req, bucket),
         "GET" if req.query.iter().all(|(k, _)| is_list_v1_param(k)) => {
             list_objects_v1(sim, req, bucket)
@@ -826,17 +877,13 @@ fn object_op(server: &Server, req: &Request, bucket: &str, key: &str) -> Answer 
         return match req.method.as_str() {
             "PUT" => server.uploads.upload_part(&caller, req, upload),
             "POST" => server.uploads.complete(&caller, req, upload),
-            "DELETE" => server.uploads.abort(upload),
-            "GET" => server.uploads.list_parts(sim, req, upload),
+            "DELETE" => server.uploads.abort(&caller, upload),
+            "GET" => server.uploads.list_parts(&caller, req, upload),
             _ => Err(not_implemented("this multipart upload operation")),
         };
     }
     match req.method.as_str() {
-        "POST" if req.has_query("uploads") => {
-            caller.authorize(bucket, Some((key, None)), Access::Write)?;
-            let initiator = caller.caller()?.owner();
-            server.uploads.create(sim, req, bucket, key, initiator)
-        }
+        "POST" if req.has_query("uploads") => server.uploads.create(&caller, req, bucket, key),
         "PUT" if req.has_query("acl") => {
             caller.put_object_acl(bucket, key, version, requested_acl(req)?)?;
             Ok(Response::new(200).op("S3.PutObjectAcl"))
@@ -860,7 +907,7 @@ fn object_op(server: &Server, req: &Request, bucket: &str, key: &str) -> Answer 
             if let Some(acl) = acl {
                 caller.check_acl(bucket, acl)?;
             }
-            let resp = put_object(sim, req, bucket, key)?;
+            let resp = put_object(&caller, req, bucket, key)?;
             with_object_acl(&caller, &resp, bucket, key, acl)?;
             Ok(resp)
         }
@@ -1300,11 +1347,12 @@ pub(super) fn metadata_headers(req: &Request) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn put_object(sim: &dyn Backend, req: &Request, bucket: &str, key: &str) -> Answer {
-    let written = sim.put_object(PutObject {
+fn put_object(sim: &Simulator, req: &Request, bucket: &str, key: &str) -> Answer {
+    let body = object_body(req)?;
+    let request = PutObject {
         bucket: bucket.to_string(),
         key: key.to_string(),
-        body: payload(req)?,
+        body: Vec::new(),
         storage_class: storage_class_header(req)?,
         content_type: req.header("content-type").map(str::to_string),
         metadata: metadata_headers(req),
@@ -1314,7 +1362,11 @@ fn put_object(sim: &dyn Backend, req: &Request, bucket: &str, key: &str) -> Answ
             if_none_match: req.header("if-none-match").map(str::to_string),
             ..Conditions::default()
         },
-    })?;
+    };
+    let written = match body {
+        ObjectBody::Bytes(body) => sim.put_object(PutObject { body, ..request })?,
+        ObjectBody::File(file) => sim.put_object_file(request, file)?,
+    };
     let mut resp = Response::new(200)
         .header("etag", written.etag.clone())
         .op("S3.PutObject");
@@ -1324,7 +1376,7 @@ fn put_object(sim: &dyn Backend, req: &Request, bucket: &str, key: &str) -> Answ
     Ok(resp)
 }
 
-/// UploadPartCopy's bytes and their MD5: the source object (with its
+/// UploadPartCopy's part: the source object (with its
 /// `x-amz-copy-source-if-*` preconditions), whole or the `x-amz-copy-source-range:
 /// bytes=first-last` asked for, by the simulator's one rule (`part_copy_range`). A seeded
 /// object's range stays a range of its synthetic bytes: nothing is built, whatever its size.
@@ -1332,8 +1384,7 @@ pub(super) fn copy_part_source(
     sim: &Simulator,
     req: &Request,
     source: &str,
-) -> Result<(super::multipart::PartContent, [u8; 16]), Error> {
-    use super::multipart::PartContent;
+) -> Result<PartBody<'static>, Error> {
     let (bucket, key, version_id) = copy_source(source)?;
     let opened = sim
         .open_object(
@@ -1358,10 +1409,7 @@ pub(super) fn copy_part_source(
         })?;
     let range = part_copy_range(req.header("x-amz-copy-source-range"), opened.head.size)?;
     match opened.source {
-        BodySource::Synthetic { pattern_key } => {
-            let md5 = synthetic_part_md5(&pattern_key, &range);
-            Ok((PartContent::Synthetic { pattern_key, range }, md5))
-        }
+        BodySource::Synthetic { pattern_key } => Ok(PartBody::Synthetic { pattern_key, range }),
         source @ BodySource::Stored { .. } => {
             let len = usize::try_from(range.end - range.start).map_err(Error::internal)?;
             let mut body = vec![0u8; len];
@@ -1373,8 +1421,7 @@ pub(super) fn copy_part_source(
                 }
                 filled += n;
             }
-            let md5: [u8; 16] = md5::Md5::digest(&body).into();
-            Ok((PartContent::Bytes(body), md5))
+            Ok(PartBody::Bytes(body))
         }
     }
 }
@@ -1542,6 +1589,7 @@ mod tests {
             request_id: "TEST".into(),
             virtual_bucket: None,
             caller: None,
+            staged: None,
         })
     }
 

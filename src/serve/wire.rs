@@ -3,7 +3,7 @@
 
 use crate::errors::Error;
 
-/// A request as the handlers see it: whole body, decoded path and query, lower-case header names.
+/// A request as the handlers see it: whole body (or a staged one), decoded path and query, lower-case header names.
 #[derive(Debug, Clone, Default)]
 pub struct Request {
     pub method: String,
@@ -22,6 +22,25 @@ pub struct Request {
     /// Who signed it (set once its signature is checked; `None`: the world's own account, as
     /// with `--no-auth` or the default credentials).
     pub caller: Option<crate::backend::sim::Caller>,
+    /// An object body (PutObject, UploadPart) streamed to a file instead of `body`.
+    pub staged: Option<std::sync::Arc<Staged>>,
+}
+
+/// An object body received into a temporary file in the state directory, decoded from its
+/// `aws-chunked` framing and hashed on the way; the file is removed when the last request
+/// holding it is dropped.
+#[derive(Debug)]
+pub struct Staged {
+    /// The decoded bytes: their file, length and MD5.
+    pub body: crate::backend::BodyFile,
+    /// The SHA-256 (hex) of the bytes as received, when the signature needs it.
+    pub raw_sha256: Option<String>,
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.body.path);
+    }
 }
 
 impl Request {
@@ -89,6 +108,13 @@ impl Response {
     pub fn body(mut self, body: Vec<u8>) -> Response {
         self.body = body;
         self
+    }
+
+    /// The body's length, whether in memory or streamed from the simulator.
+    pub fn size(&self) -> u64 {
+        self.stream
+            .as_ref()
+            .map_or(self.body.len() as u64, |s| s.range.end - s.range.start)
     }
 
     pub fn op(mut self, operation: impl Into<String>) -> Response {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use s3thaw::sigv4::{Credentials, SignedRequest, sign};
 use time::OffsetDateTime;
 
-use crate::common::World;
+use crate::common::{World, text};
 use crate::support::serve::*;
 
 /// The `host:port` of a server's URL.
@@ -771,6 +771,102 @@ fn restore_days_are_bounded_everywhere() {
     );
     let expiry = crate::common::s(&r, "expiry");
     assert!(expiry.as_str() > "4000-01-01", "{expiry}");
+}
+
+/// Another process holding the simulator's state: a run waits for it (SQLite's busy handler,
+/// retried) and gets through once it lets go; past `S3THAW_BUSY_LIMIT` it stops with
+/// `StateBusy` and exit code 1 (a runtime condition, not the usage code 2).
+#[test]
+fn a_busy_state_is_waited_for_then_refused_with_state_busy() {
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+
+    let world = World::new();
+    world.run(r#"s3::create_bucket("busy");"#);
+    let script = world.state().join("list.rhai");
+    std::fs::write(&script, "print(`buckets: ${s3::list_buckets().len()}`);").unwrap();
+    let run = |limit: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3thaw"));
+        cmd.arg("run")
+            .arg(&script)
+            .arg("--state")
+            .arg(world.state())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(limit) = limit {
+            cmd.env("S3THAW_BUSY_LIMIT", limit);
+        }
+        cmd
+    };
+    let holder = rusqlite::Connection::open(world.state().join("sim.sqlite3")).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+    // Held for longer than the run waits.
+    let out = run(Some("1")).output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("StateBusy"), "{stderr}");
+    assert!(stderr.contains("stayed locked"), "{stderr}");
+
+    // Held for a while, then let go: the run (default limit) waits and succeeds.
+    let child = run(None).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    holder.execute_batch("COMMIT").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("buckets: 1"));
+}
+
+/// kill -9 during `sim::seed_objects`: the seed is one transaction, so a killed seed leaves
+/// none of its objects, and the same call run again gives all of them (once each).
+#[test]
+fn a_seed_killed_midway_leaves_nothing_and_runs_again_whole() {
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+
+    const N: i64 = 100_000;
+    let world = World::new();
+    world.run(r#"s3::create_bucket("seeded");"#);
+    let script = world.state().join("seed.rhai");
+    std::fs::write(
+        &script,
+        format!(
+            r#"sim::seed_objects("seeded", {N}, #{{ prefix: "k/", storage_class: "GLACIER" }});"#
+        ),
+    )
+    .unwrap();
+    let count = || -> i64 {
+        let conn = rusqlite::Connection::open(world.state().join("sim.sqlite3")).unwrap();
+        conn.query_row(
+            "SELECT COUNT(*) FROM objects WHERE bucket = 'seeded'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let seed = || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3thaw"));
+        cmd.arg("run")
+            .arg(&script)
+            .arg("--state")
+            .arg(world.state())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        cmd
+    };
+    for delay_ms in [150u64, 600] {
+        let mut child = seed().spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let n = count();
+        assert!(n == 0 || n == N, "a killed seed left {n} of {N} objects");
+    }
+    for _ in 0..2 {
+        let out = seed().output().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_eq!(count(), N);
+    }
 }
 
 /// Stored bodies over 8 MiB are streamed out of the simulator a chunk at a time: the whole

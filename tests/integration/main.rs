@@ -6,6 +6,7 @@ mod common;
 mod support;
 
 mod awscli;
+mod bodies;
 mod cited_tests;
 mod cli;
 mod clients;

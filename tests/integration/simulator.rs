@@ -2,6 +2,7 @@
 //! these tests): restores, Intelligent-Tiering, jobs, manifests, versioning, IAM and faults.
 
 use crate::common::*;
+use s3thaw::backend::sim::Simulator;
 
 /// A frozen clock at a fixed instant, so expiry dates and rates do not depend on the machine.
 const FROZEN: &str = r#"sim::set_clock(#{ time: "2027-03-10T10:30:00Z", frozen: true });"#;
@@ -189,8 +190,11 @@ fn overlapping_restores_inside_a_job() {
 #[test]
 fn failure_threshold_fails_the_job_after_1000_tasks() {
     let world = World::new();
+    // A frozen clock moves only by the wait's jumps, so the one second the job is `Failing` is
+    // seen however long a loaded machine takes to run its tasks.
     let r = world.map(&format!(
-        r#"{JOBS}
+        r#"{FROZEN}
+        {JOBS}
         sim::seed_objects("jobs", 1500, #{{ prefix: "std/", storage_class: "STANDARD" }});
         let m = manifest::from_listing("jobs", #{{ prefix: "std/" }});
         let loc = manifest::upload(m, "jobs", "manifests/std.csv");
@@ -657,4 +661,255 @@ fn suspended_versioning_and_delete_markers() {
             .len(),
         2
     );
+}
+
+/// A job of `n` GLACIER objects with a completion report, created and not yet run: returns its id.
+fn job_of(world: &World, n: u64) -> String {
+    world
+        .eval(&format!(
+            r#"s3::create_bucket("slices");
+            sim::seed_objects("slices", {n}, #{{ prefix: "o/", storage_class: "GLACIER" }});
+            let role = iam::create_role("slices-role", iam::batch_trust_policy());
+            iam::put_role_policy("slices-role", "restore", iam::restore_policy(#{{
+                targets: ["slices"], manifest_bucket: "slices", report_bucket: "slices" }}));
+            let m = manifest::from_listing("slices", #{{ prefix: "o/" }});
+            let loc = manifest::upload(m, "slices", "manifest.csv");
+            let job = batch::create_job(#{{ manifest: loc,
+                operation: batch::restore_operation(#{{ days: 1, tier: "BULK" }}),
+                role_arn: role.arn, confirmation_required: false,
+                report: #{{ bucket: "slices", prefix: "reports", scope: "AllTasks" }} }});
+            job.id"#
+        ))
+        .expect("job set up")
+        .to_string()
+}
+
+/// The raw row of a job (looking through the API is a call, which would carry the job on).
+fn raw_job(world: &World, id: &str) -> (String, i64, i64) {
+    let conn = rusqlite::Connection::open(world.state().join("sim.sqlite3")).unwrap();
+    conn.query_row(
+        "SELECT status, succeeded + failed,
+             (SELECT COUNT(*) FROM tasks WHERE job_id = ?1 AND status IS NOT NULL)
+         FROM jobs WHERE id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .unwrap()
+}
+
+/// Ctrl-C between two slices of a long catch-up: the call stops with `Interrupted`, what ran is
+/// saved (whole chunks of tasks, counted), and the next call carries on to the same end as an
+/// uninterrupted run: every task once, the report complete.
+#[test]
+fn ctrl_c_stops_long_work_between_slices_and_the_next_call_carries_on() {
+    use s3thaw::backend::Backend;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    use std::time::Duration;
+
+    let world = World::new();
+    let id = job_of(&world, 5_000);
+    // Slices of 1,000 tasks. The job gets Active and runs some of its tasks first.
+    let open = || {
+        Simulator::open(world.state())
+            .unwrap()
+            .with_slices(Duration::from_secs(3600), 1_000)
+    };
+    open().advance(Duration::from_secs(5)).unwrap();
+    let (status, before, _) = raw_job(&world, &id);
+    assert_eq!(status, "Active");
+    assert!(before < 4_000, "{before} tasks ran in the first seconds");
+    // Ctrl-C pressed: one slice runs, then the call stops.
+    let sim = open();
+    sim.watch_interrupt(Arc::new(AtomicBool::new(true)));
+    let e = sim.advance(Duration::from_secs(3600)).unwrap_err();
+    assert_eq!(e.code, "Interrupted", "{e:?}");
+    drop(sim);
+    let (status, ran, recorded) = raw_job(&world, &id);
+    assert_eq!(status, "Active");
+    assert_eq!(
+        (ran, recorded),
+        (before + 1_000, before + 1_000),
+        "one slice ran"
+    );
+    // The next call carries on.
+    let job = open().describe_job(&id).unwrap();
+    assert_eq!(job.status.as_str(), "Complete");
+    assert_eq!((job.progress.succeeded, job.progress.total), (5_000, 5_000));
+    let r = world.map(&format!(
+        r#"let r = report::read("slices", "reports/job-{id}/manifest.json"); #{{ total: r.total, succeeded: r.succeeded }}"#
+    ));
+    assert_eq!((i(&r, "total"), i(&r, "succeeded")), (5_000, 5_000));
+}
+
+/// Ctrl-C while a job's manifest is read into tasks (one step, one transaction): the step rolls
+/// back whole, no task is left behind, and the next call prepares and runs the job.
+#[test]
+fn ctrl_c_during_preparation_rolls_it_back_whole() {
+    use s3thaw::backend::Backend;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    use std::time::Duration;
+
+    let world = World::new();
+    let id = job_of(&world, 3_000);
+    let sim = Simulator::open(world.state()).unwrap();
+    sim.watch_interrupt(Arc::new(AtomicBool::new(true)));
+    let e = sim.advance(Duration::from_secs(3600)).unwrap_err();
+    assert_eq!(e.code, "Interrupted", "{e:?}");
+    drop(sim);
+    let conn = rusqlite::Connection::open(world.state().join("sim.sqlite3")).unwrap();
+    let tasks: i64 = conn
+        .query_row("SELECT COUNT(*) FROM tasks WHERE job_id = ?1", [&id], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    drop(conn);
+    assert_eq!((raw_job(&world, &id).0, tasks), ("New".to_string(), 0));
+    let sim = Simulator::open(world.state()).unwrap();
+    sim.advance(Duration::from_secs(3600)).unwrap();
+    let job = sim.describe_job(&id).unwrap();
+    assert_eq!(job.status.as_str(), "Complete");
+    assert_eq!((job.progress.succeeded, job.progress.total), (3_000, 3_000));
+}
+
+/// A job of many slices gives the same world as one run in a single slice: the same counts,
+/// report and restore instants (slices are a matter of transactions, never of simulated time).
+#[test]
+fn slices_do_not_change_what_a_job_does() {
+    use s3thaw::backend::Backend;
+    use std::time::Duration;
+
+    let run = |tasks_per_slice: u64| {
+        let world = World::new();
+        let id = job_of(&world, 3_000);
+        let sim = Simulator::open(world.state())
+            .unwrap()
+            .with_slices(Duration::from_secs(3600), tasks_per_slice);
+        sim.advance(Duration::from_secs(60)).unwrap();
+        let job = sim.describe_job(&id).unwrap();
+        let conn = rusqlite::Connection::open(world.state().join("sim.sqlite3")).unwrap();
+        let restores: Vec<(String, i64, bool)> = conn
+            .prepare(
+                "SELECT key, restore_requested, restore_done IS NOT NULL FROM objects
+                 WHERE key LIKE 'o/%' ORDER BY key",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, bool>(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let start = restores[0].1;
+        (
+            job.status.as_str().to_string(),
+            job.progress.succeeded,
+            restores
+                .into_iter()
+                .map(|(k, at, takes)| (k, at - start, takes))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let sliced = run(250);
+    let whole = run(1_000_000);
+    assert_eq!(sliced.0, "Complete");
+    assert_eq!(sliced.1, 3_000);
+    // Compared without printing 3,000 rows.
+    assert!(sliced == whole, "the sliced run differs from the whole one");
+}
+
+/// A completion report bigger than one results file (200,000 rows; 1,000 here through the
+/// state's `report_file_rows`) is written as several files per status, every one listed in
+/// manifest.json, and read back whole, in task order.
+#[test]
+fn big_reports_are_written_in_several_results_files() {
+    let world = World::new();
+    let id = job_of(&world, 2_500);
+    let conn = rusqlite::Connection::open(world.state().join("sim.sqlite3")).unwrap();
+    conn.execute(
+        "INSERT INTO meta (name, value) VALUES ('report_file_rows', '1000')",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let r = world.map(&format!(
+        r#"let job = batch::wait("{id}");
+        let files = s3::list_objects("slices", #{{ prefix: "reports/job-{id}/results/" }});
+        let manifest = parse_json(s3::get_text("slices", "reports/job-{id}/manifest.json"));
+        let r = report::read("slices", "reports/job-{id}/manifest.json");
+        let rows = r.rows();
+        #{{ status: job.status, files: files.len(), listed: manifest.Results.len(),
+           total: r.total, succeeded: r.succeeded,
+           first: rows[0].key, last: rows[rows.len() - 1].key }}"#
+    ));
+    assert_eq!(s(&r, "status"), "Complete");
+    assert_eq!((i(&r, "files"), i(&r, "listed")), (3, 3), "{r:?}");
+    assert_eq!((i(&r, "total"), i(&r, "succeeded")), (2_500, 2_500));
+    assert_eq!(
+        (s(&r, "first"), s(&r, "last")),
+        ("o/000000".into(), "o/002499".into())
+    );
+}
+
+/// A chunk of restore tasks over sorted keys looks its objects up with one range query; an
+/// unsorted manifest looks each one up. Both give every task the same outcome: restored,
+/// missing, behind a delete marker, not archived, a non-current version left alone.
+#[test]
+fn sorted_and_unsorted_manifests_give_each_task_the_same_outcome() {
+    let world = World::new();
+    let r = world.map(&format!(
+        r#"{}
+        s3::put_object("jobs", "a", "1", #{{ storage_class: "GLACIER" }});
+        s3::put_object("jobs", "b", "2", #{{ storage_class: "GLACIER" }});
+        s3::delete_object("jobs", "b");
+        s3::put_object("jobs", "d", "4", #{{ storage_class: "STANDARD" }});
+        s3::put_object("jobs", "e", "5", #{{ storage_class: "DEEP_ARCHIVE" }});
+        s3::put_object("jobs", "f", "6", #{{ storage_class: "GLACIER" }});
+        s3::put_object("jobs", "f", "7", #{{ storage_class: "STANDARD" }});
+        let op = batch::restore_operation(#{{ days: 1, tier: "BULK" }});
+        let sorted = batch::wait(job_over(["a", "b", "c", "d", "e", "f"], op, role.arn, "sorted").id);
+        let op = batch::restore_operation(#{{ days: 2, tier: "BULK" }});
+        let unsorted = batch::wait(job_over(["f", "e", "d", "c", "b", "a"], op, role.arn, "unsorted").id);
+        #{{ sorted: report::load(sorted).rows(), unsorted: report::load(unsorted).rows() }}"#,
+        JOBS.replace(
+            r#"s3::create_bucket("jobs");"#,
+            r#"s3::create_bucket("jobs", #{ versioning: true });"#
+        )
+    ));
+    let outcomes = |k: &str| -> Vec<(String, String, String)> {
+        let mut rows: Vec<_> = r[k]
+            .clone()
+            .into_array()
+            .unwrap()
+            .into_iter()
+            .map(|row| {
+                let row = row.try_cast::<rhai::Map>().unwrap();
+                let code = row["error_code"].clone();
+                let code = if code.is_unit() {
+                    String::new()
+                } else {
+                    code.to_string()
+                };
+                (s(&row, "key"), s(&row, "http_status"), code)
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    let expected: Vec<(String, String, String)> = [
+        ("a", "202", ""),
+        ("b", "404", "NoSuchKey"),
+        ("c", "404", "NoSuchKey"),
+        ("d", "403", "InvalidObjectState"),
+        ("e", "202", ""),
+        ("f", "403", "InvalidObjectState"),
+    ]
+    .iter()
+    .map(|(k, h, c)| (k.to_string(), h.to_string(), c.to_string()))
+    .collect();
+    assert_eq!(outcomes("sorted"), expected);
+    // The second job finds a and e already being restored.
+    let mut again = expected.clone();
+    again[0] = ("a".into(), "409".into(), "RestoreAlreadyInProgress".into());
+    again[4] = ("e".into(), "409".into(), "RestoreAlreadyInProgress".into());
+    assert_eq!(outcomes("unsorted"), again);
 }

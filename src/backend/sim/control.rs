@@ -11,10 +11,10 @@ use md5::{Digest, Md5};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use super::World;
 use super::clock::{self, Millis, SECOND};
 use super::iam::{self, AssumedRole};
 use super::s3;
+use super::{Budget, World};
 use crate::backend::*;
 use crate::errors::{Error, Result};
 use std::io::Write;
@@ -34,8 +34,13 @@ use crate::formats::report::{
 
 /// Tasks per second of virtual time while a job is Active.
 const TASK_RATE: i64 = 1_000;
-/// Tasks handled per chunk, bounding memory whatever the job's size.
-const CHUNK: i64 = 10_000;
+/// Tasks handled per chunk, bounding memory whatever the job's size; a slice of work
+/// (`sim::SLICE`) may end after any chunk.
+const CHUNK: i64 = 2_000;
+/// Rows per results file of a completion report (about 11 MB of CSV): a bigger job's report
+/// has several files per status, each listed in its manifest.json (which has room for any
+/// number of them).
+const REPORT_FILE_ROWS: u64 = 200_000;
 /// Batch Operations' failure threshold: after this many tasks, more than half failed fails the job.
 const FAILURE_THRESHOLD_MIN_TASKS: i64 = 1_000;
 
@@ -622,8 +627,13 @@ pub(super) fn next_event(w: &World) -> Result<Option<Millis>> {
 }
 
 /// Runs every job step due by now, in time order, and the tasks of active jobs due by now.
-pub(super) fn advance_all(w: &World) -> Result<()> {
+/// Stops at a consistent point once `budget` is spent: `false` says due work is left for the
+/// next slice (in its own transaction), `true` that the world is up to now.
+pub(super) fn advance_all(w: &World, budget: &Budget) -> Result<bool> {
     loop {
+        if budget.spent() {
+            return Ok(false);
+        }
         let due: Option<(String, Millis)> =
             w.tx.query_row(
                 "SELECT id, next_at FROM jobs WHERE next_at IS NOT NULL AND next_at <= ?1
@@ -634,7 +644,7 @@ pub(super) fn advance_all(w: &World) -> Result<()> {
             .optional()?;
         let Some((id, at)) = due else { break };
         let mut job = load(w, &id)?;
-        step(w, &mut job, at)?;
+        step(w, &mut job, at, budget)?;
         save(w, &job)?;
         schedule(w, at)?;
     }
@@ -646,24 +656,34 @@ pub(super) fn advance_all(w: &World) -> Result<()> {
         .collect::<rusqlite::Result<_>>()?;
     for id in active {
         let mut job = load(w, &id)?;
-        run_tasks(w, &mut job, w.now)?;
+        let caught_up = run_tasks(w, &mut job, w.now, budget)?;
         save(w, &job)?;
+        if !caught_up {
+            return Ok(false);
+        }
     }
-    Ok(())
+    Ok(true)
 }
 
-/// Performs the step of `job` due at `at`.
-fn step(w: &World, job: &mut JobRow, at: Millis) -> Result<()> {
+/// Performs the step of `job` due at `at` (an Active job's run of tasks may stop when `budget`
+/// is spent: the step then stays due).
+fn step(w: &World, job: &mut JobRow, at: Millis, budget: &Budget) -> Result<()> {
     job.next_at = None;
     match job.status {
         JobStatus::New => {
             job.status = JobStatus::Preparing;
             job.next_at = Some(at + 2 * SECOND);
         }
-        JobStatus::Preparing => prepare(w, job, at)?,
+        JobStatus::Preparing => prepare(w, job, at, budget)?,
         // Ready jobs wait (next_at NULL) until `schedule` gives them capacity.
         JobStatus::Ready => {}
-        JobStatus::Active => run_tasks(w, job, at)?,
+        JobStatus::Active => {
+            let caught_up = run_tasks(w, job, at, budget)?;
+            // Cut short by the slice's budget, the run stays due at the same instant.
+            if !caught_up {
+                job.next_at = Some(at);
+            }
+        }
         JobStatus::Pausing => job.status = JobStatus::Paused,
         JobStatus::Completing => finish(w, job, at, JobStatus::Complete)?,
         JobStatus::Failing => finish(w, job, at, JobStatus::Failed)?,
@@ -733,7 +753,8 @@ fn schedule(w: &World, at: Millis) -> Result<()> {
             .optional()?;
         if let (0, Some(lowest)) = (pausing, lowest) {
             let mut job = load(w, &lowest)?;
-            run_tasks(w, &mut job, at)?;
+            // The tasks due before the pause all run (a pause is rare and follows a caller).
+            run_tasks(w, &mut job, at, &Budget::unlimited())?;
             if job.status == JobStatus::Active {
                 job.status = JobStatus::Pausing;
                 job.status_update_reason = Some(format!(
@@ -766,7 +787,7 @@ fn can_assume(w: &World, job: &JobRow) -> Result<Option<AssumedRole>> {
 }
 
 /// Preparing: assume the role, read and check the manifest, create the tasks.
-fn prepare(w: &World, job: &mut JobRow, at: Millis) -> Result<()> {
+fn prepare(w: &World, job: &mut JobRow, at: Millis, budget: &Budget) -> Result<()> {
     let Some(role) = can_assume(w, job)? else {
         fail(
             job,
@@ -842,7 +863,8 @@ fn prepare(w: &World, job: &mut JobRow, at: Millis) -> Result<()> {
         fail(job, at, "AccessDenied", reason);
         return Ok(());
     }
-    let body = s3::get_object(
+    // Read in pieces: a 10M-row manifest (180 MB) is never held whole.
+    let body = s3::open_body(
         w,
         &manifest.bucket,
         &manifest.key,
@@ -860,7 +882,19 @@ fn prepare(w: &World, job: &mut JobRow, at: Millis) -> Result<()> {
             return Ok(());
         }
     };
-    match load_tasks(w, job, &role, &manifest, &body) {
+    // Ctrl-C while the tasks are read: the step's transaction rolls back whole (the job stays
+    // Preparing) and the next call prepares it again.
+    let stopped = std::cell::Cell::new(false);
+    let stop = || {
+        let interrupted = budget.interrupted();
+        stopped.set(interrupted);
+        interrupted
+    };
+    let loaded = load_tasks(w, job, &role, &manifest, body, &stop);
+    if stopped.get() {
+        return Err(super::interrupted_error());
+    }
+    match loaded {
         Ok(0) => {
             fail(
                 job,
@@ -1197,7 +1231,8 @@ fn load_tasks(
     job: &JobRow,
     role: &AssumedRole,
     manifest: &ManifestLocation,
-    body: &[u8],
+    mut body: impl std::io::Read,
+    stop: &dyn Fn() -> bool,
 ) -> std::result::Result<i64, String> {
     let mut insert =
         w.tx.prepare_cached(
@@ -1206,6 +1241,9 @@ fn load_tasks(
         .map_err(|e| e.to_string())?;
     let mut count = 0i64;
     let mut add = |bucket: &str, key: &str, version: Option<&str>| {
+        if count % 8192 == 0 && stop() {
+            return Err("interrupted".to_string());
+        }
         insert
             .execute(params![job.id, count, bucket, key, version])
             .map_err(|e| e.to_string())?;
@@ -1228,7 +1266,11 @@ fn load_tasks(
             }
         }
         ManifestFormat::InventoryCsv => {
-            let inventory = InventoryManifest::parse(body)
+            // A manifest.json: small, read whole.
+            let mut json = Vec::new();
+            body.read_to_end(&mut json)
+                .map_err(|e| format!("Reading the inventory manifest.json failed: {e}"))?;
+            let inventory = InventoryManifest::parse(&json)
                 .map_err(|e| format!("Invalid inventory manifest.json: {e}"))?;
             let columns = inventory.columns();
             for file in &inventory.files {
@@ -1262,10 +1304,11 @@ fn load_tasks(
     Ok(count)
 }
 
-/// Runs the tasks due by `until` (at the simulated rate since the job became Active).
-fn run_tasks(w: &World, job: &mut JobRow, until: Millis) -> Result<()> {
+/// Runs the tasks due by `until` (at the simulated rate since the job became Active); `false`
+/// when `budget` ran out first (the job's counts say how far it got: the rest runs next slice).
+fn run_tasks(w: &World, job: &mut JobRow, until: Millis, budget: &Budget) -> Result<bool> {
     if job.status != JobStatus::Active {
-        return Ok(());
+        return Ok(true);
     }
     let since = job.active_since.unwrap_or(until);
     let due = (job.tasks_at_active + (until - since) * TASK_RATE / SECOND + 1).min(job.total);
@@ -1277,7 +1320,15 @@ fn run_tasks(w: &World, job: &mut JobRow, until: Millis) -> Result<()> {
         JobOperation::PutObjectCopy(copy) => TaskOp::Copy(copy),
     };
     let mut faults = super::faults::Injector::load(w)?;
-    let result = run_due_tasks(w, job, role.as_ref(), &request, faults.as_mut(), since, due);
+    let result = run_due_tasks(
+        w,
+        job,
+        role.as_ref(),
+        &request,
+        faults.as_mut(),
+        (since, due),
+        budget,
+    );
     if let Some(faults) = &faults {
         faults.save(w)?;
     }
@@ -1290,56 +1341,75 @@ fn run_due_tasks(
     role: Option<&AssumedRole>,
     request: &TaskOp,
     mut faults: Option<&mut super::faults::Injector>,
-    since: Millis,
-    due: i64,
-) -> Result<()> {
+    (since, due): (Millis, i64),
+    budget: &Budget,
+) -> Result<bool> {
+    let mut ran_a_chunk = false;
     loop {
         let done = job.succeeded + job.failed;
         if done >= due {
             break;
         }
+        // At least one chunk per call, so every slice makes progress.
+        if ran_a_chunk && budget.spent() {
+            return Ok(false);
+        }
+        ran_a_chunk = true;
         let mut select = w.tx.prepare_cached(
             "SELECT seq, bucket, key, version_id FROM tasks
              WHERE job_id = ?1 AND seq >= ?2 AND seq < ?3 ORDER BY seq",
         )?;
+        let size = CHUNK.min(i64::try_from(budget.tasks_left()).unwrap_or(CHUNK));
         let chunk: Vec<(i64, String, String, Option<String>)> = select
-            .query_map(params![job.id, done, (done + CHUNK).min(due)], |r| {
+            .query_map(params![job.id, done, (done + size).min(due)], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })?
             .collect::<rusqlite::Result<_>>()?;
         if chunk.is_empty() {
             break;
         }
+        budget.ran(chunk.len() as u64);
         let mut record = w.tx.prepare_cached(
-            "UPDATE tasks SET status = ?3, http_status = ?4, error_code = ?5, message = ?6
+            "UPDATE tasks SET status = 'failed', http_status = ?3, error_code = ?4, message = ?5
              WHERE job_id = ?1 AND seq = ?2",
         )?;
+        // Runs of successes with one HTTP status are recorded by one statement each.
+        let mut succeeded = SuccessRun::default();
+        let mut prefetched = prefetch(w, request, &chunk)?;
         for (seq, bucket, key, version_id) in chunk {
             let at = since + run_length(seq - job.tasks_at_active);
             let fault = faults.as_mut().and_then(|f| f.draw());
+            let known = prefetched.as_mut().map(|objects| objects.remove(&key));
             let outcome = match fault {
                 Some(fault) => Err(fault),
-                None => run_task(w, role, &bucket, &key, version_id.as_deref(), request, at),
+                None => run_task(
+                    w,
+                    role,
+                    (&bucket, &key, version_id.as_deref()),
+                    known,
+                    request,
+                    at,
+                ),
             };
-            let (status, http, code, message) = match outcome {
-                Ok(http) => ("succeeded", http, None, "Successful".to_string()),
+            match outcome {
+                Ok(http) => {
+                    succeeded.add(w, &job.id, seq, http)?;
+                    job.succeeded += 1;
+                }
                 Err(e) => {
+                    succeeded.flush(w, &job.id)?;
                     let status = e.status.unwrap_or(500);
                     let message = format!(
                         "{} (Service: Amazon S3; Status Code: {status}; Error Code: {})",
                         e.message, e.code
                     );
-                    ("failed", status, Some(e.code), message)
+                    record.execute(params![job.id, seq, status, e.code, message])?;
+                    job.failed += 1;
                 }
-            };
-            record.execute(params![job.id, seq, status, http, code, message])?;
-            if status == "succeeded" {
-                job.succeeded += 1;
-            } else {
-                job.failed += 1;
             }
             let ran = job.succeeded + job.failed;
             if ran >= FAILURE_THRESHOLD_MIN_TASKS && job.failed * 2 > ran {
+                succeeded.flush(w, &job.id)?;
                 job.failure_reasons.push((
                     "TaskFailureThresholdExceeded".into(),
                     format!(
@@ -1349,16 +1419,49 @@ fn run_due_tasks(
                 ));
                 job.status = JobStatus::Failing;
                 job.next_at = Some(at + SECOND);
-                return Ok(());
+                return Ok(true);
             }
         }
+        succeeded.flush(w, &job.id)?;
     }
     if job.succeeded + job.failed >= job.total {
         job.status = JobStatus::Completing;
         let last = since + run_length(job.total - job.tasks_at_active);
         job.next_at = Some(last + SECOND);
     }
-    Ok(())
+    Ok(true)
+}
+
+/// Consecutive succeeded tasks with one HTTP status, not yet recorded.
+#[derive(Default)]
+struct SuccessRun {
+    /// First and one-past-last task, and their status.
+    run: Option<(i64, i64, u16)>,
+}
+
+impl SuccessRun {
+    fn add(&mut self, w: &World, job_id: &str, seq: i64, http: u16) -> Result<()> {
+        match &mut self.run {
+            Some((_, end, status)) if *end == seq && *status == http => *end += 1,
+            _ => {
+                self.flush(w, job_id)?;
+                self.run = Some((seq, seq + 1, http));
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, w: &World, job_id: &str) -> Result<()> {
+        if let Some((start, end, http)) = self.run.take() {
+            w.tx.prepare_cached(
+                "UPDATE tasks SET status = 'succeeded', http_status = ?4, error_code = NULL,
+                     message = 'Successful'
+                 WHERE job_id = ?1 AND seq >= ?2 AND seq < ?3",
+            )?
+            .execute(params![job_id, start, end, http])?;
+        }
+        Ok(())
+    }
 }
 
 /// What each task of a job does.
@@ -1367,13 +1470,34 @@ enum TaskOp {
     Copy(CopyOperation),
 }
 
+/// The objects of a chunk of restore tasks looked up at once, when that gives what a lookup
+/// per task would: unversioned tasks of one existing bucket whose keys strictly increase (so no
+/// task sees an object an earlier task of the chunk changed), over a key range not much wider
+/// than the chunk. `None`: each task looks its object up.
+fn prefetch(
+    w: &World,
+    request: &TaskOp,
+    chunk: &[(i64, String, String, Option<String>)],
+) -> Result<Option<std::collections::HashMap<String, s3::StoredObject>>> {
+    let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
+        return Ok(None);
+    };
+    let simple = matches!(request, TaskOp::Restore(_))
+        && chunk.iter().all(|t| t.1 == first.1 && t.3.is_none())
+        && chunk.windows(2).all(|pair| pair[0].2 < pair[1].2);
+    if !simple || s3::require_bucket(w, &first.1).is_err() {
+        return Ok(None);
+    }
+    s3::latest_in_range(w, &first.1, &first.2, &last.2, 2 * chunk.len() + 64)
+}
+
 /// One task: the restore or copy as the job's role would issue it; the HTTP status of success.
+/// `known`: the task's object (or its absence) when [`prefetch`] looked it up already.
 fn run_task(
     w: &World,
     role: Option<&AssumedRole>,
-    bucket: &str,
-    key: &str,
-    version_id: Option<&str>,
+    (bucket, key, version_id): (&str, &str, Option<&str>),
+    known: Option<Option<s3::StoredObject>>,
     request: &TaskOp,
     at: Millis,
 ) -> Result<u16> {
@@ -1389,7 +1513,10 @@ fn run_task(
             if !allowed {
                 return Err(denied());
             }
-            let object = s3::find(w, bucket, key, version_id)?;
+            let object = match known {
+                Some(found) => s3::latest_found(bucket, key, found)?,
+                None => s3::find(w, bucket, key, version_id)?,
+            };
             Ok(s3::restore(w, &object, *request, true, at)?.http_status())
         }
         TaskOp::Copy(copy) => {
@@ -1455,50 +1582,65 @@ fn write_report(w: &World, job: &JobRow, report: &ReportSpec, at: Millis) -> Res
         ReportScope::AllTasks => &[TaskStatus::Succeeded, TaskStatus::Failed],
         ReportScope::FailedTasksOnly => &[TaskStatus::Failed],
     };
+    // `report_file_rows` in the state's meta table sets a smaller size (tests of many files).
+    let file_rows = super::store::meta(w.tx, "report_file_rows")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(REPORT_FILE_ROWS);
     for &outcome in outcomes {
-        let mut writer = ReportRowWriter::new(Vec::new());
-        let mut rows = 0u64;
         let mut stmt = w.tx.prepare_cached(
             "SELECT bucket, key, version_id, http_status, error_code, message FROM tasks
              WHERE job_id = ?1 AND status = ?2 ORDER BY seq",
         )?;
         let mut query = stmt.query(params![job.id, outcome.as_str()])?;
-        while let Some(r) = query.next()? {
-            writer
-                .write(&ReportRow {
-                    bucket: r.get(0)?,
-                    key: r.get(1)?,
-                    version_id: r.get(2)?,
-                    status: outcome,
-                    http_status: r.get(3)?,
-                    error_code: r.get(4)?,
-                    message: r.get(5)?,
-                })
-                .map_err(Error::internal)?;
-            rows += 1;
-        }
-        if rows == 0 {
-            continue;
-        }
-        let body = writer.finish().map_err(Error::internal)?;
-        let md5 = hex::encode(Md5::digest(&body));
-        let key = results_file_key(report.prefix.as_deref(), &job.id, &md5, outcome);
-        s3::put_object(
-            &at_world,
-            PutObject {
+        // A results file holds at most REPORT_FILE_ROWS rows, so the report's memory stays
+        // bounded whatever the job's size; its manifest lists every file.
+        let mut more = true;
+        while more {
+            let mut writer = ReportRowWriter::new(Vec::new());
+            let mut rows = 0u64;
+            while rows < file_rows {
+                let Some(r) = query.next()? else {
+                    more = false;
+                    break;
+                };
+                writer
+                    .write(&ReportRow {
+                        bucket: r.get(0)?,
+                        key: r.get(1)?,
+                        version_id: r.get(2)?,
+                        status: outcome,
+                        http_status: r.get(3)?,
+                        error_code: r.get(4)?,
+                        message: r.get(5)?,
+                    })
+                    .map_err(Error::internal)?;
+                rows += 1;
+            }
+            if rows == 0 {
+                break;
+            }
+            let body = writer.finish().map_err(Error::internal)?;
+            let md5 = hex::encode(Md5::digest(&body));
+            let key = results_file_key(report.prefix.as_deref(), &job.id, &md5, outcome);
+            s3::put_object(
+                &at_world,
+                PutObject {
+                    bucket: report.bucket.clone(),
+                    key: key.clone(),
+                    body,
+                    content_type: Some("text/csv".into()),
+                    ..PutObject::default()
+                },
+            )?;
+            results.push(ReportResultFile {
+                task_execution_status: outcome.as_str().to_string(),
                 bucket: report.bucket.clone(),
-                key: key.clone(),
-                body,
-                content_type: Some("text/csv".into()),
-                ..PutObject::default()
-            },
-        )?;
-        results.push(ReportResultFile {
-            task_execution_status: outcome.as_str().to_string(),
-            bucket: report.bucket.clone(),
-            md5_checksum: md5,
-            key,
-        });
+                md5_checksum: md5,
+                key,
+            });
+        }
     }
     let manifest = ReportManifest {
         format: REPORT_FORMAT.to_string(),

@@ -20,12 +20,13 @@ mod iam;
 pub mod identity;
 mod s3;
 mod store;
+mod uploads;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, Transaction};
 use serde_json::Value as Json;
@@ -37,8 +38,11 @@ use crate::errors::{Error, Result};
 pub use clock::Millis;
 pub use identity::{Access, Caller};
 pub use s3::{
-    BodySource, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, OpenedObject, SyntheticBody,
-    check_part_sizes, multipart_etag, part_copy_range, synthetic_part_md5,
+    BodySource, MAX_PART_SIZE, MAX_PARTS, MAX_STORED_BODY, MIN_PART_SIZE, OpenedObject,
+    SyntheticBody, check_part_sizes, multipart_etag, part_copy_range, synthetic_part_md5,
+};
+pub use uploads::{
+    CompletedUpload, NewUpload, PartBody, PartInfo, UPLOAD_EXPIRY, UploadInfo, UploadLimits,
 };
 
 /// A stored body read a chunk at a time (see [`Simulator::read_body`]), [`STORED_CHUNK`]
@@ -92,11 +96,46 @@ impl std::io::Read for StoredReader<'_> {
 pub const DEFAULT_ACCOUNT_ID: &str = "111122223333";
 pub const DEFAULT_REGION: &str = "us-east-1";
 
+/// How long a call waits for another process's (or `serve` thread's) transaction on the same
+/// state before it gives up with `StateBusy` (exit code 1); `S3THAW_BUSY_LIMIT` (seconds)
+/// changes it. Every transaction of the
+/// simulator's own is bounded by [`SLICE`] (seeding excepted, see [`Simulator::seed_objects`]),
+/// so this is only reached when another program holds the database.
+pub const BUSY_LIMIT: Duration = Duration::from_secs(60);
+
+/// [`BUSY_LIMIT`], or `S3THAW_BUSY_LIMIT` seconds (0 and up) from the environment.
+fn busy_limit() -> Duration {
+    std::env::var("S3THAW_BUSY_LIMIT")
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .unwrap_or(BUSY_LIMIT)
+}
+
+/// How long one slice of catch-up work (job steps and tasks due by now) may hold the state's
+/// write lock. A call that finds more due work commits it slice by slice, lets other
+/// processes and threads in between, and checks for Ctrl-C after each.
+pub const SLICE: Duration = Duration::from_millis(250);
+
+/// At most this many job tasks run in one slice, whatever the time.
+pub const SLICE_TASKS: u64 = 200_000;
+
+/// One try at the write lock waits this long (SQLite's busy handler, which backs off from 1 to
+/// 100 ms between polls) before s3thaw checks for Ctrl-C and [`BUSY_LIMIT`] and tries again.
+const BUSY_TRY: Duration = Duration::from_millis(250);
+
 /// The simulator: a handle on one state directory. Handles made by [`Simulator::acting_as`]
 /// share the connection and differ only in who they act as.
 pub struct Simulator {
     conn: Arc<Mutex<Connection>>,
     dir: PathBuf,
+    /// Set by Ctrl-C (the session's flag): long calls stop between slices.
+    interrupt: OnceLock<Arc<AtomicBool>>,
+    slices: Slices,
+    /// How long to wait for another process's transaction (`BUSY_LIMIT`, or
+    /// `S3THAW_BUSY_LIMIT` seconds).
+    busy_limit: Duration,
     /// Whether injected faults are retried here as the AWS SDK would retry them (see
     /// [`Simulator::without_client_retries`]).
     client_retries: bool,
@@ -104,6 +143,8 @@ pub struct Simulator {
     retries: Arc<AtomicU64>,
     /// Who S3 requests act as; `None`: the world's own account (what scripts act as).
     caller: Option<Caller>,
+    /// How many multipart uploads, and how many bytes of parts, may wait.
+    upload_limits: UploadLimits,
 }
 
 /// What one transaction sees: the connection and the virtual time of the call.
@@ -115,6 +156,69 @@ pub(crate) struct World<'a> {
     pub seed: u64,
     /// Who the call acts as (the world's own account unless a handle says otherwise).
     pub caller: Caller,
+}
+
+/// How much catch-up work one transaction may do: [`SLICE`] of time and [`SLICE_TASKS`] tasks.
+pub(crate) struct Budget {
+    deadline: Option<Instant>,
+    tasks: std::cell::Cell<u64>,
+    /// Ctrl-C's flag, for the steps that cannot stop at a slice's end (a job's preparation).
+    interrupt: Option<Arc<AtomicBool>>,
+}
+
+impl Budget {
+    fn slice(limits: Slices, interrupt: Option<Arc<AtomicBool>>) -> Budget {
+        Budget {
+            deadline: Some(Instant::now() + limits.time),
+            tasks: std::cell::Cell::new(limits.tasks.max(1)),
+            interrupt,
+        }
+    }
+
+    pub(crate) fn unlimited() -> Budget {
+        Budget {
+            deadline: None,
+            tasks: std::cell::Cell::new(u64::MAX),
+            interrupt: None,
+        }
+    }
+
+    /// Whether Ctrl-C was pressed.
+    pub(crate) fn interrupted(&self) -> bool {
+        self.interrupt
+            .as_ref()
+            .is_some_and(|flag| flag.load(Ordering::Relaxed))
+    }
+
+    /// Whether the slice is used up: the work stops at its next consistent point.
+    pub(crate) fn spent(&self) -> bool {
+        self.tasks.get() == 0 || self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// How many more tasks this slice may run (at least one).
+    pub(crate) fn tasks_left(&self) -> u64 {
+        self.tasks.get().max(1)
+    }
+
+    /// Counts `n` tasks run.
+    pub(crate) fn ran(&self, n: u64) {
+        self.tasks.set(self.tasks.get().saturating_sub(n));
+    }
+}
+
+/// Ctrl-C stopped the simulator's work at a consistent point.
+fn interrupted_error() -> Error {
+    Error::new(
+        "Interrupted",
+        "stopped by Ctrl-C between two slices of the simulator's work; what was done is saved and the next call carries on",
+    )
+}
+
+/// The bounds of one slice of work (see [`Simulator::with_slices`]).
+#[derive(Clone, Copy, Debug)]
+struct Slices {
+    time: Duration,
+    tasks: u64,
 }
 
 impl<'a> World<'a> {
@@ -143,13 +247,20 @@ impl Simulator {
                 dir.display()
             ))
         })?;
-        let conn = store::open(&dir.join("sim.sqlite3"))?;
+        let conn = store::open(&dir.join("sim.sqlite3"), BUSY_TRY, busy_limit())?;
         Ok(Simulator {
             conn: Arc::new(Mutex::new(conn)),
             dir: dir.to_path_buf(),
+            interrupt: OnceLock::new(),
+            slices: Slices {
+                time: SLICE,
+                tasks: SLICE_TASKS,
+            },
+            busy_limit: busy_limit(),
             client_retries: true,
             retries: Arc::new(AtomicU64::new(0)),
             caller: None,
+            upload_limits: UploadLimits::default(),
         })
     }
 
@@ -158,12 +269,20 @@ impl Simulator {
     /// ACLs and bucket policies decide what it may do ([`identity::authorize`]).
     /// `None` acts as the world's own account, as scripts do.
     pub fn acting_as(&self, caller: Option<Caller>) -> Simulator {
+        let interrupt = OnceLock::new();
+        if let Some(flag) = self.interrupt.get() {
+            let _ = interrupt.set(flag.clone());
+        }
         Simulator {
             conn: self.conn.clone(),
             dir: self.dir.clone(),
+            interrupt,
+            slices: self.slices,
+            busy_limit: self.busy_limit,
             client_retries: self.client_retries,
             retries: self.retries.clone(),
             caller,
+            upload_limits: self.upload_limits,
         }
     }
 
@@ -203,6 +322,81 @@ impl Simulator {
         let wait = RETRIES.backoff(attempt, jitter);
         let ms = Millis::try_from(wait.as_millis()).unwrap_or(Millis::MAX);
         self.transact(ms.max(1), |_| Ok(()))
+    }
+
+    /// The same simulator with other bounds on multipart uploads in progress.
+    pub fn with_upload_limits(mut self, limits: UploadLimits) -> Simulator {
+        self.upload_limits = limits;
+        self
+    }
+
+    /// PutObject of a body staged in a file: copied into the store without being held in
+    /// memory (see [`BodyFile`]); every rule is PutObject's.
+    pub fn put_object_file(&self, request: PutObject, body: &BodyFile) -> Result<ObjectWritten> {
+        self.s3(faults::Request::S3, |w| {
+            allow(
+                w,
+                &request.bucket,
+                Some((&request.key, None)),
+                Access::Write,
+            )?;
+            s3::put_object_file(w, request, body)
+        })
+    }
+
+    /// CreateMultipartUpload, by this handle's caller (the upload's initiator), who must be
+    /// able to write into the bucket.
+    pub fn create_upload(&self, new: &NewUpload) -> Result<UploadInfo> {
+        let limits = self.upload_limits;
+        self.s3(faults::Request::S3, |w| {
+            allow(w, &new.bucket, Some((&new.key, None)), Access::Write)?;
+            uploads::create(w, limits, new)
+        })
+    }
+
+    /// UploadPart: stores (or replaces) part `number` of upload `id`.
+    pub fn upload_part(&self, id: &str, number: u32, body: PartBody) -> Result<PartInfo> {
+        let limits = self.upload_limits;
+        self.s3(faults::Request::S3, |w| {
+            uploads::put_part(w, limits, id, number, body)
+        })
+    }
+
+    /// ListParts: the upload, its parts after `marker` (at most `max`), whether more follow.
+    pub fn list_parts(
+        &self,
+        id: &str,
+        marker: u32,
+        max: usize,
+    ) -> Result<(UploadInfo, Vec<PartInfo>, bool)> {
+        self.s3(faults::Request::S3, |w| {
+            uploads::list_parts(w, id, marker, max)
+        })
+    }
+
+    /// ListMultipartUploads of `bucket` (see `uploads::list_uploads`).
+    pub fn list_uploads(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        key_marker: &str,
+        id_marker: &str,
+        max: usize,
+    ) -> Result<(Vec<UploadInfo>, bool)> {
+        self.s3(faults::Request::S3, |w| {
+            allow(w, bucket, None, Access::List)?;
+            uploads::list_uploads(w, bucket, prefix, key_marker, id_marker, max)
+        })
+    }
+
+    /// CompleteMultipartUpload with the listed `(part number, ETag)`s.
+    pub fn complete_upload(&self, id: &str, listed: &[(u32, String)]) -> Result<CompletedUpload> {
+        self.s3(faults::Request::S3, |w| uploads::complete(w, id, listed))
+    }
+
+    /// AbortMultipartUpload.
+    pub fn abort_upload(&self, id: &str) -> Result<()> {
+        self.s3(faults::Request::S3, |w| uploads::abort(w, id))
     }
 
     /// GetObject's rules for a streamed read: the head, the bytes to return and where they are;
@@ -280,24 +474,87 @@ impl Simulator {
     }
 
     /// Like `with_world`, but first moves the clock forward by `advance` milliseconds.
+    ///
+    /// The world is first brought up to now in slices of at most [`SLICE`], each its own
+    /// transaction: a slice leaves the state whole (a job's tasks run in order and its counts
+    /// say how far it got), so a kill between slices loses nothing and the next call carries on.
+    /// `f` runs in the transaction of the last slice, on a world that is up to date.
     fn transact<T>(&self, advance: Millis, f: impl FnOnce(&World) -> Result<T>) -> Result<T> {
-        let mut conn = self
-            .conn
-            .lock()
-            .map_err(|_| Error::internal("simulator state lock poisoned"))?;
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        if advance > 0 {
-            clock::advance(&tx, advance)?;
+        let mut advance = advance;
+        loop {
+            let conn = self
+                .conn
+                .lock()
+                .map_err(|_| Error::internal("simulator state lock poisoned"))?;
+            let tx = self.begin(&conn)?;
+            if advance > 0 {
+                clock::advance(&tx, advance)?;
+                advance = 0;
+            }
+            let mut world = World::load(&tx)?;
+            let budget = Budget::slice(self.slices, self.interrupt.get().cloned());
+            // Jobs run as the world's own account, whoever's request brought the world up to now.
+            if control::advance_all(&world, &budget)? {
+                if let Some(caller) = &self.caller {
+                    world.caller = caller.clone();
+                }
+                let out = f(&world)?;
+                tx.commit()?;
+                return Ok(out);
+            }
+            // Due work is left: commit this slice, let others in, and stop here on Ctrl-C.
+            tx.commit()?;
+            drop(conn);
+            self.check_interrupt()?;
+            std::thread::yield_now();
         }
-        let mut world = World::load(&tx)?;
-        // Jobs run as the world's own account, whoever's request brought the world up to now.
-        control::advance_all(&world)?;
-        if let Some(caller) = &self.caller {
-            world.caller = caller.clone();
+    }
+
+    /// Smaller slices of catch-up work than [`SLICE`] and [`SLICE_TASKS`]: for tests and
+    /// benchmarks of what happens between slices.
+    pub fn with_slices(mut self, time: Duration, tasks: u64) -> Simulator {
+        self.slices = Slices { time, tasks };
+        self
+    }
+
+    /// Ctrl-C's flag, from the session that runs scripts on this simulator.
+    pub fn watch_interrupt(&self, flag: Arc<AtomicBool>) {
+        let _ = self.interrupt.set(flag);
+    }
+
+    fn interrupted(&self) -> bool {
+        self.interrupt
+            .get()
+            .is_some_and(|flag| flag.load(Ordering::Relaxed))
+    }
+
+    fn check_interrupt(&self) -> Result<()> {
+        if self.interrupted() {
+            return Err(interrupted_error());
         }
-        let out = f(&world)?;
-        tx.commit()?;
-        Ok(out)
+        Ok(())
+    }
+
+    /// Takes the state's write lock, waiting up to [`BUSY_LIMIT`] while another process holds
+    /// it, in tries of [`BUSY_TRY`] with Ctrl-C checked between them.
+    fn begin<'c>(&self, conn: &'c Connection) -> Result<Transaction<'c>> {
+        let started = Instant::now();
+        loop {
+            match Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate) {
+                Ok(tx) => return Ok(tx),
+                Err(e) if store::is_busy(&e) => {
+                    self.check_interrupt()?;
+                    if started.elapsed() >= self.busy_limit {
+                        return Err(Error::state_busy(format!(
+                            "the simulator state {} stayed locked by another process for {} s",
+                            self.dir.display(),
+                            self.busy_limit.as_secs_f64()
+                        )));
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// An S3 request: first admitted (or refused) by the fault injector and rate limits, whose
@@ -468,16 +725,21 @@ impl Simulator {
 
     /// Sets the virtual time (never backwards) and whether it stands still between waits.
     pub fn set_clock(&self, at: Option<OffsetDateTime>, frozen: bool) -> Result<OffsetDateTime> {
-        let mut conn = self
-            .conn
-            .lock()
-            .map_err(|_| Error::internal("simulator state lock poisoned"))?;
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        // Bring the world up to the current time first, so nothing due is skipped.
-        control::advance_all(&World::load(&tx)?)?;
-        let target = clock::set(&tx, at.map(clock::from_datetime), frozen)?;
-        control::advance_all(&World::load(&tx)?)?;
-        tx.commit()?;
+        // Bring the world up to the current time first, so nothing due is skipped; the steps
+        // the new time makes due then run in slices, in time order, as after any jump.
+        self.with_world(|_| Ok(()))?;
+        let target = {
+            let conn = self
+                .conn
+                .lock()
+                .map_err(|_| Error::internal("simulator state lock poisoned"))?;
+            let tx = self.begin(&conn)?;
+            control::advance_all(&World::load(&tx)?, &Budget::unlimited())?;
+            let target = clock::set(&tx, at.map(clock::from_datetime), frozen)?;
+            tx.commit()?;
+            target
+        };
+        self.with_world(|_| Ok(()))?;
         Ok(clock::to_datetime(target))
     }
 
@@ -516,6 +778,12 @@ impl Simulator {
     }
 
     /// Bulk-creates `count` synthetic objects named `prefix` + zero-padded index.
+    ///
+    /// All or nothing: the objects appear together in one transaction, so a kill or Ctrl-C
+    /// (checked every few thousand objects: the seed then rolls back) leaves none of them, and
+    /// running the same call again gives the same objects. It is the one transaction of the
+    /// simulator longer than a [`SLICE`] (about 2 s per million objects on a release build);
+    /// other processes wait for it, up to [`BUSY_LIMIT`].
     pub fn seed_objects(
         &self,
         bucket: &str,
@@ -524,7 +792,16 @@ impl Simulator {
         storage_class: StorageClass,
         size: u64,
     ) -> Result<u64> {
-        self.with_world(|w| s3::seed(w, bucket, count, prefix, storage_class, size))
+        let stop = || {
+            if self.interrupted() {
+                return Err(Error::new(
+                    "Interrupted",
+                    "stopped by Ctrl-C: the seed was rolled back, no object of it was created",
+                ));
+            }
+            Ok(())
+        };
+        self.with_world(|w| s3::seed(w, bucket, count, prefix, storage_class, size, &stop))
     }
 }
 
@@ -632,6 +909,10 @@ impl Backend for Simulator {
 
     fn sim_controls(&self) -> Option<&dyn SimControls> {
         Some(self)
+    }
+
+    fn watch_interrupt(&self, flag: Arc<AtomicBool>) {
+        Simulator::watch_interrupt(self, flag);
     }
 
     fn create_bucket(&self, name: &str, region: Option<&str>) -> Result<BucketInfo> {
@@ -764,6 +1045,19 @@ impl Backend for Simulator {
 
     fn copy_object_multipart(&self, request: &CopyObject, part_size: u64) -> Result<ObjectWritten> {
         self.s3(faults::Request::S3, |w| {
+            let src = &request.source;
+            allow(
+                w,
+                &src.bucket,
+                Some((&src.key, src.version_id.as_deref())),
+                Access::Read,
+            )?;
+            allow(
+                w,
+                &request.bucket,
+                Some((&request.key, None)),
+                Access::Write,
+            )?;
             s3::copy_object_multipart(w, request, part_size)
         })
     }

@@ -213,6 +213,57 @@ pub(super) fn find(
             }
         }
     };
+    checked(found, bucket, key, version_id)
+}
+
+/// What `find` answers for the latest version of `key` from a lookup made beforehand for a
+/// whole chunk of job tasks ([`latest_in_range`]), the bucket known to exist.
+pub(super) fn latest_found(
+    bucket: &str,
+    key: &str,
+    found: Option<StoredObject>,
+) -> Result<StoredObject> {
+    let found = found.ok_or_else(|| Error::no_such_key(bucket, key))?;
+    checked(found, bucket, key, None)
+}
+
+/// The latest versions of the keys from `first` to `last` (inclusive) of `bucket`, by key:
+/// one range query for a chunk of job tasks instead of one lookup per task. `None` when the
+/// range holds more than `limit` objects (a sparse manifest: look each key up instead).
+pub(super) fn latest_in_range(
+    w: &World,
+    bucket: &str,
+    first: &str,
+    last: &str,
+    limit: usize,
+) -> Result<Option<std::collections::HashMap<String, StoredObject>>> {
+    let mut stmt = w.tx.prepare_cached(concat!(
+        "SELECT ",
+        object_columns!(),
+        " FROM objects WHERE bucket = ?1 AND key >= ?2 AND key <= ?3 AND is_latest = 1 LIMIT ?4"
+    ))?;
+    let rows = stmt.query_map(
+        params![bucket, first, last, limit as i64 + 1],
+        StoredObject::from_row,
+    )?;
+    let mut found = std::collections::HashMap::with_capacity(limit.min(16_384));
+    for row in rows {
+        if found.len() == limit {
+            return Ok(None);
+        }
+        let object = row?;
+        found.insert(object.key.clone(), object);
+    }
+    Ok(Some(found))
+}
+
+/// `find`'s answer for what it found: a delete marker is not an object.
+fn checked(
+    found: StoredObject,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+) -> Result<StoredObject> {
     if found.is_delete_marker {
         // The current version is a delete marker: 404, saying so; naming a marker's version
         // is 405, as S3 answers.
@@ -373,7 +424,92 @@ fn supersede(w: &World, bucket: &str, key: &str) -> Result<Option<String>> {
     Ok((versioning == 1).then(new_version_id))
 }
 
-pub(super) fn put_object(w: &World, request: PutObject) -> Result<ObjectWritten> {
+/// The largest body the simulator stores: one SQLite blob (SQLite's own limit is 1e9 bytes a
+/// row). A PutObject or a completed multipart upload past it is 400 `EntityTooLarge`.
+pub const MAX_STORED_BODY: u64 = 900 * 1024 * 1024;
+
+/// What writes a new object's bytes into its blob.
+pub(super) type BlobWriter<'a> = Box<dyn FnOnce(&mut rusqlite::blob::Blob<'_>) -> Result<()> + 'a>;
+
+/// Where a new object's bytes come from.
+pub(super) enum Fill<'a> {
+    /// In memory.
+    Bytes(Vec<u8>),
+    /// `len` bytes written straight into the row's blob by `write` (from a staged file, or
+    /// from the parts of a multipart upload), so no body is ever held whole in memory.
+    Write {
+        len: u64,
+        etag: String,
+        write: BlobWriter<'a>,
+    },
+}
+
+pub(super) fn entity_too_large(bucket: &str, key: &str, size: u64) -> Error {
+    Error::new(
+        "EntityTooLarge",
+        format!(
+            "Your proposed upload exceeds the maximum allowed size: {size} bytes, and the simulator stores objects of up to {MAX_STORED_BODY} bytes"
+        ),
+    )
+    .status(400)
+    .bucket(bucket)
+    .key(key)
+}
+
+pub(super) fn put_object(w: &World, mut request: PutObject) -> Result<ObjectWritten> {
+    let body = std::mem::take(&mut request.body);
+    store_object(w, request, Fill::Bytes(body))
+}
+
+/// PutObject of a body staged in a file (see [`BodyFile`]): copied into the blob 1 MiB at a
+/// time; memory stays flat whatever its size.
+pub(super) fn put_object_file(
+    w: &World,
+    request: PutObject,
+    body: &BodyFile,
+) -> Result<ObjectWritten> {
+    let path = body.path.clone();
+    let len = body.len;
+    store_object(
+        w,
+        request,
+        Fill::Write {
+            len,
+            etag: format!("\"{}\"", hex::encode(body.md5)),
+            write: Box::new(move |blob| copy_file_into(&path, len, blob)),
+        },
+    )
+}
+
+/// Copies the `len` bytes of the file at `path` into `blob`.
+fn copy_file_into(
+    path: &std::path::Path,
+    len: u64,
+    blob: &mut rusqlite::blob::Blob<'_>,
+) -> Result<()> {
+    use std::io::{Read, Write};
+    let mut file = std::fs::File::open(path)
+        .map_err(|e| Error::internal(format!("cannot read a staged body: {e}")))?;
+    let mut buf = vec![0u8; 1024 * 1024];
+    let mut copied = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        blob.write_all(&buf[..n])?;
+        copied += n as u64;
+    }
+    if copied != len {
+        return Err(Error::internal(format!(
+            "a staged body has {copied} bytes, not the {len} it was announced with"
+        )));
+    }
+    Ok(())
+}
+
+/// The rules of every new object (key, conditions, versions, size), then its row.
+pub(super) fn store_object(w: &World, request: PutObject, fill: Fill) -> Result<ObjectWritten> {
     if request.key.is_empty() || request.key.len() > 1024 {
         return Err(Error::new(
             "KeyTooLongError",
@@ -382,36 +518,56 @@ pub(super) fn put_object(w: &World, request: PutObject) -> Result<ObjectWritten>
         .status(400)
         .bucket(&request.bucket));
     }
+    let (size, etag) = match &fill {
+        Fill::Bytes(body) => (body.len() as u64, etag_of(body)),
+        Fill::Write { len, etag, .. } => (*len, etag.clone()),
+    };
+    if size > MAX_STORED_BODY {
+        return Err(entity_too_large(&request.bucket, &request.key, size));
+    }
     check_write(w, &request.bucket, &request.key, &request.conditions)?;
     let class = request.storage_class.unwrap_or(StorageClass::Standard);
     let version_id = supersede(w, &request.bucket, &request.key)?;
     let owner = identity::owner_of_new_object(w, &request.bucket)?;
-    let etag = etag_of(&request.body);
     let metadata = serde_json::to_string(&request.metadata).map_err(Error::internal)?;
     let headers = (!request.headers.is_empty())
         .then(|| serde_json::to_string(&request.headers))
         .transpose()
         .map_err(Error::internal)?;
-    w.tx.execute(
-        "INSERT INTO objects (bucket, key, version_id, is_latest, size, etag, storage_class,
-             last_modified, content_type, metadata, body, headers, owner_id, owner_name)
-         VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-        params![
-            request.bucket,
-            request.key,
-            version_id,
-            request.body.len() as i64,
-            etag,
-            class.as_str(),
-            w.now,
-            request.content_type,
-            metadata,
-            request.body,
-            headers,
-            owner.id,
-            owner.display_name,
-        ],
-    )?;
+    let insert = |body: &dyn rusqlite::ToSql| {
+        w.tx.execute(
+            "INSERT INTO objects (bucket, key, version_id, is_latest, size, etag, storage_class,
+                 last_modified, content_type, metadata, body, headers, owner_id, owner_name)
+             VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            params![
+                request.bucket,
+                request.key,
+                version_id,
+                size as i64,
+                etag,
+                class.as_str(),
+                w.now,
+                request.content_type,
+                metadata,
+                body,
+                headers,
+                owner.id,
+                owner.display_name,
+            ],
+        )
+    };
+    match fill {
+        Fill::Bytes(body) => {
+            insert(&body)?;
+        }
+        Fill::Write { write, .. } => {
+            // `size` is at most MAX_STORED_BODY, inside SQLite's blob limit.
+            insert(&rusqlite::blob::ZeroBlob(size))?;
+            let id = w.tx.last_insert_rowid();
+            let mut blob = w.tx.blob_open("main", "objects", "body", id, false)?;
+            write(&mut blob)?;
+        }
+    }
     Ok(ObjectWritten {
         bucket: request.bucket,
         key: request.key,
@@ -507,6 +663,29 @@ fn body_of(w: &World, object: &StoredObject) -> Result<Vec<u8>> {
         .query_row("SELECT body FROM objects WHERE id = ?1", [object.id], |r| {
             r.get(0)
         })?)
+}
+
+/// GetObject's rules, with the body as a reader: a stored body is read from the database in
+/// pieces (SQLite's incremental BLOB I/O), so a 200 MB manifest never sits in memory whole.
+pub(super) fn open_body<'a>(
+    w: &'a World,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+) -> Result<Box<dyn std::io::Read + 'a>> {
+    let object = find(w, bucket, key, version_id)?;
+    if !object.is_readable(w.now) {
+        return Err(not_readable(&object));
+    }
+    if !object.has_body {
+        return Ok(Box::new(std::io::Cursor::new(body_of(w, &object)?)));
+    }
+    let blob =
+        w.tx.blob_open(rusqlite::MAIN_DB, "objects", "body", object.id, true)?;
+    Ok(Box::new(std::io::BufReader::with_capacity(
+        256 * 1024,
+        blob,
+    )))
 }
 
 /// Where the bytes of an object being read come from.
@@ -1647,33 +1826,33 @@ pub(super) fn restore(
             let done = current
                 .done
                 .min(at + restore_duration(w.seed, object, request.tier, at, from_batch));
-            w.tx.execute(
+            w.tx.prepare_cached(
                 "UPDATE objects SET restore_tier = ?2, restore_done = ?3 WHERE id = ?1",
-                params![object.id, request.tier.as_str(), done],
-            )?;
+            )?
+            .execute(params![object.id, request.tier.as_str(), done])?;
             Ok(RestoreOutcome::Accepted)
         }
         (RestorePhase::Restored { .. }, _) => {
-            w.tx.execute(
+            w.tx.prepare_cached(
                 "UPDATE objects SET restore_days = ?2, restore_expiry = ?3 WHERE id = ?1",
-                params![object.id, request.days, expiry],
-            )?;
+            )?
+            .execute(params![object.id, request.days, expiry])?;
             Ok(RestoreOutcome::AlreadyRestored)
         }
         _ => {
             let done = at + restore_duration(w.seed, object, request.tier, at, from_batch);
-            w.tx.execute(
+            w.tx.prepare_cached(
                 "UPDATE objects SET restore_tier = ?2, restore_days = ?3, restore_requested = ?4,
                      restore_done = ?5, restore_expiry = ?6 WHERE id = ?1",
-                params![
-                    object.id,
-                    request.tier.as_str(),
-                    request.days,
-                    at,
-                    done,
-                    expiry
-                ],
-            )?;
+            )?
+            .execute(params![
+                object.id,
+                request.tier.as_str(),
+                request.days,
+                at,
+                done,
+                expiry
+            ])?;
             Ok(RestoreOutcome::Accepted)
         }
     }
@@ -1731,6 +1910,7 @@ pub(super) fn next_event(w: &World) -> Result<Option<Millis>> {
 
 /// Bulk-creates synthetic objects. Their ETags derive from key and size (not the MD5 of the
 /// bytes), so seeding a million objects hashes nothing large.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn seed(
     w: &World,
     bucket: &str,
@@ -1738,6 +1918,7 @@ pub(super) fn seed(
     prefix: &str,
     storage_class: StorageClass,
     size: u64,
+    stop: &dyn Fn() -> Result<()>,
 ) -> Result<u64> {
     if require_bucket(w, bucket)? == 1 {
         return Err(Error::not_supported(
@@ -1746,6 +1927,13 @@ pub(super) fn seed(
         .bucket(bucket));
     }
     let width = count.saturating_sub(1).to_string().len().max(6);
+    // Re-seeding replaces what is there; into an empty prefix (the usual case) nothing is
+    // looked up per object.
+    let existing: bool = w.tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = ?1 AND key >= ?2 AND key < ?2 || x'ffff')",
+        params![bucket, prefix],
+        |r| r.get(0),
+    )?;
     let mut delete = w.tx.prepare_cached(
         "DELETE FROM objects WHERE bucket = ?1 AND key = ?2 AND version_id IS NULL",
     )?;
@@ -1753,10 +1941,18 @@ pub(super) fn seed(
         "INSERT INTO objects (bucket, key, is_latest, size, etag, storage_class, last_modified)
          VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6)",
     )?;
+    let mut key = String::with_capacity(prefix.len() + width);
     for i in 0..count {
-        let key = format!("{prefix}{i:0width$}");
+        if i % 4096 == 0 {
+            stop()?;
+        }
+        key.clear();
+        use std::fmt::Write as _;
+        let _ = write!(key, "{prefix}{i:0width$}");
         let etag = synthetic_etag(&key, size);
-        delete.execute(params![bucket, key])?;
+        if existing {
+            delete.execute(params![bucket, key])?;
+        }
         insert.execute(params![
             bucket,
             key,

@@ -114,6 +114,45 @@ CREATE TABLE IF NOT EXISTS tasks (
     message     TEXT,
     PRIMARY KEY (job_id, seq)
 ) WITHOUT ROWID;
+-- Multipart uploads in progress (`uploads.rs`): their parts' bytes live here, not in memory,
+-- so an upload survives a restart of `serve`; each write is one transaction (kill -9 safe).
+CREATE TABLE IF NOT EXISTS uploads (
+    id            TEXT PRIMARY KEY,
+    bucket        TEXT NOT NULL,
+    key           TEXT NOT NULL,
+    storage_class TEXT,
+    content_type  TEXT,
+    metadata      TEXT NOT NULL,
+    headers       TEXT NOT NULL,
+    initiated     INTEGER NOT NULL,
+    owner_id      TEXT,     -- who initiated it; NULL: the world's own account
+    owner_name    TEXT
+);
+CREATE INDEX IF NOT EXISTS uploads_by_key ON uploads (bucket, key, initiated);
+CREATE INDEX IF NOT EXISTS uploads_by_age ON uploads (initiated);
+CREATE TABLE IF NOT EXISTS upload_parts (
+    upload_id TEXT NOT NULL,
+    number    INTEGER NOT NULL,
+    size      INTEGER NOT NULL,
+    md5       BLOB NOT NULL,
+    uploaded  INTEGER NOT NULL,
+    body      BLOB NOT NULL,  -- empty for a range of a seeded object (UploadPartCopy of one)
+    pattern_key TEXT,         -- that seeded object's pattern key (NULL: the part is `body`)
+    range_start INTEGER,      -- and where the range starts in it (it is `size` bytes long)
+    PRIMARY KEY (upload_id, number)
+);
+-- What a completed upload answered, so that completing it again answers the same.
+CREATE TABLE IF NOT EXISTS completed_uploads (
+    id         TEXT PRIMARY KEY,
+    bucket     TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    etag       TEXT NOT NULL,
+    version_id TEXT,
+    completed  INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS upload_parts_follow AFTER DELETE ON uploads BEGIN
+    DELETE FROM upload_parts WHERE upload_id = old.id;
+END;
 CREATE TABLE IF NOT EXISTS roles (
     name         TEXT PRIMARY KEY,
     id           TEXT NOT NULL,
@@ -155,52 +194,87 @@ const WORLD_TABLES: &[&str] = &[
     "policies",
     "role_attachments",
     "role_inline",
+    "uploads",
+    "upload_parts",
+    "completed_uploads",
 ];
 
-pub(super) fn open(path: &Path) -> Result<Connection> {
+pub(super) fn open(
+    path: &Path,
+    busy_try: std::time::Duration,
+    busy_limit: std::time::Duration,
+) -> Result<Connection> {
     let conn = Connection::open(path).map_err(|e| {
         Error::invalid_argument(format!(
             "cannot open simulator state {}: {e}",
             path.display()
         ))
     })?;
-    conn.busy_timeout(std::time::Duration::from_secs(30))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.execute_batch(SCHEMA)?;
-    // Columns added after the first release: older state directories gain them here.
-    let added = [
-        ("objects", "headers"),
-        ("objects", "owner_id"),
-        ("objects", "owner_name"),
-        ("buckets", "owner_id"),
-        ("buckets", "owner_name"),
-    ];
-    for (table, column) in added {
-        let has: bool = conn.query_row(
-            &format!("SELECT COUNT(*) > 0 FROM pragma_table_info('{table}') WHERE name = ?1"),
-            [column],
-            |r| r.get(0),
-        )?;
-        if !has {
-            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} TEXT"))?;
+    // One try at a lock waits `busy_try` (SQLite's busy handler backs off between polls);
+    // the simulator retries whole tries up to `BUSY_LIMIT`, checking for Ctrl-C between them.
+    conn.busy_timeout(busy_try)?;
+    // Every statement of a request and of a job's tasks stays prepared (the default 16 made
+    // the task loop re-prepare its statements on every task).
+    conn.set_prepared_statement_cache_capacity(256);
+    // 16 MiB of page cache (SQLite's default is 2 MiB): a job's task loop and report reread
+    // index pages from the OS far less; memory stays flat in the number of objects.
+    conn.pragma_update(None, "cache_size", -16_384)?;
+    let started = std::time::Instant::now();
+    loop {
+        match prepare_schema(&conn) {
+            Err(e) if is_busy(&e) && started.elapsed() < busy_limit => continue,
+            Err(e) if is_busy(&e) => {
+                return Err(Error::state_busy(format!(
+                    "the simulator state {} stayed locked by another process for {} s",
+                    path.display(),
+                    busy_limit.as_secs_f64()
+                )));
+            }
+            other => other?,
         }
+        break;
     }
-    let has_generated: bool = conn.query_row(
-        "SELECT COUNT(*) > 0 FROM pragma_table_info('jobs') WHERE name = 'generated_manifest'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !has_generated {
-        conn.execute_batch("ALTER TABLE jobs ADD COLUMN generated_manifest TEXT")?;
+    Ok(conn)
+}
+
+/// Whether SQLite refused for a lock another connection holds.
+pub(super) fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// Creates what is missing of the schema and the meta defaults, writing only when something is
+/// missing (so opening a state another process is writing to waits for nothing).
+fn prepare_schema(conn: &Connection) -> rusqlite::Result<()> {
+    let expected = SCHEMA.matches("IF NOT EXISTS").count() as i64;
+    let ready: bool = conn
+        .query_row(
+            "SELECT (SELECT COUNT(*) FROM sqlite_master
+                     WHERE type IN ('table', 'index', 'trigger') AND name NOT LIKE 'sqlite_%') >= ?1
+                AND (SELECT COUNT(*) FROM meta WHERE name IN
+                     ('account_id', 'region', 'seed', 'clock_offset_ms', 'job_seq')) = 5",
+            [expected],
+            |r| r.get(0),
+        )
+        .unwrap_or(false);
+    let wal: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+    if !wal.eq_ignore_ascii_case("wal") {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
     }
-    let has_synthetic: bool = conn.query_row(
-        "SELECT COUNT(*) > 0 FROM pragma_table_info('objects') WHERE name = 'synthetic'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !has_synthetic {
-        conn.execute_batch("ALTER TABLE objects ADD COLUMN synthetic TEXT")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // A big object passes through the write-ahead log: truncate the log back to 64 MiB after
+    // checkpoints instead of keeping it at its largest.
+    conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+    if ready && missing_columns(conn)?.is_empty() {
+        return Ok(());
+    }
+    let tx = Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    tx.execute_batch(SCHEMA)?;
+    // Columns added after the first release: older state directories gain them here.
+    for (table, column, kind) in missing_columns(&tx)? {
+        tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
     }
     let defaults = [
         ("account_id", DEFAULT_ACCOUNT_ID.to_string()),
@@ -210,12 +284,45 @@ pub(super) fn open(path: &Path) -> Result<Connection> {
         ("job_seq", "0".to_string()),
     ];
     for (name, value) in defaults {
-        conn.execute(
+        tx.execute(
             "INSERT OR IGNORE INTO meta (name, value) VALUES (?1, ?2)",
             params![name, value],
         )?;
     }
-    Ok(conn)
+    tx.commit()
+}
+
+/// Columns added to the schema after the first release: (table, column, type).
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("objects", "headers", "TEXT"),
+    ("jobs", "generated_manifest", "TEXT"),
+    ("objects", "synthetic", "TEXT"),
+    ("upload_parts", "pattern_key", "TEXT"),
+    ("upload_parts", "range_start", "INTEGER"),
+    ("objects", "owner_id", "TEXT"),
+    ("objects", "owner_name", "TEXT"),
+    ("buckets", "owner_id", "TEXT"),
+    ("buckets", "owner_name", "TEXT"),
+    ("uploads", "owner_id", "TEXT"),
+    ("uploads", "owner_name", "TEXT"),
+];
+
+/// The added columns a state directory made by an older build lacks.
+fn missing_columns(
+    conn: &Connection,
+) -> rusqlite::Result<Vec<(&'static str, &'static str, &'static str)>> {
+    let mut missing = Vec::new();
+    for &(table, column, kind) in ADDED_COLUMNS {
+        let present: bool = conn.query_row(
+            "SELECT COUNT(*) > 0 FROM pragma_table_info(?1) WHERE name = ?2",
+            [table, column],
+            |r| r.get(0),
+        )?;
+        if !present {
+            missing.push((table, column, kind));
+        }
+    }
+    Ok(missing)
 }
 
 pub(super) fn meta(tx: &Transaction, name: &str) -> Result<String> {

@@ -81,6 +81,13 @@ impl Serve {
         self.log.lock().unwrap().clone()
     }
 
+    /// SIGKILL (`kill -9`): no shutdown, whatever is in flight is cut.
+    pub(crate) fn kill(mut self) {
+        let mut child = self.child.take().expect("running");
+        child.kill().expect("kill serve");
+        let _ = child.wait();
+    }
+
     /// Ctrl-C, then the exit status and the whole log.
     pub(crate) fn stop(mut self) -> (std::process::ExitStatus, String) {
         let mut child = self.child.take().expect("running");

@@ -1,0 +1,494 @@
+//! Object bodies through the real `serve` on 127.0.0.1 (issue 13): streamed to a file in the
+//! state directory while hashed, `aws-chunked` decoded with each chunk's signature checked,
+//! refused with AWS's code and nothing stored when they do not match, and multipart uploads
+//! kept in the state so that they survive a restart of `serve`. Behaviour only: the memory
+//! these take is measured by `benches/big_upload.py` (BENCHMARKS.md).
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use md5::{Digest, Md5};
+use s3thaw::sigv4::{ChunkSigning, Credentials, SignedRequest, sign_payload};
+use time::OffsetDateTime;
+
+use crate::support::serve::*;
+
+fn credentials() -> Credentials {
+    Credentials {
+        access_key_id: ACCESS_KEY.into(),
+        secret_access_key: SECRET_KEY.into(),
+    }
+}
+
+/// An answer: status, lower-case headers, body bytes.
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    fn element(&self, name: &str) -> String {
+        let text = self.text();
+        text.split(&format!("<{name}>"))
+            .nth(1)
+            .and_then(|rest| rest.split(&format!("</{name}>")).next())
+            .unwrap_or_else(|| panic!("no <{name}> in {text}"))
+            .to_string()
+    }
+}
+
+/// Sends one request, signed over `payload_hash` (the hash of `signed_body` unless given),
+/// with `body` as the bytes actually sent, and reads the whole answer.
+fn send(
+    serve: &Serve,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    payload_hash: Option<&str>,
+    body: &[u8],
+) -> Answer {
+    let addr = serve.url.trim_start_matches("http://").to_string();
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let mut all: Vec<(String, String)> = vec![("host".into(), addr.clone())];
+    all.extend(headers.iter().map(|(n, v)| (n.to_string(), v.to_string())));
+    let hash = payload_hash
+        .map(str::to_string)
+        .unwrap_or_else(|| hex::encode(sha2::Sha256::digest(body)));
+    let unsigned = SignedRequest {
+        method,
+        raw_path: path,
+        raw_query: query,
+        headers: &all,
+        body: b"",
+    };
+    let added = sign_payload(
+        &unsigned,
+        &hash,
+        &credentials(),
+        None,
+        "us-east-1",
+        "s3",
+        OffsetDateTime::now_utc(),
+    );
+    all.extend(added);
+    let mut head = format!("{method} {target} HTTP/1.1\r\n");
+    for (n, v) in &all {
+        head.push_str(&format!("{n}: {v}\r\n"));
+    }
+    head.push_str(&format!(
+        "content-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    ));
+    let mut stream = TcpStream::connect(&addr).expect("connect to serve");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("read timeout");
+    stream.write_all(head.as_bytes()).expect("send the head");
+    // A refused body may be cut short by the server: what matters is its answer.
+    let _ = stream.write_all(body);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let split = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no answer head in {:?}", String::from_utf8_lossy(&answer)));
+    let head = String::from_utf8_lossy(&answer[..split]).into_owned();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {head}"));
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Answer {
+        status,
+        headers,
+        body: answer[split + 4..].to_vec(),
+    }
+}
+
+/// Bytes that are not all alike, so a shifted or reordered piece would show.
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u64).wrapping_mul(2_654_435_761).to_le_bytes()[1] ^ seed)
+        .collect()
+}
+
+/// A body in signed `aws-chunked` framing, `chunk` bytes a chunk, signed from the request's
+/// own signature (its `authorization` header) on.
+fn signed_chunks(data: &[u8], chunk: usize, authorization: &str, amz_date: &str) -> Vec<u8> {
+    let mut signing = ChunkSigning::new(authorization, amz_date, &credentials()).unwrap();
+    let mut body = Vec::new();
+    for piece in data.chunks(chunk).chain(std::iter::once(&[][..])) {
+        let signature = signing.sign_next(piece);
+        body.extend(format!("{:x};chunk-signature={signature}\r\n", piece.len()).into_bytes());
+        body.extend_from_slice(piece);
+        body.extend_from_slice(b"\r\n");
+    }
+    body
+}
+
+/// Signed `STREAMING-AWS4-HMAC-SHA256-PAYLOAD` PUT of `data`; `tamper` may change the framed
+/// body after it was signed.
+fn put_streaming(
+    serve: &Serve,
+    target: &str,
+    data: &[u8],
+    tamper: impl Fn(&mut Vec<u8>),
+) -> Answer {
+    let addr = serve.url.trim_start_matches("http://").to_string();
+    let decoded = data.len().to_string();
+    let mut headers: Vec<(String, String)> = vec![
+        ("host".into(), addr),
+        ("content-encoding".into(), "aws-chunked".into()),
+        ("x-amz-decoded-content-length".into(), decoded.clone()),
+    ];
+    let signed = sign_payload(
+        &SignedRequest {
+            method: "PUT",
+            raw_path: target,
+            raw_query: "",
+            headers: &headers,
+            body: b"",
+        },
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        &credentials(),
+        None,
+        "us-east-1",
+        "s3",
+        OffsetDateTime::now_utc(),
+    );
+    headers.extend(signed);
+    let find = |n: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    let mut body = signed_chunks(data, 64 * 1024, &find("authorization"), &find("x-amz-date"));
+    tamper(&mut body);
+    // Sent with exactly the headers signed (`send` would sign again).
+    raw(serve, "PUT", target, &headers, &body)
+}
+
+/// Sends a request with exactly these headers (already signed) and body.
+fn raw(
+    serve: &Serve,
+    method: &str,
+    target: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Answer {
+    let addr = serve.url.trim_start_matches("http://").to_string();
+    let mut head = format!("{method} {target} HTTP/1.1\r\n");
+    for (n, v) in headers {
+        head.push_str(&format!("{n}: {v}\r\n"));
+    }
+    head.push_str(&format!(
+        "content-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    ));
+    let mut stream = TcpStream::connect(&addr).expect("connect to serve");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("read timeout");
+    stream.write_all(head.as_bytes()).expect("send the head");
+    let _ = stream.write_all(body);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let split = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an answer head");
+    let head = String::from_utf8_lossy(&answer[..split]).into_owned();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status");
+    Answer {
+        status,
+        headers: Vec::new(),
+        body: answer[split + 4..].to_vec(),
+    }
+}
+
+fn get(serve: &Serve, target: &str) -> Answer {
+    send(serve, "GET", target, &[], None, b"")
+}
+
+/// A signed 3 MB PUT is stored byte for byte (ETag the MD5); one whose bytes are not those
+/// its `x-amz-content-sha256` declares is refused with `XAmzContentSHA256Mismatch`, and one
+/// whose `Content-MD5` does not match with `BadDigest`: neither leaves anything behind.
+#[test]
+fn signed_bodies_round_trip_and_mismatches_store_nothing() {
+    let state = tempfile::tempdir().unwrap();
+    let serve = Serve::start_with_state(state.path());
+    assert_eq!(send(&serve, "PUT", "/bodies", &[], None, b"").status, 200);
+    let data = pattern(3_000_000, 1);
+    let put = send(&serve, "PUT", "/bodies/big", &[], None, &data);
+    assert_eq!(put.status, 200, "{}", put.text());
+    assert_eq!(
+        put.header("etag"),
+        Some(format!("\"{}\"", hex::encode(Md5::digest(&data))).as_str())
+    );
+    let back = get(&serve, "/bodies/big");
+    assert_eq!(back.status, 200);
+    assert!(
+        back.body == data,
+        "the object's bytes differ from the PUT's"
+    );
+
+    // Signed over one body, sent another of the same length.
+    let other = pattern(3_000_000, 2);
+    let hash = hex::encode(sha2::Sha256::digest(&data));
+    let refused = send(&serve, "PUT", "/bodies/swapped", &[], Some(&hash), &other);
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    assert!(
+        refused
+            .text()
+            .contains("<Code>XAmzContentSHA256Mismatch</Code>"),
+        "{}",
+        refused.text()
+    );
+    assert_eq!(get(&serve, "/bodies/swapped").status, 404);
+
+    let wrong_md5 = send(
+        &serve,
+        "PUT",
+        "/bodies/digest",
+        &[("content-md5", "AAAAAAAAAAAAAAAAAAAAAA==")],
+        None,
+        &other,
+    );
+    assert_eq!(wrong_md5.status, 400, "{}", wrong_md5.text());
+    assert!(wrong_md5.text().contains("<Code>BadDigest</Code>"));
+    assert_eq!(get(&serve, "/bodies/digest").status, 404);
+
+    // UNSIGNED-PAYLOAD is taken on the request's signature.
+    let unsigned = send(
+        &serve,
+        "PUT",
+        "/bodies/unsigned",
+        &[],
+        Some("UNSIGNED-PAYLOAD"),
+        &other,
+    );
+    assert_eq!(unsigned.status, 200, "{}", unsigned.text());
+    assert!(get(&serve, "/bodies/unsigned").body == other);
+    // Nothing staged is left in the state directory's tmp/.
+    let staged: Vec<_> = std::fs::read_dir(state.path().join("tmp"))
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(staged.is_empty(), "{staged:?}");
+}
+
+/// A body in signed chunks is decoded as it arrives and every chunk's signature checked: the
+/// object is the decoded bytes; one changed byte in the third chunk is `SignatureDoesNotMatch`
+/// and stores nothing.
+#[test]
+fn signed_chunks_are_checked_as_they_arrive() {
+    let serve = Serve::start(&[]);
+    assert_eq!(send(&serve, "PUT", "/chunks", &[], None, b"").status, 200);
+    let data = pattern(300_000, 3);
+    let ok = put_streaming(&serve, "/chunks/good", &data, |_| {});
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    assert!(get(&serve, "/chunks/good").body == data);
+    let bad = put_streaming(&serve, "/chunks/bad", &data, |body| {
+        let at = 3 * 64 * 1024;
+        body[at] ^= 1;
+    });
+    assert_eq!(bad.status, 403, "{}", bad.text());
+    assert!(
+        bad.text().contains("<Code>SignatureDoesNotMatch</Code>"),
+        "{}",
+        bad.text()
+    );
+    assert_eq!(get(&serve, "/chunks/bad").status, 404);
+}
+
+/// Issue 13.2: an upload lives in the state directory, not in `serve`'s memory. Parts sent to
+/// one `serve`, completed through another on the same `--state`, make the object byte for
+/// byte, with S3's multipart ETag (`-2`).
+#[test]
+fn multipart_uploads_survive_a_restart_of_serve() {
+    let state = tempfile::tempdir().unwrap();
+    let first = pattern(5 * 1024 * 1024, 4);
+    let second = pattern(123_457, 5);
+    let (id, etags) = {
+        let serve = Serve::start_with_state(state.path());
+        assert_eq!(send(&serve, "PUT", "/restart", &[], None, b"").status, 200);
+        let created = send(&serve, "POST", "/restart/obj?uploads", &[], None, b"");
+        assert_eq!(created.status, 200, "{}", created.text());
+        let id = created.element("UploadId");
+        let mut etags = Vec::new();
+        for (n, part) in [(1, &first), (2, &second)] {
+            let put = send(
+                &serve,
+                "PUT",
+                &format!("/restart/obj?partNumber={n}&uploadId={id}"),
+                &[],
+                None,
+                part,
+            );
+            assert_eq!(put.status, 200, "{}", put.text());
+            etags.push(put.header("etag").expect("an ETag").to_string());
+        }
+        let (status, _) = serve.stop();
+        assert!(status.success());
+        (id, etags)
+    };
+    let serve = Serve::start_with_state(state.path());
+    let parts = send(
+        &serve,
+        "GET",
+        &format!("/restart/obj?uploadId={id}"),
+        &[],
+        None,
+        b"",
+    );
+    assert_eq!(parts.status, 200, "{}", parts.text());
+    assert_eq!(
+        parts.text().matches("<Part>").count(),
+        2,
+        "{}",
+        parts.text()
+    );
+    let listed = send(&serve, "GET", "/restart?uploads", &[], None, b"");
+    assert!(listed.text().contains(&id), "{}", listed.text());
+    let complete = format!(
+        "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{}</ETag></Part><Part><PartNumber>2</PartNumber><ETag>{}</ETag></Part></CompleteMultipartUpload>",
+        etags[0], etags[1]
+    );
+    let done = send(
+        &serve,
+        "POST",
+        &format!("/restart/obj?uploadId={id}"),
+        &[],
+        None,
+        complete.as_bytes(),
+    );
+    assert_eq!(done.status, 200, "{}", done.text());
+    assert!(
+        done.element("ETag").ends_with("-2&quot;") || done.element("ETag").ends_with("-2\""),
+        "{}",
+        done.text()
+    );
+    let back = get(&serve, "/restart/obj");
+    assert_eq!(back.status, 200);
+    let mut expected = first;
+    expected.extend_from_slice(&second);
+    assert!(back.body == expected, "the completed object's bytes differ");
+    let after = send(&serve, "GET", "/restart?uploads", &[], None, b"");
+    assert!(!after.text().contains(&id), "{}", after.text());
+}
+
+/// A `kill -9` while a part's body is arriving keeps the parts already stored and nothing of
+/// the one cut short: after a restart the upload lists one part and completes with it.
+#[test]
+fn a_kill_mid_part_keeps_the_stored_parts_whole() {
+    let state = tempfile::tempdir().unwrap();
+    let first = pattern(5 * 1024 * 1024, 6);
+    let (id, etag) = {
+        let serve = Serve::start_with_state(state.path());
+        assert_eq!(send(&serve, "PUT", "/killed", &[], None, b"").status, 200);
+        let id = send(&serve, "POST", "/killed/obj?uploads", &[], None, b"").element("UploadId");
+        let one = send(
+            &serve,
+            "PUT",
+            &format!("/killed/obj?partNumber=1&uploadId={id}"),
+            &[],
+            None,
+            &first,
+        );
+        assert_eq!(one.status, 200, "{}", one.text());
+        // Part 2 announces 6 MiB, sends half, and serve is killed while it waits for the rest.
+        let addr = serve.url.trim_start_matches("http://").to_string();
+        let target = format!("/killed/obj?partNumber=2&uploadId={id}");
+        let mut stream = TcpStream::connect(&addr).unwrap();
+        let head = format!(
+            "PUT {target} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {}\r\nx-amz-content-sha256: UNSIGNED-PAYLOAD\r\n",
+            6 * 1024 * 1024
+        );
+        let mut all: Vec<(String, String)> = vec![("host".into(), addr.clone())];
+        let signed = sign_payload(
+            &SignedRequest {
+                method: "PUT",
+                raw_path: "/killed/obj",
+                raw_query: &format!("partNumber=2&uploadId={id}"),
+                headers: &all,
+                body: b"",
+            },
+            "UNSIGNED-PAYLOAD",
+            &credentials(),
+            None,
+            "us-east-1",
+            "s3",
+            OffsetDateTime::now_utc(),
+        );
+        all.extend(signed);
+        let mut request = head.into_bytes();
+        for (n, v) in all
+            .iter()
+            .filter(|(n, _)| n != "host" && n != "x-amz-content-sha256")
+        {
+            request.extend(format!("{n}: {v}\r\n").into_bytes());
+        }
+        request.extend_from_slice(b"\r\n");
+        request.extend(pattern(3 * 1024 * 1024, 7));
+        stream.write_all(&request).unwrap();
+        stream.flush().unwrap();
+        // Another request answered meanwhile gives serve time to be staging the half body
+        // (connections are served in parallel); however far it got, the cut part must not
+        // appear after the restart.
+        assert_eq!(get(&serve, "/killed?uploads").status, 200);
+        serve.kill();
+        (id, one.header("etag").unwrap().to_string())
+    };
+    let serve = Serve::start_with_state(state.path());
+    let parts = send(
+        &serve,
+        "GET",
+        &format!("/killed/obj?uploadId={id}"),
+        &[],
+        None,
+        b"",
+    );
+    assert_eq!(parts.status, 200, "{}", parts.text());
+    assert_eq!(
+        parts.text().matches("<Part>").count(),
+        1,
+        "{}",
+        parts.text()
+    );
+    let complete = format!(
+        "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{etag}</ETag></Part></CompleteMultipartUpload>"
+    );
+    let done = send(
+        &serve,
+        "POST",
+        &format!("/killed/obj?uploadId={id}"),
+        &[],
+        None,
+        complete.as_bytes(),
+    );
+    assert_eq!(done.status, 200, "{}", done.text());
+    assert!(get(&serve, "/killed/obj").body == first);
+}
