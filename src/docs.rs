@@ -316,6 +316,10 @@ fn fn_doc(raw: &RawFn, module: Option<&str>) -> Option<FnDoc> {
     if raw.access != "public" || raw.name.starts_with("anon$") {
         return None;
     }
+    // Rhai's own functions, registered again with a bound (the Rhai book documents them).
+    if module.is_none() && crate::engine::STANDARD_OVERRIDES.contains(&raw.name.as_str()) {
+        return None;
+    }
     let mut params: Vec<Param> = raw
         .params
         .iter()

@@ -63,20 +63,192 @@ pub struct RunSettings {
     pub quiet: bool,
 }
 
+/// The most items one call may make an array or BLOB, or characters a string, grow to at once
+/// (`pad`, `blob(n)`): a larger request is refused with an error instead of an allocation that
+/// would abort the process.
+pub const MAX_ONE_ALLOCATION: usize = 256 * 1024 * 1024;
+
+/// The memory (resident set, in MiB) past which a running script is stopped with
+/// `ScriptTooLarge`, unless `S3THAW_SCRIPT_MEMORY_MB` says otherwise.
+pub const DEFAULT_MEMORY_MB: u64 = 4096;
+
+/// How many Rhai operations pass between two looks at the process's memory.
+const MEMORY_CHECK_EVERY: u64 = 16_384;
+
 /// An engine with the script API registered and its limits set, bound to no host: what
 /// compiling (`check`) and the API reference (`docs`) need.
+///
+/// Rhai's own size limits (`set_max_array_size` and its string and map siblings) are left
+/// off on purpose: with any of them set, Rhai re-measures a container after every call that
+/// may change it (`calc_data_sizes` walks the whole array), so 400,000 `push`es took 46 s.
+/// Data is bounded instead by the functions that allocate a size in one call (`pad`,
+/// `blob(n)`, refused past [`MAX_ONE_ALLOCATION`]) and by the memory guard of
+/// [`Session::new`], which stops a script whose process passes its memory bound.
 pub fn new_engine() -> Engine {
     let mut engine = Engine::new();
     // Limits chosen on purpose: deep enough for any playbook, shallow enough to stop a
     // runaway recursion with an error instead of a stack overflow.
     engine.set_max_call_levels(64);
     engine.set_max_expr_depths(128, 64);
-    engine.set_max_string_size(256 * 1024 * 1024);
-    engine.set_max_array_size(10_000_000);
-    engine.set_max_map_size(1_000_000);
     engine.set_max_modules(64);
+    register_bounded_allocations(&mut engine);
     crate::api::register(&mut engine);
     engine
+}
+
+fn too_large(what: &str, len: rhai::INT) -> Box<EvalAltResult> {
+    Error::new(
+        "ScriptTooLarge",
+        format!("{what} of {len} asked for in one call; at most {MAX_ONE_ALLOCATION} are allowed"),
+    )
+    .into()
+}
+
+/// The length a growing call asks for, refused past [`MAX_ONE_ALLOCATION`] or when it would
+/// take the process past the memory bound (the guard between operations could not see one big
+/// allocation coming); `None`: nothing to do (zero or negative, as Rhai treats them).
+fn bounded(what: &str, len: rhai::INT) -> Result<Option<usize>, Box<EvalAltResult>> {
+    if len <= 0 {
+        return Ok(None);
+    }
+    let n = match usize::try_from(len) {
+        Ok(n) if n <= MAX_ONE_ALLOCATION => n,
+        _ => return Err(too_large(what, len)),
+    };
+    if let Some(used) = resident_bytes() {
+        // At least a byte an item (BLOBs); array items and characters take more.
+        let after = used.saturating_add(n as u64);
+        if after > memory_bound() {
+            return Err(memory_error(after, memory_bound()).into());
+        }
+    }
+    Ok(Some(n))
+}
+
+/// `ScriptTooLarge` for a process past (or about to pass) its memory bound.
+fn memory_error(used: u64, bound: u64) -> Error {
+    Error::new(
+        "ScriptTooLarge",
+        format!(
+            "the script's data passed the memory bound ({} MiB resident, bound {} MiB)",
+            used / (1024 * 1024),
+            bound / (1024 * 1024)
+        ),
+    )
+    .hint("set S3THAW_SCRIPT_MEMORY_MB to allow more, or keep less in arrays and maps")
+}
+
+/// Rhai's standard functions that [`new_engine`] registers again with a bound (left out of
+/// docs/API.md: the Rhai book documents them).
+pub const STANDARD_OVERRIDES: &[&str] = &["pad", "blob"];
+
+/// Rhai's `pad` (arrays, BLOBs, strings) and `blob(n)`, with the size bounded: without Rhai's
+/// size limits its own versions would try any allocation they are asked for.
+fn register_bounded_allocations(engine: &mut Engine) {
+    engine.register_fn(
+        "pad",
+        |array: &mut rhai::Array,
+         len: rhai::INT,
+         item: Dynamic|
+         -> Result<(), Box<EvalAltResult>> {
+            if let Some(n) = bounded("an array", len)?
+                && n > array.len()
+            {
+                array.resize(n, item);
+            }
+            Ok(())
+        },
+    );
+    engine.register_fn(
+        "pad",
+        |blob: &mut rhai::Blob,
+         len: rhai::INT,
+         value: rhai::INT|
+         -> Result<(), Box<EvalAltResult>> {
+            if let Some(n) = bounded("a BLOB", len)?
+                && n > blob.len()
+            {
+                blob.resize(n, (value & 0xff) as u8);
+            }
+            Ok(())
+        },
+    );
+    engine.register_fn(
+        "blob",
+        |len: rhai::INT| -> Result<rhai::Blob, Box<EvalAltResult>> {
+            Ok(vec![0; bounded("a BLOB", len)?.unwrap_or(0)])
+        },
+    );
+    engine.register_fn(
+        "blob",
+        |len: rhai::INT, value: rhai::INT| -> Result<rhai::Blob, Box<EvalAltResult>> {
+            Ok(vec![
+                (value & 0xff) as u8;
+                bounded("a BLOB", len)?.unwrap_or(0)
+            ])
+        },
+    );
+    engine.register_fn(
+        "pad",
+        |s: &mut rhai::ImmutableString,
+         len: rhai::INT,
+         c: char|
+         -> Result<(), Box<EvalAltResult>> {
+            if let Some(n) = bounded("a string", len)? {
+                let have = s.chars().count();
+                if n > have {
+                    let p = s.make_mut();
+                    p.extend(std::iter::repeat_n(c, n - have));
+                }
+            }
+            Ok(())
+        },
+    );
+    engine.register_fn(
+        "pad",
+        |s: &mut rhai::ImmutableString,
+         len: rhai::INT,
+         padding: &str|
+         -> Result<(), Box<EvalAltResult>> {
+            let Some(n) = bounded("a string", len)? else {
+                return Ok(());
+            };
+            let mut have = s.chars().count();
+            if padding.is_empty() || n <= have {
+                return Ok(());
+            }
+            let p = s.make_mut();
+            while have < n {
+                let room = n - have;
+                let take: String = padding.chars().take(room).collect();
+                have += take.chars().count();
+                p.push_str(&take);
+            }
+            Ok(())
+        },
+    );
+}
+
+/// The memory bound of a running script, in bytes (`S3THAW_SCRIPT_MEMORY_MB`, else
+/// [`DEFAULT_MEMORY_MB`]).
+fn memory_bound() -> u64 {
+    static BOUND: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *BOUND.get_or_init(|| {
+        std::env::var("S3THAW_SCRIPT_MEMORY_MB")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|mb| *mb > 0)
+            .unwrap_or(DEFAULT_MEMORY_MB)
+            .saturating_mul(1024 * 1024)
+    })
+}
+
+/// This process's resident set in bytes, where the system tells it (`/proc/self/status`).
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
 
 /// An engine bound to a host, with the scope a script (or a REPL session) runs in.
@@ -104,10 +276,20 @@ impl Session {
             interrupted: interrupted.clone(),
         });
         let mut engine = new_engine();
-        engine.on_progress(move |_| {
-            interrupted
-                .load(Ordering::Relaxed)
-                .then(|| Dynamic::from("interrupted"))
+        let bound = memory_bound();
+        engine.on_progress(move |operations| {
+            if interrupted.load(Ordering::Relaxed) {
+                return Some(Dynamic::from("interrupted"));
+            }
+            // The memory guard: a runaway script (a `push` in an endless loop) is stopped with
+            // an error while the process can still report it, not by the allocator's abort.
+            if operations.is_multiple_of(MEMORY_CHECK_EVERY)
+                && let Some(used) = resident_bytes()
+                && used > bound
+            {
+                return Some(Dynamic::from_map(memory_error(used, bound).to_map()));
+            }
+            None
         });
         // Around the progress bar, if one is drawn.
         engine.on_print(crate::progress::print_line);
@@ -224,7 +406,10 @@ pub fn error_of(error: &EvalAltResult) -> Error {
             }
             Error::new("Thrown", value.to_string())
         }
-        EvalAltResult::ErrorTerminated(..) => Error::new("Interrupted", "stopped by Ctrl-C"),
+        EvalAltResult::ErrorTerminated(value, _) => value
+            .read_lock::<rhai::Map>()
+            .and_then(|map| Error::from_map(&map))
+            .unwrap_or_else(|| Error::new("Interrupted", "stopped by Ctrl-C")),
         EvalAltResult::ErrorFunctionNotFound(signature, _) => function_not_found(signature),
         other => {
             let mut text = other.to_string();

@@ -39,6 +39,9 @@ pub enum AuthError {
     Missing,
     /// A header that is not AWS4-HMAC-SHA256 or lacks a part.
     Malformed(String),
+    /// A presigned URL's query parameter out of AWS's bounds (`X-Amz-Expires` negative, over a
+    /// week or not a number): S3's 400 `AuthorizationQueryParametersError`.
+    QueryParameters(String),
     /// An access key id nobody configured.
     UnknownAccessKey(String),
     /// The signature does not match.
@@ -721,11 +724,20 @@ fn verify_presigned(
             AuthError::Malformed(format!("X-Amz-Date `{amz_date}` is not YYYYMMDDTHHMMSSZ"))
         })?
         .assume_utc();
+    // AWS's own words for each bound (S3 answers them 400 AuthorizationQueryParametersError).
     let expires: i64 = get("X-Amz-Expires")?
         .parse()
-        .ok()
-        .filter(|e| (0..=MAX_EXPIRES_SECONDS).contains(e))
-        .ok_or_else(|| AuthError::Malformed("X-Amz-Expires must be 0 to 604800 seconds".into()))?;
+        .map_err(|_| AuthError::QueryParameters("X-Amz-Expires should be a number".into()))?;
+    if expires < 0 {
+        return Err(AuthError::QueryParameters(
+            "X-Amz-Expires must be non-negative".into(),
+        ));
+    }
+    if expires > MAX_EXPIRES_SECONDS {
+        return Err(AuthError::QueryParameters(
+            "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds".into(),
+        ));
+    }
     if now < when - MAX_SKEW {
         return Err(AuthError::Skewed);
     }
@@ -1065,8 +1077,14 @@ mod tests {
             verify(&request, &creds(), datetime!(2013-05-24 00:00:00.5 UTC)).unwrap_err()
         };
         assert_eq!(check("0"), AuthError::Expired);
-        assert!(matches!(check("604801"), AuthError::Malformed(_)));
-        assert!(matches!(check("-7"), AuthError::Malformed(_)));
+        assert_eq!(check("604800"), AuthError::SignatureMismatch);
+        let bound = |e: AuthError| match e {
+            AuthError::QueryParameters(why) => why,
+            other => panic!("{other:?}"),
+        };
+        assert!(bound(check("604801")).starts_with("X-Amz-Expires must be less than a week"));
+        assert_eq!(bound(check("-7")), "X-Amz-Expires must be non-negative");
+        assert_eq!(bound(check("soon")), "X-Amz-Expires should be a number");
         assert_eq!(check("60"), AuthError::SignatureMismatch);
     }
 

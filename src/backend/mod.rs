@@ -184,6 +184,14 @@ aws_enum!(
     }
 );
 
+/// Who owns a bucket or an object, or started a multipart upload, as S3's `Owner` and
+/// `Initiator` elements show it: the canonical user id and the display name.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Owner {
+    pub id: String,
+    pub display_name: String,
+}
+
 /// A bucket as listed or created.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BucketInfo {
@@ -506,6 +514,8 @@ pub struct ObjectSummary {
     /// (`OptionalObjectAttributes=RestoreStatus`) and the object has a restore running or a
     /// restored copy; `None` otherwise (never requested, or the copy expired).
     pub restore: Option<RestoreState>,
+    /// Who owns it, when the backend knows (the simulator always does).
+    pub owner: Option<Owner>,
 }
 
 /// One entry of ListObjectVersions: a version or a delete marker.
@@ -519,6 +529,8 @@ pub struct ObjectVersion {
     pub etag: Option<String>,
     pub storage_class: Option<StorageClass>,
     pub last_modified: OffsetDateTime,
+    /// Who owns it, when the backend knows (the simulator always does).
+    pub owner: Option<Owner>,
 }
 
 /// One page of a listing; `next` continues it.

@@ -105,6 +105,7 @@ pub(super) fn head_of(parts: &hyper::http::request::Parts) -> Request {
         host,
         request_id: new_request_id(),
         virtual_bucket: None,
+        caller: None,
         staged: None,
     }
 }
@@ -177,11 +178,12 @@ pub(super) async fn stage_body(
         return Err(stage_error(req, too_large(size)));
     }
     let signing = match &server.credentials {
-        Some(credentials) if content_sha.starts_with("STREAMING-AWS4-HMAC-SHA256-PAYLOAD") => {
+        Some(identities) if content_sha.starts_with("STREAMING-AWS4-HMAC-SHA256-PAYLOAD") => {
+            // The chunks are signed with the key of the identity the request names.
             let made = sigv4::ChunkSigning::new(
                 req.header("authorization").unwrap_or(""),
                 req.header("x-amz-date").unwrap_or(""),
-                credentials,
+                &identities.for_request(req).credentials,
             );
             match made {
                 Ok(signing) => Some(signing),

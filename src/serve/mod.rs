@@ -18,7 +18,7 @@
 //! each request is handled on tokio's blocking pool.
 
 pub mod admin;
-mod auth;
+pub mod auth;
 pub mod control;
 mod http;
 pub mod iam;
@@ -44,6 +44,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use crate::backend::Backend;
 use crate::backend::sim::Simulator;
 use crate::sigv4::Credentials;
+use auth::Identities;
 use http::{serve_one, shutdown_signal};
 
 /// The access key id `serve` accepts unless told otherwise.
@@ -75,6 +76,12 @@ pub struct ServeArgs {
         hide_default_value = true
     )]
     pub secret_access_key: String,
+    /// Identities to accept instead of the single access key above, one per line:
+    /// `ACCESS_KEY_ID SECRET ACCOUNT_ID DISPLAY NAME` (`#` comments and blank lines allowed).
+    /// Each request acts as the identity that signed it: it owns what it creates, and other
+    /// accounts' private buckets and objects are refused to it.
+    #[arg(long, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
     /// Accept unsigned requests and any signature (no SigV4 verification).
     #[arg(long)]
     pub no_auth: bool,
@@ -126,8 +133,8 @@ impl AcceptBackoff {
 /// What every request handler shares.
 pub struct Server {
     pub sim: Simulator,
-    /// `None` when `--no-auth`.
-    pub credentials: Option<Credentials>,
+    /// The identities requests may be signed as; `None` when `--no-auth`.
+    pub credentials: Option<Identities>,
     pub bases: Vec<String>,
     /// Multipart uploads in progress.
     pub uploads: multipart::Uploads,
@@ -173,7 +180,19 @@ pub fn run(args: &ServeArgs, sim: Simulator) -> Result<(), String> {
             args.bind
         ));
     }
-    if args.allow_remote && !args.no_auth && args.secret_access_key == DEFAULT_SECRET_ACCESS_KEY {
+    let identities = match &args.credentials {
+        Some(path) => Identities::load(path)?,
+        None => Identities::from(Credentials {
+            access_key_id: args.access_key_id.clone(),
+            secret_access_key: args.secret_access_key.clone(),
+        }),
+    };
+    if args.allow_remote
+        && !args.no_auth
+        && identities
+            .iter()
+            .any(|i| i.credentials.secret_access_key == DEFAULT_SECRET_ACCESS_KEY)
+    {
         return Err(
             "refusing --allow-remote with the published default secret: anyone could sign \
              requests; give your own with --secret-access-key or S3THAW_SERVE_SECRET_ACCESS_KEY"
@@ -187,10 +206,7 @@ pub fn run(args: &ServeArgs, sim: Simulator) -> Result<(), String> {
         bases: virtual_bases(args, &region),
         sim,
         uploads: multipart::Uploads::default(),
-        credentials: (!args.no_auth).then(|| Credentials {
-            access_key_id: args.access_key_id.clone(),
-            secret_access_key: args.secret_access_key.clone(),
-        }),
+        credentials: (!args.no_auth).then_some(identities),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -209,7 +225,17 @@ pub fn run(args: &ServeArgs, sim: Simulator) -> Result<(), String> {
             "s3thaw serve: listening on http://{local} (account {account}, region {region}, state {}, SigV4 {})",
             server.sim.state_dir().display(),
             match &server.credentials {
-                Some(c) => format!("checked for access key {}", c.access_key_id),
+                Some(ids) => {
+                    let keys: Vec<&str> = ids
+                        .iter()
+                        .map(|i| i.credentials.access_key_id.as_str())
+                        .collect();
+                    format!(
+                        "checked for access key{} {}",
+                        if keys.len() == 1 { "" } else { "s" },
+                        keys.join(", ")
+                    )
+                }
                 None => "not checked".to_string(),
             }
         );
@@ -336,6 +362,7 @@ mod tests {
             host: strip_port(host).into(),
             request_id: "TEST".into(),
             virtual_bucket: None,
+            caller: None,
             staged: None,
         }
     }
@@ -350,10 +377,13 @@ mod tests {
     #[test]
     fn cors_preflight_on_a_presigned_url_reaches_the_s3_face() {
         let (mut server, _dir) = server();
-        server.credentials = Some(crate::sigv4::Credentials {
-            access_key_id: "AKID".into(),
-            secret_access_key: "secret".into(),
-        });
+        server.credentials = Some(
+            crate::sigv4::Credentials {
+                access_key_id: "AKID".into(),
+                secret_access_key: "secret".into(),
+            }
+            .into(),
+        );
         let presigned = "/bkt/foo?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20261201%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261201T000000Z&X-Amz-Expires=100000&X-Amz-SignedHeaders=host&X-Amz-Signature=00";
         let options = request("OPTIONS", "127.0.0.1", presigned, b"");
         assert!(server.refuse_head(&options).is_none());
@@ -650,10 +680,13 @@ mod tests {
     #[test]
     fn signatures_are_checked_when_credentials_are_set() {
         let (mut server, _dir) = server();
-        server.credentials = Some(Credentials {
-            access_key_id: DEFAULT_ACCESS_KEY_ID.into(),
-            secret_access_key: DEFAULT_SECRET_ACCESS_KEY.into(),
-        });
+        server.credentials = Some(
+            Credentials {
+                access_key_id: DEFAULT_ACCESS_KEY_ID.into(),
+                secret_access_key: DEFAULT_SECRET_ACCESS_KEY.into(),
+            }
+            .into(),
+        );
         let unsigned = server.handle(request("GET", "127.0.0.1", "/", b""));
         assert_eq!(unsigned.status, 403);
         assert!(text(&unsigned).contains("AccessDenied"));
@@ -666,7 +699,10 @@ mod tests {
                 headers: &base.headers,
                 body: b"",
             },
-            server.credentials.as_ref().unwrap(),
+            &Credentials {
+                access_key_id: DEFAULT_ACCESS_KEY_ID.into(),
+                secret_access_key: DEFAULT_SECRET_ACCESS_KEY.into(),
+            },
             None,
             "us-east-1",
             "s3",

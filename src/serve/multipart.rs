@@ -8,12 +8,13 @@
 //! multipart copy of a 6 GB or 1 TB seeded object builds nothing.
 
 use super::s3::{
-    ObjectBody, S3_NS, metadata_headers, object_body, payload, storage_class_header, stored_headers,
+    ObjectBody, S3_NS, metadata_headers, object_body, owner_element, payload, storage_class_header,
+    stored_headers,
 };
 use super::xml::{self, XmlWriter};
 use super::{Request, Response};
+use crate::backend::StorageClass;
 use crate::backend::sim::{CompletedUpload, MAX_PARTS, NewUpload, PartBody, Simulator};
-use crate::backend::{Backend, StorageClass};
 use crate::errors::Error;
 use crate::timefmt::rfc3339_millis;
 
@@ -31,7 +32,8 @@ fn invalid_part(message: impl Into<String>) -> Error {
 }
 
 impl Uploads {
-    /// `POST /bucket/key?uploads`.
+    /// `POST /bucket/key?uploads`, by `sim`'s caller (its initiator and owner), who must be
+    /// able to write into the bucket.
     pub fn create(
         &self,
         sim: &Simulator,
@@ -94,7 +96,6 @@ impl Uploads {
 
     /// `GET /bucket/key?uploadId=ID`: ListParts, `part-number-marker` and `max-parts` paging.
     pub fn list_parts(&self, sim: &Simulator, req: &Request, id: &str) -> Result<Response, Error> {
-        let account = sim.account_id()?;
         let marker: u32 = req
             .query("part-number-marker")
             .and_then(|m| m.parse().ok())
@@ -105,8 +106,8 @@ impl Uploads {
         w.el("Bucket", &upload.bucket)
             .el("Key", &upload.key)
             .el("UploadId", id);
-        owner(&mut w, "Initiator", &account);
-        owner(&mut w, "Owner", &account);
+        owner_element(&mut w, "Initiator", &upload.initiator);
+        owner_element(&mut w, "Owner", &upload.initiator);
         w.el(
             "StorageClass",
             upload
@@ -143,7 +144,6 @@ impl Uploads {
         req: &Request,
         bucket: &str,
     ) -> Result<Response, Error> {
-        let account = sim.account_id()?;
         let prefix = req.query("prefix").unwrap_or("");
         let key_marker = req.query("key-marker").unwrap_or("");
         let id_marker = req.query("upload-id-marker").unwrap_or("");
@@ -164,8 +164,8 @@ impl Uploads {
             w.start("Upload")
                 .el("Key", &u.key)
                 .el("UploadId", u.id.as_str());
-            owner(&mut w, "Initiator", &account);
-            owner(&mut w, "Owner", &account);
+            owner_element(&mut w, "Initiator", &u.initiator);
+            owner_element(&mut w, "Owner", &u.initiator);
             w.el(
                 "StorageClass",
                 u.storage_class.unwrap_or(StorageClass::Standard).as_str(),
@@ -218,13 +218,6 @@ fn completed(done: &CompletedUpload) -> Response {
         resp = resp.header("x-amz-version-id", v.clone());
     }
     resp
-}
-
-fn owner(w: &mut XmlWriter, element: &'static str, account: &str) {
-    w.start(element)
-        .el("ID", account)
-        .el("DisplayName", "s3thaw")
-        .end();
 }
 
 /// `max-parts` / `max-uploads`: at most 1,000.

@@ -3,6 +3,7 @@
 //! hands the request to its face.
 
 use super::{Request, Response, Server, admin, auth, control, iam, s3};
+use crate::backend::sim::{Caller, Simulator};
 use crate::sigv4::AuthError;
 
 /// Which wire face a request is for.
@@ -90,7 +91,14 @@ impl Server {
         .op(format!("Auth {}", error.code))
     }
 
-    /// Handles one request: checks its signature, then hands it to its face.
+    /// The simulator acting as the request's caller (see [`Request::caller`]).
+    pub fn sim_for(&self, req: &Request) -> Simulator {
+        self.sim.acting_as(req.caller.clone())
+    }
+
+    /// Handles one request: checks its signature, then hands it to its face. With signatures
+    /// checked, the request acts as the identity that signed it (unsigned S3 requests as
+    /// `Caller::Anonymous`); without (`--no-auth`), as `req.caller` says.
     pub fn handle(&self, mut req: Request) -> Response {
         if !req.raw_path.starts_with("/v20180820") {
             req.virtual_bucket = self.virtual_bucket(&req.host);
@@ -100,14 +108,16 @@ impl Server {
             // CORS preflight requests are never signed.
             return s3::preflight(&req);
         }
-        if let Some(credentials) = &self.credentials
-            && let Err(e) = auth::check(&req, credentials)
-        {
-            if e == AuthError::Missing && face == Face::S3 {
-                // Unsigned: what the ACLs and bucket policy allow everyone.
-                return s3::anonymous(self, &req);
+        if let Some(identities) = &self.credentials {
+            match auth::check(&req, identities) {
+                Ok(caller) => req.caller = caller,
+                Err(e) if e == AuthError::Missing && face == Face::S3 => {
+                    // Unsigned: what the ACLs and bucket policy allow everyone.
+                    req.caller = Some(Caller::Anonymous);
+                    return s3::anonymous(self, &req);
+                }
+                Err(e) => return self.auth_refusal(&req, &e),
             }
-            return self.auth_refusal(&req, &e);
         }
         match face {
             Face::S3 => s3::handle(self, &req),

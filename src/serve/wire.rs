@@ -19,6 +19,9 @@ pub struct Request {
     pub request_id: String,
     /// The bucket the Host header names (virtual-hosted style), if any.
     pub virtual_bucket: Option<String>,
+    /// Who signed it (set once its signature is checked; `None`: the world's own account, as
+    /// with `--no-auth` or the default credentials).
+    pub caller: Option<crate::backend::sim::Caller>,
     /// An object body (PutObject, UploadPart) streamed to a file instead of `body`.
     pub staged: Option<std::sync::Arc<Staged>>,
 }

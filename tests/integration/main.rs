@@ -22,6 +22,7 @@ mod html;
 mod jobs;
 mod repl;
 mod restore;
+mod script_limits;
 mod simulator;
 mod stands_alone;
 mod tracking;

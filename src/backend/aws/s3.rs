@@ -446,6 +446,7 @@ pub(super) fn list_objects(aws: &AwsBackend, request: &ListObjects) -> Result<Pa
                     ongoing: r.is_restore_in_progress() == Some(true),
                     expiry: smithy_time(r.restore_expiry_date()),
                 }),
+                owner: o.owner().map(owner_of),
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -493,6 +494,7 @@ pub(super) fn list_object_versions(
                 Some(c) => c.as_str().parse()?,
             }),
             last_modified: smithy_time(v.last_modified()).unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            owner: v.owner().map(owner_of),
         });
     }
     for m in out.delete_markers() {
@@ -505,6 +507,7 @@ pub(super) fn list_object_versions(
             etag: None,
             storage_class: None,
             last_modified: smithy_time(m.last_modified()).unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            owner: m.owner().map(owner_of),
         });
     }
     // The SDK splits versions from delete markers; put them back in S3's order: by key,
@@ -990,4 +993,12 @@ pub(super) fn restore_objects(
             .buffered(concurrency.max(1))
             .collect(),
     )
+}
+
+/// S3's `Owner` element, as the SDK reads it.
+fn owner_of(o: &aws_sdk_s3::types::Owner) -> Owner {
+    Owner {
+        id: o.id().unwrap_or_default().to_string(),
+        display_name: o.display_name().unwrap_or_default().to_string(),
+    }
 }

@@ -1135,6 +1135,7 @@ fn write_generated(
         account_id: w.account_id.clone(),
         region: w.region.clone(),
         seed: w.seed,
+        caller: w.caller.clone(),
     };
     let md5 = hex::encode(Md5::digest(&data));
     let data_key = format!("{data_prefix}{md5}.csv.gz");
@@ -1536,6 +1537,7 @@ fn run_task(
                 account_id: w.account_id.clone(),
                 region: w.region.clone(),
                 seed: w.seed,
+                caller: w.caller.clone(),
             };
             s3::copy_for_job(&at_world, bucket, key, version_id, copy)?;
             Ok(200)
@@ -1573,6 +1575,7 @@ fn write_report(w: &World, job: &JobRow, report: &ReportSpec, at: Millis) -> Res
         account_id: w.account_id.clone(),
         region: w.region.clone(),
         seed: w.seed,
+        caller: w.caller.clone(),
     };
     let mut results = Vec::new();
     let outcomes: &[TaskStatus] = match report.scope {

@@ -17,6 +17,7 @@ mod clock;
 mod control;
 mod faults;
 mod iam;
+pub mod identity;
 mod s3;
 mod store;
 mod uploads;
@@ -35,6 +36,7 @@ use super::*;
 use crate::errors::{Error, Result};
 
 pub use clock::Millis;
+pub use identity::{Access, Caller};
 pub use s3::{
     BodySource, MAX_PART_SIZE, MAX_PARTS, MAX_STORED_BODY, MIN_PART_SIZE, OpenedObject,
     SyntheticBody, check_part_sizes, multipart_etag, part_copy_range, synthetic_part_md5,
@@ -123,9 +125,10 @@ pub const SLICE_TASKS: u64 = 200_000;
 /// 100 ms between polls) before s3thaw checks for Ctrl-C and [`BUSY_LIMIT`] and tries again.
 const BUSY_TRY: Duration = Duration::from_millis(250);
 
-/// The simulator: a handle on one state directory.
+/// The simulator: a handle on one state directory. Handles made by [`Simulator::acting_as`]
+/// share the connection and differ only in who they act as.
 pub struct Simulator {
-    conn: Mutex<Connection>,
+    conn: Arc<Mutex<Connection>>,
     dir: PathBuf,
     /// Set by Ctrl-C (the session's flag): long calls stop between slices.
     interrupt: OnceLock<Arc<AtomicBool>>,
@@ -137,7 +140,9 @@ pub struct Simulator {
     /// [`Simulator::without_client_retries`]).
     client_retries: bool,
     /// Retries so far: the jitter of each backoff is drawn from it.
-    retries: AtomicU64,
+    retries: Arc<AtomicU64>,
+    /// Who S3 requests act as; `None`: the world's own account (what scripts act as).
+    caller: Option<Caller>,
     /// How many multipart uploads, and how many bytes of parts, may wait.
     upload_limits: UploadLimits,
 }
@@ -149,6 +154,8 @@ pub(crate) struct World<'a> {
     pub account_id: String,
     pub region: String,
     pub seed: u64,
+    /// Who the call acts as (the world's own account unless a handle says otherwise).
+    pub caller: Caller,
 }
 
 /// How much catch-up work one transaction may do: [`SLICE`] of time and [`SLICE_TASKS`] tasks.
@@ -216,9 +223,14 @@ struct Slices {
 
 impl<'a> World<'a> {
     fn load(tx: &'a Transaction<'a>) -> Result<World<'a>> {
+        let account_id = store::meta(tx, "account_id")?;
         Ok(World {
             now: clock::now(tx)?,
-            account_id: store::meta(tx, "account_id")?,
+            caller: Caller::Account(Owner {
+                id: account_id.clone(),
+                display_name: identity::DEFAULT_DISPLAY_NAME.to_string(),
+            }),
+            account_id,
             region: store::meta(tx, "region")?,
             seed: store::meta(tx, "seed")?.parse().unwrap_or(0),
             tx,
@@ -237,7 +249,7 @@ impl Simulator {
         })?;
         let conn = store::open(&dir.join("sim.sqlite3"), BUSY_TRY, busy_limit())?;
         Ok(Simulator {
-            conn: Mutex::new(conn),
+            conn: Arc::new(Mutex::new(conn)),
             dir: dir.to_path_buf(),
             interrupt: OnceLock::new(),
             slices: Slices {
@@ -246,9 +258,52 @@ impl Simulator {
             },
             busy_limit: busy_limit(),
             client_retries: true,
-            retries: AtomicU64::new(0),
+            retries: Arc::new(AtomicU64::new(0)),
+            caller: None,
             upload_limits: UploadLimits::default(),
         })
+    }
+
+    /// A handle on the same world whose S3 requests act as `caller`: what `serve` does for
+    /// each request, with the identity it was signed with (or `Caller::Anonymous`). Owners,
+    /// ACLs and bucket policies decide what it may do ([`identity::authorize`]).
+    /// `None` acts as the world's own account, as scripts do.
+    pub fn acting_as(&self, caller: Option<Caller>) -> Simulator {
+        let interrupt = OnceLock::new();
+        if let Some(flag) = self.interrupt.get() {
+            let _ = interrupt.set(flag.clone());
+        }
+        Simulator {
+            conn: self.conn.clone(),
+            dir: self.dir.clone(),
+            interrupt,
+            slices: self.slices,
+            busy_limit: self.busy_limit,
+            client_retries: self.client_retries,
+            retries: self.retries.clone(),
+            caller,
+            upload_limits: self.upload_limits,
+        }
+    }
+
+    /// Refuses what this handle's caller may not do to a bucket or object (`AccessDenied`,
+    /// `NoSuchBucket`...): the check every S3 call makes, for requests `serve` keeps itself
+    /// (multipart uploads in progress).
+    pub fn authorize(
+        &self,
+        bucket: &str,
+        key: Option<(&str, Option<&str>)>,
+        access: Access,
+    ) -> Result<()> {
+        self.with_world(|w| allow(w, bucket, key, access))
+    }
+
+    /// Who this handle acts as (the owner of what it creates: `Caller::owner`).
+    pub fn caller(&self) -> Result<Caller> {
+        match &self.caller {
+            Some(c) => Ok(c.clone()),
+            None => self.with_world(|w| Ok(w.caller.clone())),
+        }
     }
 
     /// A simulator that answers injected faults to its caller instead of retrying them: for
@@ -279,14 +334,24 @@ impl Simulator {
     /// memory (see [`BodyFile`]); every rule is PutObject's.
     pub fn put_object_file(&self, request: PutObject, body: &BodyFile) -> Result<ObjectWritten> {
         self.s3(faults::Request::S3, |w| {
+            allow(
+                w,
+                &request.bucket,
+                Some((&request.key, None)),
+                Access::Write,
+            )?;
             s3::put_object_file(w, request, body)
         })
     }
 
-    /// CreateMultipartUpload.
+    /// CreateMultipartUpload, by this handle's caller (the upload's initiator), who must be
+    /// able to write into the bucket.
     pub fn create_upload(&self, new: &NewUpload) -> Result<UploadInfo> {
         let limits = self.upload_limits;
-        self.s3(faults::Request::S3, |w| uploads::create(w, limits, new))
+        self.s3(faults::Request::S3, |w| {
+            allow(w, &new.bucket, Some((&new.key, None)), Access::Write)?;
+            uploads::create(w, limits, new)
+        })
     }
 
     /// UploadPart: stores (or replaces) part `number` of upload `id`.
@@ -319,6 +384,7 @@ impl Simulator {
         max: usize,
     ) -> Result<(Vec<UploadInfo>, bool)> {
         self.s3(faults::Request::S3, |w| {
+            allow(w, bucket, None, Access::List)?;
             uploads::list_uploads(w, bucket, prefix, key_marker, id_marker, max)
         })
     }
@@ -340,7 +406,11 @@ impl Simulator {
         request: &GetObject,
         range: Option<RangeRequest>,
     ) -> Result<OpenedObject> {
-        self.s3(faults::Request::S3, |w| s3::open_object(w, request, range))
+        self.s3(faults::Request::S3, |w| {
+            let key = Some((request.key.as_str(), request.version_id.as_deref()));
+            allow(w, &request.bucket, key, Access::Read)?;
+            s3::open_object(w, request, range)
+        })
     }
 
     /// Reads the bytes of an opened object from `offset` into `buf`: a synthetic body is
@@ -371,6 +441,12 @@ impl Simulator {
         etag: &str,
     ) -> Result<ObjectWritten> {
         self.s3(faults::Request::S3, |w| {
+            allow(
+                w,
+                &request.bucket,
+                Some((&request.key, None)),
+                Access::Write,
+            )?;
             s3::put_synthetic(w, request, pattern_key, size, etag)
         })
     }
@@ -415,9 +491,13 @@ impl Simulator {
                 clock::advance(&tx, advance)?;
                 advance = 0;
             }
-            let world = World::load(&tx)?;
+            let mut world = World::load(&tx)?;
             let budget = Budget::slice(self.slices, self.interrupt.get().cloned());
+            // Jobs run as the world's own account, whoever's request brought the world up to now.
             if control::advance_all(&world, &budget)? {
+                if let Some(caller) = &self.caller {
+                    world.caller = caller.clone();
+                }
                 let out = f(&world)?;
                 tx.commit()?;
                 return Ok(out);
@@ -515,12 +595,29 @@ impl Simulator {
 
     /// Sets a bucket's canned ACL (S3's PutBucketAcl).
     pub fn put_bucket_acl(&self, bucket: &str, acl: CannedAcl) -> Result<()> {
-        self.s3(faults::Request::S3, |w| s3::put_bucket_acl(w, bucket, acl))
+        self.s3(faults::Request::S3, |w| {
+            allow(w, bucket, None, Access::BucketOwner)?;
+            s3::put_bucket_acl(w, bucket, acl)
+        })
     }
 
-    /// A bucket's canned ACL (`private` unless set).
-    pub fn get_bucket_acl(&self, bucket: &str) -> Result<CannedAcl> {
-        self.s3(faults::Request::S3, |w| s3::bucket_acl(w, bucket))
+    /// A bucket's owner and canned ACL (`private` unless set).
+    pub fn get_bucket_acl(&self, bucket: &str) -> Result<(Owner, CannedAcl)> {
+        self.s3(faults::Request::S3, |w| {
+            allow(w, bucket, None, Access::BucketOwner)?;
+            Ok((
+                identity::bucket_owner(w, bucket)?,
+                s3::bucket_acl(w, bucket)?,
+            ))
+        })
+    }
+
+    /// HeadBucket: the bucket, if the caller may list it (403 otherwise, 404 if missing).
+    pub fn head_bucket(&self, bucket: &str) -> Result<BucketInfo> {
+        self.s3(faults::Request::S3, |w| {
+            allow(w, bucket, None, Access::List)?;
+            s3::bucket_info(w, bucket)
+        })
     }
 
     /// Sets an object version's canned ACL (S3's PutObjectAcl).
@@ -532,19 +629,25 @@ impl Simulator {
         acl: CannedAcl,
     ) -> Result<()> {
         self.s3(faults::Request::S3, |w| {
+            allow(w, bucket, Some((key, version_id)), Access::ObjectOwner)?;
             s3::put_object_acl(w, bucket, key, version_id, acl)
         })
     }
 
-    /// An object version's canned ACL (`private` unless set).
+    /// An object version's owner and canned ACL (`private` unless set).
     pub fn get_object_acl(
         &self,
         bucket: &str,
         key: &str,
         version_id: Option<&str>,
-    ) -> Result<CannedAcl> {
+    ) -> Result<(Owner, CannedAcl)> {
         self.s3(faults::Request::S3, |w| {
-            s3::object_acl(w, bucket, key, version_id)
+            allow(w, bucket, Some((key, version_id)), Access::ObjectOwner)?;
+            let object = s3::find(w, bucket, key, version_id)?;
+            Ok((
+                identity::object_owner(w, object.id)?,
+                s3::object_acl(w, bucket, key, version_id)?,
+            ))
         })
     }
 
@@ -560,13 +663,17 @@ impl Simulator {
         ownership: Option<ObjectOwnership>,
     ) -> Result<()> {
         self.s3(faults::Request::S3, |w| {
+            allow(w, bucket, None, Access::BucketOwner)?;
             s3::put_ownership(w, bucket, ownership)
         })
     }
 
     /// A bucket's Object Ownership control, if set.
     pub fn get_ownership_controls(&self, bucket: &str) -> Result<Option<ObjectOwnership>> {
-        self.s3(faults::Request::S3, |w| s3::ownership(w, bucket))
+        self.s3(faults::Request::S3, |w| {
+            allow(w, bucket, None, Access::BucketOwner)?;
+            s3::ownership(w, bucket)
+        })
     }
 
     /// Put (`Some`) or delete (`None`) a bucket's Block Public Access configuration.
@@ -576,25 +683,33 @@ impl Simulator {
         block: Option<PublicAccessBlock>,
     ) -> Result<()> {
         self.s3(faults::Request::S3, |w| {
+            allow(w, bucket, None, Access::BucketOwner)?;
             s3::put_public_access_block(w, bucket, block)
         })
     }
 
     /// A bucket's Block Public Access configuration, if set.
     pub fn get_public_access_block(&self, bucket: &str) -> Result<Option<PublicAccessBlock>> {
-        self.s3(faults::Request::S3, |w| s3::public_access_block(w, bucket))
+        self.s3(faults::Request::S3, |w| {
+            allow(w, bucket, None, Access::BucketOwner)?;
+            s3::public_access_block(w, bucket)
+        })
     }
 
     /// Put (`Some`, a JSON policy document) or delete (`None`) a bucket policy.
     pub fn put_bucket_policy(&self, bucket: &str, policy: Option<&str>) -> Result<()> {
         self.s3(faults::Request::S3, |w| {
+            allow(w, bucket, None, Access::BucketOwner)?;
             s3::put_bucket_policy(w, bucket, policy)
         })
     }
 
     /// A bucket's policy document, if set.
     pub fn get_bucket_policy(&self, bucket: &str) -> Result<Option<String>> {
-        self.s3(faults::Request::S3, |w| s3::bucket_policy(w, bucket))
+        self.s3(faults::Request::S3, |w| {
+            allow(w, bucket, None, Access::BucketOwner)?;
+            s3::bucket_policy(w, bucket)
+        })
     }
 
     /// Whether an unsigned request may list a bucket, read an object or write into a bucket,
@@ -741,6 +856,11 @@ impl SimControls for Simulator {
     }
 }
 
+/// The one access rule ([`identity::authorize`]) for the caller of this call.
+fn allow(w: &World, bucket: &str, key: Option<(&str, Option<&str>)>, access: Access) -> Result<()> {
+    identity::authorize(w, &w.caller, bucket, key, access)
+}
+
 fn next_event(w: &World) -> Result<Option<Millis>> {
     let candidates = [control::next_event(w)?, s3::next_event(w)?];
     Ok(candidates.into_iter().flatten().min())
@@ -802,18 +922,23 @@ impl Backend for Simulator {
 
     fn put_bucket_versioning(&self, bucket: &str, enabled: bool) -> Result<()> {
         self.s3(faults::Request::S3, |w| {
+            allow(w, bucket, None, Access::BucketOwner)?;
             s3::put_bucket_versioning(w, bucket, enabled)
         })
     }
 
     fn get_bucket_versioning(&self, bucket: &str) -> Result<Option<VersioningStatus>> {
         self.s3(faults::Request::S3, |w| {
+            allow(w, bucket, None, Access::BucketOwner)?;
             s3::get_bucket_versioning(w, bucket)
         })
     }
 
     fn delete_bucket(&self, name: &str) -> Result<()> {
-        self.s3(faults::Request::S3, |w| s3::delete_bucket(w, name))
+        self.s3(faults::Request::S3, |w| {
+            allow(w, name, None, Access::BucketOwner)?;
+            s3::delete_bucket(w, name)
+        })
     }
 
     fn list_buckets(&self) -> Result<Vec<BucketInfo>> {
@@ -821,23 +946,36 @@ impl Backend for Simulator {
     }
 
     fn put_object(&self, request: PutObject) -> Result<ObjectWritten> {
-        self.s3(faults::Request::S3, |w| s3::put_object(w, request))
+        self.s3(faults::Request::S3, |w| {
+            allow(
+                w,
+                &request.bucket,
+                Some((&request.key, None)),
+                Access::Write,
+            )?;
+            s3::put_object(w, request)
+        })
     }
 
     fn get_object(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<Vec<u8>> {
         self.s3(faults::Request::S3, |w| {
+            allow(w, bucket, Some((key, version_id)), Access::Read)?;
             s3::get_object(w, bucket, key, version_id)
         })
     }
 
     fn head_object(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<ObjectHead> {
         self.s3(faults::Request::S3, |w| {
+            allow(w, bucket, Some((key, version_id)), Access::Read)?;
             s3::head_object(w, bucket, key, version_id)
         })
     }
 
     fn list_objects(&self, request: &ListObjects) -> Result<Page<ObjectSummary>> {
-        self.s3(faults::Request::S3, |w| s3::list_objects(w, request))
+        self.s3(faults::Request::S3, |w| {
+            allow(w, &request.bucket, None, Access::List)?;
+            s3::list_objects(w, request)
+        })
     }
 
     fn list_object_versions(
@@ -847,16 +985,36 @@ impl Backend for Simulator {
         continuation: Option<&str>,
     ) -> Result<Page<ObjectVersion>> {
         self.s3(faults::Request::S3, |w| {
+            allow(w, bucket, None, Access::List)?;
             s3::list_object_versions(w, bucket, prefix, continuation)
         })
     }
 
     fn copy_object_with(&self, request: &CopyObject) -> Result<ObjectWritten> {
-        self.s3(faults::Request::S3, |w| s3::copy_object(w, request))
+        self.s3(faults::Request::S3, |w| {
+            let src = &request.source;
+            allow(
+                w,
+                &src.bucket,
+                Some((&src.key, src.version_id.as_deref())),
+                Access::Read,
+            )?;
+            allow(
+                w,
+                &request.bucket,
+                Some((&request.key, None)),
+                Access::Write,
+            )?;
+            s3::copy_object(w, request)
+        })
     }
 
     fn get_object_with(&self, request: &GetObject) -> Result<(ObjectHead, Vec<u8>)> {
-        self.s3(faults::Request::S3, |w| s3::get_object_with(w, request))
+        self.s3(faults::Request::S3, |w| {
+            let key = Some((request.key.as_str(), request.version_id.as_deref()));
+            allow(w, &request.bucket, key, Access::Read)?;
+            s3::get_object_with(w, request)
+        })
     }
 
     fn get_object_stream(
@@ -887,16 +1045,34 @@ impl Backend for Simulator {
 
     fn copy_object_multipart(&self, request: &CopyObject, part_size: u64) -> Result<ObjectWritten> {
         self.s3(faults::Request::S3, |w| {
+            let src = &request.source;
+            allow(
+                w,
+                &src.bucket,
+                Some((&src.key, src.version_id.as_deref())),
+                Access::Read,
+            )?;
+            allow(
+                w,
+                &request.bucket,
+                Some((&request.key, None)),
+                Access::Write,
+            )?;
             s3::copy_object_multipart(w, request, part_size)
         })
     }
 
     fn head_object_with(&self, request: &GetObject) -> Result<ObjectHead> {
-        self.s3(faults::Request::S3, |w| s3::head_object_with(w, request))
+        self.s3(faults::Request::S3, |w| {
+            let key = Some((request.key.as_str(), request.version_id.as_deref()));
+            allow(w, &request.bucket, key, Access::Read)?;
+            s3::head_object_with(w, request)
+        })
     }
 
     fn delete_object(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<Deleted> {
         self.s3(faults::Request::S3, |w| {
+            allow(w, bucket, Some((key, None)), Access::Delete)?;
             s3::delete_object(w, bucket, key, version_id)
         })
     }
@@ -906,7 +1082,10 @@ impl Backend for Simulator {
             s3::require_bucket(w, bucket)?;
             Ok(ids
                 .iter()
-                .map(|id| s3::delete_object(w, bucket, &id.key, id.version_id.as_deref()))
+                .map(|id| {
+                    allow(w, bucket, Some((&id.key, None)), Access::Delete)?;
+                    s3::delete_object(w, bucket, &id.key, id.version_id.as_deref())
+                })
                 .collect())
         })
     }
@@ -919,6 +1098,7 @@ impl Backend for Simulator {
         request: RestoreRequest,
     ) -> Result<RestoreOutcome> {
         self.s3(faults::Request::Restore, |w| {
+            allow(w, bucket, Some((key, version_id)), Access::ObjectOwner)?;
             s3::restore_object(w, bucket, key, version_id, request)
         })
     }
@@ -937,11 +1117,13 @@ impl Backend for Simulator {
                         let o = &objects[i];
                         Ok(match faults::admit(w, faults::Request::S3)? {
                             Some(fault) => (i, Err(fault), true),
-                            None => (
-                                i,
-                                s3::head_object(w, &o.bucket, &o.key, o.version_id.as_deref()),
-                                false,
-                            ),
+                            None => {
+                                let key = Some((o.key.as_str(), o.version_id.as_deref()));
+                                let head = allow(w, &o.bucket, key, Access::Read).and_then(|()| {
+                                    s3::head_object(w, &o.bucket, &o.key, o.version_id.as_deref())
+                                });
+                                (i, head, false)
+                            }
                         })
                     })
                     .collect::<Result<Vec<_>>>()
@@ -989,8 +1171,10 @@ impl Backend for Simulator {
                         return Ok(Err(fault));
                     }
                     w.tx.execute_batch("SAVEPOINT restore_one")?;
-                    let answer =
-                        s3::restore_object(w, &o.bucket, &o.key, o.version_id.as_deref(), *request);
+                    let key = Some((o.key.as_str(), o.version_id.as_deref()));
+                    let answer = allow(w, &o.bucket, key, Access::ObjectOwner).and_then(|()| {
+                        s3::restore_object(w, &o.bucket, &o.key, o.version_id.as_deref(), *request)
+                    });
                     w.tx.execute_batch(if answer.is_ok() {
                         "RELEASE restore_one"
                     } else {
@@ -1018,8 +1202,15 @@ impl Backend for Simulator {
                         return Ok(Err(fault));
                     }
                     w.tx.execute_batch("SAVEPOINT copy_one")?;
-                    let answer =
-                        s3::copy_for_job(w, &o.bucket, &o.key, o.version_id.as_deref(), copy);
+                    let key = Some((o.key.as_str(), o.version_id.as_deref()));
+                    let target = copy.target_key(&o.key);
+                    let answer = allow(w, &o.bucket, key, Access::Read)
+                        .and_then(|()| {
+                            allow(w, &copy.target_bucket, Some((&target, None)), Access::Write)
+                        })
+                        .and_then(|()| {
+                            s3::copy_for_job(w, &o.bucket, &o.key, o.version_id.as_deref(), copy)
+                        });
                     w.tx.execute_batch(if answer.is_ok() {
                         "RELEASE copy_one"
                     } else {

@@ -11,6 +11,7 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::World;
 use super::clock::{self, Millis};
+use super::identity;
 use crate::backend::*;
 use crate::errors::{Error, Result};
 
@@ -39,6 +40,8 @@ pub(super) struct StoredObject {
     /// source's when copied.
     pub synthetic: Option<String>,
     pub restore: Option<StoredRestore>,
+    /// `owner_id`, `owner_name` (NULL: the world's own account).
+    pub owner: (Option<String>, Option<String>),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -65,7 +68,8 @@ macro_rules! object_columns {
     () => {
         "id, bucket, key, version_id, is_latest, is_delete_marker, size, etag, storage_class, \
          archive_tier, last_modified, content_type, metadata, typeof(body) <> 'null', restore_tier, \
-         restore_days, restore_done, restore_expiry, headers, synthetic"
+         restore_days, restore_done, restore_expiry, headers, synthetic, \
+         owner_id, owner_name"
     };
 }
 
@@ -113,6 +117,7 @@ impl StoredObject {
             has_body: r.get(13)?,
             synthetic: r.get(19)?,
             restore,
+            owner: (r.get(20)?, r.get(21)?),
         })
     }
 
@@ -279,17 +284,23 @@ fn checked(
     Ok(found)
 }
 
+/// CreateBucket. Bucket names are global: another account's name is 409
+/// `BucketAlreadyExists`; re-creating your own is 200 in us-east-1 (S3's original answer,
+/// changing nothing) and 409 `BucketAlreadyOwnedByYou` elsewhere. The caller owns the new bucket.
 pub(super) fn create_bucket(w: &World, name: &str, region: Option<&str>) -> Result<BucketInfo> {
     let region = region.unwrap_or(&w.region).to_string();
     if require_bucket(w, name).is_ok() {
-        // us-east-1 keeps S3's original answer: re-creating your own bucket succeeds and
-        // changes nothing; every other region refuses.
-        let existing = list_buckets(w)?.into_iter().find(|b| b.name == name);
-        if let Some(b) = existing
-            && b.region == "us-east-1"
-            && region == "us-east-1"
-        {
-            return Ok(b);
+        if identity::bucket_owner(w, name)?.id != w.caller.owner().id {
+            return Err(Error::new(
+                "BucketAlreadyExists",
+                "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.",
+            )
+            .status(409)
+            .bucket(name));
+        }
+        let existing = bucket_info(w, name)?;
+        if existing.region == "us-east-1" && region == "us-east-1" {
+            return Ok(existing);
         }
         return Err(Error::new(
             "BucketAlreadyOwnedByYou",
@@ -298,9 +309,14 @@ pub(super) fn create_bucket(w: &World, name: &str, region: Option<&str>) -> Resu
         .status(409)
         .bucket(name));
     }
+    if w.caller == identity::Caller::Anonymous {
+        return Err(Error::access_denied("Access Denied").bucket(name));
+    }
+    let owner = w.caller.owner();
     w.tx.execute(
-        "INSERT INTO buckets (name, region, created) VALUES (?1, ?2, ?3)",
-        params![name, region, w.now],
+        "INSERT INTO buckets (name, region, created, owner_id, owner_name)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![name, region, w.now, owner.id, owner.display_name],
     )?;
     Ok(BucketInfo {
         name: name.to_string(),
@@ -347,10 +363,13 @@ pub(super) fn delete_bucket(w: &World, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// ListBuckets: the caller's buckets (the world's own account owns those without an owner).
 pub(super) fn list_buckets(w: &World) -> Result<Vec<BucketInfo>> {
-    let mut stmt =
-        w.tx.prepare("SELECT name, region, created FROM buckets ORDER BY name")?;
-    let rows = stmt.query_map([], |r| {
+    let mut stmt = w.tx.prepare(
+        "SELECT name, region, created FROM buckets
+         WHERE COALESCE(owner_id, ?1) = ?2 ORDER BY name",
+    )?;
+    let rows = stmt.query_map(params![w.account_id, w.caller.owner().id], |r| {
         Ok(BucketInfo {
             name: r.get(0)?,
             region: r.get(1)?,
@@ -358,6 +377,20 @@ pub(super) fn list_buckets(w: &World) -> Result<Vec<BucketInfo>> {
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// One bucket, whoever owns it.
+pub(super) fn bucket_info(w: &World, name: &str) -> Result<BucketInfo> {
+    w.tx.prepare_cached("SELECT name, region, created FROM buckets WHERE name = ?1")?
+        .query_row([name], |r| {
+            Ok(BucketInfo {
+                name: r.get(0)?,
+                region: r.get(1)?,
+                created: clock::to_datetime(r.get(2)?),
+            })
+        })
+        .optional()?
+        .ok_or_else(|| Error::no_such_bucket(name))
 }
 
 pub(super) fn etag_of(body: &[u8]) -> String {
@@ -495,6 +528,7 @@ pub(super) fn store_object(w: &World, request: PutObject, fill: Fill) -> Result<
     check_write(w, &request.bucket, &request.key, &request.conditions)?;
     let class = request.storage_class.unwrap_or(StorageClass::Standard);
     let version_id = supersede(w, &request.bucket, &request.key)?;
+    let owner = identity::owner_of_new_object(w, &request.bucket)?;
     let metadata = serde_json::to_string(&request.metadata).map_err(Error::internal)?;
     let headers = (!request.headers.is_empty())
         .then(|| serde_json::to_string(&request.headers))
@@ -503,8 +537,8 @@ pub(super) fn store_object(w: &World, request: PutObject, fill: Fill) -> Result<
     let insert = |body: &dyn rusqlite::ToSql| {
         w.tx.execute(
             "INSERT INTO objects (bucket, key, version_id, is_latest, size, etag, storage_class,
-                 last_modified, content_type, metadata, body, headers)
-             VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                 last_modified, content_type, metadata, body, headers, owner_id, owner_name)
+             VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![
                 request.bucket,
                 request.key,
@@ -517,6 +551,8 @@ pub(super) fn store_object(w: &World, request: PutObject, fill: Fill) -> Result<
                 metadata,
                 body,
                 headers,
+                owner.id,
+                owner.display_name,
             ],
         )
     };
@@ -1146,13 +1182,15 @@ pub(super) fn object_acl(
     version_id: Option<&str>,
 ) -> Result<CannedAcl> {
     let object = find(w, bucket, key, version_id)?;
+    object_acl_by_id(w, object.id)
+}
+
+/// The canned ACL of one stored version (`private` unless set).
+pub(super) fn object_acl_by_id(w: &World, object_id: i64) -> Result<CannedAcl> {
     let acl: Option<String> =
-        w.tx.query_row(
-            "SELECT acl FROM object_acls WHERE object_id = ?1",
-            [object.id],
-            |r| r.get(0),
-        )
-        .optional()?;
+        w.tx.prepare_cached("SELECT acl FROM object_acls WHERE object_id = ?1")?
+            .query_row([object_id], |r| r.get(0))
+            .optional()?;
     acl.map_or(Ok(CannedAcl::Private), |a| a.parse())
 }
 
@@ -1222,7 +1260,7 @@ pub(super) fn anonymous_allowed(
     })
 }
 
-fn bucket_policy_document(
+pub(super) fn bucket_policy_document(
     w: &World,
     bucket: &str,
 ) -> Result<Option<crate::policy::PolicyDocument>> {
@@ -1292,7 +1330,8 @@ pub(super) fn list_objects(w: &World, request: &ListObjects) -> Result<Page<Obje
         _ => prefix.clone(),
     };
     let mut stmt = w.tx.prepare_cached(
-        "SELECT key, size, etag, storage_class, last_modified, restore_done, restore_expiry
+        "SELECT key, size, etag, storage_class, last_modified, restore_done, restore_expiry,
+                owner_id, owner_name
          FROM objects
          WHERE bucket = ?1 AND is_latest = 1 AND is_delete_marker = 0
            AND key >= ?2 AND key < ?3
@@ -1310,12 +1349,16 @@ pub(super) fn list_objects(w: &World, request: &ListObjects) -> Result<Page<Obje
                 r.get::<_, i64>(4)?,
                 r.get::<_, Option<Millis>>(5)?,
                 r.get::<_, Option<Millis>>(6)?,
+                (
+                    r.get::<_, Option<String>>(7)?,
+                    r.get::<_, Option<String>>(8)?,
+                ),
             ))
         },
     )?;
     let mut items = Vec::new();
     for row in rows {
-        let (key, size, etag, class, modified, done, expiry) = row?;
+        let (key, size, etag, class, modified, done, expiry, (owner_id, owner_name)) = row?;
         // The same phases as HEAD's x-amz-restore (StoredObject::restore_phase).
         let restore = match done {
             Some(done) if request.restore_status => {
@@ -1342,6 +1385,7 @@ pub(super) fn list_objects(w: &World, request: &ListObjects) -> Result<Page<Obje
             storage_class: class.parse()?,
             last_modified: clock::to_datetime(modified),
             restore,
+            owner: Some(identity::owner_from(w, owner_id, owner_name)),
         });
     }
     let next = if items.len() > limit as usize {
@@ -1414,6 +1458,7 @@ pub(super) fn list_object_versions(
             etag: (!o.is_delete_marker).then_some(o.etag),
             storage_class: (!o.is_delete_marker).then_some(o.storage_class),
             last_modified: clock::to_datetime(o.last_modified),
+            owner: Some(identity::owner_from(w, o.owner.0, o.owner.1)),
         })
         .collect();
     Ok(Page { items, next })
@@ -1641,10 +1686,19 @@ pub(super) fn delete_object(
     }
     // Versioned (or suspended) bucket: the delete adds a marker that becomes the current version.
     let marker_version = supersede(w, bucket, key)?;
+    let owner = identity::owner_of_new_object(w, bucket)?;
     w.tx.execute(
-        "INSERT INTO objects (bucket, key, version_id, is_latest, is_delete_marker, last_modified)
-         VALUES (?1, ?2, ?3, 1, 1, ?4)",
-        params![bucket, key, marker_version, w.now],
+        "INSERT INTO objects (bucket, key, version_id, is_latest, is_delete_marker, last_modified,
+             owner_id, owner_name)
+         VALUES (?1, ?2, ?3, 1, 1, ?4, ?5, ?6)",
+        params![
+            bucket,
+            key,
+            marker_version,
+            w.now,
+            owner.id,
+            owner.display_name
+        ],
     )?;
     Ok(Deleted {
         key: key.to_string(),
@@ -2054,10 +2108,11 @@ fn insert_synthetic(w: &World, s: Synthetic) -> Result<ObjectWritten> {
         .map_err(Error::internal)?;
     // A pattern key equal to the key is left implicit (NULL), as seeded objects have it.
     let pattern = (s.pattern_key != s.key).then_some(s.pattern_key);
+    let owner = identity::owner_of_new_object(w, s.bucket)?;
     w.tx.prepare_cached(
         "INSERT INTO objects (bucket, key, version_id, is_latest, size, etag, storage_class,
-             last_modified, content_type, metadata, headers, synthetic)
-         VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             last_modified, content_type, metadata, headers, synthetic, owner_id, owner_name)
+         VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         s.bucket,
@@ -2071,6 +2126,8 @@ fn insert_synthetic(w: &World, s: Synthetic) -> Result<ObjectWritten> {
         metadata_text,
         headers_text,
         pattern,
+        owner.id,
+        owner.display_name,
     ])?;
     Ok(ObjectWritten {
         bucket: s.bucket.to_string(),

@@ -16,7 +16,9 @@ CREATE TABLE IF NOT EXISTS buckets (
     name       TEXT PRIMARY KEY,
     region     TEXT NOT NULL,
     created    INTEGER NOT NULL,
-    versioning INTEGER NOT NULL DEFAULT 0   -- 0 never enabled, 1 enabled, 2 suspended
+    versioning INTEGER NOT NULL DEFAULT 0,  -- 0 never enabled, 1 enabled, 2 suspended
+    owner_id   TEXT,                        -- NULL: the world's own account
+    owner_name TEXT
 );
 -- One row per object version (unversioned objects have version_id NULL) or delete marker.
 -- A NULL body means a synthetic object whose bytes derive from its key (sim::seed_objects).
@@ -43,7 +45,9 @@ CREATE TABLE IF NOT EXISTS objects (
     restore_done      INTEGER,
     restore_expiry    INTEGER,
     headers           TEXT,     -- JSON: Cache-Control, Content-Disposition... (STORED_HEADERS)
-    synthetic         TEXT      -- a synthetic object's pattern key (NULL: its own key; see s3.rs)
+    synthetic         TEXT,     -- a synthetic object's pattern key (NULL: its own key; see s3.rs)
+    owner_id          TEXT,     -- NULL: the world's own account
+    owner_name        TEXT
 );
 CREATE INDEX IF NOT EXISTS objects_by_key ON objects (bucket, key, is_latest);
 -- ListObjectVersions' order: by key, newest version first.
@@ -120,7 +124,9 @@ CREATE TABLE IF NOT EXISTS uploads (
     content_type  TEXT,
     metadata      TEXT NOT NULL,
     headers       TEXT NOT NULL,
-    initiated     INTEGER NOT NULL
+    initiated     INTEGER NOT NULL,
+    owner_id      TEXT,     -- who initiated it; NULL: the world's own account
+    owner_name    TEXT
 );
 CREATE INDEX IF NOT EXISTS uploads_by_key ON uploads (bucket, key, initiated);
 CREATE INDEX IF NOT EXISTS uploads_by_age ON uploads (initiated);
@@ -293,6 +299,12 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("objects", "synthetic", "TEXT"),
     ("upload_parts", "pattern_key", "TEXT"),
     ("upload_parts", "range_start", "INTEGER"),
+    ("objects", "owner_id", "TEXT"),
+    ("objects", "owner_name", "TEXT"),
+    ("buckets", "owner_id", "TEXT"),
+    ("buckets", "owner_name", "TEXT"),
+    ("uploads", "owner_id", "TEXT"),
+    ("uploads", "owner_name", "TEXT"),
 ];
 
 /// The added columns a state directory made by an older build lacks.

@@ -16,10 +16,11 @@ use time::OffsetDateTime;
 
 use super::World;
 use super::clock::{self, Millis};
+use super::identity::{self, Access};
 use super::s3::{
     self, Fill, MAX_PARTS, SyntheticBody, check_part_sizes, multipart_etag, synthetic_part_md5,
 };
-use crate::backend::{BodyFile, PutObject, StorageClass};
+use crate::backend::{BodyFile, Owner, PutObject, StorageClass};
 use crate::errors::{Error, Result};
 
 /// How long an upload may stay incomplete, on the simulator's clock: AWS keeps them until a
@@ -64,6 +65,8 @@ pub struct UploadInfo {
     pub key: String,
     pub storage_class: Option<StorageClass>,
     pub initiated: OffsetDateTime,
+    /// Who started it (its Initiator and Owner in listings).
+    pub initiator: Owner,
 }
 
 /// One uploaded part.
@@ -126,7 +129,8 @@ fn expire(w: &World) -> Result<()> {
 fn upload_of(w: &World, id: &str) -> Result<Option<(UploadInfo, NewUpload)>> {
     let row =
         w.tx.query_row(
-            "SELECT bucket, key, storage_class, content_type, metadata, headers, initiated
+            "SELECT bucket, key, storage_class, content_type, metadata, headers, initiated,
+                    owner_id, owner_name
              FROM uploads WHERE id = ?1",
             [id],
             |r| {
@@ -138,11 +142,25 @@ fn upload_of(w: &World, id: &str) -> Result<Option<(UploadInfo, NewUpload)>> {
                     r.get::<_, String>(4)?,
                     r.get::<_, String>(5)?,
                     r.get::<_, Millis>(6)?,
+                    (
+                        r.get::<_, Option<String>>(7)?,
+                        r.get::<_, Option<String>>(8)?,
+                    ),
                 ))
             },
         )
         .optional()?;
-    let Some((bucket, key, class, content_type, metadata, headers, initiated)) = row else {
+    let Some((
+        bucket,
+        key,
+        class,
+        content_type,
+        metadata,
+        headers,
+        initiated,
+        (owner_id, owner_name),
+    )) = row
+    else {
         return Ok(None);
     };
     let storage_class = class.map(|c| c.parse()).transpose()?;
@@ -152,6 +170,7 @@ fn upload_of(w: &World, id: &str) -> Result<Option<(UploadInfo, NewUpload)>> {
         key: key.clone(),
         storage_class,
         initiated: clock::to_datetime(initiated),
+        initiator: identity::owner_from(w, owner_id, owner_name),
     };
     let new = NewUpload {
         bucket,
@@ -197,9 +216,13 @@ pub(super) fn create(w: &World, limits: UploadLimits, new: &NewUpload) -> Result
         .key(&new.key));
     }
     let id = uuid::Uuid::new_v4().simple().to_string();
+    // The caller is the upload's initiator and owner (Complete makes the object the
+    // completer's, as any write does).
+    let initiator = w.caller.owner();
     w.tx.execute(
-        "INSERT INTO uploads (id, bucket, key, storage_class, content_type, metadata, headers, initiated)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO uploads (id, bucket, key, storage_class, content_type, metadata, headers,
+             initiated, owner_id, owner_name)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             id,
             new.bucket,
@@ -209,6 +232,8 @@ pub(super) fn create(w: &World, limits: UploadLimits, new: &NewUpload) -> Result
             serde_json::to_string(&new.metadata).map_err(Error::internal)?,
             serde_json::to_string(&new.headers).map_err(Error::internal)?,
             w.now,
+            initiator.id,
+            initiator.display_name,
         ],
     )?;
     Ok(UploadInfo {
@@ -217,6 +242,7 @@ pub(super) fn create(w: &World, limits: UploadLimits, new: &NewUpload) -> Result
         key: new.key.clone(),
         storage_class: new.storage_class,
         initiated: clock::to_datetime(w.now),
+        initiator,
     })
 }
 
@@ -387,7 +413,7 @@ pub(super) fn list_uploads(
     s3::require_bucket(w, bucket)?;
     expire(w)?;
     let mut stmt = w.tx.prepare_cached(
-        "SELECT id, key, storage_class, initiated FROM uploads
+        "SELECT id, key, storage_class, initiated, owner_id, owner_name FROM uploads
          WHERE bucket = ?1 AND substr(key, 1, length(?2)) = ?2
          ORDER BY key, initiated, id",
     )?;
@@ -397,12 +423,16 @@ pub(super) fn list_uploads(
             r.get::<_, String>(1)?,
             r.get::<_, Option<String>>(2)?,
             r.get::<_, Millis>(3)?,
+            (
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, Option<String>>(5)?,
+            ),
         ))
     })?;
     let mut shown = Vec::new();
     let mut truncated = false;
     for row in rows {
-        let (id, key, class, initiated) = row?;
+        let (id, key, class, initiated, (owner_id, owner_name)) = row?;
         let after = key_marker.is_empty()
             || key.as_str() > key_marker
             || (key == key_marker && !id_marker.is_empty() && id.as_str() > id_marker);
@@ -419,6 +449,7 @@ pub(super) fn list_uploads(
             key,
             storage_class: class.map(|c| c.parse()).transpose()?,
             initiated: clock::to_datetime(initiated),
+            initiator: identity::owner_from(w, owner_id, owner_name),
         });
     }
     Ok((shown, truncated))
@@ -514,6 +545,14 @@ pub(super) fn complete(w: &World, id: &str, listed: &[(u32, String)]) -> Result<
         headers: new.headers,
         conditions: Default::default(),
     };
+    // The object is the completer's write into the bucket (and it owns it).
+    identity::authorize(
+        w,
+        &w.caller,
+        &new.bucket,
+        Some((&new.key, None)),
+        Access::Write,
+    )?;
     let written = match one_synthetic_object(&parts) {
         // The parts copy one seeded object in order from its first byte: the object stays
         // synthetic (nothing is built, whatever its size).
@@ -621,6 +660,72 @@ mod tests {
             key: key.into(),
             ..NewUpload::default()
         }
+    }
+
+    /// An upload records who created it, in the state: after a restart its listings still
+    /// show that initiator; creating one needs write access to the bucket, completing it too
+    /// (the completer owns the object); a state made before uploads had owners reads its
+    /// uploads as the world's own account's.
+    #[test]
+    fn uploads_keep_their_initiator_and_check_access() {
+        use crate::backend::CannedAcl;
+        use crate::backend::sim::Caller;
+        let (sim, dir) = world(UploadLimits::default());
+        let account = |id: &str, name: &str| {
+            Caller::Account(Owner {
+                id: id.into(),
+                display_name: name.into(),
+            })
+        };
+        let alice = account("444455556666", "alice");
+        let bob = account("777788889999", "bob");
+        let denied = sim
+            .acting_as(Some(alice.clone()))
+            .create_upload(&new("a"))
+            .unwrap_err();
+        assert_eq!(denied.code, "AccessDenied");
+        sim.put_bucket_acl("bkt", CannedAcl::PublicReadWrite)
+            .unwrap();
+        let id = sim
+            .acting_as(Some(alice.clone()))
+            .create_upload(&new("a"))
+            .unwrap()
+            .id;
+        drop(sim);
+        let sim = Simulator::open(dir.path()).unwrap();
+        let (shown, _) = sim.list_uploads("bkt", "", "", "", 1_000).unwrap();
+        assert_eq!(shown.len(), 1);
+        assert_eq!(shown[0].initiator, alice.owner());
+        let (info, _, _) = sim.list_parts(&id, 0, 1_000).unwrap();
+        assert_eq!(info.initiator, alice.owner());
+        let part = sim
+            .upload_part(&id, 1, PartBody::Bytes(b"one".to_vec()))
+            .unwrap();
+        sim.put_bucket_acl("bkt", CannedAcl::Private).unwrap();
+        let refused = sim
+            .acting_as(Some(bob.clone()))
+            .complete_upload(&id, &[(1, part.etag.clone())])
+            .unwrap_err();
+        assert_eq!(refused.code, "AccessDenied");
+        sim.complete_upload(&id, &[(1, part.etag)]).unwrap();
+        assert_eq!(sim.get_object("bkt", "a", None).unwrap(), b"one");
+
+        // An older state: its uploads table has no owner columns; opening it adds them.
+        let old = sim.create_upload(&new("old")).unwrap().id;
+        drop(sim);
+        {
+            let conn = rusqlite::Connection::open(dir.path().join("sim.sqlite3")).unwrap();
+            conn.execute_batch(
+                "ALTER TABLE uploads DROP COLUMN owner_id;
+                 ALTER TABLE uploads DROP COLUMN owner_name;",
+            )
+            .unwrap();
+        }
+        let sim = Simulator::open(dir.path()).unwrap();
+        let (info, _, _) = sim.list_parts(&old, 0, 1_000).unwrap();
+        assert_eq!(info.initiator.id, crate::backend::sim::DEFAULT_ACCOUNT_ID);
+        let mine = sim.create_upload(&new("new")).unwrap();
+        assert_eq!(mine.initiator, info.initiator);
     }
 
     /// Parts are kept in the state: a second handle on the same directory (a restarted
