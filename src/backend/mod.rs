@@ -467,6 +467,23 @@ pub struct CopyObject {
     pub conditions: Conditions,
 }
 
+impl CopyObject {
+    /// The copy's content type, metadata and stored headers: the new ones under
+    /// `MetadataDirective: REPLACE`, else the source's.
+    pub fn attributes(
+        &self,
+        content_type: &Option<String>,
+        metadata: &BTreeMap<String, String>,
+        headers: &BTreeMap<String, String>,
+    ) -> Replaced {
+        self.replace.clone().unwrap_or_else(|| Replaced {
+            content_type: content_type.clone(),
+            metadata: metadata.clone(),
+            headers: headers.clone(),
+        })
+    }
+}
+
 /// What PutObject and CopyObject return.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObjectWritten {

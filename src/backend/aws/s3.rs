@@ -767,18 +767,11 @@ pub(super) fn copy_object_multipart(
         }
     }
     let class = request.storage_class.unwrap_or(StorageClass::Standard);
-    let (content_type, metadata, headers) = match &request.replace {
-        Some(r) => (
-            r.content_type.clone(),
-            r.metadata.clone(),
-            r.headers.clone(),
-        ),
-        None => (
-            source.content_type.clone(),
-            source.metadata.clone(),
-            source.headers.clone(),
-        ),
-    };
+    let Replaced {
+        content_type,
+        metadata,
+        headers,
+    } = request.attributes(&source.content_type, &source.metadata, &source.headers);
     let pinned = GetObject {
         version_id: source.version_id.clone().or(src.version_id.clone()),
         ..Default::default()

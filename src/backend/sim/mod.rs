@@ -861,6 +861,19 @@ fn allow(w: &World, bucket: &str, key: Option<(&str, Option<&str>)>, access: Acc
     identity::authorize(w, &w.caller, bucket, key, access)
 }
 
+/// A copy's access: read on the source (version), write on the target.
+fn allow_copy(w: &World, request: &CopyObject) -> Result<()> {
+    let src = &request.source;
+    let source = Some((src.key.as_str(), src.version_id.as_deref()));
+    allow(w, &src.bucket, source, Access::Read)?;
+    allow(
+        w,
+        &request.bucket,
+        Some((&request.key, None)),
+        Access::Write,
+    )
+}
+
 fn next_event(w: &World) -> Result<Option<Millis>> {
     let candidates = [control::next_event(w)?, s3::next_event(w)?];
     Ok(candidates.into_iter().flatten().min())
@@ -992,19 +1005,7 @@ impl Backend for Simulator {
 
     fn copy_object_with(&self, request: &CopyObject) -> Result<ObjectWritten> {
         self.s3(faults::Request::S3, |w| {
-            let src = &request.source;
-            allow(
-                w,
-                &src.bucket,
-                Some((&src.key, src.version_id.as_deref())),
-                Access::Read,
-            )?;
-            allow(
-                w,
-                &request.bucket,
-                Some((&request.key, None)),
-                Access::Write,
-            )?;
+            allow_copy(w, request)?;
             s3::copy_object(w, request)
         })
     }
@@ -1045,19 +1046,7 @@ impl Backend for Simulator {
 
     fn copy_object_multipart(&self, request: &CopyObject, part_size: u64) -> Result<ObjectWritten> {
         self.s3(faults::Request::S3, |w| {
-            let src = &request.source;
-            allow(
-                w,
-                &src.bucket,
-                Some((&src.key, src.version_id.as_deref())),
-                Access::Read,
-            )?;
-            allow(
-                w,
-                &request.bucket,
-                Some((&request.key, None)),
-                Access::Write,
-            )?;
+            allow_copy(w, request)?;
             s3::copy_object_multipart(w, request, part_size)
         })
     }

@@ -705,13 +705,9 @@ pub struct OpenedObject {
     pub source: BodySource,
 }
 
-/// GetObject's rules (preconditions, a readable object, a satisfiable range) for a read that
-/// streams the bytes afterwards (see [`read_stored`]).
-pub(super) fn open_object(
-    w: &World,
-    request: &GetObject,
-    range: Option<RangeRequest>,
-) -> Result<OpenedObject> {
+/// The object a read names, when its preconditions hold and it is readable (not archived, or
+/// restored).
+fn find_readable(w: &World, request: &GetObject) -> Result<StoredObject> {
     let object = find(
         w,
         &request.bucket,
@@ -722,6 +718,17 @@ pub(super) fn open_object(
     if !object.is_readable(w.now) {
         return Err(not_readable(&object));
     }
+    Ok(object)
+}
+
+/// GetObject's rules (preconditions, a readable object, a satisfiable range) for a read that
+/// streams the bytes afterwards (see [`read_stored`]).
+pub(super) fn open_object(
+    w: &World,
+    request: &GetObject,
+    range: Option<RangeRequest>,
+) -> Result<OpenedObject> {
+    let object = find_readable(w, request)?;
     let range = match range {
         Some(r) => r.resolve(object.size).map_err(|e| {
             e.bucket(&object.bucket)
@@ -975,16 +982,7 @@ fn check_write(w: &World, bucket: &str, key: &str, c: &Conditions) -> Result<()>
 
 /// GetObject with preconditions: the head and the bytes, in one transaction.
 pub(super) fn get_object_with(w: &World, request: &GetObject) -> Result<(ObjectHead, Vec<u8>)> {
-    let object = find(
-        w,
-        &request.bucket,
-        &request.key,
-        request.version_id.as_deref(),
-    )?;
-    check_read(&request.conditions, &object, false)?;
-    if !object.is_readable(w.now) {
-        return Err(not_readable(&object));
-    }
+    let object = find_readable(w, request)?;
     let body = body_of(w, &object)?;
     Ok((head_of(w, object), body))
 }
@@ -1489,18 +1487,11 @@ pub(super) fn copy_object(w: &World, request: &CopyObject) -> Result<ObjectWritt
     if source.size > MAX_COPY_SIZE {
         return Err(copy_source_too_large(&source));
     }
-    let (content_type, metadata, headers) = match &request.replace {
-        Some(r) => (
-            r.content_type.clone(),
-            r.metadata.clone(),
-            r.headers.clone(),
-        ),
-        None => (
-            source.content_type.clone(),
-            source.metadata.clone(),
-            source.headers.clone(),
-        ),
-    };
+    let Replaced {
+        content_type,
+        metadata,
+        headers,
+    } = request.attributes(&source.content_type, &source.metadata, &source.headers);
     if !source.has_body {
         // A copy of a seeded object stays synthetic; its ETag is the MD5 of its bytes, as a
         // single-request copy's is on S3: the seeded source's own ETag.
@@ -1584,18 +1575,11 @@ pub(super) fn copy_object_multipart(
     let sizes: Vec<u64> = ranges.iter().map(|r| r.end - r.start).collect();
     check_part_sizes(&sizes).map_err(|e| e.bucket(&request.bucket).key(&request.key))?;
     let class = request.storage_class.unwrap_or(StorageClass::Standard);
-    let (content_type, metadata, headers) = match &request.replace {
-        Some(r) => (
-            r.content_type.clone(),
-            r.metadata.clone(),
-            r.headers.clone(),
-        ),
-        None => (
-            source.content_type.clone(),
-            source.metadata.clone(),
-            source.headers.clone(),
-        ),
-    };
+    let Replaced {
+        content_type,
+        metadata,
+        headers,
+    } = request.attributes(&source.content_type, &source.metadata, &source.headers);
     if !source.has_body {
         let md5s: Vec<[u8; 16]> = ranges
             .iter()
