@@ -124,6 +124,51 @@ fn restores_already_running_are_waited_for() {
     assert_eq!(truth(&world, "shared", "a/"), (500, 0));
 }
 
+/// Most of a big prefix already being restored by another client: a job over all of it would
+/// fail its tasks with RestoreAlreadyInProgress past AWS's 50% threshold (the playbook said
+/// JobFailed while the data was on its way). The job requests only what nothing restores, the
+/// rest is waited for, and a second run makes no job at all.
+#[test]
+fn a_prefix_mostly_restored_by_someone_else_gets_a_job_for_the_rest() {
+    let world = World::new();
+    world.run(
+        r#"s3::create_bucket("busy");
+        sim::seed_objects("busy", 1500, #{ prefix: "a/g/", storage_class: "GLACIER" });
+        sim::seed_objects("busy", 1000, #{ prefix: "a/d/", storage_class: "DEEP_ARCHIVE" });
+        restore::direct(manifest::from_listing("busy", #{ prefix: "a/g/" }), #{ days: 5, tier: "BULK" });
+        restore::direct(manifest::from_keys("busy", ["a/d/000000", "a/d/000001"]), #{ days: 5, tier: "STANDARD" });"#,
+    );
+    let vars = [("bucket", "busy"), ("prefix", "a/"), ("days", "5")];
+    let run = || {
+        world
+            .eval_with(&playbook("restore-prefix.rhai"), &vars)
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .try_cast::<rhai::Map>()
+            .unwrap()
+    };
+    let first = run();
+    assert_eq!(i(&first, "restored"), 2500);
+    assert_eq!(truth(&world, "busy", "a/"), (2500, 0));
+    let jobs = world.map(
+        r#"let l = batch::list();
+        #{ count: l.len(), tasks: batch::describe(l[0].id).progress.total, failed: batch::describe(l[0].id).progress.failed }"#,
+    );
+    assert_eq!(i(&jobs, "count"), 1, "{jobs:?}");
+    assert_eq!(
+        i(&jobs, "tasks"),
+        998,
+        "only what nothing restored: {jobs:?}"
+    );
+    assert_eq!(i(&jobs, "failed"), 0, "{jobs:?}");
+    let second = run();
+    assert_eq!(s(&second, "job"), s(&first, "job"));
+    assert_eq!(
+        i(&world.map("#{ n: batch::list().len() }"), "n"),
+        1,
+        "no second job"
+    );
+}
+
 /// Defect 3: with days=1, GLACIER copies expired while DEEP_ARCHIVE ones were still coming,
 /// and the playbook counted them readable. Now the wait sees the expiry, the playbook fails
 /// with the counts, and the estimate warned before anything started.
