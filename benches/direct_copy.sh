@@ -35,5 +35,6 @@ start=$(date +%s.%N)
     "$S3THAW" run "$work/copy.rhai" --backend aws --endpoint-url "http://127.0.0.1:$PORT"
 end=$(date +%s.%N)
 echo "objects/s: $(echo "$N / ($end - $start)" | bc)"
-kill -INT "$serve_pid"; wait "$serve_pid" 2>/dev/null || true; serve_pid=
+# /usr/bin/time ignores SIGINT while it waits: stop serve itself, its child.
+pkill -INT -P "$serve_pid" || true; wait "$serve_pid" 2>/dev/null || true; serve_pid=
 cat "$work/serve.time"
