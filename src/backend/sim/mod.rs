@@ -561,6 +561,14 @@ impl Simulator {
     /// counters are kept even when the request is refused.
     /// Injected faults are retried as the SDK would ([`RETRIES`]) unless
     /// `without_client_retries`; `f` runs at most once, in the admitted try.
+    /// An S3 call only the bucket's owner may make (its settings: ACL, policy, ownership…).
+    fn as_bucket_owner<T>(&self, bucket: &str, f: impl FnOnce(&World) -> Result<T>) -> Result<T> {
+        self.s3(faults::Request::S3, |w| {
+            allow(w, bucket, None, Access::BucketOwner)?;
+            f(w)
+        })
+    }
+
     fn s3<T>(&self, request: faults::Request, f: impl FnOnce(&World) -> Result<T>) -> Result<T> {
         let mut f = Some(f);
         let mut attempt = 1;
@@ -595,10 +603,7 @@ impl Simulator {
 
     /// Sets a bucket's canned ACL (S3's PutBucketAcl).
     pub fn put_bucket_acl(&self, bucket: &str, acl: CannedAcl) -> Result<()> {
-        self.s3(faults::Request::S3, |w| {
-            allow(w, bucket, None, Access::BucketOwner)?;
-            s3::put_bucket_acl(w, bucket, acl)
-        })
+        self.as_bucket_owner(bucket, |w| s3::put_bucket_acl(w, bucket, acl))
     }
 
     /// A bucket's owner and canned ACL (`private` unless set).
@@ -662,18 +667,12 @@ impl Simulator {
         bucket: &str,
         ownership: Option<ObjectOwnership>,
     ) -> Result<()> {
-        self.s3(faults::Request::S3, |w| {
-            allow(w, bucket, None, Access::BucketOwner)?;
-            s3::put_ownership(w, bucket, ownership)
-        })
+        self.as_bucket_owner(bucket, |w| s3::put_ownership(w, bucket, ownership))
     }
 
     /// A bucket's Object Ownership control, if set.
     pub fn get_ownership_controls(&self, bucket: &str) -> Result<Option<ObjectOwnership>> {
-        self.s3(faults::Request::S3, |w| {
-            allow(w, bucket, None, Access::BucketOwner)?;
-            s3::ownership(w, bucket)
-        })
+        self.as_bucket_owner(bucket, |w| s3::ownership(w, bucket))
     }
 
     /// Put (`Some`) or delete (`None`) a bucket's Block Public Access configuration.
@@ -682,34 +681,22 @@ impl Simulator {
         bucket: &str,
         block: Option<PublicAccessBlock>,
     ) -> Result<()> {
-        self.s3(faults::Request::S3, |w| {
-            allow(w, bucket, None, Access::BucketOwner)?;
-            s3::put_public_access_block(w, bucket, block)
-        })
+        self.as_bucket_owner(bucket, |w| s3::put_public_access_block(w, bucket, block))
     }
 
     /// A bucket's Block Public Access configuration, if set.
     pub fn get_public_access_block(&self, bucket: &str) -> Result<Option<PublicAccessBlock>> {
-        self.s3(faults::Request::S3, |w| {
-            allow(w, bucket, None, Access::BucketOwner)?;
-            s3::public_access_block(w, bucket)
-        })
+        self.as_bucket_owner(bucket, |w| s3::public_access_block(w, bucket))
     }
 
     /// Put (`Some`, a JSON policy document) or delete (`None`) a bucket policy.
     pub fn put_bucket_policy(&self, bucket: &str, policy: Option<&str>) -> Result<()> {
-        self.s3(faults::Request::S3, |w| {
-            allow(w, bucket, None, Access::BucketOwner)?;
-            s3::put_bucket_policy(w, bucket, policy)
-        })
+        self.as_bucket_owner(bucket, |w| s3::put_bucket_policy(w, bucket, policy))
     }
 
     /// A bucket's policy document, if set.
     pub fn get_bucket_policy(&self, bucket: &str) -> Result<Option<String>> {
-        self.s3(faults::Request::S3, |w| {
-            allow(w, bucket, None, Access::BucketOwner)?;
-            s3::bucket_policy(w, bucket)
-        })
+        self.as_bucket_owner(bucket, |w| s3::bucket_policy(w, bucket))
     }
 
     /// Whether an unsigned request may list a bucket, read an object or write into a bucket,
@@ -934,17 +921,11 @@ impl Backend for Simulator {
     }
 
     fn put_bucket_versioning(&self, bucket: &str, enabled: bool) -> Result<()> {
-        self.s3(faults::Request::S3, |w| {
-            allow(w, bucket, None, Access::BucketOwner)?;
-            s3::put_bucket_versioning(w, bucket, enabled)
-        })
+        self.as_bucket_owner(bucket, |w| s3::put_bucket_versioning(w, bucket, enabled))
     }
 
     fn get_bucket_versioning(&self, bucket: &str) -> Result<Option<VersioningStatus>> {
-        self.s3(faults::Request::S3, |w| {
-            allow(w, bucket, None, Access::BucketOwner)?;
-            s3::get_bucket_versioning(w, bucket)
-        })
+        self.as_bucket_owner(bucket, |w| s3::get_bucket_versioning(w, bucket))
     }
 
     fn delete_bucket(&self, name: &str) -> Result<()> {
