@@ -200,6 +200,9 @@ pub fn run(args: &ServeArgs, sim: Simulator) -> Result<(), String> {
         );
     }
     clear_stale_bodies(&sim.state_dir().join("tmp"));
+    // The identities' accounts are the canonical users ACLs may grant to.
+    sim.register_accounts(&identities.accounts())
+        .map_err(|e| format!("cannot record the identities' accounts: {}", e.message))?;
     let region = sim.region();
     let account = sim.account_id().map_err(|e| e.message)?;
     let server = Arc::new(Server {

@@ -913,3 +913,203 @@ fn sorted_and_unsorted_manifests_give_each_task_the_same_outcome() {
     again[4] = ("e".into(), "409".into(), "RestoreAlreadyInProgress".into());
     assert_eq!(outcomes("unsorted"), again);
 }
+
+/// ACLs with grants to named accounts: READ lets another account read and copy an object,
+/// READ_ACP/WRITE_ACP its ACL, WRITE on a bucket write into it; an ACL set by grants is exactly
+/// those grants (the owner keeps its ACL, not its READ); unknown ids are refused as AWS does.
+#[test]
+fn grants_to_named_accounts() {
+    use s3thaw::backend::sim::{Acl, Caller, Grant, Grantee, Permission, Simulator};
+    use s3thaw::backend::{
+        Backend, CannedAcl, CopyObject, ListObjects, ObjectRef, Owner, PutObject,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let world = Simulator::open(dir.path()).unwrap();
+    let owner = |id: &str, name: &str| Owner {
+        id: id.into(),
+        display_name: name.into(),
+    };
+    world
+        .register_accounts(&[owner("alice-id", "Alice"), owner("bob-id", "Bob")])
+        .unwrap();
+    let alice = world.acting_as(Some(Caller::Account(owner("alice-id", "Alice"))));
+    let bob = world.acting_as(Some(Caller::Account(owner("bob-id", "Bob"))));
+    let grant = |id: &str, permission| Grant {
+        grantee: Grantee::user(id),
+        permission,
+    };
+    let put = |sim: &Simulator, bucket: &str, key: &str| {
+        sim.put_object(PutObject {
+            bucket: bucket.into(),
+            key: key.into(),
+            body: b"body".to_vec(),
+            ..PutObject::default()
+        })
+    };
+    let copy = |sim: &Simulator, bucket: &str, key: &str| {
+        sim.copy_object_with(&CopyObject {
+            source: ObjectRef {
+                bucket: "alices".into(),
+                key: "k".into(),
+                version_id: None,
+            },
+            bucket: bucket.into(),
+            key: key.into(),
+            ..CopyObject::default()
+        })
+    };
+    fn code<T>(r: s3thaw::errors::Result<T>) -> Result<(), String> {
+        r.map(|_| ()).map_err(|e| e.code)
+    }
+    let listing = || ListObjects {
+        bucket: "alices".into(),
+        ..ListObjects::default()
+    };
+    alice.create_bucket("alices", None).unwrap();
+    bob.create_bucket("bobs", None).unwrap();
+    put(&alice, "alices", "k").unwrap();
+    assert_eq!(
+        code(bob.get_object("alices", "k", None)),
+        Err("AccessDenied".into())
+    );
+
+    // READ for Bob: he reads and copies it into his bucket, not into Alice's, nor its ACL.
+    alice
+        .put_object_acl(
+            "alices",
+            "k",
+            None,
+            Acl::Grants(vec![
+                grant("alice-id", Permission::FullControl),
+                grant("bob-id", Permission::Read),
+            ]),
+        )
+        .unwrap();
+    assert_eq!(bob.get_object("alices", "k", None).unwrap(), b"body");
+    assert!(bob.head_object("alices", "k", None).is_ok());
+    assert!(copy(&bob, "bobs", "c").is_ok());
+    assert_eq!(code(copy(&bob, "alices", "c")), Err("AccessDenied".into()));
+    assert_eq!(
+        code(bob.get_object_acl("alices", "k", None)),
+        Err("AccessDenied".into())
+    );
+    // Listed back with display names, in the order set.
+    let (acl_owner, grants) = alice.get_object_acl("alices", "k", None).unwrap();
+    assert_eq!(acl_owner.id, "alice-id");
+    let listed: Vec<(String, String, &str)> = grants
+        .iter()
+        .map(|g| match &g.grantee {
+            Grantee::User { id, display_name } => {
+                (id.clone(), display_name.clone(), g.permission.as_str())
+            }
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("alice-id".into(), "Alice".into(), "FULL_CONTROL"),
+            ("bob-id".into(), "Bob".into(), "READ")
+        ]
+    );
+
+    // WRITE on the bucket lets Bob write into it (not list it); READ_ACP/WRITE_ACP its ACL.
+    alice
+        .put_bucket_acl(
+            "alices",
+            Acl::Grants(vec![
+                grant("bob-id", Permission::Write),
+                grant("bob-id", Permission::ReadAcp),
+            ]),
+        )
+        .unwrap();
+    assert!(copy(&bob, "alices", "c").is_ok());
+    assert!(put(&bob, "alices", "mine").is_ok());
+    assert_eq!(
+        code(bob.list_objects(&listing())),
+        Err("AccessDenied".into())
+    );
+    assert_eq!(bob.get_bucket_acl("alices").unwrap().1.len(), 2);
+    assert_eq!(
+        code(bob.put_bucket_acl("alices", CannedAcl::Private)),
+        Err("AccessDenied".into())
+    );
+    // The bucket owner may do anything to its bucket, grants or not.
+    assert!(alice.list_objects(&listing()).is_ok());
+    alice.put_bucket_acl("alices", CannedAcl::Private).unwrap();
+    assert_eq!(
+        code(put(&bob, "alices", "more")),
+        Err("AccessDenied".into())
+    );
+
+    // An object ACL without the owner's grant: the owner keeps READ_ACP/WRITE_ACP, not READ.
+    alice
+        .put_object_acl(
+            "alices",
+            "k",
+            None,
+            Acl::Grants(vec![grant("bob-id", Permission::FullControl)]),
+        )
+        .unwrap();
+    assert_eq!(
+        code(alice.get_object("alices", "k", None)),
+        Err("AccessDenied".into())
+    );
+    assert!(alice.get_object_acl("alices", "k", None).is_ok());
+    // FULL_CONTROL lets Bob change the ACL of Alice's object.
+    bob.put_object_acl("alices", "k", None, CannedAcl::Private)
+        .unwrap();
+    assert!(alice.get_object("alices", "k", None).is_ok());
+    assert_eq!(
+        code(bob.get_object("alices", "k", None)),
+        Err("AccessDenied".into())
+    );
+
+    // Grantees S3 would not resolve: nothing changes.
+    let e = alice
+        .put_object_acl(
+            "alices",
+            "k",
+            None,
+            Acl::Grants(vec![grant("nobody", Permission::Read)]),
+        )
+        .unwrap_err();
+    assert_eq!(
+        (e.code.as_str(), e.message.as_str(), e.status),
+        ("InvalidArgument", "Invalid id", Some(400))
+    );
+    let e = alice
+        .put_bucket_acl(
+            "alices",
+            Acl::Grants(vec![Grant {
+                grantee: Grantee::Email("x@example.com".into()),
+                permission: Permission::Read,
+            }]),
+        )
+        .unwrap_err();
+    assert_eq!(e.code, "UnresolvableGrantByEmailAddress");
+    let e = alice
+        .put_bucket_acl(
+            "alices",
+            Acl::Grants(vec![Grant {
+                grantee: Grantee::Group("http://acs.amazonaws.com/groups/global/Nobody".into()),
+                permission: Permission::Read,
+            }]),
+        )
+        .unwrap_err();
+    assert_eq!(
+        (e.code.as_str(), e.message.as_str()),
+        ("InvalidArgument", "Invalid group uri")
+    );
+    // The world's own account is always a known grantee.
+    let own = world.caller().unwrap().owner().id;
+    alice
+        .put_object_acl(
+            "alices",
+            "k",
+            None,
+            Acl::Grants(vec![grant(&own, Permission::Read)]),
+        )
+        .unwrap();
+    assert!(world.get_object("alices", "k", None).is_ok());
+}

@@ -9,6 +9,7 @@
 use rusqlite::OptionalExtension;
 
 use super::World;
+use super::acl::{self, Grant, Permission};
 use super::s3;
 use crate::backend::*;
 use crate::errors::{Error, Result};
@@ -87,7 +88,7 @@ pub(super) fn bucket_owner(w: &World, bucket: &str) -> Result<Owner> {
 /// What a request asks of a bucket or an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// Bucket configuration (versioning, ACL, policy, Object Ownership, Block Public Access,
+    /// Bucket configuration (versioning, policy, Object Ownership, Block Public Access,
     /// deleting it): the bucket owner only.
     BucketOwner,
     /// ListObjects, HeadBucket, ListMultipartUploads: READ on the bucket.
@@ -98,20 +99,40 @@ pub enum Access {
     Delete,
     /// GetObject, HeadObject, a copy's source: READ on the object.
     Read,
-    /// Get/PutObjectAcl, RestoreObject: the object's owner (or the bucket owner where Object
-    /// Ownership makes it the owner of every object).
+    /// GetBucketAcl, GetObjectAcl: READ_ACP on the bucket or the object (its owner has it).
+    ReadAcp,
+    /// PutBucketAcl, PutObjectAcl: WRITE_ACP on the bucket or the object (its owner has it).
+    WriteAcp,
+    /// RestoreObject: the object's owner (or the bucket owner where Object Ownership makes it
+    /// the owner of every object); no ACL grants it.
     ObjectOwner,
 }
 
 impl Access {
-    fn action(self) -> &'static str {
-        match self {
-            Access::BucketOwner => "s3:PutBucketAcl",
-            Access::List => "s3:ListBucket",
-            Access::Write => "s3:PutObject",
-            Access::Delete => "s3:DeleteObject",
-            Access::Read => "s3:GetObject",
-            Access::ObjectOwner => "s3:PutObjectAcl",
+    /// The bucket policy's action for this access, on an object or on the bucket.
+    fn action(self, object: bool) -> &'static str {
+        match (self, object) {
+            (Access::BucketOwner, _) => "s3:PutBucketAcl",
+            (Access::List, _) => "s3:ListBucket",
+            (Access::Write, _) => "s3:PutObject",
+            (Access::Delete, _) => "s3:DeleteObject",
+            (Access::Read, _) => "s3:GetObject",
+            (Access::ReadAcp, true) => "s3:GetObjectAcl",
+            (Access::ReadAcp, false) => "s3:GetBucketAcl",
+            (Access::WriteAcp, true) => "s3:PutObjectAcl",
+            (Access::WriteAcp, false) => "s3:PutBucketAcl",
+            (Access::ObjectOwner, _) => "s3:RestoreObject",
+        }
+    }
+}
+
+impl From<AnonymousAccess> for Access {
+    fn from(a: AnonymousAccess) -> Access {
+        match a {
+            AnonymousAccess::List => Access::List,
+            AnonymousAccess::Read => Access::Read,
+            AnonymousAccess::Write => Access::Write,
+            AnonymousAccess::Delete => Access::Delete,
         }
     }
 }
@@ -128,6 +149,13 @@ fn denied(bucket: &str, key: Option<&str>) -> Error {
 /// `AccessDenied`. A missing bucket is 404 `NoSuchBucket` for everyone; a missing object is 404
 /// `NoSuchKey` (or `NoSuchVersion`) only to whom may list the bucket, `AccessDenied` otherwise,
 /// as S3 answers so as not to reveal which keys exist.
+///
+/// The bucket owner may do anything to the bucket; others what its grants allow (READ to
+/// list, WRITE to write and delete objects, READ_ACP/WRITE_ACP for its ACL). An object's owner
+/// may read and write its ACL and restore it; reading it takes a READ grant (the owner's
+/// FULL_CONTROL of a canned ACL, say). Object Ownership `BucketOwnerEnforced` turns ACLs off
+/// (the bucket owner owns and may do everything, nobody else by ACL); Block Public Access's
+/// `IgnorePublicAcls` makes grants to AllUsers and AuthenticatedUsers count for nothing.
 pub(super) fn authorize(
     w: &World,
     caller: &Caller,
@@ -136,29 +164,22 @@ pub(super) fn authorize(
     access: Access,
 ) -> Result<()> {
     let owner = bucket_owner(w, bucket)?;
-    let bucket_acl = s3::bucket_acl(w, bucket)?;
     let block = s3::public_access_block(w, bucket)?.unwrap_or_default();
     let enforced = s3::ownership(w, bucket)? == Some(ObjectOwnership::BucketOwnerEnforced);
-    // ACLs turned off (Object Ownership), or public ones ignored (Block Public Access).
-    let acl_counts = |acl: CannedAcl| !(enforced || (block.ignore_public_acls && is_public(acl)));
-    let reads = |acl: CannedAcl| {
-        acl_counts(acl)
-            && match acl {
-                CannedAcl::PublicRead | CannedAcl::PublicReadWrite => true,
-                CannedAcl::AuthenticatedRead => *caller != Caller::Anonymous,
-                _ => false,
-            }
+    // ACLs turned off (Object Ownership) grant nothing.
+    let granted = |grants: &[Grant], permission: Permission| {
+        !enforced && acl::permits(grants, caller, permission, block.ignore_public_acls)
     };
+    let bucket_grants = acl::bucket_grants(w, bucket)?;
     let policy = s3::bucket_policy_document(w, bucket)?;
     let principal = caller.principal();
     // A policy's explicit Deny wins (even over the owner), its Allow grants (unless Block Public
     // Access restricts a public bucket to its owner), otherwise the owners and ACLs decide.
-    let decide = |by_acl: bool, resource: String| {
+    let decide = |by_acl: bool, action: &str, resource: String| {
         let Some(policy) = &policy else {
             return by_acl;
         };
-        let request =
-            crate::policy::Request::new(access.action(), &resource).with_principal(&principal);
+        let request = crate::policy::Request::new(action, &resource).with_principal(&principal);
         match crate::policy::evaluate_request(&[policy], &request) {
             crate::policy::Decision::ExplicitDeny => false,
             crate::policy::Decision::Allowed => {
@@ -168,19 +189,32 @@ pub(super) fn authorize(
         }
     };
     let is_owner = caller.is(&owner);
-    let can_list = decide(is_owner || reads(bucket_acl), bucket_arn(bucket));
+    let can_list = decide(
+        is_owner || granted(&bucket_grants, Permission::Read),
+        Access::List.action(false),
+        bucket_arn(bucket),
+    );
     let allowed = match (access, key) {
         (Access::BucketOwner, _) => is_owner,
-        (Access::List, _) => can_list,
-        (Access::Write | Access::Delete, key) => {
-            let writes = acl_counts(bucket_acl) && bucket_acl == CannedAcl::PublicReadWrite;
+        (Access::List, _) | (Access::Read | Access::ObjectOwner, None) => can_list,
+        (Access::Write | Access::Delete, key) => decide(
+            is_owner || granted(&bucket_grants, Permission::Write),
+            access.action(true),
+            object_arn(bucket, key.map_or("", |k| k.0)),
+        ),
+        (Access::ReadAcp | Access::WriteAcp, None) => {
+            let permission = if access == Access::ReadAcp {
+                Permission::ReadAcp
+            } else {
+                Permission::WriteAcp
+            };
             decide(
-                is_owner || writes,
-                object_arn(bucket, key.map_or("", |k| k.0)),
+                is_owner || granted(&bucket_grants, permission),
+                access.action(false),
+                bucket_arn(bucket),
             )
         }
-        (Access::Read | Access::ObjectOwner, None) => can_list,
-        (Access::Read | Access::ObjectOwner, Some((k, version))) => {
+        (_, Some((k, version))) => {
             let object = match s3::find(w, bucket, k, version) {
                 Ok(o) => o,
                 Err(e) if e.status == Some(404) && !can_list => {
@@ -190,19 +224,14 @@ pub(super) fn authorize(
             };
             let object_owner = object_owner(w, object.id)?;
             let owns = caller.is(&object_owner) || (enforced && is_owner);
+            let grants = acl::object_grants_by_id(w, bucket, object.id)?;
             let by_acl = match access {
-                Access::Read => {
-                    let acl = s3::object_acl_by_id(w, object.id)?;
-                    owns || reads(acl)
-                        || (is_owner
-                            && matches!(
-                                acl,
-                                CannedAcl::BucketOwnerRead | CannedAcl::BucketOwnerFullControl
-                            ))
-                }
+                Access::Read => (enforced && is_owner) || granted(&grants, Permission::Read),
+                Access::ReadAcp => owns || granted(&grants, Permission::ReadAcp),
+                Access::WriteAcp => owns || granted(&grants, Permission::WriteAcp),
                 _ => owns,
             };
-            decide(by_acl, object_arn(bucket, k))
+            decide(by_acl, access.action(true), object_arn(bucket, k))
         }
     };
     if allowed {
@@ -212,11 +241,26 @@ pub(super) fn authorize(
     }
 }
 
-fn is_public(acl: CannedAcl) -> bool {
-    matches!(
-        acl,
-        CannedAcl::PublicRead | CannedAcl::PublicReadWrite | CannedAcl::AuthenticatedRead
-    )
+/// Whether an unsigned request may do `access` (by the same rule as every caller): a missing
+/// bucket is 404 `NoSuchBucket`, a missing object 404 `NoSuchKey` only to whom may list the
+/// bucket.
+pub(super) fn anonymous_allowed(
+    w: &World,
+    bucket: &str,
+    key: Option<&str>,
+    access: AnonymousAccess,
+) -> Result<bool> {
+    match authorize(
+        w,
+        &Caller::Anonymous,
+        bucket,
+        key.map(|k| (k, None)),
+        access.into(),
+    ) {
+        Ok(()) => Ok(true),
+        Err(e) if e.code == "AccessDenied" => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 pub(super) fn object_owner(w: &World, object_id: i64) -> Result<Owner> {

@@ -13,6 +13,7 @@
 //! The rules (what AWS does) live in `objects.rs` (S3 and restores), `jobs.rs` (Batch
 //! Operations) and `iam.rs` (roles, policies, evaluation); this file only holds the plumbing.
 
+mod acl;
 mod clock;
 mod control;
 mod faults;
@@ -35,6 +36,7 @@ use time::OffsetDateTime;
 use super::*;
 use crate::errors::{Error, Result};
 
+pub use acl::{ALL_USERS, AUTHENTICATED_USERS, Acl, Grant, Grantee, LOG_DELIVERY, Permission};
 pub use clock::Millis;
 pub use identity::{Access, Caller};
 pub use s3::{
@@ -601,19 +603,24 @@ impl Simulator {
         self.with_world(|w| s3::set_access_tier(w, bucket, key, tier))
     }
 
-    /// Sets a bucket's canned ACL (S3's PutBucketAcl).
-    pub fn put_bucket_acl(&self, bucket: &str, acl: CannedAcl) -> Result<()> {
-        self.as_bucket_owner(bucket, |w| s3::put_bucket_acl(w, bucket, acl))
+    /// Sets a bucket's ACL, canned or explicit grants (S3's PutBucketAcl): WRITE_ACP on the
+    /// bucket (its owner has it).
+    pub fn put_bucket_acl(&self, bucket: &str, acl: impl Into<Acl>) -> Result<()> {
+        let acl = acl.into();
+        self.s3(faults::Request::S3, |w| {
+            allow(w, bucket, None, Access::WriteAcp)?;
+            acl::put_bucket_acl(w, bucket, &acl)
+        })
     }
 
-    /// A bucket's owner and canned ACL (`private` unless set).
-    pub fn get_bucket_acl(&self, bucket: &str) -> Result<(Owner, CannedAcl)> {
+    /// A bucket's owner and grants (a canned ACL's expanded; `private` unless set): READ_ACP
+    /// on the bucket (its owner has it).
+    pub fn get_bucket_acl(&self, bucket: &str) -> Result<(Owner, Vec<Grant>)> {
         self.s3(faults::Request::S3, |w| {
-            allow(w, bucket, None, Access::BucketOwner)?;
-            Ok((
-                identity::bucket_owner(w, bucket)?,
-                s3::bucket_acl(w, bucket)?,
-            ))
+            allow(w, bucket, None, Access::ReadAcp)?;
+            let owner = identity::bucket_owner(w, bucket)?;
+            let grants = acl::bucket_grants(w, bucket)?;
+            Ok((owner.clone(), acl::listed(w, grants, &[&owner])?))
         })
     }
 
@@ -625,40 +632,53 @@ impl Simulator {
         })
     }
 
-    /// Sets an object version's canned ACL (S3's PutObjectAcl).
+    /// Sets an object version's ACL, canned or explicit grants (S3's PutObjectAcl): WRITE_ACP
+    /// on the object (its owner has it).
     pub fn put_object_acl(
         &self,
         bucket: &str,
         key: &str,
         version_id: Option<&str>,
-        acl: CannedAcl,
+        acl: impl Into<Acl>,
     ) -> Result<()> {
+        let acl = acl.into();
         self.s3(faults::Request::S3, |w| {
-            allow(w, bucket, Some((key, version_id)), Access::ObjectOwner)?;
-            s3::put_object_acl(w, bucket, key, version_id, acl)
+            allow(w, bucket, Some((key, version_id)), Access::WriteAcp)?;
+            acl::put_object_acl(w, bucket, key, version_id, &acl)
         })
     }
 
-    /// An object version's owner and canned ACL (`private` unless set).
+    /// An object version's owner and grants (a canned ACL's expanded; `private` unless set):
+    /// READ_ACP on the object (its owner has it).
     pub fn get_object_acl(
         &self,
         bucket: &str,
         key: &str,
         version_id: Option<&str>,
-    ) -> Result<(Owner, CannedAcl)> {
+    ) -> Result<(Owner, Vec<Grant>)> {
         self.s3(faults::Request::S3, |w| {
-            allow(w, bucket, Some((key, version_id)), Access::ObjectOwner)?;
+            allow(w, bucket, Some((key, version_id)), Access::ReadAcp)?;
             let object = s3::find(w, bucket, key, version_id)?;
+            let owner = identity::object_owner(w, object.id)?;
+            let bucket_owner = identity::bucket_owner(w, bucket)?;
+            let grants = acl::object_grants_by_id(w, bucket, object.id)?;
             Ok((
-                identity::object_owner(w, object.id)?,
-                s3::object_acl(w, bucket, key, version_id)?,
+                owner.clone(),
+                acl::listed(w, grants, &[&owner, &bucket_owner])?,
             ))
         })
     }
 
-    /// Refuses an ACL the bucket does not accept (Object Ownership, Block Public Access).
-    pub fn check_acl(&self, bucket: &str, acl: CannedAcl) -> Result<()> {
-        self.with_world(|w| s3::check_acl(w, bucket, acl))
+    /// Refuses an ACL the bucket does not accept before anything is written: unknown grantees
+    /// (`InvalidArgument` "Invalid id"), Object Ownership, Block Public Access.
+    pub fn check_acl(&self, bucket: &str, acl: &Acl) -> Result<()> {
+        self.with_world(|w| acl::check(w, bucket, acl))
+    }
+
+    /// Makes these accounts known as grantees of ACLs (by canonical id): the identities
+    /// `serve` accepts. The world's own account is always known.
+    pub fn register_accounts(&self, accounts: &[Owner]) -> Result<()> {
+        self.with_world(|w| acl::register_accounts(w, accounts))
     }
 
     /// Put (`Some`) or delete (`None`) a bucket's Object Ownership control.
@@ -707,7 +727,7 @@ impl Simulator {
         key: Option<&str>,
         access: AnonymousAccess,
     ) -> Result<bool> {
-        self.with_world(|w| s3::anonymous_allowed(w, bucket, key, access))
+        self.with_world(|w| identity::anonymous_allowed(w, bucket, key, access))
     }
 
     /// Sets the virtual time (never backwards) and whether it stands still between waits.

@@ -56,14 +56,23 @@ CREATE INDEX IF NOT EXISTS objects_restore_done ON objects (restore_done)
     WHERE restore_done IS NOT NULL;
 CREATE INDEX IF NOT EXISTS objects_restore_expiry ON objects (restore_expiry)
     WHERE restore_expiry IS NOT NULL;
--- Canned ACLs; a bucket or object version without a row is private.
+-- ACLs (`acl.rs`): a canned ACL, or explicit grants (JSON, `acl` then says private); a bucket
+-- or object version without a row is private.
 CREATE TABLE IF NOT EXISTS bucket_acls (
     bucket TEXT PRIMARY KEY,
-    acl    TEXT NOT NULL
+    acl    TEXT NOT NULL,
+    grants TEXT
 );
 CREATE TABLE IF NOT EXISTS object_acls (
     object_id INTEGER PRIMARY KEY,
-    acl       TEXT NOT NULL
+    acl       TEXT NOT NULL,
+    grants    TEXT
+);
+-- Accounts ACLs may grant to by canonical id besides the world's own: the identities `serve`
+-- was started with. Not part of the world: `sim::reset` keeps them.
+CREATE TABLE IF NOT EXISTS accounts (
+    id           TEXT PRIMARY KEY,
+    display_name TEXT NOT NULL
 );
 -- Bucket-level settings by name: `ownership` (ObjectOwnership), `public_access_block` (JSON).
 CREATE TABLE IF NOT EXISTS bucket_settings (
@@ -305,6 +314,8 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("buckets", "owner_name", "TEXT"),
     ("uploads", "owner_id", "TEXT"),
     ("uploads", "owner_name", "TEXT"),
+    ("bucket_acls", "grants", "TEXT"),
+    ("object_acls", "grants", "TEXT"),
 ];
 
 /// The added columns a state directory made by an older build lacks.
