@@ -945,6 +945,8 @@ fn grants_to_named_accounts() {
             body: b"body".to_vec(),
             ..PutObject::default()
         })
+        .map(|_| ())
+        .map_err(|e| e.code)
     };
     let copy = |sim: &Simulator, bucket: &str, key: &str| {
         sim.copy_object_with(&CopyObject {
@@ -957,6 +959,8 @@ fn grants_to_named_accounts() {
             key: key.into(),
             ..CopyObject::default()
         })
+        .map(|_| ())
+        .map_err(|e| e.code)
     };
     fn code<T>(r: s3thaw::errors::Result<T>) -> Result<(), String> {
         r.map(|_| ()).map_err(|e| e.code)
@@ -988,7 +992,7 @@ fn grants_to_named_accounts() {
     assert_eq!(bob.get_object("alices", "k", None).unwrap(), b"body");
     assert!(bob.head_object("alices", "k", None).is_ok());
     assert!(copy(&bob, "bobs", "c").is_ok());
-    assert_eq!(code(copy(&bob, "alices", "c")), Err("AccessDenied".into()));
+    assert_eq!((copy(&bob, "alices", "c")), Err("AccessDenied".into()));
     assert_eq!(
         code(bob.get_object_acl("alices", "k", None)),
         Err("AccessDenied".into())
@@ -1037,10 +1041,7 @@ fn grants_to_named_accounts() {
     // The bucket owner may do anything to its bucket, grants or not.
     assert!(alice.list_objects(&listing()).is_ok());
     alice.put_bucket_acl("alices", CannedAcl::Private).unwrap();
-    assert_eq!(
-        code(put(&bob, "alices", "more")),
-        Err("AccessDenied".into())
-    );
+    assert_eq!((put(&bob, "alices", "more")), Err("AccessDenied".into()));
 
     // An object ACL without the owner's grant: the owner keeps READ_ACP/WRITE_ACP, not READ.
     alice
