@@ -915,6 +915,7 @@ fn object_op(server: &Server, req: &Request, bucket: &str, key: &str) -> Answer 
         }
         "GET" if version_only(req) => {
             let range = req.header("range").map(RangeRequest::parse).transpose()?;
+            check_response_overrides(req)?;
             let read = caller.open_object(
                 &GetObject {
                     bucket: bucket.to_string(),
@@ -1012,16 +1013,36 @@ fn not_modified(
         .op(format!("S3.{operation} NotModified")))
 }
 
+/// GetObject's `response-*` query parameters and the headers they replace.
+const OVERRIDES: [(&str, &str); 6] = [
+    ("response-content-type", "content-type"),
+    ("response-content-language", "content-language"),
+    ("response-expires", "expires"),
+    ("response-cache-control", "cache-control"),
+    ("response-content-disposition", "content-disposition"),
+    ("response-content-encoding", "content-encoding"),
+];
+
+/// Refuses a `response-*` value a header cannot carry, before anything is read: 400
+/// `InvalidArgument` "Header value cannot be represented using ISO-8859-1." (AWS's answer,
+/// recorded in LocalStack's AWS-validated snapshot
+/// `test_get_response_overrides_unicode_metadata_with_sig_s3`).
+fn check_response_overrides(req: &Request) -> Result<(), Error> {
+    for (param, _) in OVERRIDES {
+        if let Some(value) = req.query(param)
+            && value.chars().any(|c| c > '\u{ff}')
+        {
+            return Err(
+                invalid_argument("Header value cannot be represented using ISO-8859-1.")
+                    .hint(format!("{param} = {value:?}")),
+            );
+        }
+    }
+    Ok(())
+}
+
 /// GetObject's `response-*` query parameters replace the headers they name.
 fn response_overrides(req: &Request, mut resp: Response) -> Response {
-    const OVERRIDES: [(&str, &str); 6] = [
-        ("response-content-type", "content-type"),
-        ("response-content-language", "content-language"),
-        ("response-expires", "expires"),
-        ("response-cache-control", "cache-control"),
-        ("response-content-disposition", "content-disposition"),
-        ("response-content-encoding", "content-encoding"),
-    ];
     for (param, header) in OVERRIDES {
         if let Some(value) = req.query(param) {
             resp.headers.retain(|(n, _)| n != header);
@@ -1699,6 +1720,26 @@ mod tests {
             Some("=?UTF-8?Q?Hello_World=C3=83=C2=A9?=")
         );
         assert_eq!(header_of(&head, "x-amz-meta-a").as_deref(), Some("b"));
+        // A `response-*` override a header cannot carry (an em dash is not ISO-8859-1).
+        let refused = call(
+            &server,
+            "GET",
+            "/meta/foo?response-cache-control=non-ascii-%E2%80%94",
+            &[],
+            b"",
+        );
+        assert_eq!(refused.status, 400);
+        assert!(body_text(&refused).contains(
+            "<Code>InvalidArgument</Code><Message>Header value cannot be represented using ISO-8859-1.</Message>"
+        ));
+        let latin1 = call(
+            &server,
+            "GET",
+            "/meta/foo?response-content-language=fran%C3%A7ais",
+            &[],
+            b"",
+        );
+        assert_eq!(latin1.status, 200);
     }
 
     #[test]
