@@ -697,6 +697,16 @@ AKIDBOB000000000002\tbob/secret\t222222222222\tbob
             code(&call(&server, alice, "PUT", "/granted/k4?acl", &[])),
             (400, "MissingSecurityHeader".into())
         );
+        // CreateBucket with an unknown grantee: refused, and no bucket is made.
+        assert_eq!(
+            code(&call(&server, alice, "PUT", "/never", &unknown)),
+            (400, "InvalidArgument".into())
+        );
+        assert_eq!(call(&server, alice, "HEAD", "/never", &[]).status, 404);
+        // With a known one, Bob may write into the new bucket.
+        let write = [("x-amz-grant-write", "id=\"222222222222\"")];
+        assert_eq!(call(&server, alice, "PUT", "/shared-w", &write).status, 200);
+        assert_eq!(call(&server, bob, "PUT", "/shared-w/b", &[]).status, 200);
         // The bucket's ACL was not changed by the refusals: Bob still lists it.
         assert_eq!(call(&server, bob, "GET", "/granted", &[]).status, 200);
     }

@@ -321,6 +321,9 @@ fn bucket_op(server: &Server, req: &Request, bucket: &str) -> Answer {
                 doc.text_of("LocationConstraint").filter(|r| !r.is_empty())
             };
             let acl = header_acl(req)?;
+            if let Some(acl) = &acl {
+                caller.check_grantees(bucket, acl)?;
+            }
             sim.create_bucket(bucket, region.as_deref())?;
             if let Some(acl) = acl {
                 caller.put_bucket_acl(bucket, acl)?;

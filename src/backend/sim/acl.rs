@@ -225,6 +225,13 @@ fn is_public(acl: &Acl) -> bool {
 /// FULL_CONTROL when Object Ownership is `BucketOwnerEnforced` (ACLs are off), and a public
 /// ACL under Block Public Access's `block_public_acls`.
 pub(super) fn check(w: &World, bucket: &str, acl: &Acl) -> Result<()> {
+    check_grantees(w, bucket, acl)?;
+    check_bucket_accepts(w, bucket, acl)
+}
+
+/// Refuses grantees S3 would not resolve (see [`check`]); needs no bucket, so CreateBucket
+/// can refuse its ACL before the bucket exists.
+pub(super) fn check_grantees(w: &World, bucket: &str, acl: &Acl) -> Result<()> {
     if let Acl::Grants(grants) = acl {
         for g in grants {
             match &g.grantee {
@@ -255,6 +262,11 @@ pub(super) fn check(w: &World, bucket: &str, acl: &Acl) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// Refuses an ACL the bucket's settings do not accept (Object Ownership, Block Public Access).
+fn check_bucket_accepts(w: &World, bucket: &str, acl: &Acl) -> Result<()> {
     if s3::ownership(w, bucket)? == Some(ObjectOwnership::BucketOwnerEnforced) {
         let owner = identity::bucket_owner(w, bucket)?;
         let owner_full_control = match acl {

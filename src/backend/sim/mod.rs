@@ -675,6 +675,12 @@ impl Simulator {
         self.with_world(|w| acl::check(w, bucket, acl))
     }
 
+    /// Refuses grantees S3 would not resolve (`InvalidArgument` "Invalid id"…), before the
+    /// bucket exists: CreateBucket's ACL.
+    pub fn check_grantees(&self, bucket: &str, acl: &Acl) -> Result<()> {
+        self.with_world(|w| acl::check_grantees(w, bucket, acl))
+    }
+
     /// Makes these accounts known as grantees of ACLs (by canonical id): the identities
     /// `serve` accepts. The world's own account is always known.
     pub fn register_accounts(&self, accounts: &[Owner]) -> Result<()> {
