@@ -426,3 +426,104 @@ pub(super) fn listed(w: &World, grants: Vec<Grant>, owners: &[&Owner]) -> Result
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owner(id: &str) -> Owner {
+        Owner {
+            id: id.into(),
+            display_name: String::new(),
+        }
+    }
+
+    fn account(id: &str) -> Caller {
+        Caller::Account(owner(id))
+    }
+
+    /// Canned ACLs stand for AWS's documented grants; the bucket-owner ones add the bucket
+    /// owner only when someone else owns the object.
+    #[test]
+    fn canned_acls_expand_to_their_grants() {
+        let (writer, bucket_owner) = (owner("writer"), owner("bucket"));
+        let permissions = |acl| {
+            expand(acl, &writer, &bucket_owner)
+                .into_iter()
+                .map(|g| match g.grantee {
+                    Grantee::User { id, .. } => format!("{id}:{}", g.permission.as_str()),
+                    Grantee::Group(uri) => format!("{uri}:{}", g.permission.as_str()),
+                    Grantee::Email(e) => e,
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(permissions(CannedAcl::Private), ["writer:FULL_CONTROL"]);
+        assert_eq!(
+            permissions(CannedAcl::PublicReadWrite),
+            [
+                format!("{ALL_USERS}:READ"),
+                format!("{ALL_USERS}:WRITE"),
+                "writer:FULL_CONTROL".into()
+            ]
+        );
+        assert_eq!(
+            permissions(CannedAcl::BucketOwnerRead),
+            ["writer:FULL_CONTROL", "bucket:READ"]
+        );
+        assert_eq!(
+            permissions(CannedAcl::BucketOwnerFullControl),
+            ["writer:FULL_CONTROL", "bucket:FULL_CONTROL"]
+        );
+        assert_eq!(
+            expand(CannedAcl::BucketOwnerFullControl, &writer, &writer).len(),
+            1
+        );
+    }
+
+    /// FULL_CONTROL covers every permission; AllUsers covers everyone, AuthenticatedUsers
+    /// only signed callers, and neither counts when public ACLs are ignored.
+    #[test]
+    fn grants_permit_by_grantee_and_permission() {
+        let grant = |grantee, permission| Grant {
+            grantee,
+            permission,
+        };
+        let grants = [
+            grant(Grantee::user("bob"), Permission::FullControl),
+            grant(Grantee::user("carol"), Permission::ReadAcp),
+            grant(Grantee::Group(AUTHENTICATED_USERS.into()), Permission::Read),
+            grant(Grantee::Group(ALL_USERS.into()), Permission::Write),
+        ];
+        let bob = account("bob");
+        for p in Permission::ALL {
+            assert!(permits(&grants, &bob, *p, false), "{p:?}");
+        }
+        let carol = account("carol");
+        assert!(permits(&grants, &carol, Permission::ReadAcp, false));
+        assert!(!permits(&grants, &carol, Permission::WriteAcp, false));
+        assert!(permits(&grants, &carol, Permission::Read, false));
+        assert!(!permits(&grants, &carol, Permission::Read, true));
+        assert!(!permits(
+            &grants,
+            &Caller::Anonymous,
+            Permission::Read,
+            false
+        ));
+        assert!(permits(
+            &grants,
+            &Caller::Anonymous,
+            Permission::Write,
+            false
+        ));
+        assert!(!permits(
+            &grants,
+            &Caller::Anonymous,
+            Permission::Write,
+            true
+        ));
+        assert!(
+            "READ_ACP".parse::<Permission>().unwrap() == Permission::ReadAcp
+                && "read".parse::<Permission>().is_err()
+        );
+    }
+}
