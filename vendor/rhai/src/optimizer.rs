@@ -11,7 +11,7 @@ use crate::engine::{
 };
 use crate::eval::{Caches, GlobalRuntimeState};
 use crate::func::builtin::get_builtin_binary_op_fn;
-use crate::func::calc_switch_value_hash;
+use crate::func::{calc_switch_value_hash, StraightHashMap};
 use crate::types::Token;
 use crate::{
     calc_fn_hash, calc_fn_hash_full, Dynamic, Engine, FnArgsVec, FnPtr, ImmutableString, Position,
@@ -19,7 +19,13 @@ use crate::{
 };
 #[cfg(feature = "no_std")]
 use std::prelude::v1::*;
-use std::{any::TypeId, borrow::Cow, convert::TryFrom, hash::Hash, mem};
+use std::{
+    any::TypeId,
+    borrow::Cow,
+    convert::TryFrom,
+    hash::{Hash, Hasher},
+    mem,
+};
 
 /// Level of optimization performed.
 ///
@@ -45,6 +51,10 @@ struct OptimizerState<'a> {
     is_dirty: bool,
     /// Stack of variables/constants for constants propagation and strict variables checking.
     variables: Vec<(ImmutableString, Option<Cow<'a, Dynamic>>)>,
+    /// S3THAW PATCH (see `S3THAW-PATCH.md`): hash of a name → positions in `variables` holding
+    /// a name with that hash, ascending; a lookup was a reverse scan of `variables`, so a script
+    /// of `n` `let`s each reading an earlier one took O(n²) to optimise.
+    variables_index: StraightHashMap<smallvec::SmallVec<[usize; 1]>>,
     /// Activate constants propagation?
     propagate_constants: bool,
     /// [`Engine`] instance for eager function evaluation.
@@ -79,6 +89,7 @@ impl<'a> OptimizerState<'a> {
         Self {
             is_dirty: false,
             variables: Vec::new(),
+            variables_index: StraightHashMap::default(),
             propagate_constants: true,
             engine,
             scope,
@@ -105,21 +116,47 @@ impl<'a> OptimizerState<'a> {
     /// Rewind the variables stack back to a specified size.
     #[inline(always)]
     pub fn rewind_var(&mut self, len: usize) {
-        self.variables.truncate(len);
+        // S3THAW PATCH: keep the index in step.
+        while self.variables.len() > len {
+            let (name, _) = self.variables.pop().unwrap();
+            let hash = Self::var_hash(&name);
+            if let Some(positions) = self.variables_index.get_mut(&hash) {
+                positions.pop();
+                if positions.is_empty() {
+                    self.variables_index.remove(&hash);
+                }
+            }
+        }
     }
     /// Add a new variable to the stack.
     ///
     /// `Some(value)` if literal constant (which can be used for constants propagation), `None` otherwise.
     #[inline(always)]
     pub fn push_var<'x: 'a>(&mut self, name: ImmutableString, value: Option<Cow<'x, Dynamic>>) {
+        // S3THAW PATCH: keep the index in step.
+        self.variables_index
+            .entry(Self::var_hash(&name))
+            .or_default()
+            .push(self.variables.len());
         self.variables.push((name, value));
+    }
+    /// S3THAW PATCH: the hash of a variable name in `variables_index`.
+    #[inline]
+    #[must_use]
+    fn var_hash(name: &str) -> u64 {
+        let hasher = &mut crate::func::hashing::get_hasher();
+        name.hash(hasher);
+        hasher.finish()
     }
     /// Look up a literal constant from the variables stack.
     #[inline]
     pub fn find_literal_constant(&self, name: &str) -> Option<&Dynamic> {
-        self.variables
+        // S3THAW PATCH: the topmost entry named `name` through the index, not a scan.
+        self.variables_index
+            .get(&Self::var_hash(name))?
             .iter()
             .rev()
+            .map(|&i| &self.variables[i])
             .find(|(n, _)| n == name)
             .and_then(|(_, value)| value.as_deref())
     }

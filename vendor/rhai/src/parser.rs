@@ -27,7 +27,7 @@ use std::prelude::v1::*;
 use std::{
     convert::TryFrom,
     fmt,
-    hash::Hash,
+    hash::{Hash, Hasher},
     num::{NonZeroU8, NonZeroUsize},
 };
 
@@ -38,6 +38,76 @@ type FnLib = StraightHashMap<Shared<ScriptFuncDef>>;
 
 /// Invalid variable name that acts as a search barrier in a [`Scope`].
 const SCOPE_SEARCH_BARRIER_MARKER: &str = "$ BARRIER $";
+
+/// S3THAW PATCH (see `S3THAW-PATCH.md`): where each name sits in [`ParseState::stack`].
+///
+/// Finding a variable by name was a reverse scan of the whole stack, once per `let` and once per
+/// variable reference, so a script of `n` top-level `let`s took O(n²) to parse. This index maps
+/// the hash of a name to the stack positions that hold a name with that hash (bottom to top), so
+/// a lookup costs O(1) amortised. It is kept in step with every push, pop and rewind of the
+/// stack by [`ParseState`]'s methods; a lookup still compares the names themselves (hash
+/// collisions), and falls back to the scan if the stack was changed behind the index's back.
+#[derive(Debug, Clone, Default)]
+struct StackIndex {
+    /// Hash of a name → positions in the stack holding a name with that hash, ascending.
+    positions: StraightHashMap<smallvec::SmallVec<[usize; 1]>>,
+    /// How many stack entries the index covers.
+    len: usize,
+}
+
+impl StackIndex {
+    /// The hash of a variable name in the index.
+    #[inline]
+    #[must_use]
+    fn hash(name: &str) -> u64 {
+        let hasher = &mut crate::func::hashing::get_hasher();
+        name.hash(hasher);
+        hasher.finish()
+    }
+
+    /// Record that `name` was pushed on top of a stack of `self.len` entries.
+    #[inline]
+    fn push(&mut self, name: &str) {
+        self.positions
+            .entry(Self::hash(name))
+            .or_default()
+            .push(self.len);
+        self.len += 1;
+    }
+
+    /// Record that the top entry of the stack, named `name`, was removed.
+    #[inline]
+    fn pop(&mut self, name: &str) {
+        let hash = Self::hash(name);
+        if let Some(positions) = self.positions.get_mut(&hash) {
+            let removed = positions.pop();
+            debug_assert_eq!(removed, Some(self.len - 1));
+            if positions.is_empty() {
+                self.positions.remove(&hash);
+            }
+        }
+        self.len -= 1;
+    }
+
+    /// Index every entry of `stack` from scratch.
+    fn rebuild(&mut self, stack: &Scope) {
+        self.positions.clear();
+        self.len = 0;
+        stack.iter_inner().for_each(|(name, ..)| self.push(name));
+    }
+
+    /// The position of the topmost entry of `stack` named `name`, if any.
+    #[inline]
+    #[must_use]
+    fn top(&self, stack: &Scope, name: &str) -> Option<usize> {
+        self.positions
+            .get(&Self::hash(name))?
+            .iter()
+            .rev()
+            .copied()
+            .find(|&i| stack.get_entry_by_index(i).0 == name)
+    }
+}
 
 impl PERR {
     /// Make a [`ParseError`] using the current type and position.
@@ -65,7 +135,12 @@ pub struct ParseState<'a, 't, 'f> {
     /// Global runtime state.
     pub global: Option<Box<GlobalRuntimeState>>,
     /// Encapsulates a local stack with variable names to simulate an actual runtime scope.
+    ///
+    /// S3THAW PATCH: change it only through [`push_var`][Self::push_var] and
+    /// [`rewind_vars`][Self::rewind_vars], which keep its name index in step.
     pub stack: Scope<'a>,
+    /// S3THAW PATCH: where each name sits in `stack`.
+    stack_index: StackIndex,
     /// Size of the local variables stack upon entry of the current block scope.
     pub frame_pointer: usize,
     /// Tracks a list of external variables (variables that are not explicitly declared in the scope).
@@ -139,6 +214,7 @@ impl<'a, 't, 'f> ParseState<'a, 't, 'f> {
             external_constants,
             global: None,
             stack: Scope::new(),
+            stack_index: StackIndex::default(),
             frame_pointer: 0,
             #[cfg(not(feature = "no_module"))]
             imports: ThinVec::new(),
@@ -157,6 +233,21 @@ impl<'a, 't, 'f> ParseState<'a, 't, 'f> {
     /// The second return value indicates whether the barrier has been hit before finding the variable.
     #[must_use]
     pub fn find_var(&self, name: &str) -> (usize, bool) {
+        // S3THAW PATCH: through the index, the same answer as the scan below.
+        if self.stack_index.len == self.stack.len() {
+            let len = self.stack.len();
+            let barrier = self
+                .stack_index
+                .top(&self.stack, SCOPE_SEARCH_BARRIER_MARKER);
+            if name == SCOPE_SEARCH_BARRIER_MARKER {
+                return (0, barrier.is_some());
+            }
+            return match self.stack_index.top(&self.stack, name) {
+                Some(i) => (len - i, barrier.map_or(false, |b| b > i)),
+                None => (0, barrier.is_some()),
+            };
+        }
+
         let mut hit_barrier = false;
 
         let index = self
@@ -174,6 +265,43 @@ impl<'a, 't, 'f> ParseState<'a, 't, 'f> {
             .map_or(0, |i| i + 1);
 
         (index, hit_barrier)
+    }
+
+    /// S3THAW PATCH: is there an entry named `name` anywhere in the stack? What
+    /// `self.stack.get(name).is_some()` answers, without scanning the stack.
+    #[must_use]
+    pub fn has_var(&self, name: &str) -> bool {
+        if self.stack_index.len == self.stack.len() {
+            self.stack_index.top(&self.stack, name).is_some()
+        } else {
+            self.stack.contains(name)
+        }
+    }
+
+    /// S3THAW PATCH: push an entry named `name` (a variable, or a search barrier) on the stack.
+    pub fn push_var(&mut self, name: impl Into<ImmutableString>, access: AccessMode) {
+        self.sync_stack_index();
+        let name = name.into();
+        self.stack_index.push(&name);
+        self.stack.push_entry(name, access, Dynamic::UNIT);
+    }
+
+    /// S3THAW PATCH: rewind the stack to `len` entries (a no-op if it holds no more).
+    pub fn rewind_vars(&mut self, len: usize) {
+        self.sync_stack_index();
+        for i in (len..self.stack.len()).rev() {
+            let name = self.stack.get_entry_by_index(i).0;
+            self.stack_index.pop(name);
+        }
+        self.stack.rewind(len);
+    }
+
+    /// S3THAW PATCH: index the stack again if it was changed other than by
+    /// [`push_var`][Self::push_var] and [`rewind_vars`][Self::rewind_vars] (its length changed).
+    pub fn sync_stack_index(&mut self) {
+        if self.stack_index.len != self.stack.len() {
+            self.stack_index.rebuild(&self.stack);
+        }
     }
 
     /// Find a module by name in the [`ParseState`], searching in reverse.
@@ -2460,9 +2588,9 @@ impl Engine {
         if syntax.scope_may_be_changed {
             // Add a barrier variable to the stack so earlier variables will not be matched.
             // Variable searches stop at the first barrier.
-            state.stack.push_constant_dynamic(
+            state.push_var(
                 self.get_interned_string(SCOPE_SEARCH_BARRIER_MARKER),
-                Dynamic::UNIT,
+                AccessMode::ReadOnly,
             );
         }
 
@@ -2886,9 +3014,9 @@ impl Engine {
             let prev_stack_len = state.stack.len();
 
             if let Some(ref counter_var) = counter_var {
-                state.stack.push(counter_var.name.clone(), ());
+                state.push_var(counter_var.name.clone(), AccessMode::ReadWrite);
             }
-            state.stack.push(&loop_var.name, ());
+            state.push_var(loop_var.name.clone(), AccessMode::ReadWrite);
 
             prev_stack_len
         };
@@ -2896,7 +3024,7 @@ impl Engine {
         settings.flags |= ParseSettingFlags::BREAKABLE;
         let body = self.parse_block(state, settings, false)?.into();
 
-        state.stack.rewind(prev_stack_len);
+        state.rewind_vars(prev_stack_len);
 
         let branch = StmtBlock::NONE;
 
@@ -2920,12 +3048,12 @@ impl Engine {
         // let name ...
         let (name, pos) = parse_var_name(state.input)?;
 
-        if !self.allow_shadowing() && state.stack.get(&name).is_some() {
+        if !self.allow_shadowing() && state.has_var(&name) {
             return Err(PERR::VariableExists(name.into()).into_err(pos));
         }
 
         if let Some(ref filter) = self.def_var_filter {
-            let will_shadow = state.stack.get(&name).is_some();
+            let will_shadow = state.has_var(&name);
 
             let global = state
                 .global
@@ -2936,8 +3064,11 @@ impl Engine {
             let info = VarDefInfo::new(&name, is_const, settings.level, will_shadow);
             let caches = &mut Caches::new();
             let context = EvalContext::new(self, global, caches, &mut state.stack, None);
+            let result = filter(false, info, context);
+            // S3THAW PATCH: the filter may have changed the stack.
+            state.sync_stack_index();
 
-            match filter(false, info, context) {
+            match result {
                 Ok(true) => (),
                 Ok(false) => return Err(PERR::ForbiddenVariable(name.into()).into_err(pos)),
                 Err(err) => {
@@ -2984,7 +3115,7 @@ impl Engine {
             state.stack.get_mut_by_index(n).set_access_mode(access);
             Some(NonZeroUsize::new(state.stack.len() - n).unwrap())
         } else {
-            state.stack.push_entry(name.clone(), access, Dynamic::UNIT);
+            state.push_var(name.clone(), access);
             None
         };
 
@@ -3197,7 +3328,7 @@ impl Engine {
             }
         };
 
-        state.stack.rewind(state.frame_pointer);
+        state.rewind_vars(state.frame_pointer);
         state.frame_pointer = prev_frame_pointer;
 
         #[cfg(not(feature = "no_module"))]
@@ -3530,7 +3661,7 @@ impl Engine {
             }
 
             let name = self.get_interned_string(name);
-            state.stack.push(name.clone(), ());
+            state.push_var(name.clone(), AccessMode::ReadWrite);
             Ident { name, pos }
         } else {
             Ident {
@@ -3546,7 +3677,7 @@ impl Engine {
             Expr::Unit(catch_var.pos)
         } else {
             // Remove the error variable from the stack
-            state.stack.pop();
+            state.rewind_vars(state.stack.len() - 1);
 
             Expr::Variable(
                 #[cfg(not(feature = "no_module"))]
@@ -3650,7 +3781,7 @@ impl Engine {
                         }
 
                         let s = self.get_interned_string(*s);
-                        state.stack.push(s.clone(), ());
+                        state.push_var(s.clone(), AccessMode::ReadWrite);
                         params.push((s, pos));
                     }
                     (Token::LexError(err), pos) => return Err(err.into_err(pos)),
@@ -3818,7 +3949,7 @@ impl Engine {
                         }
 
                         let s = self.get_interned_string(*s);
-                        new_state.stack.push(s.clone(), ());
+                        new_state.push_var(s.clone(), AccessMode::ReadWrite);
                         params_list.push(s);
                     }
                     (Token::LexError(err), pos) => return Err(err.into_err(pos)),
