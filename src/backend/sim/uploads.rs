@@ -1049,4 +1049,224 @@ mod tests {
             "NoSuchUpload"
         );
     }
+
+    /// The files under the state's `bodies/`.
+    fn body_files(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir.join("bodies")).map_or(0, |d| d.count())
+    }
+
+    /// A sparse file of `len` zero bytes but `marks` written at the given offsets, staged as
+    /// `serve` stages a body (its MD5 is given, not computed: the simulator trusts a staged
+    /// body's hash, which `serve` computes as the bytes arrive).
+    fn staged(
+        dir: &std::path::Path,
+        name: &str,
+        len: u64,
+        marks: &[(u64, &[u8])],
+        md5: u8,
+    ) -> BodyFile {
+        use std::os::unix::fs::FileExt;
+        let path = dir.join(name);
+        let file = std::fs::File::create(&path).unwrap();
+        file.set_len(len).unwrap();
+        for (at, bytes) in marks {
+            file.write_at(bytes, *at).unwrap();
+        }
+        BodyFile {
+            path,
+            len,
+            md5: [md5; 16],
+        }
+    }
+
+    fn read_range(sim: &Simulator, key: &str, range: std::ops::Range<u64>) -> Vec<u8> {
+        use crate::backend::{GetObject, RangeRequest};
+        let stream = sim
+            .get_object_stream(
+                &GetObject {
+                    bucket: "bkt".into(),
+                    key: key.into(),
+                    ..GetObject::default()
+                },
+                Some(RangeRequest::FromTo(range.start, range.end - 1)),
+            )
+            .unwrap();
+        let mut out = Vec::new();
+        let mut reader = stream.reader;
+        std::io::Read::read_to_end(&mut reader, &mut out).unwrap();
+        out
+    }
+
+    /// Bodies past SQLite's 1 GB blob limit (issue 13): a 3 GiB object from three 1 GiB parts
+    /// (sparse files, linked into the state: the test writes almost nothing) and a 2 GiB
+    /// single PUT outlive their handle, read back at their ends and across a part boundary, are
+    /// copied (CopyObject, UploadPartCopy of ranges) by linking their files, never read whole
+    /// (a whole-body read in memory is refused with 501), and their files go with them.
+    #[test]
+    fn bodies_past_a_gib_are_files_linked_on_copy_and_removed_with_their_rows() {
+        use crate::backend::{CopyObject, ObjectRef, PutObject};
+        let (sim, dir) = world(UploadLimits::default());
+        let gib = 1u64 << 30;
+        let id = sim.create_upload(&new("big")).unwrap().id;
+        let mut listed = Vec::new();
+        for n in 1..=3u8 {
+            let file = staged(
+                dir.path(),
+                &format!("part{n}"),
+                gib,
+                &[(0, &[n; 4]), (gib - 4, &[n; 4])],
+                n,
+            );
+            let part = sim
+                .upload_part(&id, u32::from(n), PartBody::File(&file))
+                .unwrap();
+            // serve removes its staged file once the call returns: the part keeps its bytes.
+            std::fs::remove_file(&file.path).unwrap();
+            listed.push((u32::from(n), part.etag));
+        }
+        assert_eq!(body_files(dir.path()), 3);
+        let done = sim.complete_upload(&id, &listed).unwrap();
+        assert_eq!(done.etag, multipart_etag(&[[1; 16], [2; 16], [3; 16]]));
+        // Complete hands the parts' files to the object: nothing copied, nothing left.
+        assert_eq!(body_files(dir.path()), 3);
+        let single = staged(
+            dir.path(),
+            "single",
+            2 * gib + 1,
+            &[(2 * gib - 3, b"end!")],
+            9,
+        );
+        sim.put_object_file(
+            PutObject {
+                bucket: "bkt".into(),
+                key: "single".into(),
+                ..PutObject::default()
+            },
+            &single,
+        )
+        .unwrap();
+        std::fs::remove_file(&single.path).unwrap();
+        drop(sim);
+
+        let sim = Simulator::open(dir.path())
+            .unwrap()
+            .without_client_retries();
+        assert_eq!(sim.head_object("bkt", "big", None).unwrap().size, 3 * gib);
+        assert_eq!(
+            read_range(&sim, "big", 3 * gib - 6..3 * gib),
+            [0, 0, 3, 3, 3, 3]
+        );
+        assert_eq!(
+            read_range(&sim, "big", gib - 4..gib + 4),
+            [1, 1, 1, 1, 2, 2, 2, 2]
+        );
+        assert_eq!(
+            read_range(&sim, "single", 2 * gib - 3..2 * gib + 1),
+            b"end!"
+        );
+        let whole = sim.get_object("bkt", "big", None).unwrap_err();
+        assert_eq!(
+            (whole.code.as_str(), whole.status),
+            ("NotImplemented", Some(501))
+        );
+
+        // CopyObject of the 2 GiB object links its file: same ETag, same bytes.
+        let copied = sim
+            .copy_object_with(&CopyObject {
+                source: ObjectRef {
+                    bucket: "bkt".into(),
+                    key: "single".into(),
+                    version_id: None,
+                },
+                bucket: "bkt".into(),
+                key: "single-copy".into(),
+                ..CopyObject::default()
+            })
+            .unwrap();
+        assert_eq!(copied.etag, format!("\"{}\"", hex::encode([9u8; 16])));
+        assert_eq!(
+            read_range(&sim, "single-copy", 2 * gib - 3..2 * gib + 1),
+            b"end!"
+        );
+        assert_eq!(body_files(dir.path()), 5);
+
+        // UploadPartCopy of ranges of the 3 GiB object: 5 MiB across the first boundary, then
+        // its last 6 bytes; the part's ETag is the MD5 of the bytes copied.
+        let mib = 1024 * 1024;
+        let opened = sim
+            .open_object(
+                &crate::backend::GetObject {
+                    bucket: "bkt".into(),
+                    key: "big".into(),
+                    ..Default::default()
+                },
+                None,
+            )
+            .unwrap();
+        let copy_id = sim.create_upload(&new("ranges")).unwrap().id;
+        let first = gib - 4..gib - 4 + 5 * mib;
+        let one = sim
+            .upload_part_copy(&copy_id, 1, &opened.source, first.clone())
+            .unwrap();
+        let mut expected = vec![0u8; 5 * mib as usize];
+        expected[..8].copy_from_slice(&[1, 1, 1, 1, 2, 2, 2, 2]);
+        assert_eq!(one.etag, s3::etag_of(&expected));
+        let two = sim
+            .upload_part_copy(&copy_id, 2, &opened.source, 3 * gib - 6..3 * gib)
+            .unwrap();
+        let done = sim
+            .complete_upload(&copy_id, &[(1, one.etag), (2, two.etag)])
+            .unwrap();
+        assert!(done.etag.ends_with("-2\""), "{}", done.etag);
+        expected.extend_from_slice(&[0, 0, 3, 3, 3, 3]);
+        assert_eq!(sim.get_object("bkt", "ranges", None).unwrap(), expected);
+        // 3 + 2 (the 2 GiB object and its copy) + the parts' links: the first range spans
+        // two of the source's files, so it is two links.
+        assert_eq!(body_files(dir.path()), 8);
+
+        // The source goes: the copies keep their bytes; then every file goes with its object.
+        sim.delete_object("bkt", "big", None).unwrap();
+        assert_eq!(body_files(dir.path()), 5);
+        assert_eq!(sim.get_object("bkt", "ranges", None).unwrap(), expected);
+        for key in ["single", "single-copy", "ranges"] {
+            sim.delete_object("bkt", key, None).unwrap();
+        }
+        assert_eq!(body_files(dir.path()), 0);
+    }
+
+    /// What AWS refuses of a multipart upload's sizes: a part over 5 GiB (EntityTooLarge,
+    /// announced by a staged body's length), parts under 5 MiB but the last (EntityTooSmall),
+    /// and a Complete naming a part never uploaded (InvalidPart); none leaves a file behind.
+    #[test]
+    fn oversized_parts_are_refused_and_leave_no_file() {
+        let (sim, dir) = world(UploadLimits {
+            max_uploads: 10,
+            max_bytes: u64::MAX,
+        });
+        let id = sim.create_upload(&new("k")).unwrap().id;
+        let too_big = staged(dir.path(), "huge", s3::MAX_PART_SIZE + 1, &[], 1);
+        let refused = sim
+            .upload_part(&id, 1, PartBody::File(&too_big))
+            .unwrap_err();
+        assert_eq!(
+            (refused.code.as_str(), refused.status),
+            ("EntityTooLarge", Some(400))
+        );
+        std::fs::remove_file(&too_big.path).unwrap();
+        assert_eq!(body_files(dir.path()), 0);
+        let small = staged(dir.path(), "small", 1024, &[], 2);
+        let one = sim.upload_part(&id, 1, PartBody::File(&small)).unwrap();
+        let two = sim.upload_part(&id, 2, PartBody::File(&small)).unwrap();
+        let refused = sim
+            .complete_upload(&id, &[(1, one.etag.clone()), (2, two.etag)])
+            .unwrap_err();
+        assert_eq!(refused.code, "EntityTooSmall");
+        let refused = sim
+            .complete_upload(&id, &[(1, one.etag), (3, String::new())])
+            .unwrap_err();
+        assert_eq!(refused.code, "InvalidPart");
+        assert_eq!(body_files(dir.path()), 2);
+        sim.abort_upload(&id).unwrap();
+        assert_eq!(body_files(dir.path()), 0);
+    }
 }
