@@ -349,6 +349,10 @@ pub(super) fn sweep(conn: &Connection) -> Result<usize> {
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return Ok(0);
     };
+    let entries: Vec<std::fs::DirEntry> = entries.flatten().collect();
+    if entries.is_empty() {
+        return Ok(0);
+    }
     let tx = match rusqlite::Transaction::new_unchecked(
         conn,
         rusqlite::TransactionBehavior::Immediate,
@@ -360,7 +364,7 @@ pub(super) fn sweep(conn: &Connection) -> Result<usize> {
     let mut removed = 0;
     {
         let mut named = tx.prepare("SELECT COUNT(*) > 0 FROM body_files WHERE name = ?1")?;
-        for entry in entries.flatten() {
+        for entry in entries {
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
             if !named.query_row([name], |r| r.get::<_, bool>(0))? {
