@@ -220,6 +220,7 @@ pub(super) async fn stage_body(
             md5: [0; 16],
         },
         raw_sha256: None,
+        received: time::OffsetDateTime::now_utc(),
     };
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(STAGE_QUEUE);
     let writer =

@@ -705,3 +705,57 @@ fn a_kill_during_complete_leaves_the_upload_or_the_object_whole() {
         assert_eq!(body_files(state.path()), 0);
     }
 }
+
+/// AWS's limit on one request's body, 5 GiB: a PutObject or UploadPart announcing more is
+/// 400 `EntityTooLarge` from its headers, before a byte of it is read or stored.
+#[test]
+fn bodies_over_5_gib_are_refused_from_their_length() {
+    let serve = Serve::start(&[]);
+    assert_eq!(send(&serve, "PUT", "/limits", &[], None, b"").status, 200);
+    let id = send(&serve, "POST", "/limits/obj?uploads", &[], None, b"").element("UploadId");
+    let addr = serve.url.trim_start_matches("http://").to_string();
+    for (query, size) in [
+        (String::new(), (5u64 << 30) + 1),
+        (format!("partNumber=1&uploadId={id}"), (5u64 << 30) + 1),
+    ] {
+        let mut all: Vec<(String, String)> = vec![("host".into(), addr.clone())];
+        let signed = sign_payload(
+            &SignedRequest {
+                method: "PUT",
+                raw_path: "/limits/obj",
+                raw_query: &query,
+                headers: &all,
+                body: b"",
+            },
+            "UNSIGNED-PAYLOAD",
+            &credentials(),
+            None,
+            "us-east-1",
+            "s3",
+            OffsetDateTime::now_utc(),
+        );
+        all.extend(signed);
+        let target = if query.is_empty() {
+            "/limits/obj".to_string()
+        } else {
+            format!("/limits/obj?{query}")
+        };
+        let mut head = format!("PUT {target} HTTP/1.1\r\ncontent-length: {size}\r\n");
+        for (n, v) in &all {
+            head.push_str(&format!("{n}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        let mut stream = TcpStream::connect(&addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(&[0u8; 1024]).unwrap();
+        let mut answer = [0u8; 4096];
+        let n = stream.read(&mut answer).unwrap_or(0);
+        let answer = String::from_utf8_lossy(&answer[..n]).into_owned();
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+        assert!(answer.contains("<Code>EntityTooLarge</Code>"), "{answer}");
+    }
+    assert_eq!(get(&serve, "/limits/obj").status, 404);
+}

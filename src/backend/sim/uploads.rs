@@ -1236,7 +1236,8 @@ mod tests {
 
     /// What AWS refuses of a multipart upload's sizes: a part over 5 GiB (EntityTooLarge,
     /// announced by a staged body's length), parts under 5 MiB but the last (EntityTooSmall),
-    /// and a Complete naming a part never uploaded (InvalidPart); none leaves a file behind.
+    /// a Complete naming a part never uploaded (InvalidPart), an object over 5 TiB
+    /// (EntityTooLarge); none leaves a file behind; 5 TiB itself is taken.
     #[test]
     fn oversized_parts_are_refused_and_leave_no_file() {
         let (sim, dir) = world(UploadLimits {
@@ -1268,5 +1269,33 @@ mod tests {
         assert_eq!(body_files(dir.path()), 2);
         sim.abort_upload(&id).unwrap();
         assert_eq!(body_files(dir.path()), 0);
+
+        // 1,025 parts of 5 GiB (one sparse file, linked 1,025 times): 5 TiB and 5 GiB, past
+        // AWS's largest object; Complete refuses it and keeps the upload.
+        let id = sim.create_upload(&new("huge")).unwrap().id;
+        let part = staged(dir.path(), "part", s3::MAX_PART_SIZE, &[], 3);
+        let listed: Vec<(u32, String)> = (1..=1_025)
+            .map(|n| {
+                (
+                    n,
+                    sim.upload_part(&id, n, PartBody::File(&part)).unwrap().etag,
+                )
+            })
+            .collect();
+        let refused = sim.complete_upload(&id, &listed).unwrap_err();
+        assert_eq!(
+            (refused.code.as_str(), refused.status),
+            ("EntityTooLarge", Some(400))
+        );
+        let (_, parts, _) = sim.list_parts(&id, 0, 1_000).unwrap();
+        assert_eq!(parts.len(), 1_000);
+        // Without its last part it is 5 TiB exactly, which AWS takes.
+        let done = sim.complete_upload(&id, &listed[..1_024]).unwrap();
+        assert!(done.etag.ends_with("-1024\""), "{}", done.etag);
+        assert_eq!(
+            sim.head_object("bkt", "huge", None).unwrap().size,
+            s3::MAX_OBJECT_SIZE
+        );
+        assert_eq!(body_files(dir.path()), 1_024);
     }
 }
