@@ -89,16 +89,15 @@ impl LocalFile {
         if LocalFile::stamp(&file) != self.stamp {
             return Err(invalid(format!(
                 "`{}` changed since the report was read: read the report again",
-                self.path.display()
+                self.name
             )));
         }
         Ok(file)
     }
 
     fn open_unchecked(&self) -> Result<std::fs::File> {
-        std::fs::File::open(&self.path).map_err(|e| {
-            Error::invalid_argument(format!("cannot read `{}`: {e}", self.path.display()))
-        })
+        std::fs::File::open(&self.path)
+            .map_err(|e| Error::invalid_argument(format!("cannot read `{}`: {e}", self.name)))
     }
 }
 
