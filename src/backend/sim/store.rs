@@ -52,7 +52,11 @@ CREATE TABLE IF NOT EXISTS objects (
 CREATE INDEX IF NOT EXISTS objects_by_key ON objects (bucket, key, is_latest);
 -- ListObjectVersions' order: by key, newest version first.
 CREATE INDEX IF NOT EXISTS objects_versions ON objects (bucket, key, id DESC);
-CREATE INDEX IF NOT EXISTS objects_restore_done ON objects (restore_done)
+-- When restores finish (`s3::next_event`), by minute and then object: a job over objects in
+-- key order adds to the end of each minute's entries, a few hundred pages in all, where an
+-- index by instant took each restore to a random page of an index as big as the job (at 10M
+-- objects, most of the job's time was reading and writing those pages).
+CREATE INDEX IF NOT EXISTS objects_restore_due ON objects (restore_done / 60000, id, restore_done)
     WHERE restore_done IS NOT NULL;
 CREATE INDEX IF NOT EXISTS objects_restore_expiry ON objects (restore_expiry)
     WHERE restore_expiry IS NOT NULL;
@@ -113,6 +117,16 @@ CREATE TABLE IF NOT EXISTS tasks (
     error_code  TEXT,
     message     TEXT,
     PRIMARY KEY (job_id, seq)
+) WITHOUT ROWID;
+-- Runs of consecutive tasks that succeeded with one HTTP status, `seq_start` to `seq_end - 1`:
+-- a succeeded task's row is not rewritten (a million-task job wrote each row twice). Rows of
+-- `tasks` with status 'succeeded' are those recorded by older builds.
+CREATE TABLE IF NOT EXISTS task_runs (
+    job_id      TEXT NOT NULL,
+    seq_start   INTEGER NOT NULL,
+    seq_end     INTEGER NOT NULL,
+    http_status INTEGER NOT NULL,
+    PRIMARY KEY (job_id, seq_start)
 ) WITHOUT ROWID;
 -- Multipart uploads in progress (`uploads.rs`): their parts' bytes live here, not in memory,
 -- so an upload survives a restart of `serve`; each write is one transaction (kill -9 safe).
@@ -190,6 +204,7 @@ const WORLD_TABLES: &[&str] = &[
     "bucket_settings",
     "jobs",
     "tasks",
+    "task_runs",
     "roles",
     "policies",
     "role_attachments",
@@ -253,9 +268,10 @@ fn prepare_schema(conn: &Connection) -> rusqlite::Result<()> {
         .query_row(
             "SELECT (SELECT COUNT(*) FROM sqlite_master
                      WHERE type IN ('table', 'index', 'trigger') AND name NOT LIKE 'sqlite_%') >= ?1
+                AND NOT EXISTS (SELECT 1 FROM sqlite_master WHERE name IN (?2))
                 AND (SELECT COUNT(*) FROM meta WHERE name IN
                      ('account_id', 'region', 'seed', 'clock_offset_ms', 'job_seq')) = 5",
-            [expected],
+            params![expected, DROPPED_INDEXES[0]],
             |r| r.get(0),
         )
         .unwrap_or(false);
@@ -271,6 +287,9 @@ fn prepare_schema(conn: &Connection) -> rusqlite::Result<()> {
         return Ok(());
     }
     let tx = Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    for index in DROPPED_INDEXES {
+        tx.execute_batch(&format!("DROP INDEX IF EXISTS {index}"))?;
+    }
     tx.execute_batch(SCHEMA)?;
     // Columns added after the first release: older state directories gain them here.
     for (table, column, kind) in missing_columns(&tx)? {
@@ -291,6 +310,9 @@ fn prepare_schema(conn: &Connection) -> rusqlite::Result<()> {
     }
     tx.commit()
 }
+
+/// Indexes of older builds that the schema replaced: dropped when a state is opened.
+const DROPPED_INDEXES: [&str; 1] = ["objects_restore_done"];
 
 /// Columns added to the schema after the first release: (table, column, type).
 const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
