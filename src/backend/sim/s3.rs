@@ -1819,7 +1819,8 @@ pub(super) fn restore(
                 .done
                 .min(at + restore_duration(w.seed, object, request.tier, at, from_batch));
             w.tx.prepare_cached(
-                "UPDATE objects SET restore_tier = ?2, restore_done = ?3 WHERE id = ?1",
+                "UPDATE objects SET restore_tier = ?2, restore_done = ?3, restore_minute = ?3 / 60000
+                 WHERE id = ?1",
             )?
             .execute(params![object.id, request.tier.as_str(), done])?;
             Ok(RestoreOutcome::Accepted)
@@ -1835,7 +1836,8 @@ pub(super) fn restore(
             let done = at + restore_duration(w.seed, object, request.tier, at, from_batch);
             w.tx.prepare_cached(
                 "UPDATE objects SET restore_tier = ?2, restore_days = ?3, restore_requested = ?4,
-                     restore_done = ?5, restore_expiry = ?6 WHERE id = ?1",
+                     restore_done = ?5, restore_minute = ?5 / 60000, restore_expiry = ?6
+                 WHERE id = ?1",
             )?
             .execute(params![
                 object.id,
@@ -1878,7 +1880,8 @@ pub(super) fn set_access_tier(
     }
     w.tx.execute(
         "UPDATE objects SET archive_tier = ?2, restore_tier = NULL, restore_days = NULL,
-             restore_requested = NULL, restore_done = NULL, restore_expiry = NULL
+             restore_requested = NULL, restore_done = NULL, restore_minute = NULL,
+             restore_expiry = NULL
          WHERE id = ?1",
         params![object.id, tier.map(|t| t.as_str())],
     )?;
@@ -1900,7 +1903,7 @@ pub(super) fn next_event(w: &World) -> Result<Option<Millis>> {
 /// (`objects_restore_due`): the earliest in now's minute, else in the next minute that has one.
 fn next_restore_done(w: &World) -> Result<Option<Millis>> {
     let mut in_minute = w.tx.prepare_cached(
-        "SELECT MIN(restore_done) FROM objects WHERE restore_done / 60000 = ?1 AND restore_done > ?2",
+        "SELECT MIN(restore_done) FROM objects WHERE restore_minute = ?1 AND restore_done > ?2",
     )?;
     let minute = w.now / 60_000;
     if let Some(done) =
@@ -1910,9 +1913,9 @@ fn next_restore_done(w: &World) -> Result<Option<Millis>> {
     }
     let next: Option<i64> =
         w.tx.prepare_cached(
-            "SELECT restore_done / 60000 FROM objects
-             WHERE restore_done / 60000 > ?1 AND restore_done > ?2
-             ORDER BY restore_done / 60000 LIMIT 1",
+            "SELECT restore_minute FROM objects
+             WHERE restore_minute > ?1 AND restore_done > ?2
+             ORDER BY restore_minute LIMIT 1",
         )?
         .query_row(params![minute, w.now], |r| r.get(0))
         .optional()?;
@@ -2228,7 +2231,8 @@ mod tests {
             ];
             for (n, done) in dones.iter().enumerate() {
                 w.tx.execute(
-                    "UPDATE objects SET restore_tier = 'Bulk', restore_done = ?2
+                    "UPDATE objects SET restore_tier = 'Bulk', restore_done = ?2,
+                         restore_minute = ?2 / 60000
                      WHERE key = ?1",
                     params![format!("k/{n:06}"), done],
                 )?;

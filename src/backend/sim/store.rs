@@ -47,17 +47,12 @@ CREATE TABLE IF NOT EXISTS objects (
     headers           TEXT,     -- JSON: Cache-Control, Content-Disposition... (STORED_HEADERS)
     synthetic         TEXT,     -- a synthetic object's pattern key (NULL: its own key; see s3.rs)
     owner_id          TEXT,     -- NULL: the world's own account
-    owner_name        TEXT
+    owner_name        TEXT,
+    restore_minute    INTEGER   -- restore_done / 60000, set with it (objects_restore_due)
 );
 CREATE INDEX IF NOT EXISTS objects_by_key ON objects (bucket, key, is_latest);
 -- ListObjectVersions' order: by key, newest version first.
 CREATE INDEX IF NOT EXISTS objects_versions ON objects (bucket, key, id DESC);
--- When restores finish (`s3::next_event`), by minute and then object: a job over objects in
--- key order adds to the end of each minute's entries, a few hundred pages in all, where an
--- index by instant took each restore to a random page of an index as big as the job (at 10M
--- objects, most of the job's time was reading and writing those pages).
-CREATE INDEX IF NOT EXISTS objects_restore_due ON objects (restore_done / 60000, id, restore_done)
-    WHERE restore_done IS NOT NULL;
 CREATE INDEX IF NOT EXISTS objects_restore_expiry ON objects (restore_expiry)
     WHERE restore_expiry IS NOT NULL;
 -- Canned ACLs; a bucket or object version without a row is private.
@@ -263,7 +258,8 @@ pub(super) fn is_busy(e: &rusqlite::Error) -> bool {
 /// Creates what is missing of the schema and the meta defaults, writing only when something is
 /// missing (so opening a state another process is writing to waits for nothing).
 fn prepare_schema(conn: &Connection) -> rusqlite::Result<()> {
-    let expected = SCHEMA.matches("IF NOT EXISTS").count() as i64;
+    let expected = (SCHEMA.matches("IF NOT EXISTS").count()
+        + LATE_SCHEMA.matches("IF NOT EXISTS").count()) as i64;
     let ready: bool = conn
         .query_row(
             "SELECT (SELECT COUNT(*) FROM sqlite_master
@@ -294,7 +290,14 @@ fn prepare_schema(conn: &Connection) -> rusqlite::Result<()> {
     // Columns added after the first release: older state directories gain them here.
     for (table, column, kind) in missing_columns(&tx)? {
         tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
+        if column == "restore_minute" {
+            tx.execute_batch(
+                "UPDATE objects SET restore_minute = restore_done / 60000
+                 WHERE restore_done IS NOT NULL",
+            )?;
+        }
     }
+    tx.execute_batch(LATE_SCHEMA)?;
     let defaults = [
         ("account_id", DEFAULT_ACCOUNT_ID.to_string()),
         ("region", DEFAULT_REGION.to_string()),
@@ -310,6 +313,18 @@ fn prepare_schema(conn: &Connection) -> rusqlite::Result<()> {
     }
     tx.commit()
 }
+
+/// What the schema creates once the columns older states lack are added (`ADDED_COLUMNS`).
+const LATE_SCHEMA: &str = r#"
+-- When restores finish (`s3::next_event`), by minute and then object: a job over objects in
+-- key order adds to the end of each minute's entries, a few hundred pages in all, where an
+-- index by instant took each restore to a random page of an index as big as the job (at 10M
+-- objects, most of the job's time was reading and writing those pages). The minute is a
+-- column the restores set, not an expression or a generated column: SQLite opens no blob for
+-- writing in a table with either (object bodies are written so).
+CREATE INDEX IF NOT EXISTS objects_restore_due ON objects (restore_minute, id, restore_done)
+    WHERE restore_done IS NOT NULL;
+"#;
 
 /// Indexes of older builds that the schema replaced: dropped when a state is opened.
 const DROPPED_INDEXES: [&str; 1] = ["objects_restore_done"];
@@ -327,6 +342,7 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("buckets", "owner_name", "TEXT"),
     ("uploads", "owner_id", "TEXT"),
     ("uploads", "owner_name", "TEXT"),
+    ("objects", "restore_minute", "INTEGER"),
 ];
 
 /// The added columns a state directory made by an older build lacks.
@@ -336,7 +352,7 @@ fn missing_columns(
     let mut missing = Vec::new();
     for &(table, column, kind) in ADDED_COLUMNS {
         let present: bool = conn.query_row(
-            "SELECT COUNT(*) > 0 FROM pragma_table_info(?1) WHERE name = ?2",
+            "SELECT COUNT(*) > 0 FROM pragma_table_xinfo(?1) WHERE name = ?2",
             [table, column],
             |r| r.get(0),
         )?;
