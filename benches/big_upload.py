@@ -160,6 +160,17 @@ def get_hash(port, path):
     return h.hexdigest(), n
 
 
+def tail_range(port, path, data, size):
+    """GETs the last 10 bytes (`Range: bytes=-10`) and compares them with the file's."""
+    resp, _ = request(port, "GET", path, headers={"range": "bytes=-10"})
+    got = resp.read()
+    if resp.status != 206:
+        sys.exit(f"range GET {path}: {resp.status} {got[:300]!r}")
+    with open(data, "rb") as f:
+        f.seek(size - 10)
+        assert got == f.read(10), "the range read back differs"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--serve", default="target/debug/s3thaw")
@@ -211,6 +222,8 @@ def main():
             got, n = get_hash(port, "/big/put")
             assert (got, n) == (whole, size), "PUT read back differs"
             print(f"  GET of it: read back identical; serve peak {peak(serve.pid)} MB")
+            tail_range(port, "/big/put", data, size)
+            print(f"  10-byte range GET at its end: identical; serve peak {peak(serve.pid)} MB")
             if args.stop_after_put:
                 return
         t = time.time()
@@ -239,6 +252,8 @@ def main():
         got, n = get_hash(port, "/big/mpu")
         assert (got, n) == (whole, size), "multipart read back differs"
         print(f"  GET of it: read back identical; serve peak {peak(serve.pid)} MB")
+        tail_range(port, "/big/mpu", data, size)
+        print(f"  10-byte range GET at its end: identical; serve peak {peak(serve.pid)} MB")
     finally:
         serve.terminate()
         serve.wait()

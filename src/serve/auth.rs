@@ -150,7 +150,7 @@ fn check_with(req: &Request, credentials: &Credentials) -> Result<(), AuthError>
     if let Some(staged) = &req.staged {
         // A staged body was hashed, and its chunks' signatures checked, as it arrived.
         let hash = staged.raw_sha256.as_deref().unwrap_or("");
-        return sigv4::verify_hashed(&signed, credentials, now, hash).map(|_| ());
+        return sigv4::verify_hashed(&signed, credentials, staged.received, hash).map(|_| ());
     }
     sigv4::verify(&signed, credentials, now).and_then(|auth| {
         // A body in signed chunks: every chunk's signature too.

@@ -173,7 +173,7 @@ pub(super) async fn stage_body(
             "content-length"
         })
         .and_then(|n| n.trim().parse::<u64>().ok());
-    if let Some(size) = announced.filter(|n| *n > crate::backend::sim::MAX_STORED_BODY) {
+    if let Some(size) = announced.filter(|n| *n > crate::backend::sim::MAX_PUT_SIZE) {
         drain(body).await;
         return Err(stage_error(req, too_large(size)));
     }
@@ -220,6 +220,7 @@ pub(super) async fn stage_body(
             md5: [0; 16],
         },
         raw_sha256: None,
+        received: time::OffsetDateTime::now_utc(),
     };
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(STAGE_QUEUE);
     let writer =
@@ -237,7 +238,7 @@ pub(super) async fn stage_body(
                         return;
                     }
                     self.len += data.len() as u64;
-                    if self.len > crate::backend::sim::MAX_STORED_BODY {
+                    if self.len > crate::backend::sim::MAX_PUT_SIZE {
                         self.failed = Some(too_large(self.len));
                         return;
                     }
@@ -344,8 +345,8 @@ fn too_large(size: u64) -> Error {
     Error::new(
         "EntityTooLarge",
         format!(
-            "Your proposed upload exceeds the maximum allowed size: {size} bytes, and serve stores objects of up to {} bytes",
-            crate::backend::sim::MAX_STORED_BODY
+            "Your proposed upload exceeds the maximum allowed size: {size} bytes, more than the {} allowed in one request",
+            crate::backend::sim::MAX_PUT_SIZE
         ),
     )
     .status(400)

@@ -79,8 +79,8 @@ impl Uploads {
             Some(source) => {
                 // The upload must exist before its source is read.
                 sim.list_parts(id, 0, 0)?;
-                let body = super::s3::copy_part_source(sim, req, source)?;
-                sim.upload_part(id, number, body)?
+                let (source, range) = super::s3::copy_part_source(sim, req, source)?;
+                sim.upload_part_copy(id, number, &source, range)?
             }
         };
         if copy.is_some() {

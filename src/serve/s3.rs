@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::xml::{self, XmlWriter};
 use super::{Request, Response, Server, status_of};
-use crate::backend::sim::{BodySource, PartBody, Simulator, part_copy_range};
+use crate::backend::sim::{BodySource, Simulator, part_copy_range};
 use crate::backend::*;
 use crate::errors::Error;
 use crate::sigv4::{percent_decode, percent_decode_utf8, uri_encode};
@@ -1378,13 +1378,14 @@ fn put_object(sim: &Simulator, req: &Request, bucket: &str, key: &str) -> Answer
 
 /// UploadPartCopy's part: the source object (with its
 /// `x-amz-copy-source-if-*` preconditions), whole or the `x-amz-copy-source-range:
-/// bytes=first-last` asked for, by the simulator's one rule (`part_copy_range`). A seeded
-/// object's range stays a range of its synthetic bytes: nothing is built, whatever its size.
+/// bytes=first-last` asked for, by the simulator's one rule (`part_copy_range`), for
+/// `Simulator::upload_part_copy`: a seeded object's range stays a range of its synthetic bytes
+/// and a stored one's files are linked, so nothing is built or held, whatever its size.
 pub(super) fn copy_part_source(
     sim: &Simulator,
     req: &Request,
     source: &str,
-) -> Result<PartBody<'static>, Error> {
+) -> Result<(BodySource, std::ops::Range<u64>), Error> {
     let (bucket, key, version_id) = copy_source(source)?;
     let opened = sim
         .open_object(
@@ -1408,22 +1409,7 @@ pub(super) fn copy_part_source(
             }
         })?;
     let range = part_copy_range(req.header("x-amz-copy-source-range"), opened.head.size)?;
-    match opened.source {
-        BodySource::Synthetic { pattern_key } => Ok(PartBody::Synthetic { pattern_key, range }),
-        source @ BodySource::Stored { .. } => {
-            let len = usize::try_from(range.end - range.start).map_err(Error::internal)?;
-            let mut body = vec![0u8; len];
-            let mut filled = 0;
-            while filled < len {
-                let n = sim.read_body(&source, range.start + filled as u64, &mut body[filled..])?;
-                if n == 0 {
-                    return Err(Error::internal("the source's stored body ended early"));
-                }
-                filled += n;
-            }
-            Ok(PartBody::Bytes(body))
-        }
-    }
+    Ok((opened.source, range))
 }
 
 /// `x-amz-copy-source`: `[/]bucket/key[?versionId=..]`, URL-encoded.

@@ -35,6 +35,10 @@ pub struct Staged {
     pub body: crate::backend::BodyFile,
     /// The SHA-256 (hex) of the bytes as received, when the signature needs it.
     pub raw_sha256: Option<String>,
+    /// When its headers arrived: the instant its signature's date is checked against (as AWS
+    /// does, so that a body taking longer than the 15 minutes of allowed skew to arrive, a 5 GB
+    /// PUT on a slow link, is not refused for it).
+    pub received: time::OffsetDateTime,
 }
 
 impl Drop for Staged {

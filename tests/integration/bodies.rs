@@ -492,3 +492,270 @@ fn a_kill_mid_part_keeps_the_stored_parts_whole() {
     assert_eq!(done.status, 200, "{}", done.text());
     assert!(get(&serve, "/killed/obj").body == first);
 }
+
+/// The files under a state's `bodies/` (one per stored body or piece of one).
+fn body_files(state: &std::path::Path) -> usize {
+    std::fs::read_dir(state.join("bodies")).map_or(0, |d| d.count())
+}
+
+/// Uploads `parts` to a new upload of `/bkt/key` and returns its id and the parts' ETags.
+fn upload_parts(serve: &Serve, target: &str, parts: &[&[u8]]) -> (String, Vec<String>) {
+    let created = send(serve, "POST", &format!("{target}?uploads"), &[], None, b"");
+    assert_eq!(created.status, 200, "{}", created.text());
+    let id = created.element("UploadId");
+    let etags = parts
+        .iter()
+        .enumerate()
+        .map(|(i, part)| {
+            let put = send(
+                serve,
+                "PUT",
+                &format!("{target}?partNumber={}&uploadId={id}", i + 1),
+                &[],
+                None,
+                part,
+            );
+            assert_eq!(put.status, 200, "{}", put.text());
+            put.header("etag").expect("an ETag").to_string()
+        })
+        .collect();
+    (id, etags)
+}
+
+fn complete_doc(etags: &[String]) -> String {
+    let parts: String = etags
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            format!(
+                "<Part><PartNumber>{}</PartNumber><ETag>{e}</ETag></Part>",
+                i + 1
+            )
+        })
+        .collect();
+    format!("<CompleteMultipartUpload>{parts}</CompleteMultipartUpload>")
+}
+
+/// Issue 13: bodies are files in the state directory. UploadPartCopy of ranges of a stored
+/// (not seeded) object, across the boundary of its parts and at its very end, copies exactly
+/// those bytes with the MD5 of them as the part's ETag; after a restart of `serve` the objects
+/// read back whole and in ranges at their end; deleting them removes every file.
+#[test]
+fn part_copies_of_stored_bodies_survive_a_restart_and_leave_no_file() {
+    let state = tempfile::tempdir().unwrap();
+    let first = pattern(5 * 1024 * 1024, 11);
+    let second = pattern(3 * 1024 * 1024 + 17, 12);
+    let mut source = first.clone();
+    source.extend_from_slice(&second);
+    {
+        let serve = Serve::start_with_state(state.path());
+        assert_eq!(send(&serve, "PUT", "/files", &[], None, b"").status, 200);
+        let (id, etags) = upload_parts(&serve, "/files/source", &[&first, &second]);
+        let done = send(
+            &serve,
+            "POST",
+            &format!("/files/source?uploadId={id}"),
+            &[],
+            None,
+            complete_doc(&etags).as_bytes(),
+        );
+        assert_eq!(done.status, 200, "{}", done.text());
+        // Part 1: 5 MiB from 2 MiB before the source's part boundary; part 2: its last 10 bytes.
+        let created = send(&serve, "POST", "/files/copy?uploads", &[], None, b"");
+        let copy_id = created.element("UploadId");
+        let from = 3 * 1024 * 1024;
+        let ranges = [
+            (from, from + 5 * 1024 * 1024 - 1),
+            (source.len() - 10, source.len() - 1),
+        ];
+        let mut copy_etags = Vec::new();
+        for (n, (lo, hi)) in ranges.iter().enumerate() {
+            let range = format!("bytes={lo}-{hi}");
+            let put = send(
+                &serve,
+                "PUT",
+                &format!("/files/copy?partNumber={}&uploadId={copy_id}", n + 1),
+                &[
+                    ("x-amz-copy-source", "/files/source"),
+                    ("x-amz-copy-source-range", &range),
+                ],
+                None,
+                b"",
+            );
+            assert_eq!(put.status, 200, "{}", put.text());
+            let etag = put.element("ETag").replace("&quot;", "\"");
+            assert_eq!(
+                etag,
+                format!("\"{}\"", hex::encode(Md5::digest(&source[*lo..=*hi])))
+            );
+            copy_etags.push(etag);
+        }
+        let done = send(
+            &serve,
+            "POST",
+            &format!("/files/copy?uploadId={copy_id}"),
+            &[],
+            None,
+            complete_doc(&copy_etags).as_bytes(),
+        );
+        assert_eq!(done.status, 200, "{}", done.text());
+        let (status, _) = serve.stop();
+        assert!(status.success());
+    }
+    let mut expected = source[3 * 1024 * 1024..8 * 1024 * 1024].to_vec();
+    expected.extend_from_slice(&source[source.len() - 10..]);
+    let serve = Serve::start_with_state(state.path());
+    assert!(get(&serve, "/files/source").body == source);
+    assert!(get(&serve, "/files/copy").body == expected);
+    let tail = send(
+        &serve,
+        "GET",
+        "/files/source",
+        &[("range", "bytes=-7")],
+        None,
+        b"",
+    );
+    assert_eq!(tail.status, 206);
+    assert_eq!(tail.body, &source[source.len() - 7..]);
+    assert!(body_files(state.path()) >= 4);
+    for key in ["source", "copy"] {
+        let deleted = send(&serve, "DELETE", &format!("/files/{key}"), &[], None, b"");
+        assert_eq!(deleted.status, 204, "{}", deleted.text());
+    }
+    assert_eq!(body_files(state.path()), 0);
+}
+
+/// A `kill -9` while CompleteMultipartUpload runs leaves either the upload with its parts
+/// (a retried Complete then makes the object) or the object whole (the retry answers the same):
+/// never half of either, and after the restart no file outlives what names it.
+#[test]
+fn a_kill_during_complete_leaves_the_upload_or_the_object_whole() {
+    let parts: Vec<Vec<u8>> = (0..3)
+        .map(|i| pattern(5 * 1024 * 1024 + i * 1000, 20 + i as u8))
+        .collect();
+    let whole: Vec<u8> = parts.concat();
+    for delay_ms in [0u64, 5, 50] {
+        let state = tempfile::tempdir().unwrap();
+        let (id, etags) = {
+            let serve = Serve::start_with_state(state.path());
+            assert_eq!(send(&serve, "PUT", "/killed", &[], None, b"").status, 200);
+            let slices: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+            let (id, etags) = upload_parts(&serve, "/killed/obj", &slices);
+            // Complete on its own connection, and serve killed without waiting for the answer.
+            let addr = serve.url.trim_start_matches("http://").to_string();
+            let doc = complete_doc(&etags);
+            let target = format!("/killed/obj?uploadId={id}");
+            let sender = std::thread::spawn({
+                let doc = doc.clone();
+                let target = target.clone();
+                move || {
+                    let _ = std::panic::catch_unwind(|| {
+                        let mut stream = TcpStream::connect(&addr).unwrap();
+                        let head = format!(
+                            "POST {target} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                            doc.len()
+                        );
+                        let _ = stream.write_all(head.as_bytes());
+                        let _ = stream.write_all(doc.as_bytes());
+                        let mut sink = Vec::new();
+                        let _ = stream.read_to_end(&mut sink);
+                    });
+                }
+            });
+            std::thread::sleep(Duration::from_millis(delay_ms));
+            serve.kill();
+            let _ = sender.join();
+            (id, etags)
+        };
+        let serve = Serve::start_with_state(state.path());
+        let listed = send(
+            &serve,
+            "GET",
+            &format!("/killed/obj?uploadId={id}"),
+            &[],
+            None,
+            b"",
+        );
+        let object = get(&serve, "/killed/obj");
+        match (listed.status, object.status) {
+            // Not completed: the upload and all its parts are there, and the object is not.
+            (200, 404) => assert_eq!(listed.text().matches("<Part>").count(), 3),
+            // Completed: the upload is gone and the object is whole.
+            (404, 200) => assert!(object.body == whole, "a half-completed object"),
+            other => panic!("after the kill: ListParts {}, GET {}", other.0, other.1),
+        }
+        // The client's retry succeeds either way.
+        let retried = send(
+            &serve,
+            "POST",
+            &format!("/killed/obj?uploadId={id}"),
+            &[],
+            None,
+            complete_doc(&etags).as_bytes(),
+        );
+        assert_eq!(retried.status, 200, "{}", retried.text());
+        assert!(get(&serve, "/killed/obj").body == whole);
+        assert_eq!(
+            body_files(state.path()),
+            3,
+            "one file per part, now the object's"
+        );
+        let deleted = send(&serve, "DELETE", "/killed/obj", &[], None, b"");
+        assert_eq!(deleted.status, 204);
+        assert_eq!(body_files(state.path()), 0);
+    }
+}
+
+/// AWS's limit on one request's body, 5 GiB: a PutObject or UploadPart announcing more is
+/// 400 `EntityTooLarge` from its headers, before a byte of it is read or stored.
+#[test]
+fn bodies_over_5_gib_are_refused_from_their_length() {
+    let serve = Serve::start(&[]);
+    assert_eq!(send(&serve, "PUT", "/limits", &[], None, b"").status, 200);
+    let id = send(&serve, "POST", "/limits/obj?uploads", &[], None, b"").element("UploadId");
+    let addr = serve.url.trim_start_matches("http://").to_string();
+    for (query, size) in [
+        (String::new(), (5u64 << 30) + 1),
+        (format!("partNumber=1&uploadId={id}"), (5u64 << 30) + 1),
+    ] {
+        let mut all: Vec<(String, String)> = vec![("host".into(), addr.clone())];
+        let signed = sign_payload(
+            &SignedRequest {
+                method: "PUT",
+                raw_path: "/limits/obj",
+                raw_query: &query,
+                headers: &all,
+                body: b"",
+            },
+            "UNSIGNED-PAYLOAD",
+            &credentials(),
+            None,
+            "us-east-1",
+            "s3",
+            OffsetDateTime::now_utc(),
+        );
+        all.extend(signed);
+        let target = if query.is_empty() {
+            "/limits/obj".to_string()
+        } else {
+            format!("/limits/obj?{query}")
+        };
+        let mut head = format!("PUT {target} HTTP/1.1\r\ncontent-length: {size}\r\n");
+        for (n, v) in &all {
+            head.push_str(&format!("{n}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        let mut stream = TcpStream::connect(&addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(&[0u8; 1024]).unwrap();
+        let mut answer = [0u8; 4096];
+        let n = stream.read(&mut answer).unwrap_or(0);
+        let answer = String::from_utf8_lossy(&answer[..n]).into_owned();
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+        assert!(answer.contains("<Code>EntityTooLarge</Code>"), "{answer}");
+    }
+    assert_eq!(get(&serve, "/limits/obj").status, 404);
+}

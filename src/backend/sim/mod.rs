@@ -13,6 +13,7 @@
 //! The rules (what AWS does) live in `objects.rs` (S3 and restores), `jobs.rs` (Batch
 //! Operations) and `iam.rs` (roles, policies, evaluation); this file only holds the plumbing.
 
+mod bodies;
 mod clock;
 mod control;
 mod faults;
@@ -35,11 +36,13 @@ use time::OffsetDateTime;
 use super::*;
 use crate::errors::{Error, Result};
 
+pub use bodies::StoredFile;
 pub use clock::Millis;
 pub use identity::{Access, Caller};
 pub use s3::{
-    BodySource, MAX_PART_SIZE, MAX_PARTS, MAX_STORED_BODY, MIN_PART_SIZE, OpenedObject,
-    SyntheticBody, check_part_sizes, multipart_etag, part_copy_range, synthetic_part_md5,
+    BodySource, MAX_OBJECT_SIZE, MAX_PART_SIZE, MAX_PARTS, MAX_PUT_SIZE, MIN_PART_SIZE,
+    OpenedObject, SyntheticBody, check_part_sizes, multipart_etag, part_copy_range,
+    synthetic_part_md5,
 };
 pub use uploads::{
     CompletedUpload, NewUpload, PartBody, PartInfo, UPLOAD_EXPIRY, UploadInfo, UploadLimits,
@@ -248,6 +251,8 @@ impl Simulator {
             ))
         })?;
         let conn = store::open(&dir.join("sim.sqlite3"), BUSY_TRY, busy_limit())?;
+        // Body files a kill left without a row (see `bodies.rs`).
+        bodies::sweep(&conn)?;
         Ok(Simulator {
             conn: Arc::new(Mutex::new(conn)),
             dir: dir.to_path_buf(),
@@ -428,6 +433,87 @@ impl Simulator {
                     .map_err(|_| Error::internal("simulator state lock poisoned"))?;
                 s3::read_stored(&conn, *id, etag, offset, buf)
             }
+            // Files are never modified and their names never reused: no need to ask the
+            // database (a file gone means the object was deleted or replaced).
+            BodySource::Files { files, .. } => {
+                bodies::read_at(&self.dir.join(bodies::DIR), files, offset, buf)
+            }
+        }
+    }
+
+    /// UploadPartCopy: part `number` of upload `id` is the bytes `range` of the opened object
+    /// `source` (see [`Simulator::open_object`]). A seeded source's range is kept as a range;
+    /// a stored one's bytes are hashed here, outside any transaction, a chunk at a time, then
+    /// its files are linked (or its blob streamed to a file) in the part's transaction.
+    pub fn upload_part_copy(
+        &self,
+        id: &str,
+        number: u32,
+        source: &BodySource,
+        range: std::ops::Range<u64>,
+    ) -> Result<PartInfo> {
+        let (object, etag) = match source {
+            BodySource::Synthetic { pattern_key } => {
+                return self.upload_part(
+                    id,
+                    number,
+                    PartBody::Synthetic {
+                        pattern_key: pattern_key.clone(),
+                        range,
+                    },
+                );
+            }
+            BodySource::Stored { id, etag } | BodySource::Files { id, etag, .. } => (*id, etag),
+        };
+        if range.end - range.start > MAX_PART_SIZE {
+            return Err(Error::new(
+                "EntityTooLarge",
+                format!("a part is at most {MAX_PART_SIZE} bytes"),
+            )
+            .status(400));
+        }
+        let mut md5 = <md5::Md5 as md5::Digest>::new();
+        let mut reader = self.body_reader(source.clone(), range.clone());
+        uploads::copy(
+            &mut reader,
+            &mut s3::HashWriter(&mut md5),
+            range.end - range.start,
+        )?;
+        self.upload_part(
+            id,
+            number,
+            PartBody::Stored {
+                id: object,
+                etag: etag.clone(),
+                range,
+                md5: md5::Digest::finalize(md5).into(),
+            },
+        )
+    }
+
+    /// The bytes `range` of an opened object, read outside any transaction.
+    fn body_reader(
+        &self,
+        source: BodySource,
+        range: std::ops::Range<u64>,
+    ) -> Box<dyn std::io::Read + Send + '_> {
+        match source {
+            BodySource::Synthetic { pattern_key } => {
+                Box::new(SyntheticBody::new(&pattern_key, range))
+            }
+            BodySource::Files { files, .. } => Box::new(bodies::FilesReader::new(
+                self.dir.join(bodies::DIR),
+                files,
+                range,
+            )),
+            source @ BodySource::Stored { .. } => Box::new(StoredReader {
+                sim: self,
+                source,
+                pos: range.start,
+                end: range.end,
+                buf: Vec::new(),
+                at: 0,
+            }),
         }
     }
 
@@ -481,29 +567,47 @@ impl Simulator {
     /// `f` runs in the transaction of the last slice, on a world that is up to date.
     fn transact<T>(&self, advance: Millis, f: impl FnOnce(&World) -> Result<T>) -> Result<T> {
         let mut advance = advance;
+        let mut f = Some(f);
         loop {
             let conn = self
                 .conn
                 .lock()
                 .map_err(|_| Error::internal("simulator state lock poisoned"))?;
             let tx = self.begin(&conn)?;
-            if advance > 0 {
-                clock::advance(&tx, advance)?;
-                advance = 0;
-            }
-            let mut world = World::load(&tx)?;
-            let budget = Budget::slice(self.slices, self.interrupt.get().cloned());
-            // Jobs run as the world's own account, whoever's request brought the world up to now.
-            if control::advance_all(&world, &budget)? {
-                if let Some(caller) = &self.caller {
-                    world.caller = caller.clone();
+            bodies::begin();
+            // Body files made by a transaction that does not commit go with it.
+            let ran = (|| {
+                if advance > 0 {
+                    clock::advance(&tx, advance)?;
+                    advance = 0;
                 }
-                let out = f(&world)?;
-                tx.commit()?;
-                return Ok(out);
+                let mut world = World::load(&tx)?;
+                let budget = Budget::slice(self.slices, self.interrupt.get().cloned());
+                // Jobs run as the world's own account, whoever's request brought the world up
+                // to now.
+                if control::advance_all(&world, &budget)? {
+                    if let Some(caller) = &self.caller {
+                        world.caller = caller.clone();
+                    }
+                    return Ok(Some(f.take().map(|f| f(&world)).transpose()?));
+                }
+                Ok(None)
+            })()
+            .and_then(|out| Ok((out, bodies::take_dead(&tx)?)));
+            let (out, dead) = match ran.and_then(|done| Ok(tx.commit().map(|()| done)?)) {
+                Ok(done) => done,
+                Err(e) => {
+                    bodies::rolled_back();
+                    return Err(e);
+                }
+            };
+            bodies::committed();
+            bodies::remove(&self.dir.join(bodies::DIR), &dead);
+            if let Some(out) = out {
+                return out.ok_or_else(|| Error::internal("a simulator call ran twice"));
             }
-            // Due work is left: commit this slice, let others in, and stop here on Ctrl-C.
-            tx.commit()?;
+            // Due work is left: this slice is committed; let others in, and stop here on
+            // Ctrl-C.
             drop(conn);
             self.check_interrupt()?;
             std::thread::yield_now();
@@ -1005,19 +1109,7 @@ impl Backend for Simulator {
         range: Option<RangeRequest>,
     ) -> Result<ObjectStream<'_>> {
         let opened = self.open_object(request, range)?;
-        let reader: Box<dyn std::io::Read + Send + '_> = match opened.source {
-            BodySource::Synthetic { pattern_key } => {
-                Box::new(SyntheticBody::new(&pattern_key, opened.range.clone()))
-            }
-            source @ BodySource::Stored { .. } => Box::new(StoredReader {
-                sim: self,
-                source,
-                pos: opened.range.start,
-                end: opened.range.end,
-                buf: Vec::new(),
-                at: 0,
-            }),
-        };
+        let reader = self.body_reader(opened.source, opened.range.clone());
         Ok(ObjectStream {
             head: opened.head,
             range: opened.range,

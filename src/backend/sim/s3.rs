@@ -10,6 +10,7 @@ use md5::{Digest, Md5};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::World;
+use super::bodies::{self, FilesReader, StoredFile};
 use super::clock::{self, Millis};
 use super::identity;
 use crate::backend::*;
@@ -36,6 +37,8 @@ pub(super) struct StoredObject {
     pub metadata: BTreeMap<String, String>,
     pub headers: BTreeMap<String, String>,
     pub has_body: bool,
+    /// Whether the stored bytes are in files (see `bodies.rs`) rather than a blob.
+    pub in_files: bool,
     /// A synthetic object's pattern key (see [`SyntheticBody`]): its own key when seeded, the
     /// source's when copied.
     pub synthetic: Option<String>,
@@ -67,9 +70,10 @@ pub(super) enum RestorePhase {
 macro_rules! object_columns {
     () => {
         "id, bucket, key, version_id, is_latest, is_delete_marker, size, etag, storage_class, \
-         archive_tier, last_modified, content_type, metadata, typeof(body) <> 'null', restore_tier, \
+         archive_tier, last_modified, content_type, metadata, \
+         typeof(body) <> 'null' OR segments IS NOT NULL, restore_tier, \
          restore_days, restore_done, restore_expiry, headers, synthetic, \
-         owner_id, owner_name"
+         owner_id, owner_name, segments IS NOT NULL"
     };
 }
 
@@ -115,6 +119,7 @@ impl StoredObject {
                 .and_then(|h| serde_json::from_str(&h).ok())
                 .unwrap_or_default(),
             has_body: r.get(13)?,
+            in_files: r.get(22)?,
             synthetic: r.get(19)?,
             restore,
             owner: (r.get(20)?, r.get(21)?),
@@ -424,31 +429,42 @@ fn supersede(w: &World, bucket: &str, key: &str) -> Result<Option<String>> {
     Ok((versioning == 1).then(new_version_id))
 }
 
-/// The largest body the simulator stores: one SQLite blob (SQLite's own limit is 1e9 bytes a
-/// row). A PutObject or a completed multipart upload past it is 400 `EntityTooLarge`.
-pub const MAX_STORED_BODY: u64 = 900 * 1024 * 1024;
+/// The largest body one PutObject (or UploadPart, or CopyObject) stores: 5 GiB, as AWS. A body
+/// past it is 400 `EntityTooLarge`.
+pub const MAX_PUT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+
+/// The largest object: 5 TiB, as AWS (a multipart upload of up to 10,000 parts).
+pub const MAX_OBJECT_SIZE: u64 = 5 * 1024 * 1024 * 1024 * 1024;
 
 /// What writes a new object's bytes into its blob.
 pub(super) type BlobWriter<'a> = Box<dyn FnOnce(&mut rusqlite::blob::Blob<'_>) -> Result<()> + 'a>;
 
 /// Where a new object's bytes come from.
 pub(super) enum Fill<'a> {
-    /// In memory.
+    /// In memory (kept in the row up to [`bodies::INLINE_LIMIT`], else written to a file).
     Bytes(Vec<u8>),
-    /// `len` bytes written straight into the row's blob by `write` (from a staged file, or
-    /// from the parts of a multipart upload), so no body is ever held whole in memory.
+    /// In memory, with this ETag (a copy's).
+    Copied(Vec<u8>, String),
+    /// `len` bytes written straight into the row's blob by `write` (from the small parts of
+    /// a multipart upload), so no body is ever held whole in memory.
     Write {
         len: u64,
         etag: String,
         write: BlobWriter<'a>,
     },
+    /// Body files made (or taken from upload parts) in this transaction, in order.
+    Files {
+        len: u64,
+        etag: String,
+        files: Vec<StoredFile>,
+    },
 }
 
-pub(super) fn entity_too_large(bucket: &str, key: &str, size: u64) -> Error {
+pub(super) fn entity_too_large(bucket: &str, key: &str, size: u64, max: u64) -> Error {
     Error::new(
         "EntityTooLarge",
         format!(
-            "Your proposed upload exceeds the maximum allowed size: {size} bytes, and the simulator stores objects of up to {MAX_STORED_BODY} bytes"
+            "Your proposed upload exceeds the maximum allowed size: {size} bytes, more than the {max} allowed"
         ),
     )
     .status(400)
@@ -458,54 +474,58 @@ pub(super) fn entity_too_large(bucket: &str, key: &str, size: u64) -> Error {
 
 pub(super) fn put_object(w: &World, mut request: PutObject) -> Result<ObjectWritten> {
     let body = std::mem::take(&mut request.body);
-    store_object(w, request, Fill::Bytes(body))
+    let size = body.len() as u64;
+    if size > MAX_PUT_SIZE {
+        return Err(entity_too_large(
+            &request.bucket,
+            &request.key,
+            size,
+            MAX_PUT_SIZE,
+        ));
+    }
+    let fill = if size > bodies::INLINE_LIMIT {
+        let etag = etag_of(&body);
+        let file = bodies::write_new(w.tx, &mut body.as_slice(), size)?;
+        Fill::Files {
+            len: size,
+            etag,
+            files: vec![file],
+        }
+    } else {
+        Fill::Bytes(body)
+    };
+    store_object(w, request, fill)
 }
 
-/// PutObject of a body staged in a file (see [`BodyFile`]): copied into the blob 1 MiB at a
-/// time; memory stays flat whatever its size.
+/// PutObject of a body staged in a file (see [`BodyFile`]): the file becomes the object's
+/// (a hard link, no copy); memory stays flat whatever its size.
 pub(super) fn put_object_file(
     w: &World,
     request: PutObject,
     body: &BodyFile,
 ) -> Result<ObjectWritten> {
-    let path = body.path.clone();
-    let len = body.len;
+    if body.len > MAX_PUT_SIZE {
+        return Err(entity_too_large(
+            &request.bucket,
+            &request.key,
+            body.len,
+            MAX_PUT_SIZE,
+        ));
+    }
+    let name = bodies::link(w.tx, &body.path)?;
     store_object(
         w,
         request,
-        Fill::Write {
-            len,
+        Fill::Files {
+            len: body.len,
             etag: format!("\"{}\"", hex::encode(body.md5)),
-            write: Box::new(move |blob| copy_file_into(&path, len, blob)),
+            files: vec![StoredFile {
+                name,
+                start: 0,
+                len: body.len,
+            }],
         },
     )
-}
-
-/// Copies the `len` bytes of the file at `path` into `blob`.
-fn copy_file_into(
-    path: &std::path::Path,
-    len: u64,
-    blob: &mut rusqlite::blob::Blob<'_>,
-) -> Result<()> {
-    use std::io::{Read, Write};
-    let mut file = std::fs::File::open(path)
-        .map_err(|e| Error::internal(format!("cannot read a staged body: {e}")))?;
-    let mut buf = vec![0u8; 1024 * 1024];
-    let mut copied = 0u64;
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        blob.write_all(&buf[..n])?;
-        copied += n as u64;
-    }
-    if copied != len {
-        return Err(Error::internal(format!(
-            "a staged body has {copied} bytes, not the {len} it was announced with"
-        )));
-    }
-    Ok(())
 }
 
 /// The rules of every new object (key, conditions, versions, size), then its row.
@@ -520,10 +540,16 @@ pub(super) fn store_object(w: &World, request: PutObject, fill: Fill) -> Result<
     }
     let (size, etag) = match &fill {
         Fill::Bytes(body) => (body.len() as u64, etag_of(body)),
-        Fill::Write { len, etag, .. } => (*len, etag.clone()),
+        Fill::Copied(body, etag) => (body.len() as u64, etag.clone()),
+        Fill::Write { len, etag, .. } | Fill::Files { len, etag, .. } => (*len, etag.clone()),
     };
-    if size > MAX_STORED_BODY {
-        return Err(entity_too_large(&request.bucket, &request.key, size));
+    if size > MAX_OBJECT_SIZE {
+        return Err(entity_too_large(
+            &request.bucket,
+            &request.key,
+            size,
+            MAX_OBJECT_SIZE,
+        ));
     }
     check_write(w, &request.bucket, &request.key, &request.conditions)?;
     let class = request.storage_class.unwrap_or(StorageClass::Standard);
@@ -534,11 +560,16 @@ pub(super) fn store_object(w: &World, request: PutObject, fill: Fill) -> Result<
         .then(|| serde_json::to_string(&request.headers))
         .transpose()
         .map_err(Error::internal)?;
+    let segments = match &fill {
+        Fill::Files { files, .. } => Some(files.len() as i64),
+        _ => None,
+    };
     let insert = |body: &dyn rusqlite::ToSql| {
         w.tx.execute(
             "INSERT INTO objects (bucket, key, version_id, is_latest, size, etag, storage_class,
-                 last_modified, content_type, metadata, body, headers, owner_id, owner_name)
-             VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                 last_modified, content_type, metadata, body, headers, owner_id, owner_name,
+                 segments)
+             VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             params![
                 request.bucket,
                 request.key,
@@ -553,15 +584,20 @@ pub(super) fn store_object(w: &World, request: PutObject, fill: Fill) -> Result<
                 headers,
                 owner.id,
                 owner.display_name,
+                segments,
             ],
         )
     };
     match fill {
-        Fill::Bytes(body) => {
+        Fill::Bytes(body) | Fill::Copied(body, _) => {
             insert(&body)?;
         }
+        Fill::Files { files, .. } => {
+            insert(&rusqlite::types::Null)?;
+            bodies::attach_to_object(w.tx, w.tx.last_insert_rowid(), &files)?;
+        }
         Fill::Write { write, .. } => {
-            // `size` is at most MAX_STORED_BODY, inside SQLite's blob limit.
+            // Only small bodies are written into blobs (see `uploads::complete`).
             insert(&rusqlite::blob::ZeroBlob(size))?;
             let id = w.tx.last_insert_rowid();
             let mut blob = w.tx.blob_open("main", "objects", "body", id, false)?;
@@ -645,6 +681,27 @@ fn synthetic_etag_with(text: &mut String, pattern_key: &str, size: u64) -> Strin
 pub(super) const MAX_SYNTHETIC_BODY: u64 = 512 * 1024 * 1024;
 
 fn body_of(w: &World, object: &StoredObject) -> Result<Vec<u8>> {
+    if object.in_files {
+        if object.size > MAX_SYNTHETIC_BODY {
+            return Err(Error::new(
+                "NotImplemented",
+                format!(
+                    "the simulator does not read the {} bytes of `{}` into memory: whole bodies \
+                     returned at once are limited to {MAX_SYNTHETIC_BODY} bytes",
+                    object.size, object.key
+                ),
+            )
+            .status(501)
+            .bucket(&object.bucket)
+            .key(&object.key)
+            .hint(
+                "read it in ranges or streamed (s3thaw serve streams GETs of any size), or copy it",
+            ));
+        }
+        let mut body = Vec::with_capacity(object.size as usize);
+        stored_reader(w, object, 0..object.size)?.read_to_end(&mut body)?;
+        return Ok(body);
+    }
     if !object.has_body {
         if object.size > MAX_SYNTHETIC_BODY {
             return Err(Error::new(
@@ -688,12 +745,94 @@ pub(super) fn open_body<'a>(
     if !object.has_body {
         return Ok(Box::new(std::io::Cursor::new(body_of(w, &object)?)));
     }
-    let blob =
-        w.tx.blob_open(rusqlite::MAIN_DB, "objects", "body", object.id, true)?;
     Ok(Box::new(std::io::BufReader::with_capacity(
         256 * 1024,
-        blob,
+        stored_reader(w, &object, 0..object.size)?,
     )))
+}
+
+/// The bytes `range` of a stored (not synthetic) object, from its files or its blob.
+fn stored_reader<'a>(
+    w: &'a World,
+    object: &StoredObject,
+    range: std::ops::Range<u64>,
+) -> Result<Box<dyn std::io::Read + 'a>> {
+    if object.in_files {
+        let files = bodies::of_object(w.tx, object.id)?;
+        return Ok(Box::new(FilesReader::new(
+            bodies::dir_of(w.tx)?,
+            std::sync::Arc::new(files),
+            range,
+        )));
+    }
+    let mut blob =
+        w.tx.blob_open(rusqlite::MAIN_DB, "objects", "body", object.id, true)?;
+    std::io::Seek::seek(&mut blob, std::io::SeekFrom::Start(range.start))?;
+    Ok(Box::new(std::io::Read::take(blob, range.end - range.start)))
+}
+
+/// The MD5 of the bytes `range` of a stored object, read 1 MiB at a time.
+fn md5_of_range(w: &World, object: &StoredObject, range: std::ops::Range<u64>) -> Result<[u8; 16]> {
+    let mut md5 = Md5::new();
+    let len = range.end - range.start;
+    super::uploads::copy(
+        &mut *stored_reader(w, object, range)?,
+        &mut HashWriter(&mut md5),
+        len,
+    )?;
+    Ok(md5.finalize().into())
+}
+
+/// Feeds what is written to a hash.
+pub(super) struct HashWriter<'a>(pub &'a mut Md5);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A new object's bytes from a stored one, as a copy makes them: its files linked under new
+/// names (no bytes read), or its blob (small ones in memory, others streamed to a file); the
+/// copy's ETag is `etag`.
+fn copied_fill(w: &World, source: &StoredObject, etag: String) -> Result<Fill<'static>> {
+    if source.in_files {
+        let files = bodies::link_range(w.tx, &bodies::of_object(w.tx, source.id)?, 0..source.size)?;
+        return Ok(Fill::Files {
+            len: source.size,
+            etag,
+            files,
+        });
+    }
+    if source.size <= bodies::INLINE_LIMIT {
+        return Ok(Fill::Copied(body_of(w, source)?, etag));
+    }
+    let file = bodies::write_new(
+        w.tx,
+        &mut *stored_reader(w, source, 0..source.size)?,
+        source.size,
+    )?;
+    Ok(Fill::Files {
+        len: source.size,
+        etag,
+        files: vec![file],
+    })
+}
+
+/// The ETag of a single-request copy of `source`: the MD5 of its bytes (its own ETag unless
+/// it was a multipart upload's, `…-N`, when the bytes are hashed).
+fn copy_etag(w: &World, source: &StoredObject) -> Result<String> {
+    if !source.etag.contains('-') {
+        return Ok(source.etag.clone());
+    }
+    Ok(format!(
+        "\"{}\"",
+        hex::encode(md5_of_range(w, source, 0..source.size)?)
+    ))
 }
 
 /// Where the bytes of an object being read come from.
@@ -703,6 +842,12 @@ pub enum BodySource {
     Stored { id: i64, etag: String },
     /// A synthetic body (see [`SyntheticBody`]).
     Synthetic { pattern_key: String },
+    /// The body files of row `id` (which has `etag`), in order (see `bodies.rs`).
+    Files {
+        id: i64,
+        etag: String,
+        files: std::sync::Arc<Vec<StoredFile>>,
+    },
 }
 
 /// An object opened for a streamed read: its head, the bytes to return, where they are.
@@ -745,7 +890,13 @@ pub(super) fn open_object(
         })?,
         None => 0..object.size,
     };
-    let source = if object.has_body {
+    let source = if object.in_files {
+        BodySource::Files {
+            id: object.id,
+            etag: object.etag.clone(),
+            files: std::sync::Arc::new(bodies::of_object(w.tx, object.id)?),
+        }
+    } else if object.has_body {
         BodySource::Stored {
             id: object.id,
             etag: object.etag.clone(),
@@ -1518,19 +1669,20 @@ pub(super) fn copy_object(w: &World, request: &CopyObject) -> Result<ObjectWritt
             },
         );
     }
-    let body = body_of(w, &source)?;
-    put_object(
+    let fill = copied_fill(w, &source, copy_etag(w, &source)?)?;
+    store_object(
         w,
         PutObject {
             bucket: request.bucket.clone(),
             key: request.key.clone(),
-            body,
+            body: Vec::new(),
             storage_class: Some(class),
             content_type,
             metadata,
             headers,
             conditions: Conditions::default(),
         },
+        fill,
     )
 }
 
@@ -1608,30 +1760,25 @@ pub(super) fn copy_object_multipart(
             },
         );
     }
-    let body = body_of(w, &source)?;
-    let md5s: Vec<[u8; 16]> = ranges
+    let md5s = ranges
         .iter()
-        .map(|r| Md5::digest(&body[r.start as usize..r.end as usize]).into())
-        .collect();
-    let etag = multipart_etag(&md5s);
-    let written = put_object(
+        .map(|r| md5_of_range(w, &source, r.clone()))
+        .collect::<Result<Vec<[u8; 16]>>>()?;
+    let fill = copied_fill(w, &source, multipart_etag(&md5s))?;
+    store_object(
         w,
         PutObject {
             bucket: request.bucket.clone(),
             key: request.key.clone(),
-            body,
+            body: Vec::new(),
             storage_class: Some(class),
             content_type,
             metadata,
             headers,
             conditions: Conditions::default(),
         },
-    )?;
-    w.tx.execute(
-        "UPDATE objects SET etag = ?3 WHERE bucket = ?1 AND key = ?2 AND is_latest = 1",
-        params![request.bucket, request.key, etag],
-    )?;
-    Ok(ObjectWritten { etag, ..written })
+        fill,
+    )
 }
 
 pub(super) fn delete_object(
@@ -2089,19 +2236,20 @@ pub(super) fn copy_for_job(
     };
     let target_key = copy.target_key(key);
     if source.has_body {
-        let body = body_of(w, &source)?;
-        return put_object(
+        let fill = copied_fill(w, &source, copy_etag(w, &source)?)?;
+        return store_object(
             w,
             PutObject {
                 bucket: copy.target_bucket.clone(),
                 key: target_key,
-                body,
+                body: Vec::new(),
                 storage_class: Some(class),
                 content_type,
                 metadata,
                 headers,
                 conditions: Conditions::default(),
             },
+            fill,
         );
     }
     insert_synthetic(

@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS objects (
     synthetic         TEXT,     -- a synthetic object's pattern key (NULL: its own key; see s3.rs)
     owner_id          TEXT,     -- NULL: the world's own account
     owner_name        TEXT,
+    segments          INTEGER,  -- how many files (`body_files`) hold the body; NULL: none
     restore_minute    INTEGER   -- restore_done / 60000, set with it (objects_restore_due)
 );
 CREATE INDEX IF NOT EXISTS objects_by_key ON objects (bucket, key, is_latest);
@@ -148,8 +149,33 @@ CREATE TABLE IF NOT EXISTS upload_parts (
     body      BLOB NOT NULL,  -- empty for a range of a seeded object (UploadPartCopy of one)
     pattern_key TEXT,         -- that seeded object's pattern key (NULL: the part is `body`)
     range_start INTEGER,      -- and where the range starts in it (it is `size` bytes long)
+    segments  INTEGER,        -- how many files (`body_files`) hold the part; NULL: none
     PRIMARY KEY (upload_id, number)
 );
+-- Bodies kept as files under the state directory's `bodies/` (`s3.rs`, "Bodies in files"):
+-- each file belongs to one object version or one upload part (a copy links the file under a
+-- new name), `seq` orders an owner's files, `start`/`len` is the piece of the file it holds.
+-- A file leaves with its owner: its name goes to `dead_body_files` and the file is removed
+-- once that transaction commits (files no row names are swept when the state is opened).
+CREATE TABLE IF NOT EXISTS body_files (
+    name        TEXT PRIMARY KEY,
+    object_id   INTEGER,
+    upload_id   TEXT,
+    part_number INTEGER,
+    seq         INTEGER NOT NULL,
+    start       INTEGER NOT NULL,
+    len         INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS body_files_of_object ON body_files (object_id, seq)
+    WHERE object_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS body_files_of_part ON body_files (upload_id, part_number, seq)
+    WHERE upload_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS dead_body_files (
+    name TEXT PRIMARY KEY
+);
+CREATE TRIGGER IF NOT EXISTS body_files_die AFTER DELETE ON body_files BEGIN
+    INSERT OR IGNORE INTO dead_body_files (name) VALUES (old.name);
+END;
 -- What a completed upload answered, so that completing it again answers the same.
 CREATE TABLE IF NOT EXISTS completed_uploads (
     id         TEXT PRIMARY KEY,
@@ -191,6 +217,26 @@ CREATE TABLE IF NOT EXISTS role_inline (
 );
 "#;
 
+/// Schema that names columns of [`ADDED_COLUMNS`]: run once they exist.
+const SCHEMA_AFTER_COLUMNS: &str = r#"
+-- When restores finish (`s3::next_event`), by minute and then object: a job over objects in
+-- key order adds to the end of each minute's entries, a few hundred pages in all, where an
+-- index by instant took each restore to a random page of an index as big as the job (at 10M
+-- objects, most of the job's time was reading and writing those pages). The minute is a
+-- column the restores set, not an expression or a generated column: SQLite opens no blob for
+-- writing in a table with either (object bodies are written so).
+CREATE INDEX IF NOT EXISTS objects_restore_due ON objects (restore_minute, id, restore_done)
+    WHERE restore_done IS NOT NULL;
+CREATE TRIGGER IF NOT EXISTS objects_drop_files AFTER DELETE ON objects
+    WHEN old.segments IS NOT NULL BEGIN
+    DELETE FROM body_files WHERE object_id = old.id;
+END;
+CREATE TRIGGER IF NOT EXISTS upload_parts_drop_files AFTER DELETE ON upload_parts
+    WHEN old.segments IS NOT NULL BEGIN
+    DELETE FROM body_files WHERE upload_id = old.upload_id AND part_number = old.number;
+END;
+"#;
+
 const WORLD_TABLES: &[&str] = &[
     "buckets",
     "objects",
@@ -207,6 +253,8 @@ const WORLD_TABLES: &[&str] = &[
     "uploads",
     "upload_parts",
     "completed_uploads",
+    // Files left without an owner (their names go to `dead_body_files`, removed after commit).
+    "body_files",
 ];
 
 pub(super) fn open(
@@ -259,7 +307,7 @@ pub(super) fn is_busy(e: &rusqlite::Error) -> bool {
 /// missing (so opening a state another process is writing to waits for nothing).
 fn prepare_schema(conn: &Connection) -> rusqlite::Result<()> {
     let expected = (SCHEMA.matches("IF NOT EXISTS").count()
-        + LATE_SCHEMA.matches("IF NOT EXISTS").count()) as i64;
+        + SCHEMA_AFTER_COLUMNS.matches("IF NOT EXISTS").count()) as i64;
     let ready: bool = conn
         .query_row(
             "SELECT (SELECT COUNT(*) FROM sqlite_master
@@ -297,7 +345,7 @@ fn prepare_schema(conn: &Connection) -> rusqlite::Result<()> {
             )?;
         }
     }
-    tx.execute_batch(LATE_SCHEMA)?;
+    tx.execute_batch(SCHEMA_AFTER_COLUMNS)?;
     let defaults = [
         ("account_id", DEFAULT_ACCOUNT_ID.to_string()),
         ("region", DEFAULT_REGION.to_string()),
@@ -313,18 +361,6 @@ fn prepare_schema(conn: &Connection) -> rusqlite::Result<()> {
     }
     tx.commit()
 }
-
-/// What the schema creates once the columns older states lack are added (`ADDED_COLUMNS`).
-const LATE_SCHEMA: &str = r#"
--- When restores finish (`s3::next_event`), by minute and then object: a job over objects in
--- key order adds to the end of each minute's entries, a few hundred pages in all, where an
--- index by instant took each restore to a random page of an index as big as the job (at 10M
--- objects, most of the job's time was reading and writing those pages). The minute is a
--- column the restores set, not an expression or a generated column: SQLite opens no blob for
--- writing in a table with either (object bodies are written so).
-CREATE INDEX IF NOT EXISTS objects_restore_due ON objects (restore_minute, id, restore_done)
-    WHERE restore_done IS NOT NULL;
-"#;
 
 /// Indexes of older builds that the schema replaced: dropped when a state is opened.
 const DROPPED_INDEXES: [&str; 1] = ["objects_restore_done"];
@@ -342,6 +378,8 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("buckets", "owner_name", "TEXT"),
     ("uploads", "owner_id", "TEXT"),
     ("uploads", "owner_name", "TEXT"),
+    ("objects", "segments", "INTEGER"),
+    ("upload_parts", "segments", "INTEGER"),
     ("objects", "restore_minute", "INTEGER"),
 ];
 
