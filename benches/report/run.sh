@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reading a completion report of N rows (default 1,000,000; 1% failed, half of them SlowDown,
 # half AccessDenied): report::parse on a local results CSV, then the counts, by_error and the
-# first 20 failed rows, and again with the retry plan, under /usr/bin/time (wall, peak RSS).
+# first 20 failed rows, and again with the retry plan, under /usr/bin/time (wall, CPU user+sys, peak RSS).
 #
 # With FROM=bucket the results file and a manifest.json are first put into a simulated
 # bucket (not timed), and report::read streams them from there (what `report::load` and
@@ -51,6 +51,6 @@ print(\`\${r.total} rows, \${r.succeeded} succeeded, \${r.failed} failed, by_err
 RHAI
 echo "results.csv: $(du -h "$work/results.csv" | cut -f1), $N rows"
 # Counts, by_error and the first failed rows: what is flat in the row count.
-/usr/bin/time -f "counts: wall %e s, peak RSS %M KiB" taskset -c 0 "$S3THAW" run "${state[@]}" "$work/counts.rhai"
+/usr/bin/time -f "counts: wall %e s, CPU %U+%S s, peak RSS %M KiB" taskset -c 0 "$S3THAW" run "${state[@]}" "$work/counts.rhai"
 # Plus the retry plan, which holds every failed task (1% of the rows here).
-/usr/bin/time -f "with retry plan: wall %e s, peak RSS %M KiB" taskset -c 0 "$S3THAW" run "${state[@]}" "$work/summary.rhai"
+/usr/bin/time -f "with retry plan: wall %e s, CPU %U+%S s, peak RSS %M KiB" taskset -c 0 "$S3THAW" run "${state[@]}" "$work/summary.rhai"

@@ -25,8 +25,25 @@ pub fn encode_key(key: &str) -> String {
 /// S3 Inventory writes spaces that way); a real plus sign must be written `%2B`, which
 /// [`encode_key`] always does.
 pub fn decode_key(s: &str) -> Result<String, String> {
+    let mut out = Vec::with_capacity(s.len());
+    unescape(s, &mut out)?;
+    String::from_utf8(out).map_err(|_| not_utf8(s))
+}
+
+/// [`decode_key`] into a buffer the caller reuses (cleared first): no allocation per key once
+/// the buffer has grown, for readers of millions of rows.
+pub fn decode_key_into<'b>(s: &str, out: &'b mut Vec<u8>) -> Result<&'b str, String> {
+    out.clear();
+    unescape(s, out)?;
+    std::str::from_utf8(out).map_err(|_| not_utf8(s))
+}
+
+fn not_utf8(s: &str) -> String {
+    format!("key `{s}` is not valid UTF-8 once decoded")
+}
+
+fn unescape(s: &str, out: &mut Vec<u8>) -> Result<(), String> {
     let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
@@ -51,7 +68,7 @@ pub fn decode_key(s: &str) -> Result<String, String> {
             }
         }
     }
-    String::from_utf8(out).map_err(|_| format!("key `{s}` is not valid UTF-8 once decoded"))
+    Ok(())
 }
 
 fn hex_value(b: u8) -> Option<u8> {

@@ -4,21 +4,23 @@
 //! transient ones (retry them) and permanent ones (fix them first).
 
 use std::collections::BTreeMap;
-use std::io::{BufReader, Read};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use crate::backend::{Backend, GetObject, JobStatus};
 use crate::errors::{Error, Result, is_transient_code};
 use crate::formats::report::{
-    ReportManifest, ReportRow, ReportRowReader, TaskStatus, report_prefix,
+    ReportManifest, ReportResultFile, ReportRow, ReportRowReader, ReportRowRef, TaskStatus,
+    report_prefix,
 };
 use crate::ops::manifest::Manifest;
 
 /// A completion report. Its rows are never all held parsed: reading it streams them once for
-/// the counts and failures by error code, and each query (filtered rows, manifests, the retry
-/// plan) streams them again from the source, so memory stays flat in the row count (see
-/// BENCHMARKS.md).
+/// the counts and failures by error code, noting in each results file where its first row of
+/// each outcome is; each query (filtered rows, manifests, the retry plan) streams them again
+/// from the source, starting there, skipping files without rows of the outcome asked for and
+/// stopping after the last one, so memory stays flat in the row count (see BENCHMARKS.md).
 #[derive(Debug, Clone)]
 pub struct Report {
     inner: Rc<ReportData>,
@@ -35,14 +37,68 @@ struct ReportData {
 #[derive(Debug)]
 enum Source {
     /// Local results files, re-read for each pass.
-    Files(Vec<PathBuf>),
+    Files(Vec<LocalFile>),
     /// Results files streamed from a bucket into a temporary directory (checked against their
     /// MD5 on the way), re-read from there for each pass: one GET each, memory flat in the
     /// row count.
-    Spilled(Vec<PathBuf>, #[allow(dead_code)] SpillDir),
+    Spilled(Vec<LocalFile>, #[allow(dead_code)] SpillDir),
     /// Results files in memory.
     #[cfg(test)]
     Fetched(Vec<(String, Vec<u8>)>),
+}
+
+/// A results file on disk and what it looked like when it was counted, so that a later pass
+/// notices a file changed under it instead of reading rows from the wrong offsets.
+#[derive(Debug)]
+struct LocalFile {
+    path: PathBuf,
+    /// What errors call it: the path, or the bucket and key it was downloaded from.
+    name: String,
+    stamp: Option<(u64, Option<std::time::SystemTime>)>,
+}
+
+impl LocalFile {
+    fn new(path: PathBuf) -> LocalFile {
+        let name = path.display().to_string();
+        LocalFile::named(path, name)
+    }
+
+    fn named(path: PathBuf, name: String) -> LocalFile {
+        LocalFile {
+            path,
+            name,
+            stamp: None,
+        }
+    }
+
+    fn stamp(file: &std::fs::File) -> Option<(u64, Option<std::time::SystemTime>)> {
+        let meta = file.metadata().ok()?;
+        Some((meta.len(), meta.modified().ok()))
+    }
+
+    /// Opens the file; the first time notes its size and modification time, later times check
+    /// them.
+    fn open(&mut self) -> Result<std::fs::File> {
+        let file = self.open_unchecked()?;
+        self.stamp = LocalFile::stamp(&file);
+        Ok(file)
+    }
+
+    fn open_checked(&self) -> Result<std::fs::File> {
+        let file = self.open_unchecked()?;
+        if LocalFile::stamp(&file) != self.stamp {
+            return Err(invalid(format!(
+                "`{}` changed since the report was read: read the report again",
+                self.name
+            )));
+        }
+        Ok(file)
+    }
+
+    fn open_unchecked(&self) -> Result<std::fs::File> {
+        std::fs::File::open(&self.path)
+            .map_err(|e| Error::invalid_argument(format!("cannot read `{}`: {e}", self.name)))
+    }
 }
 
 /// A temporary directory removed with the report (held, never read: its `Drop` removes it).
@@ -78,22 +134,53 @@ struct Totals {
     by_error: BTreeMap<String, i64>,
     /// The bucket of the first failed task of each error code (for hints).
     first_bucket: BTreeMap<String, String>,
+    /// One per results file, in order.
+    files: Vec<FileTally>,
+}
+
+/// The rows of one outcome in one results file: how many, and where the first one starts.
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    count: usize,
+    /// Byte offset and line of the first row.
+    first: (u64, u64),
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct FileTally {
+    succeeded: Tally,
+    failed: Tally,
+}
+
+impl FileTally {
+    fn of(&mut self, status: TaskStatus) -> &mut Tally {
+        match status {
+            TaskStatus::Succeeded => &mut self.succeeded,
+            TaskStatus::Failed => &mut self.failed,
+        }
+    }
 }
 
 impl Totals {
-    fn add(&mut self, row: &ReportRow) {
+    /// Counts `row`, read from the results file counted in `file`.
+    fn add(&mut self, file: &mut FileTally, row: &ReportRowRef) {
         self.total += 1;
+        let tally = file.of(row.status);
+        if tally.count == 0 {
+            tally.first = (row.offset, row.line);
+        }
+        tally.count += 1;
         match row.status {
             TaskStatus::Succeeded => self.succeeded += 1,
             TaskStatus::Failed => {
                 self.failed += 1;
-                let code = row.error_code.as_deref().unwrap_or("Unknown");
+                let code = row.error_code.unwrap_or("Unknown");
                 match self.by_error.get_mut(code) {
                     Some(n) => *n += 1,
                     None => {
                         self.by_error.insert(code.to_string(), 1);
                         self.first_bucket
-                            .insert(code.to_string(), row.bucket.clone());
+                            .insert(code.to_string(), row.bucket.to_string());
                     }
                 }
             }
@@ -105,43 +192,119 @@ fn invalid(message: impl Into<String>) -> Error {
     Error::new("ReportInvalid", message)
 }
 
-/// Streams the rows of one results file into `f`, which answers whether to go on.
+/// Which rows of a results file a pass reads.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    /// Byte offset and line of the first row to read.
+    from: (u64, u64),
+    /// Rows with the outcome asked for (all rows: `None`); the pass ends after the last.
+    status: Option<TaskStatus>,
+    rows: usize,
+}
+
+impl Span {
+    const WHOLE: Span = Span {
+        from: (0, 1),
+        status: None,
+        rows: usize::MAX,
+    };
+
+    /// The rows of `status` (all: `None`) in a file counted as `tally`; `None` when it has none.
+    fn of(tally: Option<&FileTally>, status: Option<TaskStatus>) -> Option<Span> {
+        match (tally, status) {
+            (Some(tally), Some(status)) => {
+                let mut tally = *tally;
+                let t = tally.of(status);
+                (t.count > 0).then_some(Span {
+                    from: t.first,
+                    status: Some(status),
+                    rows: t.count,
+                })
+            }
+            _ => Some(Span::WHOLE),
+        }
+    }
+}
+
+/// Streams the rows of `span` in one results file into `f`, which answers whether to go on.
 fn stream(
     source: &str,
-    reader: impl Read,
-    f: &mut dyn FnMut(ReportRow) -> Result<bool>,
+    mut reader: impl Read + Seek,
+    span: Span,
+    f: &mut dyn FnMut(&ReportRowRef) -> Result<bool>,
 ) -> Result<bool> {
-    for row in ReportRowReader::new(reader) {
-        if !f(row.map_err(|e| invalid(format!("{source}: {e}")))?)? {
+    let (offset, line) = span.from;
+    if offset > 0 {
+        reader
+            .seek(SeekFrom::Start(offset))
+            .map_err(|e| Error::invalid_argument(format!("cannot read `{source}`: {e}")))?;
+    }
+    let mut rows = if offset > 0 {
+        ReportRowReader::resume(reader, offset, line)
+    } else {
+        ReportRowReader::new(reader)
+    };
+    let mut left = span.rows;
+    while let Some(row) = rows.next_ref() {
+        let row = row.map_err(|e| invalid(format!("{source}: {e}")))?;
+        if span.status.is_some_and(|s| s != row.status) {
+            continue;
+        }
+        if !f(&row)? {
             return Ok(false);
+        }
+        left -= 1;
+        if left == 0 {
+            break;
         }
     }
     Ok(true)
 }
 
-fn open(path: &Path) -> Result<BufReader<std::fs::File>> {
-    std::fs::File::open(path)
-        .map(BufReader::new)
-        .map_err(|e| Error::invalid_argument(format!("cannot read `{}`: {e}", path.display())))
+/// Counts the rows of one results file (`source` names it in errors) into `totals`.
+fn count_rows(totals: &mut Totals, source: &str, reader: impl Read) -> Result<()> {
+    let mut file = FileTally::default();
+    let mut rows = ReportRowReader::new(reader);
+    while let Some(row) = rows.next_ref() {
+        totals.add(
+            &mut file,
+            &row.map_err(|e| invalid(format!("{source}: {e}")))?,
+        );
+    }
+    totals.files.push(file);
+    Ok(())
 }
 
 impl Report {
     /// A report over `source`, counted in one pass (which also checks every row parses).
-    fn new(job_id: Option<String>, source: Source) -> Result<Report> {
-        let mut data = ReportData {
-            job_id,
-            source,
-            totals: Totals::default(),
-        };
+    fn new(job_id: Option<String>, mut source: Source) -> Result<Report> {
         let mut totals = Totals::default();
-        data.for_each_row(&mut |row| {
-            totals.add(&row);
-            Ok(true)
-        })?;
-        data.totals = totals;
-        Ok(Report {
-            inner: Rc::new(data),
-        })
+        match &mut source {
+            Source::Files(files) | Source::Spilled(files, _) => {
+                for file in files {
+                    let mut reader = file.open()?;
+                    count_rows(&mut totals, &file.name, &mut reader)?;
+                }
+            }
+            #[cfg(test)]
+            Source::Fetched(files) => {
+                for (key, body) in files {
+                    count_rows(&mut totals, key, &mut body.as_slice())?;
+                }
+            }
+        }
+        Ok(Report::counted(job_id, source, totals))
+    }
+
+    /// A report over `source`, whose rows `totals` counted.
+    fn counted(job_id: Option<String>, source: Source, totals: Totals) -> Report {
+        Report {
+            inner: Rc::new(ReportData {
+                job_id,
+                source,
+                totals,
+            }),
+        }
     }
 
     /// The job the report belongs to, when its key or file name says.
@@ -156,7 +319,7 @@ impl Report {
 
     /// Streams every row, in file order, into `f` until it answers `false`.
     pub fn for_each_row(&self, f: &mut dyn FnMut(ReportRow) -> Result<bool>) -> Result<()> {
-        self.inner.for_each_row(f)
+        self.inner.scan(None, &mut |row| f(row.to_row()))
     }
 
     /// The rows with `status` (all: `None`), at most `limit` of them.
@@ -165,10 +328,8 @@ impl Report {
         if limit == 0 {
             return Ok(rows);
         }
-        self.for_each_row(&mut |row| {
-            if status.is_none_or(|s| row.status == s) {
-                rows.push(row);
-            }
+        self.inner.scan(status, &mut |row| {
+            rows.push(row.to_row());
             Ok(rows.len() < limit)
         })?;
         Ok(rows)
@@ -193,10 +354,8 @@ impl Report {
     /// The tasks with `status` as a manifest.
     pub fn manifest_of(&self, status: TaskStatus) -> Result<Manifest> {
         let mut manifest = Manifest::default();
-        self.for_each_row(&mut |row| {
-            if row.status == status {
-                manifest.push(&row.bucket, &row.key, row.version_id.as_deref())?;
-            }
+        self.inner.scan(Some(status), &mut |row| {
+            manifest.push(row.bucket, row.key, row.version_id)?;
             Ok(true)
         })?;
         Ok(manifest)
@@ -209,26 +368,21 @@ impl Report {
             permanent: Vec::new(),
             in_progress: 0,
         };
-        self.for_each_row(&mut |row| {
-            if row.status != TaskStatus::Failed {
-                return Ok(true);
-            }
-            let code = row.error_code.as_deref().unwrap_or("Unknown");
+        self.inner.scan(Some(TaskStatus::Failed), &mut |row| {
+            let code = row.error_code.unwrap_or("Unknown");
             if code == "RestoreAlreadyInProgress" {
                 plan.in_progress += 1;
             } else if is_transient_code(code) || row.http_status >= 500 {
-                plan.retry
-                    .push(&row.bucket, &row.key, row.version_id.as_deref())?;
+                plan.retry.push(row.bucket, row.key, row.version_id)?;
             } else {
-                let fix = crate::hints::for_task(code, &row.bucket, None)
+                let fix = crate::hints::for_task(code, row.bucket, None)
                     .unwrap_or_else(|| "look at the message; retrying will not help".into());
-                let error_code = code.to_string();
                 plan.permanent.push(PermanentFailure {
-                    bucket: row.bucket,
-                    key: row.key,
-                    version_id: row.version_id,
-                    error_code,
-                    message: row.message,
+                    bucket: row.bucket.to_string(),
+                    key: row.key.to_string(),
+                    version_id: row.version_id.map(str::to_string),
+                    error_code: code.to_string(),
+                    message: row.message.to_string(),
                     fix,
                 });
             }
@@ -260,26 +414,33 @@ impl Report {
 }
 
 impl ReportData {
-    fn for_each_row(&self, f: &mut dyn FnMut(ReportRow) -> Result<bool>) -> Result<()> {
+    /// Streams the rows with `status` (all: `None`), in file order, into `f` until it answers
+    /// `false`: each file from its first such row to its last, files without any skipped.
+    fn scan(
+        &self,
+        status: Option<TaskStatus>,
+        f: &mut dyn FnMut(&ReportRowRef) -> Result<bool>,
+    ) -> Result<()> {
+        let tallies = &self.totals.files;
         match &self.source {
-            Source::Files(paths) => {
-                for path in paths {
-                    if !stream(&path.display().to_string(), open(path)?, f)? {
-                        break;
-                    }
-                }
-            }
-            Source::Spilled(paths, _) => {
-                for path in paths {
-                    if !stream(&path.display().to_string(), open(path)?, f)? {
+            Source::Files(files) | Source::Spilled(files, _) => {
+                for (i, file) in files.iter().enumerate() {
+                    let Some(span) = Span::of(tallies.get(i), status) else {
+                        continue;
+                    };
+                    let reader = file.open_checked()?;
+                    if !stream(&file.name, reader, span, f)? {
                         break;
                     }
                 }
             }
             #[cfg(test)]
             Source::Fetched(files) => {
-                for (key, body) in files {
-                    if !stream(key, body.as_slice(), f)? {
+                for (i, (key, body)) in files.iter().enumerate() {
+                    let Some(span) = Span::of(tallies.get(i), status) else {
+                        continue;
+                    };
+                    if !stream(key, std::io::Cursor::new(body), span, f)? {
                         break;
                     }
                 }
@@ -297,27 +458,40 @@ fn job_id_in(key: &str) -> Option<String> {
 }
 
 /// Reads a report through its `manifest.json` in a bucket: each results file is streamed
-/// (`Backend::get_object_stream`) into a temporary file while its MD5 is checked, then counted
-/// and queried from there, so memory stays flat whatever the row count.
+/// (`Backend::get_object_stream`) into a temporary file, its MD5 checked and its rows counted on
+/// the way (one read of the object, no second pass over the file), then queried from there, so
+/// memory stays flat whatever the row count.
 pub fn read_from_bucket(backend: &dyn Backend, bucket: &str, key: &str) -> Result<Report> {
     let json = backend.get_object(bucket, key, None)?;
     let manifest =
         ReportManifest::parse(&json).map_err(|e| invalid(format!("{bucket}/{key}: {e}")))?;
     let dir = SpillDir::new()?;
     let mut files = Vec::new();
+    let mut totals = Totals::default();
     for (i, file) in manifest.results.iter().enumerate() {
         let path = dir.0.join(format!("{i}.csv"));
-        spill(backend, &file.bucket, &file.key, &file.md5_checksum, &path)?;
-        files.push(path);
+        let mut spilled = LocalFile::named(path, format!("{}/{}", file.bucket, file.key));
+        spill(backend, file, &mut spilled, &mut totals)?;
+        files.push(spilled);
     }
-    Report::new(job_id_in(key), Source::Spilled(files, dir))
+    Ok(Report::counted(
+        job_id_in(key),
+        Source::Spilled(files, dir),
+        totals,
+    ))
 }
 
-/// Streams one results file into `path`, checking its MD5 against the report's.
-fn spill(backend: &dyn Backend, bucket: &str, key: &str, md5_hex: &str, path: &Path) -> Result<()> {
+/// Streams one results file into `to`, checking its MD5 against the report's and counting its
+/// rows into `totals` as they pass.
+fn spill(
+    backend: &dyn Backend,
+    file: &ReportResultFile,
+    to: &mut LocalFile,
+    totals: &mut Totals,
+) -> Result<()> {
     use md5::Digest;
-    use std::io::Write;
-    let mut stream = backend.get_object_stream(
+    let (bucket, key) = (file.bucket.as_str(), file.key.as_str());
+    let stream = backend.get_object_stream(
         &GetObject {
             bucket: bucket.to_string(),
             key: key.to_string(),
@@ -325,41 +499,94 @@ fn spill(backend: &dyn Backend, bucket: &str, key: &str, md5_hex: &str, path: &P
         },
         None,
     )?;
-    let file = std::fs::File::create(path)
-        .map_err(|e| Error::internal(format!("cannot write `{}`: {e}", path.display())))?;
-    let mut out = std::io::BufWriter::new(file);
-    let mut md5 = md5::Md5::new();
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        let n = stream.reader.read(&mut buf).map_err(|e| {
-            Error::new(
+    let out = std::fs::File::create(&to.path)
+        .map_err(|e| Error::internal(format!("cannot write `{}`: {e}", to.path.display())))?;
+    let mut tee = Tee {
+        inner: stream.reader,
+        out,
+        md5: md5::Md5::new(),
+        failed: None,
+    };
+    let counted = count_rows(totals, &to.name, &mut tee);
+    // The rest of the object after a bad row, for the checksum: a corrupted download is
+    // reported as that rather than as the row it broke.
+    if counted.is_err() && tee.failed.is_none() {
+        let _ = std::io::copy(&mut tee, &mut std::io::sink());
+    }
+    match tee.failed {
+        Some(TeeFailure::Read(e)) => {
+            return Err(Error::new(
                 "ServiceUnavailable",
                 format!("reading {bucket}/{key} failed: {e}"),
             )
             .bucket(bucket)
-            .key(key)
-        })?;
-        if n == 0 {
-            break;
+            .key(key));
         }
-        md5.update(&buf[..n]);
-        out.write_all(&buf[..n])?;
+        Some(TeeFailure::Write(e)) => {
+            return Err(Error::internal(format!(
+                "cannot write `{}`: {e}",
+                to.path.display()
+            )));
+        }
+        None => {}
     }
-    out.flush()?;
-    let got = hex::encode(md5.finalize());
-    if !got.eq_ignore_ascii_case(md5_hex) {
+    let got = hex::encode(tee.md5.finalize());
+    if !got.eq_ignore_ascii_case(&file.md5_checksum) {
         return Err(invalid(format!(
-            "{bucket}/{key}: MD5 {got} does not match the report's {md5_hex}"
+            "{bucket}/{key}: MD5 {got} does not match the report's {}",
+            file.md5_checksum
         )));
     }
+    counted?;
+    to.stamp = LocalFile::stamp(&tee.out);
     Ok(())
+}
+
+/// Passes what it reads through to a file and an MD5, noting the first failure of either side
+/// (the row reader only sees an I/O error).
+struct Tee<R> {
+    inner: R,
+    out: std::fs::File,
+    md5: md5::Md5,
+    failed: Option<TeeFailure>,
+}
+
+enum TeeFailure {
+    Read(std::io::Error),
+    Write(std::io::Error),
+}
+
+impl<R: Read> Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use md5::Digest;
+        use std::io::Write;
+        let n = self.inner.read(buf).inspect_err(|e| {
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                self.failed = Some(TeeFailure::Read(std::io::Error::new(
+                    e.kind(),
+                    e.to_string(),
+                )));
+            }
+        })?;
+        self.md5.update(&buf[..n]);
+        self.out.write_all(&buf[..n]).inspect_err(|e| {
+            self.failed = Some(TeeFailure::Write(std::io::Error::new(
+                e.kind(),
+                e.to_string(),
+            )));
+        })?;
+        Ok(n)
+    }
 }
 
 /// Reads a local results CSV, or a local `manifest.json` with its `results/` folder beside it.
 /// The results files are streamed from disk, now and for each query.
 pub fn read_local(path: &str) -> Result<Report> {
     if !path.ends_with(".json") {
-        return Report::new(job_id_in(path), Source::Files(vec![PathBuf::from(path)]));
+        return Report::new(
+            job_id_in(path),
+            Source::Files(vec![LocalFile::new(PathBuf::from(path))]),
+        );
     }
     let bytes = std::fs::read(path)
         .map_err(|e| Error::invalid_argument(format!("cannot read `{path}`: {e}")))?;
@@ -370,7 +597,7 @@ pub fn read_local(path: &str) -> Result<Report> {
         .iter()
         .map(|file| {
             let name = file.key.rsplit('/').next().unwrap_or(&file.key);
-            dir.join("results").join(name)
+            LocalFile::new(dir.join("results").join(name))
         })
         .collect();
     let job_id =
@@ -454,6 +681,94 @@ mod tests {
             error_code: Some(code.into()),
             message: format!("{code} happened"),
         }
+    }
+
+    #[test]
+    fn queries_read_only_the_files_and_rows_of_their_outcome() {
+        let write = |rows: &[ReportRow]| {
+            let mut w = ReportRowWriter::new(Vec::new());
+            for row in rows {
+                w.write(row).expect("written");
+            }
+            w.finish().expect("finished")
+        };
+        let mut ok = failed("ok", "", 202);
+        ok.status = TaskStatus::Succeeded;
+        ok.error_code = None;
+        let files: Vec<Vec<ReportRow>> = vec![
+            vec![ok.clone(); 3],
+            vec![failed("denied", "AccessDenied", 403)],
+            vec![
+                ok.clone(),
+                failed("slow", "SlowDown", 503),
+                ok.clone(),
+                failed("running", "RestoreAlreadyInProgress", 409),
+                ok.clone(),
+            ],
+        ];
+        let all: Vec<ReportRow> = files.iter().flatten().cloned().collect();
+        let mut bodies: Vec<(String, Vec<u8>)> = files
+            .iter()
+            .enumerate()
+            .map(|(i, rows)| (format!("{i}.csv"), write(rows)))
+            .collect();
+        let report = Report::new(None, Source::Fetched(bodies.clone())).expect("a report");
+        for status in [TaskStatus::Succeeded, TaskStatus::Failed] {
+            let want: Vec<ReportRow> = all.iter().filter(|r| r.status == status).cloned().collect();
+            assert_eq!(report.rows(Some(status), usize::MAX).expect("rows"), want);
+            assert_eq!(report.rows(Some(status), 2).expect("rows"), want[..2]);
+        }
+        assert_eq!(report.rows(None, usize::MAX).expect("rows"), all);
+        let plan = report.retry_plan().expect("a plan");
+        assert_eq!(
+            plan.retry.iter().map(|r| r.key).collect::<Vec<_>>(),
+            ["slow"]
+        );
+        assert_eq!(plan.permanent[0].key, "denied");
+        assert_eq!(plan.in_progress, 1);
+        // Offsets found by the first pass are where the rows are: corrupting a file's rows
+        // before its first failed row changes nothing for the failed rows.
+        bodies[2].1[0] = b'\n';
+        let shifted = ReportData {
+            job_id: None,
+            source: Source::Fetched(bodies),
+            totals: Totals {
+                files: report.inner.totals.files.clone(),
+                ..Totals::default()
+            },
+        };
+        let mut keys = Vec::new();
+        shifted
+            .scan(Some(TaskStatus::Failed), &mut |row| {
+                keys.push(row.key.to_string());
+                Ok(true)
+            })
+            .expect("a pass");
+        assert_eq!(keys, ["denied", "slow", "running"]);
+    }
+
+    #[test]
+    fn a_local_file_changed_after_reading_is_refused_not_misread() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let path = dir.path().join("results.csv");
+        std::fs::write(
+            &path,
+            "b,k,,succeeded,202,,Successful\nb,x,,failed,403,AccessDenied,No\n",
+        )
+        .expect("written");
+        let report = read_local(&path.display().to_string()).expect("a report");
+        assert_eq!(
+            report.rows(Some(TaskStatus::Failed), 1).expect("rows")[0].key,
+            "x"
+        );
+        std::fs::write(&path, "b,k,,succeeded,202,,Successful\n").expect("written");
+        let err = report.rows(Some(TaskStatus::Failed), 1).unwrap_err();
+        assert_eq!(err.code, "ReportInvalid");
+        assert!(
+            err.message.contains("changed since the report was read"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

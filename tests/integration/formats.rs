@@ -130,3 +130,111 @@ fn manifests_round_trip_awkward_keys_through_a_job() {
     assert!(csv.contains("odd-keys,caf%C3%A9/men%C3%BC.txt\n"), "{csv}");
     assert!(csv.contains("odd-keys,100%25%20done\n"), "{csv}");
 }
+
+/// A report in a bucket whose results files split the outcomes (as AWS's do): queries for one
+/// outcome read only the files that hold it, from its first row to its last, and a broken
+/// file is named by its bucket and key, a corrupted one by its checksum.
+#[test]
+fn completion_reports_from_a_bucket_answer_each_query_from_the_files_that_hold_it() {
+    use md5::{Digest, Md5};
+    let world = World::new();
+    let succeeded =
+        "rep,ok/1,,succeeded,202,,Successful\r\nrep,ok/2,,succeeded,200,,Successful\n\n";
+    let mixed = "rep,a%20b,,failed,403,AccessDenied,\"Access Denied\n(two lines, \"\"quoted\"\")\"\n\
+                 rep,ok/3,,succeeded,202,,Successful\n\
+                 rep,slow+1,,failed,503,SlowDown,Please reduce your request rate.\n\
+                 rep,ok/4,,succeeded,202,,Successful\n";
+    let bad = "rep,ok/1,,succeeded,202,,Successful\nrep,ok/2,,done,202,,Successful\n";
+    let entry = |status: &str, key: &str, body: &str| {
+        format!(
+            r#"#{{ TaskExecutionStatus: "{status}", Bucket: "rep", MD5Checksum: "{}", Key: "{key}" }}"#,
+            hex::encode(Md5::digest(body))
+        )
+    };
+    // Bodies go through files: a script literal would not keep the \r\n.
+    let file = |name: &str, body: &str| {
+        let path = world.state().join(name);
+        std::fs::write(&path, body).unwrap();
+        path.display().to_string()
+    };
+    let setup = format!(
+        r#"s3::create_bucket("rep");
+        fn manifest(files) {{
+            to_json(#{{ Format: "Report_CSV_20180820", ReportCreationDate: "2026-12-01T00:00:00.000Z",
+                        Results: files, ReportSchema: "Bucket, Key, VersionId, TaskStatus, ErrorCode, HTTPStatusCode, ResultMessage" }})
+        }}
+        s3::upload_file("rep", "r/job-j1/results/ok.csv", "{ok_file}");
+        s3::upload_file("rep", "r/job-j1/results/mixed.csv", "{mixed_file}");
+        s3::put_object("rep", "r/job-j1/manifest.json", manifest([{ok}, {mix}]));
+        s3::upload_file("rep", "r/job-j2/results/bad.csv", "{bad_file}");
+        s3::put_object("rep", "r/job-j2/manifest.json", manifest([{bad_entry}]));
+        s3::put_object("rep", "r/job-j3/manifest.json", manifest([{corrupt}]));
+        "#,
+        ok_file = file("ok.csv", succeeded),
+        mixed_file = file("mixed.csv", mixed),
+        bad_file = file("bad.csv", bad),
+        ok = entry("succeeded", "r/job-j1/results/ok.csv", succeeded),
+        mix = entry("failed", "r/job-j1/results/mixed.csv", mixed),
+        bad_entry = entry("failed", "r/job-j2/results/bad.csv", bad),
+        corrupt = entry("failed", "r/job-j1/results/mixed.csv", "something else"),
+    );
+    let r = world.map(&format!(
+        r#"{setup}
+        let r = report::read("rep", "r/job-j1/manifest.json");
+        let plan = r.retry_plan();
+        #{{ total: r.total, failed: r.failed, job: r.job_id, by_error: r.by_error(),
+           failed_keys: r.rows(#{{ status: "failed" }}).map(|row| `${{row.key}}:${{row.message}}`),
+           first_ok: r.rows(#{{ status: "succeeded", limit: 3 }}).map(|row| row.key),
+           all: r.rows().map(|row| row.key),
+           retry: plan.retry.rows(10).map(|row| row.key), permanent: plan.permanent.map(|p| p.key),
+           succeeded: r.succeeded_manifest().rows(10).map(|row| row.key) }}"#
+    ));
+    let strings = |name: &str| -> Vec<String> {
+        r[name]
+            .clone()
+            .into_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.to_string())
+            .collect()
+    };
+    assert_eq!((i(&r, "total"), i(&r, "failed")), (6, 2));
+    assert_eq!(s(&r, "job"), "j1");
+    assert_eq!(i(&m(&r, "by_error"), "SlowDown"), 1);
+    assert_eq!(
+        strings("failed_keys"),
+        [
+            "a b:Access Denied\n(two lines, \"quoted\")",
+            "slow 1:Please reduce your request rate."
+        ]
+    );
+    assert_eq!(strings("first_ok"), ["ok/1", "ok/2", "ok/3"]);
+    assert_eq!(
+        strings("all"),
+        ["ok/1", "ok/2", "a b", "ok/3", "slow 1", "ok/4"]
+    );
+    assert_eq!(strings("retry"), ["slow 1"]);
+    assert_eq!(strings("permanent"), ["a b"]);
+    assert_eq!(strings("succeeded"), ["ok/1", "ok/2", "ok/3", "ok/4"]);
+
+    let bad_row = world.error(&format!(
+        r#"{setup} report::read("rep", "r/job-j2/manifest.json")"#
+    ));
+    assert_eq!(bad_row.code, "ReportInvalid");
+    assert!(
+        bad_row
+            .message
+            .contains("rep/r/job-j2/results/bad.csv: line 2: unknown task status `done`"),
+        "{}",
+        bad_row.message
+    );
+    let corrupt = world.error(&format!(
+        r#"{setup} report::read("rep", "r/job-j3/manifest.json")"#
+    ));
+    assert_eq!(corrupt.code, "ReportInvalid");
+    assert!(
+        corrupt.message.contains("does not match the report's"),
+        "{}",
+        corrupt.message
+    );
+}
