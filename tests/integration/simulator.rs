@@ -684,12 +684,14 @@ fn job_of(world: &World, n: u64) -> String {
         .to_string()
 }
 
-/// The raw row of a job (looking through the API is a call, which would carry the job on).
+/// The raw row of a job (looking through the API is a call, which would carry the job on):
+/// status, tasks counted as run, tasks recorded (failed rows and runs of successes).
 fn raw_job(world: &World, id: &str) -> (String, i64, i64) {
     let conn = rusqlite::Connection::open(world.state().join("sim.sqlite3")).unwrap();
     conn.query_row(
         "SELECT status, succeeded + failed,
              (SELECT COUNT(*) FROM tasks WHERE job_id = ?1 AND status IS NOT NULL)
+             + (SELECT COALESCE(SUM(seq_end - seq_start), 0) FROM task_runs WHERE job_id = ?1)
          FROM jobs WHERE id = ?1",
         [id],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -740,6 +742,60 @@ fn ctrl_c_stops_long_work_between_slices_and_the_next_call_carries_on() {
         r#"let r = report::read("slices", "reports/job-{id}/manifest.json"); #{{ total: r.total, succeeded: r.succeeded }}"#
     ));
     assert_eq!((i(&r, "total"), i(&r, "succeeded")), (5_000, 5_000));
+}
+
+/// A state written by an older build: tasks recorded as succeeded in their own rows (not as
+/// runs) and the index of restores by instant. The job carries on, its report lists every task
+/// once, and the old index is replaced when the state is opened.
+#[test]
+fn a_job_begun_by_an_older_build_finishes_with_a_whole_report() {
+    use s3thaw::backend::Backend;
+    use std::time::Duration;
+
+    let world = World::new();
+    let id = job_of(&world, 3_000);
+    Simulator::open(world.state())
+        .unwrap()
+        .advance(Duration::from_secs(5))
+        .unwrap();
+    let (status, before, recorded) = raw_job(&world, &id);
+    assert_eq!(status, "Active");
+    assert!(before > 0 && before < 3_000, "{before} tasks ran");
+    assert_eq!(recorded, before);
+    let conn = rusqlite::Connection::open(world.state().join("sim.sqlite3")).unwrap();
+    conn.execute_batch(&format!(
+        "UPDATE tasks SET status = 'succeeded', error_code = NULL, message = 'Successful',
+             http_status = (SELECT http_status FROM task_runs r WHERE r.job_id = tasks.job_id
+                            AND tasks.seq >= r.seq_start AND tasks.seq < r.seq_end)
+         WHERE job_id = '{id}' AND EXISTS (SELECT 1 FROM task_runs r WHERE r.job_id = tasks.job_id
+                            AND tasks.seq >= r.seq_start AND tasks.seq < r.seq_end);
+         DELETE FROM task_runs;
+         CREATE INDEX objects_restore_done ON objects (restore_done) WHERE restore_done IS NOT NULL;"
+    ))
+    .unwrap();
+    drop(conn);
+    assert_eq!(raw_job(&world, &id).2, before);
+    let sim = Simulator::open(world.state()).unwrap();
+    sim.advance(Duration::from_secs(3600)).unwrap();
+    let job = sim.describe_job(&id).unwrap();
+    drop(sim);
+    assert_eq!(job.status.as_str(), "Complete");
+    assert_eq!((job.progress.succeeded, job.progress.total), (3_000, 3_000));
+    let r = world.map(&format!(
+        r#"let r = report::read("slices", "reports/job-{id}/manifest.json"); #{{ total: r.total, succeeded: r.succeeded }}"#
+    ));
+    assert_eq!((i(&r, "total"), i(&r, "succeeded")), (3_000, 3_000));
+    let conn = rusqlite::Connection::open(world.state().join("sim.sqlite3")).unwrap();
+    let indexes: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE name LIKE 'objects_restore_d%' ORDER BY name",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(indexes, ["objects_restore_due"]);
 }
 
 /// Ctrl-C while a job's manifest is read into tasks (one step, one transaction): the step rolls

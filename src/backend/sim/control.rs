@@ -906,7 +906,7 @@ fn prepare(w: &World, job: &mut JobRow, at: Millis, budget: &Budget) -> Result<(
         }
         Ok(total) => job.total = total,
         Err(reason) => {
-            w.tx.execute("DELETE FROM tasks WHERE job_id = ?1", [&job.id])?;
+            delete_tasks(w, &job.id)?;
             fail(job, at, "InvalidManifestContent", reason);
             return Ok(());
         }
@@ -1041,9 +1041,7 @@ fn prepare_generated(
                AND key >= ?2 AND key < ?3
              ORDER BY key",
         )?;
-        let mut insert = w.tx.prepare_cached(
-            "INSERT INTO tasks (job_id, seq, bucket, key, version_id) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
+        let mut tasks = TaskInserter::new(w, &job.id)?;
         let mut rows = select.query(params![source, prefix, s3::prefix_end(prefix)])?;
         while let Some(r) = rows.next()? {
             let key = r.get_ref(0)?.as_str().map_err(Error::internal)?;
@@ -1054,7 +1052,7 @@ fn prepare_generated(
                 continue;
             }
             let version: Option<String> = r.get(1)?;
-            insert.execute(params![job.id, count, source, key, version])?;
+            tasks.add(source, key, version.as_deref())?;
             count += 1;
             if let Some(data) = &mut data {
                 writeln!(
@@ -1081,6 +1079,7 @@ fn prepare_generated(
                 }
             }
         }
+        tasks.finish()?;
     }
     let refusal = if count == 0 {
         Some(format!(
@@ -1090,7 +1089,7 @@ fn prepare_generated(
         kinds.mixed()
     };
     if let Some(reason) = refusal {
-        w.tx.execute("DELETE FROM tasks WHERE job_id = ?1", [&job.id])?;
+        delete_tasks(w, &job.id)?;
         fail(job, at, "InvalidManifestContent", reason);
         return Ok(());
     }
@@ -1234,21 +1233,12 @@ fn load_tasks(
     mut body: impl std::io::Read,
     stop: &dyn Fn() -> bool,
 ) -> std::result::Result<i64, String> {
-    let mut insert =
-        w.tx.prepare_cached(
-            "INSERT INTO tasks (job_id, seq, bucket, key, version_id) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .map_err(|e| e.to_string())?;
-    let mut count = 0i64;
+    let mut tasks = TaskInserter::new(w, &job.id).map_err(|e| e.message)?;
     let mut add = |bucket: &str, key: &str, version: Option<&str>| {
-        if count % 8192 == 0 && stop() {
+        if tasks.count() % 8192 == 0 && stop() {
             return Err("interrupted".to_string());
         }
-        insert
-            .execute(params![job.id, count, bucket, key, version])
-            .map_err(|e| e.to_string())?;
-        count += 1;
-        Ok::<(), String>(())
+        tasks.add(bucket, key, version).map_err(|e| e.message)
     };
     match manifest.format {
         ManifestFormat::BatchOperationsCsv => {
@@ -1301,7 +1291,86 @@ fn load_tasks(
             }
         }
     }
-    Ok(count)
+    tasks.finish().map_err(|e| e.message)
+}
+
+/// Task rows inserted TASK_ROWS at a time, one multi-row `INSERT` each (preparing a
+/// 10M-task job ran ten million statements).
+struct TaskInserter<'a, 'w> {
+    w: &'a World<'w>,
+    job_id: &'a str,
+    rows: Vec<(String, String, Option<String>)>,
+    count: i64,
+}
+
+/// Task rows per `INSERT` statement.
+const TASK_ROWS: usize = 128;
+
+impl<'a, 'w> TaskInserter<'a, 'w> {
+    fn new(w: &'a World<'w>, job_id: &'a str) -> Result<Self> {
+        Ok(TaskInserter {
+            w,
+            job_id,
+            rows: Vec::with_capacity(TASK_ROWS),
+            count: 0,
+        })
+    }
+
+    /// Tasks added so far.
+    fn count(&self) -> i64 {
+        self.count + self.rows.len() as i64
+    }
+
+    fn add(&mut self, bucket: &str, key: &str, version: Option<&str>) -> Result<()> {
+        self.rows.push((
+            bucket.to_string(),
+            key.to_string(),
+            version.map(str::to_string),
+        ));
+        if self.rows.len() == TASK_ROWS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let mut stmt = self
+            .w
+            .tx
+            .prepare_cached(&task_insert_sql(self.rows.len()))?;
+        stmt.raw_bind_parameter(1, self.job_id)?;
+        for (n, (bucket, key, version)) in self.rows.iter().enumerate() {
+            stmt.raw_bind_parameter(2 + 4 * n, self.count + n as i64)?;
+            stmt.raw_bind_parameter(3 + 4 * n, bucket)?;
+            stmt.raw_bind_parameter(4 + 4 * n, key)?;
+            stmt.raw_bind_parameter(5 + 4 * n, version)?;
+        }
+        stmt.raw_execute()?;
+        self.count += self.rows.len() as i64;
+        self.rows.clear();
+        Ok(())
+    }
+
+    /// Inserts what is left; the number of tasks.
+    fn finish(mut self) -> Result<i64> {
+        self.flush()?;
+        Ok(self.count)
+    }
+}
+
+/// `INSERT` of `rows` tasks: `?1` the job, then each task's seq, bucket, key and version.
+fn task_insert_sql(rows: usize) -> String {
+    use std::fmt::Write as _;
+    let mut sql = String::from("INSERT INTO tasks (job_id, seq, bucket, key, version_id) VALUES ");
+    for n in 0..rows {
+        let sep = if n == 0 { "" } else { ", " };
+        let p = 2 + 4 * n;
+        let _ = write!(sql, "{sep}(?1, ?{p}, ?{}, ?{}, ?{})", p + 1, p + 2, p + 3);
+    }
+    sql
 }
 
 /// Runs the tasks due by `until` (at the simulated rate since the job became Active); `false`
@@ -1432,7 +1501,8 @@ fn run_due_tasks(
     Ok(true)
 }
 
-/// Consecutive succeeded tasks with one HTTP status, not yet recorded.
+/// Consecutive succeeded tasks with one HTTP status, not yet recorded: a run is one row of
+/// `task_runs` (the tasks' own rows are left as they are).
 #[derive(Default)]
 struct SuccessRun {
     /// First and one-past-last task, and their status.
@@ -1454,9 +1524,7 @@ impl SuccessRun {
     fn flush(&mut self, w: &World, job_id: &str) -> Result<()> {
         if let Some((start, end, http)) = self.run.take() {
             w.tx.prepare_cached(
-                "UPDATE tasks SET status = 'succeeded', http_status = ?4, error_code = NULL,
-                     message = 'Successful'
-                 WHERE job_id = ?1 AND seq >= ?2 AND seq < ?3",
+                "INSERT INTO task_runs (job_id, seq_start, seq_end, http_status) VALUES (?1, ?2, ?3, ?4)",
             )?
             .execute(params![job_id, start, end, http])?;
         }
@@ -1568,6 +1636,71 @@ fn finish(w: &World, job: &mut JobRow, at: Millis, terminal: JobStatus) -> Resul
     write_report(w, job, &report, at)
 }
 
+/// Removes a job's tasks (a preparation that failed).
+fn delete_tasks(w: &World, job_id: &str) -> Result<()> {
+    w.tx.execute("DELETE FROM tasks WHERE job_id = ?1", [job_id])?;
+    w.tx.execute("DELETE FROM task_runs WHERE job_id = ?1", [job_id])?;
+    Ok(())
+}
+
+/// The results files of one task status of a completion report, as they are written.
+struct ResultsFiles<'a, 'w> {
+    world: &'a World<'w>,
+    report: &'a ReportSpec,
+    job_id: &'a str,
+    outcome: TaskStatus,
+    file_rows: u64,
+    results: &'a mut Vec<ReportResultFile>,
+}
+
+impl ResultsFiles<'_, '_> {
+    /// Writes the rows `next` gives, in files of at most `file_rows` rows, so the report's
+    /// memory stays bounded whatever the job's size; the report's manifest lists every file.
+    fn write(&mut self, next: &mut dyn FnMut() -> Result<Option<ReportRow>>) -> Result<()> {
+        let mut more = true;
+        while more {
+            let mut writer = ReportRowWriter::new(Vec::new());
+            let mut rows = 0u64;
+            while rows < self.file_rows {
+                let Some(row) = next()? else {
+                    more = false;
+                    break;
+                };
+                writer.write(&row).map_err(Error::internal)?;
+                rows += 1;
+            }
+            if rows == 0 {
+                break;
+            }
+            let body = writer.finish().map_err(Error::internal)?;
+            let md5 = hex::encode(Md5::digest(&body));
+            let key = results_file_key(
+                self.report.prefix.as_deref(),
+                self.job_id,
+                &md5,
+                self.outcome,
+            );
+            s3::put_object(
+                self.world,
+                PutObject {
+                    bucket: self.report.bucket.clone(),
+                    key: key.clone(),
+                    body,
+                    content_type: Some("text/csv".into()),
+                    ..PutObject::default()
+                },
+            )?;
+            self.results.push(ReportResultFile {
+                task_execution_status: self.outcome.as_str().to_string(),
+                bucket: self.report.bucket.clone(),
+                md5_checksum: md5,
+                key,
+            });
+        }
+        Ok(())
+    }
+}
+
 fn write_report(w: &World, job: &JobRow, report: &ReportSpec, at: Millis) -> Result<()> {
     let at_world = World {
         tx: w.tx,
@@ -1589,57 +1722,86 @@ fn write_report(w: &World, job: &JobRow, report: &ReportSpec, at: Millis) -> Res
         .filter(|&n| n > 0)
         .unwrap_or(REPORT_FILE_ROWS);
     for &outcome in outcomes {
-        let mut stmt = w.tx.prepare_cached(
-            "SELECT bucket, key, version_id, http_status, error_code, message FROM tasks
-             WHERE job_id = ?1 AND status = ?2 ORDER BY seq",
-        )?;
-        let mut query = stmt.query(params![job.id, outcome.as_str()])?;
-        // A results file holds at most REPORT_FILE_ROWS rows, so the report's memory stays
-        // bounded whatever the job's size; its manifest lists every file.
-        let mut more = true;
-        while more {
-            let mut writer = ReportRowWriter::new(Vec::new());
-            let mut rows = 0u64;
-            while rows < file_rows {
-                let Some(r) = query.next()? else {
-                    more = false;
-                    break;
+        let mut files = ResultsFiles {
+            world: &at_world,
+            report,
+            job_id: &job.id,
+            outcome,
+            file_rows,
+            results: &mut results,
+        };
+        match outcome {
+            // A task succeeded when a run of `task_runs` holds it (or, recorded by an older
+            // build, its row says so): one pass over the tasks beside one over the runs.
+            TaskStatus::Succeeded => {
+                let mut tasks = w.tx.prepare_cached(
+                    "SELECT seq, bucket, key, version_id, status, http_status FROM tasks
+                     WHERE job_id = ?1 ORDER BY seq",
+                )?;
+                let mut runs = w.tx.prepare_cached(
+                    "SELECT seq_start, seq_end, http_status FROM task_runs WHERE job_id = ?1
+                     ORDER BY seq_start",
+                )?;
+                let mut tasks = tasks.query([&job.id])?;
+                let mut runs = runs.query([&job.id])?;
+                let mut next_run = || -> Result<Option<(i64, i64, u16)>> {
+                    Ok(match runs.next()? {
+                        Some(r) => Some((r.get(0)?, r.get(1)?, r.get(2)?)),
+                        None => None,
+                    })
                 };
-                writer
-                    .write(&ReportRow {
+                let mut run = next_run()?;
+                files.write(&mut || {
+                    while let Some(r) = tasks.next()? {
+                        let seq: i64 = r.get(0)?;
+                        while let Some((_, end, _)) = run
+                            && end <= seq
+                        {
+                            run = next_run()?;
+                        }
+                        let http = match run {
+                            Some((start, _, http)) if start <= seq => http,
+                            _ if r.get_ref(4)?.as_str_or_null().map_err(Error::internal)?
+                                == Some("succeeded") =>
+                            {
+                                r.get(5)?
+                            }
+                            _ => continue,
+                        };
+                        return Ok(Some(ReportRow {
+                            bucket: r.get(1)?,
+                            key: r.get(2)?,
+                            version_id: r.get(3)?,
+                            status: TaskStatus::Succeeded,
+                            http_status: http,
+                            error_code: None,
+                            message: "Successful".into(),
+                        }));
+                    }
+                    Ok(None)
+                })?;
+            }
+            TaskStatus::Failed => {
+                let mut stmt = w.tx.prepare_cached(
+                    "SELECT bucket, key, version_id, http_status, error_code, message FROM tasks
+                     WHERE job_id = ?1 AND status = 'failed' ORDER BY seq",
+                )?;
+                let mut query = stmt.query([&job.id])?;
+                files.write(&mut || {
+                    let Some(r) = query.next()? else {
+                        return Ok(None);
+                    };
+                    Ok(Some(ReportRow {
                         bucket: r.get(0)?,
                         key: r.get(1)?,
                         version_id: r.get(2)?,
-                        status: outcome,
+                        status: TaskStatus::Failed,
                         http_status: r.get(3)?,
                         error_code: r.get(4)?,
                         message: r.get(5)?,
-                    })
-                    .map_err(Error::internal)?;
-                rows += 1;
+                    }))
+                })?;
             }
-            if rows == 0 {
-                break;
-            }
-            let body = writer.finish().map_err(Error::internal)?;
-            let md5 = hex::encode(Md5::digest(&body));
-            let key = results_file_key(report.prefix.as_deref(), &job.id, &md5, outcome);
-            s3::put_object(
-                &at_world,
-                PutObject {
-                    bucket: report.bucket.clone(),
-                    key: key.clone(),
-                    body,
-                    content_type: Some("text/csv".into()),
-                    ..PutObject::default()
-                },
-            )?;
-            results.push(ReportResultFile {
-                task_execution_status: outcome.as_str().to_string(),
-                bucket: report.bucket.clone(),
-                md5_checksum: md5,
-                key,
-            });
         }
     }
     let manifest = ReportManifest {

@@ -664,7 +664,15 @@ fn pattern_key(object: &StoredObject) -> &str {
 /// of a seeded object, and of a single-request copy of one (S3 gives such a copy the MD5 of its
 /// bytes, which are the same). Seeding a million objects hashes nothing large.
 pub(super) fn synthetic_etag(pattern_key: &str, size: u64) -> String {
-    etag_of(format!("s3thaw-synthetic:{pattern_key}:{size}").as_bytes())
+    synthetic_etag_with(&mut String::new(), pattern_key, size)
+}
+
+/// [`synthetic_etag`] with a reused buffer for the hashed text (seeding's loop).
+fn synthetic_etag_with(text: &mut String, pattern_key: &str, size: u64) -> String {
+    use std::fmt::Write as _;
+    text.clear();
+    let _ = write!(text, "s3thaw-synthetic:{pattern_key}:{size}");
+    etag_of(text.as_bytes())
 }
 
 /// The largest synthetic body the simulator builds in memory (`s3::get_object` and the other
@@ -1805,7 +1813,8 @@ pub(super) fn restore(
                 .done
                 .min(at + restore_duration(w.seed, object, request.tier, at, from_batch));
             w.tx.prepare_cached(
-                "UPDATE objects SET restore_tier = ?2, restore_done = ?3 WHERE id = ?1",
+                "UPDATE objects SET restore_tier = ?2, restore_done = ?3, restore_minute = ?3 / 60000
+                 WHERE id = ?1",
             )?
             .execute(params![object.id, request.tier.as_str(), done])?;
             Ok(RestoreOutcome::Accepted)
@@ -1821,7 +1830,8 @@ pub(super) fn restore(
             let done = at + restore_duration(w.seed, object, request.tier, at, from_batch);
             w.tx.prepare_cached(
                 "UPDATE objects SET restore_tier = ?2, restore_days = ?3, restore_requested = ?4,
-                     restore_done = ?5, restore_expiry = ?6 WHERE id = ?1",
+                     restore_done = ?5, restore_minute = ?5 / 60000, restore_expiry = ?6
+                 WHERE id = ?1",
             )?
             .execute(params![
                 object.id,
@@ -1864,7 +1874,8 @@ pub(super) fn set_access_tier(
     }
     w.tx.execute(
         "UPDATE objects SET archive_tier = ?2, restore_tier = NULL, restore_days = NULL,
-             restore_requested = NULL, restore_done = NULL, restore_expiry = NULL
+             restore_requested = NULL, restore_done = NULL, restore_minute = NULL,
+             restore_expiry = NULL
          WHERE id = ?1",
         params![object.id, tier.map(|t| t.as_str())],
     )?;
@@ -1873,17 +1884,39 @@ pub(super) fn set_access_tier(
 
 /// The next instant a restore finishes or a restored copy expires.
 pub(super) fn next_event(w: &World) -> Result<Option<Millis>> {
-    let done: Option<Millis> = w.tx.query_row(
-        "SELECT MIN(restore_done) FROM objects WHERE restore_done > ?1",
-        [w.now],
-        |r| r.get(0),
-    )?;
+    let done = next_restore_done(w)?;
     let expiry: Option<Millis> = w.tx.query_row(
         "SELECT MIN(restore_expiry) FROM objects WHERE restore_expiry > ?1",
         [w.now],
         |r| r.get(0),
     )?;
     Ok([done, expiry].into_iter().flatten().min())
+}
+
+/// The next instant after now a restore finishes, through the index by minute
+/// (`objects_restore_due`): the earliest in now's minute, else in the next minute that has one.
+fn next_restore_done(w: &World) -> Result<Option<Millis>> {
+    let mut in_minute = w.tx.prepare_cached(
+        "SELECT MIN(restore_done) FROM objects WHERE restore_minute = ?1 AND restore_done > ?2",
+    )?;
+    let minute = w.now / 60_000;
+    if let Some(done) =
+        in_minute.query_row(params![minute, w.now], |r| r.get::<_, Option<Millis>>(0))?
+    {
+        return Ok(Some(done));
+    }
+    let next: Option<i64> =
+        w.tx.prepare_cached(
+            "SELECT restore_minute FROM objects
+             WHERE restore_minute > ?1 AND restore_done > ?2
+             ORDER BY restore_minute LIMIT 1",
+        )?
+        .query_row(params![minute, w.now], |r| r.get(0))
+        .optional()?;
+    match next {
+        Some(minute) => Ok(in_minute.query_row(params![minute, w.now], |r| r.get(0))?),
+        None => Ok(None),
+    }
 }
 
 /// Bulk-creates synthetic objects. Their ETags derive from key and size (not the MD5 of the
@@ -1915,32 +1948,83 @@ pub(super) fn seed(
     let mut delete = w.tx.prepare_cached(
         "DELETE FROM objects WHERE bucket = ?1 AND key = ?2 AND version_id IS NULL",
     )?;
-    let mut insert = w.tx.prepare_cached(
-        "INSERT INTO objects (bucket, key, is_latest, size, etag, storage_class, last_modified)
-         VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6)",
-    )?;
-    let mut key = String::with_capacity(prefix.len() + width);
-    for i in 0..count {
-        if i % 4096 == 0 {
-            stop()?;
+    // Rows go in SEED_ROWS at a time, one multi-row `INSERT` each (a statement per object was
+    // most of seeding's time); what all rows share is bound once per statement.
+    let batch_sql = seed_insert_sql(SEED_ROWS);
+    let mut batch = w.tx.prepare_cached(&batch_sql)?;
+    let mut single = w.tx.prepare_cached(&seed_insert_sql(1))?;
+    let shared: [&dyn rusqlite::ToSql; 4] =
+        [&bucket, &(size as i64), &storage_class.as_str(), &w.now];
+    let mut keys: Vec<String> = Vec::with_capacity(SEED_ROWS);
+    let mut etags: Vec<String> = Vec::with_capacity(SEED_ROWS);
+    let mut text = String::new();
+    let mut i = 0u64;
+    while i < count {
+        let rows = (count - i).min(SEED_ROWS as u64) as usize;
+        keys.clear();
+        etags.clear();
+        for n in 0..rows as u64 {
+            if (i + n).is_multiple_of(4096) {
+                stop()?;
+            }
+            use std::fmt::Write as _;
+            let mut key = String::with_capacity(prefix.len() + width);
+            let _ = write!(key, "{prefix}{:0width$}", i + n);
+            etags.push(synthetic_etag_with(&mut text, &key, size));
+            if existing {
+                delete.execute(params![bucket, key])?;
+            }
+            keys.push(key);
         }
-        key.clear();
-        use std::fmt::Write as _;
-        let _ = write!(key, "{prefix}{i:0width$}");
-        let etag = synthetic_etag(&key, size);
-        if existing {
-            delete.execute(params![bucket, key])?;
+        let stmt = if rows == SEED_ROWS {
+            &mut batch
+        } else {
+            &mut single
+        };
+        if rows == SEED_ROWS {
+            for (n, value) in shared.iter().enumerate() {
+                stmt.raw_bind_parameter(n + 1, value)?;
+            }
+            for (n, (key, etag)) in keys.iter().zip(&etags).enumerate() {
+                stmt.raw_bind_parameter(5 + 2 * n, key)?;
+                stmt.raw_bind_parameter(6 + 2 * n, etag)?;
+            }
+            stmt.raw_execute()?;
+        } else {
+            for (key, etag) in keys.iter().zip(&etags) {
+                for (n, value) in shared.iter().enumerate() {
+                    stmt.raw_bind_parameter(n + 1, value)?;
+                }
+                stmt.raw_bind_parameter(5, key)?;
+                stmt.raw_bind_parameter(6, etag)?;
+                stmt.raw_execute()?;
+            }
         }
-        insert.execute(params![
-            bucket,
-            key,
-            size as i64,
-            etag,
-            storage_class.as_str(),
-            w.now
-        ])?;
+        i += rows as u64;
     }
     Ok(count)
+}
+
+/// Objects inserted by one statement while seeding.
+const SEED_ROWS: usize = 128;
+
+/// `INSERT` of `rows` seeded objects: `?1` bucket, `?2` size, `?3` storage class, `?4` time,
+/// then each row's key and ETag.
+fn seed_insert_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO objects (bucket, key, is_latest, size, etag, storage_class, last_modified) VALUES ",
+    );
+    for n in 0..rows {
+        use std::fmt::Write as _;
+        let sep = if n == 0 { "" } else { ", " };
+        let _ = write!(
+            sql,
+            "{sep}(?1, ?{}, 1, ?2, ?{}, ?3, ?4)",
+            5 + 2 * n,
+            6 + 2 * n
+        );
+    }
+    sql
 }
 
 /// CopyObject's (and so an `S3PutObjectCopy` task's) refusal of a source over 5 GB.
@@ -2115,4 +2199,77 @@ fn insert_synthetic(w: &World, s: Synthetic) -> Result<ObjectWritten> {
         version_id: version,
         storage_class: s.class,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The index by minute gives what the minimum over every object would: instants in now's
+    /// minute before and after now, in later minutes after empty ones, none at all.
+    #[test]
+    fn next_restore_done_is_the_earliest_after_now() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let sim = super::super::Simulator::open(dir.path()).expect("a simulator");
+        sim.with_world(|w| {
+            create_bucket(w, "bkt", None)?;
+            seed(w, "bkt", 7, "k/", StorageClass::Glacier, 1, &|| Ok(()))?;
+            let base = 1_790_000_000_000 / 60_000 * 60_000;
+            let dones = [
+                Some(base + 10_000),
+                Some(base + 50_000),
+                Some(base + 59_999),
+                Some(base + 5 * 60_000 + 1),
+                None,
+                Some(base + 5 * 60_000 + 1),
+                Some(base + 9 * 60_000),
+            ];
+            for (n, done) in dones.iter().enumerate() {
+                w.tx.execute(
+                    "UPDATE objects SET restore_tier = 'Bulk', restore_done = ?2,
+                         restore_minute = ?2 / 60000
+                     WHERE key = ?1",
+                    params![format!("k/{n:06}"), done],
+                )?;
+            }
+            let probes = [
+                base - 120_000,
+                base - 1,
+                base,
+                base + 10_000,
+                base + 49_999,
+                base + 50_000,
+                base + 59_999,
+                base + 60_000,
+                base + 5 * 60_000,
+                base + 5 * 60_000 + 1,
+                base + 9 * 60_000 - 1,
+                base + 9 * 60_000,
+                base + 60 * 60_000,
+            ];
+            for now in probes {
+                let at = World {
+                    tx: w.tx,
+                    now,
+                    account_id: w.account_id.clone(),
+                    region: w.region.clone(),
+                    seed: w.seed,
+                    caller: w.caller.clone(),
+                };
+                let expected: Option<Millis> = w.tx.query_row(
+                    "SELECT MIN(restore_done) FROM objects NOT INDEXED WHERE restore_done > ?1",
+                    [now],
+                    |r| r.get(0),
+                )?;
+                assert_eq!(
+                    next_restore_done(&at)?,
+                    expected,
+                    "now = base + {}",
+                    now - base
+                );
+            }
+            Ok(())
+        })
+        .expect("the world");
+    }
 }

@@ -48,13 +48,12 @@ CREATE TABLE IF NOT EXISTS objects (
     synthetic         TEXT,     -- a synthetic object's pattern key (NULL: its own key; see s3.rs)
     owner_id          TEXT,     -- NULL: the world's own account
     owner_name        TEXT,
-    segments          INTEGER   -- how many files (`body_files`) hold the body; NULL: none
+    segments          INTEGER,  -- how many files (`body_files`) hold the body; NULL: none
+    restore_minute    INTEGER   -- restore_done / 60000, set with it (objects_restore_due)
 );
 CREATE INDEX IF NOT EXISTS objects_by_key ON objects (bucket, key, is_latest);
 -- ListObjectVersions' order: by key, newest version first.
 CREATE INDEX IF NOT EXISTS objects_versions ON objects (bucket, key, id DESC);
-CREATE INDEX IF NOT EXISTS objects_restore_done ON objects (restore_done)
-    WHERE restore_done IS NOT NULL;
 CREATE INDEX IF NOT EXISTS objects_restore_expiry ON objects (restore_expiry)
     WHERE restore_expiry IS NOT NULL;
 -- ACLs (`acl.rs`): a canned ACL, or explicit grants (JSON, `acl` then says private); a bucket
@@ -123,6 +122,16 @@ CREATE TABLE IF NOT EXISTS tasks (
     error_code  TEXT,
     message     TEXT,
     PRIMARY KEY (job_id, seq)
+) WITHOUT ROWID;
+-- Runs of consecutive tasks that succeeded with one HTTP status, `seq_start` to `seq_end - 1`:
+-- a succeeded task's row is not rewritten (a million-task job wrote each row twice). Rows of
+-- `tasks` with status 'succeeded' are those recorded by older builds.
+CREATE TABLE IF NOT EXISTS task_runs (
+    job_id      TEXT NOT NULL,
+    seq_start   INTEGER NOT NULL,
+    seq_end     INTEGER NOT NULL,
+    http_status INTEGER NOT NULL,
+    PRIMARY KEY (job_id, seq_start)
 ) WITHOUT ROWID;
 -- Multipart uploads in progress (`uploads.rs`): their parts' bytes live here, not in memory,
 -- so an upload survives a restart of `serve`; each write is one transaction (kill -9 safe).
@@ -219,6 +228,14 @@ CREATE TABLE IF NOT EXISTS role_inline (
 
 /// Schema that names columns of [`ADDED_COLUMNS`]: run once they exist.
 const SCHEMA_AFTER_COLUMNS: &str = r#"
+-- When restores finish (`s3::next_event`), by minute and then object: a job over objects in
+-- key order adds to the end of each minute's entries, a few hundred pages in all, where an
+-- index by instant took each restore to a random page of an index as big as the job (at 10M
+-- objects, most of the job's time was reading and writing those pages). The minute is a
+-- column the restores set, not an expression or a generated column: SQLite opens no blob for
+-- writing in a table with either (object bodies are written so).
+CREATE INDEX IF NOT EXISTS objects_restore_due ON objects (restore_minute, id, restore_done)
+    WHERE restore_done IS NOT NULL;
 CREATE TRIGGER IF NOT EXISTS objects_drop_files AFTER DELETE ON objects
     WHEN old.segments IS NOT NULL BEGIN
     DELETE FROM body_files WHERE object_id = old.id;
@@ -237,6 +254,7 @@ const WORLD_TABLES: &[&str] = &[
     "bucket_settings",
     "jobs",
     "tasks",
+    "task_runs",
     "roles",
     "policies",
     "role_attachments",
@@ -303,9 +321,10 @@ fn prepare_schema(conn: &Connection) -> rusqlite::Result<()> {
         .query_row(
             "SELECT (SELECT COUNT(*) FROM sqlite_master
                      WHERE type IN ('table', 'index', 'trigger') AND name NOT LIKE 'sqlite_%') >= ?1
+                AND NOT EXISTS (SELECT 1 FROM sqlite_master WHERE name IN (?2))
                 AND (SELECT COUNT(*) FROM meta WHERE name IN
                      ('account_id', 'region', 'seed', 'clock_offset_ms', 'job_seq')) = 5",
-            [expected],
+            params![expected, DROPPED_INDEXES[0]],
             |r| r.get(0),
         )
         .unwrap_or(false);
@@ -321,10 +340,19 @@ fn prepare_schema(conn: &Connection) -> rusqlite::Result<()> {
         return Ok(());
     }
     let tx = Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    for index in DROPPED_INDEXES {
+        tx.execute_batch(&format!("DROP INDEX IF EXISTS {index}"))?;
+    }
     tx.execute_batch(SCHEMA)?;
     // Columns added after the first release: older state directories gain them here.
     for (table, column, kind) in missing_columns(&tx)? {
         tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
+        if column == "restore_minute" {
+            tx.execute_batch(
+                "UPDATE objects SET restore_minute = restore_done / 60000
+                 WHERE restore_done IS NOT NULL",
+            )?;
+        }
     }
     tx.execute_batch(SCHEMA_AFTER_COLUMNS)?;
     let defaults = [
@@ -343,6 +371,9 @@ fn prepare_schema(conn: &Connection) -> rusqlite::Result<()> {
     tx.commit()
 }
 
+/// Indexes of older builds that the schema replaced: dropped when a state is opened.
+const DROPPED_INDEXES: [&str; 1] = ["objects_restore_done"];
+
 /// Columns added to the schema after the first release: (table, column, type).
 const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("objects", "headers", "TEXT"),
@@ -360,6 +391,7 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("object_acls", "grants", "TEXT"),
     ("objects", "segments", "INTEGER"),
     ("upload_parts", "segments", "INTEGER"),
+    ("objects", "restore_minute", "INTEGER"),
 ];
 
 /// The added columns a state directory made by an older build lacks.
@@ -369,7 +401,7 @@ fn missing_columns(
     let mut missing = Vec::new();
     for &(table, column, kind) in ADDED_COLUMNS {
         let present: bool = conn.query_row(
-            "SELECT COUNT(*) > 0 FROM pragma_table_info(?1) WHERE name = ?2",
+            "SELECT COUNT(*) > 0 FROM pragma_table_xinfo(?1) WHERE name = ?2",
             [table, column],
             |r| r.get(0),
         )?;
