@@ -643,48 +643,34 @@ AKIDBOB000000000002\tbob/secret\t222222222222\tbob
             code(&call(&server, alice, "GET", "/granted/k3", &[])).0,
             404
         );
-        let body = policy(
-            "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\"><ID>nobody</ID></Grantee><Permission>READ</Permission></Grant>",
-        );
-        assert_eq!(
-            code(&call_with(
-                &server,
-                alice,
-                "PUT",
-                "/granted?acl",
-                &[],
-                body.as_bytes()
-            )),
-            (400, "InvalidArgument".into())
-        );
-        let body = policy(
-            "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"AmazonCustomerByEmail\"><EmailAddress>a@example.com</EmailAddress></Grantee><Permission>READ</Permission></Grant>",
-        );
-        assert_eq!(
-            code(&call_with(
-                &server,
-                alice,
-                "PUT",
-                "/granted?acl",
-                &[],
-                body.as_bytes()
-            )),
-            (400, "UnresolvableGrantByEmailAddress".into())
-        );
-        let body = policy(
-            "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\"><ID>222222222222</ID></Grantee><Permission>EVERYTHING</Permission></Grant>",
-        );
-        assert_eq!(
-            code(&call_with(
-                &server,
-                alice,
-                "PUT",
-                "/granted?acl",
-                &[],
-                body.as_bytes()
-            )),
-            (400, "MalformedACLError".into())
-        );
+        let xsi = "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"";
+        for (grantee, permission, expected) in [
+            (
+                "xsi:type=\"CanonicalUser\"><ID>nobody</ID>",
+                "READ",
+                "InvalidArgument",
+            ),
+            (
+                "xsi:type=\"AmazonCustomerByEmail\"><EmailAddress>a@example.com</EmailAddress>",
+                "READ",
+                "UnresolvableGrantByEmailAddress",
+            ),
+            (
+                "xsi:type=\"CanonicalUser\"><ID>222222222222</ID>",
+                "EVERYTHING",
+                "MalformedACLError",
+            ),
+        ] {
+            let body = policy(&format!(
+                "<Grant><Grantee {xsi} {grantee}</Grantee><Permission>{permission}</Permission></Grant>"
+            ));
+            let resp = call_with(&server, alice, "PUT", "/granted?acl", &[], body.as_bytes());
+            assert_eq!(
+                code(&resp),
+                (400, expected.into()),
+                "{grantee} {permission}"
+            );
+        }
         let both = [
             ("x-amz-acl", "private"),
             ("x-amz-grant-read", "id=\"222222222222\""),
