@@ -50,6 +50,33 @@ impl Answer {
     }
 }
 
+/// Adds SigV4 headers (signed with the test credentials, now) for `method path?query` with the
+/// given payload hash to `headers`, which must already hold every header to sign.
+fn sign_into(
+    headers: &mut Vec<(String, String)>,
+    method: &str,
+    path: &str,
+    query: &str,
+    hash: &str,
+) {
+    let signed = sign_payload(
+        &SignedRequest {
+            method,
+            raw_path: path,
+            raw_query: query,
+            headers,
+            body: b"",
+        },
+        hash,
+        &credentials(),
+        None,
+        "us-east-1",
+        "s3",
+        OffsetDateTime::now_utc(),
+    );
+    headers.extend(signed);
+}
+
 /// Sends one request, signed over `payload_hash` (the hash of `signed_body` unless given),
 /// with `body` as the bytes actually sent, and reads the whole answer.
 fn send(
@@ -67,23 +94,7 @@ fn send(
     let hash = payload_hash
         .map(str::to_string)
         .unwrap_or_else(|| hex::encode(sha2::Sha256::digest(body)));
-    let unsigned = SignedRequest {
-        method,
-        raw_path: path,
-        raw_query: query,
-        headers: &all,
-        body: b"",
-    };
-    let added = sign_payload(
-        &unsigned,
-        &hash,
-        &credentials(),
-        None,
-        "us-east-1",
-        "s3",
-        OffsetDateTime::now_utc(),
-    );
-    all.extend(added);
+    sign_into(&mut all, method, path, query, &hash);
     let mut head = format!("{method} {target} HTTP/1.1\r\n");
     for (n, v) in &all {
         head.push_str(&format!("{n}: {v}\r\n"));
@@ -159,22 +170,13 @@ fn put_streaming(
         ("content-encoding".into(), "aws-chunked".into()),
         ("x-amz-decoded-content-length".into(), decoded.clone()),
     ];
-    let signed = sign_payload(
-        &SignedRequest {
-            method: "PUT",
-            raw_path: target,
-            raw_query: "",
-            headers: &headers,
-            body: b"",
-        },
+    sign_into(
+        &mut headers,
+        "PUT",
+        target,
+        "",
         "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
-        &credentials(),
-        None,
-        "us-east-1",
-        "s3",
-        OffsetDateTime::now_utc(),
     );
-    headers.extend(signed);
     let find = |n: &str| {
         headers
             .iter()
@@ -428,22 +430,13 @@ fn a_kill_mid_part_keeps_the_stored_parts_whole() {
             6 * 1024 * 1024
         );
         let mut all: Vec<(String, String)> = vec![("host".into(), addr.clone())];
-        let signed = sign_payload(
-            &SignedRequest {
-                method: "PUT",
-                raw_path: "/killed/obj",
-                raw_query: &format!("partNumber=2&uploadId={id}"),
-                headers: &all,
-                body: b"",
-            },
+        sign_into(
+            &mut all,
+            "PUT",
+            "/killed/obj",
+            &format!("partNumber=2&uploadId={id}"),
             "UNSIGNED-PAYLOAD",
-            &credentials(),
-            None,
-            "us-east-1",
-            "s3",
-            OffsetDateTime::now_utc(),
         );
-        all.extend(signed);
         let mut request = head.into_bytes();
         for (n, v) in all
             .iter()
@@ -719,22 +712,7 @@ fn bodies_over_5_gib_are_refused_from_their_length() {
         (format!("partNumber=1&uploadId={id}"), (5u64 << 30) + 1),
     ] {
         let mut all: Vec<(String, String)> = vec![("host".into(), addr.clone())];
-        let signed = sign_payload(
-            &SignedRequest {
-                method: "PUT",
-                raw_path: "/limits/obj",
-                raw_query: &query,
-                headers: &all,
-                body: b"",
-            },
-            "UNSIGNED-PAYLOAD",
-            &credentials(),
-            None,
-            "us-east-1",
-            "s3",
-            OffsetDateTime::now_utc(),
-        );
-        all.extend(signed);
+        sign_into(&mut all, "PUT", "/limits/obj", &query, "UNSIGNED-PAYLOAD");
         let target = if query.is_empty() {
             "/limits/obj".to_string()
         } else {
