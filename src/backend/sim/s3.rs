@@ -1493,22 +1493,40 @@ pub(super) fn copy_object(w: &World, request: &CopyObject) -> Result<ObjectWritt
     if source.size > MAX_COPY_SIZE {
         return Err(copy_source_too_large(&source));
     }
+    // A seeded source's copy stays synthetic; a single-request copy's ETag is the MD5 of its
+    // bytes on S3: the source's own ETag.
+    let etag = if source.has_body {
+        copy_etag(w, &source)?
+    } else {
+        synthetic_etag(pattern_key(&source), source.size)
+    };
+    write_copy(w, request, &source, class, etag)
+}
+
+/// Writes the copy of `source` that `request` asks for, with `etag` (the caller's: a single
+/// copy's or the multipart form of a copy made of parts): a seeded source's copy stays
+/// synthetic, a stored one shares the source's body; metadata is the source's unless replaced.
+fn write_copy(
+    w: &World,
+    request: &CopyObject,
+    source: &StoredObject,
+    class: StorageClass,
+    etag: String,
+) -> Result<ObjectWritten> {
     let Replaced {
         content_type,
         metadata,
         headers,
     } = request.attributes(&source.content_type, &source.metadata, &source.headers);
     if !source.has_body {
-        // A copy of a seeded object stays synthetic; its ETag is the MD5 of its bytes, as a
-        // single-request copy's is on S3: the seeded source's own ETag.
         return insert_synthetic(
             w,
             Synthetic {
                 bucket: &request.bucket,
                 key: &request.key,
-                pattern_key: pattern_key(&source),
+                pattern_key: pattern_key(source),
                 size: source.size,
-                etag: &synthetic_etag(pattern_key(&source), source.size),
+                etag: &etag,
                 class,
                 content_type,
                 metadata: &metadata,
@@ -1516,7 +1534,7 @@ pub(super) fn copy_object(w: &World, request: &CopyObject) -> Result<ObjectWritt
             },
         );
     }
-    let fill = copied_fill(w, &source, copy_etag(w, &source)?)?;
+    let fill = copied_fill(w, source, etag)?;
     store_object(
         w,
         PutObject {
@@ -1582,50 +1600,18 @@ pub(super) fn copy_object_multipart(
     let sizes: Vec<u64> = ranges.iter().map(|r| r.end - r.start).collect();
     check_part_sizes(&sizes).map_err(|e| e.bucket(&request.bucket).key(&request.key))?;
     let class = request.storage_class.unwrap_or(StorageClass::Standard);
-    let Replaced {
-        content_type,
-        metadata,
-        headers,
-    } = request.attributes(&source.content_type, &source.metadata, &source.headers);
-    if !source.has_body {
-        let md5s: Vec<[u8; 16]> = ranges
+    let md5s = if source.has_body {
+        ranges
+            .iter()
+            .map(|r| md5_of_range(w, &source, r.clone()))
+            .collect::<Result<Vec<[u8; 16]>>>()?
+    } else {
+        ranges
             .iter()
             .map(|r| synthetic_part_md5(pattern_key(&source), r))
-            .collect();
-        return insert_synthetic(
-            w,
-            Synthetic {
-                bucket: &request.bucket,
-                key: &request.key,
-                pattern_key: pattern_key(&source),
-                size: source.size,
-                etag: &multipart_etag(&md5s),
-                class,
-                content_type,
-                metadata: &metadata,
-                headers: &headers,
-            },
-        );
-    }
-    let md5s = ranges
-        .iter()
-        .map(|r| md5_of_range(w, &source, r.clone()))
-        .collect::<Result<Vec<[u8; 16]>>>()?;
-    let fill = copied_fill(w, &source, multipart_etag(&md5s))?;
-    store_object(
-        w,
-        PutObject {
-            bucket: request.bucket.clone(),
-            key: request.key.clone(),
-            body: Vec::new(),
-            storage_class: Some(class),
-            content_type,
-            metadata,
-            headers,
-            conditions: Conditions::default(),
-        },
-        fill,
-    )
+            .collect()
+    };
+    write_copy(w, request, &source, class, multipart_etag(&md5s))
 }
 
 pub(super) fn delete_object(
