@@ -263,7 +263,12 @@ pub fn serve(args: &crate::serve::ServeArgs) -> u8 {
             return open_failure_code(&e);
         }
     };
-    match crate::serve::run(args, sim.without_client_retries()) {
+    let limits = crate::backend::sim::UploadLimits {
+        max_bytes: args.uploads_max_mib << 20,
+        ..Default::default()
+    };
+    let sim = sim.without_client_retries().with_upload_limits(limits);
+    match crate::serve::run(args, sim) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("error: {e}");

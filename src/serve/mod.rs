@@ -97,6 +97,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub header_timeout: u64,
+    /// MiB of parts that multipart uploads in progress may hold together on disk (each upload
+    /// up to AWS's 5 TiB); an UploadPart past it answers 400 `EntityTooLarge`. Raise it for
+    /// uploads bigger than the default 16 GiB.
+    #[arg(long, value_name = "MIB", default_value_t = 16 * 1024,
+          value_parser = clap::value_parser!(u64).range(5..=5 * 1024 * 1024 * 1024))]
+    pub uploads_max_mib: u64,
 }
 
 /// Backing off after failed accepts (out of file descriptors, say): the loop sleeps 10 ms,

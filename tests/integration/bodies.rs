@@ -737,3 +737,83 @@ fn bodies_over_5_gib_are_refused_from_their_length() {
     }
     assert_eq!(get(&serve, "/limits/obj").status, 404);
 }
+
+/// `serve --uploads-max-mib` sets how much uploads in progress may hold together: with 8 MiB,
+/// a second 5 MiB part is refused with 400 `EntityTooLarge`, the first stays, and once the
+/// upload is aborted the room comes back. A bad value is a usage error.
+#[test]
+fn uploads_max_mib_bounds_the_parts_held_by_uploads_in_progress() {
+    let serve = Serve::start(&["--uploads-max-mib", "8"]);
+    assert_eq!(send(&serve, "PUT", "/bounded", &[], None, b"").status, 200);
+    let part = pattern(5 * 1024 * 1024, 6);
+    let upload = |key: &str| {
+        let created = send(
+            &serve,
+            "POST",
+            &format!("/bounded/{key}?uploads"),
+            &[],
+            None,
+            b"",
+        );
+        assert_eq!(created.status, 200, "{}", created.text());
+        created.element("UploadId")
+    };
+    let put_part = |key: &str, id: &str, n: u32| {
+        send(
+            &serve,
+            "PUT",
+            &format!("/bounded/{key}?partNumber={n}&uploadId={id}"),
+            &[],
+            None,
+            &part,
+        )
+    };
+    let id = upload("big");
+    assert_eq!(put_part("big", &id, 1).status, 200);
+    let refused = put_part("big", &id, 2);
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    assert!(
+        refused.text().contains("<Code>EntityTooLarge</Code>"),
+        "{}",
+        refused.text()
+    );
+    let listed = send(
+        &serve,
+        "GET",
+        &format!("/bounded/big?uploadId={id}"),
+        &[],
+        None,
+        b"",
+    );
+    assert!(
+        listed.text().contains("<PartNumber>1</PartNumber>"),
+        "{}",
+        listed.text()
+    );
+    assert!(
+        !listed.text().contains("<PartNumber>2</PartNumber>"),
+        "{}",
+        listed.text()
+    );
+    let aborted = send(
+        &serve,
+        "DELETE",
+        &format!("/bounded/big?uploadId={id}"),
+        &[],
+        None,
+        b"",
+    );
+    assert_eq!(aborted.status, 204, "{}", aborted.text());
+    let again = upload("again");
+    assert_eq!(put_part("again", &again, 1).status, 200);
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_s3thaw"))
+        .args(["serve", "--uploads-max-mib", "0"])
+        .output()
+        .expect("run s3thaw");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--uploads-max-mib"),
+        "{out:?}"
+    );
+}
