@@ -861,13 +861,7 @@ pub struct OpenedObject {
 /// The object a read names, when its preconditions hold and it is readable (not archived, or
 /// restored).
 fn find_readable(w: &World, request: &GetObject) -> Result<StoredObject> {
-    let object = find(
-        w,
-        &request.bucket,
-        &request.key,
-        request.version_id.as_deref(),
-    )?;
-    check_read(&request.conditions, &object, false)?;
+    let object = find_for_read(w, request)?;
     if !object.is_readable(w.now) {
         return Err(not_readable(&object));
     }
@@ -1147,6 +1141,11 @@ pub(super) fn get_object_with(w: &World, request: &GetObject) -> Result<(ObjectH
 }
 
 pub(super) fn head_object_with(w: &World, request: &GetObject) -> Result<ObjectHead> {
+    Ok(head_of(w, find_for_read(w, request)?))
+}
+
+/// The object (or version) a GET or HEAD names, when its preconditions hold.
+fn find_for_read(w: &World, request: &GetObject) -> Result<StoredObject> {
     let object = find(
         w,
         &request.bucket,
@@ -1154,7 +1153,7 @@ pub(super) fn head_object_with(w: &World, request: &GetObject) -> Result<ObjectH
         request.version_id.as_deref(),
     )?;
     check_read(&request.conditions, &object, false)?;
-    Ok(head_of(w, object))
+    Ok(object)
 }
 
 pub(super) fn get_object(
