@@ -341,12 +341,7 @@ impl Simulator {
     /// memory (see [`BodyFile`]); every rule is PutObject's.
     pub fn put_object_file(&self, request: PutObject, body: &BodyFile) -> Result<ObjectWritten> {
         self.s3(faults::Request::S3, |w| {
-            allow(
-                w,
-                &request.bucket,
-                Some((&request.key, None)),
-                Access::Write,
-            )?;
+            allow_put(w, &request)?;
             s3::put_object_file(w, request, body)
         })
     }
@@ -529,12 +524,7 @@ impl Simulator {
         etag: &str,
     ) -> Result<ObjectWritten> {
         self.s3(faults::Request::S3, |w| {
-            allow(
-                w,
-                &request.bucket,
-                Some((&request.key, None)),
-                Access::Write,
-            )?;
+            allow_put(w, request)?;
             s3::put_synthetic(w, request, pattern_key, size, etag)
         })
     }
@@ -978,6 +968,16 @@ fn allow(w: &World, bucket: &str, key: Option<(&str, Option<&str>)>, access: Acc
     identity::authorize(w, &w.caller, bucket, key, access)
 }
 
+/// A PUT's access: write on the target key.
+fn allow_put(w: &World, request: &PutObject) -> Result<()> {
+    allow(
+        w,
+        &request.bucket,
+        Some((&request.key, None)),
+        Access::Write,
+    )
+}
+
 /// A copy's access: read on the source (version), write on the target.
 fn allow_copy(w: &World, request: &CopyObject) -> Result<()> {
     let src = &request.source;
@@ -1071,12 +1071,7 @@ impl Backend for Simulator {
 
     fn put_object(&self, request: PutObject) -> Result<ObjectWritten> {
         self.s3(faults::Request::S3, |w| {
-            allow(
-                w,
-                &request.bucket,
-                Some((&request.key, None)),
-                Access::Write,
-            )?;
+            allow_put(w, &request)?;
             s3::put_object(w, request)
         })
     }
