@@ -744,9 +744,10 @@ fn ctrl_c_stops_long_work_between_slices_and_the_next_call_carries_on() {
     assert_eq!((i(&r, "total"), i(&r, "succeeded")), (5_000, 5_000));
 }
 
-/// A state written by an older build: tasks recorded as succeeded in their own rows (not as
-/// runs) and the index of restores by instant. The job carries on, its report lists every task
-/// once, and the old index is replaced when the state is opened.
+/// A state written by older builds: tasks recorded as succeeded in their own rows (not as
+/// runs), indexes of restores by instant and by minute instead of `restore_events`. The job
+/// carries on, its report lists every task once, the old indexes give way to `restore_events`
+/// when the state is opened, and its counts are those of the objects' rows.
 #[test]
 fn a_job_begun_by_an_older_build_finishes_with_a_whole_report() {
     use s3thaw::backend::Backend;
@@ -770,7 +771,17 @@ fn a_job_begun_by_an_older_build_finishes_with_a_whole_report() {
          WHERE job_id = '{id}' AND EXISTS (SELECT 1 FROM task_runs r WHERE r.job_id = tasks.job_id
                             AND tasks.seq >= r.seq_start AND tasks.seq < r.seq_end);
          DELETE FROM task_runs;
-         CREATE INDEX objects_restore_done ON objects (restore_done) WHERE restore_done IS NOT NULL;"
+         DROP TRIGGER objects_restore_done_replaced;
+         DROP TRIGGER objects_restore_expiry_replaced;
+         DROP TRIGGER objects_restore_deleted;
+         DROP TABLE restore_events;
+         ALTER TABLE objects ADD COLUMN restore_minute INTEGER;
+         UPDATE objects SET restore_minute = restore_done / 60000;
+         CREATE INDEX objects_restore_done ON objects (restore_done) WHERE restore_done IS NOT NULL;
+         CREATE INDEX objects_restore_due ON objects (restore_minute, id, restore_done)
+             WHERE restore_done IS NOT NULL;
+         CREATE INDEX objects_restore_expiry ON objects (restore_expiry)
+             WHERE restore_expiry IS NOT NULL;"
     ))
     .unwrap();
     drop(conn);
@@ -788,14 +799,38 @@ fn a_job_begun_by_an_older_build_finishes_with_a_whole_report() {
     let conn = rusqlite::Connection::open(world.state().join("sim.sqlite3")).unwrap();
     let indexes: Vec<String> = conn
         .prepare(
-            "SELECT name FROM sqlite_master WHERE name LIKE 'objects_restore_d%' ORDER BY name",
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'objects_restore%'",
         )
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(indexes, ["objects_restore_due"]);
+    assert!(indexes.is_empty(), "{indexes:?}");
+    let counts = |sql: &str| -> Vec<(i64, i64)> {
+        conn.prepare(sql)
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let finishing = counts(
+        "SELECT restore_done, COUNT(*) FROM objects WHERE restore_done IS NOT NULL
+         GROUP BY restore_done ORDER BY 1",
+    );
+    assert_eq!(finishing.iter().map(|c| c.1).sum::<i64>(), 3_000);
+    assert_eq!(
+        counts("SELECT at, finishing FROM restore_events WHERE finishing > 0 ORDER BY at"),
+        finishing
+    );
+    assert_eq!(
+        counts("SELECT at, expiring FROM restore_events WHERE expiring > 0 ORDER BY at"),
+        counts(
+            "SELECT restore_expiry, COUNT(*) FROM objects WHERE restore_expiry IS NOT NULL
+             GROUP BY restore_expiry ORDER BY 1"
+        )
+    );
 }
 
 /// Ctrl-C while a job's manifest is read into tasks (one step, one transaction): the step rolls

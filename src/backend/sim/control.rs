@@ -1444,6 +1444,8 @@ fn run_due_tasks(
         )?;
         // Runs of successes with one HTTP status are recorded by one statement each.
         let mut succeeded = SuccessRun::default();
+        // The chunk's restores are added to `restore_events` once per instant, at its end.
+        let mut events = s3::RestoreEvents::default();
         let mut prefetched = prefetch(w, request, &chunk)?;
         for (seq, bucket, key, version_id) in chunk {
             let at = since + run_length(seq - job.tasks_at_active);
@@ -1458,6 +1460,7 @@ fn run_due_tasks(
                     known,
                     request,
                     at,
+                    &mut events,
                 ),
             };
             match outcome {
@@ -1479,6 +1482,7 @@ fn run_due_tasks(
             let ran = job.succeeded + job.failed;
             if ran >= FAILURE_THRESHOLD_MIN_TASKS && job.failed * 2 > ran {
                 succeeded.flush(w, &job.id)?;
+                events.write(w)?;
                 job.failure_reasons.push((
                     "TaskFailureThresholdExceeded".into(),
                     format!(
@@ -1492,6 +1496,7 @@ fn run_due_tasks(
             }
         }
         succeeded.flush(w, &job.id)?;
+        events.write(w)?;
     }
     if job.succeeded + job.failed >= job.total {
         job.status = JobStatus::Completing;
@@ -1568,6 +1573,7 @@ fn run_task(
     known: Option<Option<s3::StoredObject>>,
     request: &TaskOp,
     at: Millis,
+    events: &mut s3::RestoreEvents,
 ) -> Result<u16> {
     let denied = || {
         Error::access_denied("Access Denied")
@@ -1585,7 +1591,7 @@ fn run_task(
                 Some(found) => s3::latest_found(bucket, key, found)?,
                 None => s3::find(w, bucket, key, version_id)?,
             };
-            Ok(s3::restore(w, &object, *request, true, at)?.http_status())
+            Ok(s3::restore(w, &object, *request, (true, at), events)?.http_status())
         }
         TaskOp::Copy(copy) => {
             let source = object_arn(bucket, key);

@@ -1701,27 +1701,82 @@ fn draw(seed: u64, object: &StoredObject, at: Millis) -> f64 {
     (h >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// How long a restore takes, drawn from AWS's documented ranges (SEMANTICS.md).
-pub(super) fn restore_duration(
+/// When a restore requested at `at` finishes: a whole minute drawn from AWS's documented
+/// range for the tier (SEMANTICS.md), never before its start nor after its end. Restores finish
+/// on whole minutes, so a job's millions of restores finish at a few hundred instants
+/// (`restore_events`).
+pub(super) fn restore_done_at(
     seed: u64,
     object: &StoredObject,
     tier: Tier,
     at: Millis,
     from_batch: bool,
 ) -> Millis {
+    const MINUTE: Millis = 60_000;
     let deep = is_deep(object.storage_class, object.archive_tier);
     let (low, high) = restore_window(deep, tier, from_batch);
-    let (low, high) = (low.as_millis() as Millis, high.as_millis() as Millis);
-    low + ((high - low) as f64 * draw(seed, object, at)) as Millis
+    let (low, high) = (
+        at + low.as_millis() as Millis,
+        at + high.as_millis() as Millis,
+    );
+    // The whole minutes inside the window (every documented window holds several).
+    let (first, last) = (
+        (low + MINUTE - 1).div_euclid(MINUTE),
+        high.div_euclid(MINUTE),
+    );
+    if last < first {
+        return low;
+    }
+    let minutes = last - first + 1;
+    let drawn = ((minutes as f64 * draw(seed, object, at)) as Millis).min(minutes - 1);
+    (first + drawn) * MINUTE
+}
+
+/// Restores to add to `restore_events`, summed per instant: the restores of a chunk of a job's
+/// tasks are written by one statement per instant they finish or expire at, not one per object.
+/// What restores replace or clear is taken away by the table's triggers.
+#[derive(Default)]
+pub(super) struct RestoreEvents {
+    /// Instant: (restores finishing, restored copies expiring).
+    added: std::collections::HashMap<Millis, (i64, i64)>,
+}
+
+impl RestoreEvents {
+    fn finishing(&mut self, at: Millis) {
+        self.added.entry(at).or_default().0 += 1;
+    }
+
+    fn expiring(&mut self, at: Option<Millis>) {
+        if let Some(at) = at {
+            self.added.entry(at).or_default().1 += 1;
+        }
+    }
+
+    /// Adds what was summed to `restore_events`, in the caller's transaction.
+    pub(super) fn write(&mut self, w: &World) -> Result<()> {
+        if self.added.is_empty() {
+            return Ok(());
+        }
+        let mut add = w.tx.prepare_cached(
+            "INSERT INTO restore_events (at, finishing, expiring) VALUES (?1, ?2, ?3)
+             ON CONFLICT (at) DO UPDATE SET finishing = finishing + excluded.finishing,
+                 expiring = expiring + excluded.expiring",
+        )?;
+        for (at, (finishing, expiring)) in self.added.drain() {
+            add.execute(params![at, finishing, expiring])?;
+        }
+        Ok(())
+    }
 }
 
 /// RestoreObject's rules for one object, shared by the direct call and by batch tasks.
+/// What it adds to `restore_events` is summed in `events`, which the caller writes.
 pub(super) fn restore(
     w: &World,
     object: &StoredObject,
     request: RestoreRequest,
-    from_batch: bool,
-    at: Millis,
+    (from_batch, at): (bool, Millis),
+    events: &mut RestoreEvents,
 ) -> Result<RestoreOutcome> {
     let fail = |code: &str, status: u16, message: String| {
         Err(Error::new(code, message)
@@ -1794,28 +1849,37 @@ pub(super) fn restore(
                     "Object restore is already in progress".into(),
                 );
             }
-            let done = current
-                .done
-                .min(at + restore_duration(w.seed, object, request.tier, at, from_batch));
+            let done = current.done.min(restore_done_at(
+                w.seed,
+                object,
+                request.tier,
+                at,
+                from_batch,
+            ));
             w.tx.prepare_cached(
-                "UPDATE objects SET restore_tier = ?2, restore_done = ?3, restore_minute = ?3 / 60000
-                 WHERE id = ?1",
+                "UPDATE objects SET restore_tier = ?2, restore_done = ?3 WHERE id = ?1",
             )?
             .execute(params![object.id, request.tier.as_str(), done])?;
+            if done != current.done {
+                events.finishing(done);
+            }
             Ok(RestoreOutcome::Accepted)
         }
-        (RestorePhase::Restored { .. }, _) => {
+        (RestorePhase::Restored { expiry: current }, _) => {
             w.tx.prepare_cached(
                 "UPDATE objects SET restore_days = ?2, restore_expiry = ?3 WHERE id = ?1",
             )?
             .execute(params![object.id, request.days, expiry])?;
+            if expiry != current {
+                events.expiring(expiry);
+            }
             Ok(RestoreOutcome::AlreadyRestored)
         }
         _ => {
-            let done = at + restore_duration(w.seed, object, request.tier, at, from_batch);
+            let done = restore_done_at(w.seed, object, request.tier, at, from_batch);
             w.tx.prepare_cached(
                 "UPDATE objects SET restore_tier = ?2, restore_days = ?3, restore_requested = ?4,
-                     restore_done = ?5, restore_minute = ?5 / 60000, restore_expiry = ?6
+                     restore_done = ?5, restore_expiry = ?6
                  WHERE id = ?1",
             )?
             .execute(params![
@@ -1826,6 +1890,15 @@ pub(super) fn restore(
                 done,
                 expiry
             ])?;
+            // An expired copy's old instants are taken away by the triggers when replaced; a
+            // restore of that copy asked for again at the same instants stays counted.
+            let old = object.restore;
+            if old.is_none_or(|r| r.done != done) {
+                events.finishing(done);
+            }
+            if expiry.is_some() && old.is_none_or(|r| r.expiry != expiry) {
+                events.expiring(expiry);
+            }
             Ok(RestoreOutcome::Accepted)
         }
     }
@@ -1839,7 +1912,10 @@ pub(super) fn restore_object(
     request: RestoreRequest,
 ) -> Result<RestoreOutcome> {
     let object = find(w, bucket, key, version_id)?;
-    restore(w, &object, request, false, w.now)
+    let mut events = RestoreEvents::default();
+    let outcome = restore(w, &object, request, (false, w.now), &mut events)?;
+    events.write(w)?;
+    Ok(outcome)
 }
 
 pub(super) fn set_access_tier(
@@ -1859,8 +1935,7 @@ pub(super) fn set_access_tier(
     }
     w.tx.execute(
         "UPDATE objects SET archive_tier = ?2, restore_tier = NULL, restore_days = NULL,
-             restore_requested = NULL, restore_done = NULL, restore_minute = NULL,
-             restore_expiry = NULL
+             restore_requested = NULL, restore_done = NULL, restore_expiry = NULL
          WHERE id = ?1",
         params![object.id, tier.map(|t| t.as_str())],
     )?;
@@ -1869,39 +1944,13 @@ pub(super) fn set_access_tier(
 
 /// The next instant a restore finishes or a restored copy expires.
 pub(super) fn next_event(w: &World) -> Result<Option<Millis>> {
-    let done = next_restore_done(w)?;
-    let expiry: Option<Millis> = w.tx.query_row(
-        "SELECT MIN(restore_expiry) FROM objects WHERE restore_expiry > ?1",
-        [w.now],
-        |r| r.get(0),
-    )?;
-    Ok([done, expiry].into_iter().flatten().min())
-}
-
-/// The next instant after now a restore finishes, through the index by minute
-/// (`objects_restore_due`): the earliest in now's minute, else in the next minute that has one.
-fn next_restore_done(w: &World) -> Result<Option<Millis>> {
-    let mut in_minute = w.tx.prepare_cached(
-        "SELECT MIN(restore_done) FROM objects WHERE restore_minute = ?1 AND restore_done > ?2",
-    )?;
-    let minute = w.now / 60_000;
-    if let Some(done) =
-        in_minute.query_row(params![minute, w.now], |r| r.get::<_, Option<Millis>>(0))?
-    {
-        return Ok(Some(done));
-    }
-    let next: Option<i64> =
-        w.tx.prepare_cached(
-            "SELECT restore_minute FROM objects
-             WHERE restore_minute > ?1 AND restore_done > ?2
-             ORDER BY restore_minute LIMIT 1",
+    Ok(w.tx
+        .prepare_cached(
+            "SELECT at FROM restore_events WHERE at > ?1 AND (finishing > 0 OR expiring > 0)
+             ORDER BY at LIMIT 1",
         )?
-        .query_row(params![minute, w.now], |r| r.get(0))
-        .optional()?;
-    match next {
-        Some(minute) => Ok(in_minute.query_row(params![minute, w.now], |r| r.get(0))?),
-        None => Ok(None),
-    }
+        .query_row([w.now], |r| r.get(0))
+        .optional()?)
 }
 
 /// Bulk-creates synthetic objects. Their ETags derive from key and size (not the MD5 of the
@@ -2190,49 +2239,39 @@ fn insert_synthetic(w: &World, s: Synthetic) -> Result<ObjectWritten> {
 mod tests {
     use super::*;
 
-    /// The index by minute gives what the minimum over every object would: instants in now's
-    /// minute before and after now, in later minutes after empty ones, none at all.
+    /// `restore_events` holds what the objects' rows hold, whatever changes them: restores of
+    /// every class and tier, asked for one by one and a chunk at a time (as a job does), again
+    /// while running (upgrades), again once done (new expiry) and once expired, objects
+    /// overwritten, deleted and moved between Intelligent-Tiering tiers, with the clock moving
+    /// through finishes and expiries. After every step `next_event` is the earliest instant
+    /// after now that the rows hold, and every restore finishes on a whole minute inside its
+    /// tier's documented window.
     #[test]
-    fn next_restore_done_is_the_earliest_after_now() {
+    fn restore_events_follow_the_objects_rows() {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let sim = super::super::Simulator::open(dir.path()).expect("a simulator");
         sim.with_world(|w| {
             create_bucket(w, "bkt", None)?;
-            seed(w, "bkt", 7, "k/", StorageClass::Glacier, 1, &|| Ok(()))?;
-            let base = 1_790_000_000_000 / 60_000 * 60_000;
-            let dones = [
-                Some(base + 10_000),
-                Some(base + 50_000),
-                Some(base + 59_999),
-                Some(base + 5 * 60_000 + 1),
-                None,
-                Some(base + 5 * 60_000 + 1),
-                Some(base + 9 * 60_000),
+            let classes = [
+                StorageClass::Glacier,
+                StorageClass::DeepArchive,
+                StorageClass::IntelligentTiering,
             ];
-            for (n, done) in dones.iter().enumerate() {
-                w.tx.execute(
-                    "UPDATE objects SET restore_tier = 'Bulk', restore_done = ?2,
-                         restore_minute = ?2 / 60000
-                     WHERE key = ?1",
-                    params![format!("k/{n:06}"), done],
-                )?;
+            for class in classes {
+                seed(w, "bkt", 12, &format!("{class}/"), class, 1, &|| Ok(()))?;
             }
-            let probes = [
-                base - 120_000,
-                base - 1,
-                base,
-                base + 10_000,
-                base + 49_999,
-                base + 50_000,
-                base + 59_999,
-                base + 60_000,
-                base + 5 * 60_000,
-                base + 5 * 60_000 + 1,
-                base + 9 * 60_000 - 1,
-                base + 9 * 60_000,
-                base + 60 * 60_000,
-            ];
-            for now in probes {
+            let keys: Vec<String> = classes
+                .iter()
+                .flat_map(|c| (0..12).map(move |n| format!("{c}/{n:06}")))
+                .collect();
+            let mut rng: u64 = 0x5eed;
+            let mut next = |n: u64| {
+                rng = rng.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                (rng >> 33) % n
+            };
+            let mut now = w.now;
+            let tiers = [Tier::Expedited, Tier::Standard, Tier::Bulk];
+            for step in 0..600 {
                 let at = World {
                     tx: w.tx,
                     now,
@@ -2241,17 +2280,95 @@ mod tests {
                     seed: w.seed,
                     caller: w.caller.clone(),
                 };
-                let expected: Option<Millis> = w.tx.query_row(
-                    "SELECT MIN(restore_done) FROM objects NOT INDEXED WHERE restore_done > ?1",
-                    [now],
-                    |r| r.get(0),
-                )?;
-                assert_eq!(
-                    next_restore_done(&at)?,
-                    expected,
-                    "now = base + {}",
-                    now - base
-                );
+                let key = &keys[next(keys.len() as u64) as usize];
+                let intelligent = key.starts_with("INTELLIGENT");
+                let request = RestoreRequest {
+                    days: (!intelligent).then(|| 1 + next(3) as u32),
+                    tier: tiers[next(3) as usize],
+                };
+                // Refusals (not archived, already in progress, no such key) change nothing.
+                match next(10) {
+                    0..=3 => drop(restore_object(&at, "bkt", key, None, request)),
+                    4 => {
+                        // A chunk of a job: several restores, their events written at once.
+                        let mut events = RestoreEvents::default();
+                        for _ in 0..5 {
+                            let key = &keys[next(keys.len() as u64) as usize];
+                            if let Ok(object) = find(&at, "bkt", key, None) {
+                                let request = RestoreRequest {
+                                    days: (!key.starts_with("INTELLIGENT")).then_some(2),
+                                    tier: Tier::Bulk,
+                                };
+                                drop(restore(&at, &object, request, (true, now), &mut events));
+                            }
+                        }
+                        events.write(&at)?;
+                    }
+                    5 => drop(delete_object(&at, "bkt", key, None)),
+                    6 if intelligent => {
+                        let tier = [None, Some(ArchiveAccessTier::ArchiveAccess)][next(2) as usize];
+                        drop(set_access_tier(&at, "bkt", key, tier));
+                    }
+                    6 => {
+                        seed(&at, "bkt", 1, key, StorageClass::Glacier, 1, &|| Ok(()))?;
+                    }
+                    _ => now += [60_000, 3_600_000, 5 * 3_600_000, 86_400_000][next(4) as usize],
+                }
+                let at = World { now, ..at };
+                let held: Vec<(Millis, i64, i64)> =
+                    w.tx.prepare(
+                        "SELECT at, SUM(f), SUM(e) FROM (
+                             SELECT restore_done AS at, 1 AS f, 0 AS e FROM objects
+                                 WHERE restore_done IS NOT NULL
+                             UNION ALL SELECT restore_expiry, 0, 1 FROM objects
+                                 WHERE restore_expiry IS NOT NULL)
+                         GROUP BY at ORDER BY at",
+                    )?
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect::<rusqlite::Result<_>>()?;
+                let counted: Vec<(Millis, i64, i64)> =
+                    w.tx.prepare(
+                        "SELECT at, finishing, expiring FROM restore_events
+                         WHERE finishing <> 0 OR expiring <> 0 ORDER BY at",
+                    )?
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect::<rusqlite::Result<_>>()?;
+                assert_eq!(counted, held, "step {step}");
+                let expected = held.iter().map(|e| e.0).find(|&t| t > now);
+                assert_eq!(next_event(&at)?, expected, "step {step}");
+                let restores: Vec<(Millis, Millis, String, String, Option<String>)> =
+                    w.tx.prepare(
+                        "SELECT restore_requested, restore_done, restore_tier, storage_class,
+                             archive_tier FROM objects WHERE restore_done IS NOT NULL",
+                    )?
+                    .query_map([], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                    })?
+                    .collect::<rusqlite::Result<_>>()?;
+                for (requested, done, tier, class, archive) in restores {
+                    let class: StorageClass = class.parse().expect("a class");
+                    let archive = archive.map(|a| a.parse().expect("a tier"));
+                    let deep = is_deep(class, archive);
+                    // An upgrade finishes in the faster tier's window from its own request:
+                    // between the class's fastest and slowest windows from the first request.
+                    let windows: Vec<_> = [true, false]
+                        .iter()
+                        .flat_map(|&batch| tiers.map(|t| restore_window(deep, t, batch)))
+                        .collect();
+                    let fastest = windows.iter().map(|w| w.0).min().expect("windows");
+                    let slowest = windows.iter().map(|w| w.1).max().expect("windows");
+                    assert_eq!(
+                        done % 60_000,
+                        0,
+                        "step {step}: {done} is not a whole minute"
+                    );
+                    assert!(
+                        done - requested >= fastest.as_millis() as Millis
+                            && done - requested <= slowest.as_millis() as Millis,
+                        "step {step}: a {tier} restore of {class} took {} ms",
+                        done - requested
+                    );
+                }
             }
             Ok(())
         })

@@ -48,14 +48,37 @@ CREATE TABLE IF NOT EXISTS objects (
     synthetic         TEXT,     -- a synthetic object's pattern key (NULL: its own key; see s3.rs)
     owner_id          TEXT,     -- NULL: the world's own account
     owner_name        TEXT,
-    segments          INTEGER,  -- how many files (`body_files`) hold the body; NULL: none
-    restore_minute    INTEGER   -- restore_done / 60000, set with it (objects_restore_due)
+    segments          INTEGER   -- how many files (`body_files`) hold the body; NULL: none
 );
 CREATE INDEX IF NOT EXISTS objects_by_key ON objects (bucket, key, is_latest);
 -- ListObjectVersions' order: by key, newest version first.
 CREATE INDEX IF NOT EXISTS objects_versions ON objects (bucket, key, id DESC);
-CREATE INDEX IF NOT EXISTS objects_restore_expiry ON objects (restore_expiry)
-    WHERE restore_expiry IS NOT NULL;
+-- When restores finish and restored copies expire (`s3::next_event`): how many objects'
+-- restores finish (`finishing`) and how many restored copies expire (`expiring`) at each
+-- instant. Restores finish on whole minutes and copies expire at midnight UTC, so a job over
+-- millions of objects adds to a few hundred rows (summed per chunk of tasks by
+-- `s3::RestoreEvents`) where an index would take an entry per object. The triggers take a
+-- restore away when it is replaced or cleared and when its object version is deleted, so the
+-- counts stay those of the `objects` rows whatever changes them.
+CREATE TABLE IF NOT EXISTS restore_events (
+    at        INTEGER PRIMARY KEY,
+    finishing INTEGER NOT NULL DEFAULT 0,
+    expiring  INTEGER NOT NULL DEFAULT 0
+);
+CREATE TRIGGER IF NOT EXISTS objects_restore_done_replaced AFTER UPDATE OF restore_done ON objects
+    WHEN old.restore_done IS NOT NULL AND old.restore_done IS NOT new.restore_done BEGIN
+    UPDATE restore_events SET finishing = finishing - 1 WHERE at = old.restore_done;
+END;
+CREATE TRIGGER IF NOT EXISTS objects_restore_expiry_replaced
+    AFTER UPDATE OF restore_expiry ON objects
+    WHEN old.restore_expiry IS NOT NULL AND old.restore_expiry IS NOT new.restore_expiry BEGIN
+    UPDATE restore_events SET expiring = expiring - 1 WHERE at = old.restore_expiry;
+END;
+CREATE TRIGGER IF NOT EXISTS objects_restore_deleted AFTER DELETE ON objects
+    WHEN old.restore_done IS NOT NULL BEGIN
+    UPDATE restore_events SET finishing = finishing - 1 WHERE at = old.restore_done;
+    UPDATE restore_events SET expiring = expiring - 1 WHERE at = old.restore_expiry;
+END;
 -- ACLs (`acl.rs`): a canned ACL, or explicit grants (JSON, `acl` then says private); a bucket
 -- or object version without a row is private.
 CREATE TABLE IF NOT EXISTS bucket_acls (
@@ -228,14 +251,6 @@ CREATE TABLE IF NOT EXISTS role_inline (
 
 /// Schema that names columns of [`ADDED_COLUMNS`]: run once they exist.
 const SCHEMA_AFTER_COLUMNS: &str = r#"
--- When restores finish (`s3::next_event`), by minute and then object: a job over objects in
--- key order adds to the end of each minute's entries, a few hundred pages in all, where an
--- index by instant took each restore to a random page of an index as big as the job (at 10M
--- objects, most of the job's time was reading and writing those pages). The minute is a
--- column the restores set, not an expression or a generated column: SQLite opens no blob for
--- writing in a table with either (object bodies are written so).
-CREATE INDEX IF NOT EXISTS objects_restore_due ON objects (restore_minute, id, restore_done)
-    WHERE restore_done IS NOT NULL;
 CREATE TRIGGER IF NOT EXISTS objects_drop_files AFTER DELETE ON objects
     WHEN old.segments IS NOT NULL BEGIN
     DELETE FROM body_files WHERE object_id = old.id;
@@ -255,6 +270,7 @@ const WORLD_TABLES: &[&str] = &[
     "jobs",
     "tasks",
     "task_runs",
+    "restore_events",
     "roles",
     "policies",
     "role_attachments",
@@ -321,10 +337,15 @@ fn prepare_schema(conn: &Connection) -> rusqlite::Result<()> {
         .query_row(
             "SELECT (SELECT COUNT(*) FROM sqlite_master
                      WHERE type IN ('table', 'index', 'trigger') AND name NOT LIKE 'sqlite_%') >= ?1
-                AND NOT EXISTS (SELECT 1 FROM sqlite_master WHERE name IN (?2))
+                AND NOT EXISTS (SELECT 1 FROM sqlite_master WHERE name IN (?2, ?3, ?4))
                 AND (SELECT COUNT(*) FROM meta WHERE name IN
                      ('account_id', 'region', 'seed', 'clock_offset_ms', 'job_seq')) = 5",
-            params![expected, DROPPED_INDEXES[0]],
+            params![
+                expected,
+                DROPPED_INDEXES[0],
+                DROPPED_INDEXES[1],
+                DROPPED_INDEXES[2]
+            ],
             |r| r.get(0),
         )
         .unwrap_or(false);
@@ -343,16 +364,27 @@ fn prepare_schema(conn: &Connection) -> rusqlite::Result<()> {
     for index in DROPPED_INDEXES {
         tx.execute_batch(&format!("DROP INDEX IF EXISTS {index}"))?;
     }
+    let events_missing: bool = tx.query_row(
+        "SELECT NOT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'restore_events')",
+        [],
+        |r| r.get(0),
+    )?;
     tx.execute_batch(SCHEMA)?;
+    if events_missing {
+        // A state from before `restore_events`: count the restores its objects hold.
+        tx.execute_batch(
+            "INSERT INTO restore_events (at, finishing)
+                 SELECT restore_done, COUNT(*) FROM objects
+                 WHERE restore_done IS NOT NULL GROUP BY restore_done;
+             INSERT INTO restore_events (at, expiring)
+                 SELECT restore_expiry, COUNT(*) FROM objects
+                 WHERE restore_expiry IS NOT NULL GROUP BY restore_expiry
+                 ON CONFLICT (at) DO UPDATE SET expiring = excluded.expiring;",
+        )?;
+    }
     // Columns added after the first release: older state directories gain them here.
     for (table, column, kind) in missing_columns(&tx)? {
         tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
-        if column == "restore_minute" {
-            tx.execute_batch(
-                "UPDATE objects SET restore_minute = restore_done / 60000
-                 WHERE restore_done IS NOT NULL",
-            )?;
-        }
     }
     tx.execute_batch(SCHEMA_AFTER_COLUMNS)?;
     let defaults = [
@@ -371,8 +403,14 @@ fn prepare_schema(conn: &Connection) -> rusqlite::Result<()> {
     tx.commit()
 }
 
-/// Indexes of older builds that the schema replaced: dropped when a state is opened.
-const DROPPED_INDEXES: [&str; 1] = ["objects_restore_done"];
+/// Indexes of older builds that the schema replaced: dropped when a state is opened. The
+/// last two were replaced by `restore_events` (older states keep their `restore_minute`
+/// column, which nothing reads or writes any more).
+const DROPPED_INDEXES: [&str; 3] = [
+    "objects_restore_done",
+    "objects_restore_due",
+    "objects_restore_expiry",
+];
 
 /// Columns added to the schema after the first release: (table, column, type).
 const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
@@ -391,7 +429,6 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("object_acls", "grants", "TEXT"),
     ("objects", "segments", "INTEGER"),
     ("upload_parts", "segments", "INTEGER"),
-    ("objects", "restore_minute", "INTEGER"),
 ];
 
 /// The added columns a state directory made by an older build lacks.
