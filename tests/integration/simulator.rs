@@ -771,8 +771,6 @@ fn a_job_begun_by_an_older_build_finishes_with_a_whole_report() {
          WHERE job_id = '{id}' AND EXISTS (SELECT 1 FROM task_runs r WHERE r.job_id = tasks.job_id
                             AND tasks.seq >= r.seq_start AND tasks.seq < r.seq_end);
          DELETE FROM task_runs;
-         DROP TRIGGER objects_restore_done_replaced;
-         DROP TRIGGER objects_restore_expiry_replaced;
          DROP TRIGGER objects_restore_deleted;
          DROP TABLE restore_events;
          ALTER TABLE objects ADD COLUMN restore_minute INTEGER;

@@ -55,6 +55,13 @@ pub(super) struct StoredRestore {
     pub expiry: Option<Millis>,
 }
 
+impl StoredRestore {
+    /// The instants `restore_events` counts for this restore: when it finishes, when it expires.
+    fn instants(restore: Option<StoredRestore>) -> (Option<Millis>, Option<Millis>) {
+        restore.map_or((None, None), |r| (Some(r.done), r.expiry))
+    }
+}
+
 /// Where an object's restore stands at a given instant.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) enum RestorePhase {
@@ -1732,29 +1739,44 @@ pub(super) fn restore_done_at(
     (first + drawn) * MINUTE
 }
 
-/// Restores to add to `restore_events`, summed per instant: the restores of a chunk of a job's
-/// tasks are written by one statement per instant they finish or expire at, not one per object.
-/// What restores replace or clear is taken away by the table's triggers.
+/// Changes to `restore_events`, summed per instant: the restores of a chunk of a job's tasks
+/// are written by one statement per instant they finish or expire at, not one per object. Every
+/// change of an object's restore instants goes through [`RestoreEvents::replace`]; deleting the
+/// object takes its instants away by the table's trigger.
 #[derive(Default)]
 pub(super) struct RestoreEvents {
-    /// Instant: (restores finishing, restored copies expiring).
-    added: std::collections::HashMap<Millis, (i64, i64)>,
+    /// Instant: (change of restores finishing, change of restored copies expiring).
+    changes: std::collections::HashMap<Millis, (i64, i64)>,
 }
 
 impl RestoreEvents {
-    fn finishing(&mut self, at: Millis) {
-        self.added.entry(at).or_default().0 += 1;
-    }
-
-    fn expiring(&mut self, at: Option<Millis>) {
-        if let Some(at) = at {
-            self.added.entry(at).or_default().1 += 1;
+    /// An object's restore instants (finish, expiry) go from `old` to `new`.
+    fn replace(
+        &mut self,
+        old: (Option<Millis>, Option<Millis>),
+        new: (Option<Millis>, Option<Millis>),
+    ) {
+        if old.0 != new.0 {
+            self.change(old.0, (-1, 0));
+            self.change(new.0, (1, 0));
+        }
+        if old.1 != new.1 {
+            self.change(old.1, (0, -1));
+            self.change(new.1, (0, 1));
         }
     }
 
-    /// Adds what was summed to `restore_events`, in the caller's transaction.
+    fn change(&mut self, at: Option<Millis>, (finishing, expiring): (i64, i64)) {
+        if let Some(at) = at {
+            let counts = self.changes.entry(at).or_default();
+            counts.0 += finishing;
+            counts.1 += expiring;
+        }
+    }
+
+    /// Writes what was summed to `restore_events`, in the caller's transaction.
     pub(super) fn write(&mut self, w: &World) -> Result<()> {
-        if self.added.is_empty() {
+        if self.changes.is_empty() {
             return Ok(());
         }
         let mut add = w.tx.prepare_cached(
@@ -1762,8 +1784,10 @@ impl RestoreEvents {
              ON CONFLICT (at) DO UPDATE SET finishing = finishing + excluded.finishing,
                  expiring = expiring + excluded.expiring",
         )?;
-        for (at, (finishing, expiring)) in self.added.drain() {
-            add.execute(params![at, finishing, expiring])?;
+        for (at, (finishing, expiring)) in self.changes.drain() {
+            if (finishing, expiring) != (0, 0) {
+                add.execute(params![at, finishing, expiring])?;
+            }
         }
         Ok(())
     }
@@ -1860,19 +1884,19 @@ pub(super) fn restore(
                 "UPDATE objects SET restore_tier = ?2, restore_done = ?3 WHERE id = ?1",
             )?
             .execute(params![object.id, request.tier.as_str(), done])?;
-            if done != current.done {
-                events.finishing(done);
-            }
+            events.replace(
+                (Some(current.done), current.expiry),
+                (Some(done), current.expiry),
+            );
             Ok(RestoreOutcome::Accepted)
         }
-        (RestorePhase::Restored { expiry: current }, _) => {
+        (RestorePhase::Restored { .. }, _) => {
             w.tx.prepare_cached(
                 "UPDATE objects SET restore_days = ?2, restore_expiry = ?3 WHERE id = ?1",
             )?
             .execute(params![object.id, request.days, expiry])?;
-            if expiry != current {
-                events.expiring(expiry);
-            }
+            let old = StoredRestore::instants(object.restore);
+            events.replace(old, (old.0, expiry));
             Ok(RestoreOutcome::AlreadyRestored)
         }
         _ => {
@@ -1890,15 +1914,11 @@ pub(super) fn restore(
                 done,
                 expiry
             ])?;
-            // An expired copy's old instants are taken away by the triggers when replaced; a
-            // restore of that copy asked for again at the same instants stays counted.
-            let old = object.restore;
-            if old.is_none_or(|r| r.done != done) {
-                events.finishing(done);
-            }
-            if expiry.is_some() && old.is_none_or(|r| r.expiry != expiry) {
-                events.expiring(expiry);
-            }
+            // What an earlier (expired) restore left in the row is replaced.
+            events.replace(
+                StoredRestore::instants(object.restore),
+                (Some(done), expiry),
+            );
             Ok(RestoreOutcome::Accepted)
         }
     }
@@ -1939,7 +1959,9 @@ pub(super) fn set_access_tier(
          WHERE id = ?1",
         params![object.id, tier.map(|t| t.as_str())],
     )?;
-    Ok(())
+    let mut events = RestoreEvents::default();
+    events.replace(StoredRestore::instants(object.restore), (None, None));
+    events.write(w)
 }
 
 /// The next instant a restore finishes or a restored copy expires.
