@@ -1337,10 +1337,16 @@ impl<'a, 'w> TaskInserter<'a, 'w> {
         if self.rows.is_empty() {
             return Ok(());
         }
-        let mut stmt = self
-            .w
-            .tx
-            .prepare_cached(&task_insert_sql(self.rows.len()))?;
+        // The full statement's text is built once (rusqlite's cache finds it by its text).
+        static FULL: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| task_insert_sql(TASK_ROWS));
+        let mut stmt = if self.rows.len() == TASK_ROWS {
+            self.w.tx.prepare_cached(&FULL)?
+        } else {
+            self.w
+                .tx
+                .prepare_cached(&task_insert_sql(self.rows.len()))?
+        };
         stmt.raw_bind_parameter(1, self.job_id)?;
         for (n, (bucket, key, version)) in self.rows.iter().enumerate() {
             stmt.raw_bind_parameter(2 + 4 * n, self.count + n as i64)?;
@@ -1444,13 +1450,15 @@ fn run_due_tasks(
         )?;
         // Runs of successes with one HTTP status are recorded by one statement each.
         let mut succeeded = SuccessRun::default();
-        // The chunk's restores are added to `restore_events` once per instant, at its end.
-        let mut events = s3::RestoreEvents::default();
+        // What the chunk's restores write is written at its end when its tasks name distinct
+        // objects (the prefetched case), else after each task (a later task may name the same
+        // object and must see the restore).
+        let mut writes = s3::RestoreWrites::default();
         let mut prefetched = prefetch(w, request, &chunk)?;
         for (seq, bucket, key, version_id) in chunk {
             let at = since + run_length(seq - job.tasks_at_active);
             let fault = faults.as_mut().and_then(|f| f.draw());
-            let known = prefetched.as_mut().map(|objects| objects.remove(&key));
+            let known = prefetched.as_mut().map(|objects| objects.take(&key));
             let outcome = match fault {
                 Some(fault) => Err(fault),
                 None => run_task(
@@ -1460,9 +1468,12 @@ fn run_due_tasks(
                     known,
                     request,
                     at,
-                    &mut events,
+                    &mut writes,
                 ),
             };
+            if prefetched.is_none() {
+                writes.write(w)?;
+            }
             match outcome {
                 Ok(http) => {
                     succeeded.add(w, &job.id, seq, http)?;
@@ -1482,7 +1493,7 @@ fn run_due_tasks(
             let ran = job.succeeded + job.failed;
             if ran >= FAILURE_THRESHOLD_MIN_TASKS && job.failed * 2 > ran {
                 succeeded.flush(w, &job.id)?;
-                events.write(w)?;
+                writes.write(w)?;
                 job.failure_reasons.push((
                     "TaskFailureThresholdExceeded".into(),
                     format!(
@@ -1496,7 +1507,7 @@ fn run_due_tasks(
             }
         }
         succeeded.flush(w, &job.id)?;
-        events.write(w)?;
+        writes.write(w)?;
     }
     if job.succeeded + job.failed >= job.total {
         job.status = JobStatus::Completing;
@@ -1551,7 +1562,7 @@ fn prefetch(
     w: &World,
     request: &TaskOp,
     chunk: &[(i64, String, String, Option<String>)],
-) -> Result<Option<std::collections::HashMap<String, s3::StoredObject>>> {
+) -> Result<Option<Prefetched>> {
     let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
         return Ok(None);
     };
@@ -1561,7 +1572,20 @@ fn prefetch(
     if !simple || s3::require_bucket(w, &first.1).is_err() {
         return Ok(None);
     }
-    s3::latest_in_range(w, &first.1, &first.2, &last.2, 2 * chunk.len() + 64)
+    let found =
+        s3::latest_in_range_for_restore(w, &first.1, &first.2, &last.2, 2 * chunk.len() + 64)?;
+    Ok(found.map(|objects| Prefetched(objects.into_iter().peekable())))
+}
+
+/// A chunk's objects in key order, taken by its tasks in key order (a merge of the two).
+struct Prefetched(std::iter::Peekable<std::vec::IntoIter<s3::StoredObject>>);
+
+impl Prefetched {
+    /// The object of `key` (`None`: there is none), passing over objects no task names.
+    fn take(&mut self, key: &str) -> Option<s3::StoredObject> {
+        while self.0.next_if(|o| o.key.as_str() < key).is_some() {}
+        self.0.next_if(|o| o.key == key)
+    }
 }
 
 /// One task: the restore or copy as the job's role would issue it; the HTTP status of success.
@@ -1573,7 +1597,7 @@ fn run_task(
     known: Option<Option<s3::StoredObject>>,
     request: &TaskOp,
     at: Millis,
-    events: &mut s3::RestoreEvents,
+    writes: &mut s3::RestoreWrites,
 ) -> Result<u16> {
     let denied = || {
         Error::access_denied("Access Denied")
@@ -1591,7 +1615,7 @@ fn run_task(
                 Some(found) => s3::latest_found(bucket, key, found)?,
                 None => s3::find(w, bucket, key, version_id)?,
             };
-            Ok(s3::restore(w, &object, *request, (true, at), events)?.http_status())
+            Ok(s3::restore(w, &object, *request, (true, at), writes)?.http_status())
         }
         TaskOp::Copy(copy) => {
             let source = object_arn(bucket, key);

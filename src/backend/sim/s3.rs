@@ -133,6 +133,52 @@ impl StoredObject {
         })
     }
 
+    /// An object as [`restore`]'s rules read it, from the columns
+    /// [`latest_in_range_for_restore`] selects: the fields they never read (size, ETag,
+    /// metadata, body, owner...) are left empty, so such an object serves a restore and nothing
+    /// else. A job's restore tasks read their objects so: half the columns, a tenth of the job.
+    fn from_restore_row(r: &Row) -> rusqlite::Result<StoredObject> {
+        let parse_err = |i: usize, e: Error| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+        };
+        let class: String = r.get(6)?;
+        let tier: Option<String> = r.get(7)?;
+        let restore_tier: Option<String> = r.get(8)?;
+        let restore = match restore_tier {
+            None => None,
+            Some(t) => Some(StoredRestore {
+                tier: t.parse().map_err(|e| parse_err(8, e))?,
+                days: r.get(9)?,
+                done: r.get(10)?,
+                expiry: r.get(11)?,
+            }),
+        };
+        Ok(StoredObject {
+            id: r.get(0)?,
+            bucket: r.get(1)?,
+            key: r.get(2)?,
+            version_id: r.get(3)?,
+            is_latest: r.get(4)?,
+            is_delete_marker: r.get(5)?,
+            size: 0,
+            etag: String::new(),
+            storage_class: class.parse().map_err(|e| parse_err(6, e))?,
+            archive_tier: tier
+                .map(|t| t.parse())
+                .transpose()
+                .map_err(|e| parse_err(7, e))?,
+            last_modified: 0,
+            content_type: None,
+            metadata: BTreeMap::new(),
+            headers: BTreeMap::new(),
+            has_body: false,
+            in_files: false,
+            synthetic: None,
+            restore,
+            owner: (None, None),
+        })
+    }
+
     pub(super) fn restore_phase(&self, now: Millis) -> RestorePhase {
         match self.restore {
             None => RestorePhase::NotRequested,
@@ -229,7 +275,7 @@ pub(super) fn find(
 }
 
 /// What `find` answers for the latest version of `key` from a lookup made beforehand for a
-/// whole chunk of job tasks ([`latest_in_range`]), the bucket known to exist.
+/// whole chunk of job tasks ([`latest_in_range_for_restore`]), the bucket known to exist.
 pub(super) fn latest_found(
     bucket: &str,
     key: &str,
@@ -239,32 +285,34 @@ pub(super) fn latest_found(
     checked(found, bucket, key, None)
 }
 
-/// The latest versions of the keys from `first` to `last` (inclusive) of `bucket`, by key:
-/// one range query for a chunk of job tasks instead of one lookup per task. `None` when the
-/// range holds more than `limit` objects (a sparse manifest: look each key up instead).
-pub(super) fn latest_in_range(
+/// The latest versions of the keys from `first` to `last` (inclusive) of `bucket`, in key
+/// order, as [`restore`]'s rules read them (only what they read: see
+/// [`StoredObject::from_restore_row`]): one range query for a chunk of a job's restore tasks
+/// instead of one lookup per task. `None` when the range holds more than `limit` objects (a
+/// sparse manifest: look each key up instead).
+pub(super) fn latest_in_range_for_restore(
     w: &World,
     bucket: &str,
     first: &str,
     last: &str,
     limit: usize,
-) -> Result<Option<std::collections::HashMap<String, StoredObject>>> {
-    let mut stmt = w.tx.prepare_cached(concat!(
-        "SELECT ",
-        object_columns!(),
-        " FROM objects WHERE bucket = ?1 AND key >= ?2 AND key <= ?3 AND is_latest = 1 LIMIT ?4"
-    ))?;
+) -> Result<Option<Vec<StoredObject>>> {
+    let mut stmt = w.tx.prepare_cached(
+        "SELECT id, bucket, key, version_id, is_latest, is_delete_marker, storage_class,
+             archive_tier, restore_tier, restore_days, restore_done, restore_expiry
+         FROM objects WHERE bucket = ?1 AND key >= ?2 AND key <= ?3 AND is_latest = 1
+         ORDER BY key LIMIT ?4",
+    )?;
     let rows = stmt.query_map(
         params![bucket, first, last, limit as i64 + 1],
-        StoredObject::from_row,
+        StoredObject::from_restore_row,
     )?;
-    let mut found = std::collections::HashMap::with_capacity(limit.min(16_384));
+    let mut found = Vec::with_capacity(limit.min(16_384));
     for row in rows {
         if found.len() == limit {
             return Ok(None);
         }
-        let object = row?;
-        found.insert(object.key.clone(), object);
+        found.push(row?);
     }
     Ok(Some(found))
 }
@@ -1739,17 +1787,57 @@ pub(super) fn restore_done_at(
     (first + drawn) * MINUTE
 }
 
-/// Changes to `restore_events`, summed per instant: the restores of a chunk of a job's tasks
-/// are written by one statement per instant they finish or expire at, not one per object. Every
-/// change of an object's restore instants goes through [`RestoreEvents::replace`]; deleting the
-/// object takes its instants away by the table's trigger.
+/// What restores write, held until [`RestoreWrites::write`]: the rows of restores started
+/// (many to a statement) and the changes to `restore_events`, summed per instant, so a chunk of
+/// a job's tasks writes one statement per instant its restores finish or expire at, not one per
+/// object. Every change of an object's restore instants goes through
+/// [`RestoreWrites::replace`]; deleting the object takes its instants away by the table's
+/// trigger. Held rows are not seen by reads until written: a caller whose next restore may be
+/// of the same object writes first.
 #[derive(Default)]
-pub(super) struct RestoreEvents {
+pub(super) struct RestoreWrites {
     /// Instant: (change of restores finishing, change of restored copies expiring).
     changes: std::collections::HashMap<Millis, (i64, i64)>,
+    /// Restores started, to be written into their objects' rows.
+    started: Vec<Started>,
 }
 
-impl RestoreEvents {
+/// A restore started: (object id, tier, days, requested, done, expiry).
+type Started = (i64, Tier, Option<u32>, Millis, Millis, Option<Millis>);
+
+/// Restores started written by one `UPDATE`, in statements of these many rows (few distinct
+/// statements, so they stay prepared; their texts, by which rusqlite's cache finds them, are
+/// built once).
+const STARTED_ROWS: [usize; 3] = [128, 16, 1];
+static STARTED_SQL: std::sync::LazyLock<[String; 3]> =
+    std::sync::LazyLock::new(|| STARTED_ROWS.map(started_sql));
+
+/// The `UPDATE` of `rows` restores started: each row's id, tier, days, requested, done, expiry.
+fn started_sql(rows: usize) -> String {
+    use std::fmt::Write as _;
+    let mut sql = String::from("WITH v (id, tier, days, requested, done, expiry) AS (VALUES ");
+    for n in 0..rows {
+        let sep = if n == 0 { "" } else { ", " };
+        let p = 1 + 6 * n;
+        let _ = write!(
+            sql,
+            "{sep}(?{p}, ?{}, ?{}, ?{}, ?{}, ?{})",
+            p + 1,
+            p + 2,
+            p + 3,
+            p + 4,
+            p + 5
+        );
+    }
+    sql.push_str(
+        ") UPDATE objects SET restore_tier = v.tier, restore_days = v.days,
+             restore_requested = v.requested, restore_done = v.done, restore_expiry = v.expiry
+         FROM v WHERE objects.id = v.id",
+    );
+    sql
+}
+
+impl RestoreWrites {
     /// An object's restore instants (finish, expiry) go from `old` to `new`.
     fn replace(
         &mut self,
@@ -1774,8 +1862,27 @@ impl RestoreEvents {
         }
     }
 
-    /// Writes what was summed to `restore_events`, in the caller's transaction.
+    /// Writes what is held, in the caller's transaction.
     pub(super) fn write(&mut self, w: &World) -> Result<()> {
+        let mut rest = self.started.as_slice();
+        for (rows, sql) in STARTED_ROWS.iter().zip(STARTED_SQL.iter()) {
+            while rest.len() >= *rows {
+                let (these, after) = rest.split_at(*rows);
+                let mut update = w.tx.prepare_cached(sql)?;
+                for (n, (id, tier, days, requested, done, expiry)) in these.iter().enumerate() {
+                    let p = 1 + 6 * n;
+                    update.raw_bind_parameter(p, id)?;
+                    update.raw_bind_parameter(p + 1, tier.as_str())?;
+                    update.raw_bind_parameter(p + 2, days)?;
+                    update.raw_bind_parameter(p + 3, requested)?;
+                    update.raw_bind_parameter(p + 4, done)?;
+                    update.raw_bind_parameter(p + 5, expiry)?;
+                }
+                update.raw_execute()?;
+                rest = after;
+            }
+        }
+        self.started.clear();
         if self.changes.is_empty() {
             return Ok(());
         }
@@ -1794,13 +1901,13 @@ impl RestoreEvents {
 }
 
 /// RestoreObject's rules for one object, shared by the direct call and by batch tasks.
-/// What it adds to `restore_events` is summed in `events`, which the caller writes.
+/// What it writes is held in `events` until the caller writes it.
 pub(super) fn restore(
     w: &World,
     object: &StoredObject,
     request: RestoreRequest,
     (from_batch, at): (bool, Millis),
-    events: &mut RestoreEvents,
+    events: &mut RestoreWrites,
 ) -> Result<RestoreOutcome> {
     let fail = |code: &str, status: u16, message: String| {
         Err(Error::new(code, message)
@@ -1901,19 +2008,9 @@ pub(super) fn restore(
         }
         _ => {
             let done = restore_done_at(w.seed, object, request.tier, at, from_batch);
-            w.tx.prepare_cached(
-                "UPDATE objects SET restore_tier = ?2, restore_days = ?3, restore_requested = ?4,
-                     restore_done = ?5, restore_expiry = ?6
-                 WHERE id = ?1",
-            )?
-            .execute(params![
-                object.id,
-                request.tier.as_str(),
-                request.days,
-                at,
-                done,
-                expiry
-            ])?;
+            events
+                .started
+                .push((object.id, request.tier, request.days, at, done, expiry));
             // What an earlier (expired) restore left in the row is replaced.
             events.replace(
                 StoredRestore::instants(object.restore),
@@ -1932,7 +2029,7 @@ pub(super) fn restore_object(
     request: RestoreRequest,
 ) -> Result<RestoreOutcome> {
     let object = find(w, bucket, key, version_id)?;
-    let mut events = RestoreEvents::default();
+    let mut events = RestoreWrites::default();
     let outcome = restore(w, &object, request, (false, w.now), &mut events)?;
     events.write(w)?;
     Ok(outcome)
@@ -1959,7 +2056,7 @@ pub(super) fn set_access_tier(
          WHERE id = ?1",
         params![object.id, tier.map(|t| t.as_str())],
     )?;
-    let mut events = RestoreEvents::default();
+    let mut events = RestoreWrites::default();
     events.replace(StoredRestore::instants(object.restore), (None, None));
     events.write(w)
 }
@@ -2312,19 +2409,21 @@ mod tests {
                 match next(10) {
                     0..=3 => drop(restore_object(&at, "bkt", key, None, request)),
                     4 => {
-                        // A chunk of a job: several restores, their events written at once.
-                        let mut events = RestoreEvents::default();
-                        for _ in 0..5 {
-                            let key = &keys[next(keys.len() as u64) as usize];
-                            if let Ok(object) = find(&at, "bkt", key, None) {
-                                let request = RestoreRequest {
-                                    days: (!key.starts_with("INTELLIGENT")).then_some(2),
-                                    tier: Tier::Bulk,
-                                };
-                                drop(restore(&at, &object, request, (true, now), &mut events));
-                            }
+                        // A chunk of a job, as `control::prefetch` gives it: the objects of
+                        // a key range read at once, restored in key order, written at once.
+                        let start = next(keys.len() as u64 - 6) as usize;
+                        let (first, last) = (&keys[start], &keys[start + 5]);
+                        let objects = latest_in_range_for_restore(&at, "bkt", first, last, 64)?
+                            .expect("a narrow range");
+                        let mut writes = RestoreWrites::default();
+                        for object in objects.iter().filter(|o| !o.is_delete_marker) {
+                            let request = RestoreRequest {
+                                days: (!object.key.starts_with("INTELLIGENT")).then_some(2),
+                                tier: Tier::Bulk,
+                            };
+                            drop(restore(&at, object, request, (true, now), &mut writes));
                         }
-                        events.write(&at)?;
+                        writes.write(&at)?;
                     }
                     5 => drop(delete_object(&at, "bkt", key, None)),
                     6 if intelligent => {

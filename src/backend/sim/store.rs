@@ -57,7 +57,7 @@ CREATE INDEX IF NOT EXISTS objects_versions ON objects (bucket, key, id DESC);
 -- restores finish (`finishing`) and how many restored copies expire (`expiring`) at each
 -- instant. Restores finish on whole minutes and copies expire at midnight UTC, so a job over
 -- millions of objects adds to a few hundred rows (summed per chunk of tasks by
--- `s3::RestoreEvents`, which also takes away what a restore replaces or clears) where an index
+-- `s3::RestoreWrites`, which also takes away what a restore replaces or clears) where an index
 -- would take an entry per object. The trigger takes away the restore of a deleted object
 -- version, whatever deletes it. (No trigger on UPDATE: it would make every restore's UPDATE a
 -- statement transaction of its own, a tenth of a restore job's time.)
