@@ -744,10 +744,11 @@ fn ctrl_c_stops_long_work_between_slices_and_the_next_call_carries_on() {
     assert_eq!((i(&r, "total"), i(&r, "succeeded")), (5_000, 5_000));
 }
 
-/// A state written by older builds: tasks recorded as succeeded in their own rows (not as
-/// runs), indexes of restores by instant and by minute instead of `restore_events`. The job
-/// carries on, its report lists every task once, the old indexes give way to `restore_events`
-/// when the state is opened, and its counts are those of the objects' rows.
+/// A state written by older builds: a row of `tasks` per task instead of blocks, tasks
+/// recorded as succeeded in their own rows (not as runs), indexes of restores by instant and by
+/// minute instead of `restore_events`. When the state is opened its tasks go into blocks and
+/// runs and the old indexes give way to `restore_events`, whose counts are those of the
+/// objects' rows; the job carries on and its report lists every task once.
 #[test]
 fn a_job_begun_by_an_older_build_finishes_with_a_whole_report() {
     use s3thaw::backend::Backend;
@@ -765,7 +766,13 @@ fn a_job_begun_by_an_older_build_finishes_with_a_whole_report() {
     assert_eq!(recorded, before);
     let conn = rusqlite::Connection::open(world.state().join("sim.sqlite3")).unwrap();
     conn.execute_batch(&format!(
-        "UPDATE tasks SET status = 'succeeded', error_code = NULL, message = 'Successful',
+        "INSERT INTO tasks (job_id, seq, bucket, key, version_id)
+             SELECT b.job_id, b.seq + j.key, j.value ->> 0, j.value ->> 1, j.value ->> 2
+             FROM task_blocks b, json_each(b.tasks) j WHERE true
+             ON CONFLICT DO NOTHING;
+         DELETE FROM task_blocks;
+         DELETE FROM meta WHERE name = 'tasks_in_blocks';
+         UPDATE tasks SET status = 'succeeded', error_code = NULL, message = 'Successful',
              http_status = (SELECT http_status FROM task_runs r WHERE r.job_id = tasks.job_id
                             AND tasks.seq >= r.seq_start AND tasks.seq < r.seq_end)
          WHERE job_id = '{id}' AND EXISTS (SELECT 1 FROM task_runs r WHERE r.job_id = tasks.job_id
@@ -849,9 +856,12 @@ fn ctrl_c_during_preparation_rolls_it_back_whole() {
     drop(sim);
     let conn = rusqlite::Connection::open(world.state().join("sim.sqlite3")).unwrap();
     let tasks: i64 = conn
-        .query_row("SELECT COUNT(*) FROM tasks WHERE job_id = ?1", [&id], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT (SELECT COUNT(*) FROM tasks WHERE job_id = ?1)
+                 + (SELECT COUNT(*) FROM task_blocks WHERE job_id = ?1)",
+            [&id],
+            |r| r.get(0),
+        )
         .unwrap();
     drop(conn);
     assert_eq!((raw_job(&world, &id).0, tasks), ("New".to_string(), 0));

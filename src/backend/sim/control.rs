@@ -1294,69 +1294,55 @@ fn load_tasks(
     tasks.finish().map_err(|e| e.message)
 }
 
-/// Task rows inserted TASK_ROWS at a time, one multi-row `INSERT` each (preparing a
-/// 10M-task job ran ten million statements).
+/// Tasks per row of `task_blocks`.
+const TASK_BLOCK: usize = 1024;
+
+/// A task as `task_blocks` holds it: bucket, key, version id.
+type BlockTask = (String, String, Option<String>);
+
+/// A job's tasks written TASK_BLOCK to a row of `task_blocks` (preparing a 10M-task job wrote
+/// ten million rows).
 struct TaskInserter<'a, 'w> {
     w: &'a World<'w>,
     job_id: &'a str,
-    rows: Vec<(String, String, Option<String>)>,
+    tasks: Vec<BlockTask>,
     count: i64,
 }
-
-/// Task rows per `INSERT` statement.
-const TASK_ROWS: usize = 128;
 
 impl<'a, 'w> TaskInserter<'a, 'w> {
     fn new(w: &'a World<'w>, job_id: &'a str) -> Result<Self> {
         Ok(TaskInserter {
             w,
             job_id,
-            rows: Vec::with_capacity(TASK_ROWS),
+            tasks: Vec::with_capacity(TASK_BLOCK),
             count: 0,
         })
     }
 
     /// Tasks added so far.
     fn count(&self) -> i64 {
-        self.count + self.rows.len() as i64
+        self.count + self.tasks.len() as i64
     }
 
     fn add(&mut self, bucket: &str, key: &str, version: Option<&str>) -> Result<()> {
-        self.rows.push((
+        self.tasks.push((
             bucket.to_string(),
             key.to_string(),
             version.map(str::to_string),
         ));
-        if self.rows.len() == TASK_ROWS {
+        if self.tasks.len() == TASK_BLOCK {
             self.flush()?;
         }
         Ok(())
     }
 
     fn flush(&mut self) -> Result<()> {
-        if self.rows.is_empty() {
+        if self.tasks.is_empty() {
             return Ok(());
         }
-        // The full statement's text is built once (rusqlite's cache finds it by its text).
-        static FULL: std::sync::LazyLock<String> =
-            std::sync::LazyLock::new(|| task_insert_sql(TASK_ROWS));
-        let mut stmt = if self.rows.len() == TASK_ROWS {
-            self.w.tx.prepare_cached(&FULL)?
-        } else {
-            self.w
-                .tx
-                .prepare_cached(&task_insert_sql(self.rows.len()))?
-        };
-        stmt.raw_bind_parameter(1, self.job_id)?;
-        for (n, (bucket, key, version)) in self.rows.iter().enumerate() {
-            stmt.raw_bind_parameter(2 + 4 * n, self.count + n as i64)?;
-            stmt.raw_bind_parameter(3 + 4 * n, bucket)?;
-            stmt.raw_bind_parameter(4 + 4 * n, key)?;
-            stmt.raw_bind_parameter(5 + 4 * n, version)?;
-        }
-        stmt.raw_execute()?;
-        self.count += self.rows.len() as i64;
-        self.rows.clear();
+        write_block(self.w.tx, self.job_id, self.count, &self.tasks)?;
+        self.count += self.tasks.len() as i64;
+        self.tasks.clear();
         Ok(())
     }
 
@@ -1367,16 +1353,117 @@ impl<'a, 'w> TaskInserter<'a, 'w> {
     }
 }
 
-/// `INSERT` of `rows` tasks: `?1` the job, then each task's seq, bucket, key and version.
-fn task_insert_sql(rows: usize) -> String {
-    use std::fmt::Write as _;
-    let mut sql = String::from("INSERT INTO tasks (job_id, seq, bucket, key, version_id) VALUES ");
-    for n in 0..rows {
-        let sep = if n == 0 { "" } else { ", " };
-        let p = 2 + 4 * n;
-        let _ = write!(sql, "{sep}(?1, ?{p}, ?{}, ?{}, ?{})", p + 1, p + 2, p + 3);
+/// One row of `task_blocks`: the tasks from number `seq` on.
+fn write_block(
+    tx: &rusqlite::Transaction,
+    job_id: &str,
+    seq: i64,
+    tasks: &[BlockTask],
+) -> rusqlite::Result<()> {
+    let json = serde_json::to_string(tasks)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+    tx.prepare_cached("INSERT INTO task_blocks (job_id, seq, tasks) VALUES (?1, ?2, ?3)")?
+        .execute(params![job_id, seq, json])?;
+    Ok(())
+}
+
+/// The blocks of a job's tasks from the one holding task `from` on, in order: each block's
+/// first task number and its tasks.
+fn read_blocks<'s>(
+    stmt: &'s mut rusqlite::CachedStatement,
+    job_id: &str,
+    from: i64,
+) -> Result<impl Iterator<Item = Result<(i64, Vec<BlockTask>)>> + 's> {
+    let rows = stmt.query_map(params![job_id, from - TASK_BLOCK as i64], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+    })?;
+    Ok(rows.map(|row| {
+        let (seq, json) = row?;
+        let tasks = serde_json::from_str(&json)
+            .map_err(|e| Error::internal(format!("a block of tasks unreadable: {e}")))?;
+        Ok((seq, tasks))
+    }))
+}
+
+/// `read_blocks`' statement.
+const BLOCKS_SQL: &str =
+    "SELECT seq, tasks FROM task_blocks WHERE job_id = ?1 AND seq > ?2 ORDER BY seq";
+
+/// Tasks `from` to `to - 1` of a job, with their numbers.
+fn read_tasks(w: &World, job_id: &str, (from, to): (i64, i64)) -> Result<Vec<(i64, BlockTask)>> {
+    let mut stmt = w.tx.prepare_cached(BLOCKS_SQL)?;
+    let mut tasks = Vec::with_capacity((to - from).max(0) as usize);
+    for block in read_blocks(&mut stmt, job_id, from)? {
+        let (first, block) = block?;
+        if first >= to {
+            break;
+        }
+        let numbered = (first..).zip(block);
+        tasks.extend(numbered.filter(|(seq, _)| (from..to).contains(seq)));
     }
-    sql
+    Ok(tasks)
+}
+
+/// A state from a build before `task_blocks` (a row of `tasks` per task, NULL until it ran,
+/// 'succeeded' or 'failed'; or NULL for a task a run of `task_runs` holds): each of its jobs'
+/// tasks go into blocks, the succeeded ones into runs, and only failed tasks keep their rows.
+pub(super) fn tasks_into_blocks(tx: &rusqlite::Transaction) -> rusqlite::Result<()> {
+    let jobs: Vec<String> = tx
+        .prepare("SELECT DISTINCT job_id FROM tasks")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for job_id in jobs {
+        let mut rows = tx.prepare(
+            "SELECT seq, bucket, key, version_id, status, http_status FROM tasks
+             WHERE job_id = ?1 ORDER BY seq",
+        )?;
+        let mut rows = rows.query([&job_id])?;
+        let mut block = Vec::with_capacity(TASK_BLOCK);
+        let mut first = 0;
+        let mut run: Option<(i64, i64, u16)> = None;
+        let end_run = |run: &mut Option<(i64, i64, u16)>| -> rusqlite::Result<()> {
+            if let Some((start, end, http)) = run.take() {
+                tx.execute(
+                    "INSERT OR IGNORE INTO task_runs (job_id, seq_start, seq_end, http_status)
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![job_id, start, end, http],
+                )?;
+            }
+            Ok(())
+        };
+        while let Some(r) = rows.next()? {
+            let seq: i64 = r.get(0)?;
+            if block.is_empty() {
+                first = seq;
+            }
+            block.push((r.get(1)?, r.get(2)?, r.get(3)?));
+            if block.len() == TASK_BLOCK {
+                write_block(tx, &job_id, first, &block)?;
+                block.clear();
+            }
+            if r.get_ref(4)?.as_str_or_null()? == Some("succeeded") {
+                let http: u16 = r.get(5)?;
+                match &mut run {
+                    Some((_, end, status)) if *end == seq && *status == http => *end += 1,
+                    _ => {
+                        end_run(&mut run)?;
+                        run = Some((seq, seq + 1, http));
+                    }
+                }
+            } else {
+                end_run(&mut run)?;
+            }
+        }
+        end_run(&mut run)?;
+        if !block.is_empty() {
+            write_block(tx, &job_id, first, &block)?;
+        }
+        tx.execute(
+            "DELETE FROM tasks WHERE job_id = ?1 AND status IS NOT 'failed'",
+            [&job_id],
+        )?;
+    }
+    Ok(())
 }
 
 /// Runs the tasks due by `until` (at the simulated rate since the job became Active); `false`
@@ -1430,23 +1517,16 @@ fn run_due_tasks(
             return Ok(false);
         }
         ran_a_chunk = true;
-        let mut select = w.tx.prepare_cached(
-            "SELECT seq, bucket, key, version_id FROM tasks
-             WHERE job_id = ?1 AND seq >= ?2 AND seq < ?3 ORDER BY seq",
-        )?;
         let size = CHUNK.min(i64::try_from(budget.tasks_left()).unwrap_or(CHUNK));
-        let chunk: Vec<(i64, String, String, Option<String>)> = select
-            .query_map(params![job.id, done, (done + size).min(due)], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
+        let chunk = read_tasks(w, &job.id, (done, (done + size).min(due)))?;
         if chunk.is_empty() {
             break;
         }
         budget.ran(chunk.len() as u64);
         let mut record = w.tx.prepare_cached(
-            "UPDATE tasks SET status = 'failed', http_status = ?3, error_code = ?4, message = ?5
-             WHERE job_id = ?1 AND seq = ?2",
+            "INSERT INTO tasks (job_id, seq, bucket, key, version_id, status, http_status,
+                 error_code, message)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'failed', ?6, ?7, ?8)",
         )?;
         // Runs of successes with one HTTP status are recorded by one statement each.
         let mut succeeded = SuccessRun::default();
@@ -1455,7 +1535,7 @@ fn run_due_tasks(
         // object and must see the restore).
         let mut writes = s3::RestoreWrites::default();
         let mut prefetched = prefetch(w, request, &chunk)?;
-        for (seq, bucket, key, version_id) in chunk {
+        for (seq, (bucket, key, version_id)) in chunk {
             let at = since + run_length(seq - job.tasks_at_active);
             let fault = faults.as_mut().and_then(|f| f.draw());
             let known = prefetched.as_mut().map(|objects| objects.take(&key));
@@ -1486,7 +1566,9 @@ fn run_due_tasks(
                         "{} (Service: Amazon S3; Status Code: {status}; Error Code: {})",
                         e.message, e.code
                     );
-                    record.execute(params![job.id, seq, status, e.code, message])?;
+                    record.execute(params![
+                        job.id, seq, bucket, key, version_id, status, e.code, message
+                    ])?;
                     job.failed += 1;
                 }
             }
@@ -1558,22 +1640,18 @@ enum TaskOp {
 /// per task would: unversioned tasks of one existing bucket whose keys strictly increase (so no
 /// task sees an object an earlier task of the chunk changed), over a key range not much wider
 /// than the chunk. `None`: each task looks its object up.
-fn prefetch(
-    w: &World,
-    request: &TaskOp,
-    chunk: &[(i64, String, String, Option<String>)],
-) -> Result<Option<Prefetched>> {
-    let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
+fn prefetch(w: &World, request: &TaskOp, chunk: &[(i64, BlockTask)]) -> Result<Option<Prefetched>> {
+    let (Some((_, first)), Some((_, last))) = (chunk.first(), chunk.last()) else {
         return Ok(None);
     };
     let simple = matches!(request, TaskOp::Restore(_))
-        && chunk.iter().all(|t| t.1 == first.1 && t.3.is_none())
-        && chunk.windows(2).all(|pair| pair[0].2 < pair[1].2);
-    if !simple || s3::require_bucket(w, &first.1).is_err() {
+        && chunk.iter().all(|(_, t)| t.0 == first.0 && t.2.is_none())
+        && chunk.windows(2).all(|pair| pair[0].1.1 < pair[1].1.1);
+    if !simple || s3::require_bucket(w, &first.0).is_err() {
         return Ok(None);
     }
     let found =
-        s3::latest_in_range_for_restore(w, &first.1, &first.2, &last.2, 2 * chunk.len() + 64)?;
+        s3::latest_in_range_for_restore(w, &first.0, &first.1, &last.1, 2 * chunk.len() + 64)?;
     Ok(found.map(|objects| Prefetched(objects.into_iter().peekable())))
 }
 
@@ -1668,6 +1746,7 @@ fn finish(w: &World, job: &mut JobRow, at: Millis, terminal: JobStatus) -> Resul
 
 /// Removes a job's tasks (a preparation that failed).
 fn delete_tasks(w: &World, job_id: &str) -> Result<()> {
+    w.tx.execute("DELETE FROM task_blocks WHERE job_id = ?1", [job_id])?;
     w.tx.execute("DELETE FROM tasks WHERE job_id = ?1", [job_id])?;
     w.tx.execute("DELETE FROM task_runs WHERE job_id = ?1", [job_id])?;
     Ok(())
@@ -1761,18 +1840,15 @@ fn write_report(w: &World, job: &JobRow, report: &ReportSpec, at: Millis) -> Res
             results: &mut results,
         };
         match outcome {
-            // A task succeeded when a run of `task_runs` holds it (or, recorded by an older
-            // build, its row says so): one pass over the tasks beside one over the runs.
+            // A task succeeded when a run of `task_runs` holds it: one pass over the tasks'
+            // blocks beside one over the runs.
             TaskStatus::Succeeded => {
-                let mut tasks = w.tx.prepare_cached(
-                    "SELECT seq, bucket, key, version_id, status, http_status FROM tasks
-                     WHERE job_id = ?1 ORDER BY seq",
-                )?;
+                let mut blocks = w.tx.prepare_cached(BLOCKS_SQL)?;
                 let mut runs = w.tx.prepare_cached(
                     "SELECT seq_start, seq_end, http_status FROM task_runs WHERE job_id = ?1
                      ORDER BY seq_start",
                 )?;
-                let mut tasks = tasks.query([&job.id])?;
+                let mut blocks = read_blocks(&mut blocks, &job.id, 0)?;
                 let mut runs = runs.query([&job.id])?;
                 let mut next_run = || -> Result<Option<(i64, i64, u16)>> {
                     Ok(match runs.next()? {
@@ -1781,34 +1857,37 @@ fn write_report(w: &World, job: &JobRow, report: &ReportSpec, at: Millis) -> Res
                     })
                 };
                 let mut run = next_run()?;
+                let mut tasks = Vec::new().into_iter().zip(0..);
                 files.write(&mut || {
-                    while let Some(r) = tasks.next()? {
-                        let seq: i64 = r.get(0)?;
+                    loop {
+                        let Some(((bucket, key, version_id), seq)) = tasks.next() else {
+                            match blocks.next().transpose()? {
+                                Some((first, block)) => tasks = block.into_iter().zip(first..),
+                                None => return Ok(None),
+                            }
+                            continue;
+                        };
                         while let Some((_, end, _)) = run
                             && end <= seq
                         {
                             run = next_run()?;
                         }
-                        let http = match run {
-                            Some((start, _, http)) if start <= seq => http,
-                            _ if r.get_ref(4)?.as_str_or_null().map_err(Error::internal)?
-                                == Some("succeeded") =>
-                            {
-                                r.get(5)?
-                            }
-                            _ => continue,
+                        let Some((start, _, http)) = run else {
+                            return Ok(None);
                         };
+                        if start > seq {
+                            continue;
+                        }
                         return Ok(Some(ReportRow {
-                            bucket: r.get(1)?,
-                            key: r.get(2)?,
-                            version_id: r.get(3)?,
+                            bucket,
+                            key,
+                            version_id,
                             status: TaskStatus::Succeeded,
                             http_status: http,
                             error_code: None,
                             message: "Successful".into(),
                         }));
                     }
-                    Ok(None)
                 })?;
             }
             TaskStatus::Failed => {

@@ -126,21 +126,31 @@ CREATE TABLE IF NOT EXISTS jobs (
     generated_manifest   TEXT           -- JSON: where a generator job wrote its manifest
 );
 CREATE INDEX IF NOT EXISTS jobs_next ON jobs (next_at) WHERE next_at IS NOT NULL;
+-- A job's tasks, `control::TASK_BLOCK` to a row (a row per task was a fifth of a restore job's
+-- time): `seq` is the first task's number, `tasks` a JSON array of the tasks' `[bucket, key,
+-- version_id]`. What became of them: `task_runs` (succeeded) and `tasks` (failed).
+CREATE TABLE IF NOT EXISTS task_blocks (
+    job_id TEXT NOT NULL,
+    seq    INTEGER NOT NULL,
+    tasks  TEXT NOT NULL,
+    PRIMARY KEY (job_id, seq)
+) WITHOUT ROWID;
+-- Failed tasks. (Builds before `task_blocks` kept a row here for every task, NULL until it
+-- ran; `control::tasks_into_blocks` turns such rows into blocks and runs when a state from one
+-- is opened.)
 CREATE TABLE IF NOT EXISTS tasks (
     job_id      TEXT NOT NULL,
     seq         INTEGER NOT NULL,
     bucket      TEXT NOT NULL,
     key         TEXT NOT NULL,
     version_id  TEXT,
-    status      TEXT,                   -- NULL until the task runs
+    status      TEXT,                   -- 'failed'
     http_status INTEGER,
     error_code  TEXT,
     message     TEXT,
     PRIMARY KEY (job_id, seq)
 ) WITHOUT ROWID;
--- Runs of consecutive tasks that succeeded with one HTTP status, `seq_start` to `seq_end - 1`:
--- a succeeded task's row is not rewritten (a million-task job wrote each row twice). Rows of
--- `tasks` with status 'succeeded' are those recorded by older builds.
+-- Runs of consecutive tasks that succeeded with one HTTP status, `seq_start` to `seq_end - 1`.
 CREATE TABLE IF NOT EXISTS task_runs (
     job_id      TEXT NOT NULL,
     seq_start   INTEGER NOT NULL,
@@ -261,6 +271,7 @@ const WORLD_TABLES: &[&str] = &[
     "bucket_settings",
     "jobs",
     "tasks",
+    "task_blocks",
     "task_runs",
     "restore_events",
     "roles",
@@ -331,7 +342,8 @@ fn prepare_schema(conn: &Connection) -> rusqlite::Result<()> {
                      WHERE type IN ('table', 'index', 'trigger') AND name NOT LIKE 'sqlite_%') >= ?1
                 AND NOT EXISTS (SELECT 1 FROM sqlite_master WHERE name IN (?2, ?3, ?4))
                 AND (SELECT COUNT(*) FROM meta WHERE name IN
-                     ('account_id', 'region', 'seed', 'clock_offset_ms', 'job_seq')) = 5",
+                     ('account_id', 'region', 'seed', 'clock_offset_ms', 'job_seq',
+                      'tasks_in_blocks')) = 6",
             params![
                 expected,
                 DROPPED_INDEXES[0],
@@ -390,6 +402,19 @@ fn prepare_schema(conn: &Connection) -> rusqlite::Result<()> {
         tx.execute(
             "INSERT OR IGNORE INTO meta (name, value) VALUES (?1, ?2)",
             params![name, value],
+        )?;
+    }
+    // Every job's tasks in `task_blocks`: a state from an older build has a row per task.
+    let in_blocks: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM meta WHERE name = 'tasks_in_blocks')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !in_blocks {
+        super::control::tasks_into_blocks(&tx)?;
+        tx.execute(
+            "INSERT INTO meta (name, value) VALUES ('tasks_in_blocks', '1')",
+            [],
         )?;
     }
     tx.commit()
