@@ -778,10 +778,20 @@ fn a_job_begun_by_an_older_build_finishes_with_a_whole_report() {
          WHERE job_id = '{id}' AND EXISTS (SELECT 1 FROM task_runs r WHERE r.job_id = tasks.job_id
                             AND tasks.seq >= r.seq_start AND tasks.seq < r.seq_end);
          DELETE FROM task_runs;
-         DROP TRIGGER objects_restore_deleted;
-         DROP TABLE restore_events;
+         ALTER TABLE objects ADD COLUMN restore_tier TEXT;
+         ALTER TABLE objects ADD COLUMN restore_days INTEGER;
+         ALTER TABLE objects ADD COLUMN restore_requested INTEGER;
+         ALTER TABLE objects ADD COLUMN restore_done INTEGER;
+         ALTER TABLE objects ADD COLUMN restore_expiry INTEGER;
          ALTER TABLE objects ADD COLUMN restore_minute INTEGER;
-         UPDATE objects SET restore_minute = restore_done / 60000;
+         UPDATE objects SET (restore_tier, restore_days, restore_requested, restore_done,
+                 restore_expiry, restore_minute)
+             = (SELECT tier, days, requested, done, expiry, done / 60000 FROM restores
+                WHERE object_id = objects.id);
+         DROP TRIGGER objects_restores_follow;
+         DROP TRIGGER restores_events_follow;
+         DROP TABLE restores;
+         DROP TABLE restore_events;
          CREATE INDEX objects_restore_done ON objects (restore_done) WHERE restore_done IS NOT NULL;
          CREATE INDEX objects_restore_due ON objects (restore_minute, id, restore_done)
              WHERE restore_done IS NOT NULL;
@@ -820,11 +830,18 @@ fn a_job_begun_by_an_older_build_finishes_with_a_whole_report() {
             .collect::<Result<_, _>>()
             .unwrap()
     };
-    let finishing = counts(
-        "SELECT restore_done, COUNT(*) FROM objects WHERE restore_done IS NOT NULL
-         GROUP BY restore_done ORDER BY 1",
-    );
+    // The restores of the old columns came over (the first `before` tasks'), the rest were
+    // added since: every object of the job has one, counted in `restore_events`.
+    let finishing = counts("SELECT done, COUNT(*) FROM restores GROUP BY done ORDER BY 1");
     assert_eq!(finishing.iter().map(|c| c.1).sum::<i64>(), 3_000);
+    assert_eq!(
+        counts(
+            "SELECT COUNT(*), COUNT(*) FROM objects o JOIN restores r ON r.object_id = o.id
+             WHERE o.restore_done IS NOT NULL AND o.restore_done = r.done
+                 AND o.restore_requested = r.requested AND o.restore_tier = r.tier"
+        ),
+        [(before, before)]
+    );
     assert_eq!(
         counts("SELECT at, finishing FROM restore_events WHERE finishing > 0 ORDER BY at"),
         finishing
@@ -832,8 +849,8 @@ fn a_job_begun_by_an_older_build_finishes_with_a_whole_report() {
     assert_eq!(
         counts("SELECT at, expiring FROM restore_events WHERE expiring > 0 ORDER BY at"),
         counts(
-            "SELECT restore_expiry, COUNT(*) FROM objects WHERE restore_expiry IS NOT NULL
-             GROUP BY restore_expiry ORDER BY 1"
+            "SELECT expiry, COUNT(*) FROM restores WHERE expiry IS NOT NULL
+             GROUP BY expiry ORDER BY 1"
         )
     );
 }
@@ -890,7 +907,8 @@ fn slices_do_not_change_what_a_job_does() {
         let conn = rusqlite::Connection::open(world.state().join("sim.sqlite3")).unwrap();
         let restores: Vec<(String, i64, bool)> = conn
             .prepare(
-                "SELECT key, restore_requested, restore_done IS NOT NULL FROM objects
+                "SELECT key, r.requested, r.done IS NOT NULL
+                 FROM objects LEFT JOIN restores r ON r.object_id = objects.id
                  WHERE key LIKE 'o/%' ORDER BY key",
             )
             .unwrap()

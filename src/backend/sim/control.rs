@@ -1035,8 +1035,8 @@ fn prepare_generated(
     let mut count = 0i64;
     {
         let mut select = w.tx.prepare_cached(
-            "SELECT key, version_id, size, storage_class, archive_tier, last_modified, restore_done
-             FROM objects
+            "SELECT key, version_id, size, storage_class, archive_tier, last_modified, r.done
+             FROM objects LEFT JOIN restores r ON r.object_id = objects.id
              WHERE bucket = ?1 AND is_latest = 1 AND is_delete_marker = 0
                AND key >= ?2 AND key < ?3
              ORDER BY key",

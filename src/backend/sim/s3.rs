@@ -78,9 +78,16 @@ macro_rules! object_columns {
     () => {
         "id, bucket, key, version_id, is_latest, is_delete_marker, size, etag, storage_class, \
          archive_tier, last_modified, content_type, metadata, \
-         typeof(body) <> 'null' OR segments IS NOT NULL, restore_tier, \
-         restore_days, restore_done, restore_expiry, headers, synthetic, \
+         typeof(body) <> 'null' OR segments IS NOT NULL, r.tier, \
+         r.days, r.done, r.expiry, headers, synthetic, \
          owner_id, owner_name, segments IS NOT NULL"
+    };
+}
+
+/// What [`object_columns`] reads from: each object version with its restore, if any.
+macro_rules! objects_with_restores {
+    () => {
+        " FROM objects LEFT JOIN restores r ON r.object_id = objects.id "
     };
 }
 
@@ -234,7 +241,8 @@ pub(super) fn find(
                 w.tx.prepare_cached(concat!(
                     "SELECT ",
                     object_columns!(),
-                    " FROM objects WHERE bucket = ?1 AND key = ?2 AND version_id IS ?3"
+                    objects_with_restores!(),
+                    "WHERE bucket = ?1 AND key = ?2 AND version_id IS ?3"
                 ))?
                 .query_row(params![bucket, key, version], StoredObject::from_row)
                 .optional()?;
@@ -258,7 +266,8 @@ pub(super) fn find(
                 w.tx.prepare_cached(concat!(
                     "SELECT ",
                     object_columns!(),
-                    " FROM objects WHERE bucket = ?1 AND key = ?2 AND is_latest = 1"
+                    objects_with_restores!(),
+                    "WHERE bucket = ?1 AND key = ?2 AND is_latest = 1"
                 ))?
                 .query_row(params![bucket, key], StoredObject::from_row)
                 .optional()?;
@@ -299,8 +308,9 @@ pub(super) fn latest_in_range_for_restore(
 ) -> Result<Option<Vec<StoredObject>>> {
     let mut stmt = w.tx.prepare_cached(
         "SELECT id, bucket, key, version_id, is_latest, is_delete_marker, storage_class,
-             archive_tier, restore_tier, restore_days, restore_done, restore_expiry
-         FROM objects WHERE bucket = ?1 AND key >= ?2 AND key <= ?3 AND is_latest = 1
+             archive_tier, r.tier, r.days, r.done, r.expiry
+         FROM objects LEFT JOIN restores r ON r.object_id = objects.id
+         WHERE bucket = ?1 AND key >= ?2 AND key <= ?3 AND is_latest = 1
          ORDER BY key LIMIT ?4",
     )?;
     let rows = stmt.query_map(
@@ -1388,9 +1398,9 @@ pub(super) fn list_objects(w: &World, request: &ListObjects) -> Result<Page<Obje
         _ => prefix.clone(),
     };
     let mut stmt = w.tx.prepare_cached(
-        "SELECT key, size, etag, storage_class, last_modified, restore_done, restore_expiry,
+        "SELECT key, size, etag, storage_class, last_modified, r.done, r.expiry,
                 owner_id, owner_name
-         FROM objects
+         FROM objects LEFT JOIN restores r ON r.object_id = objects.id
          WHERE bucket = ?1 AND is_latest = 1 AND is_delete_marker = 0
            AND key >= ?2 AND key < ?3
          ORDER BY key LIMIT ?4",
@@ -1475,7 +1485,8 @@ pub(super) fn list_object_versions(
         let mut rest = w.tx.prepare_cached(concat!(
             "SELECT ",
             object_columns!(),
-            " FROM objects WHERE bucket = ?1 AND key = ?2 AND id < ?3 ORDER BY id DESC LIMIT ?4"
+            objects_with_restores!(),
+            "WHERE bucket = ?1 AND key = ?2 AND id < ?3 ORDER BY id DESC LIMIT ?4"
         ))?;
         let rows = rest.query_map(
             params![bucket, key, after_id, PAGE + 1],
@@ -1490,7 +1501,8 @@ pub(super) fn list_object_versions(
     let mut stmt = w.tx.prepare_cached(concat!(
         "SELECT ",
         object_columns!(),
-        " FROM objects WHERE bucket = ?1 AND key >= ?2 AND key < ?3
+        objects_with_restores!(),
+        "WHERE bucket = ?1 AND key >= ?2 AND key < ?3
          ORDER BY key, id DESC LIMIT ?4"
     ))?;
     let wanted = (PAGE as usize + 1).saturating_sub(stored.len());
@@ -1790,32 +1802,35 @@ pub(super) fn restore_done_at(
 /// What restores write, held until [`RestoreWrites::write`]: the rows of restores started
 /// (many to a statement) and the changes to `restore_events`, summed per instant, so a chunk of
 /// a job's tasks writes one statement per instant its restores finish or expire at, not one per
-/// object. Every change of an object's restore instants goes through
-/// [`RestoreWrites::replace`]; deleting the object takes its instants away by the table's
-/// trigger. Held rows are not seen by reads until written: a caller whose next restore may be
-/// of the same object writes first.
+/// object. Every change of a restore's instants goes through [`RestoreWrites::replace`]; a
+/// restore removed (its object deleted, moved to another Intelligent-Tiering tier) takes its
+/// instants away by the trigger on `restores`. Held rows are not seen by reads until written: a
+/// caller whose next restore may be of the same object writes first.
 #[derive(Default)]
 pub(super) struct RestoreWrites {
     /// Instant: (change of restores finishing, change of restored copies expiring).
     changes: std::collections::HashMap<Millis, (i64, i64)>,
-    /// Restores started, to be written into their objects' rows.
+    /// Restores started, to be written into `restores`.
     started: Vec<Started>,
 }
 
 /// A restore started: (object id, tier, days, requested, done, expiry).
 type Started = (i64, Tier, Option<u32>, Millis, Millis, Option<Millis>);
 
-/// Restores started written by one `UPDATE`, in statements of these many rows (few distinct
+/// Restores started written by one `INSERT`, in statements of these many rows (few distinct
 /// statements, so they stay prepared; their texts, by which rusqlite's cache finds them, are
 /// built once).
 const STARTED_ROWS: [usize; 3] = [128, 16, 1];
 static STARTED_SQL: std::sync::LazyLock<[String; 3]> =
     std::sync::LazyLock::new(|| STARTED_ROWS.map(started_sql));
 
-/// The `UPDATE` of `rows` restores started: each row's id, tier, days, requested, done, expiry.
+/// The `INSERT` of `rows` restores started, each replacing what an earlier (expired) restore of
+/// its object left: each row's object id, tier, days, requested, done, expiry.
 fn started_sql(rows: usize) -> String {
     use std::fmt::Write as _;
-    let mut sql = String::from("WITH v (id, tier, days, requested, done, expiry) AS (VALUES ");
+    let mut sql = String::from(
+        "INSERT INTO restores (object_id, tier, days, requested, done, expiry) VALUES ",
+    );
     for n in 0..rows {
         let sep = if n == 0 { "" } else { ", " };
         let p = 1 + 6 * n;
@@ -1830,9 +1845,8 @@ fn started_sql(rows: usize) -> String {
         );
     }
     sql.push_str(
-        ") UPDATE objects SET restore_tier = v.tier, restore_days = v.days,
-             restore_requested = v.requested, restore_done = v.done, restore_expiry = v.expiry
-         FROM v WHERE objects.id = v.id",
+        " ON CONFLICT (object_id) DO UPDATE SET tier = excluded.tier, days = excluded.days,
+             requested = excluded.requested, done = excluded.done, expiry = excluded.expiry",
     );
     sql
 }
@@ -1987,10 +2001,8 @@ pub(super) fn restore(
                 at,
                 from_batch,
             ));
-            w.tx.prepare_cached(
-                "UPDATE objects SET restore_tier = ?2, restore_done = ?3 WHERE id = ?1",
-            )?
-            .execute(params![object.id, request.tier.as_str(), done])?;
+            w.tx.prepare_cached("UPDATE restores SET tier = ?2, done = ?3 WHERE object_id = ?1")?
+                .execute(params![object.id, request.tier.as_str(), done])?;
             events.replace(
                 (Some(current.done), current.expiry),
                 (Some(done), current.expiry),
@@ -1998,10 +2010,8 @@ pub(super) fn restore(
             Ok(RestoreOutcome::Accepted)
         }
         (RestorePhase::Restored { .. }, _) => {
-            w.tx.prepare_cached(
-                "UPDATE objects SET restore_days = ?2, restore_expiry = ?3 WHERE id = ?1",
-            )?
-            .execute(params![object.id, request.days, expiry])?;
+            w.tx.prepare_cached("UPDATE restores SET days = ?2, expiry = ?3 WHERE object_id = ?1")?
+                .execute(params![object.id, request.days, expiry])?;
             let old = StoredRestore::instants(object.restore);
             events.replace(old, (old.0, expiry));
             Ok(RestoreOutcome::AlreadyRestored)
@@ -2051,14 +2061,12 @@ pub(super) fn set_access_tier(
         .key(key));
     }
     w.tx.execute(
-        "UPDATE objects SET archive_tier = ?2, restore_tier = NULL, restore_days = NULL,
-             restore_requested = NULL, restore_done = NULL, restore_expiry = NULL
-         WHERE id = ?1",
+        "UPDATE objects SET archive_tier = ?2 WHERE id = ?1",
         params![object.id, tier.map(|t| t.as_str())],
     )?;
-    let mut events = RestoreWrites::default();
-    events.replace(StoredRestore::instants(object.restore), (None, None));
-    events.write(w)
+    // Its restore goes, and with it its instants (`restore_events`' trigger).
+    w.tx.execute("DELETE FROM restores WHERE object_id = ?1", [object.id])?;
+    Ok(())
 }
 
 /// The next instant a restore finishes or a restored copy expires.
@@ -2439,10 +2447,8 @@ mod tests {
                 let held: Vec<(Millis, i64, i64)> =
                     w.tx.prepare(
                         "SELECT at, SUM(f), SUM(e) FROM (
-                             SELECT restore_done AS at, 1 AS f, 0 AS e FROM objects
-                                 WHERE restore_done IS NOT NULL
-                             UNION ALL SELECT restore_expiry, 0, 1 FROM objects
-                                 WHERE restore_expiry IS NOT NULL)
+                             SELECT done AS at, 1 AS f, 0 AS e FROM restores
+                             UNION ALL SELECT expiry, 0, 1 FROM restores WHERE expiry IS NOT NULL)
                          GROUP BY at ORDER BY at",
                     )?
                     .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
@@ -2459,8 +2465,8 @@ mod tests {
                 assert_eq!(next_event(&at)?, expected, "step {step}");
                 let restores: Vec<(Millis, Millis, String, String, Option<String>)> =
                     w.tx.prepare(
-                        "SELECT restore_requested, restore_done, restore_tier, storage_class,
-                             archive_tier FROM objects WHERE restore_done IS NOT NULL",
+                        "SELECT requested, done, tier, storage_class, archive_tier
+                         FROM restores JOIN objects ON objects.id = restores.object_id",
                     )?
                     .query_map([], |r| {
                         Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))

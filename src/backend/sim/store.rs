@@ -22,8 +22,9 @@ CREATE TABLE IF NOT EXISTS buckets (
 );
 -- One row per object version (unversioned objects have version_id NULL) or delete marker.
 -- A NULL body means a synthetic object whose bytes derive from its key (sim::seed_objects).
--- Restore state is kept as instants, so "ongoing", "restored" and "expired" follow from the
--- clock without any background work.
+-- Restores are rows of `restores`. (States of builds before it also have the columns
+-- restore_tier, restore_days, restore_requested, restore_done and restore_expiry here, copied
+-- into `restores` when such a state is opened and not read since.)
 CREATE TABLE IF NOT EXISTS objects (
     id                INTEGER PRIMARY KEY,
     bucket            TEXT NOT NULL,
@@ -39,11 +40,6 @@ CREATE TABLE IF NOT EXISTS objects (
     content_type      TEXT,
     metadata          TEXT,
     body              BLOB,
-    restore_tier      TEXT,
-    restore_days      INTEGER,
-    restore_requested INTEGER,
-    restore_done      INTEGER,
-    restore_expiry    INTEGER,
     headers           TEXT,     -- JSON: Cache-Control, Content-Disposition... (STORED_HEADERS)
     synthetic         TEXT,     -- a synthetic object's pattern key (NULL: its own key; see s3.rs)
     owner_id          TEXT,     -- NULL: the world's own account
@@ -53,23 +49,36 @@ CREATE TABLE IF NOT EXISTS objects (
 CREATE INDEX IF NOT EXISTS objects_by_key ON objects (bucket, key, is_latest);
 -- ListObjectVersions' order: by key, newest version first.
 CREATE INDEX IF NOT EXISTS objects_versions ON objects (bucket, key, id DESC);
--- When restores finish and restored copies expire (`s3::next_event`): how many objects'
--- restores finish (`finishing`) and how many restored copies expire (`expiring`) at each
--- instant. Restores finish on whole minutes and copies expire at midnight UTC, so a job over
--- millions of objects adds to a few hundred rows (summed per chunk of tasks by
--- `s3::RestoreWrites`, which also takes away what a restore replaces or clears) where an index
--- would take an entry per object. The trigger takes away the restore of a deleted object
--- version, whatever deletes it. (No trigger on UPDATE: it would make every restore's UPDATE a
--- statement transaction of its own, a tenth of a restore job's time.)
+-- The restore last requested of each object version (RestoreObject, a job's restore task),
+-- kept after its copy expires until another replaces it. Its state is kept as instants, so
+-- "ongoing", "restored" and "expired" follow from the clock without any background work. A
+-- table of its own, not columns of `objects`: a job appends its restores to a narrow table in
+-- object order where it rewrote (and split) every object's row, half of a restore job's time.
+CREATE TABLE IF NOT EXISTS restores (
+    object_id INTEGER PRIMARY KEY,
+    tier      TEXT NOT NULL,
+    days      INTEGER,          -- NULL: Intelligent-Tiering (no expiry)
+    requested INTEGER NOT NULL,
+    done      INTEGER NOT NULL,
+    expiry    INTEGER
+);
+CREATE TRIGGER IF NOT EXISTS objects_restores_follow AFTER DELETE ON objects BEGIN
+    DELETE FROM restores WHERE object_id = old.id;
+END;
+-- When restores finish and restored copies expire (`s3::next_event`): how many restores finish
+-- (`finishing`) and how many restored copies expire (`expiring`) at each instant. Restores
+-- finish on whole minutes and copies expire at midnight UTC, so a job over millions of objects
+-- adds to a few hundred rows (summed per chunk of tasks by `s3::RestoreWrites`, which also
+-- takes away what a restore replaces) where an index would take an entry per object. The
+-- trigger takes away a restore that is removed, whatever removes it.
 CREATE TABLE IF NOT EXISTS restore_events (
     at        INTEGER PRIMARY KEY,
     finishing INTEGER NOT NULL DEFAULT 0,
     expiring  INTEGER NOT NULL DEFAULT 0
 );
-CREATE TRIGGER IF NOT EXISTS objects_restore_deleted AFTER DELETE ON objects
-    WHEN old.restore_done IS NOT NULL BEGIN
-    UPDATE restore_events SET finishing = finishing - 1 WHERE at = old.restore_done;
-    UPDATE restore_events SET expiring = expiring - 1 WHERE at = old.restore_expiry;
+CREATE TRIGGER IF NOT EXISTS restores_events_follow AFTER DELETE ON restores BEGIN
+    UPDATE restore_events SET finishing = finishing - 1 WHERE at = old.done;
+    UPDATE restore_events SET expiring = expiring - 1 WHERE at = old.expiry;
 END;
 -- ACLs (`acl.rs`): a canned ACL, or explicit grants (JSON, `acl` then says private); a bucket
 -- or object version without a row is private.
@@ -273,6 +282,7 @@ const WORLD_TABLES: &[&str] = &[
     "tasks",
     "task_blocks",
     "task_runs",
+    "restores",
     "restore_events",
     "roles",
     "policies",
@@ -334,22 +344,33 @@ pub(super) fn is_busy(e: &rusqlite::Error) -> bool {
 /// Creates what is missing of the schema and the meta defaults, writing only when something is
 /// missing (so opening a state another process is writing to waits for nothing).
 fn prepare_schema(conn: &Connection) -> rusqlite::Result<()> {
-    let expected = (SCHEMA.matches("IF NOT EXISTS").count()
-        + SCHEMA_AFTER_COLUMNS.matches("IF NOT EXISTS").count()) as i64;
+    // Every table, index and trigger of the schema by name (an older state may have as many
+    // objects, some of them dropped since), none of the dropped ones, every meta default.
+    let names: Vec<&str> = [SCHEMA, SCHEMA_AFTER_COLUMNS]
+        .iter()
+        .flat_map(|schema| schema.split("IF NOT EXISTS ").skip(1))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .collect();
+    let quoted = |names: &[&str]| {
+        names
+            .iter()
+            .map(|n| format!("'{n}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let ready: bool = conn
         .query_row(
-            "SELECT (SELECT COUNT(*) FROM sqlite_master
-                     WHERE type IN ('table', 'index', 'trigger') AND name NOT LIKE 'sqlite_%') >= ?1
-                AND NOT EXISTS (SELECT 1 FROM sqlite_master WHERE name IN (?2, ?3, ?4))
-                AND (SELECT COUNT(*) FROM meta WHERE name IN
-                     ('account_id', 'region', 'seed', 'clock_offset_ms', 'job_seq',
-                      'tasks_in_blocks')) = 6",
-            params![
-                expected,
-                DROPPED_INDEXES[0],
-                DROPPED_INDEXES[1],
-                DROPPED_INDEXES[2]
-            ],
+            &format!(
+                "SELECT (SELECT COUNT(*) FROM sqlite_master WHERE name IN ({})) = {}
+                    AND NOT EXISTS (SELECT 1 FROM sqlite_master WHERE name IN ({}))
+                    AND (SELECT COUNT(*) FROM meta WHERE name IN
+                         ('account_id', 'region', 'seed', 'clock_offset_ms', 'job_seq',
+                          'tasks_in_blocks')) = 6",
+                quoted(&names),
+                names.len(),
+                quoted(&DROPPED)
+            ),
+            [],
             |r| r.get(0),
         )
         .unwrap_or(false);
@@ -365,24 +386,42 @@ fn prepare_schema(conn: &Connection) -> rusqlite::Result<()> {
         return Ok(());
     }
     let tx = Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
-    for index in DROPPED_INDEXES {
-        tx.execute_batch(&format!("DROP INDEX IF EXISTS {index}"))?;
+    for name in DROPPED {
+        tx.execute_batch(&format!(
+            "DROP INDEX IF EXISTS {name}; DROP TRIGGER IF EXISTS {name};"
+        ))?;
     }
-    let events_missing: bool = tx.query_row(
-        "SELECT NOT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'restore_events')",
+    let exists = |name: &str| -> rusqlite::Result<bool> {
+        tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = ?1)",
+            [name],
+            |r| r.get(0),
+        )
+    };
+    let (restores_missing, events_missing) = (!exists("restores")?, !exists("restore_events")?);
+    let restore_columns: bool = tx.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_xinfo('objects') WHERE name = 'restore_done'",
         [],
         |r| r.get(0),
     )?;
     tx.execute_batch(SCHEMA)?;
-    if events_missing {
-        // A state from before `restore_events`: count the restores its objects hold.
+    if restores_missing && restore_columns {
+        // A state from before `restores`: its objects' restore columns.
         tx.execute_batch(
-            "INSERT INTO restore_events (at, finishing)
-                 SELECT restore_done, COUNT(*) FROM objects
-                 WHERE restore_done IS NOT NULL GROUP BY restore_done;
+            "INSERT INTO restores (object_id, tier, days, requested, done, expiry)
+                 SELECT id, restore_tier, restore_days, COALESCE(restore_requested, 0),
+                     restore_done, restore_expiry
+                 FROM objects WHERE restore_tier IS NOT NULL AND restore_done IS NOT NULL",
+        )?;
+    }
+    if events_missing || restores_missing {
+        // A state from before `restore_events` (or `restores`): count the restores it holds.
+        tx.execute_batch(
+            "DELETE FROM restore_events;
+             INSERT INTO restore_events (at, finishing)
+                 SELECT done, COUNT(*) FROM restores GROUP BY done;
              INSERT INTO restore_events (at, expiring)
-                 SELECT restore_expiry, COUNT(*) FROM objects
-                 WHERE restore_expiry IS NOT NULL GROUP BY restore_expiry
+                 SELECT expiry, COUNT(*) FROM restores WHERE expiry IS NOT NULL GROUP BY expiry
                  ON CONFLICT (at) DO UPDATE SET expiring = excluded.expiring;",
         )?;
     }
@@ -420,13 +459,14 @@ fn prepare_schema(conn: &Connection) -> rusqlite::Result<()> {
     tx.commit()
 }
 
-/// Indexes of older builds that the schema replaced: dropped when a state is opened. The
-/// last two were replaced by `restore_events` (older states keep their `restore_minute`
-/// column, which nothing reads or writes any more).
-const DROPPED_INDEXES: [&str; 3] = [
+/// Indexes and triggers of older builds that the schema replaced: dropped when a state is
+/// opened. The indexes of restores by instant were replaced by `restore_events`, the trigger by
+/// those of `restores`.
+const DROPPED: [&str; 4] = [
     "objects_restore_done",
     "objects_restore_due",
     "objects_restore_expiry",
+    "objects_restore_deleted",
 ];
 
 /// Columns added to the schema after the first release: (table, column, type).
