@@ -74,21 +74,59 @@ pub(super) enum RestorePhase {
 /// (and their prepared statements are cached). Whether a body is stored is asked with
 /// `typeof(body)`, which SQLite answers from the record header: `body IS NOT NULL` loads the
 /// whole blob (a HEAD of a 56 MB object cost 55 MB of memory).
+/// `object_columns!(joined)` reads the restore from `objects_with_restores!()`, for queries of
+/// many rows; `object_columns!(alone)` reads none, for lookups of one object, which then read its
+/// restore with [`with_restore`]: SQLite re-prepares a join each time the tables' sizes change
+/// much (a copy job grows `objects` with every task), which cost a statement per lookup.
 macro_rules! object_columns {
-    () => {
-        "id, bucket, key, version_id, is_latest, is_delete_marker, size, etag, storage_class, \
-         archive_tier, last_modified, content_type, metadata, \
-         typeof(body) <> 'null' OR segments IS NOT NULL, r.tier, \
-         r.days, r.done, r.expiry, headers, synthetic, \
-         owner_id, owner_name, segments IS NOT NULL"
+    (joined) => {
+        object_columns!("r.tier, r.days, r.done, r.expiry")
+    };
+    (alone) => {
+        object_columns!("NULL, NULL, NULL, NULL")
+    };
+    ($restore:literal) => {
+        concat!(
+            "id, bucket, key, version_id, is_latest, is_delete_marker, size, etag, \
+             storage_class, archive_tier, last_modified, content_type, metadata, \
+             typeof(body) <> 'null' OR segments IS NOT NULL, ",
+            $restore,
+            ", headers, synthetic, owner_id, owner_name, segments IS NOT NULL"
+        )
     };
 }
 
-/// What [`object_columns`] reads from: each object version with its restore, if any.
+/// What `object_columns!(joined)` reads from: each object version with its restore, if any.
 macro_rules! objects_with_restores {
     () => {
         " FROM objects LEFT JOIN restores r ON r.object_id = objects.id "
     };
+}
+
+/// `found` with its restore, if any (see `object_columns`).
+fn with_restore(w: &World, found: Option<StoredObject>) -> Result<Option<StoredObject>> {
+    let Some(mut object) = found else {
+        return Ok(None);
+    };
+    object.restore =
+        w.tx.prepare_cached("SELECT tier, days, done, expiry FROM restores WHERE object_id = ?1")?
+            .query_row([object.id], |r| {
+                let tier: String = r.get(0)?;
+                Ok(StoredRestore {
+                    tier: tier.parse().map_err(|e: Error| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            0,
+                            rusqlite::types::Type::Text,
+                            e.into(),
+                        )
+                    })?,
+                    days: r.get(1)?,
+                    done: r.get(2)?,
+                    expiry: r.get(3)?,
+                })
+            })
+            .optional()?;
+    Ok(Some(object))
 }
 
 impl StoredObject {
@@ -240,12 +278,12 @@ pub(super) fn find(
             let found =
                 w.tx.prepare_cached(concat!(
                     "SELECT ",
-                    object_columns!(),
-                    objects_with_restores!(),
-                    "WHERE bucket = ?1 AND key = ?2 AND version_id IS ?3"
+                    object_columns!(alone),
+                    " FROM objects WHERE bucket = ?1 AND key = ?2 AND version_id IS ?3"
                 ))?
                 .query_row(params![bucket, key, version], StoredObject::from_row)
                 .optional()?;
+            let found = with_restore(w, found)?;
             match found {
                 Some(found) => found,
                 None => {
@@ -265,12 +303,12 @@ pub(super) fn find(
             let found =
                 w.tx.prepare_cached(concat!(
                     "SELECT ",
-                    object_columns!(),
-                    objects_with_restores!(),
-                    "WHERE bucket = ?1 AND key = ?2 AND is_latest = 1"
+                    object_columns!(alone),
+                    " FROM objects WHERE bucket = ?1 AND key = ?2 AND is_latest = 1"
                 ))?
                 .query_row(params![bucket, key], StoredObject::from_row)
                 .optional()?;
+            let found = with_restore(w, found)?;
             match found {
                 Some(found) => found,
                 None => {
@@ -1397,14 +1435,21 @@ pub(super) fn list_objects(w: &World, request: &ListObjects) -> Result<Page<Obje
         Some(after) if after.as_str() >= prefix.as_str() => format!("{after}\0"),
         _ => prefix.clone(),
     };
-    let mut stmt = w.tx.prepare_cached(
+    // Restores are read only when asked for (a plain listing joins nothing).
+    let mut stmt = w.tx.prepare_cached(if request.restore_status {
         "SELECT key, size, etag, storage_class, last_modified, r.done, r.expiry,
                 owner_id, owner_name
          FROM objects LEFT JOIN restores r ON r.object_id = objects.id
          WHERE bucket = ?1 AND is_latest = 1 AND is_delete_marker = 0
            AND key >= ?2 AND key < ?3
-         ORDER BY key LIMIT ?4",
-    )?;
+         ORDER BY key LIMIT ?4"
+    } else {
+        "SELECT key, size, etag, storage_class, last_modified, NULL, NULL, owner_id, owner_name
+         FROM objects
+         WHERE bucket = ?1 AND is_latest = 1 AND is_delete_marker = 0
+           AND key >= ?2 AND key < ?3
+         ORDER BY key LIMIT ?4"
+    })?;
     let rows = stmt.query_map(
         params![request.bucket, lower, prefix_end(&prefix), limit + 1],
         |r| {
@@ -1429,7 +1474,7 @@ pub(super) fn list_objects(w: &World, request: &ListObjects) -> Result<Page<Obje
         let (key, size, etag, class, modified, done, expiry, (owner_id, owner_name)) = row?;
         // The same phases as HEAD's x-amz-restore (StoredObject::restore_phase).
         let restore = match done {
-            Some(done) if request.restore_status => {
+            Some(done) => {
                 if w.now < done {
                     Some(RestoreState {
                         ongoing: true,
@@ -1484,7 +1529,7 @@ pub(super) fn list_object_versions(
     if let Some(key) = &after_key {
         let mut rest = w.tx.prepare_cached(concat!(
             "SELECT ",
-            object_columns!(),
+            object_columns!(joined),
             objects_with_restores!(),
             "WHERE bucket = ?1 AND key = ?2 AND id < ?3 ORDER BY id DESC LIMIT ?4"
         ))?;
@@ -1500,7 +1545,7 @@ pub(super) fn list_object_versions(
     };
     let mut stmt = w.tx.prepare_cached(concat!(
         "SELECT ",
-        object_columns!(),
+        object_columns!(joined),
         objects_with_restores!(),
         "WHERE bucket = ?1 AND key >= ?2 AND key < ?3
          ORDER BY key, id DESC LIMIT ?4"
