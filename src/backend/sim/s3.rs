@@ -60,6 +60,20 @@ impl StoredRestore {
     fn instants(restore: Option<StoredRestore>) -> (Option<Millis>, Option<Millis>) {
         restore.map_or((None, None), |r| (Some(r.done), r.expiry))
     }
+
+    /// The restore in columns `first` to `first + 3` (tier, days, done, expiry): none when the
+    /// tier is NULL.
+    fn from_columns(r: &Row, first: usize) -> rusqlite::Result<Option<StoredRestore>> {
+        let Some(tier) = r.get::<_, Option<String>>(first)? else {
+            return Ok(None);
+        };
+        Ok(Some(StoredRestore {
+            tier: tier.parse().map_err(|e| parse_err(first, e))?,
+            days: r.get(first + 1)?,
+            done: r.get(first + 2)?,
+            expiry: r.get(first + 3)?,
+        }))
+    }
 }
 
 /// Where an object's restore stands at a given instant.
@@ -110,44 +124,24 @@ fn with_restore(w: &World, found: Option<StoredObject>) -> Result<Option<StoredO
     };
     object.restore =
         w.tx.prepare_cached("SELECT tier, days, done, expiry FROM restores WHERE object_id = ?1")?
-            .query_row([object.id], |r| {
-                let tier: String = r.get(0)?;
-                Ok(StoredRestore {
-                    tier: tier.parse().map_err(|e: Error| {
-                        rusqlite::Error::FromSqlConversionFailure(
-                            0,
-                            rusqlite::types::Type::Text,
-                            e.into(),
-                        )
-                    })?,
-                    days: r.get(1)?,
-                    done: r.get(2)?,
-                    expiry: r.get(3)?,
-                })
-            })
-            .optional()?;
+            .query_row([object.id], |r| StoredRestore::from_columns(r, 0))
+            .optional()?
+            .flatten();
     Ok(Some(object))
+}
+
+/// A text column that does not parse as what it names.
+fn parse_err(column: usize, e: Error) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, e.into())
 }
 
 impl StoredObject {
     fn from_row(r: &Row) -> rusqlite::Result<StoredObject> {
-        let parse_err = |i: usize, e: Error| {
-            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
-        };
         let class: String = r.get(8)?;
         let tier: Option<String> = r.get(9)?;
         let metadata: Option<String> = r.get(12)?;
         let headers: Option<String> = r.get(18)?;
-        let restore_tier: Option<String> = r.get(14)?;
-        let restore = match restore_tier {
-            None => None,
-            Some(t) => Some(StoredRestore {
-                tier: t.parse().map_err(|e| parse_err(14, e))?,
-                days: r.get(15)?,
-                done: r.get(16)?,
-                expiry: r.get(17)?,
-            }),
-        };
+        let restore = StoredRestore::from_columns(r, 14)?;
         Ok(StoredObject {
             id: r.get(0)?,
             bucket: r.get(1)?,
@@ -175,52 +169,6 @@ impl StoredObject {
             synthetic: r.get(19)?,
             restore,
             owner: (r.get(20)?, r.get(21)?),
-        })
-    }
-
-    /// An object as [`restore`]'s rules read it, from the columns
-    /// [`latest_in_range_for_restore`] selects: the fields they never read (size, ETag,
-    /// metadata, body, owner...) are left empty, so such an object serves a restore and nothing
-    /// else. A job's restore tasks read their objects so: half the columns, a tenth of the job.
-    fn from_restore_row(r: &Row) -> rusqlite::Result<StoredObject> {
-        let parse_err = |i: usize, e: Error| {
-            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
-        };
-        let class: String = r.get(6)?;
-        let tier: Option<String> = r.get(7)?;
-        let restore_tier: Option<String> = r.get(8)?;
-        let restore = match restore_tier {
-            None => None,
-            Some(t) => Some(StoredRestore {
-                tier: t.parse().map_err(|e| parse_err(8, e))?,
-                days: r.get(9)?,
-                done: r.get(10)?,
-                expiry: r.get(11)?,
-            }),
-        };
-        Ok(StoredObject {
-            id: r.get(0)?,
-            bucket: r.get(1)?,
-            key: r.get(2)?,
-            version_id: r.get(3)?,
-            is_latest: r.get(4)?,
-            is_delete_marker: r.get(5)?,
-            size: 0,
-            etag: String::new(),
-            storage_class: class.parse().map_err(|e| parse_err(6, e))?,
-            archive_tier: tier
-                .map(|t| t.parse())
-                .transpose()
-                .map_err(|e| parse_err(7, e))?,
-            last_modified: 0,
-            content_type: None,
-            metadata: BTreeMap::new(),
-            headers: BTreeMap::new(),
-            has_body: false,
-            in_files: false,
-            synthetic: None,
-            restore,
-            owner: (None, None),
         })
     }
 
@@ -333,8 +281,7 @@ pub(super) fn latest_found(
 }
 
 /// The latest versions of the keys from `first` to `last` (inclusive) of `bucket`, in key
-/// order, as [`restore`]'s rules read them (only what they read: see
-/// [`StoredObject::from_restore_row`]): one range query for a chunk of a job's restore tasks
+/// order, as [`restore`]'s rules read them (only what they read): one range query for a chunk of a job's restore tasks
 /// instead of one lookup per task. `None` when the range holds more than `limit` objects (a
 /// sparse manifest: look each key up instead).
 pub(super) fn latest_in_range_for_restore(
@@ -344,16 +291,20 @@ pub(super) fn latest_in_range_for_restore(
     last: &str,
     limit: usize,
 ) -> Result<Option<Vec<StoredObject>>> {
+    // `object_columns!`'s shape with only what the rules read: the rest (size, ETag, metadata,
+    // body, owner...) is empty, so such an object serves a restore and nothing else. A job's
+    // restore tasks read their objects so: half the columns, a tenth of the job.
     let mut stmt = w.tx.prepare_cached(
-        "SELECT id, bucket, key, version_id, is_latest, is_delete_marker, storage_class,
-             archive_tier, r.tier, r.days, r.done, r.expiry
+        "SELECT id, bucket, key, version_id, is_latest, is_delete_marker, 0, '', storage_class,
+             archive_tier, 0, NULL, NULL, 0, r.tier, r.days, r.done, r.expiry, NULL, NULL,
+             NULL, NULL, 0
          FROM objects LEFT JOIN restores r ON r.object_id = objects.id
          WHERE bucket = ?1 AND key >= ?2 AND key <= ?3 AND is_latest = 1
          ORDER BY key LIMIT ?4",
     )?;
     let rows = stmt.query_map(
         params![bucket, first, last, limit as i64 + 1],
-        StoredObject::from_restore_row,
+        StoredObject::from_row,
     )?;
     let mut found = Vec::with_capacity(limit.min(16_384));
     for row in rows {
