@@ -134,6 +134,28 @@ impl Cli {
         call.json
     }
 
+    /// `s3api head-object` of `bucket`/`key`, which must succeed.
+    fn head(&self, bucket: &str, key: &str) -> Json {
+        self.ok(&["s3api", "head-object", "--bucket", bucket, "--key", key])
+    }
+
+    /// `s3api get-object` of `range` of `bucket`/`key`: its answer and the bytes it wrote.
+    fn get_range(&self, bucket: &str, key: &str, range: &str) -> (Json, Vec<u8>) {
+        let out = self.path("range.out").display().to_string();
+        let answer = self.ok(&[
+            "s3api",
+            "get-object",
+            "--bucket",
+            bucket,
+            "--key",
+            key,
+            "--range",
+            range,
+            &out,
+        ]);
+        (answer, std::fs::read(&out).unwrap())
+    }
+
     /// A call that must fail with AWS's error `code`.
     fn fails(&self, args: &[&str], code: &str) -> String {
         let call = self.call(args);
@@ -254,14 +276,7 @@ fn aws_cli_walks_the_tutorial_against_serve() {
         assert!(put["ETag"].as_str().unwrap().starts_with('"'), "{put}");
         manifest.push_str(&format!("{bucket},{key}\n"));
     }
-    let head = cli.ok(&[
-        "s3api",
-        "head-object",
-        "--bucket",
-        bucket,
-        "--key",
-        "tutorial/testfile-1.txt",
-    ]);
+    let head = cli.head(bucket, "tutorial/testfile-1.txt");
     assert_eq!(head["StorageClass"], "GLACIER");
     assert!(head.get("Restore").is_none(), "{head}");
     let out = cli.path("out.txt").display().to_string();
@@ -467,14 +482,7 @@ fn aws_cli_walks_the_tutorial_against_serve() {
     );
 
     // The job only started the restores: HEAD shows them in progress, GET is still refused.
-    let head = cli.ok(&[
-        "s3api",
-        "head-object",
-        "--bucket",
-        bucket,
-        "--key",
-        "tutorial/testfile-2.txt",
-    ]);
+    let head = cli.head(bucket, "tutorial/testfile-2.txt");
     assert_eq!(head["Restore"], "ongoing-request=\"true\"", "{head}");
     cli.fails(
         &[
@@ -539,14 +547,7 @@ fn aws_cli_walks_the_tutorial_against_serve() {
         "--storage-class",
         "DEEP_ARCHIVE",
     ]);
-    let cold = cli.ok(&[
-        "s3api",
-        "head-object",
-        "--bucket",
-        bucket,
-        "--key",
-        "big-cold.bin",
-    ]);
+    let cold = cli.head(bucket, "big-cold.bin");
     assert_eq!(cold["StorageClass"], "DEEP_ARCHIVE");
     assert_eq!(cold["ContentLength"], big.len());
     let back = cli.path("big-back.bin").display().to_string();
@@ -555,23 +556,12 @@ fn aws_cli_walks_the_tutorial_against_serve() {
         std::fs::read(&back).unwrap() == big,
         "the ranged download differs"
     );
-    let part = cli.path("part.bin").display().to_string();
-    let ranged = cli.ok(&[
-        "s3api",
-        "get-object",
-        "--bucket",
-        bucket,
-        "--key",
-        "big.bin",
-        "--range",
-        "bytes=251-260",
-        &part,
-    ]);
+    let (ranged, part) = cli.get_range(bucket, "big.bin", "bytes=251-260");
     assert_eq!(
         ranged["ContentRange"],
         format!("bytes 251-260/{}", big.len())
     );
-    assert_eq!(std::fs::read(&part).unwrap(), (0..10).collect::<Vec<u8>>());
+    assert_eq!(part, (0..10).collect::<Vec<u8>>());
 
     // A presigned URL works without credentials; altered, it is refused.
     let presign = cli.call(&["s3", "presign", &format!("s3://{bucket}/manifests/m.csv")]);
@@ -674,14 +664,7 @@ fn aws_cli_uploads_a_body_over_2_gib_that_survives_a_restart() {
             &format!("s3://{bucket}/big.bin"),
             "--only-show-errors",
         ]);
-        let head = cli.ok(&[
-            "s3api",
-            "head-object",
-            "--bucket",
-            bucket,
-            "--key",
-            "big.bin",
-        ]);
+        let head = cli.head(bucket, "big.bin");
         assert_eq!(head["ContentLength"].as_u64(), Some(size), "{head}");
         assert!(
             head["ETag"].as_str().unwrap_or("").ends_with("-257\""),
@@ -697,24 +680,13 @@ fn aws_cli_uploads_a_body_over_2_gib_that_survives_a_restart() {
         (format!("bytes={}-{}", size - 8, size - 1), &b"the end!"[..]),
         ("bytes=0-3".to_string(), &b"head"[..]),
     ] {
-        let out = cli.path("range.out").display().to_string();
-        let got = cli.ok(&[
-            "s3api",
-            "get-object",
-            "--bucket",
-            bucket,
-            "--key",
-            "big.bin",
-            "--range",
-            &range,
-            &out,
-        ]);
+        let (got, bytes) = cli.get_range(bucket, "big.bin", &range);
         assert_eq!(
             got["ContentLength"].as_u64(),
             Some(expected.len() as u64),
             "{got}"
         );
-        assert_eq!(std::fs::read(&out).unwrap(), expected, "{range}");
+        assert_eq!(bytes, expected, "{range}");
     }
     cli.ok(&[
         "s3api",

@@ -232,6 +232,19 @@ fn raw(
     }
 }
 
+/// A signed request to the multipart upload `id` of `object` (`/bucket/key`): list its parts
+/// (GET), complete (POST) or abort it (DELETE).
+fn on_upload(serve: &Serve, method: &str, object: &str, id: &str, body: &[u8]) -> Answer {
+    send(
+        serve,
+        method,
+        &format!("{object}?uploadId={id}"),
+        &[],
+        None,
+        body,
+    )
+}
+
 fn get(serve: &Serve, target: &str) -> Answer {
     send(serve, "GET", target, &[], None, b"")
 }
@@ -358,14 +371,7 @@ fn multipart_uploads_survive_a_restart_of_serve() {
         (id, etags)
     };
     let serve = Serve::start_with_state(state.path());
-    let parts = send(
-        &serve,
-        "GET",
-        &format!("/restart/obj?uploadId={id}"),
-        &[],
-        None,
-        b"",
-    );
+    let parts = on_upload(&serve, "GET", "/restart/obj", &id, b"");
     assert_eq!(parts.status, 200, "{}", parts.text());
     assert_eq!(
         parts.text().matches("<Part>").count(),
@@ -379,14 +385,7 @@ fn multipart_uploads_survive_a_restart_of_serve() {
         "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{}</ETag></Part><Part><PartNumber>2</PartNumber><ETag>{}</ETag></Part></CompleteMultipartUpload>",
         etags[0], etags[1]
     );
-    let done = send(
-        &serve,
-        "POST",
-        &format!("/restart/obj?uploadId={id}"),
-        &[],
-        None,
-        complete.as_bytes(),
-    );
+    let done = on_upload(&serve, "POST", "/restart/obj", &id, complete.as_bytes());
     assert_eq!(done.status, 200, "{}", done.text());
     assert!(
         done.element("ETag").ends_with("-2&quot;") || done.element("ETag").ends_with("-2\""),
@@ -456,14 +455,7 @@ fn a_kill_mid_part_keeps_the_stored_parts_whole() {
         (id, one.header("etag").unwrap().to_string())
     };
     let serve = Serve::start_with_state(state.path());
-    let parts = send(
-        &serve,
-        "GET",
-        &format!("/killed/obj?uploadId={id}"),
-        &[],
-        None,
-        b"",
-    );
+    let parts = on_upload(&serve, "GET", "/killed/obj", &id, b"");
     assert_eq!(parts.status, 200, "{}", parts.text());
     assert_eq!(
         parts.text().matches("<Part>").count(),
@@ -474,14 +466,7 @@ fn a_kill_mid_part_keeps_the_stored_parts_whole() {
     let complete = format!(
         "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{etag}</ETag></Part></CompleteMultipartUpload>"
     );
-    let done = send(
-        &serve,
-        "POST",
-        &format!("/killed/obj?uploadId={id}"),
-        &[],
-        None,
-        complete.as_bytes(),
-    );
+    let done = on_upload(&serve, "POST", "/killed/obj", &id, complete.as_bytes());
     assert_eq!(done.status, 200, "{}", done.text());
     assert!(get(&serve, "/killed/obj").body == first);
 }
@@ -544,12 +529,11 @@ fn part_copies_of_stored_bodies_survive_a_restart_and_leave_no_file() {
         let serve = Serve::start_with_state(state.path());
         assert_eq!(send(&serve, "PUT", "/files", &[], None, b"").status, 200);
         let (id, etags) = upload_parts(&serve, "/files/source", &[&first, &second]);
-        let done = send(
+        let done = on_upload(
             &serve,
             "POST",
-            &format!("/files/source?uploadId={id}"),
-            &[],
-            None,
+            "/files/source",
+            &id,
             complete_doc(&etags).as_bytes(),
         );
         assert_eq!(done.status, 200, "{}", done.text());
@@ -661,14 +645,7 @@ fn a_kill_during_complete_leaves_the_upload_or_the_object_whole() {
             (id, etags)
         };
         let serve = Serve::start_with_state(state.path());
-        let listed = send(
-            &serve,
-            "GET",
-            &format!("/killed/obj?uploadId={id}"),
-            &[],
-            None,
-            b"",
-        );
+        let listed = on_upload(&serve, "GET", "/killed/obj", &id, b"");
         let object = get(&serve, "/killed/obj");
         match (listed.status, object.status) {
             // Not completed: the upload and all its parts are there, and the object is not.
@@ -678,12 +655,11 @@ fn a_kill_during_complete_leaves_the_upload_or_the_object_whole() {
             other => panic!("after the kill: ListParts {}, GET {}", other.0, other.1),
         }
         // The client's retry succeeds either way.
-        let retried = send(
+        let retried = on_upload(
             &serve,
             "POST",
-            &format!("/killed/obj?uploadId={id}"),
-            &[],
-            None,
+            "/killed/obj",
+            &id,
             complete_doc(&etags).as_bytes(),
         );
         assert_eq!(retried.status, 200, "{}", retried.text());
@@ -777,14 +753,7 @@ fn uploads_max_mib_bounds_the_parts_held_by_uploads_in_progress() {
         "{}",
         refused.text()
     );
-    let listed = send(
-        &serve,
-        "GET",
-        &format!("/bounded/big?uploadId={id}"),
-        &[],
-        None,
-        b"",
-    );
+    let listed = on_upload(&serve, "GET", "/bounded/big", &id, b"");
     assert!(
         listed.text().contains("<PartNumber>1</PartNumber>"),
         "{}",
@@ -795,14 +764,7 @@ fn uploads_max_mib_bounds_the_parts_held_by_uploads_in_progress() {
         "{}",
         listed.text()
     );
-    let aborted = send(
-        &serve,
-        "DELETE",
-        &format!("/bounded/big?uploadId={id}"),
-        &[],
-        None,
-        b"",
-    );
+    let aborted = on_upload(&serve, "DELETE", "/bounded/big", &id, b"");
     assert_eq!(aborted.status, 204, "{}", aborted.text());
     let again = upload("again");
     assert_eq!(put_part("again", &again, 1).status, 200);

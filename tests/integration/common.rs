@@ -119,6 +119,17 @@ pub(crate) fn i(map: &Map, key: &str) -> i64 {
         .unwrap_or_else(|| panic!("no integer `{key}` in {map:?}"))
 }
 
+/// An array value as strings.
+pub(crate) fn strings(value: &rhai::Dynamic) -> Vec<String> {
+    value
+        .clone()
+        .into_array()
+        .unwrap_or_else(|t| panic!("an array, not {t}"))
+        .iter()
+        .map(|v| v.to_string())
+        .collect()
+}
+
 /// A field of a map as a map.
 pub(crate) fn m(map: &Map, key: &str) -> Map {
     map.get(key)

@@ -324,27 +324,29 @@ pub(super) fn put_part(
         "DELETE FROM upload_parts WHERE upload_id = ?1 AND number = ?2",
         params![id, number],
     )?;
-    let insert = |body: &dyn rusqlite::ToSql| {
+    // The part's row: its bytes in `body`, or in files (`segments` of them), or a range of a
+    // seeded object (`pattern`: its pattern key and where the range starts).
+    let insert = |body: &[u8], segments: Option<usize>, pattern: Option<(&str, u64)>| {
         w.tx.execute(
-            "INSERT INTO upload_parts (upload_id, number, size, md5, uploaded, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![id, number, size as i64, md5.as_slice(), w.now, body],
-        )
-    };
-    // A part held in files: its row, then the files (made in this transaction).
-    let in_files = |files: Vec<StoredFile>| -> Result<()> {
-        w.tx.execute(
-            "INSERT INTO upload_parts (upload_id, number, size, md5, uploaded, body, segments)
-             VALUES (?1, ?2, ?3, ?4, ?5, x'', ?6)",
+            "INSERT INTO upload_parts (upload_id, number, size, md5, uploaded, body, segments,
+                 pattern_key, range_start)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 id,
                 number,
                 size as i64,
                 md5.as_slice(),
                 w.now,
-                files.len() as i64
+                body,
+                segments.map(|n| n as i64),
+                pattern.map(|p| p.0),
+                pattern.map(|p| p.1 as i64)
             ],
-        )?;
+        )
+    };
+    // A part held in files: its row, then the files (made in this transaction).
+    let in_files = |files: Vec<StoredFile>| -> Result<()> {
+        insert(b"", Some(files.len()), None)?;
         bodies::attach_to_part(w.tx, id, number, &files)
     };
     match body {
@@ -352,7 +354,7 @@ pub(super) fn put_part(
             in_files(vec![bodies::write_new(w.tx, &mut bytes.as_slice(), size)?])?;
         }
         PartBody::Bytes(bytes) => {
-            insert(&bytes)?;
+            insert(&bytes, None, None)?;
         }
         PartBody::Stored {
             id: source,
@@ -363,20 +365,7 @@ pub(super) fn put_part(
             in_files(stored_range(w, source, &etag, range)?)?;
         }
         PartBody::Synthetic { pattern_key, range } => {
-            w.tx.execute(
-                "INSERT INTO upload_parts (upload_id, number, size, md5, uploaded, body,
-                     pattern_key, range_start)
-                 VALUES (?1, ?2, ?3, ?4, ?5, x'', ?6, ?7)",
-                params![
-                    id,
-                    number,
-                    size as i64,
-                    md5.as_slice(),
-                    w.now,
-                    pattern_key,
-                    range.start as i64
-                ],
-            )?;
+            insert(b"", None, Some((&pattern_key, range.start)))?;
         }
         PartBody::File(file) => {
             in_files(vec![StoredFile {
