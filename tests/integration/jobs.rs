@@ -226,7 +226,9 @@ fn job_created_in_one_process_is_confirmed_and_awaited_from_later_ones() {
     std::fs::write(
         &create,
         format!(
-            "{SETUP}\nlet job = t::create_job(cfg, location, role);\nprint(`JOB=${{job.id}}`);\n"
+            // The clock stands still between processes: on a busy machine a second of wall time
+            // between confirming and describing would already have started the job.
+            "{SETUP}\nsim::set_clock(#{{ frozen: true }});\nlet job = t::create_job(cfg, location, role);\nprint(`JOB=${{job.id}}`);\n"
         ),
     )
     .unwrap();
