@@ -657,7 +657,10 @@ fn suspended_versioning_and_delete_markers() {
 fn job_of(world: &World, n: u64) -> String {
     world
         .eval(&format!(
-            r#"s3::create_bucket("slices");
+            // The clock stands still between calls: what a test's `advance` runs does not
+            // depend on how slow the machine was in between.
+            r#"sim::set_clock(#{{ frozen: true }});
+            s3::create_bucket("slices");
             sim::seed_objects("slices", {n}, #{{ prefix: "o/", storage_class: "GLACIER" }});
             let role = iam::create_role("slices-role", iam::batch_trust_policy());
             iam::put_role_policy("slices-role", "restore", iam::restore_policy(#{{
